@@ -1,0 +1,158 @@
+"""The composition root: settings → database → services → delivery worker → adapters, under one exit stack.
+
+This is the only place that reads settings and the only place that knows which adapters exist. Platform
+adapters are imported lazily, only when configured, so the core never loads a platform SDK.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any, TextIO
+
+from adapters.console import ConsoleAdapter
+from bot import account, help, subscriptions, topics
+from bot.commands.dispatcher import Dispatcher
+from bot.commands.registry import CommandRegistry
+from bot.commands.spec import Command
+from bot.delivery_worker import DeliveryConfig, DeliveryWorker
+from bot.demo import is_empty, load_demo
+from bot.i18n import Translator
+from bot.model import Identity
+from bot.notify import Notifier
+from bot.pacing import TokenBucket
+from bot.people import PeopleService
+from bot.ports import Clock, PlatformAdapter, SystemClock
+from bot.services import Services
+from bot.settings import Settings
+from bot.subscriptions import SubscriptionService
+from bot.topics import TopicService
+from storage.database import Database
+from storage.store import SqliteStore
+
+log = logging.getLogger(__name__)
+
+HOUSEKEEPING_SECONDS = 60.0
+
+
+def all_commands() -> list[Command]:
+    """Every feature module's commands, joined explicitly (one router per feature)."""
+    return [*help.commands(), *topics.commands(), *subscriptions.commands(), *account.commands()]
+
+
+@dataclass
+class App:
+    settings: Settings
+    db: Database
+    store: SqliteStore
+    services: Services
+    dispatcher: Dispatcher
+    worker: DeliveryWorker
+    console: ConsoleAdapter | None
+    platform_runners: list[Any] = field(default_factory=list)
+
+    async def run_due(self) -> None:
+        """Do everything that is due now: expire requests, send due deliveries. Tests drive this."""
+        await self.services.subscriptions.expire_requests()
+        while await self.worker.run_due():
+            pass
+
+    async def serve(self, stop: asyncio.Event) -> None:
+        """Run until ``stop`` is set, or until the console's input ends when it is the only adapter."""
+        async with asyncio.TaskGroup() as group:
+            tasks = [group.create_task(self.worker.run()), group.create_task(self._housekeeping())]
+            if self.console is not None:
+                tasks.append(group.create_task(self.console.run()))
+            waiters = [asyncio.ensure_future(stop.wait())]
+            if self.console is not None and self.settings.console_only:
+                waiters.append(asyncio.ensure_future(self.console.finished.wait()))
+            await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+            for waiter in waiters:
+                waiter.cancel()
+            if not stop.is_set():
+                await self.worker.drain()
+            for task in tasks:
+                task.cancel()
+
+    async def _housekeeping(self) -> None:
+        while True:
+            try:
+                await self.services.subscriptions.expire_requests()
+            except Exception:
+                log.exception("housekeeping failed; will try again")
+            await asyncio.sleep(HOUSEKEEPING_SECONDS)
+
+
+@asynccontextmanager
+async def build_app(settings: Settings, *, clock: Clock | None = None, console_output: TextIO | None = None,
+                    extra_adapters: tuple[Callable[[Dispatcher], PlatformAdapter], ...] = ()
+                    ) -> AsyncIterator[App]:
+    clock = clock or SystemClock()
+    async with AsyncExitStack() as stack:
+        db = await stack.enter_async_context(Database.open(settings.storage.path))
+        store = SqliteStore(db)
+        translator = Translator.load()
+        config = settings.core_config()
+        people = PeopleService(store, config, translator, clock)
+        delivery = settings.delivery
+        worker = DeliveryWorker(store, clock, translator, people, adapters={}, buckets={},
+                                config=DeliveryConfig(poll_seconds=delivery.poll_seconds,
+                                                      max_attempts=delivery.max_attempts,
+                                                      backoff_base_seconds=delivery.backoff_base_seconds,
+                                                      backoff_max_seconds=delivery.backoff_max_seconds))
+        notifier = Notifier(store, clock, worker.wake)
+        services = Services(
+            config=config, store=store, clock=clock, translator=translator,
+            registry=CommandRegistry(all_commands()), notifier=notifier, people=people,
+            topics=TopicService(store, clock, notifier),
+            subscriptions=SubscriptionService(store, clock, notifier, config.request_expiry),
+        )
+        dispatcher = Dispatcher(services)
+
+        if settings.console_only and await is_empty(store):
+            await load_demo(store, clock.now())
+            log.info("loaded demo coalition data into the empty database")
+
+        console = None
+        if settings.console_enabled:
+            async def zone_of(user: str) -> str:
+                record = await store.people.identity(Identity("console", user))
+                person = await store.people.get(record.person_id) if record else None
+                return people.zone_of(person)[0] if person else config.default_timezone
+
+            console = ConsoleAdapter(dispatcher.handle, user=settings.console.user, output=console_output,
+                                     zone_of=zone_of)
+            worker.add_adapter(console, TokenBucket(delivery.console_per_second, delivery.console_per_second))
+
+        for make in extra_adapters:
+            adapter = make(dispatcher)
+            worker.add_adapter(adapter)
+
+        runners = []
+        for platform, configured in (("slack", settings.slack.configured), ("discord", settings.discord.configured)):
+            if configured:
+                module = importlib.import_module(f"adapters.{platform}")
+                runner = await stack.enter_async_context(module.running(settings, dispatcher, worker))
+                runners.append(runner)
+
+        await worker.recover()
+        yield App(settings=settings, db=db, store=store, services=services, dispatcher=dispatcher,
+                  worker=worker, console=console, platform_runners=runners)
+
+
+async def run(settings: Settings) -> None:
+    """Start everything and serve until SIGTERM/SIGINT (or the end of console input)."""
+    import signal
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    async with build_app(settings) as app:
+        await app.serve(stop)

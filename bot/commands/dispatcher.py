@@ -1,0 +1,81 @@
+"""Runs one incoming command: who is calling, parse, permission, handler, translated reply.
+
+Every command from every platform, and every button click, goes through :meth:`Dispatcher.handle`, so
+permission checks and error handling exist once.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from bot.commands.context import Caller, Context, IncomingCommand
+from bot.commands.grammar import parse_arguments, split_command, validate
+from bot.commands.registry import may_try
+from bot.commands.spec import Command
+from bot.errors import PermissionDenied, UserError
+from bot.i18n import Text, _
+from bot.messages import Message, RenderedMessage
+from bot.services import Services
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """A reply rendered for the caller, with what an adapter needs to show times in their zone."""
+
+    message: RenderedMessage
+    language: str
+    timezone: str
+    person_id: int
+
+
+class Dispatcher:
+    def __init__(self, services: Services) -> None:
+        self._services = services
+
+    async def handle(self, incoming: IncomingCommand) -> Reply:
+        caller = await self._services.people.caller_for(incoming)
+        command: Command | None = None
+        try:
+            command, remainder = self._resolve(incoming)
+            self._check_permission(command, caller)
+            values = validate(command, incoming.values) if remainder is None \
+                else parse_arguments(command, remainder)
+            context = Context(caller=caller, command=command, values=values, services=self._services,
+                              now=self._services.clock.now())
+            message = await command.handler(context)
+        except UserError as error:
+            message = self._error_message(error, command)
+        # The handler may have changed the caller's language (settings language): reply in the new one.
+        caller = await self._services.people.caller_for_person(caller.person.id, via=incoming.identity)
+        return Reply(message=message.render(self._services.translator, caller.language), language=caller.language,
+                     timezone=caller.timezone, person_id=caller.person.id)
+
+    def _resolve(self, incoming: IncomingCommand) -> tuple[Command, str | None]:
+        """The command, and the text left for its arguments (``None`` for typed platform options)."""
+        registry = self._services.registry
+        if incoming.path is not None:
+            command = registry.get(incoming.path)
+            if command is None:
+                raise UserError(_("Unknown command “{command}”. Type “help” to see what you can do.",
+                                  command=" ".join(incoming.path)))
+            return command, None
+        path, remainder = split_command(incoming.text or "", registry.known_words())
+        command = registry.get(path)
+        if command is None:
+            usages = "\n".join(c.usage() for c in registry.group(path[0]))
+            raise UserError(_("“{group}” needs a subcommand:\n{usages}", group=path[0], usages=usages))
+        return command, remainder
+
+    @staticmethod
+    def _check_permission(command: Command, caller: Caller) -> None:
+        if not may_try(command, caller):
+            raise PermissionDenied(command.role)
+
+    def _error_message(self, error: UserError, command: Command | None) -> Message:
+        body: list[Text | str] = [error.message]
+        if error.show_usage and command is not None:
+            body.append(_("Usage: {usage}", usage=command.usage()))
+        return Message(body=tuple(body), is_error=True)

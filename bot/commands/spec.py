@@ -1,0 +1,110 @@
+"""Command declarations: name, typed arguments, help text and required role, declared once.
+
+Every adapter renders its platform's commands from these declarations (Slack slash commands, Discord app
+commands with typed options, console help), so names, arguments, help and permissions cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import TYPE_CHECKING
+
+from bot.i18n import Text
+from bot.messages import Message
+from bot.model import Role
+
+if TYPE_CHECKING:
+    from bot.commands.context import Context
+
+
+class ArgKind(StrEnum):
+    """What an argument holds; adapters use it for typed options and autocomplete."""
+
+    TEXT = "text"
+    TOPIC = "topic"
+    PERSON = "person"
+    CHOICE = "choice"
+    INTEGER = "integer"
+    ZONE = "zone"
+    LANGUAGE = "language"
+
+
+@dataclass(frozen=True, slots=True)
+class Arg:
+    """A positional argument. ``rest`` takes the rest of the line (only the last one may)."""
+
+    name: str
+    help: Text
+    kind: ArgKind = ArgKind.TEXT
+    required: bool = True
+    rest: bool = False
+    choices: tuple[str, ...] = ()
+    max_length: int = 100
+
+
+@dataclass(frozen=True, slots=True)
+class Option:
+    """An optional ``name:value`` argument, recognised anywhere on the line."""
+
+    name: str
+    help: Text
+    kind: ArgKind = ArgKind.TEXT
+    choices: tuple[str, ...] = ()
+    max_length: int = 200
+
+
+Handler = Callable[["Context"], Awaitable[Message]]
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    """One command. ``path`` is ``("subscribe",)`` or ``("topic", "create")``.
+
+    ``topic_arg`` names the argument that holds a topic: a coordinator of that topic qualifies for a
+    command that needs :attr:`Role.COORDINATOR`, without coordinating all topics.
+    """
+
+    path: tuple[str, ...]
+    help: Text
+    handler: Handler
+    role: Role = Role.OUTSIDER
+    args: tuple[Arg, ...] = ()
+    options: tuple[Option, ...] = ()
+    topic_arg: str | None = None
+
+    def __post_init__(self) -> None:
+        if not 1 <= len(self.path) <= 2:
+            raise ValueError(f"command path must have one or two words: {self.path}")
+        for arg in self.args[:-1]:
+            if arg.rest:
+                raise ValueError(f"only the last argument of {self.name} may take the rest of the line")
+        seen_optional = False
+        for arg in self.args:
+            if seen_optional and arg.required:
+                raise ValueError(f"{self.name}: a required argument cannot follow an optional one")
+            seen_optional = seen_optional or not arg.required
+        names = [a.name for a in self.args] + [o.name for o in self.options]
+        if len(names) != len(set(names)):
+            raise ValueError(f"{self.name}: argument names must be unique")
+
+    @property
+    def name(self) -> str:
+        return " ".join(self.path)
+
+    @property
+    def group(self) -> str | None:
+        return self.path[0] if len(self.path) == 2 else None
+
+    def usage(self) -> str:
+        """``/topic create <slug> <title…> [visibility:public|members|private]``"""
+        parts = [f"/{self.name}"]
+        for arg in self.args:
+            label = "|".join(arg.choices) if arg.choices else arg.name
+            label += "…" if arg.rest else ""
+            parts.append(f"<{label}>" if arg.required else f"[{label}]")
+        for option in self.options:
+            value = "|".join(option.choices) if option.choices else "…"
+            parts.append(f"[{option.name}:{value}]")
+        return " ".join(parts)

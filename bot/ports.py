@@ -1,0 +1,256 @@
+"""The small interfaces the core needs from the outside world: a clock, the store, and platform adapters.
+
+Implementations live elsewhere (``storage/`` for the store, ``adapters/`` for platforms) and are wired in
+by the composition root; the core only ever sees these protocols.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Protocol
+
+from bot.i18n import Msg
+from bot.messages import RenderedMessage
+from bot.model import (
+    AuditEntry,
+    DeliveryMode,
+    Grant,
+    Identity,
+    IdentityRecord,
+    Person,
+    Policy,
+    RequestStatus,
+    Role,
+    Subscription,
+    SubscriptionRequest,
+    Topic,
+    Visibility,
+)
+
+
+class Clock(Protocol):
+    def now(self) -> datetime:
+        """The current instant, timezone-aware in UTC."""
+
+
+class SystemClock:
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+
+# --- platform adapters -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class SentMessage:
+    """Where a delivered message landed; every part of a split message keeps its id."""
+
+    platform: str
+    channel_id: str
+    message_ids: tuple[str, ...]
+
+
+class DeliveryError(Exception):
+    """Base of the errors an adapter raises from a send."""
+
+
+class TransientDeliveryError(DeliveryError):
+    """Worth retrying later (rate limit, 5xx, network); ``retry_after`` in seconds when the platform said."""
+
+    def __init__(self, reason: str, retry_after: float | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.retry_after = retry_after
+
+
+class PermanentDeliveryError(DeliveryError):
+    """Will never succeed as is (user gone, DMs closed, channel deleted). ``dm_closed`` marks the identity."""
+
+    def __init__(self, reason: Msg, *, dm_closed: bool = False) -> None:
+        super().__init__(reason if isinstance(reason, str) else reason.msgid)
+        self.reason = reason
+        self.dm_closed = dm_closed
+
+
+class PlatformAdapter(Protocol):
+    """What the delivery worker needs from a platform. Each method raises :class:`DeliveryError`."""
+
+    @property
+    def platform(self) -> str: ...
+
+    async def send_direct(self, recipient: IdentityRecord, message: RenderedMessage, *,
+                          delivery_key: str) -> SentMessage:
+        """DM ``recipient``. ``delivery_key`` is stable across retries, for platform-side de-duplication."""
+        ...
+
+    async def send_channel(self, channel_id: str, message: RenderedMessage, *, delivery_key: str) -> SentMessage:
+        ...
+
+    async def edit(self, sent: SentMessage, message: RenderedMessage) -> None: ...
+
+    async def delete(self, sent: SentMessage) -> None: ...
+
+
+# --- storage ---------------------------------------------------------------------------------------
+
+
+class DeliveryStatus(StrEnum):
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+    CANCELLED = "cancelled"
+
+
+@dataclass(frozen=True, slots=True)
+class NewDelivery:
+    """A message to queue. Exactly one of ``person_id`` or (``platform``, ``channel_id``) is the target."""
+
+    dedupe_key: str
+    kind: str
+    payload: str
+    not_before: datetime
+    person_id: int | None = None
+    platform: str | None = None
+    channel_id: str | None = None
+    topic_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    id: int
+    dedupe_key: str
+    kind: str
+    person_id: int | None
+    platform: str | None
+    channel_id: str | None
+    topic_id: int | None
+    payload: str
+    status: DeliveryStatus
+    attempts: int
+    not_before: datetime
+    sent: SentMessage | None
+    reason: str | None
+
+
+class PeopleStore(Protocol):
+    async def ensure_identity(self, identity: Identity, display_name: str, now: datetime) -> IdentityRecord:
+        """The identity's record, creating a person for a first contact."""
+        ...
+
+    async def touch_identity(self, identity: Identity, display_name: str, platform_role: Role,
+                             platform_timezone: str | None, now: datetime) -> None:
+        """Record contact: refreshes name, platform role and zone, and reopens DMs marked closed."""
+        ...
+
+    async def get(self, person_id: int) -> Person | None: ...
+    async def identity(self, identity: Identity) -> IdentityRecord | None: ...
+    async def identities_of(self, person_id: int) -> list[IdentityRecord]: ...
+    async def find_by_name(self, name: str) -> list[Person]: ...
+    async def set_timezone(self, person_id: int, timezone: str | None) -> None: ...
+    async def set_language(self, person_id: int, language: str | None) -> None: ...
+    async def set_dm_closed(self, identity: Identity, reason: str | None) -> None: ...
+    async def set_dm_channel(self, identity: Identity, channel_id: str) -> None: ...
+    async def count(self) -> int: ...
+
+
+class TopicStore(Protocol):
+    async def create(self, slug: str, title: str, description: str, visibility: Visibility, policy: Policy,
+                     now: datetime) -> Topic: ...
+    async def by_slug(self, slug: str) -> Topic | None: ...
+    async def get(self, topic_id: int) -> Topic | None: ...
+    async def all(self, *, include_archived: bool = False) -> list[Topic]: ...
+    async def update(self, topic: Topic) -> None: ...
+
+
+class SubscriptionStore(Protocol):
+    async def get(self, person_id: int, topic_id: int) -> Subscription | None: ...
+    async def put(self, person_id: int, topic_id: int, mode: DeliveryMode, now: datetime) -> None: ...
+    async def remove(self, person_id: int, topic_id: int) -> bool: ...
+    async def of_person(self, person_id: int) -> list[Subscription]: ...
+    async def of_topic(self, topic_id: int) -> list[Subscription]: ...
+    async def add_invitation(self, person_id: int, topic_id: int, invited_by: int, now: datetime) -> bool: ...
+    async def is_invited(self, person_id: int, topic_id: int) -> bool: ...
+
+
+class GrantStore(Protocol):
+    async def of_person(self, person_id: int) -> list[Grant]: ...
+    async def add(self, person_id: int, role: Role, topic_id: int | None, granted_by: int | None,
+                  now: datetime) -> bool:
+        """False when the grant existed already."""
+        ...
+
+    async def remove(self, person_id: int, role: Role, topic_id: int | None) -> bool: ...
+    async def coordinators_of(self, topic_id: int) -> list[int]:
+        """People with a coordinator grant for this topic or for all topics, or an admin grant."""
+        ...
+
+
+class RequestStore(Protocol):
+    async def create(self, person_id: int, topic_id: int, mode: DeliveryMode, now: datetime,
+                     expires_at: datetime) -> SubscriptionRequest: ...
+    async def get(self, request_id: int) -> SubscriptionRequest | None: ...
+    async def pending_for(self, person_id: int, topic_id: int) -> SubscriptionRequest | None: ...
+    async def pending(self, topic_ids: Sequence[int] | None) -> list[SubscriptionRequest]:
+        """Pending requests for these topics (``None``: all topics), oldest first."""
+        ...
+
+    async def decide(self, request_id: int, status: RequestStatus, decided_by: int | None,
+                     now: datetime) -> bool:
+        """Move a pending request to ``status``; False when it was no longer pending."""
+        ...
+
+    async def expire_due(self, now: datetime) -> list[SubscriptionRequest]: ...
+
+
+class AuditStore(Protocol):
+    async def record(self, actor_id: int | None, action: str, subject: str, before: str | None,
+                     after: str | None, now: datetime) -> None: ...
+    async def recent(self, limit: int = 50) -> list[AuditEntry]: ...
+
+
+class OutboxStore(Protocol):
+    async def enqueue(self, deliveries: Sequence[NewDelivery], now: datetime) -> int:
+        """Insert rows, ignoring keys already queued; returns how many were new."""
+        ...
+
+    async def claim_due(self, now: datetime, limit: int) -> list[Delivery]:
+        """Atomically move due pending rows to ``sending`` and return them."""
+        ...
+
+    async def mark_sent(self, delivery_id: int, sent: SentMessage, now: datetime) -> None: ...
+    async def mark_final(self, delivery_id: int, status: DeliveryStatus, reason: str, now: datetime) -> None: ...
+    async def retry_later(self, delivery_id: int, not_before: datetime, reason: str) -> None: ...
+    async def recover_in_flight(self) -> int:
+        """Rows left in ``sending`` by a crash go back to ``pending``; returns how many."""
+        ...
+
+    async def next_due(self) -> datetime | None: ...
+    async def get(self, delivery_id: int) -> Delivery | None: ...
+    async def by_kind(self, kind: str) -> list[Delivery]: ...
+
+
+class Store(Protocol):
+    """Everything the core keeps. ``transaction()`` groups writes so an error changes nothing."""
+
+    @property
+    def people(self) -> PeopleStore: ...
+    @property
+    def topics(self) -> TopicStore: ...
+    @property
+    def subscriptions(self) -> SubscriptionStore: ...
+    @property
+    def grants(self) -> GrantStore: ...
+    @property
+    def requests(self) -> RequestStore: ...
+    @property
+    def audit(self) -> AuditStore: ...
+    @property
+    def outbox(self) -> OutboxStore: ...
+
+    def transaction(self) -> AbstractAsyncContextManager[None]: ...

@@ -1,0 +1,27 @@
+"""The services handlers reach through their context. Built once by the composition root."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.commands.registry import CommandRegistry
+from bot.config import CoreConfig
+from bot.i18n import Translator
+from bot.notify import Notifier
+from bot.people import PeopleService
+from bot.ports import Clock, Store
+from bot.subscriptions import SubscriptionService
+from bot.topics import TopicService
+
+
+@dataclass(frozen=True, slots=True)
+class Services:
+    config: CoreConfig
+    store: Store
+    clock: Clock
+    translator: Translator
+    registry: CommandRegistry
+    notifier: Notifier
+    people: PeopleService
+    topics: TopicService
+    subscriptions: SubscriptionService

@@ -1,0 +1,156 @@
+"""Typed settings from ``settings.toml`` plus ``BOT_<SECTION>__<KEY>`` environment variables (env wins).
+
+Only the composition root reads these; the core receives plain values (:class:`bot.config.CoreConfig`).
+Secrets are ``SecretStr`` so they never print, not even in ``check-config``.
+"""
+
+from __future__ import annotations
+
+from contextvars import ContextVar
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, Field, SecretStr, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from bot.config import CoreConfig
+from bot.model import Identity
+
+DEFAULT_SETTINGS_FILE = Path("settings.toml")
+_settings_file: ContextVar[Path] = ContextVar("settings_file", default=DEFAULT_SETTINGS_FILE)
+
+
+class StorageSettings(BaseModel):
+    path: Path = Path("data/coalition.db")
+
+
+class SlackSettings(BaseModel):
+    bot_token: SecretStr | None = None
+    app_token: SecretStr | None = None
+    signing_secret: SecretStr | None = None
+    mode: Literal["socket", "http"] = "socket"
+    api_base_url: str = "https://slack.com/api/"
+    umbrella_command: str = "/coalition"
+    coordinator_group: str | None = None
+    dedupe_after_crash: bool = False
+
+    @property
+    def configured(self) -> bool:
+        return self.bot_token is not None and bool(self.bot_token.get_secret_value())
+
+
+class DiscordSettings(BaseModel):
+    token: SecretStr | None = None
+    guild_id: int | None = None
+    member_role: str | None = None
+    coordinator_role: str | None = None
+    api_base_url: str = "https://discord.com/api/v10"
+    gateway_url: str | None = None
+
+    @property
+    def configured(self) -> bool:
+        return self.token is not None and bool(self.token.get_secret_value())
+
+
+class ConsoleSettings(BaseModel):
+    enabled: Literal["auto"] | bool = "auto"
+    user: str = "demo-admin"
+
+
+class WebSettings(BaseModel):
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=0, le=65535)
+
+
+class DeliverySettings(BaseModel):
+    poll_seconds: float = Field(default=5.0, gt=0)
+    max_attempts: int = Field(default=8, ge=1)
+    backoff_base_seconds: float = Field(default=2.0, gt=0)
+    backoff_max_seconds: float = Field(default=900.0, gt=0)
+    console_per_second: float = Field(default=100.0, gt=0)
+    slack_per_second: float = Field(default=1.0, gt=0)
+    discord_per_second: float = Field(default=40.0, gt=0)
+
+
+class CoalitionSettings(BaseModel):
+    name: str = "Demo Coalition"
+    timezone: str = "UTC"
+    language: str = "en"
+    admins: list[str] = Field(default_factory=list)
+    request_expiry_days: float = Field(default=14, gt=0)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown IANA time zone {value!r}") from None
+        return value
+
+    @field_validator("admins")
+    @classmethod
+    def _identities(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            Identity.parse(entry)
+        return value
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="BOT_", env_nested_delimiter="__", extra="forbid")
+
+    storage: StorageSettings = StorageSettings()
+    slack: SlackSettings = SlackSettings()
+    discord: DiscordSettings = DiscordSettings()
+    console: ConsoleSettings = ConsoleSettings()
+    web: WebSettings = WebSettings()
+    delivery: DeliverySettings = DeliverySettings()
+    coalition: CoalitionSettings = CoalitionSettings()
+
+    @classmethod
+    def settings_customise_sources(
+        cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource, dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Order is precedence: explicit arguments, then the environment, then the TOML file.
+        return init_settings, env_settings, TomlConfigSettingsSource(settings_cls, _settings_file.get())
+
+    @classmethod
+    def load(cls, path: Path | None = None) -> Settings:
+        """Read ``path`` (default ``settings.toml`` in the working directory; a missing file is empty)."""
+        token = _settings_file.set(path or DEFAULT_SETTINGS_FILE)
+        try:
+            return cls()
+        finally:
+            _settings_file.reset(token)
+
+    @property
+    def console_enabled(self) -> bool:
+        if self.console.enabled == "auto":
+            return not (self.slack.configured or self.discord.configured)
+        return bool(self.console.enabled)
+
+    @property
+    def console_only(self) -> bool:
+        return self.console_enabled and not (self.slack.configured or self.discord.configured)
+
+    def core_config(self) -> CoreConfig:
+        return CoreConfig(
+            coalition_name=self.coalition.name,
+            default_timezone=self.coalition.timezone,
+            default_language=self.coalition.language,
+            admins=frozenset(Identity.parse(entry) for entry in self.coalition.admins),
+            request_expiry=timedelta(days=self.coalition.request_expiry_days),
+        )
+
+    def masked(self) -> dict[str, Any]:
+        """The effective settings with every secret replaced by ``**********`` (or ``null`` when unset)."""
+        return self.model_dump(mode="json")

@@ -1,0 +1,172 @@
+"""One aiosqlite connection with WAL, foreign keys, versioned migrations and serialised write transactions.
+
+Why one connection and a lock: the bot is a single process; SQLite allows one writer anyway, and a
+transaction that reads and then writes must take the write lock up front (``BEGIN IMMEDIATE``) or it fails
+with SQLITE_BUSY_SNAPSHOT. Coroutines share the connection, so the lock also keeps one coroutine's
+statements out of another's transaction.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import re
+import sqlite3
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
+_in_transaction: contextvars.ContextVar[bool] = contextvars.ContextVar("in_transaction", default=False)
+
+
+def to_db_time(instant: datetime) -> str:
+    """UTC, fixed width, so that text comparison in SQL orders instants correctly."""
+    if instant.tzinfo is None:
+        raise ValueError("naive datetime cannot be stored")
+    return instant.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def from_db_time(value: str) -> datetime:
+    return datetime.strptime(value, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+
+
+def opt_time(value: str | None) -> datetime | None:
+    return from_db_time(value) if value is not None else None
+
+
+def available_migrations() -> list[tuple[int, str, str]]:
+    """(version, file name, SQL) for every migration shipped with the package, in order."""
+    found = []
+    for entry in resources.files("storage.migrations").iterdir():
+        match = MIGRATION_NAME.match(entry.name)
+        if match:
+            found.append((int(match.group(1)), entry.name, entry.read_text(encoding="utf-8")))
+    found.sort()
+    versions = [version for version, _, _ in found]
+    if versions != list(range(1, len(versions) + 1)):
+        raise RuntimeError(f"migrations must be numbered 1..n without gaps, found {versions}")
+    return found
+
+
+class Database:
+    """Owns the connection. Use ``async with Database.open(path) as db``; it is always closed."""
+
+    def __init__(self, connection: aiosqlite.Connection) -> None:
+        self._conn = connection
+        self._write_lock = asyncio.Lock()
+
+    @classmethod
+    @asynccontextmanager
+    async def open(cls, path: Path | str, *, migrate: bool = True,
+                   target_version: int | None = None) -> AsyncIterator[Database]:
+        if str(path) != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        conn = await aiosqlite.connect(str(path), isolation_level=None)
+        try:
+            conn.row_factory = aiosqlite.Row
+            await conn.execute("PRAGMA journal_mode=WAL")
+            await conn.execute("PRAGMA foreign_keys=ON")
+            await conn.execute("PRAGMA busy_timeout=5000")
+            db = cls(conn)
+            if migrate:
+                await db.migrate(target_version)
+            yield db
+        finally:
+            await conn.close()
+
+    async def schema_version(self) -> int:
+        row = await self.fetch_one("PRAGMA user_version")
+        return int(row[0]) if row else 0
+
+    async def migrate(self, target_version: int | None = None) -> list[str]:
+        """Apply pending migrations, each in its own transaction; returns the names applied."""
+        applied = []
+        current = await self.schema_version()
+        for version, name, sql in available_migrations():
+            if version <= current or (target_version is not None and version > target_version):
+                continue
+            async with self.transaction():
+                for statement in _split_sql(sql):
+                    await self._conn.execute(statement)
+                await self._conn.execute(f"PRAGMA user_version = {version}")
+            applied.append(name)
+        return applied
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[None]:
+        """A write transaction; nested use joins the outer one. Rolls back on any exception."""
+        if _in_transaction.get():
+            yield
+            return
+        async with self._write_lock:
+            token = _in_transaction.set(True)
+            await self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield
+            except BaseException:
+                await self._conn.execute("ROLLBACK")
+                raise
+            else:
+                await self._conn.execute("COMMIT")
+            finally:
+                _in_transaction.reset(token)
+
+    async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """Run one write statement inside a transaction; returns the number of rows changed."""
+        async with self.transaction():
+            cursor = await self._conn.execute(sql, params)
+            changed = cursor.rowcount
+            await cursor.close()
+            return int(changed)
+
+    async def insert(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """Run one INSERT inside a transaction; returns the new row id."""
+        async with self.transaction():
+            cursor = await self._conn.execute(sql, params)
+            row_id = cursor.lastrowid
+            await cursor.close()
+            if row_id is None:
+                raise RuntimeError("INSERT produced no row id")
+            return row_id
+
+    async def execute_many(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        async with self.transaction():
+            await self._conn.executemany(sql, rows)
+
+    async def fetch_all(self, sql: str, params: Sequence[Any] = ()) -> list[aiosqlite.Row]:
+        async with self._conn.execute(sql, params) as cursor:
+            return list(await cursor.fetchall())
+
+    async def fetch_one(self, sql: str, params: Sequence[Any] = ()) -> aiosqlite.Row | None:
+        async with self._conn.execute(sql, params) as cursor:
+            return await cursor.fetchone()
+
+    async def write_returning(self, sql: str, params: Sequence[Any] = ()) -> list[aiosqlite.Row]:
+        """Run an ``UPDATE … RETURNING`` (or INSERT) in a write transaction and return its rows."""
+        async with self.transaction():
+            async with self._conn.execute(sql, params) as cursor:
+                return list(await cursor.fetchall())
+
+
+def _split_sql(script: str) -> list[str]:
+    """Split a migration into complete statements (triggers included), as SQLite itself would.
+
+    ``executescript`` cannot be used: it commits the open transaction first.
+    """
+    statements, buffer = [], ""
+    for line in script.splitlines(keepends=True):
+        if not buffer and line.lstrip().startswith("--"):
+            continue
+        buffer += line
+        if sqlite3.complete_statement(buffer):
+            statements.append(buffer.strip())
+            buffer = ""
+    if buffer.strip():
+        raise ValueError(f"incomplete SQL statement in migration: {buffer.strip()[:80]}")
+    return statements

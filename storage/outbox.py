@@ -1,0 +1,87 @@
+"""The delivery outbox: one row per (message, target), claimed by the worker with ``UPDATE … RETURNING``."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import datetime
+
+import aiosqlite
+
+from bot.ports import Delivery, DeliveryStatus, NewDelivery, SentMessage
+from storage.database import Database, from_db_time, to_db_time
+
+
+def _delivery(row: aiosqlite.Row) -> Delivery:
+    sent = None
+    if row["sent_message_ids"] is not None:
+        sent = SentMessage(platform=row["sent_platform"], channel_id=row["sent_channel_id"],
+                           message_ids=tuple(json.loads(row["sent_message_ids"])))
+    return Delivery(
+        id=row["id"], dedupe_key=row["dedupe_key"], kind=row["kind"], person_id=row["person_id"],
+        platform=row["platform"], channel_id=row["channel_id"], topic_id=row["topic_id"], payload=row["payload"],
+        status=DeliveryStatus(row["status"]), attempts=row["attempts"], not_before=from_db_time(row["not_before"]),
+        sent=sent, reason=row["reason"],
+    )
+
+
+class SqliteOutbox:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def enqueue(self, deliveries: Sequence[NewDelivery], now: datetime) -> int:
+        created = to_db_time(now)
+        added = 0
+        async with self._db.transaction():
+            for d in deliveries:
+                added += await self._db.execute(
+                    "INSERT OR IGNORE INTO deliveries (dedupe_key, kind, person_id, platform, channel_id, topic_id,"
+                    " payload, status, not_before, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?)",
+                    (d.dedupe_key, d.kind, d.person_id, d.platform, d.channel_id, d.topic_id, d.payload,
+                     to_db_time(d.not_before), created),
+                )
+        return added
+
+    async def claim_due(self, now: datetime, limit: int) -> list[Delivery]:
+        rows = await self._db.write_returning(
+            "UPDATE deliveries SET status = 'sending', attempts = attempts + 1, claimed_at = ?"
+            " WHERE id IN (SELECT id FROM deliveries WHERE status = 'pending' AND not_before <= ?"
+            " ORDER BY not_before, id LIMIT ?) RETURNING *",
+            (to_db_time(now), to_db_time(now), limit),
+        )
+        return sorted((_delivery(row) for row in rows), key=lambda d: (d.not_before, d.id))
+
+    async def mark_sent(self, delivery_id: int, sent: SentMessage, now: datetime) -> None:
+        await self._db.execute(
+            "UPDATE deliveries SET status = 'sent', sent_at = ?, sent_platform = ?, sent_channel_id = ?,"
+            " sent_message_ids = ?, reason = NULL WHERE id = ?",
+            (to_db_time(now), sent.platform, sent.channel_id, json.dumps(list(sent.message_ids)), delivery_id),
+        )
+
+    async def mark_final(self, delivery_id: int, status: DeliveryStatus, reason: str, now: datetime) -> None:
+        await self._db.execute(
+            "UPDATE deliveries SET status = ?, reason = ?, sent_at = ? WHERE id = ?",
+            (status.value, reason, to_db_time(now), delivery_id),
+        )
+
+    async def retry_later(self, delivery_id: int, not_before: datetime, reason: str) -> None:
+        await self._db.execute(
+            "UPDATE deliveries SET status = 'pending', not_before = ?, reason = ? WHERE id = ?",
+            (to_db_time(not_before), reason, delivery_id),
+        )
+
+    async def recover_in_flight(self) -> int:
+        return await self._db.execute("UPDATE deliveries SET status = 'pending' WHERE status = 'sending'")
+
+    async def next_due(self) -> datetime | None:
+        row = await self._db.fetch_one("SELECT MIN(not_before) FROM deliveries WHERE status = 'pending'")
+        return from_db_time(row[0]) if row and row[0] else None
+
+    async def get(self, delivery_id: int) -> Delivery | None:
+        row = await self._db.fetch_one("SELECT * FROM deliveries WHERE id = ?", (delivery_id,))
+        return _delivery(row) if row else None
+
+    async def by_kind(self, kind: str) -> list[Delivery]:
+        rows = await self._db.fetch_all("SELECT * FROM deliveries WHERE kind = ? ORDER BY id", (kind,))
+        return [_delivery(row) for row in rows]
+

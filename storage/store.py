@@ -1,0 +1,54 @@
+"""The SQLite implementation of :class:`bot.ports.Store`, built by the composition root."""
+
+from __future__ import annotations
+
+from contextlib import AbstractAsyncContextManager
+
+from storage.database import Database
+from storage.outbox import SqliteOutbox
+from storage.people import SqlitePeople
+from storage.roles import SqliteAudit, SqliteGrants, SqliteRequests
+from storage.topics import SqliteSubscriptions, SqliteTopics
+
+
+class SqliteStore:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self._people = SqlitePeople(db)
+        self._topics = SqliteTopics(db)
+        self._subscriptions = SqliteSubscriptions(db)
+        self._grants = SqliteGrants(db)
+        self._requests = SqliteRequests(db)
+        self._audit = SqliteAudit(db)
+        self._outbox = SqliteOutbox(db)
+
+    @property
+    def people(self) -> SqlitePeople:
+        return self._people
+
+    @property
+    def topics(self) -> SqliteTopics:
+        return self._topics
+
+    @property
+    def subscriptions(self) -> SqliteSubscriptions:
+        return self._subscriptions
+
+    @property
+    def grants(self) -> SqliteGrants:
+        return self._grants
+
+    @property
+    def requests(self) -> SqliteRequests:
+        return self._requests
+
+    @property
+    def audit(self) -> SqliteAudit:
+        return self._audit
+
+    @property
+    def outbox(self) -> SqliteOutbox:
+        return self._outbox
+
+    def transaction(self) -> AbstractAsyncContextManager[None]:
+        return self.db.transaction()

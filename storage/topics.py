@@ -1,0 +1,105 @@
+"""Topics, subscriptions and invitations."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import aiosqlite
+
+from bot.model import DeliveryMode, Policy, Subscription, Topic, Visibility
+from storage.database import Database, from_db_time, to_db_time
+
+
+def _topic(row: aiosqlite.Row) -> Topic:
+    return Topic(
+        id=row["id"], slug=row["slug"], title=row["title"], description=row["description"],
+        visibility=Visibility(row["visibility"]), policy=Policy(row["policy"]), archived=bool(row["archived"]),
+        created_at=from_db_time(row["created_at"]),
+    )
+
+
+def _subscription(row: aiosqlite.Row) -> Subscription:
+    return Subscription(person_id=row["person_id"], topic_id=row["topic_id"], mode=DeliveryMode(row["mode"]),
+                        created_at=from_db_time(row["created_at"]))
+
+
+class SqliteTopics:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def create(self, slug: str, title: str, description: str, visibility: Visibility, policy: Policy,
+                     now: datetime) -> Topic:
+        async with self._db.transaction():
+            topic_id = await self._db.insert(
+                "INSERT INTO topics (slug, title, description, visibility, policy, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (slug, title, description, visibility.value, policy.value, to_db_time(now)),
+            )
+            topic = await self.get(topic_id)
+            assert topic is not None
+            return topic
+
+    async def by_slug(self, slug: str) -> Topic | None:
+        row = await self._db.fetch_one("SELECT * FROM topics WHERE slug = ?", (slug.lower(),))
+        return _topic(row) if row else None
+
+    async def get(self, topic_id: int) -> Topic | None:
+        row = await self._db.fetch_one("SELECT * FROM topics WHERE id = ?", (topic_id,))
+        return _topic(row) if row else None
+
+    async def all(self, *, include_archived: bool = False) -> list[Topic]:
+        where = "" if include_archived else " WHERE archived = 0"
+        rows = await self._db.fetch_all(f"SELECT * FROM topics{where} ORDER BY slug")
+        return [_topic(row) for row in rows]
+
+    async def update(self, topic: Topic) -> None:
+        await self._db.execute(
+            "UPDATE topics SET title = ?, description = ?, visibility = ?, policy = ?, archived = ? WHERE id = ?",
+            (topic.title, topic.description, topic.visibility.value, topic.policy.value, int(topic.archived),
+             topic.id),
+        )
+
+
+class SqliteSubscriptions:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def get(self, person_id: int, topic_id: int) -> Subscription | None:
+        row = await self._db.fetch_one(
+            "SELECT * FROM subscriptions WHERE person_id = ? AND topic_id = ?", (person_id, topic_id))
+        return _subscription(row) if row else None
+
+    async def put(self, person_id: int, topic_id: int, mode: DeliveryMode, now: datetime) -> None:
+        await self._db.execute(
+            "INSERT INTO subscriptions (person_id, topic_id, mode, created_at) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT (person_id, topic_id) DO UPDATE SET mode = excluded.mode",
+            (person_id, topic_id, mode.value, to_db_time(now)),
+        )
+
+    async def remove(self, person_id: int, topic_id: int) -> bool:
+        changed = await self._db.execute(
+            "DELETE FROM subscriptions WHERE person_id = ? AND topic_id = ?", (person_id, topic_id))
+        return changed > 0
+
+    async def of_person(self, person_id: int) -> list[Subscription]:
+        rows = await self._db.fetch_all(
+            "SELECT s.* FROM subscriptions s JOIN topics t ON t.id = s.topic_id"
+            " WHERE s.person_id = ? ORDER BY t.slug", (person_id,))
+        return [_subscription(row) for row in rows]
+
+    async def of_topic(self, topic_id: int) -> list[Subscription]:
+        rows = await self._db.fetch_all(
+            "SELECT * FROM subscriptions WHERE topic_id = ? ORDER BY person_id", (topic_id,))
+        return [_subscription(row) for row in rows]
+
+    async def add_invitation(self, person_id: int, topic_id: int, invited_by: int, now: datetime) -> bool:
+        changed = await self._db.execute(
+            "INSERT OR IGNORE INTO invitations (person_id, topic_id, invited_by, created_at) VALUES (?, ?, ?, ?)",
+            (person_id, topic_id, invited_by, to_db_time(now)),
+        )
+        return changed > 0
+
+    async def is_invited(self, person_id: int, topic_id: int) -> bool:
+        row = await self._db.fetch_one(
+            "SELECT 1 FROM invitations WHERE person_id = ? AND topic_id = ?", (person_id, topic_id))
+        return row is not None

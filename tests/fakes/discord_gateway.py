@@ -1,0 +1,651 @@
+"""The world a fake Discord describes, and the gateway websocket that describes it.
+
+The world (one guild with roles, channels and members, plus loose users) is frozen data; `World` turns it
+into the JSON shapes Discord sends. The gateway (READY, GUILD_CREATE, INTERACTION_CREATE) and the REST
+routes in `discord_server` both build their payloads here, so the two never disagree.
+
+Protocol facts this follows (checked against discord.py 2.7.1): the client connects with
+`?v=10&encoding=json&compress=zlib-stream`; the fake answers either with one shared zlib stream whose
+frames end in a Z_SYNC_FLUSH marker (binary frames) or, with `zlib_stream=False`, with plain JSON text
+frames. discord.py accepts both.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import secrets
+import time
+import zlib
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from aiohttp import WSCloseCode, WSMsgType, web
+
+JSON = dict[str, Any]
+
+DISCORD_EPOCH_MS = 1_420_070_400_000
+ADMINISTRATOR = 1 << 3
+ALL_PERMISSIONS = (1 << 51) - 1
+DEFAULT_EVERYONE_PERMISSIONS = 0x0000_0006_4006_3E41  # view, send, read history, embed, attach, react...
+DM_APP_PERMISSIONS = (1 << 10) | (1 << 11) | (1 << 14) | (1 << 15) | (1 << 16) | (1 << 6) | (1 << 18)
+ATTACHMENT_SIZE_LIMIT = 10 * 1024 * 1024
+
+INTENT_GUILD_MEMBERS = 1 << 1
+INTENT_GUILD_PRESENCES = 1 << 8
+
+_OPTION_SUBCOMMAND = 1
+_OPTION_GROUP = 2
+_OPTION_USER = 6
+_OPTION_CHANNEL = 7
+_OPTION_ROLE = 8
+_OPTION_MENTIONABLE = 9
+
+
+class SnowflakeGenerator:
+    """Time-ordered, unique ids in Discord's snowflake layout (ms since 2015 << 22 | counter)."""
+
+    def __init__(self) -> None:
+        self._counter = itertools.count(1)
+
+    def __call__(self) -> int:
+        ms = int(time.time() * 1000) - DISCORD_EPOCH_MS
+        return (ms << 22) | (next(self._counter) & 0x3F_FFFF)
+
+
+@dataclass(frozen=True)
+class FakeUser:
+    id: int
+    username: str
+    global_name: str | None = None
+    bot: bool = False
+
+    def payload(self) -> JSON:
+        return {
+            "id": str(self.id),
+            "username": self.username,
+            "discriminator": "0",
+            "global_name": self.global_name,
+            "avatar": None,
+            "banner": None,
+            "accent_color": None,
+            "bot": self.bot,
+            "system": False,
+            "public_flags": 0,
+            "flags": 0,
+            "avatar_decoration_data": None,
+        }
+
+
+@dataclass(frozen=True)
+class FakeRole:
+    id: int
+    name: str
+    permissions: int = 0
+    position: int = 0
+    color: int = 0
+    mentionable: bool = False
+
+    def payload(self) -> JSON:
+        return {
+            "id": str(self.id),
+            "name": self.name,
+            "permissions": str(self.permissions),
+            "position": self.position,
+            "color": self.color,
+            "colors": {"primary_color": self.color, "secondary_color": None, "tertiary_color": None},
+            "hoist": False,
+            "managed": False,
+            "mentionable": self.mentionable,
+            "icon": None,
+            "unicode_emoji": None,
+            "flags": 0,
+        }
+
+
+@dataclass(frozen=True)
+class FakeChannel:
+    id: int
+    name: str
+    type: int = 0
+    position: int = 0
+    topic: str | None = None
+
+    TEXT: ClassVar[int] = 0
+    DM: ClassVar[int] = 1
+    ANNOUNCEMENT: ClassVar[int] = 5
+
+
+@dataclass(frozen=True)
+class FakeMember:
+    user: FakeUser
+    roles: tuple[int, ...] = ()
+    flags: int = 0
+    nick: str | None = None
+    joined_at: str = "2024-01-01T00:00:00+00:00"
+
+
+@dataclass(frozen=True)
+class FakeGuild:
+    """One guild. A role whose id equals the guild id is @everyone; one is added if missing."""
+
+    id: int
+    name: str
+    owner_id: int
+    roles: tuple[FakeRole, ...] = ()
+    channels: tuple[FakeChannel, ...] = ()
+    members: tuple[FakeMember, ...] = ()
+    features: tuple[str, ...] = ("COMMUNITY", "NEWS")
+    preferred_locale: str = "en-US"
+
+
+class World:
+    """The fake's state of the world: frozen config plus what REST calls change (overwrites, DMs)."""
+
+    def __init__(
+        self, *, application_id: int, bot: FakeUser, guild: FakeGuild, users: Sequence[FakeUser] = ()
+    ) -> None:
+        self.application_id = application_id
+        self.bot = bot
+        self.guild = guild
+        self.snowflake = SnowflakeGenerator()
+        self.roles: dict[int, FakeRole] = {role.id: role for role in guild.roles}
+        self.roles.setdefault(guild.id, FakeRole(guild.id, "@everyone", DEFAULT_EVERYONE_PERMISSIONS))
+        self.channels: dict[int, FakeChannel] = {channel.id: channel for channel in guild.channels}
+        self.members: dict[int, FakeMember] = {member.user.id: member for member in guild.members}
+        self.members.setdefault(bot.id, FakeMember(bot))
+        self.users: dict[int, FakeUser] = {user.id: user for user in users}
+        self.users.update({member.user.id: member.user for member in self.members.values()})
+        self.overwrites: dict[int, dict[int, JSON]] = {}
+        self.dm_channels: dict[int, int] = {}
+
+    def dm_channel_id(self, user_id: int) -> int:
+        """The DM channel with `user_id`, created on first use and stable afterwards (as on Discord)."""
+        if user_id not in self.dm_channels:
+            self.dm_channels[user_id] = self.snowflake()
+        return self.dm_channels[user_id]
+
+    def dm_recipient(self, channel_id: int) -> int | None:
+        return next((uid for uid, cid in self.dm_channels.items() if cid == channel_id), None)
+
+    def is_known_channel(self, channel_id: int) -> bool:
+        return channel_id in self.channels or self.dm_recipient(channel_id) is not None
+
+    def permissions_in(self, user_id: int, channel_id: int | None) -> int:
+        """Member permissions in a channel: base roles, then @everyone, role and member overwrites."""
+        member = self.members.get(user_id)
+        if member is None:
+            return 0
+        if user_id == self.guild.owner_id:
+            return ALL_PERMISSIONS
+        perms = self.roles[self.guild.id].permissions
+        for role_id in member.roles:
+            perms |= self.roles[role_id].permissions if role_id in self.roles else 0
+        if perms & ADMINISTRATOR:
+            return ALL_PERMISSIONS
+        overwrites = self.overwrites.get(channel_id, {}) if channel_id is not None else {}
+        layers = [[self.guild.id], list(member.roles), [user_id]]
+        for ids in layers:
+            allow = deny = 0
+            for target in ids:
+                if target in overwrites:
+                    allow |= int(overwrites[target]["allow"])
+                    deny |= int(overwrites[target]["deny"])
+            perms = (perms & ~deny) | allow
+        return perms
+
+    def user_payload(self, user_id: int) -> JSON:
+        return self.users[user_id].payload()
+
+    def member_payload(self, user_id: int, *, permissions_in: int | None = None) -> JSON:
+        member = self.members[user_id]
+        payload: JSON = {
+            "user": member.user.payload(),
+            "nick": member.nick,
+            "avatar": None,
+            "banner": None,
+            "roles": [str(role_id) for role_id in member.roles],
+            "joined_at": member.joined_at,
+            "premium_since": None,
+            "deaf": False,
+            "mute": False,
+            "pending": False,
+            "flags": member.flags,
+            "communication_disabled_until": None,
+            "avatar_decoration_data": None,
+        }
+        if permissions_in is not None:
+            payload["permissions"] = str(self.permissions_in(user_id, permissions_in))
+        return payload
+
+    def channel_payload(self, channel_id: int) -> JSON:
+        recipient = self.dm_recipient(channel_id)
+        if recipient is not None:
+            return {
+                "id": str(channel_id),
+                "type": FakeChannel.DM,
+                "last_message_id": None,
+                "flags": 0,
+                "recipients": [self.user_payload(recipient)],
+            }
+        channel = self.channels[channel_id]
+        return {
+            "id": str(channel.id),
+            "type": channel.type,
+            "guild_id": str(self.guild.id),
+            "name": channel.name,
+            "position": channel.position,
+            "permission_overwrites": list(self.overwrites.get(channel.id, {}).values()),
+            "topic": channel.topic,
+            "nsfw": False,
+            "parent_id": None,
+            "last_message_id": None,
+            "rate_limit_per_user": 0,
+            "flags": 0,
+        }
+
+    def guild_payload(self) -> JSON:
+        guild = self.guild
+        return {
+            "id": str(guild.id),
+            "name": guild.name,
+            "icon": None,
+            "splash": None,
+            "discovery_splash": None,
+            "banner": None,
+            "description": None,
+            "owner_id": str(guild.owner_id),
+            "roles": [role.payload() for role in self.roles.values()],
+            "emojis": [],
+            "stickers": [],
+            "features": list(guild.features),
+            "verification_level": 1,
+            "default_message_notifications": 1,
+            "explicit_content_filter": 2,
+            "mfa_level": 0,
+            "nsfw_level": 0,
+            "premium_tier": 0,
+            "premium_subscription_count": 0,
+            "premium_progress_bar_enabled": False,
+            "preferred_locale": guild.preferred_locale,
+            "system_channel_id": None,
+            "system_channel_flags": 0,
+            "rules_channel_id": None,
+            "public_updates_channel_id": None,
+            "afk_channel_id": None,
+            "afk_timeout": 300,
+            "vanity_url_code": None,
+            "application_id": None,
+        }
+
+    def guild_create_payload(self, intents: int) -> JSON:
+        """GUILD_CREATE. Without GUILD_PRESENCES Discord lists only the bot (and voice users) as members."""
+        member_ids = list(self.members) if intents & INTENT_GUILD_PRESENCES else [self.bot.id]
+        return self.guild_payload() | {
+            "unavailable": False,
+            "large": False,
+            "lazy": True,
+            "member_count": len(self.members),
+            "joined_at": self.members[self.bot.id].joined_at,
+            "members": [self.member_payload(uid) for uid in member_ids],
+            "channels": [self.channel_payload(cid) for cid in self.channels],
+            "threads": [],
+            "presences": [],
+            "voice_states": [],
+            "stage_instances": [],
+            "guild_scheduled_events": [],
+            "soundboard_sounds": [],
+        }
+
+    def ready_payload(self, session_id: str, resume_gateway_url: str) -> JSON:
+        return {
+            "v": 10,
+            "user": self.bot.payload() | {"verified": True, "mfa_enabled": False, "email": None},
+            "guilds": [{"id": str(self.guild.id), "unavailable": True}],
+            "session_id": session_id,
+            "session_type": "normal",
+            "resume_gateway_url": resume_gateway_url,
+            "application": {"id": str(self.application_id), "flags": 0},
+            "private_channels": [],
+            "relationships": [],
+            "presences": [],
+            "guild_join_requests": [],
+            "geo_ordered_rtc_regions": ["europe"],
+            "user_settings": {},
+            "_trace": ["fake-discord"],
+        }
+
+    def interaction_payload(
+        self,
+        *,
+        interaction_id: int,
+        token: str,
+        type: int,
+        data: JSON,
+        user_id: int,
+        channel_id: int,
+        locale: str,
+        message: JSON | None = None,
+    ) -> JSON:
+        """An INTERACTION_CREATE body; guild channels carry `member`, DM channels carry `user`."""
+        payload: JSON = {
+            "id": str(interaction_id),
+            "application_id": str(self.application_id),
+            "type": type,
+            "data": data,
+            "token": token,
+            "version": 1,
+            "locale": locale,
+            "entitlements": [],
+            "entitlement_sku_ids": [],
+            "attachment_size_limit": ATTACHMENT_SIZE_LIMIT,
+            "channel": self.channel_payload(channel_id),
+            "channel_id": str(channel_id),
+        }
+        if message is not None:
+            payload["message"] = message
+        if channel_id in self.channels:
+            if user_id not in self.members:
+                raise ValueError(f"user {user_id} is not a member of the guild")
+            payload |= {
+                "guild_id": str(self.guild.id),
+                "guild_locale": self.guild.preferred_locale,
+                "guild": {"id": str(self.guild.id), "locale": self.guild.preferred_locale, "features": []},
+                "member": self.member_payload(user_id, permissions_in=channel_id),
+                "app_permissions": str(self.permissions_in(self.bot.id, channel_id)),
+                "context": 0,
+                "authorizing_integration_owners": {"0": str(self.guild.id)},
+            }
+        else:
+            payload |= {
+                "user": self.user_payload(user_id),
+                "app_permissions": str(DM_APP_PERMISSIONS),
+                "context": 1,
+                "authorizing_integration_owners": {"0": "0"},
+            }
+        return payload
+
+    def command_data(
+        self,
+        command: JSON,
+        path: Sequence[str],
+        options: Mapping[str, object],
+        *,
+        focused: str | None = None,
+    ) -> JSON:
+        """`data` of an application command interaction, typed from the synced command definition.
+
+        Raises ValueError for an unknown subcommand or option, a missing required option (unless
+        autocompleting) or a value outside the option's choices: Discord's client would not send those.
+        """
+        data: JSON = {"id": command["id"], "name": command["name"], "type": command.get("type", 1)}
+        if command.get("guild_id"):
+            data["guild_id"] = command["guild_id"]
+        definitions: list[JSON] = command.get("options") or []
+        resolved: dict[str, dict[str, JSON]] = {}
+        leaf: list[JSON] = []
+        container = leaf
+        for name in path:
+            sub = _find_option(definitions, name, (_OPTION_SUBCOMMAND, _OPTION_GROUP))
+            node: JSON = {"name": name, "type": sub["type"], "options": []}
+            container.append(node)
+            container = node["options"]
+            definitions = sub.get("options") or []
+        for definition in definitions:
+            name = definition["name"]
+            if name not in options:
+                if definition.get("required") and focused is None:
+                    raise ValueError(f"missing required option {name!r}")
+                continue
+            container.append(self._option_value(definition, options[name], focused == name, resolved))
+        for name in options:
+            _find_option(definitions, name, None)
+        data["options"] = leaf
+        if resolved:
+            data["resolved"] = resolved
+        return data
+
+    def _option_value(
+        self, definition: JSON, value: object, focused: bool, resolved: dict[str, dict[str, JSON]]
+    ) -> JSON:
+        kind: int = definition["type"]
+        option: JSON = {"name": definition["name"], "type": kind}
+        if focused:
+            option |= {"value": str(value), "focused": True}
+            return option
+        choices = definition.get("choices")
+        if choices and value not in [choice["value"] for choice in choices]:
+            raise ValueError(f"{value!r} is not a choice of option {definition['name']!r}")
+        if kind in (_OPTION_USER, _OPTION_CHANNEL, _OPTION_ROLE, _OPTION_MENTIONABLE):
+            target = int(str(value))
+            option["value"] = str(target)
+            self._resolve(kind, target, resolved)
+        else:
+            option["value"] = value
+        return option
+
+    def _resolve(self, kind: int, target: int, resolved: dict[str, dict[str, JSON]]) -> None:
+        if kind in (_OPTION_USER, _OPTION_MENTIONABLE) and target in self.users:
+            resolved.setdefault("users", {})[str(target)] = self.user_payload(target)
+            if target in self.members:
+                member = self.member_payload(target, permissions_in=None)
+                member.pop("user")
+                resolved.setdefault("members", {})[str(target)] = member
+        elif kind in (_OPTION_ROLE, _OPTION_MENTIONABLE) and target in self.roles:
+            resolved.setdefault("roles", {})[str(target)] = self.roles[target].payload()
+        elif kind == _OPTION_CHANNEL and target in self.channels:
+            channel = self.channel_payload(target)
+            channel["permissions"] = str(self.permissions_in(self.bot.id, target))
+            resolved.setdefault("channels", {})[str(target)] = channel
+        else:
+            raise ValueError(f"option value {target} is not a known user, role or channel")
+
+
+def _find_option(definitions: list[JSON], name: str, kinds: tuple[int, ...] | None) -> JSON:
+    for definition in definitions:
+        if definition["name"] == name and (kinds is None or definition["type"] in kinds):
+            return definition
+    raise ValueError(f"no option or subcommand {name!r} in {[d['name'] for d in definitions]}")
+
+
+class _Connection:
+    """One websocket. Sends are serialised so the shared zlib stream stays in frame order."""
+
+    def __init__(self, ws: web.WebSocketResponse, *, compress: bool) -> None:
+        self.ws = ws
+        self.session: GatewaySession | None = None
+        self._zlib = zlib.compressobj() if compress else None
+        self._lock = asyncio.Lock()
+
+    async def send(self, payload: JSON) -> None:
+        text = json.dumps(payload, separators=(",", ":"))
+        async with self._lock:
+            if self.ws.closed:
+                return
+            if self._zlib is None:
+                await self.ws.send_str(text)
+            else:
+                frame = self._zlib.compress(text.encode()) + self._zlib.flush(zlib.Z_SYNC_FLUSH)
+                await self.ws.send_bytes(frame)
+
+
+@dataclass
+class GatewaySession:
+    """A gateway session: what RESUME picks up. Keeps the last dispatches for replay."""
+
+    id: str
+    intents: int
+    identify: JSON
+    seq: int = 0
+    backlog: list[JSON] = field(default_factory=list)
+    connection: _Connection | None = None
+
+    BACKLOG: ClassVar[int] = 1000
+
+
+class FakeGateway:
+    """The gateway endpoint: HELLO, IDENTIFY -> READY + GUILD_CREATE, heartbeats, RESUME, dispatch."""
+
+    def __init__(
+        self,
+        world: World,
+        *,
+        token: str,
+        gateway_url: Callable[[], str],
+        notify: Callable[[], None],
+        zlib_stream: bool = True,
+        heartbeat_interval_ms: int = 41_250,
+    ) -> None:
+        self._world = world
+        self._token = token
+        self._gateway_url = gateway_url
+        self._notify = notify
+        self._zlib_stream = zlib_stream
+        self._heartbeat_interval_ms = heartbeat_interval_ms
+        self._connections: set[_Connection] = set()
+        self.sessions: dict[str, GatewaySession] = {}
+        self.identifies: list[JSON] = []
+        self.resumes: list[JSON] = []
+        self.received: list[JSON] = []
+        self.dispatched: list[JSON] = []
+        self.heartbeats = 0
+        self.connect_queries: list[dict[str, str]] = []
+
+    @property
+    def ready_sessions(self) -> list[GatewaySession]:
+        return [s for s in self.sessions.values() if s.connection is not None]
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        query = dict(request.query)
+        self.connect_queries.append(query)
+        if query.get("v") != "10":
+            await ws.close(code=4012, message=b"Invalid API version")
+            return ws
+        if query.get("encoding", "json") != "json":
+            await ws.close(code=4002, message=b"Error while decoding payload")
+            return ws
+        conn = _Connection(ws, compress=self._zlib_stream and query.get("compress") == "zlib-stream")
+        self._connections.add(conn)
+        try:
+            await conn.send({"op": 10, "d": {"heartbeat_interval": self._heartbeat_interval_ms}, "s": None, "t": None})
+            async for msg in ws:
+                if msg.type is WSMsgType.TEXT:
+                    await self._on_payload(conn, json.loads(msg.data))
+                elif msg.type is WSMsgType.BINARY:
+                    await ws.close(code=4002, message=b"Error while decoding payload")
+        finally:
+            self._connections.discard(conn)
+            if conn.session is not None and conn.session.connection is conn:
+                conn.session.connection = None
+            self._notify()
+        return ws
+
+    async def _on_payload(self, conn: _Connection, payload: JSON) -> None:
+        self.received.append(payload)
+        op = payload.get("op")
+        raw = payload.get("d")
+        data: JSON = raw if isinstance(raw, dict) else {}
+        if op == 1:
+            self.heartbeats += 1
+            await conn.send({"op": 11, "d": None, "s": None, "t": None})
+        elif op == 2:
+            await self._identify(conn, data)
+        elif op == 6:
+            await self._resume(conn, data)
+        elif op == 8:
+            await self._request_members(conn, data)
+        elif op in (3, 4):
+            pass
+        else:
+            await conn.ws.close(code=4001, message=b"Unknown opcode")
+        self._notify()
+
+    async def _identify(self, conn: _Connection, data: JSON) -> None:
+        if conn.session is not None:
+            await conn.ws.close(code=4005, message=b"Already authenticated")
+            return
+        if data.get("token") != self._token:
+            await conn.ws.close(code=4004, message=b"Authentication failed")
+            return
+        if "intents" not in data:
+            await conn.ws.close(code=4013, message=b"Invalid intent(s)")
+            return
+        self.identifies.append(data)
+        for stale in [sid for sid, s in self.sessions.items() if s.connection is None]:
+            del self.sessions[stale]
+        session = GatewaySession(id=secrets.token_hex(16), intents=int(data["intents"]), identify=data)
+        self.sessions[session.id] = session
+        conn.session = session
+        session.connection = conn
+        await self._send_dispatch(session, "READY", self._world.ready_payload(session.id, self._gateway_url()))
+        await self._send_dispatch(session, "GUILD_CREATE", self._world.guild_create_payload(session.intents))
+
+    async def _resume(self, conn: _Connection, data: JSON) -> None:
+        session = self.sessions.get(str(data.get("session_id")))
+        if session is None or data.get("token") != self._token:
+            await conn.send({"op": 9, "d": False, "s": None, "t": None})
+            return
+        self.resumes.append(data)
+        if session.connection is not None and session.connection is not conn:
+            await session.connection.ws.close(code=WSCloseCode.GOING_AWAY)
+        conn.session = session
+        session.connection = conn
+        last_seen = int(data.get("seq") or 0)
+        for frame in [f for f in session.backlog if f["s"] > last_seen]:
+            await conn.send(frame)
+        await self._send_dispatch(session, "RESUMED", {"_trace": ["fake-discord"]})
+
+    async def _request_members(self, conn: _Connection, data: JSON) -> None:
+        session = conn.session
+        if session is None:
+            await conn.ws.close(code=4003, message=b"Not authenticated")
+            return
+        wanted = {int(uid) for uid in data.get("user_ids") or []}
+        query = str(data.get("query") or "").lower()
+        if wanted:
+            ids = [uid for uid in wanted if uid in self._world.members]
+        elif session.intents & INTENT_GUILD_MEMBERS:
+            ids = [uid for uid, m in self._world.members.items() if m.user.username.lower().startswith(query)]
+        else:
+            await conn.ws.close(code=4014, message=b"Disallowed intent(s)")
+            return
+        chunk: JSON = {
+            "guild_id": str(self._world.guild.id),
+            "members": [self._world.member_payload(uid) for uid in ids],
+            "chunk_index": 0,
+            "chunk_count": 1,
+            "not_found": [str(uid) for uid in wanted - set(ids)],
+        }
+        if data.get("nonce"):
+            chunk["nonce"] = data["nonce"]
+        await self._send_dispatch(session, "GUILD_MEMBERS_CHUNK", chunk)
+
+    async def _send_dispatch(self, session: GatewaySession, event: str, data: JSON) -> None:
+        session.seq += 1
+        frame: JSON = {"op": 0, "t": event, "s": session.seq, "d": data}
+        session.backlog.append(frame)
+        del session.backlog[: -GatewaySession.BACKLOG]
+        self.dispatched.append(frame)
+        if session.connection is not None:
+            await session.connection.send(frame)
+
+    async def dispatch(self, event: str, data: JSON) -> int:
+        """Send a dispatch to every session (buffered for RESUME if its socket is down); returns count."""
+        sessions = list(self.sessions.values())
+        for session in sessions:
+            await self._send_dispatch(session, event, data)
+        self._notify()
+        return len(sessions)
+
+    async def request_reconnect(self) -> None:
+        """Send op 7 RECONNECT: discord.py closes the socket and RESUMEs at resume_gateway_url."""
+        for conn in list(self._connections):
+            await conn.send({"op": 7, "d": None, "s": None, "t": None})
+
+    async def close(self) -> None:
+        for conn in list(self._connections):
+            await conn.ws.close(code=WSCloseCode.GOING_AWAY, message=b"fake shutting down")

@@ -1,0 +1,256 @@
+"""The fake Slack server speaks well enough to the real slack_sdk and slack_bolt clients.
+
+These tests guard the fake itself: if an SDK upgrade changes how it encodes requests or acks
+envelopes, they fail here instead of in every adapter test.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import aiohttp
+import pytest
+from aiohttp.test_utils import TestServer
+from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+from slack_bolt.app.async_app import AsyncApp
+from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_bolt.context.respond.async_respond import AsyncRespond
+from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
+from slack_sdk.web.async_client import AsyncWebClient
+
+from tests.fakes.slack_server import (
+    FakeSlack,
+    RecordedCall,
+    Reply,
+    interactive_form,
+    sign,
+    slash_command_form,
+)
+
+SECRET = "test-signing-secret"
+
+
+def web_client(fake: FakeSlack, **kwargs: Any) -> AsyncWebClient:
+    return AsyncWebClient(token="xoxb-test", base_url=fake.api_url, **kwargs)
+
+
+async def test_web_api_post_open_history_with_metadata_and_users() -> None:
+    async with FakeSlack() as fake:
+        fake.add_user("U1", real_name="Ada Lovelace", tz="America/New_York", is_restricted=True)
+        client = web_client(fake)
+
+        assert (await client.auth_test())["user_id"] == fake.bot_user_id
+        dm = (await client.conversations_open(users="U1"))["channel"]["id"]
+        assert dm.startswith("D")
+        assert (await client.conversations_open(users=["U1"]))["channel"]["id"] == dm
+
+        metadata = {"event_type": "delivery", "event_payload": {"delivery_id": 7}}
+        first = await client.chat_postMessage(channel=dm, text="hello", metadata=metadata)
+        second = await client.chat_postMessage(channel="U1", text="second")
+        assert second["channel"] == dm
+        assert float(second["ts"]) > float(first["ts"])
+        assert first["ts"] == "1700000000.000100"
+
+        history = await client.conversations_history(channel=dm, include_all_metadata=True, limit=10)
+        assert [m["text"] for m in history["messages"]] == ["second", "hello"]
+        assert history["messages"][1]["metadata"] == metadata
+        plain = await client.conversations_history(channel=dm)
+        assert all("metadata" not in m for m in plain["messages"])
+
+        user = (await client.users_info(user="U1"))["user"]
+        assert (user["real_name"], user["tz"]) == ("Ada Lovelace", "America/New_York")
+        assert user["is_restricted"]
+        with pytest.raises(SlackApiError) as missing:
+            await client.users_info(user="U404")
+        assert missing.value.response["error"] == "user_not_found"
+
+        post = fake.calls_to("chat.postMessage")[0]
+        assert (post.http_method, post.token, post.params["metadata"]) == ("POST", "xoxb-test", metadata)
+        assert fake.calls_to("users.info")[0].http_method == "GET"
+        assert [m["text"] for m in fake.messages("U1")] == ["hello", "second"]
+
+
+async def test_form_encoded_bodies_update_delete_and_unknown_method() -> None:
+    async with FakeSlack() as fake:
+        client = web_client(fake)
+        posted = await client.api_call(
+            "chat.postMessage",
+            data={"channel": "C1", "text": "form", "metadata": '{"event_type": "x", "event_payload": {}}'},
+        )
+        assert fake.messages("C1")[0]["metadata"] == {"event_type": "x", "event_payload": {}}
+        await client.chat_update(channel="C1", ts=posted["ts"], text="edited")
+        assert fake.messages("C1")[0]["text"] == "edited"
+        await client.chat_postEphemeral(channel="C1", user="U1", text="only you")
+        assert fake.ephemerals[0]["user"] == "U1" and fake.messages("C1")[0]["text"] == "edited"
+        await client.chat_delete(channel="C1", ts=posted["ts"])
+        assert fake.messages("C1") == []
+        with pytest.raises(SlackApiError) as gone:
+            await client.chat_delete(channel="C1", ts=posted["ts"])
+        assert gone.value.response["error"] == "message_not_found"
+
+        with pytest.raises(SlackApiError) as unknown:
+            await client.api_call("bogus.method")
+        assert unknown.value.response["error"] == "unknown_method"
+        assert fake.calls_to("bogus.method")
+
+
+async def test_channels_usergroups_and_views() -> None:
+    async with FakeSlack() as fake:
+        fake.add_channel("C1", name="general", is_general=True)
+        fake.add_channel("C2", is_private=True, is_archived=True)
+        fake.add_usergroup("S1", ["U1", "U2"])
+        client = web_client(fake)
+
+        general = (await client.conversations_info(channel="C1"))["channel"]
+        archived = (await client.conversations_info(channel="C2"))["channel"]
+        assert general["is_general"] and not general["is_private"]
+        assert archived["is_private"] and archived["is_archived"]
+        with pytest.raises(SlackApiError):
+            await client.chat_postMessage(channel="C2", text="into the archive")
+        assert (await client.usergroups_users_list(usergroup="S1"))["users"] == ["U1", "U2"]
+
+        view = {"type": "modal", "callback_id": "subscribe", "title": {"type": "plain_text", "text": "Hi"},
+                "blocks": []}
+        opened = await client.views_open(trigger_id="1.1.x", view=view)
+        view_id = opened["view"]["id"]
+        await client.views_update(view_id=view_id, view={**view, "callback_id": "updated"})
+        assert fake.views[view_id]["callback_id"] == "updated"
+
+
+async def test_queued_errors_dm_failures_and_hooks() -> None:
+    async with FakeSlack() as fake:
+        client = web_client(fake)
+        fake.queue("chat.postMessage", body={"ok": False, "error": "channel_not_found"})
+        fake.queue("chat.postMessage", status=500)
+        for status in (200, 500):
+            with pytest.raises(SlackApiError) as failed:
+                await client.chat_postMessage(channel="C1", text="x")
+            assert failed.value.response.status_code == status
+        fake.fail_dm_for("U9", "user_not_found")
+        with pytest.raises(SlackApiError) as no_dm:
+            await client.conversations_open(users="U9")
+        assert no_dm.value.response["error"] == "user_not_found"
+
+        def block_c3(call: RecordedCall) -> Reply | None:
+            if call.params.get("channel") == "C3":
+                return Reply(body={"ok": False, "error": "not_in_channel"})
+            return None
+
+        fake.add_hook(block_c3)
+        with pytest.raises(SlackApiError):
+            await client.chat_postMessage(channel="C3", text="x")
+        await client.chat_postMessage(channel="C4", text="x")
+        assert len(fake.messages("C4")) == 1
+
+
+async def test_queued_429_is_retried_by_rate_limit_handler() -> None:
+    async with FakeSlack() as fake:
+        client = web_client(fake, retry_handlers=[AsyncRateLimitErrorRetryHandler(max_retry_count=1)])
+        fake.queue("chat.postMessage", status=429, headers={"Retry-After": "0"})
+        response = await client.chat_postMessage(channel="C1", text="eventually")
+        assert response["ok"]
+        assert len(fake.calls_to("chat.postMessage")) == 2
+        assert fake.ratelimited("chat.postMessage") == 1
+        assert [m["text"] for m in fake.messages("C1")] == ["eventually"]
+
+
+async def test_rate_limiter_answers_429_with_integer_retry_after() -> None:
+    async with FakeSlack() as fake:
+        fake.rate_limit("chat.postMessage", per_second=2, per_channel=True)
+        client = web_client(fake)
+        for channel in ("C1", "C1", "C2"):
+            await client.chat_postMessage(channel=channel, text="x")
+        with pytest.raises(SlackApiError) as limited:
+            await client.chat_postMessage(channel="C1", text="x")
+        assert limited.value.response.status_code == 429
+        assert int(limited.value.response.headers["Retry-After"]) >= 1
+        assert fake.ratelimited() == 1
+
+
+async def test_socket_mode_slash_command_respond_action_and_view() -> None:
+    async with FakeSlack() as fake:
+        app = AsyncApp(client=web_client(fake))
+
+        @app.command("/coalition")
+        async def coalition(ack: AsyncAck, respond: AsyncRespond, command: dict[str, Any]) -> None:
+            await ack(f"{command['text']} for {command['user_id']}")
+            await respond("later reply")
+
+        @app.action("subscribe")
+        async def subscribe(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
+            await ack()
+            value = body["actions"][0]["value"]
+            await client.chat_postMessage(channel=body["user"]["id"], text=f"subscribed {value}")
+
+        @app.view("prefs")
+        async def prefs(ack: AsyncAck, view: dict[str, Any]) -> None:
+            await ack(response_action="errors", errors={"b": view["private_metadata"]})
+
+        handler = AsyncSocketModeHandler(app, app_token="xapp-test")
+        await handler.connect_async()
+        try:
+            ack = await fake.send_slash_command(command="/coalition", text="topics", user_id="U1",
+                                                channel_id="C1")
+            assert ack == {"text": "topics for U1"}
+            response_url = fake.envelopes[-1]["payload"]["response_url"]
+            assert (await fake.next_response(response_url.rsplit("/", 1)[1]))["text"] == "later reply"
+
+            assert await fake.send_block_action(user_id="U1", action_id="subscribe", value="climate") == {}
+            await fake.wait_for_calls("chat.postMessage")
+            assert fake.messages("U1")[0]["text"] == "subscribed climate"
+
+            view_ack = await fake.send_view_submission(user_id="U1", callback_id="prefs", values={},
+                                                       private_metadata="too short")
+            assert view_ack == {"response_action": "errors", "errors": {"b": "too short"}}
+        finally:
+            await handler.close_async()
+        assert fake.calls_to("apps.connections.open")[0].token == "xapp-test"
+        assert len(fake.acks) == 3
+
+
+async def test_envelope_without_connected_app_times_out() -> None:
+    async with FakeSlack(timeout=0.2) as fake:
+        with pytest.raises(TimeoutError):
+            await fake.send_slash_command(command="/coalition")
+        assert fake.envelopes == []
+
+
+async def test_http_mode_checks_signatures() -> None:
+    async with FakeSlack() as fake:
+        app = AsyncApp(client=web_client(fake), signing_secret=SECRET)
+        ran: list[str] = []
+
+        @app.command("/coalition")
+        async def coalition(ack: AsyncAck, command: dict[str, Any]) -> None:
+            ran.append(command["text"])
+            await ack("http ok")
+
+        @app.action("subscribe")
+        async def subscribe(ack: AsyncAck, body: dict[str, Any]) -> None:
+            ran.append(body["actions"][0]["value"])
+            await ack()
+
+        form = {"Content-Type": "application/x-www-form-urlencoded"}
+        server = TestServer(app.web_app(path="/slack/events"), host="127.0.0.1")
+        async with server, aiohttp.ClientSession() as session:
+            url = server.make_url("/slack/events")
+            now = int(time.time())
+            body = slash_command_form(fake.slash_command_payload(command="/coalition", text="topics"))
+            async with session.post(url, data=body, headers={**form, **sign(body, SECRET, now)}) as resp:
+                assert resp.status == 200
+                # ack("text") answers text/plain over HTTP; only the socket adapter wraps it in {"text"}
+                assert await resp.text() == "http ok"
+
+            payload = fake.block_actions_payload(user_id="U1", action_id="subscribe", value="v")
+            action = interactive_form(payload)
+            async with session.post(url, data=action, headers={**form, **sign(action, SECRET, now)}) as resp:
+                assert resp.status == 200
+
+            bad = {**form, **sign(body, "wrong-secret", now)}
+            stale = {**form, **sign(body, SECRET, now - 301)}
+            for headers in (bad, stale):
+                async with session.post(url, data=body, headers=headers) as resp:
+                    assert resp.status == 401
+        assert ran == ["topics", "v"]
