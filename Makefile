@@ -36,7 +36,7 @@ typecheck: $(STAMP_DEV)
 
 # Re-extract translatable strings into bot/locales/messages.pot and merge them into each catalogue.
 messages: $(STAMP_DEV)
-	$(BIN)/pybabel extract -F babel.cfg -k _ -k _n:1,2 --no-location --sort-output -o bot/locales/messages.pot bot adapters
+	$(BIN)/pybabel extract -F babel.cfg -k _ -k _n:1,2 --no-location --sort-output -o bot/locales/messages.pot .
 	$(BIN)/pybabel update -i bot/locales/messages.pot -d bot/locales --no-fuzzy-matching --ignore-obsolete
 
 clean:

@@ -88,6 +88,11 @@ class App:
             await asyncio.sleep(HOUSEKEEPING_SECONDS)
 
 
+async def should_load_demo(settings: Settings, store: SqliteStore) -> bool:
+    """Only into an empty database, and only when the console is the sole adapter: never on a deployment."""
+    return settings.console_only and await is_empty(store)
+
+
 @asynccontextmanager
 async def build_app(settings: Settings, *, clock: Clock | None = None, console_output: TextIO | None = None,
                     extra_adapters: tuple[Callable[[Dispatcher], PlatformAdapter], ...] = ()
@@ -110,11 +115,11 @@ async def build_app(settings: Settings, *, clock: Clock | None = None, console_o
             config=config, store=store, clock=clock, translator=translator,
             registry=CommandRegistry(all_commands()), notifier=notifier, people=people,
             topics=TopicService(store, clock, notifier),
-            subscriptions=SubscriptionService(store, clock, notifier, config.request_expiry),
+            subscriptions=SubscriptionService(store, clock, notifier, config.request_expiry, config.admins),
         )
         dispatcher = Dispatcher(services)
 
-        if settings.console_only and await is_empty(store):
+        if await should_load_demo(settings, store):
             await load_demo(store, clock.now())
             log.info("loaded demo coalition data into the empty database")
 

@@ -35,15 +35,14 @@ class PeopleService:
         record = await self._store.people.ensure_identity(incoming.identity, incoming.display_name, now)
         await self._store.people.touch_identity(incoming.identity, incoming.display_name, incoming.platform_role,
                                                 incoming.platform_timezone, now)
-        caller = await self.caller_for_person(record.person_id, via=incoming.identity)
-        if caller.person.language is None and incoming.locale:
-            language = incoming.locale.split("-")[0].lower()
-            if self._translator.supports(language):
-                caller = _replace_language(caller, language)
-        return caller
+        return await self.caller_for_person(record.person_id, via=incoming.identity, locale=incoming.locale)
 
-    async def caller_for_person(self, person_id: int, via: Identity | None = None) -> Caller:
-        """The same view of a person without a platform event: deliveries re-check roles with it."""
+    async def caller_for_person(self, person_id: int, via: Identity | None = None,
+                                locale: str | None = None) -> Caller:
+        """The same view of a person without a platform event: deliveries re-check roles with it.
+
+        ``locale`` is the platform's language hint (Discord sends one), used until they choose a language.
+        """
         person = await self._store.people.get(person_id)
         if person is None:
             raise LookupError(f"no person {person_id}")
@@ -56,8 +55,10 @@ class PeopleService:
         roles, coordinated = resolve_roles((i.identity for i in identities), self._config.admins, platform_role,
                                            grants)
         timezone, source = self.zone_of(person)
-        language = person.language if person.language and self._translator.supports(person.language) \
-            else self._config.default_language
+        language = self.language_of(person)
+        hint = (locale or "").split("-")[0].lower()
+        if person.language is None and hint and self._translator.supports(hint):
+            language = hint
         return Caller(person=person, identity=identity, roles=roles, coordinated=coordinated, language=language,
                       timezone=timezone, timezone_source=source)
 
@@ -145,8 +146,3 @@ class PeopleService:
     def now(self) -> datetime:
         return self._clock.now()
 
-
-def _replace_language(caller: Caller, language: str) -> Caller:
-    return Caller(person=caller.person, identity=caller.identity, roles=caller.roles,
-                  coordinated=caller.coordinated, language=language, timezone=caller.timezone,
-                  timezone_source=caller.timezone_source)

@@ -187,7 +187,11 @@ class GrantStore(Protocol):
 
     async def remove(self, person_id: int, role: Role, topic_id: int | None) -> bool: ...
     async def coordinators_of(self, topic_id: int) -> list[int]:
-        """People with a coordinator grant for this topic or for all topics, or an admin grant."""
+        """People with a coordinator grant for this topic or for all topics."""
+        ...
+
+    async def admins(self, identities: Sequence[Identity]) -> list[int]:
+        """People with an admin grant, plus the people behind ``identities`` (admins named in settings)."""
         ...
 
 

@@ -11,7 +11,7 @@ from bot.commands.spec import Arg, ArgKind, Command, Option
 from bot.errors import PermissionDenied, UserError
 from bot.i18n import Text, _, _n
 from bot.messages import Action, ActionStyle, Message
-from bot.model import DeliveryMode, Policy, RequestStatus, Role, SubscriptionRequest, Topic
+from bot.model import DeliveryMode, Identity, Policy, RequestStatus, Role, SubscriptionRequest, Topic
 from bot.notify import Notifier
 from bot.ports import Clock, Store
 
@@ -34,11 +34,13 @@ def welcome(topic: Topic, mode: DeliveryMode) -> Message:
 
 
 class SubscriptionService:
-    def __init__(self, store: Store, clock: Clock, notifier: Notifier, request_expiry: timedelta) -> None:
+    def __init__(self, store: Store, clock: Clock, notifier: Notifier, request_expiry: timedelta,
+                 admins: frozenset[Identity]) -> None:
         self._store = store
         self._clock = clock
         self._notifier = notifier
         self._expiry = request_expiry
+        self._admins = sorted(admins, key=str)
 
     @property
     def store(self) -> Store:
@@ -66,7 +68,8 @@ class SubscriptionService:
         async with store.transaction():
             request = await store.requests.create(caller.person.id, topic.id, mode, now,
                                                   now + self._expiry)
-            coordinators = await store.grants.coordinators_of(topic.id)
+            # A topic nobody coordinates still gets an answer: its requests go to the admins.
+            coordinators = await store.grants.coordinators_of(topic.id) or await store.grants.admins(self._admins)
             await self._notifier.to_people(
                 coordinators,
                 Message(title=_("Subscription request"),

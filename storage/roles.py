@@ -7,7 +7,7 @@ from datetime import datetime
 
 import aiosqlite
 
-from bot.model import AuditEntry, DeliveryMode, Grant, RequestStatus, Role, SubscriptionRequest
+from bot.model import AuditEntry, DeliveryMode, Grant, Identity, RequestStatus, Role, SubscriptionRequest
 from storage.database import Database, from_db_time, opt_time, to_db_time
 
 
@@ -50,11 +50,22 @@ class SqliteGrants:
 
     async def coordinators_of(self, topic_id: int) -> list[int]:
         rows = await self._db.fetch_all(
-            "SELECT DISTINCT person_id FROM grants WHERE (role = 'coordinator' AND IFNULL(topic_id, ?) = ?)"
-            " OR role = 'admin' ORDER BY person_id",
+            "SELECT DISTINCT person_id FROM grants WHERE role = 'coordinator' AND IFNULL(topic_id, ?) = ?"
+            " ORDER BY person_id",
             (topic_id, topic_id),
         )
         return [row["person_id"] for row in rows]
+
+    async def admins(self, identities: Sequence[Identity]) -> list[int]:
+        rows = await self._db.fetch_all("SELECT DISTINCT person_id FROM grants WHERE role = 'admin'")
+        people = {row["person_id"] for row in rows}
+        for identity in identities:
+            row = await self._db.fetch_one(
+                "SELECT person_id FROM identities WHERE platform = ? AND external_id = ?",
+                (identity.platform, identity.external_id))
+            if row is not None:
+                people.add(row["person_id"])
+        return sorted(people)
 
 
 class SqliteRequests:

@@ -49,7 +49,8 @@ class Dispatcher:
         except UserError as error:
             message = self._error_message(error, command)
         # The handler may have changed the caller's language (settings language): reply in the new one.
-        caller = await self._services.people.caller_for_person(caller.person.id, via=incoming.identity)
+        caller = await self._services.people.caller_for_person(caller.person.id, via=incoming.identity,
+                                                             locale=incoming.locale)
         return Reply(message=message.render(self._services.translator, caller.language), language=caller.language,
                      timezone=caller.timezone, person_id=caller.person.id)
 

@@ -19,13 +19,16 @@ import json
 import math
 import uuid
 from collections import defaultdict, deque
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from time import monotonic
 from typing import Any
 from urllib.parse import urlencode
 
 from aiohttp import WSMsgType, web
+from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+from slack_bolt.app.async_app import AsyncApp
 
 JsonDict = dict[str, Any]
 _JSON_FIELDS = ("blocks", "attachments", "metadata", "view")
@@ -44,7 +47,7 @@ class RecordedCall:
 
 @dataclass(frozen=True)
 class Reply:
-    """A programmed answer. ``body=None`` means a Slack-like error body for the status."""
+    """A programmed answer. ``body=None``: ``{"ok": true}`` for 200, else a Slack-like error body."""
 
     status: int = 200
     body: Mapping[str, Any] | None = None
@@ -89,9 +92,7 @@ def _truthy(value: Any) -> bool:
 class FakeSlack:
     """Slack on 127.0.0.1 with a random port. Use as ``async with FakeSlack() as fake``."""
 
-    def __init__(
-        self, *, team_id: str = "T0FAKE", bot_user_id: str = "U0BOT", timeout: float = 5.0
-    ) -> None:
+    def __init__(self, *, team_id: str = "T0FAKE", bot_user_id: str = "U0BOT", timeout: float = 5.0) -> None:
         self.team_id = team_id
         self.bot_user_id = bot_user_id
         self.app_id = "A0FAKE"
@@ -122,8 +123,6 @@ class FakeSlack:
         self._runner: web.AppRunner | None = None
         self.port = 0
 
-    # -- lifecycle -------------------------------------------------------------------------------
-
     async def __aenter__(self) -> FakeSlack:
         app = web.Application()
         app.router.add_route("*", "/api/{method}", self._handle_api)
@@ -153,8 +152,6 @@ class FakeSlack:
     def api_url(self) -> str:
         """Pass as ``AsyncWebClient(base_url=...)``; the trailing slash matters to slack_sdk."""
         return f"{self.base_url}/api/"
-
-    # -- world state -----------------------------------------------------------------------------
 
     def add_user(self, user_id: str, *, name: str | None = None, real_name: str | None = None,
                  tz: str = "Europe/Copenhagen", is_restricted: bool = False,
@@ -196,8 +193,6 @@ class FakeSlack:
                                  "is_archived": False, "is_channel": False}
         return self._dm_by_user[user_id]
 
-    # -- programming answers ---------------------------------------------------------------------
-
     def queue(self, method: str, *, status: int = 200, body: Mapping[str, Any] | None = None,
               headers: Mapping[str, str] | None = None) -> None:
         """Answer the next call of ``method`` with this instead of the normal result (FIFO)."""
@@ -219,8 +214,6 @@ class FakeSlack:
         """How many 429s were sent (queued or from the limiter), for one method or all."""
         return sum(n for (m, status), n in self.status_counts.items()
                    if status == 429 and method in (None, m))
-
-    # -- inspection ------------------------------------------------------------------------------
 
     def calls_to(self, method: str) -> list[RecordedCall]:
         return [c for c in self.calls if c.method == method]
@@ -244,8 +237,6 @@ class FakeSlack:
             await self._changed.wait_for(lambda: len(bodies()) > self._consumed[response_id])
         self._consumed[response_id] += 1
         return bodies()[self._consumed[response_id] - 1]
-
-    # -- Web API ---------------------------------------------------------------------------------
 
     async def _handle_api(self, request: web.Request) -> web.StreamResponse:
         method = request.match_info["method"]
@@ -410,15 +401,11 @@ class FakeSlack:
         self.views[view_id] = {**params["view"], "id": view_id, "hash": uuid.uuid4().hex}
         return {"view": self.views[view_id]}
 
-    # -- response_url ----------------------------------------------------------------------------
-
     async def _handle_response_url(self, request: web.Request) -> web.Response:
         self.responses.append((request.match_info["rid"], await request.json()))
         async with self._changed:
             self._changed.notify_all()
         return web.Response(text="ok")
-
-    # -- Socket Mode -----------------------------------------------------------------------------
 
     async def _handle_socket(self, request: web.Request) -> web.WebSocketResponse:
         ws = web.WebSocketResponse()
@@ -443,9 +430,27 @@ class FakeSlack:
             self._sockets.remove(ws)
         return ws
 
+    @asynccontextmanager
+    async def socket_mode(self, app: AsyncApp, app_token: str = "xapp-test") -> AsyncIterator[None]:
+        """Connect ``app`` over Socket Mode and close it before the fake stops.
+
+        Closing order matters: an unclosed SocketModeClient keeps reconnecting and its tasks
+        swallow cancellation, so event-loop teardown hangs (the test hangs instead of failing).
+        """
+        handler = AsyncSocketModeHandler(app, app_token=app_token)
+        await handler.connect_async()  # type: ignore[no-untyped-call]
+        try:
+            yield
+        finally:
+            await handler.close_async()  # type: ignore[no-untyped-call]
+
     async def send_envelope(self, envelope_type: str, payload: JsonDict, *,
                             accepts_response_payload: bool = False) -> JsonDict:
-        """Push an envelope to the connected app; return the ack's payload ({} if it had none)."""
+        """Push an envelope to the connected app; return the ack's payload ({} if it had none).
+
+        Raises TimeoutError if no app is connected or no ack comes: Bolt sends no ack at all for
+        a request no listener matched (it logs a 404).
+        """
         envelope_id = str(uuid.uuid4())
         envelope = {"envelope_id": envelope_id, "payload": payload, "type": envelope_type,
                     "accepts_response_payload": accepts_response_payload, "retry_attempt": 0,

@@ -12,7 +12,6 @@ from typing import Any
 import aiohttp
 import pytest
 from aiohttp.test_utils import TestServer
-from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.app.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.respond.async_respond import AsyncRespond
@@ -188,9 +187,7 @@ async def test_socket_mode_slash_command_respond_action_and_view() -> None:
         async def prefs(ack: AsyncAck, view: dict[str, Any]) -> None:
             await ack(response_action="errors", errors={"b": view["private_metadata"]})
 
-        handler = AsyncSocketModeHandler(app, app_token="xapp-test")
-        await handler.connect_async()
-        try:
+        async with fake.socket_mode(app, app_token="xapp-test"):
             ack = await fake.send_slash_command(command="/coalition", text="topics", user_id="U1",
                                                 channel_id="C1")
             assert ack == {"text": "topics for U1"}
@@ -204,8 +201,6 @@ async def test_socket_mode_slash_command_respond_action_and_view() -> None:
             view_ack = await fake.send_view_submission(user_id="U1", callback_id="prefs", values={},
                                                        private_metadata="too short")
             assert view_ack == {"response_action": "errors", "errors": {"b": "too short"}}
-        finally:
-            await handler.close_async()
         assert fake.calls_to("apps.connections.open")[0].token == "xapp-test"
         assert len(fake.acks) == 3
 
@@ -215,6 +210,15 @@ async def test_envelope_without_connected_app_times_out() -> None:
         with pytest.raises(TimeoutError):
             await fake.send_slash_command(command="/coalition")
         assert fake.envelopes == []
+
+
+async def test_unhandled_event_gets_no_ack_and_socket_still_closes_cleanly() -> None:
+    async with FakeSlack(timeout=0.3) as fake:
+        app = AsyncApp(client=web_client(fake))
+        with pytest.raises(TimeoutError):
+            async with fake.socket_mode(app):
+                await fake.send_event({"type": "message", "channel": "D1", "user": "U1", "text": "hi"})
+        assert fake.acks == [] and len(fake.envelopes) == 1
 
 
 async def test_http_mode_checks_signatures() -> None:
