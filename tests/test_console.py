@@ -17,7 +17,8 @@ def _env(tmp_path: Path) -> dict[str, str]:
 
 
 def test_scripted_console_run(tmp_path: Path) -> None:
-    script = "/topics\n/subscribe disinformation\n/mysubs\n/as demo-member\n/subscribe whrd-safety\n/as demo-admin\n/requests\n"
+    script = ("/topics\n/subscribe disinformation\n/mysubs\n/as demo-member\n/subscribe whrd-safety\n"
+              "/as demo-admin\n/requests\n")
     result = subprocess.run([sys.executable, "-m", "bot", "run"], input=script, capture_output=True, text=True,
                             env=_env(tmp_path), cwd=ROOT, timeout=60)
     assert result.returncode == 0, result.stderr

@@ -55,9 +55,9 @@ async def test_transient_failures_back_off_and_honour_retry_after(h: Harness) ->
 
 async def test_gives_up_after_max_attempts_with_a_reason(h: Harness) -> None:
     alice = await _person(h, "alice")
-    h.adapter.failures.extend(TransientDeliveryError("server error 500") for _ in range(20))
+    h.adapter.failures.extend(TransientDeliveryError("server error 500") for _attempt in range(20))
     await _notify(h, alice, "k")
-    for _ in range(20):
+    for _round in range(20):
         await h.app.run_due()
         h.clock.advance(hours=1)
     [(status, reason)] = await _status(h)
