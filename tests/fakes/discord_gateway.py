@@ -1,13 +1,13 @@
-"""The world a fake Discord describes, and the gateway websocket that describes it.
+"""The world a fake Discord describes, the interactions it injects, and the gateway that carries them.
 
 The world (one guild with roles, channels and members, plus loose users) is frozen data; `World` turns it
 into the JSON shapes Discord sends. The gateway (READY, GUILD_CREATE, INTERACTION_CREATE) and the REST
 routes in `discord_server` both build their payloads here, so the two never disagree.
 
-Protocol facts this follows (checked against discord.py 2.7.1): the client connects with
-`?v=10&encoding=json&compress=zlib-stream`; the fake answers either with one shared zlib stream whose
-frames end in a Z_SYNC_FLUSH marker (binary frames) or, with `zlib_stream=False`, with plain JSON text
-frames. discord.py accepts both.
+Gateway facts this follows (checked against discord.py 2.7.1): the client connects with
+`?v=10&encoding=json&compress=zlib-stream`; the fake answers with one shared zlib stream whose binary frames
+each end in a Z_SYNC_FLUSH marker or, with `zlib_stream=False`, with plain JSON text frames: discord.py
+accepts both. Without the GUILD_PRESENCES intent GUILD_CREATE lists only the bot as a member, as on Discord.
 """
 
 from __future__ import annotations
@@ -18,8 +18,9 @@ import json
 import secrets
 import time
 import zlib
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, ClassVar
 
 from aiohttp import WSCloseCode, WSMsgType, web
@@ -29,19 +30,15 @@ JSON = dict[str, Any]
 DISCORD_EPOCH_MS = 1_420_070_400_000
 ADMINISTRATOR = 1 << 3
 ALL_PERMISSIONS = (1 << 51) - 1
-DEFAULT_EVERYONE_PERMISSIONS = 0x0000_0006_4006_3E41  # view, send, read history, embed, attach, react...
-DM_APP_PERMISSIONS = (1 << 10) | (1 << 11) | (1 << 14) | (1 << 15) | (1 << 16) | (1 << 6) | (1 << 18)
+# view channel, send, embed links, attach files, read history, add reactions, external emoji, app commands
+BASIC_PERMISSIONS = (1 << 10) | (1 << 11) | (1 << 14) | (1 << 15) | (1 << 16) | (1 << 6) | (1 << 18) | (1 << 31)
 ATTACHMENT_SIZE_LIMIT = 10 * 1024 * 1024
-
+EPHEMERAL = 1 << 6
+CROSSPOSTED = 1 << 0
 INTENT_GUILD_MEMBERS = 1 << 1
 INTENT_GUILD_PRESENCES = 1 << 8
-
-_OPTION_SUBCOMMAND = 1
-_OPTION_GROUP = 2
-_OPTION_USER = 6
-_OPTION_CHANNEL = 7
-_OPTION_ROLE = 8
-_OPTION_MENTIONABLE = 9
+_SUBCOMMAND_TYPES = (1, 2)
+_ENTITY_OPTION_TYPES = (6, 7, 8, 9)  # user, channel, role, mentionable: sent as ids plus `resolved`
 
 
 class SnowflakeGenerator:
@@ -51,8 +48,7 @@ class SnowflakeGenerator:
         self._counter = itertools.count(1)
 
     def __call__(self) -> int:
-        ms = int(time.time() * 1000) - DISCORD_EPOCH_MS
-        return (ms << 22) | (next(self._counter) & 0x3F_FFFF)
+        return ((int(time.time() * 1000) - DISCORD_EPOCH_MS) << 22) | (next(self._counter) & 0x3F_FFFF)
 
 
 @dataclass(frozen=True)
@@ -64,18 +60,9 @@ class FakeUser:
 
     def payload(self) -> JSON:
         return {
-            "id": str(self.id),
-            "username": self.username,
-            "discriminator": "0",
-            "global_name": self.global_name,
-            "avatar": None,
-            "banner": None,
-            "accent_color": None,
-            "bot": self.bot,
-            "system": False,
-            "public_flags": 0,
-            "flags": 0,
-            "avatar_decoration_data": None,
+            "id": str(self.id), "username": self.username, "discriminator": "0", "global_name": self.global_name,
+            "avatar": None, "banner": None, "accent_color": None, "bot": self.bot, "system": False,
+            "public_flags": 0, "flags": 0, "avatar_decoration_data": None,
         }
 
 
@@ -86,22 +73,13 @@ class FakeRole:
     permissions: int = 0
     position: int = 0
     color: int = 0
-    mentionable: bool = False
 
     def payload(self) -> JSON:
         return {
-            "id": str(self.id),
-            "name": self.name,
-            "permissions": str(self.permissions),
-            "position": self.position,
-            "color": self.color,
+            "id": str(self.id), "name": self.name, "permissions": str(self.permissions),
+            "position": self.position, "color": self.color, "hoist": False, "managed": False,
             "colors": {"primary_color": self.color, "secondary_color": None, "tertiary_color": None},
-            "hoist": False,
-            "managed": False,
-            "mentionable": self.mentionable,
-            "icon": None,
-            "unicode_emoji": None,
-            "flags": 0,
+            "mentionable": False, "icon": None, "unicode_emoji": None, "flags": 0,
         }
 
 
@@ -129,7 +107,7 @@ class FakeMember:
 
 @dataclass(frozen=True)
 class FakeGuild:
-    """One guild. A role whose id equals the guild id is @everyone; one is added if missing."""
+    """One guild. The role whose id is the guild id is @everyone; one is added if missing."""
 
     id: int
     name: str
@@ -139,6 +117,82 @@ class FakeGuild:
     members: tuple[FakeMember, ...] = ()
     features: tuple[str, ...] = ("COMMUNITY", "NEWS")
     preferred_locale: str = "en-US"
+
+
+@dataclass(frozen=True)
+class UploadedFile:
+    field: str
+    filename: str
+    content: bytes
+    content_type: str | None
+
+
+@dataclass
+class SentMessage:
+    """A message as the fake stores it; `payload()` is what Discord would return for it."""
+
+    id: int
+    channel_id: int
+    guild_id: int | None
+    author: JSON
+    content: str
+    embeds: list[JSON]
+    components: list[JSON]
+    flags: int
+    created_at: datetime
+    nonce: str | None = None
+    enforce_nonce: bool = False
+    allowed_mentions: JSON | None = None
+    files: tuple[UploadedFile, ...] = ()
+    webhook_id: int | None = None
+    interaction: JSON | None = None
+    edited_at: datetime | None = None
+    deleted: bool = False
+    edits: list[JSON] = field(default_factory=list)
+
+    @property
+    def ephemeral(self) -> bool:
+        return bool(self.flags & EPHEMERAL)
+
+    @property
+    def crossposted(self) -> bool:
+        return bool(self.flags & CROSSPOSTED)
+
+    def custom_ids(self) -> list[str]:
+        return [c["custom_id"] for c in walk_components(self.components) if "custom_id" in c]
+
+    def payload(self) -> JSON:
+        cdn = f"attachments/{self.channel_id}/{self.id}"
+        payload: JSON = {
+            "id": str(self.id), "channel_id": str(self.channel_id), "author": self.author,
+            "content": self.content, "timestamp": self.created_at.isoformat(),
+            "edited_timestamp": self.edited_at.isoformat() if self.edited_at else None,
+            "tts": False, "mention_everyone": False, "mentions": [], "mention_roles": [],
+            "attachments": [
+                {"id": str(self.id + n), "filename": f.filename, "size": len(f.content),
+                 "content_type": f.content_type, "url": f"https://cdn.discordapp.com/{cdn}/{f.filename}",
+                 "proxy_url": f"https://media.discordapp.net/{cdn}/{f.filename}"}
+                for n, f in enumerate(self.files)
+            ],
+            "embeds": self.embeds, "components": self.components, "reactions": [], "pinned": False,
+            "type": 20 if self.interaction else 0, "flags": self.flags,
+        }
+        optional = {"guild_id": self.guild_id, "nonce": self.nonce, "webhook_id": self.webhook_id,
+                    "application_id": self.webhook_id}
+        payload.update({k: str(v) for k, v in optional.items() if v is not None})
+        if self.interaction is not None:
+            payload["interaction_metadata"] = self.interaction
+        return payload
+
+
+def walk_components(components: Sequence[JSON]) -> Iterator[JSON]:
+    """Every component, depth first: rows' children, labels' component, sections' accessory."""
+    for component in components:
+        yield component
+        yield from walk_components(component.get("components") or [])
+        for key in ("component", "accessory"):
+            if isinstance(component.get(key), dict):
+                yield from walk_components([component[key]])
 
 
 class World:
@@ -152,7 +206,7 @@ class World:
         self.guild = guild
         self.snowflake = SnowflakeGenerator()
         self.roles: dict[int, FakeRole] = {role.id: role for role in guild.roles}
-        self.roles.setdefault(guild.id, FakeRole(guild.id, "@everyone", DEFAULT_EVERYONE_PERMISSIONS))
+        self.roles.setdefault(guild.id, FakeRole(guild.id, "@everyone", BASIC_PERMISSIONS))
         self.channels: dict[int, FakeChannel] = {channel.id: channel for channel in guild.channels}
         self.members: dict[int, FakeMember] = {member.user.id: member for member in guild.members}
         self.members.setdefault(bot.id, FakeMember(bot))
@@ -174,7 +228,7 @@ class World:
         return channel_id in self.channels or self.dm_recipient(channel_id) is not None
 
     def permissions_in(self, user_id: int, channel_id: int | None) -> int:
-        """Member permissions in a channel: base roles, then @everyone, role and member overwrites."""
+        """Permissions from roles, then @everyone, role and member overwrites (Discord's order)."""
         member = self.members.get(user_id)
         if member is None:
             return 0
@@ -186,13 +240,10 @@ class World:
         if perms & ADMINISTRATOR:
             return ALL_PERMISSIONS
         overwrites = self.overwrites.get(channel_id, {}) if channel_id is not None else {}
-        layers = [[self.guild.id], list(member.roles), [user_id]]
-        for ids in layers:
+        for layer in ([self.guild.id], member.roles, [user_id]):
             allow = deny = 0
-            for target in ids:
-                if target in overwrites:
-                    allow |= int(overwrites[target]["allow"])
-                    deny |= int(overwrites[target]["deny"])
+            for overwrite in (overwrites[target] for target in layer if target in overwrites):
+                allow, deny = allow | int(overwrite["allow"]), deny | int(overwrite["deny"])
             perms = (perms & ~deny) | allow
         return perms
 
@@ -202,19 +253,10 @@ class World:
     def member_payload(self, user_id: int, *, permissions_in: int | None = None) -> JSON:
         member = self.members[user_id]
         payload: JSON = {
-            "user": member.user.payload(),
-            "nick": member.nick,
-            "avatar": None,
-            "banner": None,
-            "roles": [str(role_id) for role_id in member.roles],
-            "joined_at": member.joined_at,
-            "premium_since": None,
-            "deaf": False,
-            "mute": False,
-            "pending": False,
-            "flags": member.flags,
-            "communication_disabled_until": None,
-            "avatar_decoration_data": None,
+            "user": member.user.payload(), "nick": member.nick, "avatar": None, "banner": None,
+            "roles": [str(role_id) for role_id in member.roles], "joined_at": member.joined_at,
+            "premium_since": None, "deaf": False, "mute": False, "pending": False, "flags": member.flags,
+            "communication_disabled_until": None, "avatar_decoration_data": None,
         }
         if permissions_in is not None:
             payload["permissions"] = str(self.permissions_in(user_id, permissions_in))
@@ -223,159 +265,82 @@ class World:
     def channel_payload(self, channel_id: int) -> JSON:
         recipient = self.dm_recipient(channel_id)
         if recipient is not None:
-            return {
-                "id": str(channel_id),
-                "type": FakeChannel.DM,
-                "last_message_id": None,
-                "flags": 0,
-                "recipients": [self.user_payload(recipient)],
-            }
+            return {"id": str(channel_id), "type": FakeChannel.DM, "last_message_id": None, "flags": 0,
+                    "recipients": [self.user_payload(recipient)]}
         channel = self.channels[channel_id]
         return {
-            "id": str(channel.id),
-            "type": channel.type,
-            "guild_id": str(self.guild.id),
-            "name": channel.name,
-            "position": channel.position,
+            "id": str(channel.id), "type": channel.type, "guild_id": str(self.guild.id), "name": channel.name,
+            "position": channel.position, "topic": channel.topic, "nsfw": False, "parent_id": None,
             "permission_overwrites": list(self.overwrites.get(channel.id, {}).values()),
-            "topic": channel.topic,
-            "nsfw": False,
-            "parent_id": None,
-            "last_message_id": None,
-            "rate_limit_per_user": 0,
-            "flags": 0,
+            "last_message_id": None, "rate_limit_per_user": 0, "flags": 0,
         }
 
     def guild_payload(self) -> JSON:
         guild = self.guild
         return {
-            "id": str(guild.id),
-            "name": guild.name,
-            "icon": None,
-            "splash": None,
-            "discovery_splash": None,
-            "banner": None,
-            "description": None,
-            "owner_id": str(guild.owner_id),
-            "roles": [role.payload() for role in self.roles.values()],
-            "emojis": [],
-            "stickers": [],
-            "features": list(guild.features),
-            "verification_level": 1,
-            "default_message_notifications": 1,
-            "explicit_content_filter": 2,
-            "mfa_level": 0,
-            "nsfw_level": 0,
-            "premium_tier": 0,
-            "premium_subscription_count": 0,
-            "premium_progress_bar_enabled": False,
-            "preferred_locale": guild.preferred_locale,
-            "system_channel_id": None,
-            "system_channel_flags": 0,
-            "rules_channel_id": None,
-            "public_updates_channel_id": None,
-            "afk_channel_id": None,
-            "afk_timeout": 300,
-            "vanity_url_code": None,
-            "application_id": None,
+            "id": str(guild.id), "name": guild.name, "icon": None, "splash": None, "discovery_splash": None,
+            "banner": None, "description": None, "owner_id": str(guild.owner_id),
+            "roles": [role.payload() for role in self.roles.values()], "emojis": [], "stickers": [],
+            "features": list(guild.features), "verification_level": 1, "default_message_notifications": 1,
+            "explicit_content_filter": 2, "mfa_level": 0, "nsfw_level": 0, "premium_tier": 0,
+            "premium_subscription_count": 0, "premium_progress_bar_enabled": False,
+            "preferred_locale": guild.preferred_locale, "system_channel_id": None, "system_channel_flags": 0,
+            "rules_channel_id": None, "public_updates_channel_id": None, "afk_channel_id": None,
+            "afk_timeout": 300, "vanity_url_code": None, "application_id": None,
         }
 
     def guild_create_payload(self, intents: int) -> JSON:
-        """GUILD_CREATE. Without GUILD_PRESENCES Discord lists only the bot (and voice users) as members."""
         member_ids = list(self.members) if intents & INTENT_GUILD_PRESENCES else [self.bot.id]
         return self.guild_payload() | {
-            "unavailable": False,
-            "large": False,
-            "lazy": True,
-            "member_count": len(self.members),
+            "unavailable": False, "large": False, "lazy": True, "member_count": len(self.members),
             "joined_at": self.members[self.bot.id].joined_at,
             "members": [self.member_payload(uid) for uid in member_ids],
             "channels": [self.channel_payload(cid) for cid in self.channels],
-            "threads": [],
-            "presences": [],
-            "voice_states": [],
-            "stage_instances": [],
-            "guild_scheduled_events": [],
-            "soundboard_sounds": [],
+            "threads": [], "presences": [], "voice_states": [], "stage_instances": [],
+            "guild_scheduled_events": [], "soundboard_sounds": [],
         }
 
     def ready_payload(self, session_id: str, resume_gateway_url: str) -> JSON:
         return {
-            "v": 10,
-            "user": self.bot.payload() | {"verified": True, "mfa_enabled": False, "email": None},
+            "v": 10, "user": self.bot.payload() | {"verified": True, "mfa_enabled": False},
             "guilds": [{"id": str(self.guild.id), "unavailable": True}],
-            "session_id": session_id,
-            "session_type": "normal",
-            "resume_gateway_url": resume_gateway_url,
+            "session_id": session_id, "session_type": "normal", "resume_gateway_url": resume_gateway_url,
             "application": {"id": str(self.application_id), "flags": 0},
-            "private_channels": [],
-            "relationships": [],
-            "presences": [],
-            "guild_join_requests": [],
-            "geo_ordered_rtc_regions": ["europe"],
-            "user_settings": {},
-            "_trace": ["fake-discord"],
+            "private_channels": [], "relationships": [], "presences": [], "guild_join_requests": [],
+            "geo_ordered_rtc_regions": ["europe"], "user_settings": {}, "_trace": ["fake-discord"],
         }
 
     def interaction_payload(
-        self,
-        *,
-        interaction_id: int,
-        token: str,
-        type: int,
-        data: JSON,
-        user_id: int,
-        channel_id: int,
-        locale: str,
-        message: JSON | None = None,
+        self, *, type: int, data: JSON, user_id: int, channel_id: int, locale: str, message: JSON | None
     ) -> JSON:
         """An INTERACTION_CREATE body; guild channels carry `member`, DM channels carry `user`."""
         payload: JSON = {
-            "id": str(interaction_id),
-            "application_id": str(self.application_id),
-            "type": type,
-            "data": data,
-            "token": token,
-            "version": 1,
-            "locale": locale,
-            "entitlements": [],
-            "entitlement_sku_ids": [],
+            "id": str(self.snowflake()), "application_id": str(self.application_id), "type": type,
+            "data": data, "token": "aW50ZXJhY3Rpb246" + secrets.token_urlsafe(48), "version": 1,
+            "locale": locale, "entitlements": [], "entitlement_sku_ids": [],
             "attachment_size_limit": ATTACHMENT_SIZE_LIMIT,
-            "channel": self.channel_payload(channel_id),
-            "channel_id": str(channel_id),
+            "channel": self.channel_payload(channel_id), "channel_id": str(channel_id),
         }
         if message is not None:
             payload["message"] = message
-        if channel_id in self.channels:
-            if user_id not in self.members:
-                raise ValueError(f"user {user_id} is not a member of the guild")
-            payload |= {
-                "guild_id": str(self.guild.id),
-                "guild_locale": self.guild.preferred_locale,
-                "guild": {"id": str(self.guild.id), "locale": self.guild.preferred_locale, "features": []},
-                "member": self.member_payload(user_id, permissions_in=channel_id),
-                "app_permissions": str(self.permissions_in(self.bot.id, channel_id)),
-                "context": 0,
-                "authorizing_integration_owners": {"0": str(self.guild.id)},
-            }
-        else:
-            payload |= {
-                "user": self.user_payload(user_id),
-                "app_permissions": str(DM_APP_PERMISSIONS),
-                "context": 1,
-                "authorizing_integration_owners": {"0": "0"},
-            }
-        return payload
+        if channel_id not in self.channels:
+            return payload | {"user": self.user_payload(user_id), "app_permissions": str(BASIC_PERMISSIONS),
+                              "context": 1, "authorizing_integration_owners": {"0": "0"}}
+        if user_id not in self.members:
+            raise ValueError(f"user {user_id} is not a member of the guild")
+        guild_id, locale = str(self.guild.id), self.guild.preferred_locale
+        return payload | {
+            "guild_id": guild_id, "guild_locale": locale,
+            "guild": {"id": guild_id, "locale": locale, "features": list(self.guild.features)},
+            "member": self.member_payload(user_id, permissions_in=channel_id),
+            "app_permissions": str(self.permissions_in(self.bot.id, channel_id)),
+            "context": 0, "authorizing_integration_owners": {"0": guild_id},
+        }
 
     def command_data(
-        self,
-        command: JSON,
-        path: Sequence[str],
-        options: Mapping[str, object],
-        *,
-        focused: str | None = None,
+        self, command: JSON, path: Sequence[str], options: Mapping[str, object], *, focused: str | None = None
     ) -> JSON:
-        """`data` of an application command interaction, typed from the synced command definition.
+        """`data` of a slash command interaction, typed from the synced command definition.
 
         Raises ValueError for an unknown subcommand or option, a missing required option (unless
         autocompleting) or a value outside the option's choices: Discord's client would not send those.
@@ -385,59 +350,47 @@ class World:
             data["guild_id"] = command["guild_id"]
         definitions: list[JSON] = command.get("options") or []
         resolved: dict[str, dict[str, JSON]] = {}
-        leaf: list[JSON] = []
-        container = leaf
+        data["options"] = container = []
         for name in path:
-            sub = _find_option(definitions, name, (_OPTION_SUBCOMMAND, _OPTION_GROUP))
+            sub = _find_option(definitions, name, _SUBCOMMAND_TYPES)
             node: JSON = {"name": name, "type": sub["type"], "options": []}
             container.append(node)
-            container = node["options"]
-            definitions = sub.get("options") or []
-        for definition in definitions:
-            name = definition["name"]
-            if name not in options:
-                if definition.get("required") and focused is None:
-                    raise ValueError(f"missing required option {name!r}")
-                continue
-            container.append(self._option_value(definition, options[name], focused == name, resolved))
+            container, definitions = node["options"], sub.get("options") or []
         for name in options:
             _find_option(definitions, name, None)
-        data["options"] = leaf
+        for definition in definitions:
+            name = definition["name"]
+            if name in options:
+                container.append(self._option(definition, options[name], focused == name, resolved))
+            elif definition.get("required") and focused is None:
+                raise ValueError(f"missing required option {name!r}")
         if resolved:
             data["resolved"] = resolved
         return data
 
-    def _option_value(
-        self, definition: JSON, value: object, focused: bool, resolved: dict[str, dict[str, JSON]]
-    ) -> JSON:
-        kind: int = definition["type"]
-        option: JSON = {"name": definition["name"], "type": kind}
+    def _option(self, definition: JSON, value: object, focused: bool, resolved: dict[str, dict[str, JSON]]) -> JSON:
+        option: JSON = {"name": definition["name"], "type": definition["type"], "value": value}
         if focused:
-            option |= {"value": str(value), "focused": True}
-            return option
+            return option | {"value": str(value), "focused": True}
         choices = definition.get("choices")
         if choices and value not in [choice["value"] for choice in choices]:
             raise ValueError(f"{value!r} is not a choice of option {definition['name']!r}")
-        if kind in (_OPTION_USER, _OPTION_CHANNEL, _OPTION_ROLE, _OPTION_MENTIONABLE):
-            target = int(str(value))
-            option["value"] = str(target)
-            self._resolve(kind, target, resolved)
-        else:
-            option["value"] = value
+        if definition["type"] in _ENTITY_OPTION_TYPES:
+            option["value"] = str(value)
+            self._resolve(definition["type"], int(str(value)), resolved)
         return option
 
     def _resolve(self, kind: int, target: int, resolved: dict[str, dict[str, JSON]]) -> None:
-        if kind in (_OPTION_USER, _OPTION_MENTIONABLE) and target in self.users:
+        if kind in (6, 9) and target in self.users:
             resolved.setdefault("users", {})[str(target)] = self.user_payload(target)
             if target in self.members:
                 member = self.member_payload(target, permissions_in=None)
-                member.pop("user")
+                del member["user"]
                 resolved.setdefault("members", {})[str(target)] = member
-        elif kind in (_OPTION_ROLE, _OPTION_MENTIONABLE) and target in self.roles:
+        elif kind in (8, 9) and target in self.roles:
             resolved.setdefault("roles", {})[str(target)] = self.roles[target].payload()
-        elif kind == _OPTION_CHANNEL and target in self.channels:
-            channel = self.channel_payload(target)
-            channel["permissions"] = str(self.permissions_in(self.bot.id, target))
+        elif kind == 7 and target in self.channels:
+            channel = self.channel_payload(target) | {"permissions": str(self.permissions_in(self.bot.id, target))}
             resolved.setdefault("channels", {})[str(target)] = channel
         else:
             raise ValueError(f"option value {target} is not a known user, role or channel")
@@ -448,6 +401,90 @@ def _find_option(definitions: list[JSON], name: str, kinds: tuple[int, ...] | No
         if definition["name"] == name and (kinds is None or definition["type"] in kinds):
             return definition
     raise ValueError(f"no option or subcommand {name!r} in {[d['name'] for d in definitions]}")
+
+
+def modal_submission(component: JSON, values: Mapping[str, str | Sequence[str]]) -> JSON | None:
+    """What Discord's client submits for one component of a shown modal, given the user's `values`."""
+    kind = component["type"]
+    if kind == 1:
+        children = [modal_submission(c, values) for c in component.get("components", [])]
+        return {"type": 1, "id": component.get("id"), "components": [c for c in children if c]}
+    if kind == 18:
+        inner = modal_submission(component["component"], values)
+        return {"type": 18, "id": component.get("id"), "component": inner} if inner else None
+    custom_id = component.get("custom_id")
+    if custom_id is None:
+        return None
+    value = values.get(custom_id)
+    if kind == 4 and value is None and component.get("required", True):
+        raise ValueError(f"required modal field {custom_id!r} has no value")
+    submitted: JSON = {"type": kind, "id": component.get("id"), "custom_id": custom_id}
+    if kind == 4:
+        return submitted | {"value": value if isinstance(value, str) else ""}
+    return submitted | {"values": [value] if isinstance(value, str) else list(value or [])}
+
+
+@dataclass(frozen=True)
+class InteractionCallback:
+    interaction_id: int
+    interaction_type: int
+    type: int
+    data: JSON
+    at: float
+
+
+class InteractionHandle:
+    """An interaction the fake dispatched; await what the bot answered (bounded by the fake's timeout)."""
+
+    def __init__(
+        self,
+        wait_for: Callable[[Callable[[], Any]], Awaitable[Any]],
+        *,
+        payload: JSON,
+        channel_id: int,
+        user_id: int,
+        source_message_id: int | None,
+    ) -> None:
+        self._wait_for = wait_for
+        self.payload = payload
+        self.id = int(payload["id"])
+        self.token: str = payload["token"]
+        self.type: int = payload["type"]
+        self.channel_id = channel_id
+        self.user_id = user_id
+        self.source_message_id = source_message_id
+        self.created_at = time.monotonic()
+        self.callback_body: JSON | None = None
+        self.original: SentMessage | None = None
+        self.followups: list[SentMessage] = []
+
+    @property
+    def response_type(self) -> int | None:
+        return None if self.callback_body is None else int(self.callback_body["type"])
+
+    @property
+    def response_data(self) -> JSON:
+        return {} if self.callback_body is None else dict(self.callback_body.get("data") or {})
+
+    async def callback(self) -> JSON:
+        """The callback body the bot posted: {"type": ..., "data": {...}}."""
+        body: JSON = await self._wait_for(lambda: self.callback_body)
+        return body
+
+    async def followup(self, index: int = 0) -> SentMessage:
+        """The `index`-th follow-up (after a deferral the first one fills in the deferred reply)."""
+        await self._wait_for(lambda: len(self.followups) > index)
+        return self.followups[index]
+
+    async def original_response(self, *, edited: bool = False) -> SentMessage:
+        """The original response message; with `edited`, once it has been edited (e.g. after a defer)."""
+
+        def ready() -> SentMessage | None:
+            done = self.original is not None and (not edited or self.original.edited_at is not None)
+            return self.original if done else None
+
+        message: SentMessage = await self._wait_for(ready)
+        return message
 
 
 class _Connection:
@@ -467,13 +504,12 @@ class _Connection:
             if self._zlib is None:
                 await self.ws.send_str(text)
             else:
-                frame = self._zlib.compress(text.encode()) + self._zlib.flush(zlib.Z_SYNC_FLUSH)
-                await self.ws.send_bytes(frame)
+                await self.ws.send_bytes(self._zlib.compress(text.encode()) + self._zlib.flush(zlib.Z_SYNC_FLUSH))
 
 
 @dataclass
 class GatewaySession:
-    """A gateway session: what RESUME picks up. Keeps the last dispatches for replay."""
+    """What RESUME picks up: the sequence and the last dispatches for replay."""
 
     id: str
     intents: int
@@ -506,12 +542,12 @@ class FakeGateway:
         self._heartbeat_interval_ms = heartbeat_interval_ms
         self._connections: set[_Connection] = set()
         self.sessions: dict[str, GatewaySession] = {}
+        self.connect_queries: list[dict[str, str]] = []
         self.identifies: list[JSON] = []
         self.resumes: list[JSON] = []
         self.received: list[JSON] = []
         self.dispatched: list[JSON] = []
         self.heartbeats = 0
-        self.connect_queries: list[dict[str, str]] = []
 
     @property
     def ready_sessions(self) -> list[GatewaySession]:
@@ -522,11 +558,8 @@ class FakeGateway:
         await ws.prepare(request)
         query = dict(request.query)
         self.connect_queries.append(query)
-        if query.get("v") != "10":
-            await ws.close(code=4012, message=b"Invalid API version")
-            return ws
-        if query.get("encoding", "json") != "json":
-            await ws.close(code=4002, message=b"Error while decoding payload")
+        if query.get("v") != "10" or query.get("encoding", "json") != "json":
+            await ws.close(code=4012, message=b"Invalid API version or encoding")
             return ws
         conn = _Connection(ws, compress=self._zlib_stream and query.get("compress") == "zlib-stream")
         self._connections.add(conn)
@@ -535,7 +568,7 @@ class FakeGateway:
             async for msg in ws:
                 if msg.type is WSMsgType.TEXT:
                     await self._on_payload(conn, json.loads(msg.data))
-                elif msg.type is WSMsgType.BINARY:
+                else:
                     await ws.close(code=4002, message=b"Error while decoding payload")
         finally:
             self._connections.discard(conn)
@@ -546,8 +579,7 @@ class FakeGateway:
 
     async def _on_payload(self, conn: _Connection, payload: JSON) -> None:
         self.received.append(payload)
-        op = payload.get("op")
-        raw = payload.get("d")
+        op, raw = payload.get("op"), payload.get("d")
         data: JSON = raw if isinstance(raw, dict) else {}
         if op == 1:
             self.heartbeats += 1
@@ -558,31 +590,27 @@ class FakeGateway:
             await self._resume(conn, data)
         elif op == 8:
             await self._request_members(conn, data)
-        elif op in (3, 4):
-            pass
-        else:
+        elif op not in (3, 4):
             await conn.ws.close(code=4001, message=b"Unknown opcode")
         self._notify()
 
     async def _identify(self, conn: _Connection, data: JSON) -> None:
         if conn.session is not None:
             await conn.ws.close(code=4005, message=b"Already authenticated")
-            return
-        if data.get("token") != self._token:
+        elif data.get("token") != self._token:
             await conn.ws.close(code=4004, message=b"Authentication failed")
-            return
-        if "intents" not in data:
+        elif "intents" not in data:
             await conn.ws.close(code=4013, message=b"Invalid intent(s)")
-            return
-        self.identifies.append(data)
-        for stale in [sid for sid, s in self.sessions.items() if s.connection is None]:
-            del self.sessions[stale]
-        session = GatewaySession(id=secrets.token_hex(16), intents=int(data["intents"]), identify=data)
-        self.sessions[session.id] = session
-        conn.session = session
-        session.connection = conn
-        await self._send_dispatch(session, "READY", self._world.ready_payload(session.id, self._gateway_url()))
-        await self._send_dispatch(session, "GUILD_CREATE", self._world.guild_create_payload(session.intents))
+        else:
+            self.identifies.append(data)
+            for stale in [sid for sid, s in self.sessions.items() if s.connection is None]:
+                del self.sessions[stale]
+            session = GatewaySession(id=secrets.token_hex(16), intents=int(data["intents"]), identify=data)
+            self.sessions[session.id] = session
+            conn.session, session.connection = session, conn
+            ready = self._world.ready_payload(session.id, self._gateway_url())
+            await self._send_dispatch(session, "READY", ready)
+            await self._send_dispatch(session, "GUILD_CREATE", self._world.guild_create_payload(session.intents))
 
     async def _resume(self, conn: _Connection, data: JSON) -> None:
         session = self.sessions.get(str(data.get("session_id")))
@@ -592,10 +620,8 @@ class FakeGateway:
         self.resumes.append(data)
         if session.connection is not None and session.connection is not conn:
             await session.connection.ws.close(code=WSCloseCode.GOING_AWAY)
-        conn.session = session
-        session.connection = conn
-        last_seen = int(data.get("seq") or 0)
-        for frame in [f for f in session.backlog if f["s"] > last_seen]:
+        conn.session, session.connection = session, conn
+        for frame in [f for f in session.backlog if f["s"] > int(data.get("seq") or 0)]:
             await conn.send(frame)
         await self._send_dispatch(session, "RESUMED", {"_trace": ["fake-discord"]})
 
@@ -606,19 +632,16 @@ class FakeGateway:
             return
         wanted = {int(uid) for uid in data.get("user_ids") or []}
         query = str(data.get("query") or "").lower()
-        if wanted:
-            ids = [uid for uid in wanted if uid in self._world.members]
-        elif session.intents & INTENT_GUILD_MEMBERS:
-            ids = [uid for uid, m in self._world.members.items() if m.user.username.lower().startswith(query)]
-        else:
+        if not wanted and not session.intents & INTENT_GUILD_MEMBERS:
             await conn.ws.close(code=4014, message=b"Disallowed intent(s)")
             return
+        members = self._world.members
+        ids = [u for u in wanted if u in members] if wanted else [
+            uid for uid, m in members.items() if m.user.username.lower().startswith(query)
+        ]
         chunk: JSON = {
-            "guild_id": str(self._world.guild.id),
-            "members": [self._world.member_payload(uid) for uid in ids],
-            "chunk_index": 0,
-            "chunk_count": 1,
-            "not_found": [str(uid) for uid in wanted - set(ids)],
+            "guild_id": str(self._world.guild.id), "members": [self._world.member_payload(uid) for uid in ids],
+            "chunk_index": 0, "chunk_count": 1, "not_found": [str(uid) for uid in wanted - set(ids)],
         }
         if data.get("nonce"):
             chunk["nonce"] = data["nonce"]
@@ -634,12 +657,15 @@ class FakeGateway:
             await session.connection.send(frame)
 
     async def dispatch(self, event: str, data: JSON) -> int:
-        """Send a dispatch to every session (buffered for RESUME if its socket is down); returns count."""
-        sessions = list(self.sessions.values())
-        for session in sessions:
+        """Send a dispatch to every session (kept for RESUME if its socket is down).
+
+        Returns how many sessions have a live socket right now.
+        """
+        live = len(self.ready_sessions)
+        for session in list(self.sessions.values()):
             await self._send_dispatch(session, event, data)
         self._notify()
-        return len(sessions)
+        return live
 
     async def request_reconnect(self) -> None:
         """Send op 7 RECONNECT: discord.py closes the socket and RESUMEs at resume_gateway_url."""
