@@ -25,6 +25,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--user", default=None, help="console only: who you are (default: [console] user)")
     commands.add_parser("migrate", help="apply database migrations and exit")
     commands.add_parser("check-config", help="print the effective settings, secrets masked")
+    commands.add_parser("slack-manifest", help="print the Slack app manifest generated from the commands")
     return parser
 
 
@@ -42,6 +43,11 @@ def main(argv: list[str] | None = None) -> int:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if args.command == "check-config":
         print(json.dumps(settings.masked(), indent=2))  # noqa: T201
+        return 0
+    if args.command == "slack-manifest":
+        from adapters.slack.manifest import manifest_json
+
+        print(manifest_json(settings))  # noqa: T201
         return 0
     if args.command == "migrate":
         applied = asyncio.run(_migrate(settings))

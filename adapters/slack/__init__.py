@@ -1,0 +1,26 @@
+"""The Slack adapter: slack-bolt in Socket Mode or HTTP mode, Block Kit rendering, DMs and channel posts.
+
+The composition root calls :func:`running`. It is imported lazily here so that ``adapters.slack.manifest``
+(used by ``python -m bot slack-manifest``) does not load slack_bolt.
+"""
+
+from __future__ import annotations
+
+from contextlib import AbstractAsyncContextManager
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from adapters.slack.app import SlackRunner
+    from bot.commands.dispatcher import Dispatcher
+    from bot.delivery_worker import DeliveryWorker
+    from bot.settings import Settings
+
+__all__ = ["running"]
+
+
+def running(settings: Settings, dispatcher: Dispatcher,
+            worker: DeliveryWorker) -> AbstractAsyncContextManager[SlackRunner]:
+    """Connect to Slack, register the delivery adapter with ``worker``, and disconnect on exit."""
+    from adapters.slack.app import running as _running
+
+    return _running(settings, dispatcher, worker)

@@ -1,0 +1,111 @@
+"""Bolt wiring: the web client, the listeners, Socket Mode or the HTTP endpoint, and the delivery adapter.
+
+:func:`running` is the entry point the composition root enters on its exit stack; leaving it closes the
+socket or the HTTP server, then the web client's session — on every path.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
+
+from aiohttp import web
+from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+from slack_bolt.app.async_app import AsyncApp
+from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler, async_default_handlers
+from slack_sdk.web.async_client import AsyncWebClient
+
+from adapters.slack.delivery import PLATFORM, SlackDelivery
+from adapters.slack.handlers import SlackHandlers
+from adapters.slack.identity import SlackDirectory
+from adapters.slack.manifest import EVENTS_PATH, shortcut_commands
+from bot.app import all_commands
+from bot.commands.dispatcher import Dispatcher
+from bot.commands.registry import CommandRegistry
+from bot.delivery_worker import DeliveryWorker
+from bot.i18n import Translator
+from bot.pacing import TokenBucket
+from bot.settings import Settings
+from storage.database import Database
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class SlackRunner:
+    """What is running; ``url`` is the HTTP endpoint in HTTP mode (useful when the port was 0)."""
+
+    bolt: AsyncApp
+    client: AsyncWebClient
+    delivery: SlackDelivery
+    directory: SlackDirectory
+    handlers: SlackHandlers
+    mode: str
+    url: str | None = None
+
+
+def web_client(settings: Settings) -> AsyncWebClient:
+    """The Web API client, retrying connection errors and (once, after ``Retry-After``) rate limits."""
+    assert settings.slack.bot_token is not None
+    retry_handlers = [*async_default_handlers(), AsyncRateLimitErrorRetryHandler(max_retry_count=1)]
+    return AsyncWebClient(token=settings.slack.bot_token.get_secret_value(), base_url=settings.slack.api_base_url,
+                          retry_handlers=retry_handlers)
+
+
+async def in_flight_keys(settings: Settings) -> list[str]:
+    """Delivery keys left ``sending`` by the last run.
+
+    Read before the worker's start-up recovery turns them back to ``pending`` (the composition root enters
+    adapters first). The outbox protocol offers no such query, hence this direct read of the same file.
+    """
+    async with Database.open(settings.storage.path, migrate=False) as db:
+        rows = await db.fetch_all("SELECT dedupe_key FROM deliveries WHERE status = 'sending'"
+                                  " AND (platform = ? OR person_id IS NOT NULL)", (PLATFORM,))
+    return [str(row[0]) for row in rows]
+
+
+@asynccontextmanager
+async def running(settings: Settings, dispatcher: Dispatcher, worker: DeliveryWorker) -> AsyncIterator[SlackRunner]:
+    slack = settings.slack
+    if slack.mode == "socket" and not (slack.app_token and slack.app_token.get_secret_value()):
+        raise ValueError("[slack] mode = \"socket\" needs app_token (xapp-…); or use mode = \"http\"")
+    if slack.mode == "http" and not (slack.signing_secret and slack.signing_secret.get_secret_value()):
+        raise ValueError("[slack] mode = \"http\" needs signing_secret")
+
+    client = web_client(settings)
+    registry = CommandRegistry(all_commands())
+    translator = Translator.load()
+    directory = SlackDirectory(client, coordinator_group=slack.coordinator_group)
+    delivery = SlackDelivery(client, dedupe_after_crash=slack.dedupe_after_crash)
+    if slack.dedupe_after_crash:
+        delivery.expect_in_flight(await in_flight_keys(settings))
+    handlers = SlackHandlers(dispatcher, directory, registry, translator, umbrella=slack.umbrella_command,
+                             shortcuts=shortcut_commands(registry, slack.umbrella_command),
+                             default_language=settings.coalition.language)
+    bolt = AsyncApp(client=client, name="coalition-bot", signing_secret=(
+        slack.signing_secret.get_secret_value() if slack.signing_secret else None))
+    handlers.register(bolt)
+    rate = settings.delivery.slack_per_second
+    worker.add_adapter(delivery, TokenBucket(rate, max(1.0, rate)))
+
+    runner = SlackRunner(bolt=bolt, client=client, delivery=delivery, directory=directory, handlers=handlers,
+                         mode=slack.mode)
+    async with AsyncExitStack() as stack:
+        if slack.mode == "socket":
+            assert slack.app_token is not None
+            socket = AsyncSocketModeHandler(bolt, app_token=slack.app_token.get_secret_value())
+            await socket.connect_async()  # type: ignore[no-untyped-call]
+            stack.push_async_callback(socket.close_async)
+            log.info("Slack: connected in Socket Mode")
+        else:
+            site_runner = web.AppRunner(bolt.web_app(path=EVENTS_PATH), access_log=None)
+            await site_runner.setup()
+            stack.push_async_callback(site_runner.cleanup)
+            site = web.TCPSite(site_runner, settings.web.host, settings.web.port)
+            await site.start()
+            host, port = site_runner.addresses[0][:2]
+            runner.url = f"http://{host}:{port}{EVENTS_PATH}"
+            log.info("Slack: listening for events on %s", runner.url)
+        yield runner

@@ -1,0 +1,225 @@
+"""The Slack :class:`~bot.ports.PlatformAdapter`: DMs, channel posts, edits and deletes.
+
+Every post carries message metadata ``{"event_type": "coalition_delivery", "event_payload":
+{"delivery_key", "part", "parts"}}``. chat.postMessage has no idempotency key, so a delivery whose earlier
+attempt may have landed (left ``sending`` by a crash, or cut off by a 5xx or a network error after Slack
+received it) is *suspect*; with ``dedupe_after_crash`` the adapter reads the conversation's recent history
+for that metadata before posting, and records the parts that exist instead of posting them twice.
+
+Slack's answers map onto the worker's two error kinds: rate limits, 5xx and network failures are worth
+retrying (with Slack's ``Retry-After``); a missing or archived channel, or a person who is gone or cannot
+be messaged, never will be — the latter also marks the person's DMs closed.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any, NoReturn
+
+import aiohttp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from adapters.slack.blocks import render_slack_blocks
+from bot.i18n import _
+from bot.messages import RenderedMessage
+from bot.model import IdentityRecord
+from bot.pacing import TokenBucket
+from bot.ports import DeliveryError, PermanentDeliveryError, SentMessage, TransientDeliveryError
+
+log = logging.getLogger(__name__)
+
+PLATFORM = "slack"
+METADATA_EVENT = "coalition_delivery"
+HISTORY_LIMIT = 100
+
+TRANSIENT_ERRORS = frozenset({"ratelimited", "fatal_error", "internal_error", "service_unavailable",
+                              "request_timeout", "team_added_to_org"})
+CHANNEL_ERRORS = {
+    "channel_not_found": _("Slack: the channel does not exist, or the bot cannot see it."),
+    "not_in_channel": _("Slack: the bot is not a member of the channel; invite it with /invite."),
+    "is_archived": _("Slack: the channel is archived."),
+}
+PERSON_ERRORS = {
+    "user_not_found": _("Slack: this person is no longer in the workspace."),
+    "account_inactive": _("Slack: this person's account is deactivated."),
+    "user_disabled": _("Slack: this person's account is deactivated."),
+    "cannot_dm": _("Slack: this person cannot receive direct messages from the bot."),
+    "cannot_dm_bot": _("Slack: this person cannot receive direct messages from the bot."),
+    "messages_tab_disabled": _("Slack: this person cannot receive direct messages from the bot."),
+}
+
+
+def delivery_error(error: Exception, *, direct: bool) -> DeliveryError | None:
+    """The worker's view of a failed Web API call; ``None`` for an error this module does not know."""
+    if isinstance(error, SlackApiError):
+        status = error.response.status_code
+        code = str(error.response.get("error") or f"http {status}")
+        if status == 429 or code == "ratelimited":
+            header = error.response.headers.get("Retry-After") or error.response.headers.get("retry-after")
+            value = header[0] if isinstance(header, list) else header
+            return TransientDeliveryError("slack: rate limited", float(value) if value else None)
+        if status >= 500 or code in TRANSIENT_ERRORS:
+            return TransientDeliveryError(f"slack: {code}")
+        if code in CHANNEL_ERRORS:
+            return PermanentDeliveryError(CHANNEL_ERRORS[code])
+        if direct and code in PERSON_ERRORS:
+            return PermanentDeliveryError(PERSON_ERRORS[code], dm_closed=True)
+        return PermanentDeliveryError(_("Slack refused the message: {error}.", error=code))
+    if isinstance(error, aiohttp.ClientError | TimeoutError | OSError):
+        return TransientDeliveryError(f"slack: network error ({type(error).__name__})")
+    return None
+
+
+class SlackDelivery:
+    """Posts rendered messages; paces each channel at about ``channel_rate`` messages a second.
+
+    The workspace-wide budget is the worker's token bucket for ``slack``; the per-channel bucket here
+    keeps the parts of a split message and a busy channel under Slack's one-message-a-second guidance.
+    """
+
+    def __init__(self, client: AsyncWebClient, *, dedupe_after_crash: bool = False, channel_rate: float = 1.0,
+                 channel_burst: float = 4.0, monotonic: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], Awaitable[None]] | None = None) -> None:
+        self._client = client
+        self._dedupe = dedupe_after_crash
+        self._channel_rate = channel_rate
+        self._channel_burst = channel_burst
+        self._monotonic = monotonic
+        self._sleep = sleep
+        self._channel_buckets: dict[str, TokenBucket] = {}
+        self._dm_channels: dict[str, str] = {}
+        self._suspect: set[str] = set()
+
+    @property
+    def platform(self) -> str:
+        return PLATFORM
+
+    def expect_in_flight(self, delivery_keys: Iterable[str]) -> None:
+        """Deliveries whose earlier attempt may have been posted: check history before posting them."""
+        self._suspect.update(delivery_keys)
+
+    # --- PlatformAdapter ---------------------------------------------------------------------------
+
+    async def send_direct(self, recipient: IdentityRecord, message: RenderedMessage, *,
+                          delivery_key: str) -> SentMessage:
+        user_id = recipient.identity.external_id
+        channel = recipient.dm_channel_id or self._dm_channels.get(user_id)
+        if channel is None:
+            try:
+                response = await self._client.conversations_open(users=user_id)
+            except Exception as error:
+                _fail(error, direct=True)
+            channel = str(response["channel"]["id"])
+            self._dm_channels[user_id] = channel
+        return await self._post(channel, message, delivery_key, direct=True)
+
+    async def send_channel(self, channel_id: str, message: RenderedMessage, *, delivery_key: str) -> SentMessage:
+        return await self._post(channel_id, message, delivery_key, direct=False)
+
+    async def edit(self, sent: SentMessage, message: RenderedMessage) -> None:
+        """Update each part in place; surplus old parts are deleted, surplus new parts posted."""
+        parts = render_slack_blocks(message)
+        try:
+            for ts, part in zip(sent.message_ids, parts, strict=False):
+                await self._client.chat_update(channel=sent.channel_id, ts=ts, text=part.text,
+                                               blocks=list(part.blocks))
+            for ts in sent.message_ids[len(parts):]:
+                await self._delete_one(sent.channel_id, ts)
+            for part in parts[len(sent.message_ids):]:
+                # Not recorded in ``sent``: the protocol's edit returns nothing; a later edit leaves it be.
+                await self._client.chat_postMessage(channel=sent.channel_id, text=part.text,
+                                                    blocks=list(part.blocks))
+        except Exception as error:
+            _fail(error, direct=False)
+
+    async def delete(self, sent: SentMessage) -> None:
+        try:
+            for ts in sent.message_ids:
+                await self._delete_one(sent.channel_id, ts)
+        except Exception as error:
+            _fail(error, direct=False)
+
+    # --- internals ---------------------------------------------------------------------------------
+
+    async def _delete_one(self, channel: str, ts: str) -> None:
+        try:
+            await self._client.chat_delete(channel=channel, ts=ts)
+        except SlackApiError as error:
+            if error.response.get("error") != "message_not_found":
+                raise
+
+    async def _post(self, channel: str, message: RenderedMessage, key: str, *, direct: bool) -> SentMessage:
+        parts = render_slack_blocks(message)
+        existing: dict[int, str] = {}
+        if self._dedupe and key in self._suspect:
+            existing = await self._existing_parts(channel, key, direct=direct)
+            if existing:
+                log.info("delivery %s: %d of %d parts were already posted; not posting them again", key,
+                         len(existing), len(parts))
+        timestamps: list[str] = []
+        posted_channel = channel
+        for index, part in enumerate(parts):
+            if index in existing:
+                timestamps.append(existing[index])
+                continue
+            try:
+                await self._pace(channel)
+                response = await self._client.chat_postMessage(
+                    channel=channel, text=part.text, blocks=list(part.blocks), unfurl_links=False,
+                    metadata={"event_type": METADATA_EVENT,
+                              "event_payload": {"delivery_key": key, "part": index, "parts": len(parts)}})
+            except Exception as error:
+                if timestamps or _may_have_landed(error):
+                    self._suspect.add(key)
+                _fail(error, direct=direct)
+            posted_channel = str(response.get("channel") or channel)
+            timestamps.append(str(response["ts"]))
+        self._suspect.discard(key)
+        return SentMessage(platform=PLATFORM, channel_id=posted_channel, message_ids=tuple(timestamps))
+
+    async def _existing_parts(self, channel: str, key: str, *, direct: bool) -> dict[int, str]:
+        try:
+            response = await self._client.conversations_history(channel=channel, limit=HISTORY_LIMIT,
+                                                                include_all_metadata=True)
+        except Exception as error:
+            mapped = delivery_error(error, direct=direct)
+            if mapped is None:
+                raise
+            if isinstance(mapped, TransientDeliveryError):
+                raise mapped from error
+            log.warning("cannot read history of %s to avoid a duplicate (%s); posting again", channel,
+                        type(error).__name__)
+            return {}
+        found: dict[int, str] = {}
+        for item in response.get("messages") or []:
+            metadata: dict[str, Any] = item.get("metadata") or {}
+            payload: dict[str, Any] = metadata.get("event_payload") or {}
+            if metadata.get("event_type") == METADATA_EVENT and payload.get("delivery_key") == key:
+                found.setdefault(int(payload.get("part") or 0), str(item["ts"]))
+        return found
+
+    async def _pace(self, channel: str) -> None:
+        bucket = self._channel_buckets.get(channel)
+        if bucket is None:
+            kwargs: dict[str, Any] = {"monotonic": self._monotonic}
+            if self._sleep is not None:
+                kwargs["sleep"] = self._sleep
+            bucket = self._channel_buckets[channel] = TokenBucket(self._channel_rate, self._channel_burst, **kwargs)
+        await bucket.acquire()
+
+
+def _fail(error: Exception, *, direct: bool) -> NoReturn:
+    mapped = delivery_error(error, direct=direct)
+    if mapped is None:
+        raise error
+    raise mapped from error
+
+
+def _may_have_landed(error: Exception) -> bool:
+    """A 5xx or a broken connection may come after Slack stored the message; a 429 or an API error never."""
+    if isinstance(error, SlackApiError):
+        return int(error.response.status_code) >= 500
+    return isinstance(error, aiohttp.ClientError | TimeoutError | OSError)
