@@ -1,0 +1,150 @@
+"""The discord.py client and the adapter's entry point, :func:`running`, used by the composition root.
+
+Minimal intents: ``guilds`` only (channels and roles in the cache). No members intent — members are
+fetched over REST when needed — and no privileged message-content intent: everything arrives as
+interactions.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import discord
+import discord.gateway
+import discord.http
+import yarl
+from discord import app_commands
+
+from adapters.discord.commands import build_commands
+from adapters.discord.delivery import DiscordDelivery
+from adapters.discord.identity import RoleMap
+from adapters.discord.interactions import ActionButton, InteractionHandler
+from adapters.discord.publish import PublishQueue
+from adapters.discord.tokens import ActionTokens, SendAttempts
+from bot.commands.dispatcher import Dispatcher
+from bot.delivery_worker import DeliveryWorker
+from bot.i18n import Msg
+from bot.pacing import TokenBucket
+from bot.services import Services
+from bot.settings import Settings
+from storage.store import SqliteStore
+
+log = logging.getLogger(__name__)
+
+MAX_RATELIMIT_WAIT = 30.0  # a longer 429 raises discord.RateLimited: the outbox retries, nothing sleeps
+READY_TIMEOUT_SECONDS = 60.0
+GUILD_READY_TIMEOUT = 0.5  # one guild: after its GUILD_CREATE there is nothing more to wait for
+
+
+def intents() -> discord.Intents:
+    wanted = discord.Intents.none()
+    wanted.guilds = True
+    return wanted
+
+
+class CoalitionClient(discord.Client):
+    def __init__(self, handler: InteractionHandler, **options: Any) -> None:
+        super().__init__(intents=intents(), max_ratelimit_timeout=MAX_RATELIMIT_WAIT,
+                         guild_ready_timeout=GUILD_READY_TIMEOUT, allowed_mentions=discord.AllowedMentions.none(),
+                         **options)
+        self.coalition = handler
+        self.tree: app_commands.CommandTree[CoalitionClient] = app_commands.CommandTree(self)
+
+    async def setup_hook(self) -> None:
+        self.add_dynamic_items(ActionButton)
+
+
+@dataclass
+class DiscordRunner:
+    """What is running for Discord; tests and later features (announcements, setup) reach in here."""
+
+    client: CoalitionClient
+    delivery: DiscordDelivery
+    publishes: PublishQueue
+    handler: InteractionHandler
+    guild_id: int
+
+
+@contextlib.contextmanager
+def _endpoints(api_base_url: str, gateway_url: str | None) -> Iterator[None]:
+    """discord.py reads its REST base and gateway from class attributes; set them for this run only."""
+    old_base = discord.http.Route.BASE
+    old_gateway = discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY
+    discord.http.Route.BASE = api_base_url.rstrip("/")
+    if gateway_url:
+        discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(gateway_url)
+    try:
+        yield
+    finally:
+        discord.http.Route.BASE = old_base
+        discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = old_gateway
+
+
+def _services(dispatcher: Dispatcher) -> Services:
+    # The composition root hands adapters the dispatcher; the services it runs with are the ones to use.
+    return dispatcher._services
+
+
+@asynccontextmanager
+async def running(settings: Settings, dispatcher: Dispatcher, worker: DeliveryWorker) -> AsyncIterator[DiscordRunner]:
+    """Log in, sync the commands to the guild, connect, register the delivery adapter; close on exit."""
+    config = settings.discord
+    if config.token is None or config.guild_id is None:
+        raise ValueError("[discord] needs token and guild_id")
+    services = _services(dispatcher)
+    store = services.store
+    if not isinstance(store, SqliteStore):
+        raise TypeError("the Discord adapter keeps its button tokens and publish queue in the SQLite store")
+    translator, language = services.translator, services.config.default_language
+    roles = RoleMap(config.guild_id, config.member_role, config.coordinator_role)
+    handler = InteractionHandler(dispatcher, services, roles, ActionTokens(store.db))
+
+    def describe(text: Msg) -> str:
+        return translator.render(text, language)
+
+    with _endpoints(config.api_base_url, config.gateway_url):
+        client = CoalitionClient(handler)
+        async with client:
+            await client.login(config.token.get_secret_value())
+            guild = discord.Object(config.guild_id)
+            for command in build_commands(services.registry, describe, handler.run_command, handler.complete):
+                client.tree.add_command(command, guild=guild)
+            await client.tree.sync(guild=guild)
+            connection = asyncio.create_task(client.connect(reconnect=True), name="discord-gateway")
+            publishes = PublishQueue(store.db, client, services.clock)
+            publisher: asyncio.Task[None] | None = None
+            try:
+                await _wait_ready(client, connection)
+                delivery = DiscordDelivery(client, store.people, handler, SendAttempts(store.db), publishes,
+                                           services.clock)
+                rate = settings.delivery.discord_per_second
+                worker.add_adapter(delivery, TokenBucket(rate, max(1.0, rate)))
+                publisher = asyncio.create_task(publishes.run(), name="discord-publish")
+                yield DiscordRunner(client=client, delivery=delivery, publishes=publishes, handler=handler,
+                                    guild_id=config.guild_id)
+            finally:
+                if publisher is not None:
+                    publisher.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await publisher
+                await client.close()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await connection
+
+
+async def _wait_ready(client: discord.Client, connection: asyncio.Task[None]) -> None:
+    ready = asyncio.create_task(client.wait_until_ready())
+    try:
+        async with asyncio.timeout(READY_TIMEOUT_SECONDS):
+            done, _ = await asyncio.wait({ready, connection}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        ready.cancel()
+    if connection in done:
+        connection.result()  # raises why the gateway connection ended
+        raise RuntimeError("the Discord gateway connection closed before it was ready")

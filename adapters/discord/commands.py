@@ -1,0 +1,120 @@
+"""The app-command tree, generated from the core's declarations: same names, groups, typed options.
+
+Each core :class:`~bot.commands.spec.Command` becomes one ``app_commands.Command`` whose callback signature
+is built from the declared arguments (so discord.py itself produces the option types, choices and
+autocomplete), and whose callback hands the typed values to ``invoke``. A required *rest* argument is
+registered as optional: when it is left out, ``invoke`` opens a modal for it.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, Optional, cast
+
+import discord
+from discord import app_commands
+
+from bot.commands.registry import CommandRegistry
+from bot.commands.spec import Arg, ArgKind, Command, Option
+from bot.i18n import Text, _
+
+DESCRIPTION_LIMIT = 100
+STRING_OPTION_LIMIT = 6000
+
+Invoke = Callable[[discord.Interaction, Command, dict[str, Any]], Awaitable[None]]
+Complete = Callable[[discord.Interaction, ArgKind, str], Awaitable[list[app_commands.Choice[str]]]]
+Describe = Callable[[Text | str], str]
+AUTOCOMPLETED = (ArgKind.TOPIC, ArgKind.ZONE, ArgKind.LANGUAGE)
+
+
+def modal_arg(command: Command) -> Arg | None:
+    """The argument a modal asks for: a required free-text argument that takes the rest of the line."""
+    last = command.args[-1] if command.args else None
+    if last is not None and last.rest and last.required and last.kind is ArgKind.TEXT:
+        return last
+    return None
+
+
+def build_commands(registry: CommandRegistry, describe: Describe, invoke: Invoke,
+                   complete: Complete) -> list[app_commands.Command[Any, ..., None] | app_commands.Group]:
+    """Top-level commands and groups, in declaration order."""
+    top: dict[str, app_commands.Command[Any, ..., None] | app_commands.Group] = {}
+    for command in registry.commands:
+        app_command = _command(command, describe, invoke, complete)
+        if command.group is None:
+            top[command.path[0]] = app_command
+            continue
+        group = top.get(command.group)
+        if group is None:
+            names = ", ".join(c.path[1] for c in registry.group(command.group))
+            group = app_commands.Group(name=command.group,
+                                       description=_limit(describe(_("Subcommands: {names}", names=names))))
+            top[command.group] = group
+        assert isinstance(group, app_commands.Group)
+        group.add_command(app_command)
+    return list(top.values())
+
+
+def _limit(text: str, limit: int = DESCRIPTION_LIMIT) -> str:
+    text = " ".join(text.split()) or "…"
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+def _annotation(kind: ArgKind, max_length: int) -> Any:
+    if kind is ArgKind.INTEGER:
+        return int
+    if kind is ArgKind.PERSON:
+        return discord.User
+    return cast(Any, app_commands.Range)[str, 1, min(max_length, STRING_OPTION_LIMIT)]
+
+
+def _command(command: Command, describe: Describe, invoke: Invoke,
+             complete: Complete) -> app_commands.Command[Any, ..., None]:
+    declared: list[tuple[Arg | Option, bool]] = [(arg, arg.required and arg is not modal_arg(command))
+                                                 for arg in command.args]
+    declared += [(option, False) for option in command.options]
+    parameters = [inspect.Parameter("interaction", inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                                    annotation=discord.Interaction)]
+    python_names: dict[str, str] = {}
+    descriptions: dict[str, str] = {}
+    renames: dict[str, str] = {}
+    choices: dict[str, list[app_commands.Choice[str]]] = {}
+    completers: dict[str, Any] = {}
+    for spec, required in declared:
+        name = spec.name.replace("-", "_")
+        python_names[name] = spec.name
+        if name != spec.name:
+            renames[name] = spec.name
+        annotation = _annotation(spec.kind, spec.max_length)
+        parameters.append(inspect.Parameter(
+            name, inspect.Parameter.KEYWORD_ONLY, annotation=annotation if required else Optional[annotation],  # noqa: UP045
+            default=inspect.Parameter.empty if required else None))
+        descriptions[name] = _limit(describe(spec.help))
+        if spec.choices:
+            choices[name] = [app_commands.Choice(name=c, value=c) for c in spec.choices[:25]]
+        elif spec.kind in AUTOCOMPLETED:
+            completers[name] = _completer(spec.kind, complete)
+
+    async def callback(interaction: discord.Interaction, **values: Any) -> None:
+        await invoke(interaction, command, {python_names[k]: v for k, v in values.items() if v is not None})
+
+    callback.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
+    decorated: Any = callback
+    if descriptions:
+        decorated = app_commands.describe(**descriptions)(decorated)
+    if renames:
+        decorated = app_commands.rename(**renames)(decorated)
+    if choices:
+        decorated = app_commands.choices(**cast(Mapping[str, Any], choices))(decorated)
+    if completers:
+        decorated = app_commands.autocomplete(**completers)(decorated)
+    return app_commands.Command(name=command.path[-1], description=_limit(describe(command.help)),
+                                callback=decorated)
+
+
+def _completer(kind: ArgKind, complete: Complete) -> Any:
+    async def autocomplete(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+        return await complete(interaction, kind, current)
+
+    return autocomplete

@@ -1,0 +1,164 @@
+"""The Discord side of the delivery worker (:class:`bot.ports.PlatformAdapter`): DMs, channel posts, edits,
+deletes — with Discord's failures translated into transient (retry) or permanent (record, never retry).
+
+Why permanent failures must not be retried: repeated 401/403/429 answers count towards Discord's ban of
+10,000 invalid requests in 10 minutes. Why a nonce: a retry within Discord's nonce window returns the
+message already posted instead of posting twice; after the window, the channel's recent messages are read
+for the nonce before sending again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Awaitable
+from datetime import timedelta
+from typing import Any, TypeVar
+
+import aiohttp
+import discord
+
+from adapters.discord.identity import PLATFORM
+from adapters.discord.interactions import InteractionHandler
+from adapters.discord.publish import PublishQueue
+from adapters.discord.render import render_parts
+from adapters.discord.tokens import SendAttempts
+from bot.i18n import _
+from bot.messages import RenderedMessage
+from bot.model import IdentityRecord
+from bot.ports import Clock, PeopleStore, PermanentDeliveryError, SentMessage, TransientDeliveryError
+
+CANNOT_DM = 50007
+NONCE_WINDOW = timedelta(minutes=4)  # Discord keeps nonces "a few minutes"; stay inside that
+HISTORY_LOOKBACK = 50
+_T = TypeVar("_T")
+
+
+def nonce_for(delivery_key: str, part: int) -> str:
+    """At most 25 characters (Discord's limit), the same on every retry of the same delivery part."""
+    return f"{hashlib.sha256(delivery_key.encode()).hexdigest()[:21]}-{part}"
+
+
+async def call_discord(request: Awaitable[_T]) -> _T:
+    """Await a discord.py call; raise the core's delivery errors instead of discord.py's."""
+    try:
+        return await request
+    except discord.RateLimited as error:  # longer than max_ratelimit_timeout: the worker waits, not us
+        raise TransientDeliveryError("rate limited by Discord", error.retry_after) from error
+    except discord.Forbidden as error:
+        if error.code == CANNOT_DM:
+            raise PermanentDeliveryError(_("This person does not accept direct messages from the bot."),
+                                         dm_closed=True) from error
+        raise PermanentDeliveryError(_("The bot has no access to this Discord channel (error {code}).",
+                                       code=error.code)) from error
+    except discord.NotFound as error:
+        raise PermanentDeliveryError(_("Discord no longer knows this user, channel or message (error {code}).",
+                                       code=error.code)) from error
+    except discord.DiscordServerError as error:
+        raise TransientDeliveryError(f"Discord server error {error.status}") from error
+    except discord.HTTPException as error:
+        if error.status == 429:
+            raise TransientDeliveryError("rate limited by Discord") from error
+        raise PermanentDeliveryError(_("Discord refused the message (error {code}).", code=error.code)) from error
+    except (aiohttp.ClientError, TimeoutError, OSError) as error:
+        raise TransientDeliveryError(f"network error: {type(error).__name__}") from error
+
+
+class DiscordDelivery:
+    def __init__(self, client: discord.Client, people: PeopleStore, handler: InteractionHandler,
+                 attempts: SendAttempts, publishes: PublishQueue, clock: Clock,
+                 nonce_window: timedelta = NONCE_WINDOW) -> None:
+        self._client = client
+        self._people = people
+        self._handler = handler
+        self._attempts = attempts
+        self._publishes = publishes
+        self._clock = clock
+        self._nonce_window = nonce_window
+
+    @property
+    def platform(self) -> str:
+        return PLATFORM
+
+    async def send_direct(self, recipient: IdentityRecord, message: RenderedMessage, *,
+                          delivery_key: str) -> SentMessage:
+        """DM through the cached DM channel; opening one (a request of its own) happens once per person."""
+        channel_id = recipient.dm_channel_id
+        if channel_id is None:
+            user = discord.Object(int(recipient.identity.external_id))
+            dm = await call_discord(self._client.create_dm(user))
+            channel_id = str(dm.id)
+            await self._people.set_dm_channel(recipient.identity, channel_id)
+        channel = self._client.get_partial_messageable(int(channel_id), type=discord.ChannelType.private)
+        return await self._send(channel, message, delivery_key)
+
+    async def send_channel(self, channel_id: str, message: RenderedMessage, *, delivery_key: str) -> SentMessage:
+        """Post in a channel; in an announcement channel every part is also queued for publishing."""
+        channel = self._client.get_channel(int(channel_id))
+        target = channel if isinstance(channel, discord.TextChannel) else \
+            self._client.get_partial_messageable(int(channel_id))
+        sent = await self._send(target, message, delivery_key)
+        if isinstance(channel, discord.TextChannel) and channel.is_news():
+            for message_id in sent.message_ids:
+                await self._publishes.enqueue(channel_id, message_id)
+        return sent
+
+    async def edit(self, sent: SentMessage, message: RenderedMessage) -> None:
+        """Edit each delivered part; parts that no longer exist are deleted, new ones are posted after."""
+        channel = self._client.get_partial_messageable(int(sent.channel_id))
+        parts = render_parts(message)
+        for message_id, part in zip(sent.message_ids, parts, strict=False):
+            kwargs = await self._handler.part_kwargs(part)
+            kwargs.pop("file", None)
+            await call_discord(channel.get_partial_message(int(message_id)).edit(**kwargs))
+        for message_id in sent.message_ids[len(parts):]:
+            await self._delete_one(channel, message_id)
+        for part in parts[len(sent.message_ids):]:
+            await call_discord(channel.send(**await self._handler.part_kwargs(part)))
+
+    async def delete(self, sent: SentMessage) -> None:
+        channel = self._client.get_partial_messageable(int(sent.channel_id))
+        for message_id in sent.message_ids:
+            await self._delete_one(channel, message_id)
+
+    async def _delete_one(self, channel: discord.PartialMessageable, message_id: str) -> None:
+        try:
+            await call_discord(channel.get_partial_message(int(message_id)).delete())
+        except PermanentDeliveryError as error:
+            if not isinstance(error.__cause__, discord.NotFound):  # already gone is what we wanted
+                raise
+
+    async def _send(self, channel: discord.abc.Messageable, message: RenderedMessage,
+                    delivery_key: str) -> SentMessage:
+        parts = render_parts(message)
+        nonces = [nonce_for(delivery_key, n) for n in range(len(parts))]
+        first_at = await self._attempts.first_attempt(delivery_key, self._clock.now())
+        found: dict[str, str] = {}
+        if self._clock.now() - first_at > self._nonce_window:
+            found = await self._find_nonces(channel, set(nonces))
+        ids: list[str] = []
+        channel_id = ""
+        for nonce, part in zip(nonces, parts, strict=True):
+            if nonce in found:
+                ids.append(found[nonce])
+                continue
+            kwargs: dict[str, Any] = await self._handler.part_kwargs(part)
+            posted = await call_discord(channel.send(nonce=nonce, **kwargs))
+            ids.append(str(posted.id))
+            channel_id = str(posted.channel.id)
+        return SentMessage(platform=PLATFORM, channel_id=channel_id or str(getattr(channel, "id", "")),
+                           message_ids=tuple(ids))
+
+    async def _find_nonces(self, channel: discord.abc.Messageable, nonces: set[str]) -> dict[str, str]:
+        """Parts of this delivery already in the channel (a crash after sending, before recording it)."""
+        found: dict[str, str] = {}
+
+        async def scan() -> None:
+            async for posted in channel.history(limit=HISTORY_LOOKBACK):
+                if posted.nonce is not None and str(posted.nonce) in nonces:
+                    found[str(posted.nonce)] = str(posted.id)
+
+        await call_discord(scan())
+        return found
+
+
+__all__ = ["DiscordDelivery", "call_discord", "nonce_for"]
