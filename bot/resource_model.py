@@ -1,0 +1,172 @@
+"""Value objects of the resource library, and the two normalisations its storage relies on.
+
+:func:`fold` is applied both to what is indexed and to what is searched, so "København", "kobenhavn" and
+"KØBENHAVN" meet in the middle; :func:`normalise_url` gives the key under which a link is stored once.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from bot.i18n import Text, _
+
+
+class ResourceKind(StrEnum):
+    REPORT = "report"
+    TOOLKIT = "toolkit"
+    GUIDE = "guide"
+    DATASET = "dataset"
+    RECORDING = "recording"
+    ARTICLE = "article"
+    COURSE = "course"
+    OTHER = "other"
+
+    @property
+    def label(self) -> Text:
+        return KIND_LABELS[self]
+
+
+KIND_LABELS: dict[ResourceKind, Text] = {
+    ResourceKind.REPORT: _("report"),
+    ResourceKind.TOOLKIT: _("toolkit"),
+    ResourceKind.GUIDE: _("guide"),
+    ResourceKind.DATASET: _("dataset"),
+    ResourceKind.RECORDING: _("recording"),
+    ResourceKind.ARTICLE: _("article"),
+    ResourceKind.COURSE: _("course"),
+    ResourceKind.OTHER: _("other"),
+}
+
+
+class ResourceVisibility(StrEnum):
+    """``public``: everyone, outsiders included; ``members``: members and up."""
+
+    PUBLIC = "public"
+    MEMBERS = "members"
+
+
+@dataclass(frozen=True, slots=True)
+class ResourceFields:
+    """What a person or a CSV row says about a resource; validated before it reaches the store."""
+
+    url: str
+    url_key: str
+    title: str
+    summary: str
+    kind: ResourceKind
+    topic_ids: tuple[int, ...]
+    tags: tuple[str, ...]
+    language: str
+    visibility: ResourceVisibility
+
+
+@dataclass(frozen=True, slots=True)
+class Resource:
+    id: int
+    url: str
+    url_key: str
+    title: str
+    summary: str
+    kind: ResourceKind
+    topic_ids: tuple[int, ...]
+    tags: tuple[str, ...]
+    language: str
+    visibility: ResourceVisibility
+    added_by: int | None
+    created_at: datetime
+    updated_at: datetime
+
+    @property
+    def fields(self) -> ResourceFields:
+        return ResourceFields(url=self.url, url_key=self.url_key, title=self.title, summary=self.summary,
+                              kind=self.kind, topic_ids=self.topic_ids, tags=self.tags, language=self.language,
+                              visibility=self.visibility)
+
+
+@dataclass(frozen=True, slots=True)
+class ResourceScope:
+    """What one reader may see, applied inside every query (never by filtering results afterwards).
+
+    A resource is visible when its own visibility allows it, and it has no topic or at least one topic the
+    reader can see. ``None`` in place of a scope means everything (the CSV importer, the demo loader).
+    """
+
+    include_members: bool
+    topic_ids: frozenset[int]
+
+
+@dataclass(frozen=True, slots=True)
+class ResourceFilter:
+    topic_id: int | None = None
+    kind: ResourceKind | None = None
+    language: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ResourcePage:
+    items: tuple[Resource, ...]
+    has_more: bool
+
+
+# --- text folding ------------------------------------------------------------------------------------
+
+# Letters that carry no combining mark in Unicode, so NFKD leaves them alone.
+_LETTERS = str.maketrans({
+    "ø": "o", "Ø": "o", "æ": "ae", "Æ": "ae", "œ": "oe", "Œ": "oe", "ß": "ss", "ẞ": "ss", "đ": "d", "Đ": "d",
+    "ð": "d", "Ð": "d", "ł": "l", "Ł": "l", "þ": "th", "Þ": "th", "ħ": "h", "Ħ": "h", "ı": "i", "ŧ": "t",
+    "Ŧ": "t",
+})
+_WORD = re.compile(r"[^\W_]+")
+
+
+def fold(text: str) -> str:
+    """Lower-case ``text`` without accents, ligatures or the letters unicode61 does not fold (ø æ ß đ ł …)."""
+    decomposed = unicodedata.normalize("NFKD", text.translate(_LETTERS))
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+
+
+def words(text: str) -> list[str]:
+    """The folded words of ``text``, split the way the index splits them."""
+    return _WORD.findall(fold(text))
+
+
+# --- links -------------------------------------------------------------------------------------------
+
+_TRACKING = re.compile(r"^(utm_[a-z_]*|fbclid|gclid|mc_cid|mc_eid)$", re.IGNORECASE)
+MAX_URL = 2000
+
+
+def normalise_url(raw: str) -> tuple[str, str]:
+    """``(url, key)``: the link cleaned for display, and the key that detects duplicates.
+
+    The key ignores the scheme (http and https name the same document), the case of the host, a default
+    port, the fragment, a trailing slash and tracking parameters (``utm_*``, ``fbclid``, …). Raises
+    ``ValueError`` when ``raw`` is not an absolute http(s) link.
+    """
+    raw = raw.strip().strip("<>")
+    if not raw or len(raw) > MAX_URL or any(c.isspace() for c in raw):
+        raise ValueError("not a link")
+    parts = urlsplit(raw)
+    scheme = parts.scheme.lower()
+    if scheme not in ("http", "https"):
+        raise ValueError("not http(s)")
+    try:
+        host = (parts.hostname or "").lower()
+        port = parts.port
+    except ValueError as error:
+        raise ValueError("bad host or port") from error
+    if not host or ("." not in host.strip(".") and host != "localhost"):
+        raise ValueError("no host")
+    netloc = host if port in (None, 80, 443) else f"{host}:{port}"
+    if parts.username or parts.password:
+        raise ValueError("credentials in link")
+    query = urlencode([(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not _TRACKING.match(k)])
+    path = parts.path or "/"
+    url = urlunsplit((scheme, netloc, path, query, ""))
+    key = urlunsplit(("", netloc, path.rstrip("/"), query, "")).lstrip("/")
+    return url, key

@@ -1,0 +1,135 @@
+"""Turning what a person typed into a safe FTS5 expression, and "did you mean" corrections for typos.
+
+User input never reaches FTS5 as syntax. It is folded (see :func:`bot.resource_model.fold`) and cut into
+words; each word, or each quoted or hyphenated group of words, becomes a double-quoted FTS5 string, so
+``NEAR``, ``OR``, ``*``, ``:``, ``(`` and ``"`` in the input are only ever text or separators.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+
+from bot.resource_model import words
+
+# Straight and curly double quotes: a quoted group is an exact phrase.
+_PHRASE = re.compile(r"[\"“”„«»]([^\"“”„«»]*)[\"“”„«»]")
+_OPERATORS = frozenset({"AND", "OR", "NOT", "NEAR"})
+_OPERATOR_CALL = re.compile(r"\b(?:NEAR|AND|OR|NOT)\(")
+MIN_PREFIX = 3
+MAX_TERMS = 12
+
+
+@dataclass(frozen=True, slots=True)
+class Term:
+    """One word, or a phrase of words that must appear together. ``prefix`` lets the last word grow."""
+
+    tokens: tuple[str, ...]
+    prefix: bool
+
+    def fts(self) -> str:
+        # Tokens hold letters and digits only (see bot.resource_model.words), so they need no escaping.
+        star = "*" if self.prefix and len(self.tokens[-1]) >= MIN_PREFIX else ""
+        return '"' + " ".join(self.tokens) + '"' + star
+
+    def display(self) -> str:
+        text = " ".join(self.tokens)
+        return f"“{text}”" if len(self.tokens) > 1 and not self.prefix else text
+
+
+def parse_query(text: str) -> list[Term]:
+    """The terms of a query, all of which must match. Unbalanced quotes are plain separators.
+
+    Upper-case ``AND``/``OR``/``NOT``/``NEAR`` written as operators are dropped rather than searched for.
+    """
+    terms: list[Term] = []
+    cursor = 0
+    for match in _PHRASE.finditer(text):
+        terms += _loose_terms(text[cursor:match.start()])
+        tokens = tuple(words(match.group(1)))
+        if tokens:
+            terms.append(Term(tokens, prefix=False))
+        cursor = match.end()
+    terms += _loose_terms(text[cursor:])
+    unique = list(dict.fromkeys(terms))
+    return unique[:MAX_TERMS]
+
+
+def _loose_terms(text: str) -> list[Term]:
+    terms = []
+    for chunk in _OPERATOR_CALL.sub(" ", text).split():
+        if chunk.strip("()*:^+-").rstrip("/0123456789") in _OPERATORS:
+            continue
+        tokens = tuple(words(chunk))
+        if tokens:
+            # "e-mail" and "whrd-safety" stay together as a phrase; the last word may be a prefix.
+            terms.append(Term(tokens, prefix=True))
+    return terms
+
+
+def match_expression(terms: Sequence[Term]) -> str:
+    return " ".join(term.fts() for term in terms)
+
+
+def describe(terms: Sequence[Term]) -> str:
+    return " ".join(term.display() for term in terms)
+
+
+HasTerm = Callable[[str, bool], Awaitable[bool]]
+Frequency = Callable[[str, bool], Awaitable[int]]
+RANK_WINDOW = 5000
+"""Above this many possible matches, only the newest ``RANK_WINDOW`` are ranked (see the benchmark)."""
+
+
+async def ranking_window(terms: Sequence[Term], frequency: Frequency) -> int | None:
+    """``RANK_WINDOW`` when even the rarest word of the query is in more resources than that, else ``None``.
+
+    Every term must match, so the rarest word bounds the number of matches.
+    """
+    rarest: int | None = None
+    for term in terms:
+        for index, token in enumerate(term.tokens):
+            is_prefix = term.prefix and index == len(term.tokens) - 1 and len(token) >= MIN_PREFIX
+            count = await frequency(token, is_prefix)
+            rarest = count if rarest is None else min(rarest, count)
+            if rarest <= RANK_WINDOW:
+                return None
+    return RANK_WINDOW if rarest is not None else None
+
+
+async def correct(terms: Sequence[Term], has_term: HasTerm, vocabulary: Mapping[int, list[str]]
+                  ) -> list[Term] | None:
+    """The terms with unknown words replaced by the closest indexed word, or ``None`` if nothing changed.
+
+    A word is unknown when the index has no such term (or, for a prefix, no term starting with it).
+    Candidates are drawn from words of nearly the same length, which keeps difflib fast on a large index.
+    """
+    changed = False
+    corrected: list[Term] = []
+    for term in terms:
+        tokens = list(term.tokens)
+        for index, token in enumerate(tokens):
+            is_prefix = term.prefix and index == len(tokens) - 1 and len(token) >= MIN_PREFIX
+            if await has_term(token, is_prefix):
+                continue
+            replacement = closest(token, vocabulary)
+            if replacement is not None:
+                tokens[index] = replacement
+                changed = True
+        corrected.append(replace(term, tokens=tuple(tokens), prefix=term.prefix and tuple(tokens) == term.tokens))
+    return corrected if changed else None
+
+
+def closest(token: str, vocabulary: Mapping[int, list[str]]) -> str | None:
+    if len(token) < 3:
+        return None
+    spread = 1 if len(token) <= 5 else 2
+    # Typos rarely touch both the first letter and the second and third: this keeps difflib's work small.
+    head, middle = token[0], token[1:3]
+    candidates = [term for length in range(len(token) - spread, len(token) + spread + 1)
+                  for term in vocabulary.get(length, ()) if term[0] == head or term[1:3] == middle]
+    cutoff = 0.75 if len(token) <= 5 else 0.8
+    found = difflib.get_close_matches(token, candidates, n=1, cutoff=cutoff)
+    return found[0] if found else None

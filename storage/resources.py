@@ -1,0 +1,208 @@
+"""The resource library in SQLite: rows, topic links, and the FTS5 index kept in step by triggers.
+
+Every read that serves a person takes a :class:`ResourceScope` and applies it in the SQL ``WHERE`` clause, so
+a hidden row is never fetched, counted or ranked for someone who may not see it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import aiosqlite
+
+from bot.resource_model import (
+    Resource,
+    ResourceFields,
+    ResourceFilter,
+    ResourceKind,
+    ResourcePage,
+    ResourceScope,
+    ResourceVisibility,
+    fold,
+)
+from storage.database import Database, from_db_time, to_db_time
+
+_COLUMNS = ("r.id, r.url, r.url_key, r.title, r.summary, r.kind, r.tags, r.language, r.visibility, r.added_by,"
+            " r.created_at, r.updated_at,"
+            " (SELECT group_concat(topic_id) FROM resource_topics WHERE resource_id = r.id) AS topic_list")
+
+
+def _resource(row: aiosqlite.Row) -> Resource:
+    topics = tuple(sorted(int(t) for t in (row["topic_list"] or "").split(",") if t))
+    return Resource(
+        id=row["id"], url=row["url"], url_key=row["url_key"], title=row["title"], summary=row["summary"],
+        kind=ResourceKind(row["kind"]), topic_ids=topics, tags=tuple(t for t in row["tags"].split(",") if t),
+        language=row["language"], visibility=ResourceVisibility(row["visibility"]), added_by=row["added_by"],
+        created_at=from_db_time(row["created_at"]), updated_at=from_db_time(row["updated_at"]),
+    )
+
+
+def scope_sql(scope: ResourceScope | None) -> tuple[str, list[Any]]:
+    """The ``WHERE`` fragment (on alias ``r``) that hides what ``scope`` may not see."""
+    if scope is None:
+        return "1", []
+    topics = ",".join(str(int(t)) for t in sorted(scope.topic_ids))
+    visibility = "1" if scope.include_members else "r.visibility = 'public'"
+    # Topic ids are integers from the database, inlined so the check is an index probe per row.
+    return (f"{visibility} AND (NOT EXISTS (SELECT 1 FROM resource_topics rt WHERE rt.resource_id = r.id)"
+            f" OR EXISTS (SELECT 1 FROM resource_topics rt WHERE rt.resource_id = r.id"
+            f" AND rt.topic_id IN ({topics or 'NULL'})))"), []
+
+
+def filter_sql(filters: ResourceFilter) -> tuple[str, list[Any]]:
+    clauses: list[str] = ["1"]
+    params: list[Any] = []
+    if filters.kind is not None:
+        clauses.append("r.kind = ?")
+        params.append(filters.kind.value)
+    if filters.language is not None:
+        clauses.append("r.language = ?")
+        params.append(filters.language)
+    if filters.topic_id is not None:
+        clauses.append("EXISTS (SELECT 1 FROM resource_topics ft WHERE ft.resource_id = r.id AND ft.topic_id = ?)")
+        params.append(filters.topic_id)
+    return " AND ".join(clauses), params
+
+
+def _search_columns(fields: ResourceFields) -> tuple[str, str, str]:
+    return fold(fields.title), fold(" ".join(fields.tags)), fold(fields.summary)
+
+
+class SqliteResources:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+        self._writes = 0
+        self._vocabulary: tuple[tuple[int, int], dict[int, list[str]]] | None = None
+
+    async def add(self, fields: ResourceFields, added_by: int | None, now: datetime) -> Resource:
+        title, tags, summary = _search_columns(fields)
+        async with self._db.transaction():
+            resource_id = await self._db.insert(
+                "INSERT INTO resources (url, url_key, title, summary, kind, tags, language, visibility, added_by,"
+                " created_at, updated_at, search_title, search_tags, search_summary)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (fields.url, fields.url_key, fields.title, fields.summary, fields.kind.value, ",".join(fields.tags),
+                 fields.language, fields.visibility.value, added_by, to_db_time(now), to_db_time(now), title, tags,
+                 summary),
+            )
+            await self._set_topics(resource_id, fields.topic_ids)
+            self._writes += 1
+            resource = await self.get(resource_id, None)
+            assert resource is not None
+            return resource
+
+    async def update(self, resource_id: int, fields: ResourceFields, now: datetime) -> Resource:
+        """Replace every field of resource ``resource_id``; raises ``LookupError`` when it does not exist."""
+        title, tags, summary = _search_columns(fields)
+        async with self._db.transaction():
+            changed = await self._db.execute(
+                "UPDATE resources SET url = ?, url_key = ?, title = ?, summary = ?, kind = ?, tags = ?,"
+                " language = ?, visibility = ?, updated_at = ?, search_title = ?, search_tags = ?,"
+                " search_summary = ? WHERE id = ?",
+                (fields.url, fields.url_key, fields.title, fields.summary, fields.kind.value, ",".join(fields.tags),
+                 fields.language, fields.visibility.value, to_db_time(now), title, tags, summary, resource_id),
+            )
+            if not changed:
+                raise LookupError(f"no resource {resource_id}")
+            await self._db.execute("DELETE FROM resource_topics WHERE resource_id = ?", (resource_id,))
+            await self._set_topics(resource_id, fields.topic_ids)
+            self._writes += 1
+            resource = await self.get(resource_id, None)
+            assert resource is not None
+            return resource
+
+    async def _set_topics(self, resource_id: int, topic_ids: Sequence[int]) -> None:
+        if topic_ids:
+            await self._db.execute_many(
+                "INSERT OR IGNORE INTO resource_topics (resource_id, topic_id) VALUES (?, ?)",
+                [(resource_id, topic_id) for topic_id in topic_ids])
+
+    async def remove(self, resource_id: int) -> bool:
+        changed = await self._db.execute("DELETE FROM resources WHERE id = ?", (resource_id,))
+        self._writes += 1
+        return changed > 0
+
+    async def get(self, resource_id: int, scope: ResourceScope | None) -> Resource | None:
+        where, params = scope_sql(scope)
+        row = await self._db.fetch_one(f"SELECT {_COLUMNS} FROM resources r WHERE r.id = ? AND {where}",
+                                       (resource_id, *params))
+        return _resource(row) if row else None
+
+    async def by_url_key(self, url_key: str) -> Resource | None:
+        row = await self._db.fetch_one(f"SELECT {_COLUMNS} FROM resources r WHERE r.url_key = ?", (url_key,))
+        return _resource(row) if row else None
+
+    async def search(self, match: str, scope: ResourceScope | None, filters: ResourceFilter, *, limit: int,
+                     offset: int = 0, window: int | None = None) -> ResourcePage:
+        """Rows matching the FTS5 expression ``match``, best first (bm25: title > tags > summary).
+
+        ``match`` must be built from quoted tokens by the caller; it is bound as a parameter. Fetches one
+        row more than ``limit`` to know whether another page exists. With ``window``, only the newest
+        ``window`` matches are ranked: bm25 costs time in proportion to the matches, and a word found in most
+        of the library says little about relevance anyway.
+        """
+        where, params = scope_sql(scope)
+        where_filters, filter_params = filter_sql(filters)
+        if window is None:
+            source = "resources_fts f JOIN resources r ON r.id = f.rowid WHERE resources_fts MATCH ?"
+            source_params: list[Any] = [match]
+        else:
+            source = ("(SELECT rowid AS rowid, rank FROM resources_fts WHERE resources_fts MATCH ?"
+                      " ORDER BY rowid DESC LIMIT ?) f JOIN resources r ON r.id = f.rowid WHERE 1")
+            source_params = [match, window]
+        rows = await self._db.fetch_all(
+            f"SELECT {_COLUMNS} FROM {source} AND {where} AND {where_filters}"
+            " ORDER BY f.rank, r.id DESC LIMIT ? OFFSET ?",
+            (*source_params, *params, *filter_params, limit + 1, offset))
+        return ResourcePage(tuple(_resource(row) for row in rows[:limit]), len(rows) > limit)
+
+    async def browse(self, scope: ResourceScope | None, filters: ResourceFilter, *, limit: int,
+                     offset: int = 0) -> ResourcePage:
+        """Newest first."""
+        where, params = scope_sql(scope)
+        where_filters, filter_params = filter_sql(filters)
+        rows = await self._db.fetch_all(
+            f"SELECT {_COLUMNS} FROM resources r WHERE {where} AND {where_filters}"
+            " ORDER BY r.created_at DESC, r.id DESC LIMIT ? OFFSET ?",
+            (*params, *filter_params, limit + 1, offset))
+        return ResourcePage(tuple(_resource(row) for row in rows[:limit]), len(rows) > limit)
+
+    async def count_by_topic(self, scope: ResourceScope | None) -> dict[int, int]:
+        where, params = scope_sql(scope)
+        rows = await self._db.fetch_all(
+            "SELECT t.topic_id AS topic_id, count(*) AS n FROM resource_topics t JOIN resources r"
+            f" ON r.id = t.resource_id WHERE {where} GROUP BY t.topic_id", params)
+        return {row["topic_id"]: row["n"] for row in rows}
+
+    async def has_term(self, term: str, *, prefix: bool) -> bool:
+        """Whether the index holds ``term`` (or, with ``prefix``, any term starting with it)."""
+        if prefix:
+            row = await self._db.fetch_one(
+                "SELECT 1 FROM resources_vocab WHERE term >= ? AND term < ? LIMIT 1", (term, term + "\U0010ffff"))
+        else:
+            row = await self._db.fetch_one("SELECT 1 FROM resources_vocab WHERE term = ?", (term,))
+        return row is not None
+
+    async def document_frequency(self, term: str, *, prefix: bool) -> int:
+        """How many resources hold ``term`` (with ``prefix``: an upper bound over the terms it starts)."""
+        if prefix:
+            row = await self._db.fetch_one(
+                "SELECT sum(doc) FROM (SELECT doc FROM resources_vocab WHERE term >= ? AND term < ? LIMIT 500)",
+                (term, term + "\U0010ffff"))
+        else:
+            row = await self._db.fetch_one("SELECT doc FROM resources_vocab WHERE term = ?", (term,))
+        return int(row[0] or 0) if row else 0
+
+    async def vocabulary(self) -> dict[int, list[str]]:
+        """Every indexed term, grouped by length; cached until this or another connection writes."""
+        row = await self._db.fetch_one("PRAGMA data_version")
+        key = (int(row[0]) if row else 0, self._writes)
+        if self._vocabulary is None or self._vocabulary[0] != key:
+            by_length: dict[int, list[str]] = {}
+            for term_row in await self._db.fetch_all("SELECT term FROM resources_vocab"):
+                term = term_row[0]
+                by_length.setdefault(len(term), []).append(term)
+            self._vocabulary = (key, by_length)
+        return self._vocabulary[1]
