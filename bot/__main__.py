@@ -25,6 +25,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--user", default=None, help="console only: who you are (default: [console] user)")
     commands.add_parser("migrate", help="apply database migrations and exit")
     commands.add_parser("check-config", help="print the effective settings, secrets masked")
+    importer = commands.add_parser("import-resources", help="add or update library resources from a CSV file "
+                                   "(columns: url,title,summary,kind,topics,tags,lang,visibility)")
+    importer.add_argument("file", type=Path, help="CSV file, UTF-8, first line naming the columns")
     commands.add_parser("slack-manifest", help="print the Slack app manifest generated from the commands")
     return parser
 
@@ -49,6 +52,8 @@ def main(argv: list[str] | None = None) -> int:
 
         print(manifest_json(settings))  # noqa: T201
         return 0
+    if args.command == "import-resources":
+        return asyncio.run(_import_resources(settings, args.file))
     if args.command == "migrate":
         applied = asyncio.run(_migrate(settings))
         print("applied: " + (", ".join(applied) if applied else "nothing (up to date)"))  # noqa: T201
@@ -57,6 +62,32 @@ def main(argv: list[str] | None = None) -> int:
 
     asyncio.run(run(settings))
     return 0
+
+
+async def _import_resources(settings: Settings, path: Path) -> int:
+    """Print the report; exit status 0 when every row was imported, 1 when some were rejected, 2 when the
+    file could not be read at all."""
+    from bot.errors import UserError
+    from bot.i18n import Translator
+    from bot.ports import SystemClock
+    from bot.resource_import import import_resources, read_rows
+    from storage.store import SqliteStore
+
+    translator = Translator.load()
+    language = settings.core_config().default_language
+    try:
+        rows = read_rows(await asyncio.to_thread(path.read_text, encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as error:
+        print(f"{path}: {error}", file=sys.stderr)  # noqa: T201
+        return 2
+    except UserError as error:
+        print(f"{path}: {translator.render(error.message, language)}", file=sys.stderr)  # noqa: T201
+        return 2
+    async with Database.open(settings.storage.path) as db:
+        report = await import_resources(SqliteStore(db), rows, SystemClock().now(), default_language=language,
+                                        source=path.name)
+    print(report.render(translator, language))  # noqa: T201
+    return 1 if report.rejected else 0
 
 
 async def _migrate(settings: Settings) -> list[str]:

@@ -10,24 +10,28 @@ import asyncio
 import contextlib
 import importlib
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any, TextIO
 
 from adapters.console import ConsoleAdapter
-from bot import account, help, subscriptions, topics
+from bot import account, announce_commands, help, resources, subscriptions, topics
+from bot.announcements import AnnouncementConfig, AnnouncementService
 from bot.commands.dispatcher import Dispatcher
 from bot.commands.registry import CommandRegistry
 from bot.commands.spec import Command
 from bot.delivery_worker import DeliveryConfig, DeliveryWorker
 from bot.demo import is_empty, load_demo
+from bot.digests import DigestConfig, DigestService
 from bot.i18n import Translator
 from bot.model import Identity
 from bot.notify import Notifier
 from bot.pacing import TokenBucket
 from bot.people import PeopleService
-from bot.ports import Clock, PlatformAdapter, SystemClock
+from bot.ports import Clock, Delivery, PlatformAdapter, SystemClock
+from bot.resources import ResourceService
 from bot.services import Services
 from bot.settings import Settings
 from bot.subscriptions import SubscriptionService
@@ -38,11 +42,13 @@ from storage.store import SqliteStore
 log = logging.getLogger(__name__)
 
 HOUSEKEEPING_SECONDS = 60.0
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
 
 def all_commands() -> list[Command]:
     """Every feature module's commands, joined explicitly (one router per feature)."""
-    return [*help.commands(), *topics.commands(), *subscriptions.commands(), *account.commands()]
+    return [*help.commands(), *topics.commands(), *subscriptions.commands(), *resources.commands(),
+            *announce_commands.commands(), *account.commands()]
 
 
 @dataclass
@@ -54,38 +60,54 @@ class App:
     dispatcher: Dispatcher
     worker: DeliveryWorker
     console: ConsoleAdapter | None
+    digests: DigestService
     platform_runners: list[Any] = field(default_factory=list)
 
     async def run_due(self) -> None:
-        """Do everything that is due now: expire requests, send due deliveries. Tests drive this."""
+        """Do everything that is due now: expire requests, start due announcements, queue digests, send
+        due deliveries, close finished announcements. Tests drive this with a controlled clock."""
         await self.services.subscriptions.expire_requests()
+        await self.services.announcements.run_due()
+        await self.digests.run_due()
         while await self.worker.run_due():
             pass
+        await self.services.announcements.run_due()
 
     async def serve(self, stop: asyncio.Event) -> None:
         """Run until ``stop`` is set, or until the console's input ends when it is the only adapter."""
         async with asyncio.TaskGroup() as group:
-            tasks = [group.create_task(self.worker.run()), group.create_task(self._housekeeping())]
+            worker = group.create_task(self.worker.run())
+            others = [group.create_task(self._housekeeping())]
             if self.console is not None:
-                tasks.append(group.create_task(self.console.run()))
+                others.append(group.create_task(self.console.run()))
             waiters = [asyncio.ensure_future(stop.wait())]
             if self.console is not None and self.settings.console_only:
                 waiters.append(asyncio.ensure_future(self.console.finished.wait()))
             await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
             for waiter in waiters:
                 waiter.cancel()
+            # Let the worker finish the delivery in hand: cancelling it mid-send could send twice.
+            self.worker.request_stop()
+            await worker
             if not stop.is_set():
-                await self.worker.drain()
-            for task in tasks:
+                await self.run_due()
+            for task in others:
                 task.cancel()
 
     async def _housekeeping(self) -> None:
+        """Wake for the next scheduled announcement, or every poll interval as a backstop."""
         while True:
             try:
                 await self.services.subscriptions.expire_requests()
+                await self.services.announcements.run_due()
+                await self.digests.run_due()
             except Exception:
                 log.exception("housekeeping failed; will try again")
-            await asyncio.sleep(HOUSEKEEPING_SECONDS)
+            delay = HOUSEKEEPING_SECONDS
+            next_at = await self.store.announcements.next_scheduled()
+            if next_at is not None:
+                delay = max(0.0, min(delay, (next_at - self.services.clock.now()).total_seconds()))
+            await asyncio.sleep(delay)
 
 
 async def should_load_demo(settings: Settings, store: SqliteStore) -> bool:
@@ -116,8 +138,26 @@ async def build_app(settings: Settings, *, clock: Clock | None = None, console_o
             registry=CommandRegistry(all_commands()), notifier=notifier, people=people,
             topics=TopicService(store, clock, notifier),
             subscriptions=SubscriptionService(store, clock, notifier, config.request_expiry, config.admins),
+            resources=ResourceService(store, clock, TopicService(store, clock, notifier)),
+            announcements=AnnouncementService(
+                store, clock, notifier, worker.wake,
+                AnnouncementConfig(missed_grace=timedelta(hours=delivery.missed_grace_hours))),
+            adapters=worker.adapter,
         )
         dispatcher = Dispatcher(services)
+        announcements = services.announcements
+        worker.register_builder("announcement", announcements.build)
+        worker.register_builder("report", announcements.build)
+        announcements.use_editor(worker.edit_sent)
+
+        async def progress(batch: Sequence[Delivery]) -> None:
+            for announcement_id in {d.announcement_id for d in batch if d.announcement_id is not None}:
+                await announcements.report_progress(announcement_id)
+
+        worker.after_each_batch(progress)
+        digests = DigestService(store, clock, people, notifier,
+                                DigestConfig(hour=delivery.digest_hour,
+                                             weekly_day=WEEKDAYS.index(delivery.weekly_digest_day)))
 
         if await should_load_demo(settings, store):
             await load_demo(store, clock.now())
@@ -146,8 +186,9 @@ async def build_app(settings: Settings, *, clock: Clock | None = None, console_o
                 runners.append(runner)
 
         await worker.recover()
+        await announcements.mark_missed()
         yield App(settings=settings, db=db, store=store, services=services, dispatcher=dispatcher,
-                  worker=worker, console=console, platform_runners=runners)
+                  worker=worker, console=console, digests=digests, platform_runners=runners)
 
 
 async def run(settings: Settings) -> None:

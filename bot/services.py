@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
+from bot.announcements import AnnouncementService
 from bot.commands.registry import CommandRegistry
 from bot.config import CoreConfig
 from bot.i18n import Translator
 from bot.notify import Notifier
 from bot.people import PeopleService
-from bot.ports import Clock, Store
+from bot.ports import Clock, PlatformAdapter, Store
+from bot.resources import ResourceService
 from bot.subscriptions import SubscriptionService
 from bot.topics import TopicService
 
@@ -25,3 +28,6 @@ class Services:
     people: PeopleService
     topics: TopicService
     subscriptions: SubscriptionService
+    resources: ResourceService
+    announcements: AnnouncementService
+    adapters: Callable[[str], PlatformAdapter | None]

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from contextlib import AbstractAsyncContextManager
 
+from storage.announcements import SqliteAnnouncements
 from storage.database import Database
 from storage.outbox import SqliteOutbox
 from storage.people import SqlitePeople
+from storage.resources import SqliteResources
 from storage.roles import SqliteAudit, SqliteGrants, SqliteRequests
 from storage.topics import SqliteSubscriptions, SqliteTopics
 
@@ -21,6 +23,8 @@ class SqliteStore:
         self._requests = SqliteRequests(db)
         self._audit = SqliteAudit(db)
         self._outbox = SqliteOutbox(db)
+        self._announcements = SqliteAnnouncements(db)
+        self._resources = SqliteResources(db)
 
     @property
     def people(self) -> SqlitePeople:
@@ -49,6 +53,14 @@ class SqliteStore:
     @property
     def outbox(self) -> SqliteOutbox:
         return self._outbox
+
+    @property
+    def resources(self) -> SqliteResources:
+        return self._resources
+
+    @property
+    def announcements(self) -> SqliteAnnouncements:
+        return self._announcements
 
     def transaction(self) -> AbstractAsyncContextManager[None]:
         return self.db.transaction()
