@@ -165,3 +165,32 @@ class AuditEntry:
     before: str | None
     after: str | None
     at: datetime
+
+
+class AnnouncementState(StrEnum):
+    DRAFT = "draft"
+    SCHEDULED = "scheduled"
+    SENDING = "sending"
+    SENT = "sent"
+    CANCELLED = "cancelled"
+    MISSED = "missed"
+
+
+@dataclass(frozen=True, slots=True)
+class Announcement:
+    id: int
+    topic_id: int
+    author_id: int
+    text: str
+    state: AnnouncementState
+    send_at: datetime | None
+    created_at: datetime
+    sent_at: datetime | None
+    edited_at: datetime | None
+    revision: int
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelBinding:
+    platform: str
+    channel_id: str

@@ -39,6 +39,11 @@ class PeopleService:
 
     async def caller_for_person(self, person_id: int, via: Identity | None = None,
                                 locale: str | None = None) -> Caller:
+        caller, _identities = await self.recipient(person_id, via=via, locale=locale)
+        return caller
+
+    async def recipient(self, person_id: int, via: Identity | None = None,
+                        locale: str | None = None) -> tuple[Caller, list[IdentityRecord]]:
         """The same view of a person without a platform event: deliveries re-check roles with it.
 
         ``locale`` is the platform's language hint (Discord sends one), used until they choose a language.
@@ -60,7 +65,7 @@ class PeopleService:
         if person.language is None and hint and self._translator.supports(hint):
             language = hint
         return Caller(person=person, identity=identity, roles=roles, coordinated=coordinated, language=language,
-                      timezone=timezone, timezone_source=source)
+                      timezone=timezone, timezone_source=source), identities
 
     def zone_of(self, person: Person) -> tuple[str, ZoneSource]:
         """Their own setting, else their platform's zone, else the coalition default."""

@@ -6,12 +6,12 @@ by the composition root; the core only ever sees these protocols.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from bot.i18n import Msg
 from bot.messages import RenderedMessage
@@ -98,6 +98,17 @@ class PlatformAdapter(Protocol):
     async def edit(self, sent: SentMessage, message: RenderedMessage) -> None: ...
 
     async def delete(self, sent: SentMessage) -> None: ...
+
+
+@runtime_checkable
+class InFlightAware(Protocol):
+    """Adapters that can look on the platform for a message an interrupted attempt may have posted.
+
+    At start, before rows left ``sending`` by a crash are retried, the worker hands their delivery keys to
+    every adapter implementing this.
+    """
+
+    def expect_in_flight(self, delivery_keys: Iterable[str]) -> None: ...
 
 
 # --- storage ---------------------------------------------------------------------------------------
@@ -239,6 +250,10 @@ class OutboxStore(Protocol):
     async def retry_later(self, delivery_id: int, not_before: datetime, reason: str) -> None: ...
     async def release(self, delivery_ids: Sequence[int]) -> None:
         """Give claimed rows back unsent (a graceful stop), without counting an attempt."""
+        ...
+
+    async def in_flight(self) -> list[Delivery]:
+        """Rows in ``sending``: at start, those a crash interrupted."""
         ...
 
     async def recover_in_flight(self) -> int:

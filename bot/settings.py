@@ -77,6 +77,10 @@ class DeliverySettings(BaseModel):
     console_per_second: float = Field(default=100.0, gt=0)
     slack_per_second: float = Field(default=1.0, gt=0)
     discord_per_second: float = Field(default=40.0, gt=0)
+    missed_grace_hours: float = Field(default=6.0, ge=0)
+    digest_hour: int = Field(default=8, ge=0, le=23)
+    weekly_digest_day: Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"] = \
+        "monday"
 
 
 class CoalitionSettings(BaseModel):

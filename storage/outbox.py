@@ -12,7 +12,7 @@ from bot.ports import Delivery, DeliveryStatus, NewDelivery, SentMessage
 from storage.database import Database, from_db_time, to_db_time
 
 
-def _delivery(row: aiosqlite.Row) -> Delivery:
+def row_to_delivery(row: aiosqlite.Row) -> Delivery:
     sent = None
     if row["sent_message_ids"] is not None:
         sent = SentMessage(platform=row["sent_platform"], channel_id=row["sent_channel_id"],
@@ -22,6 +22,7 @@ def _delivery(row: aiosqlite.Row) -> Delivery:
         platform=row["platform"], channel_id=row["channel_id"], topic_id=row["topic_id"], payload=row["payload"],
         status=DeliveryStatus(row["status"]), attempts=row["attempts"], not_before=from_db_time(row["not_before"]),
         sent=sent, reason=row["reason"],
+        announcement_id=row["announcement_id"] if "announcement_id" in row.keys() else None,
     )
 
 
@@ -36,9 +37,10 @@ class SqliteOutbox:
             for d in deliveries:
                 added += await self._db.execute(
                     "INSERT OR IGNORE INTO deliveries (dedupe_key, kind, person_id, platform, channel_id, topic_id,"
-                    " payload, status, not_before, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?)",
+                    " payload, status, not_before, created_at, announcement_id)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?)",
                     (d.dedupe_key, d.kind, d.person_id, d.platform, d.channel_id, d.topic_id, d.payload,
-                     to_db_time(d.not_before), created),
+                     to_db_time(d.not_before), created, d.announcement_id),
                 )
         return added
 
@@ -49,7 +51,7 @@ class SqliteOutbox:
             " ORDER BY not_before, id LIMIT ?) RETURNING *",
             (to_db_time(now), to_db_time(now), limit),
         )
-        return sorted((_delivery(row) for row in rows), key=lambda d: (d.not_before, d.id))
+        return sorted((row_to_delivery(row) for row in rows), key=lambda d: (d.not_before, d.id))
 
     async def mark_sent(self, delivery_id: int, sent: SentMessage, now: datetime) -> None:
         await self._db.execute(
@@ -70,6 +72,18 @@ class SqliteOutbox:
             (to_db_time(not_before), reason, delivery_id),
         )
 
+    async def release(self, delivery_ids: Sequence[int]) -> None:
+        async with self._db.transaction():
+            for delivery_id in delivery_ids:
+                await self._db.execute(
+                    "UPDATE deliveries SET status = 'pending', attempts = attempts - 1"
+                    " WHERE id = ? AND status = 'sending'",
+                    (delivery_id,))
+
+    async def in_flight(self) -> list[Delivery]:
+        rows = await self._db.fetch_all("SELECT * FROM deliveries WHERE status = 'sending' ORDER BY id")
+        return [row_to_delivery(row) for row in rows]
+
     async def recover_in_flight(self) -> int:
         return await self._db.execute("UPDATE deliveries SET status = 'pending' WHERE status = 'sending'")
 
@@ -79,9 +93,9 @@ class SqliteOutbox:
 
     async def get(self, delivery_id: int) -> Delivery | None:
         row = await self._db.fetch_one("SELECT * FROM deliveries WHERE id = ?", (delivery_id,))
-        return _delivery(row) if row else None
+        return row_to_delivery(row) if row else None
 
     async def by_kind(self, kind: str) -> list[Delivery]:
         rows = await self._db.fetch_all("SELECT * FROM deliveries WHERE kind = ? ORDER BY id", (kind,))
-        return [_delivery(row) for row in rows]
+        return [row_to_delivery(row) for row in rows]
 

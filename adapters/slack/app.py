@@ -17,18 +17,15 @@ from slack_bolt.app.async_app import AsyncApp
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler, async_default_handlers
 from slack_sdk.web.async_client import AsyncWebClient
 
-from adapters.slack.delivery import PLATFORM, SlackDelivery
+from adapters.slack.delivery import SlackDelivery
 from adapters.slack.handlers import SlackHandlers
 from adapters.slack.identity import SlackDirectory
 from adapters.slack.manifest import EVENTS_PATH, shortcut_commands
-from bot.app import all_commands
 from bot.commands.dispatcher import Dispatcher
-from bot.commands.registry import CommandRegistry
 from bot.delivery_worker import DeliveryWorker
 from bot.i18n import Translator
 from bot.pacing import TokenBucket
 from bot.settings import Settings
-from storage.database import Database
 
 log = logging.getLogger(__name__)
 
@@ -54,18 +51,6 @@ def web_client(settings: Settings) -> AsyncWebClient:
                           retry_handlers=retry_handlers)
 
 
-async def in_flight_keys(settings: Settings) -> list[str]:
-    """Delivery keys left ``sending`` by the last run.
-
-    Read before the worker's start-up recovery turns them back to ``pending`` (the composition root enters
-    adapters first). The outbox protocol offers no such query, hence this direct read of the same file.
-    """
-    async with Database.open(settings.storage.path, migrate=False) as db:
-        rows = await db.fetch_all("SELECT dedupe_key FROM deliveries WHERE status = 'sending'"
-                                  " AND (platform = ? OR person_id IS NOT NULL)", (PLATFORM,))
-    return [str(row[0]) for row in rows]
-
-
 @asynccontextmanager
 async def running(settings: Settings, dispatcher: Dispatcher, worker: DeliveryWorker) -> AsyncIterator[SlackRunner]:
     slack = settings.slack
@@ -75,12 +60,10 @@ async def running(settings: Settings, dispatcher: Dispatcher, worker: DeliveryWo
         raise ValueError("[slack] mode = \"http\" needs signing_secret")
 
     client = web_client(settings)
-    registry = CommandRegistry(all_commands())
+    registry = dispatcher.registry
     translator = Translator.load()
     directory = SlackDirectory(client, coordinator_group=slack.coordinator_group)
     delivery = SlackDelivery(client, dedupe_after_crash=slack.dedupe_after_crash)
-    if slack.dedupe_after_crash:
-        delivery.expect_in_flight(await in_flight_keys(settings))
     handlers = SlackHandlers(dispatcher, directory, registry, translator, umbrella=slack.umbrella_command,
                              shortcuts=shortcut_commands(registry, slack.umbrella_command),
                              default_language=settings.coalition.language)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from bot.commands.context import Caller, Context, IncomingCommand
 from bot.commands.grammar import parse_arguments, split_command, validate
-from bot.commands.registry import may_try
+from bot.commands.registry import CommandRegistry, may_try
 from bot.commands.spec import Command
 from bot.errors import PermissionDenied, UserError
 from bot.i18n import Text, _
@@ -34,6 +34,11 @@ class Reply:
 class Dispatcher:
     def __init__(self, services: Services) -> None:
         self._services = services
+
+    @property
+    def registry(self) -> CommandRegistry:
+        """Every declared command: adapters render their platform's commands from it."""
+        return self._services.registry
 
     async def handle(self, incoming: IncomingCommand) -> Reply:
         caller = await self._services.people.caller_for(incoming)
