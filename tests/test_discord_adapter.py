@@ -187,6 +187,32 @@ async def test_a_slow_reply_is_deferred_then_filled_in(
     assert reply is handle.original and reply.ephemeral and reply.embeds[0]["title"] == "Who you are"
 
 
+async def test_descriptions_are_localised_and_names_are_not(
+        fake: FakeDiscord, running: tuple[App, DiscordRunner]) -> None:
+    synced = {c["name"]: c for c in fake.synced_commands(fake.guild_id)}
+
+    subscribe = synced["subscribe"]
+    assert subscribe["description"] == "Follow a topic; choose how you receive its posts."
+    assert subscribe["description_localizations"]["fr"] != subscribe["description"]
+    assert not subscribe.get("name_localizations")
+    assert subscribe["options"][0]["description_localizations"]["fr"]
+
+
+async def test_an_unexpected_failure_still_answers_the_person(
+        fake: FakeDiscord, running: tuple[App, DiscordRunner], monkeypatch: pytest.MonkeyPatch) -> None:
+    app, _ = running
+
+    async def broken(*_: object) -> None:
+        raise RuntimeError("database on fire")
+
+    monkeypatch.setattr(app.dispatcher, "handle", broken)
+    handle = await fake.send_slash_command("whoami", user_id=BOB.id, locale="fr")
+
+    reply = (await handle.callback())["data"]
+    assert reply["flags"] == 64 and "Something went wrong" not in embed_text(reply)  # in French
+    assert reply["embeds"][0]["color"] == 0xE74C3C
+
+
 # --- buttons -------------------------------------------------------------------------------------------
 
 

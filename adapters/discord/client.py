@@ -21,7 +21,7 @@ import discord.http
 import yarl
 from discord import app_commands
 
-from adapters.discord.commands import build_commands
+from adapters.discord.commands import DescriptionTranslator, build_commands
 from adapters.discord.delivery import DiscordDelivery
 from adapters.discord.identity import RoleMap
 from adapters.discord.interactions import ActionButton, InteractionHandler
@@ -48,13 +48,19 @@ def intents() -> discord.Intents:
     return wanted
 
 
+class CoalitionTree(app_commands.CommandTree["CoalitionClient"]):
+    async def on_error(self, interaction: discord.Interaction[CoalitionClient],
+                       error: app_commands.AppCommandError, /) -> None:
+        await interaction.client.coalition.report_failure(interaction, error)
+
+
 class CoalitionClient(discord.Client):
     def __init__(self, handler: InteractionHandler, **options: Any) -> None:
         super().__init__(intents=intents(), max_ratelimit_timeout=MAX_RATELIMIT_WAIT,
                          guild_ready_timeout=GUILD_READY_TIMEOUT, allowed_mentions=discord.AllowedMentions.none(),
                          **options)
         self.coalition = handler
-        self.tree: app_commands.CommandTree[CoalitionClient] = app_commands.CommandTree(self)
+        self.tree = CoalitionTree(self)
 
     async def setup_hook(self) -> None:
         self.add_dynamic_items(ActionButton)
@@ -112,6 +118,7 @@ async def running(settings: Settings, dispatcher: Dispatcher, worker: DeliveryWo
         client = CoalitionClient(handler)
         async with client:
             await client.login(config.token.get_secret_value())
+            await client.tree.set_translator(DescriptionTranslator(translator, language))
             guild = discord.Object(config.guild_id)
             for command in build_commands(services.registry, describe, handler.run_command, handler.complete):
                 client.tree.add_command(command, guild=guild)

@@ -17,14 +17,14 @@ from discord import app_commands
 
 from bot.commands.registry import CommandRegistry
 from bot.commands.spec import Arg, ArgKind, Command, Option
-from bot.i18n import Text, _
+from bot.i18n import Msg, Translator, _
 
 DESCRIPTION_LIMIT = 100
 STRING_OPTION_LIMIT = 6000
 
 Invoke = Callable[[discord.Interaction, Command, dict[str, Any]], Awaitable[None]]
 Complete = Callable[[discord.Interaction, ArgKind, str], Awaitable[list[app_commands.Choice[str]]]]
-Describe = Callable[[Text | str], str]
+Describe = Callable[[Msg], str]
 AUTOCOMPLETED = (ArgKind.TOPIC, ArgKind.ZONE, ArgKind.LANGUAGE)
 
 
@@ -49,11 +49,32 @@ def build_commands(registry: CommandRegistry, describe: Describe, invoke: Invoke
         if group is None:
             names = ", ".join(c.path[1] for c in registry.group(command.group))
             group = app_commands.Group(name=command.group,
-                                       description=_limit(describe(_("Subcommands: {names}", names=names))))
+                                       description=_described(describe, _("Subcommands: {names}", names=names)))
             top[command.group] = group
         assert isinstance(group, app_commands.Group)
         group.add_command(app_command)
     return list(top.values())
+
+
+def _described(describe: Describe, text: Msg) -> app_commands.locale_str:
+    """The default-language description; :class:`DescriptionTranslator` supplies the other languages."""
+    return app_commands.locale_str(_limit(describe(text)), text=text)
+
+
+class DescriptionTranslator(app_commands.Translator):
+    """Descriptions in every language the catalogues have. Names stay as declared: the core matches them."""
+
+    def __init__(self, translator: Translator, default_language: str) -> None:
+        self._translator = translator
+        self._default = default_language
+
+    async def translate(self, string: app_commands.locale_str, locale: discord.Locale,
+                        context: app_commands.TranslationContextTypes) -> str | None:
+        text = string.extras.get("text")
+        language = str(locale.value).split("-")[0].lower()
+        if text is None or language == self._default or not self._translator.supports(language):
+            return None
+        return _limit(self._translator.render(text, language))
 
 
 def _limit(text: str, limit: int = DESCRIPTION_LIMIT) -> str:
@@ -77,7 +98,7 @@ def _command(command: Command, describe: Describe, invoke: Invoke,
     parameters = [inspect.Parameter("interaction", inspect.Parameter.POSITIONAL_OR_KEYWORD,
                                     annotation=discord.Interaction)]
     python_names: dict[str, str] = {}
-    descriptions: dict[str, str] = {}
+    descriptions: dict[str, app_commands.locale_str] = {}
     renames: dict[str, str] = {}
     choices: dict[str, list[app_commands.Choice[str]]] = {}
     completers: dict[str, Any] = {}
@@ -90,7 +111,7 @@ def _command(command: Command, describe: Describe, invoke: Invoke,
         parameters.append(inspect.Parameter(
             name, inspect.Parameter.KEYWORD_ONLY, annotation=annotation if required else Optional[annotation],  # noqa: UP045
             default=inspect.Parameter.empty if required else None))
-        descriptions[name] = _limit(describe(spec.help))
+        descriptions[name] = _described(describe, spec.help)
         if spec.choices:
             choices[name] = [app_commands.Choice(name=c, value=c) for c in spec.choices[:25]]
         elif spec.kind in AUTOCOMPLETED:
@@ -109,7 +130,7 @@ def _command(command: Command, describe: Describe, invoke: Invoke,
         decorated = app_commands.choices(**cast(Mapping[str, Any], choices))(decorated)
     if completers:
         decorated = app_commands.autocomplete(**completers)(decorated)
-    return app_commands.Command(name=command.path[-1], description=_limit(describe(command.help)),
+    return app_commands.Command(name=command.path[-1], description=_described(describe, command.help),
                                 callback=decorated)
 
 

@@ -8,7 +8,9 @@ Replies are ephemeral: every reply is rendered for its caller (their language, w
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
+import logging
 import os
 import re
 from collections.abc import Awaitable, Mapping
@@ -28,6 +30,8 @@ from bot.commands.spec import Arg, ArgKind, Command
 from bot.i18n import _
 from bot.messages import ActionStyle, RenderedAction, RenderedMessage
 from bot.services import Services
+
+log = logging.getLogger(__name__)
 
 ACTION_PREFIX = "coalition:a:"
 MODAL_PREFIX = "coalition:m:"
@@ -98,6 +102,16 @@ class InteractionHandler:
             message = await task
         await self.respond(interaction, message)
 
+    async def report_failure(self, interaction: discord.Interaction, error: BaseException) -> None:
+        """A bug or an outage must not leave the person with Discord's bare "interaction failed"."""
+        log.error("Discord interaction failed", exc_info=error)
+        text = _("Something went wrong on our side. Please try again later; if it keeps happening, tell a "
+                 "coordinator.")
+        message = RenderedMessage(body=(self._services.translator.render(text, self._language(interaction)),),
+                                  is_error=True)
+        with contextlib.suppress(discord.HTTPException):
+            await self.respond(interaction, message)
+
     # --- outgoing --------------------------------------------------------------------------------
 
     async def respond(self, interaction: discord.Interaction, message: RenderedMessage) -> None:
@@ -166,7 +180,11 @@ class ActionButton(discord.ui.DynamicItem[discord.ui.Button[Any]],
         return cls(match["token"])
 
     async def callback(self, interaction: discord.Interaction) -> None:
-        await handler_of(interaction).run_action(interaction, self.token)
+        handler = handler_of(interaction)
+        try:
+            await handler.run_action(interaction, self.token)
+        except Exception as error:
+            await handler.report_failure(interaction, error)
 
 
 class CommandModal(discord.ui.Modal):
@@ -187,3 +205,6 @@ class CommandModal(discord.ui.Modal):
 
     async def on_submit(self, interaction: discord.Interaction, /) -> None:
         await self._handler.run_values(interaction, self._command, {**self._values, self._arg.name: self.field.value})
+
+    async def on_error(self, interaction: discord.Interaction, error: Exception, /) -> None:  # type: ignore[override]
+        await self._handler.report_failure(interaction, error)
