@@ -79,7 +79,7 @@ def describe(terms: Sequence[Term]) -> str:
 
 HasTerm = Callable[[str, bool], Awaitable[bool]]
 Frequency = Callable[[str, bool], Awaitable[int]]
-RANK_WINDOW = 5000
+RANK_WINDOW = 2000
 """Above this many possible matches, only the newest ``RANK_WINDOW`` are ranked (see the benchmark)."""
 
 
@@ -125,7 +125,7 @@ async def correct(terms: Sequence[Term], has_term: HasTerm, vocabulary: Mapping[
 def closest(token: str, vocabulary: Mapping[int, list[str]]) -> str | None:
     if len(token) < 3:
         return None
-    spread = 1 if len(token) <= 5 else 2
+    spread = 1  # a typo is a swap, a wrong letter, or one letter too many or too few
     # Typos rarely touch both the first letter and the second and third: this keeps difflib's work small.
     head, middle = token[0], token[1:3]
     candidates = [term for length in range(len(token) - spread, len(token) + spread + 1)
