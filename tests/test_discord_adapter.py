@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import discord
 import pytest
 
 from adapters.discord import DiscordRunner, interactions
@@ -16,10 +17,11 @@ from adapters.discord.delivery import nonce_for
 from adapters.discord.interactions import ACTION_PREFIX
 from adapters.discord.setup import SetupError, setup_public_channel, setup_topic_channel
 from bot.app import App, build_app
+from bot.errors import UserError
 from bot.messages import Action, Message
 from bot.model import Identity, Policy, Role, Visibility
 from bot.ports import DeliveryStatus, NewDelivery
-from bot.settings import Settings
+from bot.settings import CoalitionSettings, Settings
 from tests.fakes.discord_server import (
     ALICE,
     ANNOUNCEMENTS,
@@ -476,6 +478,41 @@ async def test_setup_public_channel_lets_only_the_bot_post(
     assert "announcement channel" in refused.value.message.msgid
     await setup_topic_channel(runner.client, fake.guild_id, GENERAL.id)
     assert not fake.world.permissions_in(BOB.id, GENERAL.id) & SEND_MESSAGES
+
+
+async def test_the_delivery_adapter_offers_channel_preparation_to_the_core(
+        fake: FakeDiscord, running: tuple[App, DiscordRunner]) -> None:
+    app, runner = running
+    with pytest.raises(UserError):  # what a core handler would show the admin
+        await runner.delivery.prepare_public_channel(str(GENERAL.id))
+    with pytest.raises(UserError):
+        await runner.delivery.prepare_public_channel("general")
+    done = await runner.delivery.prepare_public_channel(str(ANNOUNCEMENTS.id))
+    assert "announcements" in app.services.translator.render(done, "fr")
+    assert not fake.world.permissions_in(BOB.id, ANNOUNCEMENTS.id) & SEND_MESSAGES
+
+
+async def test_setup_topic_channel_refuses_a_channel_everyone_can_read_for_a_members_topic(
+        fake: FakeDiscord, tmp_path: Path, clock: FixedClock) -> None:
+    settings = discord_settings(fake, tmp_path).model_copy(
+        update={"coalition": CoalitionSettings(admins=[f"discord:{OWNER.id}"])})
+    async with build_app(settings, clock=clock) as app:
+        [runner] = app.platform_runners
+        await make_topics(app)
+        assert await runner.delivery.channel_is_public(str(GENERAL.id)) is True
+        assert await runner.delivery.channel_is_public("404") is None
+
+        refused = await fake.send_slash_command(
+            "setup topic-channel", {"topic": "campaigns", "channel": f"<#{GENERAL.id}>"}, user_id=OWNER.id)
+        assert "can be read by everyone" in embed_text((await refused.callback())["data"])
+
+        channel = runner.client.get_channel(GENERAL.id)
+        assert isinstance(channel, discord.TextChannel)
+        await channel.set_permissions(channel.guild.default_role, view_channel=False)
+        await fake.wait_for(lambda: not channel.permissions_for(channel.guild.default_role).view_channel)
+        accepted = await fake.send_slash_command(
+            "setup topic-channel", {"topic": "campaigns", "channel": f"<#{GENERAL.id}>"}, user_id=OWNER.id)
+        assert "now also go to" in embed_text((await accepted.callback())["data"])
 
 
 # --- identity and roles --------------------------------------------------------------------------------

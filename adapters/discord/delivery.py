@@ -21,8 +21,9 @@ from adapters.discord.identity import PLATFORM
 from adapters.discord.interactions import InteractionHandler
 from adapters.discord.publish import PublishQueue
 from adapters.discord.render import render_parts
+from adapters.discord.setup import SetupError, setup_public_channel, setup_topic_channel
 from adapters.discord.tokens import SendAttempts
-from bot.i18n import _
+from bot.i18n import Text, _
 from bot.messages import RenderedMessage
 from bot.model import IdentityRecord
 from bot.ports import Clock, PeopleStore, PermanentDeliveryError, SentMessage, TransientDeliveryError
@@ -63,11 +64,18 @@ async def call_discord(request: Awaitable[_T]) -> _T:
         raise TransientDeliveryError(f"network error: {type(error).__name__}") from error
 
 
+def _channel_number(channel_id: str) -> int:
+    if not channel_id.isdigit():
+        raise SetupError(_("That is not a text channel of the coalition's server."))
+    return int(channel_id)
+
+
 class DiscordDelivery:
-    def __init__(self, client: discord.Client, people: PeopleStore, handler: InteractionHandler,
+    def __init__(self, client: discord.Client, guild_id: int, people: PeopleStore, handler: InteractionHandler,
                  attempts: SendAttempts, publishes: PublishQueue, clock: Clock,
                  nonce_window: timedelta = NONCE_WINDOW) -> None:
         self._client = client
+        self._guild_id = guild_id
         self._people = people
         self._handler = handler
         self._attempts = attempts
@@ -101,6 +109,21 @@ class DiscordDelivery:
             for message_id in sent.message_ids:
                 await self._publishes.enqueue(channel_id, message_id)
         return sent
+
+    async def channel_is_public(self, channel_id: str) -> bool | None:
+        """Whether everyone in the server can read the channel (``setup topic-channel`` refuses such a channel
+        for a topic that is not public); ``None`` when the bot does not know the channel."""
+        channel = self._client.get_channel(int(channel_id)) if channel_id.isdigit() else None
+        if not isinstance(channel, discord.abc.GuildChannel):
+            return None
+        return channel.permissions_for(channel.guild.default_role).view_channel
+
+    async def prepare_public_channel(self, channel_id: str) -> Text:
+        """Check it is an announcement channel and let only the bot post; raises :class:`SetupError`."""
+        return (await setup_public_channel(self._client, self._guild_id, _channel_number(channel_id))).message
+
+    async def prepare_topic_channel(self, channel_id: str) -> Text:
+        return (await setup_topic_channel(self._client, self._guild_id, _channel_number(channel_id))).message
 
     async def edit(self, sent: SentMessage, message: RenderedMessage) -> None:
         """Edit each delivered part; parts that no longer exist are deleted, new ones are posted after."""

@@ -11,15 +11,13 @@ from dataclasses import dataclass
 
 import discord
 
+from bot.errors import UserError
 from bot.i18n import Text, _
 
 
-class SetupError(Exception):
-    """Readable reason the channel cannot be set up; nothing was changed unless said otherwise."""
-
-    def __init__(self, message: Text) -> None:
-        super().__init__(message.msgid)
-        self.message = message
+class SetupError(UserError):
+    """Readable reason the channel cannot be set up. A :class:`UserError`, so a core handler that calls
+    these through the adapter answers with it like any other refusal."""
 
 
 @dataclass(frozen=True, slots=True)
