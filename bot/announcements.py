@@ -30,6 +30,7 @@ EDIT_KIND = "edit"
 DELETE_KIND = "delete"
 OPEN = (AnnouncementState.DRAFT, AnnouncementState.SCHEDULED)
 PROGRESS_INTERVAL = 2.0
+SOURCE_TTL = 2.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +52,9 @@ class AnnouncementService:
         self._config = config
         self._edit_sent: EditSent | None = None
         self._last_progress: dict[int, float] = {}
+        # A fan-out builds the same announcement thousands of times: keep it, its topic and author briefly.
+        # Edits and cancels clear it, so a copy sent after an edit never carries the old text.
+        self._sources: dict[int, tuple[float, Announcement, Topic | None, str]] = {}
 
     def use_editor(self, edit_sent: EditSent) -> None:
         """The delivery worker's way to edit an already sent message (live progress reports)."""
@@ -220,6 +224,7 @@ class AnnouncementService:
             raise UserError(_("Announcement #{id} is {state}; it cannot be edited.", id=announcement.id,
                               state=state_label(announcement.state)))
         now = self._clock.now()
+        self._sources.pop(announcement.id, None)
         async with self._store.transaction():
             await self._store.announcements.update_text(announcement.id, text, now)
             await self._store.audit.record(caller.person.id, "announce.edit", f"announcement:{announcement.id}",
@@ -241,6 +246,7 @@ class AnnouncementService:
             return Message(body=(_("Announcement #{id} is already {state}.", id=announcement.id,
                                    state=state_label(announcement.state)),))
         now = self._clock.now()
+        self._sources.pop(announcement.id, None)
         async with self._store.transaction():
             before = announcement.state
             await self._store.announcements.transition(announcement.id, AnnouncementState.CANCELLED,
@@ -278,25 +284,33 @@ class AnnouncementService:
     async def build(self, delivery: Delivery) -> Message | None:
         """The message for an announcement or report row, from the current text; None when cancelled."""
         payload = json.loads(delivery.payload)
-        announcement = await self._store.announcements.get(int(payload["announcement"]))
-        if announcement is None:
-            return None
+        announcement_id = int(payload["announcement"])
         if delivery.kind == REPORT_KIND:
-            return await self.report(announcement)
-        if announcement.state is AnnouncementState.CANCELLED:
-            return None
-        topic = await self._store.topics.get(announcement.topic_id)
-        author = await self._store.people.get(announcement.author_id)
-        if topic is None:
+            announcement = await self._store.announcements.get(announcement_id)
+            return await self.report(announcement) if announcement else None
+        announcement, topic, author = await self._source(announcement_id)
+        if announcement is None or topic is None or announcement.state is AnnouncementState.CANCELLED:
             return None
         actions: tuple[Action, ...] = ()
         if payload.get("target") == "dm":
             actions = (Action(_("Unsubscribe"), f"unsubscribe {topic.slug}", ActionStyle.DANGER),
                        Action(_("Mute this topic"), f"subscribe {topic.slug} mode:channel"))
         return Message(title=_("{title} — announcement", title=topic.title), body=(announcement.text,),
-                       footer=_("From {author} · topic “{topic}”", author=author.display_name if author else "?",
-                                topic=topic.slug),
+                       footer=_("From {author} · topic “{topic}”", author=author, topic=topic.slug),
                        actions=actions)
+
+    async def _source(self, announcement_id: int) -> tuple[Announcement | None, Topic | None, str]:
+        cached = self._sources.get(announcement_id)
+        if cached is not None and time.monotonic() - cached[0] < SOURCE_TTL:
+            return cached[1], cached[2], cached[3]
+        announcement = await self._store.announcements.get(announcement_id)
+        if announcement is None:
+            return None, None, "?"
+        topic = await self._store.topics.get(announcement.topic_id)
+        author = await self._store.people.get(announcement.author_id)
+        name = author.display_name if author else "?"
+        self._sources[announcement_id] = (time.monotonic(), announcement, topic, name)
+        return announcement, topic, name
 
     async def report(self, announcement: Announcement) -> Message:
         deliveries = await self._store.announcements.deliveries(announcement.id)
