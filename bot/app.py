@@ -17,7 +17,7 @@ from datetime import timedelta
 from typing import Any, TextIO
 
 from adapters.console import ConsoleAdapter
-from bot import account, announce_commands, help, resources, subscriptions, topics
+from bot import account, announce_commands, help, meeting_commands, resources, subscriptions, topics
 from bot.announcements import AnnouncementConfig, AnnouncementService
 from bot.commands.dispatcher import Dispatcher
 from bot.commands.registry import CommandRegistry
@@ -26,12 +26,14 @@ from bot.delivery_worker import DeliveryConfig, DeliveryWorker
 from bot.demo import is_empty, load_demo
 from bot.digests import DigestConfig, DigestService
 from bot.i18n import Translator
+from bot.meetings import MeetingConfig, MeetingService, coalition_slug
 from bot.model import Identity
 from bot.notify import Notifier
 from bot.pacing import TokenBucket
 from bot.people import PeopleService
 from bot.ports import Clock, Delivery, PlatformAdapter, SystemClock
 from bot.resources import ResourceService
+from bot.scheduler import MeetingScheduler
 from bot.services import Services
 from bot.settings import Settings
 from bot.subscriptions import SubscriptionService
@@ -48,7 +50,7 @@ WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", 
 def all_commands() -> list[Command]:
     """Every feature module's commands, joined explicitly (one router per feature)."""
     return [*help.commands(), *topics.commands(), *subscriptions.commands(), *resources.commands(),
-            *announce_commands.commands(), *account.commands()]
+            *announce_commands.commands(), *meeting_commands.commands(), *account.commands()]
 
 
 @dataclass
@@ -61,6 +63,7 @@ class App:
     worker: DeliveryWorker
     console: ConsoleAdapter | None
     digests: DigestService
+    scheduler: MeetingScheduler | None = None
     platform_runners: list[Any] = field(default_factory=list)
 
     async def run_due(self) -> None:
@@ -68,6 +71,7 @@ class App:
         due deliveries, close finished announcements. Tests drive this with a controlled clock."""
         await self.services.subscriptions.expire_requests()
         await self.services.announcements.run_due()
+        await self.services.meetings.run_due()
         await self.digests.run_due()
         while await self.worker.run_due():
             pass
@@ -75,7 +79,11 @@ class App:
 
     async def serve(self, stop: asyncio.Event) -> None:
         """Run until ``stop`` is set, or until the console's input ends when it is the only adapter."""
-        async with asyncio.TaskGroup() as group:
+        async with AsyncExitStack() as stack, asyncio.TaskGroup() as group:
+            # Meeting wake-ups are armed from the database now, not in build_app: tests drive run_due().
+            self.scheduler = await stack.enter_async_context(
+                MeetingScheduler(self.store, self.services.clock, self.services.meetings.run_due))
+            self.services.meetings.on_change(self.scheduler.rearm)
             worker = group.create_task(self.worker.run())
             others = [group.create_task(self._housekeeping())]
             if self.console is not None:
@@ -100,6 +108,7 @@ class App:
             try:
                 await self.services.subscriptions.expire_requests()
                 await self.services.announcements.run_due()
+                await self.services.meetings.run_due()
                 await self.digests.run_due()
             except Exception:
                 log.exception("housekeeping failed; will try again")
@@ -142,6 +151,8 @@ async def build_app(settings: Settings, *, clock: Clock | None = None, console_o
             announcements=AnnouncementService(
                 store, clock, notifier, worker.wake,
                 AnnouncementConfig(missed_grace=timedelta(hours=delivery.missed_grace_hours))),
+            meetings=MeetingService(store, clock, worker.wake, MeetingConfig(),
+                                    coalition_slug(config.coalition_name)),
             adapters=worker.adapter,
         )
         dispatcher = Dispatcher(services)
@@ -149,15 +160,16 @@ async def build_app(settings: Settings, *, clock: Clock | None = None, console_o
         worker.register_builder("announcement", announcements.build)
         worker.register_builder("report", announcements.build)
         announcements.use_editor(worker.edit_sent)
+        worker.register_builder("reminder", services.meetings.build)
 
         async def progress(batch: Sequence[Delivery]) -> None:
             for announcement_id in {d.announcement_id for d in batch if d.announcement_id is not None}:
                 await announcements.report_progress(announcement_id)
 
         worker.after_each_batch(progress)
-        digests = DigestService(store, clock, people, notifier,
-                                DigestConfig(hour=delivery.digest_hour,
-                                             weekly_day=WEEKDAYS.index(delivery.weekly_digest_day)))
+        digests = DigestService(store, clock, people, notifier, meetings=services.meetings,
+                                config=DigestConfig(hour=delivery.digest_hour,
+                                                    weekly_day=WEEKDAYS.index(delivery.weekly_digest_day)))
 
         if await should_load_demo(settings, store):
             await load_demo(store, clock.now())

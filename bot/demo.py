@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from bot.demo_resources import load_demo_resources
+from bot.meetings import load_demo_meetings
 from bot.model import DeliveryMode, Identity, Policy, Role, Visibility
 from bot.ports import Store
 
@@ -61,3 +62,4 @@ async def load_demo(store: Store, now: datetime) -> None:
         await store.subscriptions.put(people["demo-admin"], topics["incident-response"], DeliveryMode.IMMEDIATE,
                                       now)
         await load_demo_resources(store, now, topics, people["demo-admin"])
+        await load_demo_meetings(store, now, topics["disinformation"], people["demo-coordinator"])

@@ -9,6 +9,7 @@ from bot.announcements import AnnouncementService
 from bot.commands.registry import CommandRegistry
 from bot.config import CoreConfig
 from bot.i18n import Translator
+from bot.meetings import MeetingService
 from bot.notify import Notifier
 from bot.people import PeopleService
 from bot.ports import Clock, PlatformAdapter, Store
@@ -30,4 +31,5 @@ class Services:
     subscriptions: SubscriptionService
     resources: ResourceService
     announcements: AnnouncementService
+    meetings: MeetingService
     adapters: Callable[[str], PlatformAdapter | None]

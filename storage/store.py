@@ -6,6 +6,7 @@ from contextlib import AbstractAsyncContextManager
 
 from storage.announcements import SqliteAnnouncements
 from storage.database import Database
+from storage.meetings import SqliteMeetings
 from storage.outbox import SqliteOutbox
 from storage.people import SqlitePeople
 from storage.resources import SqliteResources
@@ -25,6 +26,7 @@ class SqliteStore:
         self._outbox = SqliteOutbox(db)
         self._announcements = SqliteAnnouncements(db)
         self._resources = SqliteResources(db)
+        self._meetings = SqliteMeetings(db)
 
     @property
     def people(self) -> SqlitePeople:
@@ -61,6 +63,10 @@ class SqliteStore:
     @property
     def announcements(self) -> SqliteAnnouncements:
         return self._announcements
+
+    @property
+    def meetings(self) -> SqliteMeetings:
+        return self._meetings
 
     def transaction(self) -> AbstractAsyncContextManager[None]:
         return self.db.transaction()

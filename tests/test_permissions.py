@@ -42,6 +42,15 @@ INVOCATIONS: dict[str, tuple[str, str]] = {
     "resource add": ("resource add https://example.org/new New report topics:disinformation", "coordinator"),
     "resource edit": ("resource edit 1 title:Renamed", "coordinator"),
     "resource remove": ("resource remove 1", "coordinator"),
+    "meetings": ("meetings", "outsider"),
+    "meeting show": ("meeting show 1", "outsider"),
+    "meeting ics": ("meeting ics 1", "outsider"),
+    "meeting calendar": ("meeting calendar disinformation", "outsider"),
+    "rsvp": ("rsvp 1 yes", "member"),
+    "meeting create": ('meeting create disinformation "WG call" tomorrow 14:00 repeat:weekly', "coordinator"),
+    "meeting cancel": ("meeting cancel 1", "coordinator"),
+    "meeting reschedule": ("meeting reschedule 1 tomorrow 15:00", "coordinator"),
+    "meeting attendees": ("meeting attendees 1", "coordinator"),
 }
 PEOPLE = {"outsider": "demo-outsider", "member": "demo-member", "coordinator": "demo-coordinator",
           "admin": "demo-admin"}

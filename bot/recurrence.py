@@ -1,0 +1,188 @@
+"""Recurrence rules for meetings, and their occurrences as UTC instants.
+
+Why not APScheduler's CronTrigger or IntervalTrigger: both are wrong across daylight-saving changes (a
+weekly Monday 00:00 job skips a week, a daily 02:30 job fires twice in the repeated hour). A meeting is
+instead a *local wall-clock* start plus an IANA zone; dateutil's ``rrule`` expands it on naive wall-clock
+times, and each wall-clock time becomes one UTC instant:
+
+* a wall-clock time that does not exist on the spring-forward day (02:30 in Copenhagen) is moved forward by
+  the length of the gap (03:30 local), the same rule as :func:`bot.when.parse_when`;
+* a wall-clock time that occurs twice on the autumn day means the first pass (PEP 495 ``fold=0``) — one
+  occurrence, not two.
+
+Rules are stored as the body of an RFC 5545 RRULE (``FREQ=WEEKLY;BYDAY=TU``) so the .ics export can copy them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from dateutil.rrule import rrule, rrulestr
+
+from bot.errors import UserError
+from bot.i18n import _
+
+__all__ = ["RULE_WORDS", "describe_rule", "expand", "local_of", "parse_offsets", "parse_rule", "to_utc"]
+
+RULE_WORDS = "daily, weekdays, weekly, biweekly, monthly, tue,thu"
+"""The accepted shorthand, shown in errors (command syntax, so never translated)."""
+
+MAX_RULE_LENGTH = 300
+MAX_OFFSET = timedelta(days=7)
+_DAYS = {"mo": "MO", "mon": "MO", "monday": "MO", "tu": "TU", "tue": "TU", "tues": "TU", "tuesday": "TU",
+         "we": "WE", "wed": "WE", "wednesday": "WE", "th": "TH", "thu": "TH", "thur": "TH", "thurs": "TH",
+         "thursday": "TH", "fr": "FR", "fri": "FR", "friday": "FR", "sa": "SA", "sat": "SA", "saturday": "SA",
+         "su": "SU", "sun": "SU", "sunday": "SU"}
+_CODES = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
+_UNTIL_UTC = re.compile(r"UNTIL=(\d{8}T\d{6})Z", re.IGNORECASE)
+_OFFSET = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?$")
+
+
+def to_utc(local: datetime, zone: ZoneInfo) -> datetime:
+    """The instant of a naive wall-clock time in ``zone``: gaps move forward, repeated hours take the first."""
+    aware = local.replace(tzinfo=zone, fold=0)
+    instant = aware.astimezone(UTC)
+    # A time in a gap round-trips to a different wall clock; fold=0 already gave the pre-gap offset, which
+    # moves it forward by the length of the gap — exactly what we want.
+    return instant
+
+
+def local_of(instant: datetime, zone: ZoneInfo) -> datetime:
+    """The naive wall-clock time of ``instant`` in ``zone``."""
+    return instant.astimezone(zone).replace(tzinfo=None, fold=0)
+
+
+def parse_rule(text: str, start: datetime) -> str:
+    """The RRULE body for a shorthand or raw rule typed by a person, validated against the naive local
+    ``start``. Raises :class:`UserError` when it is invalid, never occurs, or occurs more than once an hour."""
+    raw = text.strip()
+    if len(raw) > MAX_RULE_LENGTH:
+        raise _invalid(raw[:40] + "…")
+    word = raw.lower()
+    body: str
+    if word == "daily":
+        body = "FREQ=DAILY"
+    elif word == "weekdays":
+        body = "FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR"
+    elif word == "weekly":
+        body = "FREQ=WEEKLY"
+    elif word in ("biweekly", "fortnightly"):
+        body = "FREQ=WEEKLY;INTERVAL=2"
+    elif word == "monthly":
+        nth = (start.day - 1) // 7 + 1
+        body = f"FREQ=MONTHLY;BYDAY={-1 if nth == 5 else nth}{_CODES[start.weekday()]}"
+    elif all(part.strip() in _DAYS for part in word.split(",")) and word:
+        days = dict.fromkeys(_DAYS[part.strip()] for part in word.split(","))
+        body = "FREQ=WEEKLY;BYDAY=" + ",".join(days)
+    else:
+        body = raw[6:] if raw.upper().startswith("RRULE:") else raw
+        body = body.upper().replace(" ", "")
+        if "FREQ=" not in body or "DTSTART" in body or "\n" in body:
+            raise _invalid(raw)
+    rule = _build(body, start, raw)
+    first = rule.after(start, inc=True)
+    if first is None:
+        raise UserError(_("The rule “{rule}” never occurs after the meeting's first date.", rule=raw))
+    previous = first
+    for current in rule.xafter(first, count=200, inc=False):
+        if current - previous < timedelta(hours=1):
+            raise _too_often(raw)
+        previous = current
+    return body
+
+
+def _build(body: str, start: datetime, shown: str) -> rrule:
+    # A raw rule from a calendar app often carries UNTIL in UTC; with a naive wall-clock start dateutil
+    # needs it naive too, so read it on the same wall clock (a difference of hours at most).
+    body = _UNTIL_UTC.sub(lambda m: f"UNTIL={m.group(1)}", body)
+    try:
+        rule = rrulestr(f"RRULE:{body}", dtstart=start.replace(tzinfo=None), forceset=False)
+    except (ValueError, TypeError, KeyError, IndexError):
+        raise _invalid(shown) from None
+    if not isinstance(rule, rrule):  # pragma: no cover - forceset=False with one RRULE is always an rrule
+        raise _invalid(shown)
+    return rule
+
+
+def expand(start: datetime, zone: ZoneInfo, body: str | None, after: datetime, until: datetime,
+           limit: int) -> list[datetime]:
+    """The series' occurrences as UTC instants in ``[after, until)``, at most ``limit`` of them.
+
+    ``start`` is the naive local first start; ``after``/``until`` are aware. A one-off meeting (``body``
+    ``None``) has the single occurrence ``start``.
+    """
+    instants: list[datetime] = []
+    for local in _locals(start, zone, body, after):
+        instant = to_utc(local, zone)
+        if instant >= until or len(instants) >= limit:
+            break
+        if instant >= after:
+            instants.append(instant)
+    return instants
+
+
+def _locals(start: datetime, zone: ZoneInfo, body: str | None, after: datetime) -> Iterator[datetime]:
+    if body is None:
+        yield start
+        return
+    rule = _build(body, start, body)
+    # Begin a day early on the wall clock: a UTC bound and a local time can be up to a day apart.
+    begin = max(start, local_of(after, zone) - timedelta(days=1))
+    seen: set[datetime] = set()
+    for local in rule.xafter(begin, count=100_000, inc=True):
+        if local not in seen:
+            seen.add(local)
+            yield local
+
+
+def parse_offsets(text: str) -> tuple[int, ...]:
+    """``24h,1h,15m`` → minutes before the start, largest first. Raises :class:`UserError`."""
+    minutes: set[int] = set()
+    for part in text.lower().replace(" ", "").split(","):
+        match = _OFFSET.match(part)
+        if not part or not match or not any(match.groups()):
+            raise UserError(_("“{offsets}” is not a list of reminder times. Write them like 24h,1h,15m.",
+                              offsets=text))
+        days, hours, mins = (int(g or 0) for g in match.groups())
+        total = timedelta(days=days, hours=hours, minutes=mins)
+        if total > MAX_OFFSET:
+            raise UserError(_("A reminder can be at most 7 days before the meeting, not “{offset}”.",
+                              offset=part))
+        minutes.add(int(total.total_seconds() // 60))
+    return tuple(sorted(minutes, reverse=True))
+
+
+def format_offset(minutes: int) -> str:
+    """``90`` → ``1h30m`` (the same notation people type)."""
+    days, rest = divmod(minutes, 1440)
+    hours, mins = divmod(rest, 60)
+    text = (f"{days}d" if days else "") + (f"{hours}h" if hours else "") + (f"{mins}m" if mins else "")
+    return text or "0m"
+
+
+def describe_rule(body: str | None) -> str:
+    """A short form for listings: the shorthand when there is one, else the RRULE itself."""
+    if body is None:
+        return "once"
+    known = {"FREQ=DAILY": "daily", "FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR": "weekdays", "FREQ=WEEKLY": "weekly",
+             "FREQ=WEEKLY;INTERVAL=2": "biweekly"}
+    if body in known:
+        return known[body]
+    if body.startswith("FREQ=MONTHLY;BYDAY=") and ";" not in body[len("FREQ=MONTHLY;BYDAY="):]:
+        return "monthly"
+    if body.startswith("FREQ=WEEKLY;BYDAY=") and ";" not in body[len("FREQ=WEEKLY;BYDAY="):]:
+        return body[len("FREQ=WEEKLY;BYDAY="):].lower()
+    return body
+
+
+def _invalid(rule: str) -> UserError:
+    return UserError(_("“{rule}” is not a repeat rule I understand. Use one of {words}, or an RFC 5545 RRULE "
+                       "such as FREQ=WEEKLY;BYDAY=TU.", rule=rule, words=RULE_WORDS))
+
+
+def _too_often(rule: str) -> UserError:
+    return UserError(_("The rule “{rule}” repeats more than once an hour; meetings can repeat at most hourly.",
+                       rule=rule))
