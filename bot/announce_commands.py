@@ -8,7 +8,7 @@ from typing import Protocol, runtime_checkable
 from bot.commands.context import Context
 from bot.commands.spec import Arg, ArgKind, Command, Option
 from bot.errors import UserError
-from bot.i18n import Text, _
+from bot.i18n import Msg, Text, _
 from bot.messages import Action, Message, stamp
 from bot.model import Role, Visibility
 from bot.when import parse_when
@@ -21,6 +21,19 @@ class ChannelInspector(Protocol):
     """Adapters that can tell whether everyone can read a channel implement this."""
 
     async def channel_is_public(self, channel_id: str) -> bool | None: ...
+
+
+@runtime_checkable
+class ChannelPreparer(Protocol):
+    """Adapters that can check a channel and make it read-only for everyone but the bot implement this.
+
+    Each method raises :class:`UserError` when the channel cannot serve (wrong type, no access) and returns
+    a note on what it changed.
+    """
+
+    async def prepare_public_channel(self, channel_id: str) -> Msg: ...
+
+    async def prepare_topic_channel(self, channel_id: str) -> Msg: ...
 
 
 def parse_channel(reference: str) -> str:
@@ -92,11 +105,17 @@ async def announce_list(ctx: Context) -> Message:
 async def setup_public_channel(ctx: Context) -> Message:
     channel = parse_channel(ctx.arg("channel"))
     platform = ctx.caller.identity.identity.platform
+    adapter = ctx.services.adapters(platform)
+    notes: list[Msg] = []
+    if isinstance(adapter, ChannelPreparer):
+        notes.append(await adapter.prepare_public_channel(channel))
+    else:
+        notes.append(_("Make sure only the bot can post there."))
     await ctx.services.store.announcements.bind_channel("public", None, platform, channel, ctx.now)
     await ctx.services.store.audit.record(ctx.caller.person.id, "setup.public-channel", f"{platform}:{channel}",
                                           None, channel, ctx.now)
-    return Message(body=(_("Public announcements on {platform} now go to #{channel}. Make sure only the bot "
-                           "can post there.", platform=platform, channel=channel),))
+    return Message(body=(_("Public announcements on {platform} now go to #{channel}.", platform=platform,
+                           channel=channel), *notes))
 
 
 async def setup_topic_channel(ctx: Context) -> Message:
@@ -108,11 +127,14 @@ async def setup_topic_channel(ctx: Context) -> Message:
             and await adapter.channel_is_public(channel):
         raise UserError(_("#{channel} can be read by everyone, but “{topic}” is not public. Choose a private "
                           "channel.", channel=channel, topic=topic.slug))
+    notes: list[Msg] = []
+    if isinstance(adapter, ChannelPreparer):
+        notes.append(await adapter.prepare_topic_channel(channel))
     await ctx.services.store.announcements.bind_channel("topic", topic.id, platform, channel, ctx.now)
     await ctx.services.store.audit.record(ctx.caller.person.id, "setup.topic-channel", topic.slug, None,
                                           f"{platform}:{channel}", ctx.now)
     return Message(body=(_("Announcements to “{topic}” on {platform} now also go to #{channel}.", topic=topic.slug,
-                           platform=platform, channel=channel),))
+                           platform=platform, channel=channel), *notes))
 
 
 def commands() -> list[Command]:

@@ -515,6 +515,23 @@ async def test_setup_topic_channel_refuses_a_channel_everyone_can_read_for_a_mem
         assert "now also go to" in embed_text((await accepted.callback())["data"])
 
 
+async def test_setup_public_channel_command_checks_the_channel_and_locks_it(
+        fake: FakeDiscord, tmp_path: Path, clock: FixedClock) -> None:
+    settings = discord_settings(fake, tmp_path).model_copy(
+        update={"coalition": CoalitionSettings(admins=[f"discord:{OWNER.id}"])})
+    async with build_app(settings, clock=clock) as app:
+        refused = await fake.send_slash_command("setup public-channel", {"channel": f"<#{GENERAL.id}>"},
+                                                user_id=OWNER.id)
+        assert "announcement channel" in embed_text((await refused.callback())["data"])
+        assert await app.store.announcements.channels("public", None) == []
+        accepted = await fake.send_slash_command("setup public-channel", {"channel": f"<#{ANNOUNCEMENTS.id}>"},
+                                                 user_id=OWNER.id)
+        assert "now go to" in embed_text((await accepted.callback())["data"])
+        assert [c.channel_id for c in await app.store.announcements.channels("public", None)] == \
+            [str(ANNOUNCEMENTS.id)]
+        assert not fake.world.permissions_in(BOB.id, ANNOUNCEMENTS.id) & SEND_MESSAGES
+
+
 # --- identity and roles --------------------------------------------------------------------------------
 
 

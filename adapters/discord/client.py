@@ -31,7 +31,6 @@ from bot.commands.dispatcher import Dispatcher
 from bot.delivery_worker import DeliveryWorker
 from bot.i18n import Msg
 from bot.pacing import TokenBucket
-from bot.services import Services
 from bot.settings import Settings
 from storage.store import SqliteStore
 
@@ -92,18 +91,13 @@ def _endpoints(api_base_url: str, gateway_url: str | None) -> Iterator[None]:
         discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = old_gateway
 
 
-def _services(dispatcher: Dispatcher) -> Services:
-    # The composition root hands adapters the dispatcher; the services it runs with are the ones to use.
-    return dispatcher._services
-
-
 @asynccontextmanager
 async def running(settings: Settings, dispatcher: Dispatcher, worker: DeliveryWorker) -> AsyncIterator[DiscordRunner]:
     """Log in, sync the commands to the guild, connect, register the delivery adapter; close on exit."""
     config = settings.discord
     if config.token is None or config.guild_id is None:
         raise ValueError("[discord] needs token and guild_id")
-    services = _services(dispatcher)
+    services = dispatcher.services
     store = services.store
     if not isinstance(store, SqliteStore):
         raise TypeError("the Discord adapter keeps its button tokens and publish queue in the SQLite store")

@@ -36,6 +36,11 @@ class Dispatcher:
         self._services = services
 
     @property
+    def services(self) -> Services:
+        """The services commands run with; adapters use them for autocomplete and stored button tokens."""
+        return self._services
+
+    @property
     def registry(self) -> CommandRegistry:
         """Every declared command: adapters render their platform's commands from it."""
         return self._services.registry
