@@ -125,7 +125,7 @@ class MeetingService:
         if not data.title.strip():
             raise UserError(_("The meeting needs a title."), show_usage=True)
         local = local_of(data.start, ZoneInfo(data.zone))
-        rule = parse_rule(data.repeat, local) if data.repeat else None
+        rule = parse_rule(data.repeat, local, ZoneInfo(data.zone)) if data.repeat else None
         return local, rule
 
     async def create(self, caller: Caller, topic: Topic, data: MeetingInput) -> Meeting:
@@ -367,7 +367,7 @@ class MeetingService:
                                    n=count),))
         local = local_of(new_start, meeting.tz)
         if meeting.rrule is not None:
-            parse_rule(meeting.rrule, local)  # the rule must still occur from the new start
+            parse_rule(meeting.rrule, local, meeting.tz)  # the rule must still occur from the new start
         async with self._store.transaction():
             await self._store.meetings.set_start(meeting.id, local)
             await self._store.meetings.drop_future(meeting.id, now)

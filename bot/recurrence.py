@@ -55,9 +55,10 @@ def local_of(instant: datetime, zone: ZoneInfo) -> datetime:
     return instant.astimezone(zone).replace(tzinfo=None, fold=0)
 
 
-def parse_rule(text: str, start: datetime) -> str:
+def parse_rule(text: str, start: datetime, zone: ZoneInfo | None = None) -> str:
     """The RRULE body for a shorthand or raw rule typed by a person, validated against the naive local
-    ``start``. Raises :class:`UserError` when it is invalid, never occurs, or occurs more than once an hour."""
+    ``start`` (in ``zone``, UTC when not given). Raises :class:`UserError` when it is invalid, never occurs, or
+    occurs more than once an hour."""
     raw = text.strip()
     if len(raw) > MAX_RULE_LENGTH:
         raise _invalid(raw[:40] + "…")
@@ -82,7 +83,7 @@ def parse_rule(text: str, start: datetime) -> str:
         body = body.upper().replace(" ", "")
         if "FREQ=" not in body or "DTSTART" in body or "\n" in body:
             raise _invalid(raw)
-    rule = _build(body, start, raw)
+    rule = _build(body, start, raw, zone or ZoneInfo("UTC"))
     first = rule.after(start, inc=True)
     if first is None:
         raise UserError(_("The rule “{rule}” never occurs after the meeting's first date.", rule=raw))
@@ -94,10 +95,14 @@ def parse_rule(text: str, start: datetime) -> str:
     return body
 
 
-def _build(body: str, start: datetime, shown: str) -> rrule:
+def _build(body: str, start: datetime, shown: str, zone: ZoneInfo) -> rrule:
     # A raw rule from a calendar app often carries UNTIL in UTC; with a naive wall-clock start dateutil
-    # needs it naive too, so read it on the same wall clock (a difference of hours at most).
-    body = _UNTIL_UTC.sub(lambda m: f"UNTIL={m.group(1)}", body)
+    # needs it naive too, so convert it to the meeting's wall clock.
+    def local_until(match: re.Match[str]) -> str:
+        instant = datetime.strptime(match.group(1), "%Y%m%dT%H%M%S").replace(tzinfo=UTC)
+        return f"UNTIL={local_of(instant, zone):%Y%m%dT%H%M%S}"
+
+    body = _UNTIL_UTC.sub(local_until, body)
     try:
         rule = rrulestr(f"RRULE:{body}", dtstart=start.replace(tzinfo=None), forceset=False)
     except (ValueError, TypeError, KeyError, IndexError):
@@ -128,7 +133,7 @@ def _locals(start: datetime, zone: ZoneInfo, body: str | None, after: datetime) 
     if body is None:
         yield start
         return
-    rule = _build(body, start, body)
+    rule = _build(body, start, body, zone)
     # Begin a day early on the wall clock: a UTC bound and a local time can be up to a day apart.
     begin = max(start, local_of(after, zone) - timedelta(days=1))
     seen: set[datetime] = set()
