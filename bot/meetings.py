@@ -178,11 +178,13 @@ class MeetingService:
             async with self._store.transaction():
                 await self.materialise(meeting, now)
         queued = 0
-        for meeting, occurrence in await self._store.meetings.upcoming(now - self._config.lookback,
-                                                                       now + MAX_OFFSET + timedelta(minutes=1)):
+        since = now - self._config.lookback
+        # Read once which reminders are done, so a poll costs one read and writes only for new ones.
+        done = await self._store.meetings.processed_since(since)
+        for meeting, occurrence in await self._store.meetings.upcoming(since, now + MAX_OFFSET + timedelta(minutes=1)):
             for offset in meeting.remind_minutes:
                 due = occurrence.start - timedelta(minutes=offset)
-                if due > now:
+                if due > now or (meeting.id, occurrence.original_start, occurrence.start, offset) in done:
                     continue
                 outcome = "missed" if occurrence.start <= now else \
                     "late" if now - due > self._config.late_grace else "sent"

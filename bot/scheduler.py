@@ -84,8 +84,7 @@ class MeetingScheduler:
         if self._scheduler is None:
             return
         now = self._clock.now()
-        rows = [r for r in await self._store.meetings.next_wakes(now, now + MAX_OFFSET + timedelta(days=1))
-                if r[0] == meeting_id]
+        rows = await self._store.meetings.next_wakes(now, now + MAX_OFFSET + timedelta(days=1), meeting_id)
         at = next_wakes(rows, now).get(meeting_id)
         if at is None:
             job = self._scheduler.get_job(_job_id(meeting_id))

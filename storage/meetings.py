@@ -11,6 +11,13 @@ from bot.meeting_model import Answer, Meeting, MeetingState, NewMeeting, Occurre
 from storage.database import Database, from_db_time, opt_time, to_db_time
 
 LOCAL_FORMAT = "%Y-%m-%dT%H:%M"
+NEXT_WAKES_SQL = (
+    "SELECT o.meeting_id, m.remind, o.start FROM meeting_occurrences o JOIN meetings m ON m.id = o.meeting_id"
+    " WHERE m.state = 'active' AND o.state != 'cancelled' AND o.start > ? AND o.start <= ?{where}"
+    " UNION SELECT o.meeting_id, m.remind, MIN(o.start) FROM meeting_occurrences o"
+    " JOIN meetings m ON m.id = o.meeting_id WHERE m.state = 'active' AND o.state != 'cancelled' AND o.start > ?"
+    "{where} GROUP BY o.meeting_id")
+"""Every occurrence up to a horizon plus each meeting's next one (the bench reads it bare as its reference)."""
 
 
 def _meeting(row: aiosqlite.Row) -> Meeting:
@@ -126,15 +133,14 @@ class SqliteMeetings:
             " ON CONFLICT (meeting_id, original_start) DO UPDATE SET start = excluded.start, state = excluded.state",
             (meeting_id, to_db_time(original_start), to_db_time(start), state.value))
 
-    async def next_wakes(self, now: datetime, horizon: datetime) -> list[tuple[int, tuple[int, ...], datetime]]:
+    async def next_wakes(self, now: datetime, horizon: datetime,
+                         meeting_id: int | None = None) -> list[tuple[int, tuple[int, ...], datetime]]:
         """(meeting, reminder offsets, start) for active meetings' occurrences after ``now``: every one up to
         ``horizon``, and at least each meeting's next one. The scheduler arms its wake-ups from these."""
-        rows = await self._db.fetch_all(
-            "SELECT o.meeting_id, m.remind, o.start FROM meeting_occurrences o JOIN meetings m ON m.id = o.meeting_id"
-            " WHERE m.state = 'active' AND o.state != 'cancelled' AND o.start > ?"
-            " AND (o.start <= ? OR o.start = (SELECT MIN(o2.start) FROM meeting_occurrences o2"
-            " WHERE o2.meeting_id = o.meeting_id AND o2.state != 'cancelled' AND o2.start > ?))",
-            (to_db_time(now), to_db_time(horizon), to_db_time(now)))
+        where, params = ("", ()) if meeting_id is None else (" AND o.meeting_id = ?", (meeting_id,))
+        after, until = to_db_time(now), to_db_time(horizon)
+        rows = await self._db.fetch_all(NEXT_WAKES_SQL.format(where=where),
+                                        (after, until, *params, after, *params))
         return [(row[0], tuple(int(m) for m in row[1].split(",") if m), from_db_time(row[2])) for row in rows]
 
     # --- RSVPs --------------------------------------------------------------------------------------
@@ -161,12 +167,6 @@ class SqliteMeetings:
 
     # --- reminders ----------------------------------------------------------------------------------
 
-    async def reminders_due(self, now: datetime, since: datetime,
-                            max_ahead: datetime) -> list[tuple[Meeting, Occurrence]]:
-        """Occurrences not cancelled that started after ``since`` and start before ``max_ahead``: the ones
-        that may have a reminder due now."""
-        return await self.upcoming(since, max_ahead)
-
     async def record_reminder(self, occurrence: Occurrence, offset_minutes: int, outcome: str,
                               now: datetime) -> bool:
         """Claim one reminder; False when it was processed before (so it is never sent twice)."""
@@ -175,6 +175,13 @@ class SqliteMeetings:
             " processed_at) VALUES (?, ?, ?, ?, ?, ?)",
             (occurrence.meeting_id, to_db_time(occurrence.original_start), to_db_time(occurrence.start),
              offset_minutes, outcome, to_db_time(now))) > 0
+
+    async def processed_since(self, since: datetime) -> set[tuple[int, datetime, datetime, int]]:
+        """(meeting, original start, start, offset) of every reminder processed for occurrences after ``since``."""
+        rows = await self._db.fetch_all(
+            "SELECT meeting_id, original_start, start, offset_minutes FROM meeting_reminders WHERE start >= ?",
+            (to_db_time(since),))
+        return {(row[0], from_db_time(row[1]), from_db_time(row[2]), int(row[3])) for row in rows}
 
     async def processed_reminders(self, meeting_id: int) -> list[tuple[datetime, int, str]]:
         rows = await self._db.fetch_all(
