@@ -165,9 +165,11 @@ class MeetingService:
             await self._settle_past(meeting, occurrence, now)
 
     async def _settle_past(self, meeting: Meeting, occurrence: Occurrence, now: datetime) -> None:
+        """A reminder whose time had passed before the occurrence was created or moved was never due: it is
+        recorded as such, not sent "late" (a meeting created 3 h ahead gets its 1 h reminder only)."""
         for offset in meeting.remind_minutes:
             if occurrence.start - timedelta(minutes=offset) <= now < occurrence.start:
-                await self._store.meetings.record_reminder(occurrence, offset, "sent", now)
+                await self._store.meetings.record_reminder(occurrence, offset, "not-due", now)
 
     # --- the periodic part ----------------------------------------------------------------------------
 

@@ -255,3 +255,14 @@ async def test_rolling_window_is_extended_by_run_due(h: Harness) -> None:
     after = await h.app.store.meetings.occurrences(1)
     assert len(after) > len(before)
     assert after[-1].start > h.clock.now() + timedelta(days=50)
+
+
+async def test_reminder_already_past_at_creation_is_not_sent_late(h: Harness) -> None:
+    await h.text("demo-coordinator", "meeting create disinformation Soon 2026-11-23 15:00 remind:24h,1h")
+    await h.app.run_due()
+    assert "Reminder: Soon" not in h.console_output()
+    h.clock.current = datetime(2026, 11, 23, 14, 0, tzinfo=UTC)
+    await h.app.run_due()
+    out = h.console_output()
+    assert out.count("[DM → demo-coordinator] == Reminder: Soon ==") == 1 and "late" not in out
+    assert [o for _s, _m, o in await h.app.store.meetings.processed_reminders(2)] == ["not-due", "sent"]

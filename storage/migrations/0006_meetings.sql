@@ -42,7 +42,7 @@ CREATE TABLE meeting_reminders (
     original_start TEXT NOT NULL,
     start          TEXT NOT NULL,
     offset_minutes INTEGER NOT NULL,
-    outcome        TEXT NOT NULL CHECK (outcome IN ('sent', 'late', 'missed')),
+    outcome        TEXT NOT NULL CHECK (outcome IN ('sent', 'late', 'missed', 'not-due')),
     processed_at   TEXT NOT NULL,
     PRIMARY KEY (meeting_id, original_start, start, offset_minutes)
 );
