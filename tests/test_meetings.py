@@ -266,3 +266,24 @@ async def test_reminder_already_past_at_creation_is_not_sent_late(h: Harness) ->
     out = h.console_output()
     assert out.count("[DM → demo-coordinator] == Reminder: Soon ==") == 1 and "late" not in out
     assert [o for _s, _m, o in await h.app.store.meetings.processed_reminders(2)] == ["not-due", "sent"]
+
+
+def test_console_run_arms_wakeups_and_writes_the_ics_file(tmp_path: Path) -> None:
+    """Through ``python -m bot run`` (App.serve starts the wake-up scheduler): list, export, create."""
+    import os
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parent.parent
+    env = {**os.environ, "BOT_STORAGE__PATH": str(tmp_path / "bot.db"), "PYTHONUNBUFFERED": "1",
+           "PYTHONPATH": str(root)}
+    script = ('/meetings\n/meeting ics 1\n/as demo-coordinator\n'
+              '/meeting create disinformation "Zone check" tomorrow 10:00 zone:Europe/Brussels\n')
+    result = subprocess.run([sys.executable, "-m", "bot", "run"], input=script, capture_output=True, text=True,
+                            env=env, cwd=tmp_path, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert "Disinformation working group call" in result.stdout
+    assert "(file written: data/exports/meeting-1.ics)" in result.stdout
+    assert (tmp_path / "data" / "exports" / "meeting-1.ics").read_bytes().startswith(b"BEGIN:VCALENDAR")
+    assert "Meeting #2 “Zone check” in “disinformation” is scheduled." in result.stdout
+    assert "Traceback" not in result.stderr
