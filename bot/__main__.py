@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 from pydantic import ValidationError
+from pydantic_settings import SettingsError
 
 from bot.settings import Settings
 from storage.database import Database
@@ -36,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         settings = Settings.load(args.config)
-    except ValidationError as error:
+    except (ValidationError, SettingsError) as error:
         print(f"Invalid settings:\n{error}", file=sys.stderr)  # noqa: T201
         return 2
     if getattr(args, "user", None):

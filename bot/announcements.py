@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from bot.access import coordinates
+from bot.access import can_see, coordinates
 from bot.commands.context import Caller
 from bot.errors import PermissionDenied, UserError
 from bot.i18n import Text, _, _n
@@ -31,6 +31,7 @@ DELETE_KIND = "delete"
 OPEN = (AnnouncementState.DRAFT, AnnouncementState.SCHEDULED)
 PROGRESS_INTERVAL = 2.0
 SOURCE_TTL = 2.0
+CONFIRM_GRACE = timedelta(minutes=5)  # a "send at 09:00" confirmed at 09:03 still goes out
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,8 +77,11 @@ class AnnouncementService:
         if announcement is None or topic is None:
             raise UserError(_("There is no announcement #{id}.", id=announcement_id))
         if not coordinates(caller.role, caller.coordinated, topic):
-            if caller.coordinated or caller.role >= Role.COORDINATOR:
+            subscribed = await self._store.subscriptions.get(caller.person.id, topic.id) is not None
+            invited = await self._store.subscriptions.is_invited(caller.person.id, topic.id)
+            if can_see(topic, caller.role, caller.coordinated, subscribed=subscribed, invited=invited):
                 raise PermissionDenied(Role.COORDINATOR, topic.slug)
+            # A topic they cannot see: answer as if the announcement did not exist.
             raise UserError(_("There is no announcement #{id}.", id=announcement_id))
         return announcement, topic
 
@@ -125,7 +129,13 @@ class AnnouncementService:
         if announcement.state is not AnnouncementState.DRAFT:
             return Message(body=(_("Announcement #{id} is already {state}.", id=announcement.id,
                                    state=state_label(announcement.state)),))
+        if topic.archived:
+            raise UserError(_("“{topic}” is archived; nothing more is sent to it.", topic=topic.slug))
         now = self._clock.now()
+        if announcement.send_at is not None and announcement.send_at <= now - CONFIRM_GRACE:
+            raise UserError(_("Announcement #{id} was to be sent at {time}, which has passed. Write it again "
+                              "with a new time, or with when:now.", id=announcement.id,
+                              time=stamp(announcement.send_at)))
         if announcement.send_at is not None and announcement.send_at > now:
             await self._store.announcements.transition(announcement.id, AnnouncementState.SCHEDULED,
                                                        [AnnouncementState.DRAFT], now)
@@ -158,6 +168,15 @@ class AnnouncementService:
                                not_before=now, topic_id=topic.id, announcement_id=announcement.id,
                                **where)  # type: ignore[arg-type]
 
+        if topic.archived:  # archived after it was scheduled: tell the author instead of posting
+            if await store.announcements.transition(announcement.id, AnnouncementState.CANCELLED, expected, now):
+                await self._notifier.to_people(
+                    [announcement.author_id],
+                    Message(title=_("Announcement #{id} was not sent", id=announcement.id),
+                            body=(_("“{topic}” was archived before it was due.", topic=topic.slug),
+                                  announcement.text)),
+                    key=f"ann:{announcement.id}:archived")
+            return 0
         async with store.transaction():
             if not await store.announcements.transition(announcement.id, AnnouncementState.SENDING, expected, now):
                 return 0
@@ -173,8 +192,10 @@ class AnnouncementService:
                     rows.append(row(f"person:{subscription.person_id}", "dm", person_id=subscription.person_id))
                 elif subscription.mode in (DeliveryMode.DAILY, DeliveryMode.WEEKLY):
                     digest.append((subscription.person_id, announcement.id, subscription.mode))
+            # Due a moment earlier than the rest, so the author's report goes out first and then follows along.
             rows.append(NewDelivery(dedupe_key=f"ann:{announcement.id}:report", kind=REPORT_KIND,
-                                    payload=json.dumps({"announcement": announcement.id}), not_before=now,
+                                    payload=json.dumps({"announcement": announcement.id}),
+                                    not_before=now - timedelta(seconds=1),
                                     person_id=announcement.author_id, announcement_id=announcement.id))
             await store.outbox.enqueue(rows, now)
             await store.announcements.queue_digest(digest, now)
@@ -191,11 +212,17 @@ class AnnouncementService:
                 await self.fan_out(announcement, topic, expected=[AnnouncementState.SCHEDULED])
                 sent += 1
         for announcement in await self._store.announcements.in_state(AnnouncementState.SENDING):
-            if await self._store.announcements.open_deliveries(announcement.id) == 0:
-                await self._store.announcements.transition(announcement.id, AnnouncementState.SENT,
-                                                           [AnnouncementState.SENDING], now)
-                await self.report_progress(announcement.id, final=True)
+            await self.settle(announcement.id)
         return sent
+
+    async def settle(self, announcement_id: int) -> None:
+        """After a batch: mark the announcement sent once no delivery is open, and update the report."""
+        if await self._store.announcements.open_deliveries(announcement_id) == 0:
+            if await self._store.announcements.transition(announcement_id, AnnouncementState.SENT,
+                                                          [AnnouncementState.SENDING], self._clock.now()):
+                await self.report_progress(announcement_id, final=True)
+                return
+        await self.report_progress(announcement_id)
 
     async def mark_missed(self) -> int:
         """At start: scheduled announcements overdue by more than the grace period are missed, not sent late."""
@@ -266,14 +293,17 @@ class AnnouncementService:
         return Message(body=tuple(body))
 
     async def _propagate(self, announcement: Announcement, kind: str, now: datetime) -> int:
-        """Queue an edit or delete for every copy already delivered; returns how many."""
+        """Queue an edit or delete for every copy delivered or being delivered; returns how many.
+
+        A copy still in flight gets its change too: the worker holds the change until the copy has landed.
+        """
         fresh = await self._store.announcements.get(announcement.id)
         revision = fresh.revision if fresh else announcement.revision
         rows = [NewDelivery(dedupe_key=f"ann:{announcement.id}:{kind}:{revision}:{d.id}", kind=kind,
                             payload=json.dumps({"of": d.id}), not_before=now, person_id=d.person_id,
                             platform=d.sent.platform if d.sent else d.platform, announcement_id=announcement.id)
                 for d in await self._store.announcements.deliveries(announcement.id)
-                if d.status is DeliveryStatus.SENT and d.sent is not None]
+                if d.status is DeliveryStatus.SENDING or (d.status is DeliveryStatus.SENT and d.sent is not None)]
         if rows:
             await self._store.outbox.enqueue(rows, now)
             self._wake()
@@ -329,7 +359,8 @@ class AnnouncementService:
             body.append(_("Digests: {queued} queued, {digested} sent.", queued=queued, digested=digested))
         if by_status.get(DeliveryStatus.CANCELLED):
             body.append(_("{n} stopped by cancelling.", n=by_status[DeliveryStatus.CANCELLED]))
-        if done == len(deliveries) and announcement.state is not AnnouncementState.DRAFT:
+        if deliveries and done == len(deliveries) and announcement.state in (AnnouncementState.SENDING,
+                                                                              AnnouncementState.SENT):
             body.append(_("Finished."))
         fields = [Field(_("State"), state_label(announcement.state))]
         for delivery in deliveries:

@@ -115,7 +115,8 @@ class App:
             delay = HOUSEKEEPING_SECONDS
             next_at = await self.store.announcements.next_scheduled()
             if next_at is not None:
-                delay = max(0.0, min(delay, (next_at - self.services.clock.now()).total_seconds()))
+                # At least a second: an announcement that keeps failing must not spin this loop.
+                delay = max(1.0, min(delay, (next_at - self.services.clock.now()).total_seconds()))
             await asyncio.sleep(delay)
 
 
@@ -164,7 +165,7 @@ async def build_app(settings: Settings, *, clock: Clock | None = None, console_o
 
         async def progress(batch: Sequence[Delivery]) -> None:
             for announcement_id in {d.announcement_id for d in batch if d.announcement_id is not None}:
-                await announcements.report_progress(announcement_id)
+                await announcements.settle(announcement_id)
 
         worker.after_each_batch(progress)
         digests = DigestService(store, clock, people, notifier, meetings=services.meetings,

@@ -119,10 +119,10 @@ class DeliveryWorker:
             if processed:
                 continue
             timeout = self._config.poll_seconds
+            self._wake.clear()  # before reading: a row queued from here on wakes the wait below
             next_due = await self._store.outbox.next_due()
             if next_due is not None:
                 timeout = max(0.0, min(timeout, (next_due - self._clock.now()).total_seconds()))
-            self._wake.clear()
             if self._stopping:
                 break
             try:
@@ -210,6 +210,8 @@ class DeliveryWorker:
     async def _change_delivered(self, delivery: Delivery) -> SentMessage:
         """Apply an edit or delete to a copy delivered earlier, rebuilt from its current source."""
         original = await self._store.outbox.get(int(json.loads(delivery.payload)["of"]))
+        if original is not None and original.status in (DeliveryStatus.PENDING, DeliveryStatus.SENDING):
+            raise TransientDeliveryError("waiting for the original to be delivered")
         if original is None or original.sent is None:
             raise _Skip("the original was never delivered")
         adapter = self._adapters.get(original.sent.platform)
@@ -290,6 +292,10 @@ class DeliveryWorker:
         adapter = self._adapters.get(delivery.platform or "")
         if adapter is None or delivery.channel_id is None:
             raise _Skip(f"platform {delivery.platform} is not running")
+        if delivery.topic_id is not None:
+            topic = self._topics.get(delivery.topic_id) or await self._store.topics.get(delivery.topic_id)
+            if topic is None or topic.archived:
+                raise _Skip("the topic was archived")
         await self._pace(adapter.platform)
         rendered = message.render(self._translator, None)
         return await adapter.send_channel(delivery.channel_id, rendered, delivery_key=delivery.dedupe_key)

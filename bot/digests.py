@@ -69,7 +69,12 @@ class DigestService:
         queued = 0
         handled: set[tuple[int, DeliveryMode]] = set()
         for person_id, mode, oldest in await self._store.announcements.pending_digests():
-            caller = await self._people.caller_for_person(person_id)
+            try:
+                caller = await self._people.caller_for_person(person_id)
+            except LookupError:  # no identity left (erased): their queue is dropped, the others go on
+                await self._store.announcements.mark_digested(
+                    person_id, await self._store.announcements.digest_items(person_id, mode, now), "no-recipient")
+                continue
             slot = last_slot(now, ZoneInfo(caller.timezone), mode, self._config)
             if oldest >= slot:
                 continue
@@ -81,8 +86,10 @@ class DigestService:
                 topic = await self._store.topics.get(announcement.topic_id) if announcement else None
                 if announcement is None or topic is None or announcement.state is AnnouncementState.CANCELLED:
                     continue
-                subscribed = await self._store.subscriptions.get(person_id, topic.id) is not None
-                if not may_receive(topic, caller.role, caller.coordinated, subscribed=subscribed):
+                subscription = await self._store.subscriptions.get(person_id, topic.id)
+                # Only while they still take this topic as a digest: unsubscribing or switching mode stops it.
+                if subscription is None or subscription.mode is not mode \
+                        or not may_receive(topic, caller.role, caller.coordinated, subscribed=True):
                     continue
                 text = announcement.text if len(announcement.text) <= EXCERPT \
                     else announcement.text[:EXCERPT].rsplit(" ", 1)[0] + " …"

@@ -8,7 +8,7 @@ from datetime import timedelta
 from bot.access import coordinates
 from bot.commands.context import Caller, Context
 from bot.commands.spec import Arg, ArgKind, Command, Option
-from bot.errors import PermissionDenied, UserError
+from bot.errors import UserError
 from bot.i18n import Text, _, _n
 from bot.messages import Action, ActionStyle, Message
 from bot.model import DeliveryMode, Identity, Policy, RequestStatus, Role, SubscriptionRequest, Topic
@@ -60,7 +60,9 @@ class SubscriptionService:
             and not coordinates(caller.role, caller.coordinated, topic) \
             and not await store.subscriptions.is_invited(caller.person.id, topic.id)
         if not needs_approval:
-            await store.subscriptions.put(caller.person.id, topic.id, mode, now)
+            async with store.transaction():
+                await store.subscriptions.put(caller.person.id, topic.id, mode, now)
+                await store.subscriptions.remove_invitation(caller.person.id, topic.id)  # used up
             return welcome(topic, mode)
         if await store.requests.pending_for(caller.person.id, topic.id) is not None:
             return Message(body=(_("Your request to join “{topic}” is already waiting for a coordinator.",
@@ -86,17 +88,23 @@ class SubscriptionService:
         request = await store.requests.get(request_id)
         topic = await store.topics.get(request.topic_id) if request else None
         if request is None or topic is None or not coordinates(caller.role, caller.coordinated, topic):
-            if request is not None and topic is not None and caller.coordinated:
-                raise PermissionDenied(Role.COORDINATOR, topic.slug)
+            # The same answer whether the request exists or not: request numbers must not reveal topics.
             raise UserError(_("There is no request #{id} for a topic you coordinate.", id=request_id))
+        if request.status is RequestStatus.PENDING and request.expires_at <= now:
+            await store.requests.expire_due(now)
+            request = await store.requests.get(request_id) or request
         if request.status is not RequestStatus.PENDING:
             return Message(body=(_("Request #{id} was already {status}.", id=request_id,
                                    status=status_label(request.status)),))
         requester = await store.people.get(request.person_id)
         name = requester.display_name if requester else "?"
         async with store.transaction():
-            await store.requests.decide(request_id, RequestStatus.APPROVED if approve else RequestStatus.DENIED,
-                                        caller.person.id, now)
+            decided = await store.requests.decide(
+                request_id, RequestStatus.APPROVED if approve else RequestStatus.DENIED, caller.person.id, now)
+            if not decided:  # another coordinator answered first
+                current = await store.requests.get(request_id)
+                return Message(body=(_("Request #{id} was already {status}.", id=request_id,
+                                       status=status_label(current.status if current else request.status)),))
             if approve:
                 await store.subscriptions.put(request.person_id, topic.id, request.mode, now)
                 notice = welcome(topic, request.mode)
@@ -155,11 +163,21 @@ async def unsubscribe(ctx: Context) -> Message:
             for subscription in subscriptions:
                 await store.subscriptions.remove(ctx.caller.person.id, subscription.topic_id)
         return Message(body=(_n("You left {n} topic.", "You left {n} topics.", len(subscriptions)),))
-    topic = await ctx.services.topics.find_visible(ctx.caller, target, allow_archived=True)
+    topic = await _own_subscription(ctx, target) or \
+        await ctx.services.topics.find_visible(ctx.caller, target, allow_archived=True)
     if not await store.subscriptions.remove(ctx.caller.person.id, topic.id):
         return Message(body=(_("You do not follow “{topic}”. Nothing changed.", topic=topic.slug),))
     return Message(body=(_("You no longer follow “{topic}”.", topic=topic.slug),),
                    actions=(Action(_("Undo"), f"subscribe {topic.slug}"),))
+
+
+async def _own_subscription(ctx: Context, slug: str) -> Topic | None:
+    """A topic the caller follows, even archived or no longer visible to them: leaving is always possible."""
+    store = ctx.services.subscriptions.store
+    topic = await store.topics.by_slug(slug.lstrip("#"))
+    if topic is not None and await store.subscriptions.get(ctx.caller.person.id, topic.id) is not None:
+        return topic
+    return None
 
 
 async def my_subscriptions(ctx: Context) -> Message:

@@ -17,6 +17,7 @@ from bot.model import Policy, Role, Topic, Visibility
 from bot.notify import Notifier
 from bot.ports import Clock, Store
 
+RESERVED_SLUGS = frozenset({"all", "help", "none", "yes", "no", "maybe"})
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{1,39}$")
 VISIBILITIES = tuple(v.value for v in Visibility)
 POLICIES = tuple(p.value for p in Policy)
@@ -112,8 +113,11 @@ async def create_topic(ctx: Context) -> Message:
     if not SLUG.match(slug):
         raise UserError(_("A topic name uses 2–40 lower-case letters, digits and dashes, such as “whrd-safety”."),
                         show_usage=True)
+    if slug in RESERVED_SLUGS:
+        raise UserError(_("“{topic}” is a word commands use; choose another topic name.", topic=slug))
     if await service.store.topics.by_slug(slug) is not None:
-        raise UserError(_("A topic called “{topic}” exists already.", topic=slug))
+        # Neutral on purpose: the existing topic may be private.
+        raise UserError(_("The topic name “{topic}” is taken; choose another.", topic=slug))
     visibility = Visibility(ctx.opt("visibility") or Visibility.PUBLIC.value)
     policy = Policy(ctx.opt("policy") or Policy.OPEN.value)
     async with service.store.transaction():

@@ -99,6 +99,11 @@ class SqliteSubscriptions:
         )
         return changed > 0
 
+    async def remove_invitation(self, person_id: int, topic_id: int) -> bool:
+        changed = await self._db.execute(
+            "DELETE FROM invitations WHERE person_id = ? AND topic_id = ?", (person_id, topic_id))
+        return changed > 0
+
     async def is_invited(self, person_id: int, topic_id: int) -> bool:
         row = await self._db.fetch_one(
             "SELECT 1 FROM invitations WHERE person_id = ? AND topic_id = ?", (person_id, topic_id))

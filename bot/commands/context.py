@@ -84,6 +84,6 @@ class Context:
 
     def int_arg(self, name: str) -> int:
         raw = self.arg(name).lstrip("#")
-        if not raw.isdigit():
+        if not (raw.isascii() and raw.isdigit()):
             raise UsageError(_("“{name}” must be a number, not “{value}”.", name=name, value=raw))
         return int(raw)

@@ -49,7 +49,7 @@ class Dispatcher:
         caller = await self._services.people.caller_for(incoming)
         command: Command | None = None
         try:
-            command, remainder = self._resolve(incoming)
+            command, remainder = self._resolve(incoming, caller)
             self._check_permission(command, caller)
             values = validate(command, incoming.values) if remainder is None \
                 else parse_arguments(command, remainder)
@@ -58,13 +58,18 @@ class Dispatcher:
             message = await command.handler(context)
         except UserError as error:
             message = self._error_message(error, command)
+        except Exception:
+            # A bug in one command must not take the bot down, nor leave the person without an answer.
+            log.exception("command %s failed", command.name if command else "?")
+            message = Message(body=(_("Something went wrong on our side; nothing was changed. Please try "
+                                      "again later, and tell a coordinator if it happens again."),), is_error=True)
         # The handler may have changed the caller's language (settings language): reply in the new one.
         caller = await self._services.people.caller_for_person(caller.person.id, via=incoming.identity,
                                                              locale=incoming.locale)
         return Reply(message=message.render(self._services.translator, caller.language), language=caller.language,
                      timezone=caller.timezone, person_id=caller.person.id)
 
-    def _resolve(self, incoming: IncomingCommand) -> tuple[Command, str | None]:
+    def _resolve(self, incoming: IncomingCommand, caller: Caller) -> tuple[Command, str | None]:
         """The command, and the text left for its arguments (``None`` for typed platform options)."""
         registry = self._services.registry
         if incoming.path is not None:
@@ -76,7 +81,7 @@ class Dispatcher:
         path, remainder = split_command(incoming.text or "", registry.known_words())
         command = registry.get(path)
         if command is None:
-            usages = "\n".join(c.usage() for c in registry.group(path[0]))
+            usages = "\n".join(c.usage() for c in registry.group(path[0]) if may_try(c, caller))
             raise UserError(_("“{group}” needs a subcommand:\n{usages}", group=path[0], usages=usages))
         return command, remainder
 
