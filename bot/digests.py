@@ -125,7 +125,10 @@ class DigestService:
                 if mode not in (DeliveryMode.DAILY, DeliveryMode.WEEKLY) or (person_id, mode) in handled:
                     continue
                 handled.add((person_id, mode))
-                caller = await self._people.caller_for_person(person_id)
+                try:
+                    caller = await self._people.caller_for_person(person_id)
+                except LookupError:  # no identity left (erased): nobody to send to
+                    continue
                 slot = last_slot(now, ZoneInfo(caller.timezone), mode, self._config)
                 if slot < subscription.created_at:
                     continue
