@@ -96,3 +96,29 @@ def test_declarations_are_valid() -> None:
         Command(("x",), _("x"), _noop, args=(Arg("a", _("a"), rest=True), Arg("b", _("b"))))
     with pytest.raises(ValueError, match="required argument"):
         Command(("x",), _("x"), _noop, args=(Arg("a", _("a"), required=False), Arg("b", _("b"))))
+
+
+def test_a_closing_quote_followed_by_punctuation_closes() -> None:
+    values = parse_arguments(ANNOUNCE, "elections Read our “Guide”, it is out")
+    assert values["text"] == "Read our “Guide”, it is out"
+    assert [t.value for t in tokenize('"Guide". Now')] == ["Guide", ".", "Now"]
+
+
+def test_free_text_may_contain_a_lone_quote_but_other_arguments_may_not() -> None:
+    assert parse_arguments(ANNOUNCE, 'disinformation He said "hello')["text"] == 'He said "hello'
+    subscribe = Command(("subscribe",), _("x"), _noop, args=(Arg("topic", _("t")),))
+    with pytest.raises(UsageError):
+        parse_arguments(subscribe, '"whrd-safety')
+
+
+def test_a_quoted_name_value_pair_is_text_not_an_option() -> None:
+    values = parse_arguments(ANNOUNCE, 'disinformation "when: tomorrow" is the question')
+    assert "when" not in values
+    assert values["text"] == '"when: tomorrow" is the question'
+
+
+def test_rest_text_keeps_its_indentation() -> None:
+    text = "disinformation Agenda:\n  1. Intro\n  2.  Reports when:now"
+    values = parse_arguments(ANNOUNCE, text)
+    assert values["text"] == "Agenda:\n  1. Intro\n  2.  Reports"
+    assert values["when"] == "now"

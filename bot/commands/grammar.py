@@ -8,6 +8,7 @@ the command declares, so ``https://…`` or ``Note: …`` in a text stay text.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -30,8 +31,12 @@ class Token:
     option: str | None = None
 
 
-def tokenize(line: str) -> list[Token]:
-    """Split ``line`` into tokens, keeping each token's span in the line for rest arguments."""
+def tokenize(line: str, *, strict: bool = True) -> list[Token]:
+    """Split ``line`` into tokens, keeping each token's span in the line for rest arguments.
+
+    ``strict``: an unclosed quote is a usage error; otherwise it is an ordinary character (free text such
+    as an announcement may quote someone without closing the quote).
+    """
     tokens: list[Token] = []
     i, n = 0, len(line)
     while i < n:
@@ -44,15 +49,16 @@ def tokenize(line: str) -> list[Token]:
         if prefix and prefix.end() < n and line[prefix.end()] in OPENING_QUOTES:
             option = prefix.group(1)
             i = prefix.end()
-        if line[i] in OPENING_QUOTES:
-            close = _find_closing_quote(line, i + 1)
-            if close is None:
-                raise UsageError(_("A quote is not closed. Wrap a multi-word value in a pair of double quotes."))
+        close = _find_closing_quote(line, i + 1) if line[i] in OPENING_QUOTES else None
+        if line[i] in OPENING_QUOTES and close is None and strict:
+            raise UsageError(_("A quote is not closed. Wrap a multi-word value in a pair of double quotes."))
+        if close is not None:
             value = line[i + 1:close]
             i = close + 1
             tokens.append(Token(value=value if option is None else f"{option}:{value}", start=start, end=i,
-                                quoted=True))
+                                quoted=True, option=option))
             continue
+        i = start
         while i < n and not line[i].isspace():
             i += 1
         tokens.append(Token(value=line[start:i], start=start, end=i, quoted=False))
@@ -60,9 +66,11 @@ def tokenize(line: str) -> list[Token]:
 
 
 def _find_closing_quote(line: str, i: int) -> int | None:
-    """The next closing quote that ends a word (so ``5"`` inside a value does not end it early)."""
+    """The next closing quote that ends a word — followed by a space, punctuation or the end — so ``5"``
+    inside a value does not end it early, and ``“Guide”,`` does."""
     while i < len(line):
-        if line[i] in CLOSING_QUOTES and (i + 1 == len(line) or line[i + 1].isspace()):
+        if line[i] in CLOSING_QUOTES and (i + 1 == len(line) or line[i + 1].isspace()
+                                           or unicodedata.category(line[i + 1]).startswith("P")):
             return i
         i += 1
     return None
@@ -100,13 +108,20 @@ def split_command(line: str, known_words: Mapping[str, set[str] | None]) -> tupl
 
 def parse_arguments(command: Command, text: str) -> dict[str, str]:
     """Bind the text after the command words to ``command``'s declared arguments and options."""
-    tokens = tokenize(text)
+    has_rest = any(arg.rest for arg in command.args)
+    try:
+        tokens = tokenize(text)
+    except UsageError:
+        if not has_rest:
+            raise
+        tokens = tokenize(text, strict=False)  # free text may contain a lone quote
     option_names = {option.name for option in command.options}
     values: dict[str, str] = {}
     positional: list[Token] = []
     for token in tokens:
         name, sep, value = token.value.partition(":")
-        if sep and name.lower() in option_names and (token.quoted or not token.value.startswith(":")):
+        quoted_text = token.quoted and token.option is None  # "when: …" in quotes is text, not an option
+        if sep and not quoted_text and name.lower() in option_names:
             if name.lower() in values:
                 raise UsageError(_("The option “{name}” is given twice.", name=name.lower()))
             values[name.lower()] = value
@@ -156,15 +171,18 @@ def validate(command: Command, values: Mapping[str, str]) -> dict[str, str]:
 
 
 def _cut(text: str, start: int, removed: list[Token]) -> str:
-    """``text[start:]`` without the option tokens that appear inside it."""
-    pieces, cursor = [], start
+    """``text[start:]`` without the option tokens inside it; spacing elsewhere (indentation) is kept."""
+    result, cursor = "", start
     for token in sorted(removed, key=lambda t: t.start):
         if token.start < start:
             continue
-        pieces.append(text[cursor:token.start])
+        result += text[cursor:token.start].rstrip(" \t")
         cursor = token.end
-    pieces.append(text[cursor:])
-    return re.sub(r"[ \t]{2,}", " ", "".join(pieces))
+        while cursor < len(text) and text[cursor] in " \t":
+            cursor += 1
+        if result and not result.endswith("\n") and cursor < len(text) and text[cursor] != "\n":
+            result += " "
+    return result + text[cursor:]
 
 
 def _check_value(name: str, value: str, max_length: int, choices: tuple[str, ...]) -> None:
