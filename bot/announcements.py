@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from bot.access import can_see, coordinates
 from bot.commands.context import Caller
 from bot.errors import PermissionDenied, UserError
-from bot.i18n import Text, _, _n
+from bot.i18n import Text, _, _n, decode_text, encode_text
 from bot.messages import Action, ActionStyle, Field, Message, stamp
 from bot.model import Announcement, AnnouncementState, DeliveryMode, Role, Topic, Visibility
 from bot.notify import Notifier
@@ -278,7 +278,8 @@ class AnnouncementService:
             before = announcement.state
             await self._store.announcements.transition(announcement.id, AnnouncementState.CANCELLED,
                                                        list(AnnouncementState), now)
-            stopped = await self._store.announcements.cancel_pending(announcement.id, "announcement cancelled", now)
+            stopped = await self._store.announcements.cancel_pending(
+                announcement.id, encode_text(_("the announcement was cancelled")), now)
             await self._store.announcements.drop_undigested(announcement.id)
             removed = await self._propagate(announcement, DELETE_KIND, now)
             await self._store.audit.record(caller.person.id, "announce.cancel", f"announcement:{announcement.id}",
@@ -365,7 +366,8 @@ class AnnouncementService:
         fields = [Field(_("State"), state_label(announcement.state))]
         for delivery in deliveries:
             if delivery.status in (DeliveryStatus.FAILED, DeliveryStatus.SKIPPED) and len(fields) < 21:
-                fields.append(Field(await self._target_name(delivery), delivery.reason or "?"))
+                fields.append(Field(await self._target_name(delivery),
+                                    decode_text(delivery.reason) if delivery.reason else "?"))
         return Message(title=_("Delivery report for announcement #{id}", id=announcement.id), body=tuple(body),
                        fields=tuple(fields))
 

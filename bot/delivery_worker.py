@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from bot.access import may_receive
-from bot.i18n import Translator
+from bot.i18n import Msg, Translator, _, decode_text, encode_text
 from bot.messages import Message, RenderedMessage
 from bot.model import IdentityRecord, Topic
 from bot.pacing import TokenBucket
@@ -173,31 +173,32 @@ class DeliveryWorker:
                 builder = self._builders.get(delivery.kind)
                 message = await builder(delivery) if builder else Message.from_json(json.loads(delivery.payload))
                 if message is None:
-                    raise _Cancelled("announcement cancelled")
+                    raise _Cancelled(_("cancelled before it was sent"))
                 if delivery.person_id is not None:
                     sent = await self._deliver_direct(delivery, message, delivery.person_id)
                 else:
                     sent = await self._deliver_channel(delivery, message)
             await outbox.mark_sent(delivery.id, sent, self._clock.now())
         except _Cancelled as cancelled:
-            await outbox.mark_final(delivery.id, DeliveryStatus.CANCELLED, cancelled.reason, self._clock.now())
+            await outbox.mark_final(delivery.id, DeliveryStatus.CANCELLED, encode_text(cancelled.reason),
+                                    self._clock.now())
         except _Skip as skip:
-            await outbox.mark_final(delivery.id, DeliveryStatus.SKIPPED, skip.reason, self._clock.now())
+            await outbox.mark_final(delivery.id, DeliveryStatus.SKIPPED, encode_text(skip.reason), self._clock.now())
         except PermanentDeliveryError as error:
-            reason = self._translator.render(error.reason, None)
-            await outbox.mark_final(delivery.id, DeliveryStatus.FAILED, reason, self._clock.now())
+            await outbox.mark_final(delivery.id, DeliveryStatus.FAILED, encode_text(error.reason), self._clock.now())
         except TransientDeliveryError as error:
             await self._retry(delivery, error.reason, error.retry_after, error.platform)
         except Exception as error:  # an adapter bug must not stop the worker or lose the row
             log.exception("delivery %d failed unexpectedly", delivery.id)
-            await self._retry(delivery, f"unexpected error: {type(error).__name__}", None)
+            await self._retry(delivery, _("unexpected error: {error}", error=type(error).__name__), None)
 
-    async def _retry(self, delivery: Delivery, reason: str, retry_after: float | None,
+    async def _retry(self, delivery: Delivery, reason: Msg, retry_after: float | None,
                      platform: str | None = None) -> None:
         if delivery.attempts >= self._config.max_attempts:
             await self._store.outbox.mark_final(
                 delivery.id, DeliveryStatus.FAILED,
-                f"gave up after {delivery.attempts} attempts: {reason}", self._clock.now())
+                encode_text(_("gave up after {n} attempts: {reason}", n=delivery.attempts, reason=reason)),
+                self._clock.now())
             return
         backoff = min(self._config.backoff_max_seconds,
                       self._config.backoff_base_seconds * 2 ** (delivery.attempts - 1))
@@ -205,18 +206,19 @@ class DeliveryWorker:
         bucket = self._buckets.get(platform or delivery.platform or "")
         if retry_after and bucket is not None:
             bucket.penalise(retry_after)
-        await self._store.outbox.retry_later(delivery.id, self._clock.now() + timedelta(seconds=delay), reason)
+        await self._store.outbox.retry_later(delivery.id, self._clock.now() + timedelta(seconds=delay),
+                                             encode_text(reason))
 
     async def _change_delivered(self, delivery: Delivery) -> SentMessage:
         """Apply an edit or delete to a copy delivered earlier, rebuilt from its current source."""
         original = await self._store.outbox.get(int(json.loads(delivery.payload)["of"]))
         if original is not None and original.status in (DeliveryStatus.PENDING, DeliveryStatus.SENDING):
-            raise TransientDeliveryError("waiting for the original to be delivered")
+            raise _Waiting()
         if original is None or original.sent is None:
-            raise _Skip("the original was never delivered")
+            raise _Skip(_("the original was never delivered"))
         adapter = self._adapters.get(original.sent.platform)
         if adapter is None:
-            raise _Skip(f"platform {original.sent.platform} is not running")
+            raise _Skip(_("platform {platform} is not running", platform=original.sent.platform))
         await self._pace(original.sent.platform)
         if delivery.kind == DELETE_KIND:
             await adapter.delete(original.sent)
@@ -224,7 +226,7 @@ class DeliveryWorker:
         builder = self._builders.get(original.kind)
         message = await builder(original) if builder else None
         if message is None:
-            raise _Skip("nothing to update")
+            raise _Skip(_("nothing to update"))
         await adapter.edit(original.sent, await self._render_for(original, message))
         return original.sent
 
@@ -249,17 +251,17 @@ class DeliveryWorker:
         try:
             caller, identities = await self._people.recipient(person_id)
         except LookupError:
-            raise _Skip("recipient no longer exists") from None
+            raise _Skip(_("the recipient no longer exists")) from None
         if delivery.topic_id is not None:
             topic = self._topics.get(delivery.topic_id) or await self._store.topics.get(delivery.topic_id)
             if topic is not None:
                 self._topics[topic.id] = topic
             subscribed = await self._store.subscriptions.get(person_id, delivery.topic_id) is not None
             if topic is None or not may_receive(topic, caller.role, caller.coordinated, subscribed=subscribed):
-                raise _Skip("recipient may no longer see this topic")
+                raise _Skip(_("the recipient may no longer see this topic"))
         identity = self._pick_identity(identities, caller.person.preferred_platform)
         if identity.dm_closed_reason:
-            raise _Skip(f"direct messages closed: {identity.dm_closed_reason}")
+            raise _Skip(_("direct messages closed: {reason}", reason=decode_text(identity.dm_closed_reason)))
         adapter = self._adapters[identity.identity.platform]
         rendered = message.render(self._translator, caller.language)
         await self._pace(identity.identity.platform)
@@ -270,8 +272,7 @@ class DeliveryWorker:
             raise
         except PermanentDeliveryError as error:
             if error.dm_closed:
-                await self._store.people.set_dm_closed(identity.identity,
-                                                       self._translator.render(error.reason, None))
+                await self._store.people.set_dm_closed(identity.identity, encode_text(error.reason))
             raise
         if sent.channel_id != identity.dm_channel_id:
             # Remember the DM channel, so the next fan-out costs one request per recipient, not two.
@@ -281,7 +282,7 @@ class DeliveryWorker:
     def _pick_identity(self, identities: list[IdentityRecord], preferred: str | None) -> IdentityRecord:
         reachable = [i for i in identities if i.identity.platform in self._adapters]
         if not reachable:
-            raise _Skip("no running platform reaches this person")
+            raise _Skip(_("no running platform reaches this person"))
         open_dms = [i for i in reachable if not i.dm_closed_reason] or reachable
         for identity in open_dms:
             if identity.identity.platform == preferred:
@@ -291,13 +292,14 @@ class DeliveryWorker:
     async def _deliver_channel(self, delivery: Delivery, message: Message) -> SentMessage:
         adapter = self._adapters.get(delivery.platform or "")
         if adapter is None or delivery.channel_id is None:
-            raise _Skip(f"platform {delivery.platform} is not running")
+            raise _Skip(_("platform {platform} is not running", platform=delivery.platform or "?"))
         if delivery.topic_id is not None:
             topic = self._topics.get(delivery.topic_id) or await self._store.topics.get(delivery.topic_id)
             if topic is None or topic.archived:
-                raise _Skip("the topic was archived")
+                raise _Skip(_("the topic was archived"))
         await self._pace(adapter.platform)
-        rendered = message.render(self._translator, None)
+        # A channel has many readers: it gets the coalition's language.
+        rendered = message.render(self._translator, self._people.default_language)
         return await adapter.send_channel(delivery.channel_id, rendered, delivery_key=delivery.dedupe_key)
 
     async def _pace(self, platform: str) -> None:
@@ -307,13 +309,20 @@ class DeliveryWorker:
 
 
 class _Cancelled(Exception):
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: Msg) -> None:
         super().__init__(reason)
         self.reason = reason
 
 
 class _Skip(Exception):
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: Msg) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+class _Waiting(TransientDeliveryError):
+    """An edit or delete whose original is still on its way: try again shortly."""
+
+    def __init__(self) -> None:
+        super().__init__("waiting for the original to be delivered")
 

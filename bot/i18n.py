@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import gettext
 import io
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +22,8 @@ from typing import Any
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
-__all__ = ["DEFAULT_LANGUAGE", "Msg", "Text", "Translator", "_", "_n", "text_from_json", "text_to_json"]
+__all__ = ["DEFAULT_LANGUAGE", "Msg", "Text", "Translator", "_", "_n", "decode_text", "encode_text",
+           "text_from_json", "text_to_json"]
 
 DEFAULT_LANGUAGE = "en"
 LOCALES_DIR = Path(__file__).parent / "locales"
@@ -127,3 +129,16 @@ def text_from_json(data: Any) -> Msg:
     for key, value in data.get("params", []):
         params.append((str(key), text_from_json(value) if isinstance(value, dict) else value))
     return Text(data["msgid"], plural=data.get("plural"), n=data.get("n"), params=tuple(params))
+
+
+def encode_text(message: Msg) -> str:
+    """Store a message in a text column (delivery reasons), to be shown later in the reader's language."""
+    return json.dumps(text_to_json(message), ensure_ascii=False)
+
+
+def decode_text(stored: str) -> Msg:
+    """Inverse of :func:`encode_text`; a value that is not one (older rows, platform codes) is shown as is."""
+    try:
+        return text_from_json(json.loads(stored))
+    except ValueError:
+        return stored

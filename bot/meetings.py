@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 from bot.access import can_see, coordinates, may_receive
 from bot.commands.context import Caller
 from bot.errors import PermissionDenied, UserError
-from bot.i18n import Text, _
+from bot.i18n import Text, _, encode_text
 from bot.meeting_model import Answer, Meeting, MeetingState, NewMeeting, Occurrence, OccurrenceState
 from bot.messages import Action, ActionStyle, Field, Message, stamp
 from bot.model import ChannelBinding, DeliveryMode, Role, Topic, Visibility
@@ -205,8 +205,8 @@ class MeetingService:
         key = f"meet:{meeting.id}:{_ts(occurrence.original_start)}:{_ts(occurrence.start)}:{offset}:missed"
         await self._store.meetings.record_skipped_delivery(
             key, meeting.author_id, meeting.topic_id, json.dumps(self._payload(occurrence, offset, late=True)),
-            f"missed: the bot was offline when the {format_offset(offset)} reminder was due and the meeting "
-            "had already started", now)
+            encode_text(_("missed: the bot was offline when the {offset} reminder was due and the meeting had "
+                          "already started", offset=format_offset(offset))), now)
 
     async def _queue_reminder(self, meeting: Meeting, occurrence: Occurrence, offset: int, late: bool,
                               now: datetime) -> int:

@@ -75,6 +75,10 @@ class PeopleService:
             return self._zones[person.platform_timezone.lower()], ZoneSource.PLATFORM
         return self._config.default_timezone, ZoneSource.DEFAULT
 
+    @property
+    def default_language(self) -> str:
+        return self._config.default_language
+
     def language_of(self, person: Person) -> str:
         if person.language and self._translator.supports(person.language):
             return person.language

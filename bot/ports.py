@@ -66,8 +66,8 @@ class DeliveryError(Exception):
 class TransientDeliveryError(DeliveryError):
     """Worth retrying later (rate limit, 5xx, network); ``retry_after`` in seconds when the platform said."""
 
-    def __init__(self, reason: str, retry_after: float | None = None) -> None:
-        super().__init__(reason)
+    def __init__(self, reason: Msg, retry_after: float | None = None) -> None:
+        super().__init__(reason if isinstance(reason, str) else reason.msgid)
         self.reason = reason
         self.retry_after = retry_after
         self.platform: str | None = None  # filled in by the worker: whose pacing to slow down

@@ -12,10 +12,16 @@ from pathlib import Path
 from bot.app import App, build_app
 from bot.commands.context import IncomingCommand
 from bot.commands.dispatcher import Reply
+from bot.i18n import Translator, decode_text
 from bot.messages import RenderedMessage
 from bot.model import Identity, IdentityRecord, Role
 from bot.ports import DeliveryError, SentMessage
 from bot.settings import Settings
+
+
+def english(stored: str | None) -> str:
+    """A stored delivery reason as an English reader sees it."""
+    return Translator.load().render(decode_text(stored), "en") if stored is not None else ""
 
 
 class FixedClock:

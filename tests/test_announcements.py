@@ -7,7 +7,7 @@ from pathlib import Path
 
 from bot.model import AnnouncementState, Role
 from bot.ports import DeliveryStatus, TransientDeliveryError
-from tests.support import FixedClock, Harness, console_settings, harness
+from tests.support import FixedClock, Harness, console_settings, english, harness
 
 
 async def _state(h: Harness, announcement_id: int) -> AnnouncementState:
@@ -83,8 +83,8 @@ async def test_recipient_who_lost_access_gets_nothing(h: Harness) -> None:
     await h.app.run_due()
     assert h.adapter.dms_to("bob") == []
     deliveries = await h.app.store.announcements.deliveries(1)
-    assert [(d.status, d.reason) for d in deliveries if d.person_id] == \
-        [(DeliveryStatus.SKIPPED, "recipient may no longer see this topic")]
+    assert [(d.status, english(d.reason)) for d in deliveries if d.person_id] == \
+        [(DeliveryStatus.SKIPPED, "the recipient may no longer see this topic")]
 
 
 async def test_edit_and_cancel_reach_delivered_copies(h: Harness) -> None:

@@ -34,7 +34,7 @@ from tests.fakes.discord_server import (
     OWNER,
     FakeDiscord,
 )
-from tests.support import FixedClock
+from tests.support import FixedClock, english
 
 SEND_MESSAGES = 1 << 11
 MESSAGES = "/channels/{channel_id}/messages"
@@ -310,7 +310,7 @@ async def test_a_long_rate_limit_leaves_the_delivery_queued_with_discords_retry_
     await app.worker.run_due()
 
     [row] = await app.store.outbox.by_kind("notice")
-    assert row.status is DeliveryStatus.PENDING and row.reason == "rate limited by Discord"
+    assert row.status is DeliveryStatus.PENDING and english(row.reason) == "rate limited by Discord"
     assert (row.not_before - app.services.clock.now()).total_seconds() >= 120
     assert fake.dm_messages_to(BOB.id) == []
 
@@ -324,7 +324,7 @@ async def test_closed_dms_fail_permanently_mark_the_identity_and_are_not_retried
     await app.worker.run_due()
 
     [row] = await app.store.outbox.by_kind("notice")
-    assert row.status is DeliveryStatus.FAILED and "direct messages" in (row.reason or "")
+    assert row.status is DeliveryStatus.FAILED and "direct messages" in english(row.reason)
     identity = await app.store.people.identity(Identity("discord", str(CAROL.id)))
     assert identity is not None and identity.dm_closed_reason
     attempts = len(fake.requests_to("POST", MESSAGES))
