@@ -19,7 +19,7 @@ from datetime import timedelta
 from bot.access import may_receive
 from bot.i18n import Msg, Translator, _, decode_text, encode_text
 from bot.messages import Message, RenderedMessage
-from bot.model import IdentityRecord, Topic
+from bot.model import IdentityRecord, Topic, Visibility
 from bot.pacing import TokenBucket
 from bot.people import PeopleService
 from bot.ports import (
@@ -29,6 +29,7 @@ from bot.ports import (
     InFlightAware,
     PermanentDeliveryError,
     PlatformAdapter,
+    PlatformRoles,
     SentMessage,
     Store,
     TransientDeliveryError,
@@ -256,6 +257,9 @@ class DeliveryWorker:
             topic = self._topics.get(delivery.topic_id) or await self._store.topics.get(delivery.topic_id)
             if topic is not None:
                 self._topics[topic.id] = topic
+            if topic is not None and topic.visibility is not Visibility.PUBLIC \
+                    and await self._refresh_platform_roles(identities):
+                caller, identities = await self._people.recipient(person_id)
             subscribed = await self._store.subscriptions.get(person_id, delivery.topic_id) is not None
             if topic is None or not may_receive(topic, caller.role, caller.coordinated, subscribed=subscribed):
                 raise _Skip(_("the recipient may no longer see this topic"))
@@ -278,6 +282,19 @@ class DeliveryWorker:
             # Remember the DM channel, so the next fan-out costs one request per recipient, not two.
             await self._store.people.set_dm_channel(identity.identity, sent.channel_id)
         return sent
+
+    async def _refresh_platform_roles(self, identities: list[IdentityRecord]) -> bool:
+        """Ask each platform what it says about this person now; True when a stored role changed."""
+        changed = False
+        for identity in identities:
+            adapter = self._adapters.get(identity.identity.platform)
+            if not isinstance(adapter, PlatformRoles):
+                continue
+            role = await adapter.current_role(identity.identity.external_id)
+            if role is not None and role is not identity.platform_role:
+                await self._store.people.set_platform_role(identity.identity, role)
+                changed = True
+        return changed
 
     def _pick_identity(self, identities: list[IdentityRecord], preferred: str | None) -> IdentityRecord:
         reachable = [i for i in identities if i.identity.platform in self._adapters]

@@ -102,6 +102,16 @@ class PlatformAdapter(Protocol):
 
 
 @runtime_checkable
+class PlatformRoles(Protocol):
+    """Adapters that can say what role the platform gives someone *now* implement this, so a delivery to a
+    members-only topic is re-checked against the platform, not only against what it said at last contact."""
+
+    async def current_role(self, external_id: str) -> Role | None:
+        """The platform role now (adapters cache briefly); ``None`` when the platform cannot tell."""
+        ...
+
+
+@runtime_checkable
 class InFlightAware(Protocol):
     """Adapters that can look on the platform for a message an interrupted attempt may have posted.
 
@@ -174,6 +184,7 @@ class PeopleStore(Protocol):
     async def set_timezone(self, person_id: int, timezone: str | None) -> None: ...
     async def set_language(self, person_id: int, language: str | None) -> None: ...
     async def set_dm_closed(self, identity: Identity, reason: str | None) -> None: ...
+    async def set_platform_role(self, identity: Identity, role: Role) -> None: ...
     async def set_dm_channel(self, identity: Identity, channel_id: str) -> None: ...
     async def count(self) -> int: ...
 

@@ -102,6 +102,12 @@ class SqlitePeople:
             (reason, identity.platform, identity.external_id),
         )
 
+    async def set_platform_role(self, identity: Identity, role: Role) -> None:
+        await self._db.execute(
+            "UPDATE identities SET platform_role = ? WHERE platform = ? AND external_id = ?",
+            (role.name.lower(), identity.platform, identity.external_id),
+        )
+
     async def set_dm_channel(self, identity: Identity, channel_id: str) -> None:
         await self._db.execute(
             "UPDATE identities SET dm_channel_id = ? WHERE platform = ? AND external_id = ?",

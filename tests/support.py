@@ -52,6 +52,11 @@ class RecordingAdapter:
     failures: list[DeliveryError] = field(default_factory=list)
     edits: list[tuple[SentMessage, RenderedMessage]] = field(default_factory=list)
     deletes: list[SentMessage] = field(default_factory=list)
+    roles: dict[str, Role] = field(default_factory=dict)
+    """What the platform says about people now; absent means it cannot tell."""
+
+    async def current_role(self, external_id: str) -> Role | None:
+        return self.roles.get(external_id)
 
     def _maybe_fail(self) -> None:
         if self.failures:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bot.model import AnnouncementState, Role
+from bot.model import AnnouncementState, Identity, Role
 from bot.ports import DeliveryStatus, TransientDeliveryError
 from tests.support import FixedClock, Harness, console_settings, english, harness
 
@@ -85,6 +85,17 @@ async def test_recipient_who_lost_access_gets_nothing(h: Harness) -> None:
     deliveries = await h.app.store.announcements.deliveries(1)
     assert [(d.status, english(d.reason)) for d in deliveries if d.person_id] == \
         [(DeliveryStatus.SKIPPED, "the recipient may no longer see this topic")]
+
+
+async def test_roles_are_rechecked_with_the_platform_when_a_delivery_goes_out(h: Harness) -> None:
+    await h.say("bob", "subscribe research", platform="test", platform_role=Role.MEMBER)
+    await h.say("demo-admin", "announce new research Members-only update")
+    await h.say("demo-admin", "announce confirm 1")
+    h.adapter.roles["bob"] = Role.OUTSIDER  # removed from the organisation; bob never talks to the bot again
+    await h.app.run_due()
+    assert h.adapter.dms_to("bob") == []
+    record = await h.app.store.people.identity(Identity("test", "bob"))
+    assert record is not None and record.platform_role is Role.OUTSIDER
 
 
 async def test_edit_and_cancel_reach_delivered_copies(h: Harness) -> None:

@@ -3,6 +3,7 @@ loopback fake Discord in ``tests/fakes``. No part of the SDK is mocked."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -298,6 +299,25 @@ async def test_dm_fan_out_through_the_worker_survives_429_and_500(
     assert len(fake.requests_to("POST", "/users/@me/channels")) == opened
     bob = await app.store.people.identity(Identity("discord", str(BOB.id)))
     assert bob is not None and bob.dm_channel_id == str(fake.dm_channel_id(BOB.id))
+
+
+async def test_a_member_who_lost_the_role_gets_no_members_only_post(
+        fake: FakeDiscord, running: tuple[App, DiscordRunner]) -> None:
+    """Without the members intent Discord never says a role changed: the worker asks when it delivers."""
+    app, _ = running
+    await make_topics(app)
+    subscribed = await fake.send_slash_command("subscribe", {"topic": "campaigns"}, user_id=BOB.id)
+    assert "You now follow" in embed_text((await subscribed.callback())["data"])
+    fake.world.members[BOB.id] = dataclasses.replace(fake.world.members[BOB.id], roles=())
+    campaigns = await app.store.topics.by_slug("campaigns")
+    assert campaigns is not None
+    bob = await person_of(app, BOB.id, BOB.username)
+    await app.services.notifier.to_people([bob], Message(body=("Members only",)), key="m", topic_id=campaigns.id)
+    await app.worker.run_due()
+    assert fake.dm_messages_to(BOB.id) == []
+    [row] = await app.store.outbox.by_kind("notice")
+    assert row.status is DeliveryStatus.SKIPPED
+    assert english(row.reason) == "the recipient may no longer see this topic"
 
 
 async def test_a_long_rate_limit_leaves_the_delivery_queued_with_discords_retry_after(

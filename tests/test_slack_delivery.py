@@ -215,3 +215,22 @@ async def test_without_dedupe_a_crash_can_post_twice_and_history_is_never_read(t
             await app.run_due()
             assert len(fake.messages("CPUB")) == 2  # the bounded duplicate the README describes
             assert fake.calls_to("conversations.history") == []
+
+
+async def test_a_member_who_became_a_guest_gets_no_members_only_post(tmp_path: Path) -> None:
+    """Roles are re-checked with Slack when a delivery goes out, not only when the person last spoke."""
+    clock = FixedClock()
+    async with FakeSlack() as fake:
+        everyone(fake)
+        async with slack_app_with_admins(tmp_path, fake, clock) as app, fake.socket_mode(runner(app).bolt):
+            await command(fake, "/coalition", "topic create wg Working group visibility:members", ADMIN)
+            assert "You now follow" in text_of(await command(fake, "/subscribe", "wg", "UMEM"))
+            fake.add_user("UMEM", name="mel", is_restricted=True)  # made a guest in the workspace
+            runner(app).directory.forget("UMEM")
+            await command(fake, "/coalition", "announce new wg Members only", ADMIN)
+            await command(fake, "/coalition", "announce confirm 1", ADMIN)
+            await run_until_settled(app, clock)
+            assert fake.messages(fake.dm_channel("UMEM")) == []
+            [row] = [d for d in await app.store.announcements.deliveries(1) if d.person_id is not None]
+            assert row.status is DeliveryStatus.SKIPPED
+            assert english(row.reason) == "the recipient may no longer see this topic"

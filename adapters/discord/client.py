@@ -123,7 +123,7 @@ async def running(settings: Settings, dispatcher: Dispatcher, worker: DeliveryWo
             try:
                 await _wait_ready(client, connection)
                 delivery = DiscordDelivery(client, config.guild_id, store.people, handler, SendAttempts(store.db),
-                                           publishes, services.clock)
+                                           publishes, services.clock, roles=roles)
                 rate = settings.delivery.discord_per_second
                 worker.add_adapter(delivery, TokenBucket(rate, max(1.0, rate)))
                 publisher = asyncio.create_task(publishes.run(), name="discord-publish")

@@ -10,6 +10,7 @@ for the nonce before sending again.
 from __future__ import annotations
 
 import hashlib
+import time
 from collections.abc import Awaitable
 from datetime import timedelta
 from typing import Any, TypeVar
@@ -17,7 +18,7 @@ from typing import Any, TypeVar
 import aiohttp
 import discord
 
-from adapters.discord.identity import PLATFORM
+from adapters.discord.identity import PLATFORM, RoleMap
 from adapters.discord.interactions import InteractionHandler
 from adapters.discord.publish import PublishQueue
 from adapters.discord.render import render_parts
@@ -25,10 +26,11 @@ from adapters.discord.setup import SetupError, setup_public_channel, setup_topic
 from adapters.discord.tokens import SendAttempts
 from bot.i18n import Text, _
 from bot.messages import RenderedMessage
-from bot.model import IdentityRecord
+from bot.model import IdentityRecord, Role
 from bot.ports import Clock, PeopleStore, PermanentDeliveryError, SentMessage, TransientDeliveryError
 
 CANNOT_DM = 50007
+ROLE_TTL_SECONDS = 300.0
 NONCE_WINDOW = timedelta(minutes=4)  # Discord keeps nonces "a few minutes"; stay inside that
 HISTORY_LOOKBACK = 50
 _T = TypeVar("_T")
@@ -73,8 +75,10 @@ def _channel_number(channel_id: str) -> int:
 class DiscordDelivery:
     def __init__(self, client: discord.Client, guild_id: int, people: PeopleStore, handler: InteractionHandler,
                  attempts: SendAttempts, publishes: PublishQueue, clock: Clock,
-                 nonce_window: timedelta = NONCE_WINDOW) -> None:
+                 nonce_window: timedelta = NONCE_WINDOW, roles: RoleMap | None = None) -> None:
         self._client = client
+        self._roles = roles
+        self._role_cache: dict[str, tuple[float, Role]] = {}
         self._guild_id = guild_id
         self._people = people
         self._handler = handler
@@ -109,6 +113,31 @@ class DiscordDelivery:
             for message_id in sent.message_ids:
                 await self._publishes.enqueue(channel_id, message_id)
         return sent
+
+    async def current_role(self, external_id: str) -> Role | None:
+        """The member's role in the guild now; outsider once they left it.
+
+        Asked over REST and kept for a few minutes: without the privileged members intent the gateway never
+        says when someone's roles change, so the member cache cannot be trusted for this.
+        """
+        if self._roles is None or not external_id.isdigit():
+            return None
+        cached = self._role_cache.get(external_id)
+        if cached is not None and time.monotonic() - cached[0] < ROLE_TTL_SECONDS:
+            return cached[1]
+        guild = self._client.get_guild(self._guild_id)
+        if guild is None:
+            return None
+        try:
+            member = await guild.fetch_member(int(external_id))
+        except discord.NotFound:
+            role = Role.OUTSIDER
+        except discord.HTTPException:
+            return None
+        else:
+            role = self._roles.role_of(member.roles)
+        self._role_cache[external_id] = (time.monotonic(), role)
+        return role
 
     async def channel_is_public(self, channel_id: str) -> bool | None:
         """Whether everyone in the server can read the channel (``setup topic-channel`` refuses such a channel

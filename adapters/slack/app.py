@@ -63,7 +63,7 @@ async def running(settings: Settings, dispatcher: Dispatcher, worker: DeliveryWo
     registry = dispatcher.registry
     translator = Translator.load()
     directory = SlackDirectory(client, coordinator_group=slack.coordinator_group)
-    delivery = SlackDelivery(client, dedupe_after_crash=slack.dedupe_after_crash)
+    delivery = SlackDelivery(client, dedupe_after_crash=slack.dedupe_after_crash, directory=directory)
     handlers = SlackHandlers(dispatcher, directory, registry, translator, umbrella=slack.umbrella_command,
                              shortcuts=shortcut_commands(registry, slack.umbrella_command),
                              default_language=settings.coalition.language)

@@ -23,9 +23,10 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.blocks import render_slack_blocks
+from adapters.slack.identity import SlackDirectory
 from bot.i18n import _
 from bot.messages import RenderedMessage
-from bot.model import IdentityRecord
+from bot.model import IdentityRecord, Role
 from bot.pacing import TokenBucket
 from bot.ports import DeliveryError, PermanentDeliveryError, SentMessage, TransientDeliveryError
 
@@ -82,8 +83,10 @@ class SlackDelivery:
 
     def __init__(self, client: AsyncWebClient, *, dedupe_after_crash: bool = False, channel_rate: float = 1.0,
                  channel_burst: float = 4.0, monotonic: Callable[[], float] = time.monotonic,
-                 sleep: Callable[[float], Awaitable[None]] | None = None) -> None:
+                 sleep: Callable[[float], Awaitable[None]] | None = None,
+                 directory: SlackDirectory | None = None) -> None:
         self._client = client
+        self._directory = directory
         self._dedupe = dedupe_after_crash
         self._channel_rate = channel_rate
         self._channel_burst = channel_burst
@@ -96,6 +99,12 @@ class SlackDelivery:
     @property
     def platform(self) -> str:
         return PLATFORM
+
+    async def current_role(self, external_id: str) -> Role | None:
+        """What Slack says now (users.info, cached for minutes), for the worker's access re-check."""
+        if self._directory is None:
+            return None
+        return await self._directory.current_role(external_id)
 
     def expect_in_flight(self, delivery_keys: Iterable[str]) -> None:
         """Deliveries whose earlier attempt may have been posted: check history before posting them."""

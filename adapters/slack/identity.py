@@ -55,6 +55,15 @@ class SlackDirectory:
         return SlackProfile(user_id=user_id, display_name=str(name), timezone=user.get("tz") or None,
                             role=await self._role(user), locale=user.get("locale") or None)
 
+    def forget(self, user_id: str) -> None:
+        """Drop the cached profile (a user_change event, or a test that changes the workspace)."""
+        self._users.pop(user_id, None)
+
+    async def current_role(self, user_id: str) -> Role | None:
+        """The role Slack gives ``user_id`` now; ``None`` when Slack could not be asked (keep what is stored)."""
+        user = await self._user(user_id)
+        return await self._role(user) if user is not None else None
+
     async def _user(self, user_id: str) -> dict[str, Any] | None:
         cached = self._users.get(user_id)
         if cached is not None and self._monotonic() - cached[0] < self._ttl:
