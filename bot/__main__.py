@@ -59,9 +59,13 @@ def main(argv: list[str] | None = None) -> int:
         applied = asyncio.run(_migrate(settings))
         print("applied: " + (", ".join(applied) if applied else "nothing (up to date)"))  # noqa: T201
         return 0
-    from bot.app import run
+    from bot.app import AlreadyRunning, run
 
-    asyncio.run(run(settings))
+    try:
+        asyncio.run(run(settings))
+    except AlreadyRunning as error:
+        print(f"{error}; stop it first, or set another [storage] path.", file=sys.stderr)  # noqa: T201
+        return 1
     return 0
 
 

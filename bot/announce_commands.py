@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from typing import Protocol, runtime_checkable
 
 from bot.commands.context import Context
 from bot.commands.spec import Arg, ArgKind, Command, Option
@@ -11,29 +10,10 @@ from bot.errors import UserError
 from bot.i18n import Msg, Text, _
 from bot.messages import Action, Message, stamp
 from bot.model import Role, Visibility
+from bot.ports import ChannelInspector, ChannelPreparer
 from bot.when import parse_when
 
 _CHANNEL = re.compile(r"^<#([A-Za-z0-9]+)(?:\|[^>]*)?>$")
-
-
-@runtime_checkable
-class ChannelInspector(Protocol):
-    """Adapters that can tell whether everyone can read a channel implement this."""
-
-    async def channel_is_public(self, channel_id: str) -> bool | None: ...
-
-
-@runtime_checkable
-class ChannelPreparer(Protocol):
-    """Adapters that can check a channel and make it read-only for everyone but the bot implement this.
-
-    Each method raises :class:`UserError` when the channel cannot serve (wrong type, no access) and returns
-    a note on what it changed.
-    """
-
-    async def prepare_public_channel(self, channel_id: str) -> Msg: ...
-
-    async def prepare_topic_channel(self, channel_id: str) -> Msg: ...
 
 
 def parse_channel(reference: str) -> str:

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import importlib
 import logging
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
+from pathlib import Path
 from typing import Any, TextIO
 
 from adapters.console import ConsoleAdapter
@@ -120,6 +122,28 @@ class App:
             await asyncio.sleep(delay)
 
 
+class AlreadyRunning(RuntimeError):
+    """Another bot process serves this database: two would both retry each other's in-flight deliveries."""
+
+
+@contextlib.contextmanager
+def single_instance(database: Path) -> Iterator[None]:
+    """Hold an exclusive lock beside the database for the life of the app (released by the OS on a crash)."""
+    if str(database) == ":memory:":
+        yield
+        return
+    database.parent.mkdir(parents=True, exist_ok=True)
+    with open(f"{database}.lock", "a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise AlreadyRunning(f"another coalition-bot process is using {database}") from None
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 async def should_load_demo(settings: Settings, store: SqliteStore) -> bool:
     """Only into an empty database, and only when the console is the sole adapter: never on a deployment."""
     return settings.console_only and await is_empty(store)
@@ -131,6 +155,7 @@ async def build_app(settings: Settings, *, clock: Clock | None = None, console_o
                     ) -> AsyncIterator[App]:
     clock = clock or SystemClock()
     async with AsyncExitStack() as stack:
+        stack.enter_context(single_instance(settings.storage.path))
         db = await stack.enter_async_context(Database.open(settings.storage.path))
         store = SqliteStore(db)
         translator = Translator.load()

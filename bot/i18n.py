@@ -131,6 +131,12 @@ def text_from_json(data: Any) -> Msg:
     return Text(data["msgid"], plural=data.get("plural"), n=data.get("n"), params=tuple(params))
 
 
+def available_languages(directory: Path = LOCALES_DIR) -> tuple[str, ...]:
+    """English plus every language with a catalogue, without compiling them."""
+    found = {path.parent.parent.name for path in directory.glob("*/LC_MESSAGES/messages.po")}
+    return tuple(sorted(found | {DEFAULT_LANGUAGE}))
+
+
 def encode_text(message: Msg) -> str:
     """Store a message in a text column (delivery reasons), to be shown later in the reader's language."""
     return json.dumps(text_to_json(message), ensure_ascii=False)

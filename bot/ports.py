@@ -102,6 +102,26 @@ class PlatformAdapter(Protocol):
 
 
 @runtime_checkable
+class ChannelInspector(Protocol):
+    """Adapters that can tell whether everyone can read a channel implement this."""
+
+    async def channel_is_public(self, channel_id: str) -> bool | None: ...
+
+
+@runtime_checkable
+class ChannelPreparer(Protocol):
+    """Adapters that can check a channel and make it read-only for everyone but the bot implement this.
+
+    Each method raises :class:`UserError` when the channel cannot serve (wrong type, no access) and returns
+    a note on what it changed.
+    """
+
+    async def prepare_public_channel(self, channel_id: str) -> Msg: ...
+
+    async def prepare_topic_channel(self, channel_id: str) -> Msg: ...
+
+
+@runtime_checkable
 class PlatformRoles(Protocol):
     """Adapters that can say what role the platform gives someone *now* implement this, so a delivery to a
     members-only topic is re-checked against the platform, not only against what it said at last contact."""

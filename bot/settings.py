@@ -21,6 +21,7 @@ from pydantic_settings import (
 )
 
 from bot.config import CoreConfig
+from bot.i18n import available_languages
 from bot.model import Identity
 
 DEFAULT_SETTINGS_FILE = Path("settings.toml")
@@ -97,6 +98,14 @@ class CoalitionSettings(BaseModel):
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(f"unknown IANA time zone {value!r}") from None
+        return value
+
+    @field_validator("language")
+    @classmethod
+    def _available_language(cls, value: str) -> str:
+        available = available_languages()
+        if value not in available:
+            raise ValueError(f"language {value!r} has no catalogue; available: {', '.join(available)}")
         return value
 
     @field_validator("admins")

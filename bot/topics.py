@@ -15,7 +15,7 @@ from bot.i18n import Text, _, _n
 from bot.messages import Action, ActionStyle, Message
 from bot.model import Policy, Role, Topic, Visibility
 from bot.notify import Notifier
-from bot.ports import Clock, Store
+from bot.ports import ChannelInspector, Clock, Store
 
 RESERVED_SLUGS = frozenset({"all", "help", "none", "yes", "no", "maybe"})
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{1,39}$")
@@ -145,6 +145,13 @@ async def edit_topic(ctx: Context) -> Message:
         visibility=Visibility(changes.get("visibility") or topic.visibility),
         policy=Policy(changes.get("policy") or topic.policy),
     )
+    if updated.visibility is not Visibility.PUBLIC and topic.visibility is Visibility.PUBLIC:
+        for binding in await service.store.announcements.channels("topic", topic.id):
+            adapter = ctx.services.adapters(binding.platform)
+            if isinstance(adapter, ChannelInspector) and await adapter.channel_is_public(binding.channel_id):
+                raise UserError(_("#{channel} can be read by everyone, so “{topic}” cannot stop being public "
+                                  "while it posts there. Bind a private channel first (setup topic-channel).",
+                                  channel=binding.channel_id, topic=topic.slug))
     async with service.store.transaction():
         await service.store.topics.update(updated)
         await service.audit(ctx.caller, "topic.edit", topic.slug, topic, updated)

@@ -55,8 +55,14 @@ class RecordingAdapter:
     roles: dict[str, Role] = field(default_factory=dict)
     """What the platform says about people now; absent means it cannot tell."""
 
+    public_channels: set[str] = field(default_factory=set)
+    """Channels everyone can read, for the setup checks."""
+
     async def current_role(self, external_id: str) -> Role | None:
         return self.roles.get(external_id)
+
+    async def channel_is_public(self, channel_id: str) -> bool | None:
+        return channel_id in self.public_channels
 
     def _maybe_fail(self) -> None:
         if self.failures:

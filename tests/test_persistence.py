@@ -105,3 +105,18 @@ async def test_a_failing_transaction_changes_nothing(tmp_path: Path) -> None:
         except RuntimeError:
             pass
         assert await store.people.count() == 0
+
+
+async def test_a_second_bot_on_the_same_database_is_refused(tmp_path: Path) -> None:
+    """Two processes would both put the other's in-flight deliveries back in the queue and send them twice."""
+    import pytest
+
+    from bot.app import AlreadyRunning
+
+    settings = console_settings(tmp_path)
+    async with harness(settings):
+        with pytest.raises(AlreadyRunning, match="another coalition-bot process"):
+            async with harness(settings):
+                pass
+    async with harness(settings):  # released on exit
+        pass

@@ -159,3 +159,14 @@ async def test_edit_while_a_copy_is_in_flight_still_edits_it(tmp_path: object) -
             await h.app.run_due()
         edits_to_bob = [m for sent, m in adapter.edits if sent.channel_id == "D-bob"]
         assert edits_to_bob and "Meeting at 11" in edits_to_bob[-1].plain_text()
+
+
+async def test_a_topic_posting_to_an_open_channel_cannot_become_members_only(h: Harness) -> None:
+    h.adapter.public_channels.add("open")
+    assert "now also go to #open" in await h.text("root", "setup topic-channel disinformation #open", platform="test")
+    refused = await h.text("demo-admin", "topic edit disinformation visibility:members")
+    assert "can be read by everyone" in refused
+    topic = await h.app.store.topics.by_slug("disinformation")
+    assert topic is not None and topic.visibility.value == "public"
+    assert "can be read by everyone" in await h.text(
+        "root", "setup topic-channel research #open", platform="test")

@@ -50,6 +50,9 @@ def test_bad_values_are_refused(tmp_path: Path) -> None:
     config.write_text('[coalition]\nadmins = ["nobody"]\n')
     with pytest.raises(ValidationError):
         Settings.load(config)
+    config.write_text('[coalition]\nlanguage = "xx"\n')
+    with pytest.raises(ValidationError, match="no catalogue"):
+        Settings.load(config)
     config.write_text('[nonsense]\nx = 1\n')
     with pytest.raises(ValidationError):
         Settings.load(config)
