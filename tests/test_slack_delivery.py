@@ -234,3 +234,22 @@ async def test_a_member_who_became_a_guest_gets_no_members_only_post(tmp_path: P
             [row] = [d for d in await app.store.announcements.deliveries(1) if d.person_id is not None]
             assert row.status is DeliveryStatus.SKIPPED
             assert english(row.reason) == "the recipient may no longer see this topic"
+
+
+async def test_setup_topic_channel_refuses_an_open_channel_for_a_members_topic(tmp_path: Path) -> None:
+    clock = FixedClock()
+    async with FakeSlack() as fake:
+        everyone(fake)
+        fake.add_channel("COPEN", name="general")
+        fake.add_channel("CPRIV", name="wg-private", is_private=True)
+        fake.add_channel("CCONNECT", name="partners", is_private=True, is_ext_shared=True)
+        async with slack_app_with_admins(tmp_path, fake, clock) as app, fake.socket_mode(runner(app).bolt):
+            await command(fake, "/coalition", "topic create wg Working group visibility:members", ADMIN)
+            for channel in ("COPEN", "CCONNECT"):
+                refused = await command(fake, "/coalition", f"setup topic-channel wg <#{channel}|x>", ADMIN)
+                assert "can be read by everyone" in text_of(refused)
+            accepted = await command(fake, "/coalition", "setup topic-channel wg <#CPRIV|wg-private>", ADMIN)
+            assert "now also go to #CPRIV" in text_of(accepted)
+            topic = await app.store.topics.by_slug("wg")
+            assert topic is not None
+            assert [b.channel_id for b in await app.store.announcements.channels("topic", topic.id)] == ["CPRIV"]

@@ -19,7 +19,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, NoReturn
 
 import aiohttp
-from slack_sdk.errors import SlackApiError
+from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.blocks import render_slack_blocks
@@ -99,6 +99,20 @@ class SlackDelivery:
     @property
     def platform(self) -> str:
         return PLATFORM
+
+    async def channel_is_public(self, channel_id: str) -> bool | None:
+        """Whether every workspace member can read the channel (``setup topic-channel`` refuses one for a topic
+        that is not public); ``None`` when Slack cannot tell us."""
+        try:
+            response = await self._client.conversations_info(channel=channel_id)
+        except (SlackApiError, SlackClientError, OSError, TimeoutError):
+            return None
+        channel = response.get("channel") or {}
+        if channel.get("is_im") or channel.get("is_mpim"):
+            return False
+        if channel.get("is_ext_shared"):  # Slack Connect: people from other organisations read it
+            return True
+        return not channel.get("is_private", False)
 
     async def current_role(self, external_id: str) -> Role | None:
         """What Slack says now (users.info, cached for minutes), for the worker's access re-check."""
