@@ -122,10 +122,13 @@ async def running(settings: Settings, dispatcher: Dispatcher, worker: DeliveryWo
             publisher: asyncio.Task[None] | None = None
             try:
                 await _wait_ready(client, connection)
-                delivery = DiscordDelivery(client, config.guild_id, store.people, handler, SendAttempts(store.db),
-                                           publishes, services.clock, roles=roles)
                 rate = settings.delivery.discord_per_second
-                worker.add_adapter(delivery, TokenBucket(rate, max(1.0, rate)))
+                # One budget for every request we make. A small burst: rate + burst must stay under Discord's
+                # global 50 requests in any second (40 + 10 by default).
+                bucket = TokenBucket(rate, max(1.0, rate / 4))
+                delivery = DiscordDelivery(client, config.guild_id, store.people, handler, SendAttempts(store.db),
+                                           publishes, services.clock, roles=roles, pace=bucket.acquire)
+                worker.add_adapter(delivery, bucket)
                 publisher = asyncio.create_task(publishes.run(), name="discord-publish")
                 yield DiscordRunner(client=client, delivery=delivery, publishes=publishes, handler=handler,
                                     guild_id=config.guild_id)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any, TypeVar
 
@@ -75,8 +75,12 @@ def _channel_number(channel_id: str) -> int:
 class DiscordDelivery:
     def __init__(self, client: discord.Client, guild_id: int, people: PeopleStore, handler: InteractionHandler,
                  attempts: SendAttempts, publishes: PublishQueue, clock: Clock,
-                 nonce_window: timedelta = NONCE_WINDOW, roles: RoleMap | None = None) -> None:
+                 nonce_window: timedelta = NONCE_WINDOW, roles: RoleMap | None = None,
+                 pace: Callable[[], Awaitable[None]] | None = None) -> None:
         self._client = client
+        # The worker takes one token of the global budget per delivery; every further request this adapter
+        # makes (opening a DM, a second part, a history scan, a member look-up) takes its own.
+        self._pace = pace
         self._roles = roles
         self._role_cache: dict[str, tuple[float, Role]] = {}
         self._guild_id = guild_id
@@ -97,6 +101,7 @@ class DiscordDelivery:
         channel_id = recipient.dm_channel_id
         if channel_id is None:
             user = discord.Object(int(recipient.identity.external_id))
+            await self._extra_request()
             dm = await call_discord(self._client.create_dm(user))
             channel_id = str(dm.id)
             await self._people.set_dm_channel(recipient.identity, channel_id)
@@ -129,6 +134,7 @@ class DiscordDelivery:
         if guild is None:
             return None
         try:
+            await self._extra_request()
             member = await guild.fetch_member(int(external_id))
         except discord.NotFound:
             role = Role.OUTSIDER
@@ -179,6 +185,10 @@ class DiscordDelivery:
             if not isinstance(error.__cause__, discord.NotFound):  # already gone is what we wanted
                 raise
 
+    async def _extra_request(self) -> None:
+        if self._pace is not None:
+            await self._pace()
+
     async def _send(self, channel: discord.abc.Messageable, message: RenderedMessage,
                     delivery_key: str) -> SentMessage:
         parts = render_parts(message)
@@ -186,13 +196,16 @@ class DiscordDelivery:
         first_at = await self._attempts.first_attempt(delivery_key, self._clock.now())
         found: dict[str, str] = {}
         if self._clock.now() - first_at > self._nonce_window:
+            await self._extra_request()
             found = await self._find_nonces(channel, set(nonces))
         ids: list[str] = []
         channel_id = ""
-        for nonce, part in zip(nonces, parts, strict=True):
+        for index, (nonce, part) in enumerate(zip(nonces, parts, strict=True)):
             if nonce in found:
                 ids.append(found[nonce])
                 continue
+            if index:
+                await self._extra_request()
             kwargs: dict[str, Any] = await self._handler.part_kwargs(part)
             posted = await call_discord(channel.send(nonce=nonce, **kwargs))
             ids.append(str(posted.id))
