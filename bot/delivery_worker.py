@@ -68,6 +68,7 @@ class DeliveryWorker:
         self._rng = rng or random.Random()
         self._wake = asyncio.Event()
         self._stopping = False
+        self._self_paced: set[str] = set()
         self._topics: dict[int, Topic] = {}
         self._builders: dict[str, Builder] = {}
         self._after_batch: list[AfterBatch] = []
@@ -85,10 +86,15 @@ class DeliveryWorker:
     def adapter(self, platform: str) -> PlatformAdapter | None:
         return self._adapters.get(platform)
 
-    def add_adapter(self, adapter: PlatformAdapter, bucket: TokenBucket | None = None) -> None:
+    def add_adapter(self, adapter: PlatformAdapter, bucket: TokenBucket | None = None, *,
+                    self_paced: bool = False) -> None:
+        """``bucket`` paces the platform; ``self_paced`` when the adapter takes its tokens itself (one per
+        request, where a delivery may cost several) — the worker then only slows it down after a 429."""
         self._adapters[adapter.platform] = adapter
         if bucket is not None:
             self._buckets[adapter.platform] = bucket
+        if self_paced:
+            self._self_paced.add(adapter.platform)
 
     def wake(self) -> None:
         """Ask the loop to look for due rows now (a row was just queued)."""
@@ -237,6 +243,7 @@ class DeliveryWorker:
         if adapter is None or delivery.sent is None:
             return
         try:
+            await self._pace(delivery.sent.platform)  # a report edit is a request like any other
             await adapter.edit(delivery.sent, await self._render_for(delivery, message))
         except Exception:
             log.warning("could not update delivery %d in place", delivery.id)
@@ -321,7 +328,7 @@ class DeliveryWorker:
 
     async def _pace(self, platform: str) -> None:
         bucket = self._buckets.get(platform)
-        if bucket is not None:
+        if bucket is not None and platform not in self._self_paced:
             await bucket.acquire()
 
 

@@ -38,6 +38,7 @@ log = logging.getLogger(__name__)
 
 MAX_RATELIMIT_WAIT = 30.0  # a longer 429 raises discord.RateLimited: the outbox retries, nothing sleeps
 READY_TIMEOUT_SECONDS = 60.0
+GLOBAL_LIMIT_PER_SECOND = 50.0  # Discord's global request limit for a bot
 GUILD_READY_TIMEOUT = 0.5  # one guild: after its GUILD_CREATE there is nothing more to wait for
 
 
@@ -123,12 +124,12 @@ async def running(settings: Settings, dispatcher: Dispatcher, worker: DeliveryWo
             try:
                 await _wait_ready(client, connection)
                 rate = settings.delivery.discord_per_second
-                # One budget for every request we make. A small burst: rate + burst must stay under Discord's
-                # global 50 requests in any second (40 + 10 by default).
-                bucket = TokenBucket(rate, max(1.0, rate / 4))
+                # One budget for every request we make. A small burst: rate + burst must stay within Discord's
+                # global limit in any one second, with room for network jitter (40 + 5 by default).
+                bucket = TokenBucket(rate, max(1.0, min(rate / 4, (GLOBAL_LIMIT_PER_SECOND - rate) / 2)))
                 delivery = DiscordDelivery(client, config.guild_id, store.people, handler, SendAttempts(store.db),
                                            publishes, services.clock, roles=roles, pace=bucket.acquire)
-                worker.add_adapter(delivery, bucket)
+                worker.add_adapter(delivery, bucket, self_paced=True)  # it takes a token per request itself
                 publisher = asyncio.create_task(publishes.run(), name="discord-publish")
                 yield DiscordRunner(client=client, delivery=delivery, publishes=publishes, handler=handler,
                                     guild_id=config.guild_id)

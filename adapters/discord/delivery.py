@@ -78,8 +78,9 @@ class DiscordDelivery:
                  nonce_window: timedelta = NONCE_WINDOW, roles: RoleMap | None = None,
                  pace: Callable[[], Awaitable[None]] | None = None) -> None:
         self._client = client
-        # The worker takes one token of the global budget per delivery; every further request this adapter
-        # makes (opening a DM, a second part, a history scan, a member look-up) takes its own.
+        # Discord's global limit counts requests, not deliveries: every request this adapter makes (a message
+        # part, opening a DM, an edit, a history scan, a member look-up) takes its own token, right before it
+        # is sent. The worker therefore does not pace Discord itself.
         self._pace = pace
         self._roles = roles
         self._role_cache: dict[str, tuple[float, Role]] = {}
@@ -101,7 +102,7 @@ class DiscordDelivery:
         channel_id = recipient.dm_channel_id
         if channel_id is None:
             user = discord.Object(int(recipient.identity.external_id))
-            await self._extra_request()
+            await self._request_token()
             dm = await call_discord(self._client.create_dm(user))
             channel_id = str(dm.id)
             await self._people.set_dm_channel(recipient.identity, channel_id)
@@ -134,7 +135,7 @@ class DiscordDelivery:
         if guild is None:
             return None
         try:
-            await self._extra_request()
+            await self._request_token()
             member = await guild.fetch_member(int(external_id))
         except discord.NotFound:
             role = Role.OUTSIDER
@@ -167,11 +168,14 @@ class DiscordDelivery:
         for message_id, part in zip(sent.message_ids, parts, strict=False):
             kwargs = await self._handler.part_kwargs(part)
             kwargs.pop("file", None)
+            await self._request_token()
             await call_discord(channel.get_partial_message(int(message_id)).edit(**kwargs))
         for message_id in sent.message_ids[len(parts):]:
             await self._delete_one(channel, message_id)
         for part in parts[len(sent.message_ids):]:
-            await call_discord(channel.send(**await self._handler.part_kwargs(part)))
+            kwargs = await self._handler.part_kwargs(part)
+            await self._request_token()
+            await call_discord(channel.send(**kwargs))
 
     async def delete(self, sent: SentMessage) -> None:
         channel = self._client.get_partial_messageable(int(sent.channel_id))
@@ -180,12 +184,13 @@ class DiscordDelivery:
 
     async def _delete_one(self, channel: discord.PartialMessageable, message_id: str) -> None:
         try:
+            await self._request_token()
             await call_discord(channel.get_partial_message(int(message_id)).delete())
         except PermanentDeliveryError as error:
             if not isinstance(error.__cause__, discord.NotFound):  # already gone is what we wanted
                 raise
 
-    async def _extra_request(self) -> None:
+    async def _request_token(self) -> None:
         if self._pace is not None:
             await self._pace()
 
@@ -196,17 +201,16 @@ class DiscordDelivery:
         first_at = await self._attempts.first_attempt(delivery_key, self._clock.now())
         found: dict[str, str] = {}
         if self._clock.now() - first_at > self._nonce_window:
-            await self._extra_request()
+            await self._request_token()
             found = await self._find_nonces(channel, set(nonces))
         ids: list[str] = []
         channel_id = ""
-        for index, (nonce, part) in enumerate(zip(nonces, parts, strict=True)):
+        for nonce, part in zip(nonces, parts, strict=True):
             if nonce in found:
                 ids.append(found[nonce])
                 continue
-            if index:
-                await self._extra_request()
             kwargs: dict[str, Any] = await self._handler.part_kwargs(part)
+            await self._request_token()  # taken right before the request, so requests keep their spacing
             posted = await call_discord(channel.send(nonce=nonce, **kwargs))
             ids.append(str(posted.id))
             channel_id = str(posted.channel.id)

@@ -71,7 +71,8 @@ async def running(settings: Settings, dispatcher: Dispatcher, worker: DeliveryWo
         slack.signing_secret.get_secret_value() if slack.signing_secret else None))
     handlers.register(bolt)
     rate = settings.delivery.slack_per_second
-    worker.add_adapter(delivery, TokenBucket(rate, max(1.0, rate)))
+    # A burst of one: the workspace budget is a rate, and a full second of saved-up sends would exceed it.
+    worker.add_adapter(delivery, TokenBucket(rate, 1.0))
 
     runner = SlackRunner(bolt=bolt, client=client, delivery=delivery, directory=directory, handlers=handlers,
                          mode=slack.mode)
