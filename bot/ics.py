@@ -14,6 +14,7 @@ from icalendar import Calendar, Event, vRecur
 from icalendar.enums import STATUS
 
 from bot.meeting_model import Meeting, MeetingState, Occurrence, OccurrenceState
+from bot.recurrence import first_local, to_utc
 
 __all__ = ["calendar_for", "meeting_uid"]
 
@@ -39,7 +40,7 @@ def calendar_for(meetings: Sequence[tuple[Meeting, Sequence[Occurrence]]], coali
 
 def _events(meeting: Meeting, occurrences: Sequence[Occurrence], slug: str, now: datetime) -> list[Event]:
     tz = meeting.tz
-    start = meeting.start_local.replace(tzinfo=tz)
+    start = to_utc(first_local(meeting.start_local, tz, meeting.rrule), tz).astimezone(tz)
     uid = meeting_uid(meeting, slug)
     master = Event.new(uid=uid, summary=meeting.title, start=start, end=start + meeting.duration,
                        stamp=now, sequence=meeting.revision - 1, url=meeting.link or None,

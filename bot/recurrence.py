@@ -84,7 +84,7 @@ def parse_rule(text: str, start: datetime, zone: ZoneInfo | None = None) -> str:
         if "FREQ=" not in body or "DTSTART" in body or "\n" in body:
             raise _invalid(raw)
     rule = _build(body, start, raw, zone or ZoneInfo("UTC"))
-    first = rule.after(start, inc=True)
+    first = _first(rule, start)
     if first is None:
         raise UserError(_("The rule “{rule}” never occurs after the meeting's first date.", rule=raw))
     previous = first
@@ -93,6 +93,51 @@ def parse_rule(text: str, start: datetime, zone: ZoneInfo | None = None) -> str:
             raise _too_often(raw)
         previous = current
     return body
+
+
+FIRST_WITHIN = timedelta(days=5 * 366)
+"""How far ahead a rule's first occurrence is looked for. Bounded, because dateutil would otherwise scan to
+the year 9999 for a sub-daily rule that never occurs (seconds of a frozen event loop)."""
+
+
+_DAY_PARTS = ("BYMONTH", "BYMONTHDAY", "BYYEARDAY", "BYWEEKNO", "BYDAY")
+
+
+def _first(rule: rrule, start: datetime) -> datetime | None:
+    naive = start.replace(tzinfo=None)
+    if not _days_exist(rule, naive):
+        return None
+    bound = naive + FIRST_WITHIN
+    own_until: datetime | None = getattr(rule, "_until", None)  # dateutil exposes no public accessor
+    bounded = rule.replace(count=None, until=min(own_until, bound) if own_until else bound)
+    return next(iter(bounded.xafter(naive, inc=True)), None)
+
+
+def _days_exist(rule: rrule, start: datetime) -> bool:
+    """Whether any day satisfies a sub-daily rule's day parts (BYMONTH=2;BYMONTHDAY=30 never does).
+
+    dateutil finds that out for an hourly rule only by scanning every hour to the year 9999; the same day
+    parts on a yearly rule are checked in a few thousand steps.
+    """
+    body = str(rule).split("RRULE:", 1)[-1]
+    parts = dict(part.split("=", 1) for part in body.split(";") if "=" in part)
+    if parts.get("FREQ") not in ("HOURLY", "MINUTELY", "SECONDLY"):
+        return True
+    day_parts = [f"{key}={value}" for key, value in parts.items() if key in _DAY_PARTS]
+    if not day_parts:
+        return True
+    probe = rrulestr("RRULE:" + ";".join(["FREQ=YEARLY", *day_parts]), dtstart=start.replace(hour=0, minute=0,
+                                                                                              second=0))
+    return isinstance(probe, rrule) and probe.after(start.replace(hour=0, minute=0, second=0), inc=True) is not None
+
+
+def first_local(start: datetime, zone: ZoneInfo, body: str | None) -> datetime:
+    """The series' first real start on the wall clock. RFC 5545 always counts DTSTART as an occurrence, so
+    an export must start there, not at a typed start that the rule itself skips (a Monday for tue,thu)."""
+    if body is None:
+        return start
+    found = _first(_build(body, start, body, zone), start)
+    return found if found is not None else start
 
 
 def _build(body: str, start: datetime, shown: str, zone: ZoneInfo) -> rrule:

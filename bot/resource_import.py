@@ -8,6 +8,7 @@ updates that resource instead of adding a second one.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
 from collections.abc import Iterable
@@ -99,6 +100,8 @@ async def import_resources(store: Store, rows: Iterable[tuple[int, dict[str, str
                 continue
             seen[fields.url_key] = line
             existing = await store.resources.by_url_key(fields.url_key)
+            if existing is not None:
+                fields = _keep_unstated(fields, existing.fields, row)
             if existing is None:
                 await store.resources.add(fields, None, now)
                 report.added += 1
@@ -111,6 +114,18 @@ async def import_resources(store: Store, rows: Iterable[tuple[int, dict[str, str
             summary = {"added": report.added, "updated": report.updated, "rejected": len(report.rejected)}
             await store.audit.record(None, "resource.import", source, None, json.dumps(summary), now)
     return report
+
+
+_OPTIONAL = {"summary": "summary", "kind": "kind", "topics": "topic_ids", "tags": "tags", "lang": "language",
+             "visibility": "visibility"}
+
+
+def _keep_unstated(new: ResourceFields, old: ResourceFields, row: dict[str, str]) -> ResourceFields:
+    """On update, a column the file lacks (or leaves empty) keeps the stored value: re-importing a list
+    without a topics or visibility column must never move a resource out of its topic or widen who sees it."""
+    kept = {attribute: getattr(old, attribute) for column, attribute in _OPTIONAL.items()
+            if not (row.get(column) or "").strip()}
+    return dataclasses.replace(new, **kept) if kept else new
 
 
 def _fields(row: dict[str, str], slugs: dict[str, int], default_language: str) -> ResourceFields:

@@ -51,6 +51,15 @@ async def test_daily_series_round_trips_across_dst(h: Harness, zone: str, first:
     assert len(await _compare(h, 2)) > 20
 
 
+async def test_a_start_the_rule_skips_is_not_an_extra_calendar_occurrence(h: Harness) -> None:
+    """RFC 5545 counts DTSTART as an occurrence; a Monday start for a tue,thu rule must not add a Monday."""
+    h.clock.current = datetime(2027, 1, 1, tzinfo=UTC)
+    await h.text("demo-coordinator", "meeting create disinformation Sync 2027-01-11 14:00 repeat:tue,thu "
+                                     "zone:Europe/Copenhagen")
+    theirs = await _compare(h, 2)
+    assert theirs[0] == datetime(2027, 1, 12, 13, 0, tzinfo=UTC)
+
+
 async def test_cancelled_and_moved_occurrences_and_stable_uid(h: Harness) -> None:
     await h.text("demo-coordinator", "meeting create disinformation Weekly 2026-11-26 10:00 repeat:tue,thu "
                                      "zone:Europe/Brussels link:https://meet.example.org/w")

@@ -137,3 +137,16 @@ def test_reminder_offsets() -> None:
     for bad in ("soon", "", "8d", "1h,,"):
         with pytest.raises(UserError):
             parse_offsets(bad)
+
+
+def test_a_sub_daily_rule_that_never_occurs_is_refused_quickly() -> None:
+    """dateutil alone would scan to the year 9999 (seconds with the event loop frozen)."""
+    import time
+
+    from bot.errors import UserError
+    from bot.recurrence import parse_rule
+
+    started = time.monotonic()
+    with pytest.raises(UserError):
+        parse_rule("FREQ=HOURLY;BYMONTH=2;BYMONTHDAY=30", datetime(2027, 1, 5, 10, 0), ZoneInfo("UTC"))
+    assert time.monotonic() - started < 1.0

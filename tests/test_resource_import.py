@@ -50,6 +50,18 @@ async def test_import_updates_a_demo_resource_by_normalised_link(h: Harness) -> 
     assert report.updated == 1 and report.added == 0
 
 
+async def test_reimporting_without_topic_or_visibility_columns_never_widens_who_sees_a_resource(h: Harness) -> None:
+    first = read_rows("url,title,topics,visibility\nhttps://example.org/secret,Secret playbook zebrafinch,"
+                      "incident-response,members\n")
+    await import_resources(h.app.store, first, h.clock.now(), default_language="en", source="a.csv")
+    assert "No resources match" in await h.text("demo-member", "resource search zebrafinch")
+    again = read_rows("url,title\nhttps://example.org/secret,Secret playbook zebrafinch (v2)\n")
+    report = await import_resources(h.app.store, again, h.clock.now(), default_language="en", source="b.csv")
+    assert report.updated == 1
+    assert "No resources match" in await h.text("demo-member", "resource search zebrafinch")
+    assert "(v2)" in await h.text("demo-admin", "resource search zebrafinch")
+
+
 def test_header_must_name_url_and_title() -> None:
     with pytest.raises(UserError):
         read_rows("link_only\nhttps://example.org\n")
