@@ -66,6 +66,9 @@ async def _no_change(_meeting_id: int) -> None:
     return None
 
 
+MATERIALISE_LIMIT = 1000
+
+
 class MeetingService:
     def __init__(self, store: Store, clock: Clock, wake: Callable[[], None], config: MeetingConfig,
                  coalition_slug: str = "coalition") -> None:
@@ -154,7 +157,10 @@ class MeetingService:
             until = FAR_FUTURE
         else:
             after = now if fresh or meeting.materialised_until is None else meeting.materialised_until
-            starts = expand(meeting.start_local, tz, meeting.rrule, after, until, 1000)
+            starts = expand(meeting.start_local, tz, meeting.rrule, after, until, MATERIALISE_LIMIT)
+            if len(starts) == MATERIALISE_LIMIT:
+                # Stored up to the last one only: the next extension continues from there, leaving no gap.
+                until = starts[-1] + timedelta(seconds=1)
             if not starts and not await self._store.meetings.occurrences(meeting.id, now, 1):
                 starts = expand(meeting.start_local, tz, meeting.rrule, after, FAR_FUTURE, 1)
                 if starts:

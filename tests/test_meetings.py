@@ -287,3 +287,16 @@ def test_console_run_arms_wakeups_and_writes_the_ics_file(tmp_path: Path) -> Non
     assert (tmp_path / "data" / "exports" / "meeting-1.ics").read_bytes().startswith(b"BEGIN:VCALENDAR")
     assert "Meeting #2 “Zone check” in “disinformation” is scheduled." in result.stdout
     assert "Traceback" not in result.stderr
+
+
+async def test_an_hourly_series_is_stored_without_gaps_past_the_materialise_limit(h: Harness) -> None:
+    h.clock.current = datetime(2027, 1, 5, 9, 0, tzinfo=UTC)
+    reply = await h.text("demo-admin", "meeting create research Watch 2027-01-05 10:00 repeat:FREQ=HOURLY zone:UTC")
+    assert "is scheduled" in reply
+    meeting_id = int(reply.split("#")[1].split()[0].rstrip(".,:"))
+    for _day in range(60):
+        h.clock.advance(days=1)
+        await h.app.run_due()
+    starts = [o.start for o in await h.app.store.meetings.occurrences(meeting_id, limit=100_000)]
+    gaps = [later - earlier for earlier, later in zip(starts, starts[1:], strict=False)]
+    assert len(starts) > 1000 and max(gaps) == timedelta(hours=1)
