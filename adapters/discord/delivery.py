@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 import aiohttp
@@ -21,7 +21,7 @@ import discord
 from adapters.discord.identity import PLATFORM, RoleMap
 from adapters.discord.interactions import InteractionHandler
 from adapters.discord.publish import PublishQueue
-from adapters.discord.render import render_parts
+from adapters.discord.render import Part, render_parts
 from adapters.discord.setup import SetupError, setup_public_channel, setup_topic_channel
 from adapters.discord.tokens import SendAttempts
 from bot.i18n import Text, _
@@ -202,7 +202,7 @@ class DiscordDelivery:
         found: dict[str, str] = {}
         if self._clock.now() - first_at > self._nonce_window:
             await self._request_token()
-            found = await self._find_nonces(channel, set(nonces))
+            found = await self._find_sent(channel, dict(zip(nonces, parts, strict=True)), first_at)
         ids: list[str] = []
         channel_id = ""
         for nonce, part in zip(nonces, parts, strict=True):
@@ -217,14 +217,29 @@ class DiscordDelivery:
         return SentMessage(platform=PLATFORM, channel_id=channel_id or str(getattr(channel, "id", "")),
                            message_ids=tuple(ids))
 
-    async def _find_nonces(self, channel: discord.abc.Messageable, nonces: set[str]) -> dict[str, str]:
-        """Parts of this delivery already in the channel (a crash after sending, before recording it)."""
+    async def _find_sent(self, channel: discord.abc.Messageable, parts: dict[str, Part],
+                         since: datetime) -> dict[str, str]:
+        """Parts of this delivery already in the channel (a crash after sending, before recording it),
+        by nonce → message id.
+
+        Discord does not keep nonces (history never returns them), so a part is recognised as a message of
+        ours, posted since the first attempt, with the same embed title and text. In a DM only the bot posts,
+        so two identical deliveries in that window are the only thing this could mistake.
+        """
+        wanted = {(part.embed.title, part.embed.description): nonce for nonce, part in parts.items()}
+        me = self._client.user.id if self._client.user else None
         found: dict[str, str] = {}
 
         async def scan() -> None:
-            async for posted in channel.history(limit=HISTORY_LOOKBACK):
-                if posted.nonce is not None and str(posted.nonce) in nonces:
+            async for posted in channel.history(limit=HISTORY_LOOKBACK, after=since - timedelta(seconds=5)):
+                if posted.nonce is not None and str(posted.nonce) in parts:
                     found[str(posted.nonce)] = str(posted.id)
+                    continue
+                if posted.author.id != me or not posted.embeds:
+                    continue
+                nonce = wanted.get((posted.embeds[0].title, posted.embeds[0].description))
+                if nonce is not None and nonce not in found:
+                    found[nonce] = str(posted.id)
 
         await call_discord(scan())
         return found

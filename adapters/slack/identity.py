@@ -83,6 +83,8 @@ class SlackDirectory:
                 or user.get("is_ultra_restricted") or user.get("is_stranger")):
             return Role.OUTSIDER
         home = await self._home_team()
+        if home is None and user.get("team_id"):
+            return Role.OUTSIDER  # fail closed: without our own team id a Slack Connect user looks like ours
         if home is not None and user.get("team_id") not in (None, home):
             return Role.OUTSIDER
         if user.get("id") in await self._coordinator_ids():

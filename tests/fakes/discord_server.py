@@ -720,7 +720,8 @@ class FakeDiscord:
         limit = min(int(call.query.get("limit", 50)), 100)
         before, after = int(call.query.get("before", 1 << 64)), int(call.query.get("after", 0))
         visible = [m for m in self.messages_in(channel_id) if not m.ephemeral and after < m.id < before]
-        return _json([m.payload() for m in reversed(visible)][:limit])
+        # Like Discord, history does not carry nonces: they are echoed on create only, never stored.
+        return _json([{k: v for k, v in m.payload().items() if k != "nonce"} for m in reversed(visible)][:limit])
 
     async def _create_message(self, call: _Call) -> web.Response:
         """With `enforce_nonce`, a nonce seen in this channel within `nonce_window` returns that message."""
