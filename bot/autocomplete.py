@@ -11,9 +11,11 @@ from zoneinfo import available_timezones
 
 from bot.commands.context import Caller
 from bot.commands.spec import ArgKind
+from bot.resource_model import ResourceFilter
 from bot.services import Services
 
 MAX_SUGGESTIONS = 25
+RESOURCE_CANDIDATES = 500  # the newest ones; a title fragment narrows them
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +37,14 @@ async def suggest(services: Services, caller: Caller, kind: ArgKind, prefix: str
         candidates = [Suggestion(zone, zone) for zone in sorted(available_timezones())]
     elif kind is ArgKind.LANGUAGE:
         candidates = [Suggestion(code, code) for code in services.translator.languages]
+    elif kind is ArgKind.MEETING:
+        seen = {t.id: t for t in await services.topics.visible(caller) if not t.archived}
+        meetings = await services.store.meetings.active(sorted(seen)) if seen else []
+        candidates = [Suggestion(f"#{m.id} {m.title} ({seen[m.topic_id].slug})", str(m.id)) for m in meetings]
+    elif kind is ArgKind.RESOURCE:
+        scope = await services.resources.scope_for(caller)  # visibility is applied in the query
+        page = await services.store.resources.browse(scope, ResourceFilter(), limit=RESOURCE_CANDIDATES)
+        candidates = [Suggestion(f"#{r.id} {r.title}", str(r.id)) for r in page.items]
     else:
         return []
     starts = [c for c in candidates if c.value.lower().startswith(needle)]

@@ -183,7 +183,7 @@ async def meeting_calendar(ctx: Context) -> Message:
 
 
 def commands() -> list[Command]:
-    number = Arg("id", _("The meeting number, e.g. 3"), ArgKind.INTEGER, max_length=12)
+    number = Arg("id", _("The meeting number, e.g. 3"), ArgKind.MEETING, max_length=12)
     topic = Arg("topic", _("The topic's short name, e.g. disinformation"), ArgKind.TOPIC)
     when = Arg("when", _("tomorrow 14:00, tuesday 14:00, 2026-12-01 14:00"), rest=True)
     occurrence = Option("occurrence", _("Only the occurrence on this date (YYYY-MM-DD) or next"))

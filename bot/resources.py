@@ -364,7 +364,7 @@ async def remove_resource(ctx: Context) -> Message:
 
 
 def commands() -> list[Command]:
-    resource_id = Arg("id", _("The resource number, e.g. 12"), ArgKind.INTEGER, max_length=12)
+    resource_id = Arg("id", _("The resource number, e.g. 12"), ArgKind.RESOURCE, max_length=12)
     kind = Option("kind", _("report, toolkit, guide, dataset, recording, article, course or other"), ArgKind.CHOICE,
                   KINDS)
     lang = Option("lang", _("Language code of the document, e.g. en, fr, es"), ArgKind.LANGUAGE, max_length=10)

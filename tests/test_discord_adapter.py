@@ -162,6 +162,17 @@ async def test_autocomplete_offers_only_topics_the_caller_can_see(
     assert [c["value"] for c in (await zones.callback())["data"]["choices"]] == ["Europe/Paris"]
 
 
+async def test_meeting_and_resource_ids_are_autocompleted(
+        fake: FakeDiscord, running: tuple[App, DiscordRunner]) -> None:
+    synced = {c["name"]: c for c in fake.synced_commands(fake.guild_id)}
+    show = next(o for o in synced["meeting"]["options"] if o["name"] == "show")
+    assert next(o for o in show["options"] if o["name"] == "id").get("autocomplete") is True
+    show = next(o for o in synced["resource"]["options"] if o["name"] == "show")
+    assert next(o for o in show["options"] if o["name"] == "id").get("autocomplete") is True
+    handle = await fake.send_autocomplete("resource show", {"id": ""}, focused="id", user_id=BOB.id)
+    assert (await handle.callback())["type"] == 8
+
+
 async def test_a_missing_rest_argument_opens_a_modal_whose_submission_runs_the_command(
         fake: FakeDiscord, running: tuple[App, DiscordRunner]) -> None:
     app, _ = running

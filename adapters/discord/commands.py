@@ -25,7 +25,7 @@ STRING_OPTION_LIMIT = 6000
 Invoke = Callable[[discord.Interaction, Command, dict[str, Any]], Awaitable[None]]
 Complete = Callable[[discord.Interaction, ArgKind, str], Awaitable[list[app_commands.Choice[str]]]]
 Describe = Callable[[Msg], str]
-AUTOCOMPLETED = (ArgKind.TOPIC, ArgKind.ZONE, ArgKind.LANGUAGE)
+AUTOCOMPLETED = (ArgKind.TOPIC, ArgKind.ZONE, ArgKind.LANGUAGE, ArgKind.MEETING, ArgKind.RESOURCE)
 
 
 def modal_arg(command: Command) -> Arg | None:

@@ -29,6 +29,8 @@ class ArgKind(StrEnum):
     INTEGER = "integer"
     ZONE = "zone"
     LANGUAGE = "language"
+    MEETING = "meeting"
+    RESOURCE = "resource"
 
 
 @dataclass(frozen=True, slots=True)
