@@ -54,6 +54,7 @@ class DiscordSettings(BaseModel):
     coordinator_role: str | None = None
     api_base_url: str = "https://discord.com/api/v10"
     gateway_url: str | None = None
+    global_sync: bool = False
 
     @property
     def configured(self) -> bool:

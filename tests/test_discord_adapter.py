@@ -162,6 +162,16 @@ async def test_autocomplete_offers_only_topics_the_caller_can_see(
     assert [c["value"] for c in (await zones.callback())["data"]["choices"]] == ["Europe/Paris"]
 
 
+async def test_commands_are_synced_globally_only_when_asked(fake: FakeDiscord, tmp_path: Path,
+                                                           clock: FixedClock) -> None:
+    settings = discord_settings(fake, tmp_path)
+    settings.discord.global_sync = True
+    async with build_app(settings, clock=clock):
+        global_names = {c["name"] for c in fake.synced_commands(None)}
+        assert {c["name"] for c in fake.synced_commands(fake.guild_id)} == global_names
+        assert "subscribe" in global_names
+
+
 async def test_meeting_and_resource_ids_are_autocompleted(
         fake: FakeDiscord, running: tuple[App, DiscordRunner]) -> None:
     synced = {c["name"]: c for c in fake.synced_commands(fake.guild_id)}

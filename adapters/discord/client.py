@@ -117,7 +117,12 @@ async def running(settings: Settings, dispatcher: Dispatcher, worker: DeliveryWo
             guild = discord.Object(config.guild_id)
             for command in build_commands(services.registry, describe, handler.run_command, handler.complete):
                 client.tree.add_command(command, guild=guild)
-            await client.tree.sync(guild=guild)
+            await client.tree.sync(guild=guild)  # instant in the coalition's server
+            if config.global_sync:
+                # Also everywhere the bot is, DMs included; Discord may take up to an hour to show them.
+                for command in build_commands(services.registry, describe, handler.run_command, handler.complete):
+                    client.tree.add_command(command)
+                await client.tree.sync()
             connection = asyncio.create_task(client.connect(reconnect=True), name="discord-gateway")
             publishes = PublishQueue(store.db, client, services.clock)
             publisher: asyncio.Task[None] | None = None
