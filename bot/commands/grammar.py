@@ -76,12 +76,6 @@ def _find_closing_quote(line: str, i: int) -> int | None:
     return None
 
 
-@dataclass(frozen=True, slots=True)
-class ParsedLine:
-    command: Command
-    values: Mapping[str, str]
-
-
 def split_command(line: str, known_words: Mapping[str, set[str] | None]) -> tuple[tuple[str, ...], str]:
     """Find the command path at the start of ``line``; returns (path, remainder).
 
