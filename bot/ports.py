@@ -35,6 +35,7 @@ from bot.model import (
     Visibility,
 )
 from bot.resource_model import Resource, ResourceFields, ResourceFilter, ResourcePage, ResourceScope
+from bot.resource_terms import TermIndex
 
 
 class Clock(Protocol):
@@ -319,10 +320,8 @@ class ResourceStore(Protocol):
     async def browse(self, scope: ResourceScope | None, filters: ResourceFilter, *, limit: int,
                      offset: int = 0) -> ResourcePage: ...
     async def count_by_topic(self, scope: ResourceScope | None) -> dict[int, int]: ...
-    async def has_term(self, term: str, *, prefix: bool) -> bool: ...
-    async def document_frequency(self, term: str, *, prefix: bool) -> int: ...
-    async def vocabulary(self) -> dict[int, list[str]]:
-        """Every indexed (folded) term, grouped by length."""
+    async def terms(self) -> TermIndex:
+        """How many resources hold each indexed word; current with every committed write. Read only."""
         ...
 
 

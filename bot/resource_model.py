@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -121,18 +122,44 @@ _LETTERS = str.maketrans({
     "ð": "d", "Ð": "d", "ł": "l", "Ł": "l", "þ": "th", "Þ": "th", "ħ": "h", "Ħ": "h", "ı": "i", "ŧ": "t",
     "Ŧ": "t",
 })
-_WORD = re.compile(r"[^\W_]+")
+_ASCII_SEPARATORS = str.maketrans({chr(c): " " for c in range(128) if not chr(c).isalnum()})
 
 
 def fold(text: str) -> str:
-    """Lower-case ``text`` without accents, ligatures or the letters unicode61 does not fold (ø æ ß đ ł …)."""
+    """``text`` as the search index stores it: lower case, without accents, ligatures or the letters unicode61
+    does not fold (ø æ ß đ ł …), every character that is not part of a word turned into a space.
+
+    The table applies before and after decomposition: "ǣ" only becomes "æ" once its macron is gone.
+    Invisible format characters go (soft hyphens, zero-width joiners, the bidi isolates that come with
+    Arabic or Hebrew text copied from the web). Punctuation and symbols become spaces here rather than in
+    SQLite, because SQLite's Unicode tables are older than Python's: it would glue a recent emoji to a word.
+    """
     decomposed = unicodedata.normalize("NFKD", text.translate(_LETTERS))
-    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+    if decomposed.isascii():
+        return decomposed.translate(_ASCII_SEPARATORS).lower()
+    return "".join(map(_fold_character, decomposed)).translate(_LETTERS).casefold()
 
 
 def words(text: str) -> list[str]:
-    """The folded words of ``text``, split the way the index splits them."""
-    return _WORD.findall(fold(text))
+    """The folded words of ``text``, split exactly as the index's tokenizer splits them.
+
+    Words are runs of letters, digits, marks and private-use characters (the index's categories
+    ``L* N* M* Co``, migration 0007): without marks, Hindi "चुनाव" would fall apart into "च", "न" and "व"
+    at its vowel signs.
+    """
+    return fold(text).split()
+
+
+@functools.cache
+def _fold_character(character: str) -> str:
+    if character.isascii():
+        return character.translate(_ASCII_SEPARATORS)
+    if unicodedata.combining(character):
+        return ""
+    category = unicodedata.category(character)
+    if category == "Cf":
+        return ""
+    return character if category[0] in "LNM" or category == "Co" else " "
 
 
 # --- links -------------------------------------------------------------------------------------------

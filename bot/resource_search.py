@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from bot.resource_model import words
+from bot.resource_terms import TermIndex
 
 # Straight and curly double quotes: a quoted group is an exact phrase.
 _PHRASE = re.compile(r"[\"“”„«»]([^\"“”„«»]*)[\"“”„«»]")
@@ -77,30 +78,20 @@ def describe(terms: Sequence[Term]) -> str:
     return " ".join(term.display() for term in terms)
 
 
-HasTerm = Callable[[str, bool], Awaitable[bool]]
-Frequency = Callable[[str, bool], Awaitable[int]]
-RANK_WINDOW = 2000
+RANK_WINDOW = 1000
 """Above this many possible matches, only the newest ``RANK_WINDOW`` are ranked (see the benchmark)."""
 
 
-async def ranking_window(terms: Sequence[Term], frequency: Frequency) -> int | None:
+def ranking_window(terms: Sequence[Term], index: TermIndex) -> int | None:
     """``RANK_WINDOW`` when even the rarest word of the query is in more resources than that, else ``None``.
 
     Every term must match, so the rarest word bounds the number of matches.
     """
-    rarest: int | None = None
-    for term in terms:
-        for index, token in enumerate(term.tokens):
-            is_prefix = term.prefix and index == len(term.tokens) - 1 and len(token) >= MIN_PREFIX
-            count = await frequency(token, is_prefix)
-            rarest = count if rarest is None else min(rarest, count)
-            if rarest <= RANK_WINDOW:
-                return None
-    return RANK_WINDOW if rarest is not None else None
+    counts = [index.frequency(token, prefix=is_prefix) for term in terms for token, is_prefix in _tokens(term)]
+    return RANK_WINDOW if counts and min(counts) > RANK_WINDOW else None
 
 
-async def correct(terms: Sequence[Term], has_term: HasTerm, vocabulary: Mapping[int, list[str]]
-                  ) -> list[Term] | None:
+def correct(terms: Sequence[Term], index: TermIndex) -> list[Term] | None:
     """The terms with unknown words replaced by the closest indexed word, or ``None`` if nothing changed.
 
     A word is unknown when the index has no such term (or, for a prefix, no term starting with it).
@@ -110,19 +101,25 @@ async def correct(terms: Sequence[Term], has_term: HasTerm, vocabulary: Mapping[
     corrected: list[Term] = []
     for term in terms:
         tokens = list(term.tokens)
-        for index, token in enumerate(tokens):
-            is_prefix = term.prefix and index == len(tokens) - 1 and len(token) >= MIN_PREFIX
-            if await has_term(token, is_prefix):
+        for position, (token, is_prefix) in enumerate(_tokens(term)):
+            if index.has(token, prefix=is_prefix):
                 continue
-            replacement = closest(token, vocabulary)
+            replacement = closest(token, index.by_length())
             if replacement is not None:
-                tokens[index] = replacement
+                tokens[position] = replacement
                 changed = True
         corrected.append(replace(term, tokens=tuple(tokens), prefix=term.prefix and tuple(tokens) == term.tokens))
     return corrected if changed else None
 
 
-def closest(token: str, vocabulary: Mapping[int, list[str]]) -> str | None:
+def _tokens(term: Term) -> Iterator[tuple[str, bool]]:
+    """Each token of ``term`` and whether FTS5 matches it as a prefix (only the last, and only if long)."""
+    last = len(term.tokens) - 1
+    for position, token in enumerate(term.tokens):
+        yield token, term.prefix and position == last and len(token) >= MIN_PREFIX
+
+
+def closest(token: str, vocabulary: Mapping[int, Sequence[str]]) -> str | None:
     if len(token) < 3:
         return None
     spread = 1  # a typo is a swap, a wrong letter, or one letter too many or too few

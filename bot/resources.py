@@ -116,21 +116,18 @@ class ResourceService:
         scope = await self.scope_for(caller)
         resources = self._store.resources
         offset = (page - 1) * PAGE_SIZE
-        window = await ranking_window(terms, lambda term, prefix: resources.document_frequency(term, prefix=prefix))
+        index = await resources.terms()
         found = await resources.search(match_expression(terms), scope, filters, limit=PAGE_SIZE, offset=offset,
-                                       window=window)
+                                       window=ranking_window(terms, index))
         if page > 1:
             return SearchResult(found, tuple(terms), None, corrected=False)
-        suggestion = await correct(terms, lambda term, prefix: resources.has_term(term, prefix=prefix),
-                                   await resources.vocabulary())
+        suggestion = correct(terms, index)
         if suggestion is None:
             return SearchResult(found, tuple(terms), None, corrected=False)
         # A correction is offered only if it finds something this reader may see: the vocabulary spans
         # every resource, and a suggestion must not reveal words that occur only in hidden ones.
-        window = await ranking_window(suggestion, lambda term, prefix: resources.document_frequency(term,
-                                                                                                  prefix=prefix))
         alternative = await resources.search(match_expression(suggestion), scope, filters, limit=PAGE_SIZE,
-                                             window=window)
+                                             window=ranking_window(suggestion, index))
         if not alternative.items:
             return SearchResult(found, tuple(terms), None, corrected=False)
         if not found.items:

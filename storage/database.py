@@ -12,7 +12,7 @@ import asyncio
 import contextvars
 import re
 import sqlite3
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from importlib import resources
@@ -22,7 +22,9 @@ from typing import Any
 import aiosqlite
 
 MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
-_in_transaction: contextvars.ContextVar[bool] = contextvars.ContextVar("in_transaction", default=False)
+# The after-commit callbacks of the transaction this task has open, or None outside a transaction.
+_open_transaction: contextvars.ContextVar[list[Callable[[], None]] | None] = contextvars.ContextVar(
+    "open_transaction", default=None)
 
 
 def to_db_time(instant: datetime) -> str:
@@ -104,11 +106,12 @@ class Database:
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[None]:
         """A write transaction; nested use joins the outer one. Rolls back on any exception."""
-        if _in_transaction.get():
+        if _open_transaction.get() is not None:
             yield
             return
         async with self._write_lock:
-            token = _in_transaction.set(True)
+            committed: list[Callable[[], None]] = []
+            token = _open_transaction.set(committed)
             await self._conn.execute("BEGIN IMMEDIATE")
             try:
                 yield
@@ -118,7 +121,21 @@ class Database:
             else:
                 await self._conn.execute("COMMIT")
             finally:
-                _in_transaction.reset(token)
+                _open_transaction.reset(token)
+        for callback in committed:
+            callback()
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        """Run ``callback`` once the open transaction commits (now, outside one); never after a rollback.
+
+        For in-memory state that mirrors rows: updated on commit, it can never describe a write that an
+        outer transaction later rolled back.
+        """
+        hooks = _open_transaction.get()
+        if hooks is None:
+            callback()
+        else:
+            hooks.append(callback)
 
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
         """Run one write statement inside a transaction; returns the number of rows changed."""
