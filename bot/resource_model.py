@@ -11,7 +11,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
-from enum import StrEnum
+from enum import Enum, StrEnum
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from bot.i18n import Text, _
@@ -130,14 +130,25 @@ def fold(text: str) -> str:
     does not fold (ø æ ß đ ł …), every character that is not part of a word turned into a space.
 
     The table applies before and after decomposition: "ǣ" only becomes "æ" once its macron is gone.
-    Invisible format characters go (soft hyphens, zero-width joiners, the bidi isolates that come with
-    Arabic or Hebrew text copied from the web). Punctuation and symbols become spaces here rather than in
-    SQLite, because SQLite's Unicode tables are older than Python's: it would glue a recent emoji to a word.
+    Invisible characters go (soft hyphens, zero-width joiners, the bidi isolates that come with Arabic or
+    Hebrew text copied from the web, emoji variation selectors), and so does a mark that follows no letter.
+    Punctuation and symbols become spaces here rather than in SQLite, because SQLite's Unicode tables are
+    older than Python's: it would glue a recent emoji to a word.
     """
     decomposed = unicodedata.normalize("NFKD", text.translate(_LETTERS))
     if decomposed.isascii():
         return decomposed.translate(_ASCII_SEPARATORS).lower()
-    return "".join(map(_fold_character, decomposed)).translate(_LETTERS).casefold()
+    kept: list[str] = []
+    in_word = False
+    for character in decomposed:
+        kind = _kind(character)
+        if kind is _Kind.LETTER or (kind is _Kind.MARK and in_word):
+            kept.append(character)
+            in_word = True
+        elif kind is _Kind.SEPARATOR:
+            kept.append(" ")
+            in_word = False
+    return "".join(kept).translate(_LETTERS).casefold()
 
 
 def words(text: str) -> list[str]:
@@ -150,16 +161,24 @@ def words(text: str) -> list[str]:
     return fold(text).split()
 
 
+class _Kind(Enum):
+    LETTER = "letter"  # letters, digits, private use
+    MARK = "mark"  # a vowel sign or virama: part of the word it follows
+    SEPARATOR = "separator"
+    INVISIBLE = "invisible"
+
+
 @functools.cache
-def _fold_character(character: str) -> str:
+def _kind(character: str) -> _Kind:
     if character.isascii():
-        return character.translate(_ASCII_SEPARATORS)
-    if unicodedata.combining(character):
-        return ""
+        return _Kind.LETTER if character.isalnum() else _Kind.SEPARATOR
     category = unicodedata.category(character)
-    if category == "Cf":
-        return ""
-    return character if category[0] in "LNM" or category == "Co" else " "
+    if unicodedata.combining(character) or category == "Cf" or "VARIATION SELECTOR" in unicodedata.name(
+            character, ""):
+        return _Kind.INVISIBLE
+    if category[0] == "M":
+        return _Kind.MARK
+    return _Kind.LETTER if category[0] in "LN" or category == "Co" else _Kind.SEPARATOR
 
 
 # --- links -------------------------------------------------------------------------------------------

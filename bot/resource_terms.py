@@ -28,6 +28,11 @@ class TermIndex:
     def __len__(self) -> int:
         return len(self._documents)
 
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, TermIndex) and self._documents == other._documents
+
+    __hash__ = None  # type: ignore[assignment]  # mutable
+
     def has(self, term: str, *, prefix: bool) -> bool:
         """Whether some resource holds ``term`` (with ``prefix``: a word that starts with it)."""
         if not prefix:
