@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 from bot.commands.context import Context
 from bot.commands.spec import Arg, ArgKind, Command, Option
 from bot.errors import UserError
-from bot.i18n import Text, _
+from bot.i18n import Text, _, _n
 from bot.ics import calendar_for
 from bot.meeting_model import Answer, Meeting, MeetingState, OccurrenceState
 from bot.meetings import DEFAULT_REMIND, MeetingInput, answer_label
@@ -20,6 +20,8 @@ from bot.when import format_local, parse_when
 
 _DURATION = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m(?:in)?)?$")
 ICS_TYPE = "text/calendar"
+CANCELLED_KEPT = timedelta(days=90)
+"""How long a cancelled series stays in its topic's calendar file (as STATUS:CANCELLED)."""
 
 
 def parse_duration(text: str) -> timedelta:
@@ -175,11 +177,18 @@ async def meeting_calendar(ctx: Context) -> Message:
     service = ctx.services.meetings
     topic = await ctx.services.topics.find_visible(ctx.caller, ctx.arg("topic"))
     store = ctx.services.store.meetings
-    meetings = [(m, await store.occurrences(m.id)) for m in await store.active([topic.id])]
+    series = await store.for_calendar(topic.id, ctx.now - CANCELLED_KEPT)
+    meetings = [(m, await store.occurrences(m.id)) for m in series]
     data = calendar_for(meetings, service.coalition_slug, ctx.now, name=topic.title)
-    return Message(body=(_("The calendar of “{topic}” with {n} meeting series.", topic=topic.slug,
-                           n=len(meetings)),),
-                   attachment=Attachment(f"{topic.slug}.ics", ICS_TYPE, data))
+    cancelled = sum(1 for m in series if m.state is MeetingState.CANCELLED)
+    body: list[Text] = [_("The calendar of “{topic}” with {n} meeting series.", topic=topic.slug,
+                          n=len(series) - cancelled)]
+    if cancelled:
+        # Importing the file again removes them from calendars that took them from an earlier copy.
+        body.append(_n("It also holds a series cancelled in the last {days} days, marked cancelled.",
+                       "It also holds {n} series cancelled in the last {days} days, marked cancelled.", cancelled,
+                       days=CANCELLED_KEPT.days))
+    return Message(body=tuple(body), attachment=Attachment(f"{topic.slug}.ics", ICS_TYPE, data))
 
 
 def commands() -> list[Command]:

@@ -324,7 +324,7 @@ class MeetingService:
         now = self._clock.now()
         if occurrence_text is None:
             async with self._store.transaction():
-                await self._store.meetings.set_state(meeting.id, MeetingState.CANCELLED)
+                await self._store.meetings.set_state(meeting.id, MeetingState.CANCELLED, now)
                 await self._store.audit.record(caller.person.id, "meeting.cancel", f"meeting:{meeting.id}",
                                                "active", "cancelled", now)
                 count = await self._notify(meeting, topic, None, f"cancel:{meeting.revision}", Message(

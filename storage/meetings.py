@@ -74,9 +74,18 @@ class SqliteMeetings:
             " AND (materialised_until IS NULL OR materialised_until < ?) ORDER BY id", (to_db_time(horizon),))
         return [_meeting(row) for row in rows]
 
-    async def set_state(self, meeting_id: int, state: MeetingState) -> None:
-        await self._db.execute("UPDATE meetings SET state = ?, revision = revision + 1 WHERE id = ?",
-                               (state.value, meeting_id))
+    async def set_state(self, meeting_id: int, state: MeetingState, now: datetime) -> None:
+        cancelled_at = to_db_time(now) if state is MeetingState.CANCELLED else None
+        await self._db.execute(
+            "UPDATE meetings SET state = ?, cancelled_at = ?, revision = revision + 1 WHERE id = ?",
+            (state.value, cancelled_at, meeting_id))
+
+    async def for_calendar(self, topic_id: int, cancelled_since: datetime) -> list[Meeting]:
+        """A topic's active series, and those cancelled since ``cancelled_since`` (exported as cancelled)."""
+        rows = await self._db.fetch_all(
+            "SELECT * FROM meetings WHERE topic_id = ? AND (state = 'active' OR cancelled_at >= ?) ORDER BY id",
+            (topic_id, to_db_time(cancelled_since)))
+        return [_meeting(row) for row in rows]
 
     async def set_start(self, meeting_id: int, start_local: datetime) -> None:
         await self._db.execute(

@@ -100,3 +100,21 @@ async def test_one_off_and_topic_calendar(h: Harness) -> None:
     topic_calendar = Calendar.from_ical(reply.message.attachment.data)
     assert {str(e["UID"]) for e in topic_calendar.walk("VEVENT")} == {"meeting-1@demo-coalition",
                                                                        "meeting-2@demo-coalition"}
+
+
+async def test_a_cancelled_series_stays_in_the_topic_calendar_marked_cancelled(h: Harness) -> None:
+    """Calendars that imported the topic file before keep the series until an import says it is cancelled."""
+    before = await h.say("demo-member", "meeting calendar disinformation")
+    assert before.message.attachment is not None
+    (old,) = Calendar.from_ical(before.message.attachment.data).walk("VEVENT")
+    await h.text("demo-coordinator", "meeting cancel 1")
+    after = await h.say("demo-member", "meeting calendar disinformation")
+    assert after.message.attachment is not None
+    assert "It also holds a series cancelled in the last 90 days, marked cancelled." in after.message.plain_text()
+    (event,) = Calendar.from_ical(after.message.attachment.data).walk("VEVENT")
+    assert str(event["UID"]) == str(old["UID"]) and str(event["STATUS"]) == "CANCELLED"
+    assert int(event["SEQUENCE"]) > int(old["SEQUENCE"])  # newer than the copy calendars hold
+    h.clock.advance(days=91)
+    later = await h.say("demo-member", "meeting calendar disinformation")
+    assert later.message.attachment is not None and "cancelled" not in later.message.plain_text()
+    assert Calendar.from_ical(later.message.attachment.data).walk("VEVENT") == []
