@@ -41,17 +41,10 @@ class NewMeeting:
 
 
 @dataclass(frozen=True, slots=True)
-class Meeting:
+class Meeting(NewMeeting):
+    """A stored series: what its coordinator said, and its state."""
+
     id: int
-    topic_id: int
-    author_id: int
-    title: str
-    start_local: datetime
-    zone: str
-    duration_minutes: int
-    rrule: str | None
-    link: str | None
-    remind_minutes: tuple[int, ...]
     state: MeetingState
     revision: int
     materialised_until: datetime | None

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import re
 import unicodedata
@@ -67,26 +68,21 @@ class ResourceFields:
 
 
 @dataclass(frozen=True, slots=True)
-class Resource:
+class Resource(ResourceFields):
+    """A stored resource: what was said about it, and what the library records."""
+
     id: int
-    url: str
-    url_key: str
-    title: str
-    summary: str
-    kind: ResourceKind
-    topic_ids: tuple[int, ...]
-    tags: tuple[str, ...]
-    language: str
-    visibility: ResourceVisibility
     added_by: int | None
     created_at: datetime
     updated_at: datetime
 
     @property
     def fields(self) -> ResourceFields:
-        return ResourceFields(url=self.url, url_key=self.url_key, title=self.title, summary=self.summary,
-                              kind=self.kind, topic_ids=self.topic_ids, tags=self.tags, language=self.language,
-                              visibility=self.visibility)
+        """Only what was said, comparable with an edit's or a CSV row's fields."""
+        return ResourceFields(**{name: getattr(self, name) for name in _FIELD_NAMES})
+
+
+_FIELD_NAMES = tuple(field.name for field in dataclasses.fields(ResourceFields))
 
 
 @dataclass(frozen=True, slots=True)
