@@ -126,8 +126,9 @@ def fold(text: str) -> str:
     does not fold (ø æ ß đ ł …), every character that is not part of a word turned into a space.
 
     The table applies before and after decomposition: "ǣ" only becomes "æ" once its macron is gone.
-    Invisible characters go (soft hyphens, zero-width joiners, the bidi isolates that come with Arabic or
-    Hebrew text copied from the web, emoji variation selectors), and so does a mark that follows no letter.
+    Accents and other combining marks go, except viramas, which spell Brahmic consonant clusters. Invisible
+    characters go (soft hyphens, zero-width joiners, the bidi isolates that come with Arabic or Hebrew text
+    copied from the web, emoji variation selectors), and so does a mark that follows no letter.
     Punctuation and symbols become spaces here rather than in SQLite, because SQLite's Unicode tables are
     older than Python's: it would glue a recent emoji to a word.
     """
@@ -164,13 +165,18 @@ class _Kind(Enum):
     INVISIBLE = "invisible"
 
 
+_VIRAMA = 9  # the canonical combining class of viramas (Devanagari ्, Bengali ্, Tamil ், …)
+
+
 @functools.cache
 def _kind(character: str) -> _Kind:
     if character.isascii():
         return _Kind.LETTER if character.isalnum() else _Kind.SEPARATOR
     category = unicodedata.category(character)
-    if unicodedata.combining(character) or category == "Cf" or "VARIATION SELECTOR" in unicodedata.name(
-            character, ""):
+    combining = unicodedata.combining(character)
+    if combining == _VIRAMA:  # spells a consonant cluster in Brahmic scripts: "सत्य" is not "सतय"
+        return _Kind.MARK
+    if combining or category == "Cf" or "VARIATION SELECTOR" in unicodedata.name(character, ""):
         return _Kind.INVISIBLE
     if category[0] == "M":
         return _Kind.MARK

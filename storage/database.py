@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import logging
 import re
 import sqlite3
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
@@ -21,10 +23,22 @@ from typing import Any
 
 import aiosqlite
 
+from bot.resource_model import fold
+
 MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
-# The after-commit callbacks of the transaction this task has open, or None outside a transaction.
-_open_transaction: contextvars.ContextVar[list[Callable[[], None]] | None] = contextvars.ContextVar(
+
+
+@dataclass(frozen=True, slots=True)
+class _OpenTransaction:
+    owner: asyncio.Task[Any] | None
+    after_commit: list[Callable[[], None]]
+
+
+# The transaction this task has open, or None. A task started inside a transaction inherits the variable; the
+# owner check keeps it from joining a transaction it does not own (which may have committed meanwhile).
+_open_transaction: contextvars.ContextVar[_OpenTransaction | None] = contextvars.ContextVar(
     "open_transaction", default=None)
+log = logging.getLogger(__name__)
 
 
 def to_db_time(instant: datetime) -> str:
@@ -40,6 +54,10 @@ def from_db_time(value: str) -> datetime:
 
 def opt_time(value: str | None) -> datetime | None:
     return from_db_time(value) if value is not None else None
+
+
+def _fold_or_null(text: str | None) -> str | None:
+    return None if text is None else fold(text)
 
 
 def available_migrations() -> list[tuple[int, str, str]]:
@@ -62,6 +80,7 @@ class Database:
     def __init__(self, connection: aiosqlite.Connection) -> None:
         self._conn = connection
         self._write_lock = asyncio.Lock()
+        self._commits_in_doubt = 0
 
     @classmethod
     @asynccontextmanager
@@ -78,6 +97,9 @@ class Database:
             # loss can lose the last commits, and it costs an fsync per commit less.
             await conn.execute("PRAGMA synchronous=NORMAL")
             await conn.execute("PRAGMA busy_timeout=5000")
+            # The resource index stores text folded by the application; a migration that changes the folding
+            # refolds the stored copies with the very same function.
+            await conn.create_function("fold_for_search", 1, _fold_or_null, deterministic=True)
             db = cls(conn)
             if migrate:
                 await db.migrate(target_version)
@@ -105,13 +127,13 @@ class Database:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[None]:
-        """A write transaction; nested use joins the outer one. Rolls back on any exception."""
-        if _open_transaction.get() is not None:
+        """A write transaction; nested use in the same task joins the outer one. Rolls back on any exception."""
+        if self._owns_transaction():
             yield
             return
         async with self._write_lock:
-            committed: list[Callable[[], None]] = []
-            token = _open_transaction.set(committed)
+            opened = _OpenTransaction(asyncio.current_task(), [])
+            token = _open_transaction.set(opened)
             await self._conn.execute("BEGIN IMMEDIATE")
             try:
                 yield
@@ -119,11 +141,25 @@ class Database:
                 await self._conn.execute("ROLLBACK")
                 raise
             else:
-                await self._conn.execute("COMMIT")
+                try:
+                    await self._conn.execute("COMMIT")
+                except BaseException:
+                    # Cancelled or failed while committing: the rows may be in or not, so what mirrors them
+                    # can no longer trust its deltas (see commits_in_doubt).
+                    self._commits_in_doubt += 1
+                    raise
             finally:
                 _open_transaction.reset(token)
-        for callback in committed:
-            callback()
+        for callback in opened.after_commit:
+            try:
+                callback()
+            except Exception:  # the write is committed: report it as done, and the mirror as suspect
+                self._commits_in_doubt += 1
+                log.exception("an after-commit callback failed")
+
+    def _owns_transaction(self) -> bool:
+        opened = _open_transaction.get()
+        return opened is not None and opened.owner is asyncio.current_task()
 
     def after_commit(self, callback: Callable[[], None]) -> None:
         """Run ``callback`` once the open transaction commits (now, outside one); never after a rollback.
@@ -131,11 +167,29 @@ class Database:
         For in-memory state that mirrors rows: updated on commit, it can never describe a write that an
         outer transaction later rolled back.
         """
-        hooks = _open_transaction.get()
-        if hooks is None:
-            callback()
+        if self._owns_transaction():
+            opened = _open_transaction.get()
+            assert opened is not None
+            opened.after_commit.append(callback)
         else:
-            hooks.append(callback)
+            callback()
+
+    @property
+    def commits_in_doubt(self) -> int:
+        """Grows when a commit was interrupted or an after-commit callback failed: state kept in memory from
+        this connection's writes must then be loaded again from the database."""
+        return self._commits_in_doubt
+
+    @asynccontextmanager
+    async def settled(self) -> AsyncIterator[None]:
+        """A block during which no transaction of this connection is open, so reads see only committed rows.
+
+        Not for use inside a transaction (it would wait for itself).
+        """
+        if self._owns_transaction():
+            raise RuntimeError("settled() inside a transaction would wait for that transaction")
+        async with self._write_lock:
+            yield
 
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
         """Run one write statement inside a transaction; returns the number of rows changed."""

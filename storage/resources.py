@@ -75,10 +75,10 @@ def _search_columns(fields: ResourceFields) -> tuple[str, str, str]:
 class SqliteResources:
     def __init__(self, db: Database) -> None:
         self._db = db
-        # The term counts, and the data_version they were loaded at: another connection's commit (an
-        # import from the command line) changes it, and the counts are loaded again. This connection's own
-        # writes are applied as deltas after they commit.
-        self._terms: tuple[int, TermIndex] | None = None
+        # The term counts, and the data_version and commits in doubt they were loaded at: another
+        # connection's commit (an import from the command line) changes the first, an interrupted commit the
+        # second, and the counts are loaded again. This connection's own writes arrive as deltas on commit.
+        self._terms: tuple[tuple[int, int], TermIndex] | None = None
 
     async def add(self, fields: ResourceFields, added_by: int | None, now: datetime) -> Resource:
         title, tags, summary = _search_columns(fields)
@@ -208,11 +208,11 @@ class SqliteResources:
     async def terms(self) -> TermIndex:
         """How many resources hold each indexed word (see :mod:`bot.resource_terms`)."""
         row = await self._db.fetch_one("PRAGMA data_version")
-        version = int(row[0]) if row else 0
+        version = (int(row[0]) if row else 0, self._db.commits_in_doubt)
         if self._terms is None or self._terms[0] != version:
-            # Under the write lock: the connection is shared, and a load that saw another coroutine's
+            # Between transactions: the connection is shared, and a load that saw another coroutine's
             # uncommitted row would count it twice once that row's delta arrives (or once after a rollback).
-            async with self._db.transaction():
+            async with self._db.settled():
                 rows = await self._db.fetch_all("SELECT term, doc FROM resources_vocab")
             self._terms = (version, TermIndex((term_row[0], term_row[1]) for term_row in rows))
         return self._terms[1]

@@ -3,7 +3,9 @@ window: all against the real schema on a real SQLite file."""
 
 from __future__ import annotations
 
+import asyncio
 import random
+import unicodedata
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -59,7 +61,7 @@ def test_term_index_counts_prefixes_and_lengths() -> None:
 
 async def test_deltas_after_writes_equal_a_fresh_load(tmp_path: Path) -> None:
     """Random adds, edits and removals with multilingual text: the counts kept by deltas match a reload."""
-    samples = ["Election observation in Kenya", "चुनाव निगरानी रिपोर्ट", "নির্বাচন পর্যবেক্ষণ", "தேர்தல் கண்காணிப்பு",
+    samples = ["Election observation in Kenya", "चुनाव निगरानी रिपोर्ट सत्य", "নির্বাচন পর্যবেক্ষণ", "தேர்தல் கண்காணிப்பு",
                "\u2067الانتخابات\u2069 والتضليل", "København og Straße", "ǣsir co\u00adoperation",
                "deepfakes🗳️monitoring", "e-mail_safety x² ½", "Выборы и дезинформация", "选举 观察", "ሰብአዊ መብቶች"]
     rng = random.Random(24)
@@ -105,7 +107,9 @@ async def test_another_connections_write_is_seen(tmp_path: Path) -> None:
         assert not (await running.terms()).has("zebrafinch", prefix=False)
         async with Database.open(tmp_path / "terms.db") as import_db:
             await SqliteResources(import_db).add(_fields("a", "Zebrafinch notes"), None, NOW)
-        assert (await running.terms()).frequency("zebrafinch", prefix=False) == 1
+            async with import_db.transaction():  # the importer holds the write lock: reading must not wait
+                counts = await asyncio.wait_for(running.terms(), timeout=2)
+        assert counts.frequency("zebrafinch", prefix=False) == 1
 
 
 async def test_after_commit_runs_only_after_a_commit(tmp_path: Path) -> None:
@@ -124,6 +128,43 @@ async def test_after_commit_runs_only_after_a_commit(tmp_path: Path) -> None:
                 db.after_commit(lambda: ran.append("rolled back"))
                 raise RuntimeError
         assert "rolled back" not in ran
+
+
+async def test_a_failing_after_commit_callback_does_not_undo_the_write(tmp_path: Path) -> None:
+    async with Database.open(tmp_path / "hooks.db") as db:
+        resources = SqliteResources(db)
+        await resources.terms()
+
+        def broken() -> None:
+            raise ValueError("a bug in some mirror")
+
+        async with db.transaction():
+            db.after_commit(broken)
+            added = await resources.add(_fields("a", "Zebrafinch notes"), None, NOW)  # its delta still runs
+        assert added.id == 1 and db.commits_in_doubt == 1
+        assert (await resources.terms()).frequency("zebrafinch", prefix=False) == 1
+
+
+async def test_a_task_started_inside_a_transaction_does_not_join_it(tmp_path: Path) -> None:
+    """It inherits the context; writing after the outer block committed must still count its words."""
+    async with Database.open(tmp_path / "tasks.db") as db:
+        resources = SqliteResources(db)
+        await resources.terms()
+        release = asyncio.Event()
+
+        async def later() -> None:
+            await release.wait()
+            await resources.add(_fields("late", "Quokka almanac"), None, NOW)
+
+        async with db.transaction():
+            task = asyncio.create_task(later())
+        release.set()
+        await task
+        assert (await resources.terms()).frequency("quokka", prefix=False) == 1
+        assert await resources.terms() == await _reloaded(db)
+        with pytest.raises(RuntimeError, match="inside a transaction"):
+            async with db.transaction(), db.settled():
+                pass
 
 
 # --- one tokenizer for the index and the query ---------------------------------------------------------
@@ -166,21 +207,31 @@ async def test_words_in_many_scripts_are_found_whole(h: Harness, title: str, que
 
 
 async def test_a_version_6_library_is_reindexed_by_the_upgrade(tmp_path: Path) -> None:
-    """Rows indexed with the old tokenizer (and the old single-pass folding) are found whole afterwards."""
+    """Rows folded and indexed the old way are refolded and found whole afterwards; counts stay exact."""
+    title = "Tool\u00adkit 🗳️monitoring ǣsir चुनाव सत्य"
+
+    def old_fold(text: str) -> str:  # the folding of version 6: accents off, everything else kept
+        decomposed = unicodedata.normalize("NFKD", text.translate(str.maketrans({"ø": "o", "æ": "ae"})))
+        return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+
     path = tmp_path / "old.db"
     async with Database.open(path, target_version=6) as db:
         await db.execute(
             "INSERT INTO resources (id, url, url_key, title, kind, language, visibility, created_at, updated_at,"
             " search_title) VALUES (1, 'u', 'u', ?, 'report', 'hi', 'public', '2026-01-01T00:00:00.000000Z',"
-            " '2026-01-01T00:00:00.000000Z', ?)",
-            ("चुनाव ǣsir", "चुनाव æsir"))  # what the old fold stored: "æ" left behind by the macron
+            " '2026-01-01T00:00:00.000000Z', ?)", (title, old_fold(title)))
         assert await db.fetch_one("SELECT 1 FROM resources_vocab WHERE term = 'चुनाव'") is None  # split apart
     async with Database.open(path) as db:
         resources = SqliteResources(db)
-        for query in ("चुनाव", "aesir"):
+        for query in ("चुनाव", "सत्य", "aesir", "toolkit", "monitoring"):
             page = await resources.search(match_expression(parse_query(query)), EVERYTHING, ResourceFilter(),
                                           limit=5)
             assert [r.id for r in page.items] == [1], query
+        await resources.terms()
+        await resources.update(1, _fields("u", "Another title"), NOW)
+        assert await resources.terms() == await _reloaded(db)
+        assert await resources.remove(1)
+        assert len(await resources.terms()) == 0 and len(await _reloaded(db)) == 0
 
 
 # --- the ranking window ------------------------------------------------------------------------------

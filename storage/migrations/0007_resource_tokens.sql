@@ -2,14 +2,15 @@
 -- (L* N* Co) a vowel sign or virama splits a word, so Hindi "चुनाव" was indexed as "च", "न", "व" and
 -- Bengali, Tamil and other Brahmic scripts fell apart the same way. The index is rebuilt from the search_*
 -- columns with the new tokenizer; bot.resource_model.words splits query text the same way.
--- The application's folding gained a second pass ("ǣ" decomposes to "æ" + macron; the "æ" left behind now
--- becomes "ae"). Stored folded copies that still hold such letters get the same treatment, before the old
--- index is dropped, so its triggers see consistent rows.
+-- The application's folding changed too (punctuation, symbols and invisible characters become spaces or go;
+-- "ǣ" becomes "ae"): the stored folded copies are refolded with the application's own function, before the
+-- old index is dropped, so its triggers remove exactly what they indexed.
 UPDATE resources SET
-    search_title = replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(search_title, 'ø', 'o'), 'æ', 'ae'), 'œ', 'oe'), 'ß', 'ss'), 'đ', 'd'), 'ð', 'd'), 'ł', 'l'), 'þ', 'th'), 'ħ', 'h'), 'ı', 'i'), 'ŧ', 't'),
-    search_tags = replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(search_tags, 'ø', 'o'), 'æ', 'ae'), 'œ', 'oe'), 'ß', 'ss'), 'đ', 'd'), 'ð', 'd'), 'ł', 'l'), 'þ', 'th'), 'ħ', 'h'), 'ı', 'i'), 'ŧ', 't'),
-    search_summary = replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(search_summary, 'ø', 'o'), 'æ', 'ae'), 'œ', 'oe'), 'ß', 'ss'), 'đ', 'd'), 'ð', 'd'), 'ł', 'l'), 'þ', 'th'), 'ħ', 'h'), 'ı', 'i'), 'ŧ', 't')
-WHERE search_title <> replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(search_title, 'ø', 'o'), 'æ', 'ae'), 'œ', 'oe'), 'ß', 'ss'), 'đ', 'd'), 'ð', 'd'), 'ł', 'l'), 'þ', 'th'), 'ħ', 'h'), 'ı', 'i'), 'ŧ', 't') OR search_tags <> replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(search_tags, 'ø', 'o'), 'æ', 'ae'), 'œ', 'oe'), 'ß', 'ss'), 'đ', 'd'), 'ð', 'd'), 'ł', 'l'), 'þ', 'th'), 'ħ', 'h'), 'ı', 'i'), 'ŧ', 't') OR search_summary <> replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(search_summary, 'ø', 'o'), 'æ', 'ae'), 'œ', 'oe'), 'ß', 'ss'), 'đ', 'd'), 'ð', 'd'), 'ł', 'l'), 'þ', 'th'), 'ħ', 'h'), 'ı', 'i'), 'ŧ', 't');
+    search_title = fold_for_search(title),
+    search_tags = fold_for_search(tags),
+    search_summary = fold_for_search(summary)
+WHERE search_title IS NOT fold_for_search(title) OR search_tags IS NOT fold_for_search(tags)
+   OR search_summary IS NOT fold_for_search(summary);
 
 DROP TABLE resources_vocab;
 DROP TABLE resources_fts;
