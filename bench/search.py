@@ -30,7 +30,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bot.resource_model import ResourceFilter, ResourceKind, ResourceScope, fold  # noqa: E402
-from bot.resource_search import correct, match_expression, parse_query, ranking_window  # noqa: E402
+from bot.resource_search import match_expression, parse_query  # noqa: E402
+from bot.resources import run_search  # noqa: E402
 from storage.database import Database, to_db_time  # noqa: E402
 from storage.resources import SqliteResources  # noqa: E402
 
@@ -128,18 +129,9 @@ async def main() -> int:
             vocabulary_load = time.perf_counter() - started
 
             async def service(query: str, scope: ResourceScope, filters: ResourceFilter) -> int:
-                """What ResourceService.search does for page 1."""
-                terms = parse_query(query)
-                index = await store.terms()
-                found = await store.search(match_expression(terms), scope, filters, limit=PAGE,
-                                           window=ranking_window(terms, index))
-                suggestion = correct(terms, index)
-                if suggestion is not None:
-                    alternative = await store.search(match_expression(suggestion), scope, filters, limit=PAGE,
-                                                     window=ranking_window(suggestion, index))
-                    if not found.items:
-                        found = alternative
-                return len(found.items)
+                """What ``resource search`` does for page 1 (bot.resources.run_search)."""
+                result = await run_search(store, parse_query(query), scope, filters, 1)
+                return len(result.page.items)
 
             async def bare(query: str) -> int:
                 rows = await db.fetch_all("SELECT rowid FROM resources_fts WHERE resources_fts MATCH ?"

@@ -91,25 +91,38 @@ def ranking_window(terms: Sequence[Term], index: TermIndex) -> int | None:
     return RANK_WINDOW if counts and min(counts) > RANK_WINDOW else None
 
 
-def correct(terms: Sequence[Term], index: TermIndex) -> list[Term] | None:
-    """The terms with unknown words replaced by the closest indexed word, or ``None`` if nothing changed.
+def corrections(terms: Sequence[Term], index: TermIndex, *, unseen: frozenset[str] = frozenset(),
+                limit: int = 3) -> list[list[Term]]:
+    """Up to ``limit`` corrected versions of the query, most likely first; empty when nothing needs one.
 
-    A word is unknown when the index has no such term (or, for a prefix, no term starting with it).
+    A word needs correcting when the index has no such term (or, for a prefix, no term starting with it),
+    or when it is in ``unseen``: words the reader finds nothing for, because they occur only in resources
+    hidden from them. Alternatives matter because the closest word may itself occur only in hidden
+    resources; the caller offers the first alternative that finds something the reader may see.
     Candidates are drawn from words of nearly the same length, which keeps difflib fast on a large index.
     """
-    changed = False
-    corrected: list[Term] = []
+    options: dict[str, list[str]] = {}
     for term in terms:
-        tokens = list(term.tokens)
-        for position, (token, is_prefix) in enumerate(_tokens(term)):
-            if index.has(token, prefix=is_prefix):
+        for token, is_prefix in _tokens(term):
+            if token in options or (token not in unseen and index.has(token, prefix=is_prefix)):
                 continue
-            replacement = closest(token, index.by_length())
-            if replacement is not None:
-                tokens[position] = replacement
-                changed = True
-        corrected.append(replace(term, tokens=tuple(tokens), prefix=term.prefix and tuple(tokens) == term.tokens))
-    return corrected if changed else None
+            candidates = [word for word in closest(token, index.by_length(), limit + 1) if word != token][:limit]
+            if candidates:
+                options[token] = candidates
+    versions: list[list[Term]] = []
+    for rank in range(limit):
+        if rank and all(len(candidates) <= rank for candidates in options.values()):
+            break
+        version = [replace(term, tokens=tuple(_pick(options, token, rank) for token in term.tokens))
+                   for term in terms]
+        if options and version not in versions:
+            versions.append(version)
+    return versions
+
+
+def _pick(options: Mapping[str, Sequence[str]], token: str, rank: int) -> str:
+    candidates = options.get(token)
+    return candidates[min(rank, len(candidates) - 1)] if candidates else token
 
 
 def _tokens(term: Term) -> Iterator[tuple[str, bool]]:
@@ -119,14 +132,14 @@ def _tokens(term: Term) -> Iterator[tuple[str, bool]]:
         yield token, term.prefix and position == last and len(token) >= MIN_PREFIX
 
 
-def closest(token: str, vocabulary: Mapping[int, Sequence[str]]) -> str | None:
+def closest(token: str, vocabulary: Mapping[int, Sequence[str]], limit: int = 1) -> list[str]:
+    """Up to ``limit`` indexed words spelt most like ``token``, closest first."""
     if len(token) < 3:
-        return None
+        return []
     spread = 1  # a typo is a swap, a wrong letter, or one letter too many or too few
     # Typos rarely touch both the first letter and the second and third: this keeps difflib's work small.
     head, middle = token[0], token[1:3]
     candidates = [term for length in range(len(token) - spread, len(token) + spread + 1)
                   for term in vocabulary.get(length, ()) if term[0] == head or term[1:3] == middle]
     cutoff = 0.75 if len(token) <= 5 else 0.8
-    found = difflib.get_close_matches(token, candidates, n=1, cutoff=cutoff)
-    return found[0] if found else None
+    return difflib.get_close_matches(token, candidates, n=limit, cutoff=cutoff)

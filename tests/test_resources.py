@@ -200,3 +200,61 @@ async def test_french_reader(h: Harness) -> None:
     await h.say("demo-member", "settings language fr")
     reply = await h.text("demo-member", "resource search disinfromation")
     assert "Vouliez-vous dire" in reply and "jeu de données · en" in reply
+
+
+async def test_next_page_after_a_correction_pages_through_the_correction(h: Harness) -> None:
+    first = await h.say("demo-member", "resource search securty")
+    assert "Did you mean “security”? Showing results for it." in first.message.plain_text()
+    actions = {a.label: a.command for a in first.message.actions}
+    assert actions["Next page"] == "resource search page:2 security"
+    second = await h.text("demo-member", actions["Next page"])
+    assert "page 2" in second and "no more results" not in second
+
+
+async def test_a_word_only_in_hidden_resources_does_not_block_the_suggestion(h: Harness) -> None:
+    """Members-only resources spelt "disinfromation" or holding "electron" must not change what an outsider
+    is offered (nor reveal that those words exist)."""
+    await _add(h, "https://example.org/int Internal disinfromation notes topics:disinformation")
+    await _add(h, "https://example.org/em Electron microscopy budget topics:disinformation")
+    await _add(h, "https://example.org/eo Election observation primer topics:disinformation visibility:public")
+    typo = await h.text("demo-outsider", "resource search disinfromation")
+    assert "Did you mean “disinformation”? Showing results for it." in typo
+    assert "Internal" not in typo
+    second_best = await h.text("demo-outsider", "resource search electon")
+    assert "Did you mean “election”? Showing results for it." in second_best
+    assert "Election observation primer" in second_best and "microscopy" not in second_best
+    member = await h.text("demo-member", "resource search disinfromation")  # members see the misspelt one
+    assert "Internal disinfromation notes" in member
+
+
+async def test_a_corrected_word_still_matches_as_a_prefix(h: Harness) -> None:
+    await _add(h, "https://example.org/p1 Quokka census methods visibility:public")
+    await _add(h, "https://example.org/p2 Quokkas and their habitats visibility:public")
+    typed = await h.text("demo-outsider", "resource search quokka")
+    corrected = await h.text("demo-outsider", "resource search qoukka")
+    assert _titles(typed) == _titles(corrected) and len(_titles(typed)) == 2
+
+
+async def test_a_duplicate_link_in_a_hidden_topic_is_not_named(h: Harness) -> None:
+    await _add(h, "https://example.org/secret-playbook Secret playbook topics:incident-response")
+    before = await h.text("demo-coordinator", "resources")
+    reply = await h.text("demo-coordinator",
+                         "resource add https://EXAMPLE.org/secret-playbook/ Probe topics:disinformation")
+    assert "filed where you cannot see it" in reply and "#" not in reply
+    assert await h.text("demo-coordinator", "resources") == before
+    visible = await h.text("demo-admin", "resource add https://example.org/secret-playbook Again")
+    assert "already as #" in visible  # someone who may see it gets its number
+
+
+async def test_edit_can_remove_the_summary_and_the_tags(h: Harness) -> None:
+    rid = await _add(h, "https://example.org/t Tagged thing summary:“A summary” tags:alpha,beta visibility:public")
+    assert "updated" in await h.text("demo-admin", f"resource edit {rid} summary:- tags:-")
+    shown = await h.text("demo-outsider", f"resource show {rid}")
+    assert "A summary" not in shown and "alpha" not in shown
+    assert "Tagged thing" not in await h.text("demo-outsider", "resource search alpha")
+
+
+@pytest.mark.parametrize("page", ["0", "201"])
+async def test_page_out_of_range_says_the_range(h: Harness, page: str) -> None:
+    for command in (f"resource search election page:{page}", f"resources page:{page}"):
+        assert "“page” must be between 1 and 200." in await h.text("demo-member", command)
