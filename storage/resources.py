@@ -139,13 +139,13 @@ class SqliteResources:
         return (row[0], row[1], row[2]) if row else None
 
     def _count_after_commit(self, columns: tuple[str, str, str], change: int) -> None:
+        if self._terms is None:
+            # Nothing to keep current (an import from the command line never searches). Counts cannot be
+            # loaded before this transaction ends: loading waits for it, and then sees its rows.
+            return
+        counts = self._terms[1]
         tokens = [token for column in columns for token in words(column)]
-
-        def apply() -> None:
-            if self._terms is not None:
-                self._terms[1].count(tokens, change)
-
-        self._db.after_commit(apply)
+        self._db.after_commit(lambda: counts.count(tokens, change))
 
     async def get(self, resource_id: int, scope: ResourceScope | None) -> Resource | None:
         where, params = scope_sql(scope)
