@@ -190,11 +190,14 @@ MAX_URL = 2000
 
 
 def normalise_url(raw: str) -> tuple[str, str]:
-    """``(url, key)``: the link cleaned for display, and the key that detects duplicates.
+    """``(url, key)``: the link to store and show, and the key that detects duplicates.
 
-    The key ignores the scheme (http and https name the same document), the case of the host, a default
-    port, the fragment, a trailing slash and tracking parameters (``utm_*``, ``fbclid``, …). Raises
-    ``ValueError`` when ``raw`` is not an absolute http(s) link.
+    The link is kept as given, minus its tracking parameters (``utm_*``, ``fbclid``, …) and with a lower-case
+    scheme: re-encoding or reordering the rest of the query, or dropping the fragment, breaks links
+    (``?a=1;b=2``, ``?download``, a PDF's ``#page=12``). The key ignores the scheme (http and https name the
+    same document), the case of the host, a default port, a trailing slash, tracking parameters and a
+    fragment that points inside the page (``#section``), but keeps one that routes content in a hash-routed
+    app (``#/reports/2024``, ``#!/…``). Raises ``ValueError`` when ``raw`` is not an absolute http(s) link.
     """
     raw = raw.strip().strip("<>")
     if not raw or len(raw) > MAX_URL or any(c.isspace() for c in raw):
@@ -215,6 +218,34 @@ def normalise_url(raw: str) -> tuple[str, str]:
         raise ValueError("credentials in link")
     query = urlencode([(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not _TRACKING.match(k)])
     path = parts.path or "/"
-    url = urlunsplit((scheme, netloc, path, query, ""))
-    key = urlunsplit(("", netloc, path.rstrip("/"), query, "")).lstrip("/")
-    return url, key
+    key = urlunsplit(("", netloc, path.rstrip("/"), query, _route(parts.fragment))).lstrip("/")
+    link = raw.lstrip(_C0_CONTROL_OR_SPACE)  # what urlsplit skips before the scheme
+    return scheme + _without_tracking(link[len(scheme):]), key
+
+
+_C0_CONTROL_OR_SPACE = "".join(map(chr, range(0x21)))
+
+
+def _route(fragment: str) -> str:
+    """The part of a fragment that names content, for the key: a route such as ``/reports/2024`` or
+    ``!/reports``, without a trailing slash; nothing for an anchor inside the page."""
+    return fragment.rstrip("/") if fragment.startswith(("/", "!")) else ""
+
+
+def _without_tracking(link: str) -> str:
+    """``link`` without its tracking parameters, everything else character for character.
+
+    Parameters are split and their names decoded as for the key, so both drop the same ones.
+    """
+    head, hash_mark, fragment = link.partition("#")
+    address, question_mark, query = head.partition("?")
+    pairs = query.split("&")
+    kept = [pair for pair in pairs if not _is_tracking(pair)]
+    if len(kept) < len(pairs):
+        query = "&".join(pair for pair in kept if pair)
+        question_mark = "?" if query else ""
+    return address + question_mark + query + hash_mark + fragment
+
+
+def _is_tracking(pair: str) -> bool:
+    return any(_TRACKING.match(name) for name, _value in parse_qsl(pair, keep_blank_values=True))
