@@ -81,8 +81,8 @@ async def _import_resources(settings: Settings, path: Path) -> int:
     translator = Translator.load()
     language = settings.core_config().default_language
     try:
-        rows = read_rows(await asyncio.to_thread(path.read_text, encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as error:
+        rows = read_rows(await asyncio.to_thread(path.read_bytes))
+    except OSError as error:
         print(f"{path}: {error}", file=sys.stderr)  # noqa: T201
         return 2
     except UserError as error:

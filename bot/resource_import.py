@@ -7,11 +7,13 @@ updates that resource instead of adding a second one.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import dataclasses
 import io
 import json
-from collections.abc import Iterable
+import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -33,12 +35,24 @@ from bot.resource_model import ResourceFields, ResourceKind, ResourceVisibility
 COLUMNS = ("url", "title", "summary", "kind", "topics", "tags", "lang", "visibility")
 ALIASES = {"language": "lang", "link": "url", "topic": "topics", "type": "kind"}
 REQUIRED = ("url", "title")
+SEPARATORS = (",", ";", "\t")
 
 
 @dataclass(frozen=True, slots=True)
 class Rejected:
     line: int
     reason: Msg
+
+
+@dataclass(frozen=True, slots=True)
+class Malformed:
+    """A data row whose cells do not line up with the first line; :func:`import_resources` rejects it."""
+
+    reason: Text
+
+
+Row = tuple[int, dict[str, str] | Malformed]
+"""The line where a data row starts, and its cells by column name or why they could not be matched."""
 
 
 @dataclass
@@ -60,36 +74,145 @@ class ImportReport:
         return "\n".join(lines)
 
 
-def read_rows(text: str) -> list[tuple[int, dict[str, str]]]:
-    """``(line number, row)`` for every non-empty data row; raises :class:`UserError` for a bad header."""
-    reader = csv.reader(io.StringIO(text.lstrip("\ufeff"), newline=""))
+def read_rows(data: str | bytes) -> list[Row]:
+    """``(line where the row starts, row)`` for every non-empty data row of a CSV file.
+
+    ``data`` is the file's bytes (which must be UTF-8) or its decoded text. A UTF-8 byte-order mark and CRLF
+    line ends are accepted. The separator is the one the first line uses most of ``,``, ``;`` and tab (Excel
+    writes ``;`` or tabs in some locales). Column names are matched ignoring case and surrounding spaces.
+
+    Raises :class:`UserError`, refusing the whole file, when it is not UTF-8; when it cannot be parsed as CSV
+    (a quote never closed or in the wrong place, a cell over the csv module's field size limit): the rows
+    after the fault would be unreliable; or when its first line names an unknown column, names a column
+    twice, or lacks ``url`` or ``title``. The field size limit (131,072 characters by default) is left as
+    it is: no valid cell comes near it, the longest allowed is a 2,000-character summary.
+
+    A row whose cells do not line up with the first line comes back as :class:`Malformed`, to be reported
+    with the other rejected rows: a non-empty cell beyond the named columns (usually a separator inside an
+    unquoted cell, which shifts every later cell), a non-empty cell under a column whose name is empty, or
+    a row that ends before a required column. A row may end before optional columns: their cells count as
+    empty, so an update keeps the stored values. Empty cells beyond the named columns are ignored
+    (spreadsheets write them).
+    """
+    text = _decode(data) if isinstance(data, bytes) else data
+    text = text.removeprefix("\ufeff")
+    separator = _separator(text)
+    records = _records(text, separator)
     try:
-        header = next(reader)
+        _line, header = next(records)
     except StopIteration:
         raise UserError(_("The file is empty. The first line names the columns: {columns}.",
                           columns=",".join(COLUMNS))) from None
-    names = [ALIASES.get(h.strip().lower(), h.strip().lower()) for h in header]
+    names = _column_names(header)
+    return [(start, _row(cells, names, separator)) for start, cells in records if any(c.strip() for c in cells)]
+
+
+def _decode(data: bytes) -> str:
+    data = data.removeprefix(codecs.BOM_UTF8)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = len((data[:error.start] + b"x").splitlines())
+        raise UserError(_("The file is not saved as UTF-8: line {line} has a character in another encoding. "
+                          "Save it as “CSV UTF-8” (in Excel: Save As, CSV UTF-8) and import it again. "
+                          "Nothing was imported.", line=line)) from None
+
+
+def _separator(text: str) -> str:
+    """The separator the first line uses most; a comma when it uses none, or on a tie."""
+    first = re.split(r"[\r\n]", text, maxsplit=1)[0]
+    return max(SEPARATORS, key=first.count) if any(s in first for s in SEPARATORS) else ","
+
+
+def _records(text: str, separator: str) -> Iterator[tuple[int, list[str]]]:
+    """``(line where the record starts, cells)``; a :class:`csv.Error` becomes a :class:`UserError`."""
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=separator, strict=True)
+    line = 0
+    while True:
+        start = line + 1
+        try:
+            cells = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as error:
+            raise UserError(_csv_problem(str(error), start, separator)) from None
+        line = reader.line_num
+        yield start, cells
+
+
+def _csv_problem(detail: str, line: int, separator: str) -> Text:
+    if detail.startswith("field larger than field limit"):
+        return _("The row that starts on line {line} has a cell longer than {limit} characters, often because a "
+                 "quote (\") is never closed. Nothing was imported.", line=line, limit=csv.field_size_limit())
+    if detail == "unexpected end of data":
+        return _("The row that starts on line {line} opens a quote (\") that is never closed, so every later line "
+                 "would be read into one cell. Close the quote, or write a quote inside a cell as two quotes "
+                 "(\"\"). Nothing was imported.", line=line)
+    if "expected after" in detail:
+        return _("The row that starts on line {line} has a quote (\") in the wrong place: a quoted cell must end "
+                 "with a quote followed by the separator ({separator}) or the end of the line, and a quote inside "
+                 "a cell is written as two quotes (\"\"). Nothing was imported.", line=line,
+                 separator=_separator_name(separator))
+    return _("The row that starts on line {line} cannot be read as CSV ({detail}). Nothing was imported.",
+             line=line, detail=detail)
+
+
+def _separator_name(separator: str) -> Msg:
+    return _("tab") if separator == "\t" else separator
+
+
+def _column_names(header: list[str]) -> list[str | None]:
+    """The column of each cell of the first line, ``None`` for a cell left empty; raises :class:`UserError`
+    for a name that is unknown or given twice, and when ``url`` or ``title`` is missing."""
+    spelled = [cell.strip() for cell in header]
+    names = [ALIASES.get(cell.lower(), cell.lower()) if cell else None for cell in spelled]
+    unknown = [cell for cell, name in zip(spelled, names, strict=True) if name is not None and name not in COLUMNS]
+    if unknown:
+        raise UserError(_("The first line names columns this import does not know: {unknown}. "
+                          "Known columns: {columns}.", unknown=", ".join(unknown), columns=",".join(COLUMNS)))
+    for column in COLUMNS:
+        same = [cell for cell, name in zip(spelled, names, strict=True) if name == column]
+        if len(same) > 1:
+            raise UserError(_("The first line names the column “{column}” more than once ({names}).",
+                              column=column, names=", ".join(same)))
     missing = [c for c in REQUIRED if c not in names]
     if missing:
         raise UserError(_("The first line must name the columns; missing: {missing}. Known columns: {columns}.",
                           missing=", ".join(missing), columns=",".join(COLUMNS)))
-    rows = []
-    line = reader.line_num
-    for cells in reader:
-        start, line = line + 1, reader.line_num
-        if not any(cell.strip() for cell in cells):
-            continue
-        rows.append((start, {name: cell for name, cell in zip(names, cells, strict=False) if name in COLUMNS}))
-    return rows
+    return names
 
 
-async def import_resources(store: Store, rows: Iterable[tuple[int, dict[str, str]]], now: datetime, *,
+def _row(cells: list[str], names: list[str | None], separator: str) -> dict[str, str] | Malformed:
+    filled = max((i + 1 for i, cell in enumerate(cells) if cell.strip()), default=0)
+    if filled > len(names):
+        return Malformed(_n("{n} cell where the first line names {columns} columns; the extra cells would be "
+                            "lost. Put a cell that contains the separator ({separator}) in double quotes.",
+                            "{n} cells where the first line names {columns} columns; the extra cells would be "
+                            "lost. Put a cell that contains the separator ({separator}) in double quotes.",
+                            filled, columns=len(names), separator=_separator_name(separator)))
+    unnamed = [i + 1 for i, (name, cell) in enumerate(zip(names, cells, strict=False)) if name is None and cell.strip()]
+    if unnamed:
+        return Malformed(_("cell {position} is under a column with no name in the first line; name the column "
+                           "or empty the cell.", position=unnamed[0]))
+    absent = [name for name in names[len(cells):] if name in REQUIRED]
+    if absent:
+        return Malformed(_n("the row ends after {n} cell, before the required column “{column}” (the first line "
+                            "names {columns} columns).",
+                            "the row ends after {n} cells, before the required column “{column}” (the first line "
+                            "names {columns} columns).", len(cells), column=absent[0], columns=len(names)))
+    return {name: cell for name, cell in zip(names, cells, strict=False) if name is not None}
+
+
+async def import_resources(store: Store, rows: Iterable[Row], now: datetime, *,
                            default_language: str, source: str) -> ImportReport:
     report = ImportReport()
     slugs = {topic.slug: topic.id for topic in await store.topics.all(include_archived=True)}
     seen: dict[str, int] = {}
     async with store.transaction():
         for line, row in rows:
+            if isinstance(row, Malformed):
+                report.rejected.append(Rejected(line, row.reason))
+                continue
             try:
                 fields = _fields(row, slugs, default_language)
             except UserError as error:
