@@ -351,7 +351,7 @@ async def test_a_long_rate_limit_leaves_the_delivery_queued_with_discords_retry_
     await app.worker.run_due()
 
     [row] = await app.store.outbox.by_kind("notice")
-    assert row.status is DeliveryStatus.PENDING and english(row.reason) == "rate limited by Discord"
+    assert row.status is DeliveryStatus.PENDING and english(row.reason) == "Discord: rate limited."
     assert (row.not_before - app.services.clock.now()).total_seconds() >= 120
     assert fake.dm_messages_to(BOB.id) == []
 

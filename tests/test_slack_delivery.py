@@ -13,6 +13,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from adapters.slack.app import SlackRunner
 from adapters.slack.delivery import METADATA_EVENT
 from bot.app import App, build_app
+from bot.i18n import Translator, decode_text
 from bot.messages import Message, RenderedMessage
 from bot.model import Identity
 from bot.ports import DeliveryStatus, NewDelivery, SentMessage
@@ -71,8 +72,9 @@ async def test_dm_fan_out_survives_429_and_500(tmp_path: Path) -> None:
             assert sorted(r.status for r in rows) == [DeliveryStatus.PENDING, DeliveryStatus.PENDING,
                                                       DeliveryStatus.SENT]
             reasons = {english(r.reason) for r in rows if r.status is DeliveryStatus.PENDING}
-            assert reasons == {"slack: fatal_error", "slack: rate limited"}
-            limited = next(r for r in rows if english(r.reason) == "slack: rate limited")
+            assert reasons == {"Slack: temporary error (fatal_error).", "Slack: rate limited."}
+            limited = next(r for r in rows if english(r.reason) == "Slack: rate limited.")
+            assert Translator.load().render(decode_text(limited.reason), "fr") == "Slack : limite de débit atteinte."
             assert limited.not_before >= clock.now().replace(microsecond=0)
 
             await run_until_settled(app, clock)

@@ -46,7 +46,7 @@ async def call_discord(request: Awaitable[_T]) -> _T:
     try:
         return await request
     except discord.RateLimited as error:  # longer than max_ratelimit_timeout: the worker waits, not us
-        raise TransientDeliveryError("rate limited by Discord", error.retry_after) from error
+        raise TransientDeliveryError(_("Discord: rate limited."), error.retry_after) from error
     except discord.Forbidden as error:
         if error.code == CANNOT_DM:
             raise PermanentDeliveryError(_("This person does not accept direct messages from the bot."),
@@ -57,13 +57,13 @@ async def call_discord(request: Awaitable[_T]) -> _T:
         raise PermanentDeliveryError(_("Discord no longer knows this user, channel or message (error {code}).",
                                        code=error.code)) from error
     except discord.DiscordServerError as error:
-        raise TransientDeliveryError(f"Discord server error {error.status}") from error
+        raise TransientDeliveryError(_("Discord: server error {status}.", status=error.status)) from error
     except discord.HTTPException as error:
         if error.status == 429:
-            raise TransientDeliveryError("rate limited by Discord") from error
+            raise TransientDeliveryError(_("Discord: rate limited.")) from error
         raise PermanentDeliveryError(_("Discord refused the message (error {code}).", code=error.code)) from error
     except (aiohttp.ClientError, TimeoutError, OSError) as error:
-        raise TransientDeliveryError(f"network error: {type(error).__name__}") from error
+        raise TransientDeliveryError(_("Network error ({error}).", error=type(error).__name__)) from error
 
 
 def _channel_number(channel_id: str) -> int:

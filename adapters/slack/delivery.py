@@ -61,16 +61,16 @@ def delivery_error(error: Exception, *, direct: bool) -> DeliveryError | None:
         if status == 429 or code == "ratelimited":
             header = error.response.headers.get("Retry-After") or error.response.headers.get("retry-after")
             value = header[0] if isinstance(header, list) else header
-            return TransientDeliveryError("slack: rate limited", float(value) if value else None)
+            return TransientDeliveryError(_("Slack: rate limited."), float(value) if value else None)
         if status >= 500 or code in TRANSIENT_ERRORS:
-            return TransientDeliveryError(f"slack: {code}")
+            return TransientDeliveryError(_("Slack: temporary error ({error}).", error=code))
         if code in CHANNEL_ERRORS:
             return PermanentDeliveryError(CHANNEL_ERRORS[code])
         if direct and code in PERSON_ERRORS:
             return PermanentDeliveryError(PERSON_ERRORS[code], dm_closed=True)
         return PermanentDeliveryError(_("Slack refused the message: {error}.", error=code))
     if isinstance(error, aiohttp.ClientError | TimeoutError | OSError):
-        return TransientDeliveryError(f"slack: network error ({type(error).__name__})")
+        return TransientDeliveryError(_("Network error ({error}).", error=type(error).__name__))
     return None
 
 
