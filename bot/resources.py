@@ -7,7 +7,7 @@ topic coordinator may add, edit and remove only resources whose topics they all 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -39,7 +39,8 @@ from bot.resource_model import (
     ResourceVisibility,
 )
 from bot.resource_search import (
-    RANK_WINDOW,
+    MAX_TERMS,
+    MIN_PREFIX,
     Term,
     corrections,
     describe,
@@ -47,6 +48,7 @@ from bot.resource_search import (
     parse_query,
     ranking_window,
 )
+from bot.resource_terms import TermIndex
 from bot.topics import TopicService
 
 PAGE_SIZE = 5
@@ -161,7 +163,7 @@ def _page(ctx: Context) -> int:
     raw = ctx.opt("page")
     if raw is None:
         return 1
-    if not raw.isdigit():
+    if not (raw.isascii() and raw.isdigit()):
         raise UserError(_("“{name}” must be a number, not “{value}”.", name="page", value=raw))
     if not 1 <= int(raw) <= MAX_PAGE:
         raise UserError(_("“page” must be between 1 and {last}.", last=MAX_PAGE))
@@ -189,38 +191,60 @@ async def run_search(resources: ResourceStore, terms: list[Term], scope: Resourc
                      page: int) -> SearchResult:
     """One page of results for ``terms`` as ``scope`` may see them, with a correction when one helps.
 
-    Module-level so the benchmark times exactly this path.
+    When the query finds nothing, every page holds the correction's results, recomputed from the query as
+    typed: the next-page action repeats that query, so pages never mix two result sets. Module-level so
+    the benchmark times exactly this path.
     """
     offset = (page - 1) * PAGE_SIZE
     index = await resources.terms()
     found = await resources.search(match_expression(terms), scope, filters, limit=PAGE_SIZE, offset=offset,
                                    window=ranking_window(terms, index))
-    if page > 1:
+    if found.items or (page > 1 and await _finds_any(resources, terms, scope, filters)):
+        suggestion = await _correction(resources, terms, scope, filters, index, frozenset()) if page == 1 else None
+        return SearchResult(found, tuple(terms), suggestion, corrected=False)
+    # Words the index knows may still be unknown to this reader (they occur only in hidden resources): as
+    # nothing was found, those are corrected too, or a hidden word would block the suggestion.
+    unseen = frozenset(await _unseen_words(resources, terms, scope, filters, index))
+    suggestion = await _correction(resources, terms, scope, filters, index, unseen)
+    if suggestion is None:
         return SearchResult(found, tuple(terms), None, corrected=False)
-    # Words the index knows may still be unknown to this reader (they occur only in hidden resources): when
-    # the query finds nothing, those are corrected too, or a hidden word would block the suggestion.
-    unseen = frozenset(await _unseen_words(resources, terms, scope, filters)) if not found.items else frozenset()
-    # A correction is offered only if it finds something this reader may see: the vocabulary spans every
-    # resource, and a suggestion must not reveal words that occur only in hidden ones.
+    alternative = await resources.search(match_expression(suggestion), scope, filters, limit=PAGE_SIZE,
+                                         offset=offset, window=ranking_window(suggestion, index))
+    return SearchResult(alternative, tuple(terms), suggestion, corrected=True)
+
+
+async def _correction(resources: ResourceStore, terms: list[Term], scope: ResourceScope, filters: ResourceFilter,
+                      index: TermIndex, unseen: frozenset[str]) -> tuple[Term, ...] | None:
+    """The first correction whose words this reader may see, or ``None``.
+
+    The vocabulary spans every resource, so a suggestion is checked against the reader's scope with the
+    corrected words matched exactly: a visible "zorblatian" must not vouch for a hidden "zorblat".
+    """
     for suggestion in corrections(terms, index, unseen=unseen):
-        alternative = await resources.search(match_expression(suggestion), scope, filters, limit=PAGE_SIZE,
-                                             window=ranking_window(suggestion, index))
-        if alternative.items:
-            if not found.items:
-                return SearchResult(alternative, tuple(terms), tuple(suggestion), corrected=True)
-            return SearchResult(found, tuple(terms), tuple(suggestion), corrected=False)
-    return SearchResult(found, tuple(terms), None, corrected=False)
+        exact = [corrected if corrected == typed else dataclasses.replace(corrected, prefix=False)
+                 for corrected, typed in zip(suggestion, terms, strict=True)]
+        if await _finds_any(resources, exact, scope, filters):
+            return tuple(suggestion)
+    return None
 
 
-async def _unseen_words(resources: ResourceStore, terms: list[Term], scope: ResourceScope,
-                        filters: ResourceFilter) -> list[str]:
+async def _finds_any(resources: ResourceStore, terms: Sequence[Term], scope: ResourceScope,
+                     filters: ResourceFilter) -> bool:
+    # A window of one: the newest visible match is enough, nothing is ranked.
+    page = await resources.search(match_expression(terms), scope, filters, limit=1, window=1)
+    return bool(page.items)
+
+
+async def _unseen_words(resources: ResourceStore, terms: list[Term], scope: ResourceScope, filters: ResourceFilter,
+                        index: TermIndex) -> list[str]:
+    """Indexed words of the query that find nothing this reader may see. Words the index lacks are corrected
+    anyway, and words too short to correct are skipped, so this costs at most one look-up per term."""
+    candidates = dict.fromkeys(token for term in terms for token in term.tokens
+                               if len(token) >= MIN_PREFIX and index.has(token, prefix=False))
     unseen = []
-    for term in terms:
-        for token in dict.fromkeys(term.tokens):
-            alone = Term((token,), prefix=term.prefix and token == term.tokens[-1])
-            page = await resources.search(match_expression([alone]), scope, filters, limit=1, window=RANK_WINDOW)
-            if not page.items:
-                unseen.append(token)
+    for token in list(candidates)[:MAX_TERMS]:
+        if not await _finds_any(resources, [Term((token,), prefix=False)], scope, filters):
+            unseen.append(token)
     return unseen
 
 
@@ -253,12 +277,11 @@ async def search_resources(ctx: Context) -> Message:
                        query=shown))
         return Message(title=_("Resource search"), body=tuple(lines), actions=tuple(actions))
     lines += [describe_resource(resource, topics) for resource in result.page.items]
-    # After a correction the page holds the suggestion's results, so the next one must too.
-    searched = describe(result.suggestion) if result.corrected and result.suggestion else query
+    # The query as typed: a later page recomputes the same correction (see run_search).
     if page > 1:
-        actions.append(Action(_("Previous page"), f"resource search page:{page - 1}{options} {searched}"))
+        actions.append(Action(_("Previous page"), f"resource search page:{page - 1}{options} {query}"))
     if result.page.has_more:
-        actions.append(Action(_("Next page"), f"resource search page:{page + 1}{options} {searched}",
+        actions.append(Action(_("Next page"), f"resource search page:{page + 1}{options} {query}",
                               ActionStyle.PRIMARY))
     return Message(title=_("Resources matching “{query}” — page {page}", query=shown, page=page),
                    body=tuple(lines), actions=tuple(actions))

@@ -206,9 +206,36 @@ async def test_next_page_after_a_correction_pages_through_the_correction(h: Harn
     first = await h.say("demo-member", "resource search securty")
     assert "Did you mean “security”? Showing results for it." in first.message.plain_text()
     actions = {a.label: a.command for a in first.message.actions}
-    assert actions["Next page"] == "resource search page:2 security"
+    assert actions["Next page"] == "resource search page:2 securty"
     second = await h.text("demo-member", actions["Next page"])
     assert "page 2" in second and "no more results" not in second
+    assert not set(_titles(second)) & set(_titles(first.message.plain_text()))
+
+
+@pytest.mark.parametrize("query", ['"qoukka" note', "qoukka-note", "qoukka note"])
+async def test_pages_of_a_corrected_query_never_repeat_or_skip(h: Harness, query: str) -> None:
+    for n in range(6):
+        await _add(h, f"https://example.org/q{n} Quokka note {n} visibility:public")
+        await _add(h, f"https://example.org/qs{n} Quokkas note {n} visibility:public")
+    seen: list[str] = []
+    command = f"resource search {query}"
+    while command:
+        reply = await h.say("demo-outsider", command)
+        seen += _titles(reply.message.plain_text())
+        command = next((a.command for a in reply.message.actions if a.label == "Next page"), "")
+    assert len(seen) == len(set(seen)) and len(seen) in {6, 12}
+    typed = await h.text("demo-outsider", f"resource search {query.replace('qoukka', 'quokka')}")
+    assert _titles(typed)[:5] == seen[:5]
+
+
+async def test_a_suggestion_never_names_a_word_only_hidden_resources_hold(h: Harness) -> None:
+    """A visible "Zorblatian" must not vouch for a members-only "Zorblat" through prefix matching."""
+    await _add(h, "https://example.org/zh Operation Zorblat debrief topics:disinformation")
+    await _add(h, "https://example.org/zp Zorblatian dialects primer topics:disinformation visibility:public")
+    outsider = await h.text("demo-outsider", "resource search zorbalt")
+    assert "zorblat”" not in outsider.replace("zorblatian”", "")
+    assert "Operation Zorblat" not in outsider
+    assert "Did you mean “zorblat”?" in await h.text("demo-member", "resource search zorbalt")
 
 
 async def test_a_word_only_in_hidden_resources_does_not_block_the_suggestion(h: Harness) -> None:
@@ -258,3 +285,9 @@ async def test_edit_can_remove_the_summary_and_the_tags(h: Harness) -> None:
 async def test_page_out_of_range_says_the_range(h: Harness, page: str) -> None:
     for command in (f"resource search election page:{page}", f"resources page:{page}"):
         assert "“page” must be between 1 and 200." in await h.text("demo-member", command)
+
+
+@pytest.mark.parametrize("page", ["²", "٣"])
+async def test_page_in_other_digits_is_refused_clearly(h: Harness, page: str) -> None:
+    reply = await h.text("demo-member", f"resource search election page:{page}")
+    assert f"“page” must be a number, not “{page}”." in reply
