@@ -126,7 +126,8 @@ def _separator(text: str) -> str:
 
 def _records(text: str, separator: str) -> Iterator[tuple[int, list[str]]]:
     """``(line where the record starts, cells)``; a :class:`csv.Error` becomes a :class:`UserError`."""
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=separator, strict=True)
+    # skipinitialspace: `a, "b, c"` is a quoted cell after the separator's space, as people type it.
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=separator, strict=True, skipinitialspace=True)
     line = 0
     while True:
         start = line + 1
@@ -203,40 +204,58 @@ def _row(cells: list[str], names: list[str | None], separator: str) -> dict[str,
     return {name: cell for name, cell in zip(names, cells, strict=False) if name is not None}
 
 
+BATCH = 500
+"""Rows written per transaction: a running bot shares the database, and waits at most seconds for a lock."""
+
+
 async def import_resources(store: Store, rows: Iterable[Row], now: datetime, *,
                            default_language: str, source: str) -> ImportReport:
+    """Check and write every row, :data:`BATCH` rows a transaction.
+
+    Why batches: the bot may be running on the same database, and one transaction for a large file would
+    hold the write lock for a minute, longer than the bot waits for it. An interrupted import leaves the
+    batches before the interruption written; running it again finishes the job, since a link already in the
+    library is updated, never added twice.
+    """
     report = ImportReport()
     slugs = {topic.slug: topic.id for topic in await store.topics.all(include_archived=True)}
     seen: dict[str, int] = {}
-    async with store.transaction():
-        for line, row in rows:
-            if isinstance(row, Malformed):
-                report.rejected.append(Rejected(line, row.reason))
-                continue
-            try:
-                fields = _fields(row, slugs, default_language)
-            except UserError as error:
-                report.rejected.append(Rejected(line, error.message))
-                continue
-            if fields.url_key in seen:
-                report.rejected.append(Rejected(line, _("the same link as line {line}.", line=seen[fields.url_key])))
-                continue
-            seen[fields.url_key] = line
-            existing = await store.resources.by_url_key(fields.url_key)
-            if existing is not None:
-                fields = _keep_unstated(fields, existing.fields, row)
-            if existing is None:
-                await store.resources.add(fields, None, now)
-                report.added += 1
-            elif existing.fields == fields:
-                report.unchanged += 1
-            else:
-                await store.resources.update(existing.id, fields, now)
-                report.updated += 1
-        if report.added or report.updated:
-            summary = {"added": report.added, "updated": report.updated, "rejected": len(report.rejected)}
-            await store.audit.record(None, "resource.import", source, None, json.dumps(summary), now)
+    pending = list(rows)
+    for start in range(0, len(pending), BATCH):
+        async with store.transaction():
+            for line, row in pending[start:start + BATCH]:
+                await _import_row(store, line, row, slugs, seen, report, now, default_language)
+    if report.added or report.updated:
+        summary = {"added": report.added, "updated": report.updated, "rejected": len(report.rejected)}
+        await store.audit.record(None, "resource.import", source, None, json.dumps(summary), now)
     return report
+
+
+async def _import_row(store: Store, line: int, row: dict[str, str] | Malformed, slugs: dict[str, int],
+                      seen: dict[str, int], report: ImportReport, now: datetime, default_language: str) -> None:
+    if isinstance(row, Malformed):
+        report.rejected.append(Rejected(line, row.reason))
+        return
+    try:
+        fields = _fields(row, slugs, default_language)
+    except UserError as error:
+        report.rejected.append(Rejected(line, error.message))
+        return
+    if fields.url_key in seen:
+        report.rejected.append(Rejected(line, _("the same link as line {line}.", line=seen[fields.url_key])))
+        return
+    seen[fields.url_key] = line
+    existing = await store.resources.by_url_key(fields.url_key)
+    if existing is not None:
+        fields = _keep_unstated(fields, existing.fields, row)
+    if existing is None:
+        await store.resources.add(fields, None, now)
+        report.added += 1
+    elif existing.fields == fields:
+        report.unchanged += 1
+    else:
+        await store.resources.update(existing.id, fields, now)
+        report.updated += 1
 
 
 _OPTIONAL = {"summary": "summary", "kind": "kind", "topics": "topic_ids", "tags": "tags", "lang": "language",

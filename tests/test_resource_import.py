@@ -15,7 +15,7 @@ from bot.errors import UserError
 from bot.i18n import Translator
 from bot.resource_fields import parse_url
 from bot.resource_import import Malformed, import_resources, read_rows
-from tests.support import Harness, console_settings, harness
+from tests.support import FixedClock, Harness, console_settings, harness
 
 FIXTURE = Path(__file__).parent / "data" / "resources.csv"
 
@@ -247,3 +247,32 @@ def test_cli_asks_for_utf8_when_the_file_is_latin1(import_cli: Callable[[bytes],
                                                    capsys: pytest.CaptureFixture[str]) -> None:
     assert import_cli("url,title\nhttps://example.org/l,Café\n".encode("latin-1")) == 2
     assert "line 2 has a character in another encoding" in capsys.readouterr().err
+
+
+def test_a_space_before_a_quoted_cell_is_allowed() -> None:
+    assert read_rows('url, title, summary\nhttps://example.org/s, "Elections, a guide", "Short, sweet"\n') == [
+        (2, {"url": "https://example.org/s", "title": "Elections, a guide", "summary": "Short, sweet"})]
+
+
+async def test_a_large_file_is_written_in_batches_of_500_rows(tmp_path: Path) -> None:
+    """One transaction per 500 rows: a bot on the same database never waits for the whole file."""
+    from bot.resource_import import BATCH
+    from storage.database import Database
+    from storage.store import SqliteStore
+
+    class CountingStore(SqliteStore):
+        opened = 0
+
+        def transaction(self):  # type: ignore[no-untyped-def]
+            CountingStore.opened += 1
+            return super().transaction()
+
+    lines = "".join(f"https://example.org/bulk/{n},Bulk report {n}\n" for n in range(2 * BATCH + 7))
+    async with Database.open(tmp_path / "bulk.db") as db:
+        store = CountingStore(db)
+        report = await import_resources(store, read_rows("url,title\n" + lines), FixedClock().now(),
+                                        default_language="en", source="bulk.csv")
+        assert (report.added, CountingStore.opened) == (2 * BATCH + 7, 3)
+        again = await import_resources(store, read_rows("url,title\n" + lines), FixedClock().now(),
+                                       default_language="en", source="bulk.csv")
+        assert (again.added, again.unchanged) == (0, 2 * BATCH + 7)
