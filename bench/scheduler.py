@@ -27,8 +27,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import aiosqlite
 
-from bot.meeting_model import NewMeeting
-from bot.meetings import DEFAULT_REMIND, MeetingConfig
+from bot.meeting_model import MeetingConfig, NewMeeting
+from bot.meetings import DEFAULT_REMIND
 from bot.model import Identity, Policy, Visibility
 from bot.recurrence import MAX_OFFSET, expand, local_of
 from bot.scheduler import MeetingScheduler

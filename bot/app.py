@@ -28,7 +28,9 @@ from bot.delivery_worker import DeliveryConfig, DeliveryWorker
 from bot.demo import is_empty, load_demo
 from bot.digests import DigestConfig, DigestService
 from bot.i18n import Translator
-from bot.meetings import MeetingConfig, MeetingService, coalition_slug
+from bot.ics import coalition_slug
+from bot.meeting_model import MeetingConfig
+from bot.meetings import MeetingService
 from bot.model import Identity
 from bot.notify import Notifier
 from bot.pacing import TokenBucket

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from bot.demo_meetings import load_demo_meetings
 from bot.demo_resources import load_demo_resources
-from bot.meetings import load_demo_meetings
 from bot.model import DeliveryMode, Identity, Policy, Role, Visibility
 from bot.ports import Store
 

@@ -7,6 +7,7 @@ app that imports the file again updates the event instead of duplicating it.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from datetime import date, datetime
 
@@ -19,6 +20,11 @@ from bot.recurrence import first_local, to_utc
 __all__ = ["calendar_for", "meeting_uid"]
 
 PRODID = "-//coalition-bot//meetings//EN"
+
+
+def coalition_slug(name: str) -> str:
+    """``Demo Coalition`` → ``demo-coalition``: the domain part of stable .ics UIDs."""
+    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "coalition"
 
 
 def meeting_uid(meeting: Meeting, coalition_slug: str) -> str:

@@ -11,8 +11,8 @@ from bot.commands.spec import Arg, ArgKind, Command, Option
 from bot.errors import UserError
 from bot.i18n import Text, _, _n
 from bot.ics import calendar_for
-from bot.meeting_model import Answer, Meeting, MeetingState, OccurrenceState
-from bot.meetings import DEFAULT_REMIND, MeetingInput, answer_label
+from bot.meeting_model import Answer, Meeting, MeetingInput, MeetingState, OccurrenceState
+from bot.meetings import DEFAULT_REMIND, answer_label
 from bot.messages import Action, ActionStyle, Attachment, Field, Message, stamp
 from bot.model import Role
 from bot.recurrence import describe_rule, format_offset, parse_offsets

@@ -77,3 +77,32 @@ class Rsvp:
     occurrence: datetime | None
     """The occurrence's ``original_start``; ``None`` for an answer that applies to every occurrence."""
     answer: Answer
+
+
+@dataclass(frozen=True, slots=True)
+class MeetingConfig:
+    window: timedelta = timedelta(days=60)
+    """How far ahead occurrences are materialised; extended by :meth:`MeetingService.run_due`."""
+    max_ahead: timedelta = timedelta(days=366)
+    late_grace: timedelta = timedelta(minutes=2)
+    """A reminder processed later than this after its time is marked late."""
+    lookback: timedelta = timedelta(days=14)
+    """How far back a restart still looks for reminders to record as missed."""
+
+
+@dataclass(frozen=True, slots=True)
+class MeetingInput:
+    """What ``meeting create`` asks for, already parsed (times aware, zone a canonical IANA name)."""
+
+    title: str
+    start: datetime
+    zone: str
+    duration: timedelta
+    repeat: str | None
+    remind_minutes: tuple[int, ...]
+    link: str | None
+
+
+def epoch(instant: datetime) -> int:
+    """Whole seconds since 1970: how instants appear in dedupe keys and reminder payloads."""
+    return int(instant.timestamp())

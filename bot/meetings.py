@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -21,8 +20,19 @@ from bot.access import can_see, coordinates, may_receive
 from bot.commands.context import Caller
 from bot.errors import PermissionDenied, UserError
 from bot.i18n import Text, _, encode_text
-from bot.meeting_model import Answer, Meeting, MeetingState, NewMeeting, Occurrence, OccurrenceState
-from bot.messages import Action, ActionStyle, Field, Message, stamp
+from bot.meeting_model import (
+    Answer,
+    Meeting,
+    MeetingConfig,
+    MeetingInput,
+    MeetingState,
+    NewMeeting,
+    Occurrence,
+    OccurrenceState,
+    epoch,
+)
+from bot.meeting_reminders import build_reminder
+from bot.messages import Message, stamp
 from bot.model import ChannelBinding, DeliveryMode, Role, Topic, Visibility
 from bot.ports import Clock, Delivery, NewDelivery, Store
 from bot.recurrence import MAX_OFFSET, describe_rule, expand, format_offset, local_of, parse_rule
@@ -36,30 +46,6 @@ FAR_FUTURE = datetime(9000, 1, 1, tzinfo=UTC)
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 Changed = Callable[[int], Awaitable[None]]
-
-
-@dataclass(frozen=True, slots=True)
-class MeetingConfig:
-    window: timedelta = timedelta(days=60)
-    """How far ahead occurrences are materialised; extended by :meth:`MeetingService.run_due`."""
-    max_ahead: timedelta = timedelta(days=366)
-    late_grace: timedelta = timedelta(minutes=2)
-    """A reminder processed later than this after its time is marked late."""
-    lookback: timedelta = timedelta(days=14)
-    """How far back a restart still looks for reminders to record as missed."""
-
-
-@dataclass(frozen=True, slots=True)
-class MeetingInput:
-    """What ``meeting create`` asks for, already parsed (times aware, zone a canonical IANA name)."""
-
-    title: str
-    start: datetime
-    zone: str
-    duration: timedelta
-    repeat: str | None
-    remind_minutes: tuple[int, ...]
-    link: str | None
 
 
 async def _no_change(_meeting_id: int) -> None:
@@ -208,7 +194,7 @@ class MeetingService:
         return queued
 
     async def _record_missed(self, meeting: Meeting, occurrence: Occurrence, offset: int, now: datetime) -> None:
-        key = f"meet:{meeting.id}:{_ts(occurrence.original_start)}:{_ts(occurrence.start)}:{offset}:missed"
+        key = f"meet:{meeting.id}:{epoch(occurrence.original_start)}:{epoch(occurrence.start)}:{offset}:missed"
         await self._store.meetings.record_skipped_delivery(
             key, meeting.author_id, meeting.topic_id, json.dumps(self._payload(occurrence, offset, late=True)),
             encode_text(_("missed: the bot was offline when the {offset} reminder was due and the meeting had "
@@ -220,7 +206,7 @@ class MeetingService:
         if topic is None or topic.archived:
             return 0
         people, channels = await self._audience(meeting, topic, occurrence)
-        base = f"meet:{meeting.id}:{_ts(occurrence.original_start)}:{_ts(occurrence.start)}:{offset}"
+        base = f"meet:{meeting.id}:{epoch(occurrence.original_start)}:{epoch(occurrence.start)}:{offset}"
         payload = self._payload(occurrence, offset, late=late)
         rows = [NewDelivery(dedupe_key=f"{base}:person:{person_id}", kind=REMINDER_KIND,
                             payload=json.dumps({**payload, "target": "dm"}), not_before=now, person_id=person_id,
@@ -231,8 +217,8 @@ class MeetingService:
         return await self._store.outbox.enqueue(rows, now)
 
     def _payload(self, occurrence: Occurrence, offset: int, *, late: bool) -> dict[str, object]:
-        return {"meeting": occurrence.meeting_id, "original": _ts(occurrence.original_start),
-                "start": _ts(occurrence.start), "offset": offset, "late": late}
+        return {"meeting": occurrence.meeting_id, "original": epoch(occurrence.original_start),
+                "start": epoch(occurrence.start), "offset": offset, "late": late}
 
     async def _audience(self, meeting: Meeting, topic: Topic,
                         occurrence: Occurrence | None) -> tuple[list[int], list[ChannelBinding]]:
@@ -263,35 +249,7 @@ class MeetingService:
 
     async def build(self, delivery: Delivery) -> Message | None:
         """A reminder built at send time; None when the meeting or occurrence was cancelled or moved since."""
-        payload = json.loads(delivery.payload)
-        meeting = await self._store.meetings.get(int(payload["meeting"]))
-        topic = await self._store.topics.get(meeting.topic_id) if meeting else None
-        if meeting is None or topic is None or meeting.state is MeetingState.CANCELLED:
-            return None
-        original = datetime.fromtimestamp(payload["original"], UTC)
-        occurrence = next((o for o in await self._store.meetings.occurrences(meeting.id, original - timedelta(
-            days=400)) if o.original_start == original), None)
-        if occurrence is None or occurrence.state is OccurrenceState.CANCELLED \
-                or _ts(occurrence.start) != payload["start"]:
-            return None
-        body: list[Text | str] = [_("“{title}” starts {time} ({topic}).", title=meeting.title,
-                                    time=stamp(occurrence.start), topic=topic.slug)]
-        if payload.get("late"):
-            body.append(_("This reminder is late: the bot was offline when it was due."))
-        actions: tuple[Action, ...] = ()
-        if payload.get("target") == "dm":
-            actions = (Action(_("Yes"), f"rsvp {meeting.id} yes", ActionStyle.PRIMARY),
-                       Action(_("Maybe"), f"rsvp {meeting.id} maybe"),
-                       Action(_("No"), f"rsvp {meeting.id} no", ActionStyle.DANGER))
-        return Message(title=_("Reminder: {title}", title=meeting.title), body=tuple(body),
-                       fields=self._fields(meeting), actions=actions,
-                       footer=_("Meeting #{id} · topic “{topic}”", id=meeting.id, topic=topic.slug))
-
-    def _fields(self, meeting: Meeting) -> tuple[Field, ...]:
-        fields = [Field(_("Duration"), format_offset(meeting.duration_minutes))]
-        if meeting.link:
-            fields.append(Field(_("Link"), meeting.link))
-        return tuple(fields)
+        return await build_reminder(self._store, delivery)
 
     # --- cancel and reschedule ------------------------------------------------------------------------
 
@@ -340,7 +298,7 @@ class MeetingService:
                                                       OccurrenceState.CANCELLED)
             await self._store.audit.record(caller.person.id, "meeting.cancel-occurrence", f"meeting:{meeting.id}",
                                            occurrence.start.isoformat(), "cancelled", now)
-            count = await self._notify(meeting, topic, occurrence, f"cancel:{_ts(occurrence.original_start)}",
+            count = await self._notify(meeting, topic, occurrence, f"cancel:{epoch(occurrence.original_start)}",
                                        Message(title=_("Meeting cancelled: {title}", title=meeting.title),
                                                body=(_("The meeting on {time} is cancelled; the series goes on.",
                                                        time=stamp(occurrence.start)),),
@@ -366,8 +324,8 @@ class MeetingService:
                 await self._settle_past(meeting, moved, now)
                 await self._store.audit.record(caller.person.id, "meeting.move-occurrence", f"meeting:{meeting.id}",
                                                occurrence.start.isoformat(), new_start.isoformat(), now)
-                count = await self._notify(meeting, topic, occurrence, f"move:{_ts(occurrence.original_start)}:"
-                                           f"{_ts(new_start)}", Message(
+                count = await self._notify(meeting, topic, occurrence, f"move:{epoch(occurrence.original_start)}:"
+                                           f"{epoch(new_start)}", Message(
                                                title=_("Meeting moved: {title}", title=meeting.title),
                                                body=(_("The meeting on {old} now takes place {new}.",
                                                        old=stamp(occurrence.start), new=stamp(new_start)),),
@@ -462,26 +420,3 @@ class MeetingService:
 def answer_label(answer: Answer) -> Text:
     return {Answer.YES: _("yes"), Answer.NO: _("no"), Answer.MAYBE: _("maybe")}[answer]
 
-
-def _ts(instant: datetime) -> int:
-    return int(instant.timestamp())
-
-
-def coalition_slug(name: str) -> str:
-    """``Demo Coalition`` → ``demo-coalition``: the domain part of stable .ics UIDs."""
-    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "coalition"
-
-
-async def load_demo_meetings(store: Store, now: datetime, topic_id: int, author_id: int) -> None:
-    """The demo coalition's disinformation working-group call: Tuesdays 14:00 Brussels time, from the
-    Tuesday at least a week ahead (so the demo shows reminders to come, not ones already due)."""
-    zone = ZoneInfo("Europe/Brussels")
-    day = local_of(now, zone).date() + timedelta(days=7)
-    day += timedelta(days=(1 - day.weekday()) % 7)
-    start = datetime(day.year, day.month, day.day, 14, 0)  # noqa: DTZ001 - wall-clock time in ``zone``
-    meeting = await store.meetings.create(NewMeeting(
-        topic_id=topic_id, author_id=author_id, title="Disinformation working group call", start_local=start,
-        zone=zone.key, duration_minutes=60, rrule="FREQ=WEEKLY;BYDAY=TU", link="https://meet.example.org/disinfo-wg",
-        remind_minutes=DEFAULT_REMIND), now)
-    until = now + MeetingConfig().window
-    await store.meetings.materialise(meeting.id, expand(start, zone, meeting.rrule, now, until, 1000), until)
