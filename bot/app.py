@@ -168,7 +168,8 @@ async def build_app(settings: Settings, *, clock: Clock | None = None, console_o
                                 config=DeliveryConfig(poll_seconds=delivery.poll_seconds,
                                                       max_attempts=delivery.max_attempts,
                                                       backoff_base_seconds=delivery.backoff_base_seconds,
-                                                      backoff_max_seconds=delivery.backoff_max_seconds))
+                                                      backoff_max_seconds=delivery.backoff_max_seconds,
+                                                      concurrency=delivery.concurrency))
         notifier = Notifier(store, clock, worker.wake)
         services = Services(
             config=config, store=store, clock=clock, translator=translator,

@@ -34,6 +34,9 @@ def runner(app: App) -> SlackRunner:
 async def slack_app_with_admins(tmp_path: Path, fake: FakeSlack, clock: FixedClock) -> AsyncIterator[App]:
     settings = slack_settings(tmp_path, fake)
     settings.coalition.admins = [f"slack:{admin}" for admin in ADMINS]
+    # One send at a time: the fake answers queued errors in arrival order, and concurrent sends (with the SDK
+    # retrying a 429 at once) could hand them to different rows from run to run.
+    settings.delivery.concurrency = 1
     async with build_app(settings, clock=clock) as app:
         yield app
 
