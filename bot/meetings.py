@@ -4,8 +4,9 @@ through the outbox, and cancel/reschedule notices to the same audience.
 Reminders are outbox rows created *when due* (not when the meeting is created), so people who subscribe or
 answer later are included and the delivery worker re-checks access at send time. Each (occurrence, start,
 offset) is claimed once in ``meeting_reminders``: after downtime a reminder whose time passed while the
-meeting has not started goes out at once marked late; one for a meeting already started is recorded as
-missed (a ``skipped`` outbox row with the reason) — never silent, never twice.
+meeting has not started goes out at once marked late (when several are overdue, only the one closest to the
+start: the others are recorded as superseded); one for a meeting already started is recorded as missed (a
+``skipped`` outbox row with the reason) — never silent, never twice.
 """
 
 from __future__ import annotations
@@ -176,18 +177,21 @@ class MeetingService:
         # Read once which reminders are done, so a poll costs one read and writes only for new ones.
         done = await self._store.meetings.processed_since(since)
         for meeting, occurrence in await self._store.meetings.upcoming(since, now + MAX_OFFSET + timedelta(minutes=1)):
-            for offset in meeting.remind_minutes:
+            pending = [offset for offset in meeting.remind_minutes
+                       if occurrence.start - timedelta(minutes=offset) <= now
+                       and (meeting.id, occurrence.original_start, occurrence.start, offset) not in done]
+            for offset in pending:
                 due = occurrence.start - timedelta(minutes=offset)
-                if due > now or (meeting.id, occurrence.original_start, occurrence.start, offset) in done:
-                    continue
-                outcome = "missed" if occurrence.start <= now else \
+                # After downtime several reminders of one occurrence can be overdue at once: only the one
+                # closest to the start goes out; the earlier ones are recorded as superseded, not sent too.
+                outcome = "missed" if occurrence.start <= now else "superseded" if offset != min(pending) else \
                     "late" if now - due > self._config.late_grace else "sent"
                 async with self._store.transaction():
                     if not await self._store.meetings.record_reminder(occurrence, offset, outcome, now):
                         continue
                     if outcome == "missed":
                         await self._record_missed(meeting, occurrence, offset, now)
-                    else:
+                    elif outcome != "superseded":
                         queued += await self._queue_reminder(meeting, occurrence, offset, outcome == "late", now)
         if queued:
             self._wake()

@@ -301,3 +301,22 @@ async def test_an_hourly_series_is_stored_without_gaps_past_the_materialise_limi
     starts = [o.start for o in await h.app.store.meetings.occurrences(meeting_id, limit=100_000)]
     gaps = [later - earlier for earlier, later in itertools.pairwise(starts)]
     assert len(starts) > 1000 and max(gaps) == timedelta(hours=1)
+
+
+async def test_after_downtime_only_the_reminder_closest_to_the_start_is_sent(tmp_path: Path) -> None:
+    """Two overdue reminders of one meeting arriving together help nobody: the 1 h one goes out (late), the
+    24 h one is recorded as superseded."""
+    clock = FixedClock()
+    settings = console_settings(tmp_path)
+    async with harness(settings, clock) as h:
+        await h.text("demo-coordinator", "meeting create disinformation Briefing 2026-11-26 12:00 remind:24h,1h")
+    clock.current = datetime(2026, 11, 26, 11, 30, tzinfo=UTC)  # down from 12:00 on the 23rd until now
+    async with harness(settings, clock) as h:
+        await h.app.run_due()
+        await h.app.run_due()
+        out = h.console_output()
+        assert out.count("== Reminder: Briefing ==") == 1
+        assert "This reminder is late: the bot was offline when it was due." in out
+        processed = await h.app.store.meetings.processed_reminders(2)
+        assert sorted((offset, outcome) for _start, offset, outcome in processed) == [
+            (60, "late"), (24 * 60, "superseded")]
