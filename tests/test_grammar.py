@@ -122,3 +122,16 @@ def test_rest_text_keeps_its_indentation() -> None:
     values = parse_arguments(ANNOUNCE, text)
     assert values["text"] == "Agenda:\n  1. Intro\n  2.  Reports"
     assert values["when"] == "now"
+
+
+@pytest.mark.parametrize(("typed", "title"), [
+    ('"Title with "inner" quotes"', 'Title with "inner" quotes'),
+    ('“The “Year of Action” report”', "The “Year of Action” report"),
+    ('"Quoted" and unquoted "bits"', '"Quoted" and unquoted "bits"'),
+    ('"Guide", part "two"', '"Guide", part "two"'),
+    ('Plain title', "Plain title"),
+    ('"Just quoted"', "Just quoted"),
+])
+def test_a_rest_argument_wrapped_in_quotes_loses_the_wrapping_only(typed: str, title: str) -> None:
+    values = parse_arguments(CREATE, f"reports {typed}")
+    assert values["title"] == title

@@ -134,7 +134,7 @@ def parse_arguments(command: Command, text: str) -> dict[str, str]:
             if len(remaining) == 1 and remaining[0].quoted:
                 values[arg.name] = remaining[0].value
             else:
-                values[arg.name] = _cut(text, remaining[0].start, option_spans).strip()
+                values[arg.name] = _unwrap(_cut(text, remaining[0].start, option_spans).strip())
             index = len(positional)
         else:
             values[arg.name] = positional[index].value
@@ -162,6 +162,31 @@ def validate(command: Command, values: Mapping[str, str]) -> dict[str, str]:
         if choices:
             checked[name] = value.lower()
     return checked
+
+
+def _unwrap(text: str) -> str:
+    """``"A "quoted" word"`` → ``A "quoted" word``: a rest argument wrapped in quotes that also contains
+    quotes is not one quoted token (its first closing quote comes early), but the wrapping is still meant.
+
+    Only when the quotes inside pair up as an opening one (after a space) then a closing one (before a
+    space, punctuation or the end): ``"Quoted" and "more"`` starts and ends with quotes that are not a pair.
+    """
+    if len(text) < 2 or text[0] not in OPENING_QUOTES or text[-1] not in CLOSING_QUOTES:
+        return text
+    inner = text[1:-1]
+    expecting_open = True
+    for i, character in enumerate(inner):
+        if character not in OPENING_QUOTES and character not in CLOSING_QUOTES:
+            continue
+        before = inner[i - 1] if i else " "
+        after = inner[i + 1] if i + 1 < len(inner) else " "
+        if expecting_open and before.isspace() and not after.isspace():
+            expecting_open = False
+        elif not expecting_open and (after.isspace() or unicodedata.category(after).startswith("P")):
+            expecting_open = True
+        else:
+            return text
+    return inner.strip() if expecting_open else text
 
 
 def _cut(text: str, start: int, removed: list[Token]) -> str:
