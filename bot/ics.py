@@ -17,7 +17,7 @@ from icalendar.enums import STATUS
 from bot.meeting_model import Meeting, MeetingState, Occurrence, OccurrenceState
 from bot.recurrence import first_local, to_utc
 
-__all__ = ["calendar_for", "meeting_uid"]
+__all__ = ["calendar_for", "coalition_slug", "meeting_uid"]
 
 PRODID = "-//coalition-bot//meetings//EN"
 

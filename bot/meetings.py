@@ -4,8 +4,8 @@ through the outbox, and cancel/reschedule notices to the same audience.
 Reminders are outbox rows created *when due* (not when the meeting is created), so people who subscribe or
 answer later are included and the delivery worker re-checks access at send time. Each (occurrence, start,
 offset) is claimed once in ``meeting_reminders``: after downtime a reminder whose time passed while the
-meeting has not started goes out at once marked late (when several are overdue, only the one closest to the
-start: the others are recorded as superseded); one for a meeting already started is recorded as missed (a
+meeting has not started goes out at once marked late, unless a reminder closer to the start is due within
+15 minutes (then it is recorded as superseded); one for a meeting already started is recorded as missed (a
 ``skipped`` outbox row with the reason) — never silent, never twice.
 """
 
@@ -43,6 +43,8 @@ REMINDER_KIND = "reminder"
 NOTICE_KIND = "meeting-notice"
 DEFAULT_REMIND = (24 * 60, 60)
 MAX_DURATION = timedelta(hours=24)
+SUPERSEDE_WITHIN = timedelta(minutes=15)
+"""A late reminder is not sent when a reminder closer to the start falls due within this (or already has)."""
 FAR_FUTURE = datetime(9000, 1, 1, tzinfo=UTC)
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
@@ -177,15 +179,17 @@ class MeetingService:
         # Read once which reminders are done, so a poll costs one read and writes only for new ones.
         done = await self._store.meetings.processed_since(since)
         for meeting, occurrence in await self._store.meetings.upcoming(since, now + MAX_OFFSET + timedelta(minutes=1)):
-            pending = [offset for offset in meeting.remind_minutes
-                       if occurrence.start - timedelta(minutes=offset) <= now
-                       and (meeting.id, occurrence.original_start, occurrence.start, offset) not in done]
-            for offset in pending:
+            for offset in meeting.remind_minutes:
                 due = occurrence.start - timedelta(minutes=offset)
-                # After downtime several reminders of one occurrence can be overdue at once: only the one
-                # closest to the start goes out; the earlier ones are recorded as superseded, not sent too.
-                outcome = "missed" if occurrence.start <= now else "superseded" if offset != min(pending) else \
+                if due > now or (meeting.id, occurrence.original_start, occurrence.start, offset) in done:
+                    continue
+                outcome = "missed" if occurrence.start <= now else \
                     "late" if now - due > self._config.late_grace else "sent"
+                # After downtime a late reminder is dropped when one closer to the start is due now or soon:
+                # people should not get the 24-hour and the 1-hour reminder in the same minute.
+                if outcome == "late" and any(occurrence.start - timedelta(minutes=closer) <= now + SUPERSEDE_WITHIN
+                                             for closer in meeting.remind_minutes if closer < offset):
+                    outcome = "superseded"
                 async with self._store.transaction():
                     if not await self._store.meetings.record_reminder(occurrence, offset, outcome, now):
                         continue

@@ -76,7 +76,7 @@ class DeliverySettings(BaseModel):
     max_attempts: int = Field(default=8, ge=1)
     backoff_base_seconds: float = Field(default=2.0, gt=0)
     backoff_max_seconds: float = Field(default=900.0, gt=0)
-    concurrency: int = Field(default=8, ge=1, le=64)
+    concurrency: int = Field(default=8, ge=1, le=50)  # at most the worker's batch of 50 rows
     console_per_second: float = Field(default=100.0, gt=0)
     slack_per_second: float = Field(default=1.0, gt=0)
     discord_per_second: float = Field(default=40.0, gt=0)

@@ -320,3 +320,32 @@ async def test_after_downtime_only_the_reminder_closest_to_the_start_is_sent(tmp
         processed = await h.app.store.meetings.processed_reminders(2)
         assert sorted((offset, outcome) for _start, offset, outcome in processed) == [
             (60, "late"), (24 * 60, "superseded")]
+
+
+async def test_a_late_reminder_is_superseded_by_one_due_within_minutes(tmp_path: Path) -> None:
+    """Back at 10:59 for a noon meeting with 24 h and 1 h reminders: the 1 h one, a minute away, is enough."""
+    clock = FixedClock()
+    settings = console_settings(tmp_path)
+    async with harness(settings, clock) as h:
+        await h.text("demo-coordinator", "meeting create disinformation Briefing 2026-11-26 12:00 remind:24h,1h")
+    clock.current = datetime(2026, 11, 26, 10, 59, tzinfo=UTC)
+    async with harness(settings, clock) as h:
+        await h.app.run_due()
+        clock.current = datetime(2026, 11, 26, 11, 0, tzinfo=UTC)
+        await h.app.run_due()
+        await h.app.run_due()
+        out = h.console_output()
+        assert out.count("== Reminder: Briefing ==") == 1 and "is late" not in out
+        processed = await h.app.store.meetings.processed_reminders(2)
+        assert sorted((offset, outcome) for _start, offset, outcome in processed) == [
+            (60, "sent"), (24 * 60, "superseded")]
+
+
+async def test_reminders_on_time_are_never_superseded(h: Harness) -> None:
+    """Offsets a minute apart, both within the grace period: both go out, neither marked late."""
+    await h.text("demo-coordinator", "meeting create disinformation Standup 2026-11-23 13:00 remind:10m,9m")
+    h.clock.current = datetime(2026, 11, 23, 12, 51, tzinfo=UTC)
+    await h.app.run_due()
+    await h.app.run_due()
+    processed = await h.app.store.meetings.processed_reminders(2)
+    assert sorted((offset, outcome) for _start, offset, outcome in processed) == [(9, "sent"), (10, "sent")]
