@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from bot.ports import ResourceStore
 from bot.resource_model import ResourceFilter, ResourcePage, ResourceScope
-from bot.resource_search import MAX_TERMS, MIN_PREFIX, Term, corrections, match_expression, ranking_window
+from bot.resource_search import MAX_TERMS, MIN_CORRECTABLE, Term, corrections, match_expression, ranking_window
 from bot.resource_terms import TermIndex
 
 PAGE_SIZE = 5
@@ -80,7 +80,7 @@ async def _unseen_words(resources: ResourceStore, terms: list[Term], scope: Reso
     """Indexed words of the query that find nothing this reader may see. Words the index lacks are corrected
     anyway, and words too short to correct are skipped, so this costs at most one look-up per term."""
     candidates = dict.fromkeys(token for term in terms for token in term.tokens
-                               if len(token) >= MIN_PREFIX and index.has(token, prefix=False))
+                               if len(token) >= MIN_CORRECTABLE and index.has(token, prefix=False))
     unseen = []
     for token in list(candidates)[:MAX_TERMS]:
         if not await _finds_any(resources, [Term((token,), prefix=False)], scope, filters):

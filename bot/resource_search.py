@@ -20,6 +20,8 @@ _PHRASE = re.compile(r"[\"“”„«»]([^\"“”„«»]*)[\"“”„«»]")
 _OPERATORS = frozenset({"AND", "OR", "NOT", "NEAR"})
 _OPERATOR_CALL = re.compile(r"\b(?:NEAR|AND|OR|NOT)\(")
 MIN_PREFIX = 3
+MIN_CORRECTABLE = 3
+"""Shorter words are never corrected: too many words lie one letter away."""
 MAX_TERMS = 12
 
 
@@ -109,15 +111,9 @@ def corrections(terms: Sequence[Term], index: TermIndex, *, unseen: frozenset[st
             candidates = [word for word in closest(token, index.by_length(), limit + 1) if word != token][:limit]
             if candidates:
                 options[token] = candidates
-    versions: list[list[Term]] = []
-    for rank in range(limit):
-        if rank and all(len(candidates) <= rank for candidates in options.values()):
-            break
-        version = [replace(term, tokens=tuple(_pick(options, token, rank) for token in term.tokens))
-                   for term in terms]
-        if options and version not in versions:
-            versions.append(version)
-    return versions
+    alternatives = max((len(candidates) for candidates in options.values()), default=0)
+    return [[replace(term, tokens=tuple(_pick(options, token, rank) for token in term.tokens)) for term in terms]
+            for rank in range(alternatives)]
 
 
 def _pick(options: Mapping[str, Sequence[str]], token: str, rank: int) -> str:
@@ -134,7 +130,7 @@ def _tokens(term: Term) -> Iterator[tuple[str, bool]]:
 
 def closest(token: str, vocabulary: Mapping[int, Sequence[str]], limit: int = 1) -> list[str]:
     """Up to ``limit`` indexed words spelt most like ``token``, closest first."""
-    if len(token) < 3:
+    if len(token) < MIN_CORRECTABLE:
         return []
     spread = 1  # a typo is a swap, a wrong letter, or one letter too many or too few
     # Typos rarely touch both the first letter and the second and third: this keeps difflib's work small.

@@ -37,10 +37,7 @@ from bot.resource_model import (
     ResourceScope,
     ResourceVisibility,
 )
-from bot.resource_search import (
-    describe,
-    parse_query,
-)
+from bot.resource_search import describe, parse_query
 from bot.topics import TopicService
 
 MAX_PAGE = 200

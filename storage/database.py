@@ -9,6 +9,7 @@ statements out of another's transaction.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import logging
 import re
@@ -145,8 +146,11 @@ class Database:
                     await self._conn.execute("COMMIT")
                 except BaseException:
                     # Cancelled or failed while committing: the rows may be in or not, so what mirrors them
-                    # can no longer trust its deltas (see commits_in_doubt).
+                    # can no longer trust its deltas (see commits_in_doubt). A failed COMMIT (a deferred
+                    # foreign key, a full disk) leaves the transaction open: end it, or every later BEGIN fails.
                     self._commits_in_doubt += 1
+                    with contextlib.suppress(sqlite3.Error):
+                        await self._conn.execute("ROLLBACK")  # "no transaction is active" when it did commit
                     raise
             finally:
                 _open_transaction.reset(token)

@@ -109,11 +109,12 @@ class SqliteResources:
                 (fields.url, fields.url_key, fields.title, fields.summary, fields.kind.value, ",".join(fields.tags),
                  fields.language, fields.visibility.value, to_db_time(now), title, tags, summary, resource_id),
             )
-            if not changed or before is None:
+            if not changed:
                 raise LookupError(f"no resource {resource_id}")
             await self._db.execute("DELETE FROM resource_topics WHERE resource_id = ?", (resource_id,))
             await self._set_topics(resource_id, fields.topic_ids)
-            self._count_after_commit(before, -1)
+            if before is not None:
+                self._count_after_commit(before, -1)
             self._count_after_commit((title, tags, summary), 1)
             resource = await self.get(resource_id, None)
             assert resource is not None
@@ -134,6 +135,9 @@ class SqliteResources:
         return changed > 0
 
     async def _search_text(self, resource_id: int) -> tuple[str, str, str] | None:
+        """A row's indexed text before a change, for the counts' delta; not read when no counts are kept."""
+        if self._terms is None:
+            return None
         row = await self._db.fetch_one(
             "SELECT search_title, search_tags, search_summary FROM resources WHERE id = ?", (resource_id,))
         return (row[0], row[1], row[2]) if row else None

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import sqlite3
 import unicodedata
 from datetime import UTC, datetime
 from pathlib import Path
@@ -254,3 +255,20 @@ async def test_the_window_holds_the_newest_matches_the_reader_may_see(h: Harness
     assert french.count("Quokka public brief") == 3
     member = await h.text("demo-member", "resource search quokka")
     assert member.count("Quokka members brief") == 3 and "Quokka public brief" not in member
+
+
+async def test_a_failed_commit_is_rolled_back_and_reloads_the_counts(tmp_path: Path) -> None:
+    """A deferred foreign key fails at COMMIT: the write is undone, the connection stays usable, and the
+    counts, which cannot know what happened, are loaded again."""
+    async with Database.open(tmp_path / "commit.db") as db:
+        resources = SqliteResources(db)
+        await resources.terms()
+        with pytest.raises(sqlite3.IntegrityError):
+            async with db.transaction():
+                await db.execute("PRAGMA defer_foreign_keys = ON")
+                await resources.add(_fields("a", "Zebrafinch notes"), 999, NOW)  # no person 999
+        assert db.commits_in_doubt == 1
+        assert await db.fetch_one("SELECT 1 FROM resources") is None
+        assert not (await resources.terms()).has("zebrafinch", prefix=False)
+        await resources.add(_fields("b", "Quokka notes"), None, NOW)  # the next transaction starts fine
+        assert await resources.terms() == await _reloaded(db)
