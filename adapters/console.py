@@ -21,9 +21,9 @@ from zoneinfo import ZoneInfo
 
 from bot.commands.context import IncomingCommand
 from bot.commands.dispatcher import Reply
+from bot.delivery.model import SentMessage
 from bot.messages import RenderedMessage, render_stamps
 from bot.model import Identity, IdentityRecord
-from bot.ports import SentMessage
 
 PLATFORM = "console"
 Handle = Callable[[IncomingCommand], Awaitable[Reply]]

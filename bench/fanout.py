@@ -24,13 +24,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.app import build_app
+from app.assembly import build_app
+from app.settings import Settings
 from bot.commands.context import IncomingCommand
+from bot.delivery.model import SentMessage
+from bot.delivery.pacing import TokenBucket
 from bot.messages import RenderedMessage
-from bot.model import DeliveryMode, Identity, IdentityRecord, Policy, Visibility
-from bot.pacing import TokenBucket
-from bot.ports import SentMessage, TransientDeliveryError
-from bot.settings import Settings
+from bot.model import Identity, IdentityRecord
+from bot.ports import TransientDeliveryError
+from bot.subscriptions.model import DeliveryMode
+from bot.topics.model import Policy, Visibility
 
 PLATFORM = "bench"
 

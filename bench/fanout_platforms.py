@@ -25,10 +25,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.app import App, build_app  # noqa: E402
+from app.assembly import App, build_app  # noqa: E402
+from app.settings import Settings  # noqa: E402
 from bot.commands.context import IncomingCommand  # noqa: E402
-from bot.model import DeliveryMode, Identity, Policy, Visibility  # noqa: E402
-from bot.settings import Settings  # noqa: E402
+from bot.model import Identity  # noqa: E402
+from bot.subscriptions.model import DeliveryMode  # noqa: E402
+from bot.topics.model import Policy, Visibility  # noqa: E402
 from tests.fakes.discord_gateway import FakeUser  # noqa: E402
 from tests.fakes.discord_server import OWNER, FakeDiscord  # noqa: E402
 from tests.fakes.slack_server import FakeSlack  # noqa: E402

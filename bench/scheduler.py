@@ -27,11 +27,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import aiosqlite
 
-from bot.meeting_model import MeetingConfig, NewMeeting
-from bot.meetings import DEFAULT_REMIND
-from bot.model import Identity, Policy, Visibility
-from bot.recurrence import MAX_OFFSET, expand, local_of
-from bot.scheduler import MeetingScheduler
+from bot.meetings.model import MeetingConfig, NewMeeting
+from bot.meetings.recurrence import MAX_OFFSET, expand, local_of
+from bot.meetings.scheduler import MeetingScheduler
+from bot.meetings.service import DEFAULT_REMIND
+from bot.model import Identity
+from bot.topics.model import Policy, Visibility
 from storage.database import Database, to_db_time
 from storage.meetings import NEXT_WAKES_SQL
 from storage.store import SqliteStore

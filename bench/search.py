@@ -29,9 +29,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.resource_finder import run_search  # noqa: E402
-from bot.resource_model import ResourceFilter, ResourceKind, ResourceScope, fold  # noqa: E402
-from bot.resource_search import match_expression, parse_query  # noqa: E402
+from bot.resources.model import ResourceFilter, ResourceKind, ResourceScope, fold  # noqa: E402
+from bot.resources.query import match_expression, parse_query  # noqa: E402
+from bot.resources.search import run_search  # noqa: E402
 from storage.database import Database, to_db_time  # noqa: E402
 from storage.resources import SqliteResources  # noqa: E402
 

@@ -1,10 +1,11 @@
-"""Value objects of the core: roles, topics, people, subscriptions. Frozen, typed, platform-free."""
+"""Who someone is and what role they hold: the values every part of the core shares. Frozen, typed,
+platform-free; each capability keeps its own values in its folder (``bot/topics/model.py`` …)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from enum import IntEnum, StrEnum
+from enum import IntEnum
 
 from bot.i18n import Text, _
 
@@ -33,43 +34,6 @@ ROLE_LABELS: dict[Role, Text] = {
     Role.COORDINATOR: _("coordinator"),
     Role.ADMIN: _("admin"),
 }
-
-
-class Visibility(StrEnum):
-    PUBLIC = "public"
-    MEMBERS = "members"
-    PRIVATE = "private"
-
-
-class Policy(StrEnum):
-    OPEN = "open"
-    APPROVAL = "approval"
-
-
-class DeliveryMode(StrEnum):
-    IMMEDIATE = "immediate"
-    DAILY = "daily"
-    WEEKLY = "weekly"
-    CHANNEL = "channel"
-
-    @property
-    def label(self) -> Text:
-        return MODE_LABELS[self]
-
-
-MODE_LABELS: dict[DeliveryMode, Text] = {
-    DeliveryMode.IMMEDIATE: _("immediate (direct message)"),
-    DeliveryMode.DAILY: _("daily digest"),
-    DeliveryMode.WEEKLY: _("weekly digest"),
-    DeliveryMode.CHANNEL: _("channel only"),
-}
-
-
-class RequestStatus(StrEnum):
-    PENDING = "pending"
-    APPROVED = "approved"
-    DENIED = "denied"
-    EXPIRED = "expired"
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,45 +79,12 @@ class IdentityRecord:
 
 
 @dataclass(frozen=True, slots=True)
-class Topic:
-    id: int
-    slug: str
-    title: str
-    description: str
-    visibility: Visibility
-    policy: Policy
-    archived: bool
-    created_at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class Subscription:
-    person_id: int
-    topic_id: int
-    mode: DeliveryMode
-    created_at: datetime
-
-
-@dataclass(frozen=True, slots=True)
 class Grant:
     person_id: int
     role: Role
     topic_id: int | None
     granted_by: int | None
     created_at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class SubscriptionRequest:
-    id: int
-    person_id: int
-    topic_id: int
-    mode: DeliveryMode
-    status: RequestStatus
-    created_at: datetime
-    expires_at: datetime
-    decided_by: int | None
-    decided_at: datetime | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,30 +98,14 @@ class AuditEntry:
     at: datetime
 
 
-class AnnouncementState(StrEnum):
-    DRAFT = "draft"
-    SCHEDULED = "scheduled"
-    SENDING = "sending"
-    SENT = "sent"
-    CANCELLED = "cancelled"
-    MISSED = "missed"
-
-
 @dataclass(frozen=True, slots=True)
-class Announcement:
-    id: int
-    topic_id: int
-    author_id: int
-    text: str
-    state: AnnouncementState
-    send_at: datetime | None
-    created_at: datetime
-    sent_at: datetime | None
-    edited_at: datetime | None
-    revision: int
+class RoleSources:
+    """The three places a role comes from; the highest wins."""
 
+    from_settings: Role
+    from_platform: Role
+    from_grants: Role
 
-@dataclass(frozen=True, slots=True)
-class ChannelBinding:
-    platform: str
-    channel_id: str
+    @property
+    def effective(self) -> Role:
+        return max(self.from_settings, self.from_platform, self.from_grants)

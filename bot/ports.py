@@ -8,34 +8,20 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from enum import StrEnum
 from typing import Protocol, runtime_checkable
 
+from bot.announcements.model import Announcement, AnnouncementState
+from bot.channels.model import ChannelBinding
+from bot.delivery.model import Delivery, DeliveryStatus, NewDelivery, SentMessage
 from bot.i18n import Msg
-from bot.meeting_model import Answer, Meeting, MeetingState, NewMeeting, Occurrence, OccurrenceState, Rsvp
+from bot.meetings.model import Answer, Meeting, MeetingState, NewMeeting, Occurrence, OccurrenceState, Rsvp
 from bot.messages import RenderedMessage
-from bot.model import (
-    Announcement,
-    AnnouncementState,
-    AuditEntry,
-    ChannelBinding,
-    DeliveryMode,
-    Grant,
-    Identity,
-    IdentityRecord,
-    Person,
-    Policy,
-    RequestStatus,
-    Role,
-    Subscription,
-    SubscriptionRequest,
-    Topic,
-    Visibility,
-)
-from bot.resource_model import Resource, ResourceFields, ResourceFilter, ResourcePage, ResourceScope
-from bot.resource_terms import TermIndex
+from bot.model import AuditEntry, Grant, Identity, IdentityRecord, Person, Role
+from bot.resources.model import Resource, ResourceFields, ResourceFilter, ResourcePage, ResourceScope
+from bot.resources.terms import TermIndex
+from bot.subscriptions.model import DeliveryMode, RequestStatus, Subscription, SubscriptionRequest
+from bot.topics.model import Policy, Topic, Visibility
 
 
 class Clock(Protocol):
@@ -49,15 +35,6 @@ class SystemClock:
 
 
 # --- platform adapters -----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class SentMessage:
-    """Where a delivered message landed; every part of a split message keeps its id."""
-
-    platform: str
-    channel_id: str
-    message_ids: tuple[str, ...]
 
 
 class DeliveryError(Exception):
@@ -144,48 +121,6 @@ class InFlightAware(Protocol):
 
 
 # --- storage ---------------------------------------------------------------------------------------
-
-
-class DeliveryStatus(StrEnum):
-    PENDING = "pending"
-    SENDING = "sending"
-    SENT = "sent"
-    FAILED = "failed"
-    SKIPPED = "skipped"
-    CANCELLED = "cancelled"
-
-
-@dataclass(frozen=True, slots=True)
-class NewDelivery:
-    """A message to queue. Exactly one of ``person_id`` or (``platform``, ``channel_id``) is the target."""
-
-    dedupe_key: str
-    kind: str
-    payload: str
-    not_before: datetime
-    person_id: int | None = None
-    platform: str | None = None
-    channel_id: str | None = None
-    topic_id: int | None = None
-    announcement_id: int | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Delivery:
-    id: int
-    dedupe_key: str
-    kind: str
-    person_id: int | None
-    platform: str | None
-    channel_id: str | None
-    topic_id: int | None
-    payload: str
-    status: DeliveryStatus
-    attempts: int
-    not_before: datetime
-    sent: SentMessage | None
-    reason: str | None
-    announcement_id: int | None = None
 
 
 class PeopleStore(Protocol):

@@ -5,17 +5,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from bot.announcements import AnnouncementService
+from bot.announcements.service import AnnouncementService
 from bot.commands.registry import CommandRegistry
 from bot.config import CoreConfig
+from bot.delivery.notify import Notifier
 from bot.i18n import Translator
-from bot.meetings import MeetingService
-from bot.notify import Notifier
-from bot.people import PeopleService
+from bot.meetings.service import MeetingService
+from bot.people.service import PeopleService
 from bot.ports import Clock, PlatformAdapter, Store
-from bot.resources import ResourceService
-from bot.subscriptions import SubscriptionService
-from bot.topics import TopicService
+from bot.resources.service import ResourceService
+from bot.subscriptions.service import SubscriptionService
+from bot.topics.service import TopicService
 
 
 @dataclass(frozen=True, slots=True)

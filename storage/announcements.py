@@ -7,8 +7,10 @@ from datetime import datetime
 
 import aiosqlite
 
-from bot.model import Announcement, AnnouncementState, ChannelBinding, DeliveryMode
-from bot.ports import Delivery
+from bot.announcements.model import Announcement, AnnouncementState
+from bot.channels.model import ChannelBinding
+from bot.delivery.model import Delivery
+from bot.subscriptions.model import DeliveryMode
 from storage.database import Database, from_db_time, opt_time, to_db_time
 from storage.outbox import row_to_delivery
 

@@ -24,7 +24,7 @@ from typing import Any
 
 import aiosqlite
 
-from bot.resource_model import fold
+from bot.resources.model import fold
 
 MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 

@@ -7,7 +7,7 @@ from datetime import datetime
 
 import aiosqlite
 
-from bot.meeting_model import Answer, Meeting, MeetingState, NewMeeting, Occurrence, OccurrenceState, Rsvp
+from bot.meetings.model import Answer, Meeting, MeetingState, NewMeeting, Occurrence, OccurrenceState, Rsvp
 from storage.database import Database, from_db_time, opt_time, to_db_time
 
 LOCAL_FORMAT = "%Y-%m-%dT%H:%M"

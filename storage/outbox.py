@@ -8,7 +8,7 @@ from datetime import datetime
 
 import aiosqlite
 
-from bot.ports import Delivery, DeliveryStatus, NewDelivery, SentMessage
+from bot.delivery.model import Delivery, DeliveryStatus, NewDelivery, SentMessage
 from storage.database import Database, from_db_time, to_db_time
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import aiosqlite
 
-from bot.resource_model import (
+from bot.resources.model import (
     Resource,
     ResourceFields,
     ResourceFilter,
@@ -23,7 +23,7 @@ from bot.resource_model import (
     fold,
     words,
 )
-from bot.resource_terms import TermIndex
+from bot.resources.terms import TermIndex
 from storage.database import Database, from_db_time, to_db_time
 
 _COLUMNS = ("r.id, r.url, r.url_key, r.title, r.summary, r.kind, r.tags, r.language, r.visibility, r.added_by,"

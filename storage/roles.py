@@ -7,7 +7,8 @@ from datetime import datetime
 
 import aiosqlite
 
-from bot.model import AuditEntry, DeliveryMode, Grant, Identity, RequestStatus, Role, SubscriptionRequest
+from bot.model import AuditEntry, Grant, Identity, Role
+from bot.subscriptions.model import DeliveryMode, RequestStatus, SubscriptionRequest
 from storage.database import Database, from_db_time, opt_time, to_db_time
 
 

@@ -6,7 +6,8 @@ from datetime import datetime
 
 import aiosqlite
 
-from bot.model import DeliveryMode, Policy, Subscription, Topic, Visibility
+from bot.subscriptions.model import DeliveryMode, Subscription
+from bot.topics.model import Policy, Topic, Visibility
 from storage.database import Database, from_db_time, to_db_time
 
 

@@ -9,14 +9,15 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bot.app import App, build_app
+from app.assembly import App, build_app
+from app.settings import Settings
 from bot.commands.context import IncomingCommand
 from bot.commands.dispatcher import Reply
+from bot.delivery.model import SentMessage
 from bot.i18n import Translator, decode_text
 from bot.messages import RenderedMessage
 from bot.model import Identity, IdentityRecord, Role
-from bot.ports import DeliveryError, SentMessage
-from bot.settings import Settings
+from bot.ports import DeliveryError
 
 
 def english(stored: str | None) -> str:

@@ -27,11 +27,11 @@ from adapters.discord.identity import RoleMap
 from adapters.discord.interactions import ActionButton, InteractionHandler
 from adapters.discord.publish import PublishQueue
 from adapters.discord.tokens import ActionTokens, SendAttempts
+from app.settings import Settings
 from bot.commands.dispatcher import Dispatcher
-from bot.delivery_worker import DeliveryWorker
+from bot.delivery.pacing import TokenBucket
+from bot.delivery.worker import DeliveryWorker
 from bot.i18n import Msg
-from bot.pacing import TokenBucket
-from bot.settings import Settings
 from storage.store import SqliteStore
 
 log = logging.getLogger(__name__)

@@ -23,7 +23,7 @@ from adapters.discord.commands import modal_arg
 from adapters.discord.identity import RoleMap, identity_of
 from adapters.discord.render import NO_MENTIONS, Part, button_label, render_parts
 from adapters.discord.tokens import TOKEN_LENGTH, ActionTokens
-from bot.autocomplete import suggest
+from bot.commands.autocomplete import suggest
 from bot.commands.context import IncomingCommand
 from bot.commands.dispatcher import Dispatcher
 from bot.commands.spec import Arg, ArgKind, Command

@@ -11,9 +11,9 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from adapters.slack.app import SlackRunner
+    from app.settings import Settings
     from bot.commands.dispatcher import Dispatcher
-    from bot.delivery_worker import DeliveryWorker
-    from bot.settings import Settings
+    from bot.delivery.worker import DeliveryWorker
 
 __all__ = ["running"]
 

@@ -21,11 +21,11 @@ from adapters.slack.delivery import SlackDelivery
 from adapters.slack.handlers import SlackHandlers
 from adapters.slack.identity import SlackDirectory
 from adapters.slack.manifest import EVENTS_PATH, shortcut_commands
+from app.settings import Settings
 from bot.commands.dispatcher import Dispatcher
-from bot.delivery_worker import DeliveryWorker
+from bot.delivery.pacing import TokenBucket
+from bot.delivery.worker import DeliveryWorker
 from bot.i18n import Translator
-from bot.pacing import TokenBucket
-from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 

@@ -24,11 +24,12 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.blocks import render_slack_blocks
 from adapters.slack.identity import SlackDirectory
+from bot.delivery.model import SentMessage
+from bot.delivery.pacing import TokenBucket
 from bot.i18n import _
 from bot.messages import RenderedMessage
 from bot.model import IdentityRecord, Role
-from bot.pacing import TokenBucket
-from bot.ports import DeliveryError, PermanentDeliveryError, SentMessage, TransientDeliveryError
+from bot.ports import DeliveryError, PermanentDeliveryError, TransientDeliveryError
 
 log = logging.getLogger(__name__)
 

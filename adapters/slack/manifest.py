@@ -10,9 +10,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from app.settings import Settings
 from bot.commands.registry import CommandRegistry
 from bot.i18n import Translator, _
-from bot.settings import Settings
 
 EVENTS_PATH = "/slack/events"
 PUBLIC_URL_PLACEHOLDER = "https://YOUR-PUBLIC-HOST"
@@ -109,6 +109,6 @@ def build_manifest(settings: Settings, registry: CommandRegistry,
 
 
 def manifest_json(settings: Settings) -> str:
-    from bot.app import all_commands
+    from app.assembly import all_commands
 
     return json.dumps(build_manifest(settings, CommandRegistry(all_commands())), indent=2, ensure_ascii=False)

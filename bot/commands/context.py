@@ -9,11 +9,10 @@ from enum import StrEnum
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from bot.access import RoleSources
 from bot.commands.spec import Command
 from bot.errors import UsageError
 from bot.i18n import _
-from bot.model import Identity, IdentityRecord, Person, Role
+from bot.model import Identity, IdentityRecord, Person, Role, RoleSources
 
 if TYPE_CHECKING:
     from bot.services import Services

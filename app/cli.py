@@ -1,0 +1,104 @@
+"""``python -m bot`` / ``coalition-bot``: run, migrate, check-config."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+from pathlib import Path
+
+from pydantic import ValidationError
+from pydantic_settings import SettingsError
+
+from app.settings import Settings
+from storage.database import Database
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="coalition-bot", description="A chat bot for civil-society coalitions.")
+    parser.add_argument("--config", type=Path, default=None, help="settings file (default: ./settings.toml)")
+    parser.add_argument("--log-level", default=None, help="DEBUG, INFO, WARNING (default: WARNING on the "
+                        "console, INFO otherwise)")
+    commands = parser.add_subparsers(dest="command", required=True)
+    run = commands.add_parser("run", help="migrate the database and start the bot")
+    run.add_argument("--user", default=None, help="console only: who you are (default: [console] user)")
+    commands.add_parser("migrate", help="apply database migrations and exit")
+    commands.add_parser("check-config", help="print the effective settings, secrets masked")
+    importer = commands.add_parser("import-resources", help="add or update library resources from a CSV file "
+                                   "(columns: url,title,summary,kind,topics,tags,lang,visibility)")
+    importer.add_argument("file", type=Path, help="CSV file, UTF-8, first line naming the columns")
+    commands.add_parser("slack-manifest", help="print the Slack app manifest generated from the commands")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        settings = Settings.load(args.config)
+    except (ValidationError, SettingsError) as error:
+        print(f"Invalid settings:\n{error}", file=sys.stderr)  # noqa: T201
+        return 2
+    if getattr(args, "user", None):
+        settings.console.user = args.user
+    level = args.log_level or ("WARNING" if settings.console_only else "INFO")
+    logging.basicConfig(level=level.upper(), stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if args.command == "check-config":
+        print(json.dumps(settings.masked(), indent=2))  # noqa: T201
+        return 0
+    if args.command == "slack-manifest":
+        from adapters.slack.manifest import manifest_json
+
+        print(manifest_json(settings))  # noqa: T201
+        return 0
+    if args.command == "import-resources":
+        return asyncio.run(_import_resources(settings, args.file))
+    if args.command == "migrate":
+        applied = asyncio.run(_migrate(settings))
+        print("applied: " + (", ".join(applied) if applied else "nothing (up to date)"))  # noqa: T201
+        return 0
+    from app.assembly import AlreadyRunning, run
+
+    try:
+        asyncio.run(run(settings))
+    except AlreadyRunning as error:
+        print(f"{error}; stop it first, or set another [storage] path.", file=sys.stderr)  # noqa: T201
+        return 1
+    return 0
+
+
+async def _import_resources(settings: Settings, path: Path) -> int:
+    """Print the report; exit status 0 when every row was imported, 1 when some were rejected, 2 when the
+    file could not be read at all."""
+    from bot.errors import UserError
+    from bot.i18n import Translator
+    from bot.ports import SystemClock
+    from bot.resources.csv_import import import_resources, read_rows
+    from storage.store import SqliteStore
+
+    translator = Translator.load()
+    language = settings.core_config().default_language
+    try:
+        rows = read_rows(await asyncio.to_thread(path.read_bytes))
+    except OSError as error:
+        print(f"{path}: {error}", file=sys.stderr)  # noqa: T201
+        return 2
+    except UserError as error:
+        print(f"{path}: {translator.render(error.message, language)}", file=sys.stderr)  # noqa: T201
+        return 2
+    async with Database.open(settings.storage.path) as db:
+        report = await import_resources(SqliteStore(db), rows, SystemClock().now(), default_language=language,
+                                        source=path.name)
+    print(report.render(translator, language))  # noqa: T201
+    return 1 if report.rejected else 0
+
+
+async def _migrate(settings: Settings) -> list[str]:
+    async with Database.open(settings.storage.path, migrate=False) as db:
+        return await db.migrate()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

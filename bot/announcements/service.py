@@ -1,0 +1,403 @@
+"""Announcements: draft with a preview, confirm now or at a time, fan-out to every target through the
+outbox in one transaction, edit or cancel everywhere the platform allows, and a delivery report.
+
+State: ``draft → scheduled → sending → sent`` or ``cancelled``; a scheduled one that fell due while the bot
+was down longer than the grace period becomes ``missed`` and its author is told — never silent.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from bot.announcements.model import Announcement, AnnouncementState
+from bot.commands.context import Caller
+from bot.delivery.model import Delivery, DeliveryStatus, NewDelivery
+from bot.delivery.notify import Notifier
+from bot.errors import PermissionDenied, UserError
+from bot.i18n import Text, _, _n, decode_text, encode_text
+from bot.messages import Action, ActionStyle, Field, Message, stamp
+from bot.model import Role
+from bot.ports import Clock, Store
+from bot.subscriptions.model import DeliveryMode
+from bot.topics.access import can_see, coordinates
+from bot.topics.model import Topic, Visibility
+from bot.untrusted import neutralise_mentions
+from bot.when import format_local
+
+KIND = "announcement"
+REPORT_KIND = "report"
+EDIT_KIND = "edit"
+DELETE_KIND = "delete"
+OPEN = (AnnouncementState.DRAFT, AnnouncementState.SCHEDULED)
+PROGRESS_INTERVAL = 2.0
+SOURCE_TTL = 2.0
+CONFIRM_GRACE = timedelta(minutes=5)  # a "send at 09:00" confirmed at 09:03 still goes out
+
+
+@dataclass(frozen=True, slots=True)
+class AnnouncementConfig:
+    missed_grace: timedelta = timedelta(hours=6)
+    max_ahead: timedelta = timedelta(days=366)
+
+
+EditSent = Callable[[Delivery, Message], Awaitable[None]]
+
+
+class AnnouncementService:
+    def __init__(self, store: Store, clock: Clock, notifier: Notifier, wake: Callable[[], None],
+                 config: AnnouncementConfig) -> None:
+        self._store = store
+        self._clock = clock
+        self._notifier = notifier
+        self._wake = wake
+        self._config = config
+        self._edit_sent: EditSent | None = None
+        self._last_progress: dict[int, float] = {}
+        # A fan-out builds the same announcement thousands of times: keep it, its topic and author briefly.
+        # Edits and cancels clear it, so a copy sent after an edit never carries the old text.
+        self._sources: dict[int, tuple[float, Announcement, Topic | None, str]] = {}
+
+    def use_editor(self, edit_sent: EditSent) -> None:
+        """The delivery worker's way to edit an already sent message (live progress reports)."""
+        self._edit_sent = edit_sent
+
+    @property
+    def store(self) -> Store:
+        return self._store
+
+    @property
+    def config(self) -> AnnouncementConfig:
+        return self._config
+
+    # --- lookup and permission ------------------------------------------------------------------------
+
+    async def coordinated(self, caller: Caller, announcement_id: int) -> tuple[Announcement, Topic]:
+        announcement = await self._store.announcements.get(announcement_id)
+        topic = await self._store.topics.get(announcement.topic_id) if announcement else None
+        if announcement is None or topic is None:
+            raise UserError(_("There is no announcement #{id}.", id=announcement_id))
+        if not coordinates(caller.role, caller.coordinated, topic):
+            subscribed = await self._store.subscriptions.get(caller.person.id, topic.id) is not None
+            invited = await self._store.subscriptions.is_invited(caller.person.id, topic.id)
+            if can_see(topic, caller.role, caller.coordinated, subscribed=subscribed, invited=invited):
+                raise PermissionDenied(Role.COORDINATOR, topic.slug)
+            # A topic they cannot see: answer as if the announcement did not exist.
+            raise UserError(_("There is no announcement #{id}.", id=announcement_id))
+        return announcement, topic
+
+    # --- draft, preview, confirm ----------------------------------------------------------------------
+
+    async def draft(self, caller: Caller, topic: Topic, text: str, send_at: datetime | None) -> Announcement:
+        text = neutralise_mentions(text).strip()
+        if not text:
+            raise UserError(_("The announcement has no text."), show_usage=True)
+        now = self._clock.now()
+        async with self._store.transaction():
+            announcement = await self._store.announcements.create(topic.id, caller.person.id, text, send_at, now)
+            await self._store.audit.record(caller.person.id, "announce.draft", f"announcement:{announcement.id}",
+                                           None, topic.slug, now)
+        return announcement
+
+    async def preview(self, caller: Caller, announcement: Announcement, topic: Topic) -> Message:
+        counts = await self._store.announcements.audience_counts(topic.id)
+        fields = []
+        for mode in DeliveryMode:
+            per_platform = [f"{platform} {n}" for m, platform, n in counts if m is mode]
+            total = sum(n for m, _p, n in counts if m is mode)
+            fields.append(Field(mode.label, _("{total} ({platforms})", total=total,
+                                              platforms=", ".join(per_platform) or "—")))
+        channels = await self._store.announcements.channels("topic", topic.id)
+        public = await self._store.announcements.channels("public", None) \
+            if topic.visibility is Visibility.PUBLIC else []
+        fields.append(Field(_("Channels"), ", ".join(f"{c.platform}:#{c.channel_id}" for c in channels + public)
+                            or _("none bound (setup topic-channel)")))
+        when: Text = _("Sends when you confirm.") if announcement.send_at is None else \
+            _("Sends at {time} — {local} in your zone.", time=stamp(announcement.send_at),
+              local=format_local(announcement.send_at, caller.zone))
+        body: list[Text | str] = [announcement.text, when]
+        if caller.timezone_source.value == "default":
+            body.append(_("That is the coalition's default zone; set yours with “settings timezone <zone>”."))
+        return Message(
+            title=_("Preview of announcement #{id} to “{topic}”", id=announcement.id, topic=topic.slug),
+            body=tuple(body), fields=tuple(fields),
+            actions=(Action(_("Confirm"), f"announce confirm {announcement.id}", ActionStyle.PRIMARY),
+                     Action(_("Cancel"), f"announce cancel {announcement.id}", ActionStyle.DANGER)),
+        )
+
+    async def confirm(self, caller: Caller, announcement_id: int) -> Message:
+        announcement, topic = await self.coordinated(caller, announcement_id)
+        if announcement.state is not AnnouncementState.DRAFT:
+            return Message(body=(_("Announcement #{id} is already {state}.", id=announcement.id,
+                                   state=state_label(announcement.state)),))
+        if topic.archived:
+            raise UserError(_("“{topic}” is archived; nothing more is sent to it.", topic=topic.slug))
+        now = self._clock.now()
+        if announcement.send_at is not None and announcement.send_at <= now - CONFIRM_GRACE:
+            raise UserError(_("Announcement #{id} was to be sent at {time}, which has passed. Write it again "
+                              "with a new time, or with when:now.", id=announcement.id,
+                              time=stamp(announcement.send_at)))
+        if announcement.send_at is not None and announcement.send_at > now:
+            await self._store.announcements.transition(announcement.id, AnnouncementState.SCHEDULED,
+                                                       [AnnouncementState.DRAFT], now)
+            await self._store.audit.record(caller.person.id, "announce.schedule", f"announcement:{announcement.id}",
+                                           "draft", "scheduled", now)
+            self._wake()
+            return Message(body=(_("Announcement #{id} is scheduled for {time}.", id=announcement.id,
+                                   time=stamp(announcement.send_at)),),
+                           actions=(Action(_("Cancel"), f"announce cancel {announcement.id}", ActionStyle.DANGER),))
+        count = await self.fan_out(announcement, topic, expected=[AnnouncementState.DRAFT])
+        await self._store.audit.record(caller.person.id, "announce.send", f"announcement:{announcement.id}",
+                                       "draft", "sending", now)
+        return Message(body=(_n("Announcement #{id} is on its way to {n} target.",
+                                "Announcement #{id} is on its way to {n} targets.", count, id=announcement.id),),
+                       actions=(Action(_("Delivery report"), f"announce status {announcement.id}"),))
+
+    # --- fan-out --------------------------------------------------------------------------------------
+
+    async def fan_out(self, announcement: Announcement, topic: Topic,
+                      expected: list[AnnouncementState]) -> int:
+        """Write every delivery row in one transaction; returns the number of targets."""
+        now = self._clock.now()
+        store = self._store
+        rows: list[NewDelivery] = []
+        digest: list[tuple[int, int, DeliveryMode]] = []
+
+        def row(key: str, target: str, **where: object) -> NewDelivery:
+            return NewDelivery(dedupe_key=f"ann:{announcement.id}:{key}", kind=KIND,
+                               payload=json.dumps({"announcement": announcement.id, "target": target}),
+                               not_before=now, topic_id=topic.id, announcement_id=announcement.id,
+                               **where)  # type: ignore[arg-type]
+
+        if topic.archived:  # archived after it was scheduled: tell the author instead of posting
+            if await store.announcements.transition(announcement.id, AnnouncementState.CANCELLED, expected, now):
+                await self._notifier.to_people(
+                    [announcement.author_id],
+                    Message(title=_("Announcement #{id} was not sent", id=announcement.id),
+                            body=(_("“{topic}” was archived before it was due.", topic=topic.slug),
+                                  announcement.text)),
+                    key=f"ann:{announcement.id}:archived")
+            return 0
+        async with store.transaction():
+            if not await store.announcements.transition(announcement.id, AnnouncementState.SENDING, expected, now):
+                return 0
+            for binding in await store.announcements.channels("topic", topic.id):
+                rows.append(row(f"channel:{binding.platform}:{binding.channel_id}", "channel",
+                                platform=binding.platform, channel_id=binding.channel_id))
+            if topic.visibility is Visibility.PUBLIC:
+                for binding in await store.announcements.channels("public", None):
+                    rows.append(row(f"public:{binding.platform}:{binding.channel_id}", "public",
+                                    platform=binding.platform, channel_id=binding.channel_id))
+            for subscription in await store.subscriptions.of_topic(topic.id):
+                if subscription.mode is DeliveryMode.IMMEDIATE:
+                    rows.append(row(f"person:{subscription.person_id}", "dm", person_id=subscription.person_id))
+                elif subscription.mode in (DeliveryMode.DAILY, DeliveryMode.WEEKLY):
+                    digest.append((subscription.person_id, announcement.id, subscription.mode))
+            # Due a moment earlier than the rest, so the author's report goes out first and then follows along.
+            rows.append(NewDelivery(dedupe_key=f"ann:{announcement.id}:report", kind=REPORT_KIND,
+                                    payload=json.dumps({"announcement": announcement.id}),
+                                    not_before=now - timedelta(seconds=1),
+                                    person_id=announcement.author_id, announcement_id=announcement.id))
+            await store.outbox.enqueue(rows, now)
+            await store.announcements.queue_digest(digest, now)
+        self._wake()
+        return len(rows) - 1 + len(digest)
+
+    async def run_due(self) -> int:
+        """Send scheduled announcements that are due, and close those whose deliveries have all ended."""
+        now = self._clock.now()
+        sent = 0
+        for announcement in await self._store.announcements.due(now):
+            topic = await self._store.topics.get(announcement.topic_id)
+            if topic is not None:
+                await self.fan_out(announcement, topic, expected=[AnnouncementState.SCHEDULED])
+                sent += 1
+        for announcement in await self._store.announcements.in_state(AnnouncementState.SENDING):
+            await self.settle(announcement.id)
+        return sent
+
+    async def settle(self, announcement_id: int) -> None:
+        """After a batch: mark the announcement sent once no delivery is open, and update the report."""
+        if await self._store.announcements.open_deliveries(announcement_id) == 0:
+            if await self._store.announcements.transition(announcement_id, AnnouncementState.SENT,
+                                                          [AnnouncementState.SENDING], self._clock.now()):
+                await self.report_progress(announcement_id, final=True)
+                return
+        await self.report_progress(announcement_id)
+
+    async def mark_missed(self) -> int:
+        """At start: scheduled announcements overdue by more than the grace period are missed, not sent late."""
+        now = self._clock.now()
+        missed = 0
+        for announcement in await self._store.announcements.due(now - self._config.missed_grace):
+            if await self._store.announcements.transition(announcement.id, AnnouncementState.MISSED,
+                                                          [AnnouncementState.SCHEDULED], now):
+                missed += 1
+                assert announcement.send_at is not None
+                await self._notifier.to_people(
+                    [announcement.author_id],
+                    Message(title=_("Announcement #{id} was not sent", id=announcement.id),
+                            body=(_("It was due at {time}, while the bot was down for longer than the grace "
+                                    "period. Send it again with “announce new” if it is still useful.",
+                                    time=stamp(announcement.send_at)), announcement.text)),
+                    key=f"ann:{announcement.id}:missed")
+        return missed
+
+    # --- edit and cancel ------------------------------------------------------------------------------
+
+    async def edit(self, caller: Caller, announcement_id: int, text: str) -> Message:
+        announcement, _topic = await self.coordinated(caller, announcement_id)
+        text = neutralise_mentions(text).strip()
+        if announcement.state in (AnnouncementState.CANCELLED, AnnouncementState.MISSED):
+            raise UserError(_("Announcement #{id} is {state}; it cannot be edited.", id=announcement.id,
+                              state=state_label(announcement.state)))
+        now = self._clock.now()
+        self._sources.pop(announcement.id, None)
+        async with self._store.transaction():
+            await self._store.announcements.update_text(announcement.id, text, now)
+            await self._store.audit.record(caller.person.id, "announce.edit", f"announcement:{announcement.id}",
+                                           announcement.text, text, now)
+            copies = await self._propagate(announcement, EDIT_KIND, now)
+        _queued, digested = await self._store.announcements.digest_counts(announcement.id)
+        body: list[Text | str] = [_("Announcement #{id} updated.", id=announcement.id)]
+        if copies:
+            body.append(_n("{n} delivered copy is being updated.", "{n} delivered copies are being updated.",
+                           copies))
+        if digested:
+            body.append(_n("{n} copy went out in a digest and cannot be changed.",
+                           "{n} copies went out in digests and cannot be changed.", digested))
+        return Message(body=tuple(body), actions=(Action(_("Delivery report"), f"announce status {announcement.id}"),))
+
+    async def cancel(self, caller: Caller, announcement_id: int) -> Message:
+        announcement, _topic = await self.coordinated(caller, announcement_id)
+        if announcement.state in (AnnouncementState.CANCELLED, AnnouncementState.MISSED):
+            return Message(body=(_("Announcement #{id} is already {state}.", id=announcement.id,
+                                   state=state_label(announcement.state)),))
+        now = self._clock.now()
+        self._sources.pop(announcement.id, None)
+        async with self._store.transaction():
+            before = announcement.state
+            await self._store.announcements.transition(announcement.id, AnnouncementState.CANCELLED,
+                                                       list(AnnouncementState), now)
+            stopped = await self._store.announcements.cancel_pending(
+                announcement.id, encode_text(_("the announcement was cancelled")), now)
+            await self._store.announcements.drop_undigested(announcement.id)
+            removed = await self._propagate(announcement, DELETE_KIND, now)
+            await self._store.audit.record(caller.person.id, "announce.cancel", f"announcement:{announcement.id}",
+                                           before.value, "cancelled", now)
+        body: list[Text | str] = [_("Announcement #{id} is cancelled.", id=announcement.id)]
+        if stopped:
+            body.append(_n("{n} delivery not yet sent was stopped.", "{n} deliveries not yet sent were stopped.",
+                           stopped))
+        if removed:
+            body.append(_n("{n} delivered copy is being removed.", "{n} delivered copies are being removed.",
+                           removed))
+        return Message(body=tuple(body))
+
+    async def _propagate(self, announcement: Announcement, kind: str, now: datetime) -> int:
+        """Queue an edit or delete for every copy delivered or being delivered; returns how many.
+
+        A copy still in flight gets its change too: the worker holds the change until the copy has landed.
+        """
+        fresh = await self._store.announcements.get(announcement.id)
+        revision = fresh.revision if fresh else announcement.revision
+        rows = [NewDelivery(dedupe_key=f"ann:{announcement.id}:{kind}:{revision}:{d.id}", kind=kind,
+                            payload=json.dumps({"of": d.id}), not_before=now, person_id=d.person_id,
+                            platform=d.sent.platform if d.sent else d.platform, announcement_id=announcement.id)
+                for d in await self._store.announcements.deliveries(announcement.id)
+                if d.status is DeliveryStatus.SENDING or (d.status is DeliveryStatus.SENT and d.sent is not None)]
+        if rows:
+            await self._store.outbox.enqueue(rows, now)
+            self._wake()
+        return len(rows)
+
+    # --- what the worker sends ------------------------------------------------------------------------
+
+    async def build(self, delivery: Delivery) -> Message | None:
+        """The message for an announcement or report row, from the current text; None when cancelled."""
+        payload = json.loads(delivery.payload)
+        announcement_id = int(payload["announcement"])
+        if delivery.kind == REPORT_KIND:
+            announcement = await self._store.announcements.get(announcement_id)
+            return await self.report(announcement) if announcement else None
+        announcement, topic, author = await self._source(announcement_id)
+        if announcement is None or topic is None or announcement.state is AnnouncementState.CANCELLED:
+            return None
+        actions: tuple[Action, ...] = ()
+        if payload.get("target") == "dm":
+            actions = (Action(_("Unsubscribe"), f"unsubscribe {topic.slug}", ActionStyle.DANGER),
+                       Action(_("Mute this topic"), f"subscribe {topic.slug} mode:channel"))
+        return Message(title=_("{title} — announcement", title=topic.title), body=(announcement.text,),
+                       footer=_("From {author} · topic “{topic}”", author=author, topic=topic.slug),
+                       actions=actions)
+
+    async def _source(self, announcement_id: int) -> tuple[Announcement | None, Topic | None, str]:
+        cached = self._sources.get(announcement_id)
+        if cached is not None and time.monotonic() - cached[0] < SOURCE_TTL:
+            return cached[1], cached[2], cached[3]
+        announcement = await self._store.announcements.get(announcement_id)
+        if announcement is None:
+            return None, None, "?"
+        topic = await self._store.topics.get(announcement.topic_id)
+        author = await self._store.people.get(announcement.author_id)
+        name = author.display_name if author else "?"
+        self._sources[announcement_id] = (time.monotonic(), announcement, topic, name)
+        return announcement, topic, name
+
+    async def report(self, announcement: Announcement) -> Message:
+        deliveries = await self._store.announcements.deliveries(announcement.id)
+        by_status: dict[DeliveryStatus, int] = {}
+        for delivery in deliveries:
+            by_status[delivery.status] = by_status.get(delivery.status, 0) + 1
+        done = sum(n for s, n in by_status.items() if s is not DeliveryStatus.PENDING
+                   and s is not DeliveryStatus.SENDING)
+        queued, digested = await self._store.announcements.digest_counts(announcement.id)
+        body: list[Text | str] = [
+            _("Delivered {sent} / {total}, {failed} failed, {skipped} skipped.",
+              sent=by_status.get(DeliveryStatus.SENT, 0), total=len(deliveries),
+              failed=by_status.get(DeliveryStatus.FAILED, 0), skipped=by_status.get(DeliveryStatus.SKIPPED, 0)),
+        ]
+        if queued:
+            body.append(_("Digests: {queued} queued, {digested} sent.", queued=queued, digested=digested))
+        if by_status.get(DeliveryStatus.CANCELLED):
+            body.append(_("{n} stopped by cancelling.", n=by_status[DeliveryStatus.CANCELLED]))
+        if deliveries and done == len(deliveries) and announcement.state in (AnnouncementState.SENDING,
+                                                                              AnnouncementState.SENT):
+            body.append(_("Finished."))
+        fields = [Field(_("State"), state_label(announcement.state))]
+        for delivery in deliveries:
+            if delivery.status in (DeliveryStatus.FAILED, DeliveryStatus.SKIPPED) and len(fields) < 21:
+                fields.append(Field(await self._target_name(delivery),
+                                    decode_text(delivery.reason) if delivery.reason else "?"))
+        return Message(title=_("Delivery report for announcement #{id}", id=announcement.id), body=tuple(body),
+                       fields=tuple(fields))
+
+    async def _target_name(self, delivery: Delivery) -> str:
+        if delivery.person_id is not None:
+            person = await self._store.people.get(delivery.person_id)
+            return person.display_name if person else str(delivery.person_id)
+        return f"{delivery.platform}:#{delivery.channel_id}"
+
+    async def report_progress(self, announcement_id: int, *, final: bool = False) -> None:
+        """Edit the author's report DM as deliveries finish, at most every couple of seconds."""
+        if self._edit_sent is None:
+            return
+        now = time.monotonic()
+        if not final and now - self._last_progress.get(announcement_id, 0.0) < PROGRESS_INTERVAL:
+            return
+        self._last_progress[announcement_id] = now
+        reports = await self._store.announcements.deliveries(announcement_id, REPORT_KIND)
+        announcement = await self._store.announcements.get(announcement_id)
+        if not reports or announcement is None or reports[0].sent is None:
+            return
+        await self._edit_sent(reports[0], await self.report(announcement))
+
+
+def state_label(state: AnnouncementState) -> Text:
+    return {AnnouncementState.DRAFT: _("a draft"), AnnouncementState.SCHEDULED: _("scheduled"),
+            AnnouncementState.SENDING: _("being sent"), AnnouncementState.SENT: _("sent"),
+            AnnouncementState.CANCELLED: _("cancelled"), AnnouncementState.MISSED: _("missed")}[state]
+

@@ -1,0 +1,227 @@
+"""Commands for meetings (``meeting …``, ``meetings``, ``rsvp``)."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from bot.commands.context import Context
+from bot.commands.spec import Arg, ArgKind, Command, Option
+from bot.errors import UserError
+from bot.i18n import Text, _, _n
+from bot.meetings.ics import calendar_for
+from bot.meetings.model import Answer, Meeting, MeetingInput, MeetingState, OccurrenceState
+from bot.meetings.recurrence import describe_rule, format_offset, parse_offsets
+from bot.meetings.service import DEFAULT_REMIND, answer_label
+from bot.messages import Action, ActionStyle, Attachment, Field, Message, stamp
+from bot.model import Role
+from bot.when import format_local, parse_when
+
+_DURATION = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m(?:in)?)?$")
+ICS_TYPE = "text/calendar"
+CANCELLED_KEPT = timedelta(days=90)
+"""How long a cancelled series stays in its topic's calendar file (as STATUS:CANCELLED)."""
+
+
+def parse_duration(text: str) -> timedelta:
+    """``1h``, ``90m``, ``1h30m``, ``45`` (minutes). Range is checked by the service."""
+    cleaned = text.strip().lower().replace(" ", "")
+    if cleaned.isdigit():
+        return timedelta(minutes=int(cleaned))
+    match = _DURATION.match(cleaned)
+    if not cleaned or not match or not any(match.groups()):
+        raise UserError(_("“{duration}” is not a duration. Write it like 1h, 90m or 1h30m.", duration=text))
+    days, hours, minutes = (int(g or 0) for g in match.groups())
+    return timedelta(days=days, hours=hours, minutes=minutes)
+
+
+async def meeting_create(ctx: Context) -> Message:
+    service = ctx.services.meetings
+    topic = await ctx.services.topics.coordinated_topic(ctx.caller, ctx.arg("topic"))
+    zone_text = ctx.opt("zone")
+    zone = ctx.services.people.parse_zone(zone_text) if zone_text else ctx.caller.timezone
+    start = parse_when(ctx.arg("when"), ZoneInfo(zone), ctx.now, max_ahead=service.config.max_ahead)
+    remind = ctx.opt("remind")
+    data = MeetingInput(
+        title=ctx.arg("title"), start=start, zone=zone,
+        duration=parse_duration(ctx.opt("duration") or "1h"),
+        repeat=ctx.opt("repeat"), remind_minutes=parse_offsets(remind) if remind else DEFAULT_REMIND,
+        link=ctx.opt("link"))
+    meeting = await service.create(ctx.caller, topic, data)
+    first = await service.next_occurrence(meeting)
+    body: list[Text | str] = [_("Meeting #{id} “{title}” in “{topic}” is scheduled.", id=meeting.id,
+                                title=meeting.title, topic=topic.slug)]
+    if first is not None:
+        body.append(_("First: {time} — {local} in the meeting's zone.", time=stamp(first.start),
+                      local=_local(first.start, meeting.zone)))
+    if zone_text is None and ctx.caller.timezone_source.value == "default":
+        body.append(_("That is the coalition's default zone; set yours with “settings timezone <zone>” or give "
+                      "zone:<IANA name>."))
+    return Message(body=tuple(body), fields=_fields(meeting),
+                   actions=(Action(_("Show"), f"meeting show {meeting.id}"),
+                            Action(_("Cancel"), f"meeting cancel {meeting.id}", ActionStyle.DANGER)))
+
+
+def _local(instant: datetime, zone: str) -> str:
+    return format_local(instant, ZoneInfo(zone))
+
+
+def _fields(meeting: Meeting) -> tuple[Field, ...]:
+    fields = [Field(_("Duration"), format_offset(meeting.duration_minutes)),
+              Field(_("Repeats"), describe_rule(meeting.rrule)),
+              Field(_("Zone"), meeting.zone),
+              Field(_("Reminders"), ", ".join(format_offset(m) for m in meeting.remind_minutes) or "—")]
+    if meeting.link:
+        fields.append(Field(_("Link"), meeting.link))
+    return tuple(fields)
+
+
+async def meetings_list(ctx: Context) -> Message:
+    topics = ctx.services.topics
+    if ctx.opt("topic"):
+        visible = [await topics.find_visible(ctx.caller, ctx.arg("topic"))]
+    else:
+        visible = [t for t in await topics.visible(ctx.caller) if not t.archived]
+    by_id = {t.id: t for t in visible}
+    upcoming = await ctx.services.store.meetings.upcoming(ctx.now, ctx.now + timedelta(days=31), list(by_id))
+    if not upcoming:
+        return Message(body=(_("No meetings in the next 31 days."),))
+    lines: list[Text | str] = []
+    for meeting, occurrence in upcoming[:25]:
+        lines.append(_("#{id} {topic} — {time}: {title}", id=meeting.id, topic=by_id[meeting.topic_id].slug,
+                       time=stamp(occurrence.start), title=meeting.title))
+    if len(upcoming) > 25:
+        lines.append(_("… and {n} more.", n=len(upcoming) - 25))
+    return Message(title=_("Upcoming meetings"), body=tuple(lines),
+                   actions=tuple(Action(_("Show #{id}", id=m.id), f"meeting show {m.id}")
+                                 for m in dict((m.id, m) for m, _o in upcoming).values())[:3])
+
+
+async def meeting_show(ctx: Context) -> Message:
+    service = ctx.services.meetings
+    meeting, topic = await service.visible(ctx.caller, ctx.int_arg("id"))
+    body: list[Text | str] = []
+    if meeting.state is MeetingState.CANCELLED:
+        body.append(_("This meeting is cancelled."))
+    occurrences = await ctx.services.store.meetings.occurrences(meeting.id, ctx.now, 6)
+    for occurrence in occurrences[:6]:
+        if occurrence.state is OccurrenceState.CANCELLED:
+            body.append(_("• {time} — cancelled", time=stamp(occurrence.original_start)))
+        elif occurrence.state is OccurrenceState.MOVED:
+            body.append(_("• {time} — moved from {old}", time=stamp(occurrence.start),
+                          old=stamp(occurrence.original_start)))
+        else:
+            body.append(_("• {time}", time=stamp(occurrence.start)))
+    next_occurrence = await service.next_occurrence(meeting)
+    answers = await service.answers(meeting.id, next_occurrence)
+    fields = list(_fields(meeting))
+    if ctx.caller.person.id in answers:
+        fields.append(Field(_("Your answer"), answer_label(answers[ctx.caller.person.id])))
+    actions = [Action(_("Yes"), f"rsvp {meeting.id} yes", ActionStyle.PRIMARY),
+               Action(_("Maybe"), f"rsvp {meeting.id} maybe"),
+               Action(_("No"), f"rsvp {meeting.id} no", ActionStyle.DANGER),
+               Action(_("Calendar file"), f"meeting ics {meeting.id}")] \
+        if meeting.state is MeetingState.ACTIVE and ctx.caller.role >= Role.MEMBER else \
+        [Action(_("Calendar file"), f"meeting ics {meeting.id}")]
+    return Message(title=_("Meeting #{id}: {title}", id=meeting.id, title=meeting.title), body=tuple(body),
+                   fields=(Field(_("Topic"), topic.slug), *fields), actions=tuple(actions))
+
+
+async def meeting_cancel(ctx: Context) -> Message:
+    return await ctx.services.meetings.cancel(ctx.caller, ctx.int_arg("id"), ctx.opt("occurrence"))
+
+
+async def meeting_reschedule(ctx: Context) -> Message:
+    service = ctx.services.meetings
+    meeting, _topic = await service.coordinated(ctx.caller, ctx.int_arg("id"))
+    new_start = parse_when(ctx.arg("when"), ctx.caller.zone, ctx.now, max_ahead=service.config.max_ahead)
+    return await service.reschedule(ctx.caller, meeting.id, new_start, ctx.opt("occurrence"))
+
+
+async def rsvp(ctx: Context) -> Message:
+    return await ctx.services.meetings.rsvp(ctx.caller, ctx.int_arg("id"), Answer(ctx.arg("answer").lower()),
+                                            (ctx.opt("scope") or "").lower() == "all")
+
+
+async def meeting_attendees(ctx: Context) -> Message:
+    service = ctx.services.meetings
+    meeting, _topic = await service.coordinated(ctx.caller, ctx.int_arg("id"))
+    occurrence = await service.next_occurrence(meeting)
+    answers = await service.answers(meeting.id, occurrence)
+    fields = []
+    for answer in Answer:
+        names = []
+        for person_id, given in answers.items():
+            if given is answer:
+                person = await ctx.services.store.people.get(person_id)
+                names.append(person.display_name if person else str(person_id))
+        fields.append(Field(answer_label(answer), ", ".join(sorted(names)) or "—"))
+    when: Text = _("Answers for {time}.", time=stamp(occurrence.start)) if occurrence else \
+        _("There is no upcoming occurrence.")
+    return Message(title=_("Attendees of meeting #{id}: {title}", id=meeting.id, title=meeting.title),
+                   body=(when,), fields=tuple(fields))
+
+
+async def meeting_ics(ctx: Context) -> Message:
+    service = ctx.services.meetings
+    meeting, _topic = await service.visible(ctx.caller, ctx.int_arg("id"))
+    occurrences = await ctx.services.store.meetings.occurrences(meeting.id)
+    data = calendar_for([(meeting, occurrences)], service.coalition_slug, ctx.now, name=meeting.title)
+    return Message(body=(_("The calendar file for meeting #{id}: open it to add the meeting to your calendar.",
+                           id=meeting.id),),
+                   attachment=Attachment(f"meeting-{meeting.id}.ics", ICS_TYPE, data))
+
+
+async def meeting_calendar(ctx: Context) -> Message:
+    service = ctx.services.meetings
+    topic = await ctx.services.topics.find_visible(ctx.caller, ctx.arg("topic"))
+    store = ctx.services.store.meetings
+    series = await store.for_calendar(topic.id, ctx.now - CANCELLED_KEPT)
+    meetings = [(m, await store.occurrences(m.id)) for m in series]
+    data = calendar_for(meetings, service.coalition_slug, ctx.now, name=topic.title)
+    cancelled = sum(1 for m in series if m.state is MeetingState.CANCELLED)
+    body: list[Text] = [_("The calendar of “{topic}” with {n} meeting series.", topic=topic.slug,
+                          n=len(series) - cancelled)]
+    if cancelled:
+        # Importing the file again removes them from calendars that took them from an earlier copy.
+        body.append(_n("It also holds a series cancelled in the last {days} days, marked cancelled.",
+                       "It also holds {n} series cancelled in the last {days} days, marked cancelled.", cancelled,
+                       days=CANCELLED_KEPT.days))
+    return Message(body=tuple(body), attachment=Attachment(f"{topic.slug}.ics", ICS_TYPE, data))
+
+
+def commands() -> list[Command]:
+    number = Arg("id", _("The meeting number, e.g. 3"), ArgKind.MEETING, max_length=12)
+    topic = Arg("topic", _("The topic's short name, e.g. disinformation"), ArgKind.TOPIC)
+    when = Arg("when", _("tomorrow 14:00, tuesday 14:00, 2026-12-01 14:00"), rest=True)
+    occurrence = Option("occurrence", _("Only the occurrence on this date (YYYY-MM-DD) or next"))
+    return [
+        Command(("meeting", "create"), _("Schedule a meeting, once or repeating, with reminders."), meeting_create,
+                role=Role.COORDINATOR, topic_arg="topic",
+                args=(topic, Arg("title", _("The title; quote it when it has several words"), max_length=200),
+                      when),
+                options=(Option("duration", _("How long, e.g. 1h or 90m (default 1h)")),
+                         Option("repeat", _("daily, weekdays, weekly, biweekly, monthly, tue,thu or an RRULE"),
+                                max_length=300),
+                         Option("remind", _("Reminder times before the start, e.g. 24h,1h (the default)")),
+                         Option("link", _("The call or agenda link (http or https)"), max_length=500),
+                         Option("zone", _("The meeting's time zone, e.g. Europe/Brussels (default: yours)"),
+                                ArgKind.ZONE))),
+        Command(("meetings",), _("Upcoming meetings, in your time zone."), meetings_list,
+                args=(Arg("topic", _("Only this topic"), ArgKind.TOPIC, required=False),)),
+        Command(("meeting", "show"), _("A meeting's details and next dates."), meeting_show, args=(number,)),
+        Command(("meeting", "cancel"), _("Cancel a meeting series, or one occurrence of it."), meeting_cancel,
+                role=Role.COORDINATOR, args=(number,), options=(occurrence,)),
+        Command(("meeting", "reschedule"), _("Move a meeting series, or one occurrence of it."),
+                meeting_reschedule, role=Role.COORDINATOR, args=(number, when), options=(occurrence,)),
+        Command(("rsvp",), _("Answer whether you will attend the next meeting (or all with “all”)."), rsvp,
+                role=Role.MEMBER,
+                args=(number, Arg("answer", _("yes, no or maybe"), ArgKind.CHOICE, choices=("yes", "no", "maybe")),
+                      Arg("scope", _("all: every occurrence"), ArgKind.CHOICE, required=False, choices=("all",)))),
+        Command(("meeting", "attendees"), _("Who answered yes, maybe or no for the next meeting."),
+                meeting_attendees, role=Role.COORDINATOR, args=(number,)),
+        Command(("meeting", "ics"), _("A calendar file (.ics) for a meeting."), meeting_ics, args=(number,)),
+        Command(("meeting", "calendar"), _("A calendar file (.ics) with all of a topic's meetings."),
+                meeting_calendar, args=(topic,)),
+    ]

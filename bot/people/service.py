@@ -1,0 +1,157 @@
+"""People: who is calling (roles, language, zone), finding a person by reference, personal settings."""
+
+from __future__ import annotations
+
+import difflib
+import re
+from datetime import datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+from babel import Locale
+
+from bot.commands.context import Caller, IncomingCommand, ZoneSource
+from bot.config import CoreConfig
+from bot.errors import UserError
+from bot.i18n import Translator, _
+from bot.model import Identity, IdentityRecord, Person
+from bot.people.roles import resolve_roles
+from bot.ports import Clock, Store
+
+ZONE_EXAMPLES = "Africa/Nairobi, America/Sao_Paulo, Asia/Kolkata, Europe/Paris"
+_MENTION = re.compile(r"^<@!?([A-Za-z0-9]+)(?:\|[^>]*)?>$")
+
+
+class PeopleService:
+    def __init__(self, store: Store, config: CoreConfig, translator: Translator, clock: Clock) -> None:
+        self._store = store
+        self._config = config
+        self._translator = translator
+        self._clock = clock
+        self._zones = {zone.lower(): zone for zone in available_timezones()}
+
+    async def caller_for(self, incoming: IncomingCommand) -> Caller:
+        """Register a first contact, refresh what the platform says, and compute roles, language and zone."""
+        now = self._clock.now()
+        record = await self._store.people.ensure_identity(incoming.identity, incoming.display_name, now)
+        await self._store.people.touch_identity(incoming.identity, incoming.display_name, incoming.platform_role,
+                                                incoming.platform_timezone, now)
+        return await self.caller_for_person(record.person_id, via=incoming.identity, locale=incoming.locale)
+
+    async def caller_for_person(self, person_id: int, via: Identity | None = None,
+                                locale: str | None = None) -> Caller:
+        caller, _identities = await self.recipient(person_id, via=via, locale=locale)
+        return caller
+
+    async def recipient(self, person_id: int, via: Identity | None = None,
+                        locale: str | None = None) -> tuple[Caller, list[IdentityRecord]]:
+        """The same view of a person without a platform event: deliveries re-check roles with it.
+
+        ``locale`` is the platform's language hint (Discord sends one), used until they choose a language.
+        """
+        person = await self._store.people.get(person_id)
+        if person is None:
+            raise LookupError(f"no person {person_id}")
+        identities = await self._store.people.identities_of(person_id)
+        if not identities:
+            raise LookupError(f"person {person_id} has no identity")
+        identity = next((i for i in identities if i.identity == via), identities[0])
+        grants = await self._store.grants.of_person(person_id)
+        platform_role = max(i.platform_role for i in identities)
+        roles, coordinated = resolve_roles((i.identity for i in identities), self._config.admins, platform_role,
+                                           grants)
+        timezone, source = self.zone_of(person)
+        language = self.language_of(person)
+        hint = (locale or "").split("-")[0].lower()
+        if person.language is None and hint and self._translator.supports(hint):
+            language = hint
+        return Caller(person=person, identity=identity, roles=roles, coordinated=coordinated, language=language,
+                      timezone=timezone, timezone_source=source), identities
+
+    def zone_of(self, person: Person) -> tuple[str, ZoneSource]:
+        """Their own setting, else their platform's zone, else the coalition default."""
+        if person.timezone:
+            return person.timezone, ZoneSource.OWN
+        if person.platform_timezone and person.platform_timezone.lower() in self._zones:
+            return self._zones[person.platform_timezone.lower()], ZoneSource.PLATFORM
+        return self._config.default_timezone, ZoneSource.DEFAULT
+
+    @property
+    def default_language(self) -> str:
+        return self._config.default_language
+
+    def language_of(self, person: Person) -> str:
+        if person.language and self._translator.supports(person.language):
+            return person.language
+        return self._config.default_language
+
+    async def find(self, reference: str, caller: Caller) -> Person:
+        """A person from ``slack:U1``, a platform mention ``<@U1>``, or a display name / user id.
+
+        Raises :class:`UserError` when nobody or more than one person matches.
+        """
+        reference = reference.strip().lstrip("@")
+        identity: Identity | None = None
+        mention = _MENTION.match(reference.strip())
+        if mention:
+            identity = Identity(caller.identity.identity.platform, mention.group(1))
+        elif ":" in reference:
+            try:
+                identity = Identity.parse(reference)
+            except ValueError:
+                identity = None
+        if identity is not None:
+            record = await self._store.people.identity(identity)
+            person = await self._store.people.get(record.person_id) if record else None
+            if person is None:
+                raise UserError(_("Nobody known as “{person}”. They need to talk to the bot once first.",
+                                  person=reference))
+            return person
+        matches = await self._store.people.find_by_name(reference)
+        if not matches:
+            raise UserError(_("Nobody known as “{person}”. They need to talk to the bot once first.",
+                              person=reference))
+        if len(matches) > 1:
+            raise UserError(_("More than one person is called “{person}”; use their platform id, "
+                              "such as slack:U123 or discord:4567.", person=reference))
+        return matches[0]
+
+    async def describe(self, person: Person) -> str:
+        identities = await self._store.people.identities_of(person.id)
+        handles = ", ".join(str(i.identity) for i in identities)
+        return f"{person.display_name} ({handles})" if handles else person.display_name
+
+    def parse_zone(self, value: str) -> str:
+        """A canonical IANA zone name, or :class:`UserError` with examples and a close match."""
+        name = self._zones.get(value.strip().lower())
+        if name is not None:
+            try:
+                ZoneInfo(name)
+            except ZoneInfoNotFoundError:  # pragma: no cover - listed zones always load
+                name = None
+        if name is None:
+            close = difflib.get_close_matches(value.strip().lower(), self._zones.keys(), n=1, cutoff=0.7)
+            if close:
+                raise UserError(_("Unknown time zone “{zone}”. Did you mean {suggestion}? Use an IANA name "
+                                  "such as {examples}.", zone=value, suggestion=self._zones[close[0]],
+                                  examples=ZONE_EXAMPLES))
+            raise UserError(_("Unknown time zone “{zone}”. Use an IANA name such as {examples}.", zone=value,
+                              examples=ZONE_EXAMPLES))
+        return name
+
+    def parse_language(self, value: str) -> str:
+        code = value.strip().lower().replace("_", "-").split("-")[0]
+        if not self._translator.supports(code):
+            raise UserError(_("“{language}” is not available. Supported languages: {languages}.",
+                              language=value, languages=self.supported_languages()))
+        return code
+
+    def supported_languages(self) -> str:
+        return ", ".join(f"{code} ({Locale.parse(code).get_display_name(code)})"
+                         for code in self._translator.languages)
+
+    async def identity_records(self, person_id: int) -> list[IdentityRecord]:
+        return await self._store.people.identities_of(person_id)
+
+    def now(self) -> datetime:
+        return self._clock.now()
+

@@ -1,0 +1,83 @@
+"""Checking what people and CSV files say about a resource: one set of rules for commands and import.
+
+Each function returns the clean value or raises :class:`UserError` with a translated reason.
+"""
+
+from __future__ import annotations
+
+import re
+
+from babel import Locale, UnknownLocaleError
+
+from bot.errors import UserError
+from bot.i18n import _
+from bot.resources.model import ResourceKind, ResourceVisibility, normalise_url
+
+KINDS = tuple(k.value for k in ResourceKind)
+VISIBILITIES = tuple(v.value for v in ResourceVisibility)
+LIST_SPLIT = re.compile(r"[,;|]+")
+_LANGUAGE = re.compile(r"^[a-z]{2,3}$")
+MAX_TAGS = 20
+MAX_TAG = 40
+MAX_TITLE = 300
+MAX_SUMMARY = 2000
+
+
+def parse_url(raw: str) -> tuple[str, str]:
+    try:
+        return normalise_url(raw)
+    except ValueError:
+        raise UserError(_("“{url}” is not a web link. Give a full address starting with http:// or https://.",
+                          url=raw[:200])) from None
+
+
+def parse_kind(raw: str) -> ResourceKind:
+    try:
+        return ResourceKind(raw.strip().lower())
+    except ValueError:
+        raise UserError(_("“{kind}” is not a kind of resource. Use one of: {kinds}.", kind=raw[:40],
+                          kinds=", ".join(KINDS))) from None
+
+
+def parse_visibility(raw: str) -> ResourceVisibility:
+    try:
+        return ResourceVisibility(raw.strip().lower())
+    except ValueError:
+        raise UserError(_("“{visibility}” is not a visibility. Use public or members.",
+                          visibility=raw[:40])) from None
+
+
+def parse_language(raw: str) -> str:
+    code = raw.strip().lower().replace("_", "-").split("-")[0]
+    try:
+        valid = bool(_LANGUAGE.match(code)) and Locale.parse(code) is not None
+    except (UnknownLocaleError, ValueError):
+        valid = False
+    if not valid:
+        raise UserError(_("“{language}” is not a language code. Use a code such as en, fr or es.",
+                          language=raw[:20]))
+    return code
+
+
+def parse_tags(raw: str) -> tuple[str, ...]:
+    tags = tuple(dict.fromkeys(t.strip().lower() for t in LIST_SPLIT.split(raw) if t.strip()))
+    if len(tags) > MAX_TAGS or any(len(t) > MAX_TAG for t in tags):
+        raise UserError(_("Use at most {count} tags of at most {limit} characters each.", count=MAX_TAGS,
+                          limit=MAX_TAG))
+    return tags
+
+
+def parse_title(raw: str) -> str:
+    title = " ".join(raw.split())
+    if not title:
+        raise UserError(_("A resource needs a title."))
+    if len(title) > MAX_TITLE:
+        raise UserError(_("“{name}” is too long: at most {limit} characters.", name="title", limit=MAX_TITLE))
+    return title
+
+
+def parse_summary(raw: str) -> str:
+    summary = raw.strip()
+    if len(summary) > MAX_SUMMARY:
+        raise UserError(_("“{name}” is too long: at most {limit} characters.", name="summary", limit=MAX_SUMMARY))
+    return summary

@@ -1,0 +1,56 @@
+"""Subscriptions, their delivery modes, and requests to join approval topics."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from bot.i18n import Text, _
+
+
+class DeliveryMode(StrEnum):
+    IMMEDIATE = "immediate"
+    DAILY = "daily"
+    WEEKLY = "weekly"
+    CHANNEL = "channel"
+
+    @property
+    def label(self) -> Text:
+        return MODE_LABELS[self]
+
+
+MODE_LABELS: dict[DeliveryMode, Text] = {
+    DeliveryMode.IMMEDIATE: _("immediate (direct message)"),
+    DeliveryMode.DAILY: _("daily digest"),
+    DeliveryMode.WEEKLY: _("weekly digest"),
+    DeliveryMode.CHANNEL: _("channel only"),
+}
+
+
+class RequestStatus(StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    DENIED = "denied"
+    EXPIRED = "expired"
+
+
+@dataclass(frozen=True, slots=True)
+class Subscription:
+    person_id: int
+    topic_id: int
+    mode: DeliveryMode
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class SubscriptionRequest:
+    id: int
+    person_id: int
+    topic_id: int
+    mode: DeliveryMode
+    status: RequestStatus
+    created_at: datetime
+    expires_at: datetime
+    decided_by: int | None
+    decided_at: datetime | None

@@ -1,0 +1,30 @@
+"""A topic: who may see it (visibility) and how people join it (policy)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+
+class Visibility(StrEnum):
+    PUBLIC = "public"
+    MEMBERS = "members"
+    PRIVATE = "private"
+
+
+class Policy(StrEnum):
+    OPEN = "open"
+    APPROVAL = "approval"
+
+
+@dataclass(frozen=True, slots=True)
+class Topic:
+    id: int
+    slug: str
+    title: str
+    description: str
+    visibility: Visibility
+    policy: Policy
+    archived: bool
+    created_at: datetime
