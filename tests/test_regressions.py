@@ -6,9 +6,10 @@ import asyncio
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bot.announcements.model import AnnouncementState
+from bot.delivery.model import SentMessage
 from bot.messages import RenderedMessage
-from bot.model import AnnouncementState, IdentityRecord, Role
-from bot.ports import SentMessage
+from bot.model import IdentityRecord, Role
 from tests.support import Harness, RecordingAdapter, console_settings, harness
 
 
