@@ -1,7 +1,10 @@
-"""The composition root: settings → database → services → delivery worker → adapters, under one exit stack.
+"""The composition root: settings → database → services → dispatcher → platforms → delivery worker, under
+one exit stack.
 
-This is the only place that reads settings and the only place that knows which adapters exist. Platform
-adapters are imported lazily, only when configured, so the core never loads a platform SDK.
+This is the only place that reads settings and the only place that knows which adapters exist. Everything is
+built through constructors, in dependency order: the delivery worker comes last, with every platform it sends
+through and every message builder. Platform adapters are imported lazily, only when configured, so the core
+never loads a platform SDK.
 """
 
 from __future__ import annotations
@@ -11,43 +14,40 @@ import contextlib
 import fcntl
 import importlib
 import logging
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
+from adapters.console import PLATFORM as CONSOLE
 from adapters.console import ConsoleAdapter
+from app.commands import all_commands, autocomplete, bound_commands
 from app.demo.coalition import is_empty, load_demo
+from app.services import Services
 from app.settings import Settings
-from bot.announcements import commands as announce_commands
-from bot.announcements.service import AnnouncementConfig, AnnouncementService
-from bot.commands import help
+from bot.announcements.service import KIND as ANNOUNCEMENT_KIND
+from bot.announcements.service import REPORT_KIND, AnnouncementConfig, AnnouncementService
+from bot.channels.service import ChannelService
 from bot.commands.dispatcher import Dispatcher
 from bot.commands.registry import CommandRegistry
-from bot.commands.spec import Command
-from bot.delivery.model import Delivery
 from bot.delivery.notify import Notifier
 from bot.delivery.pacing import TokenBucket
-from bot.delivery.worker import DeliveryConfig, DeliveryWorker
+from bot.delivery.wakeup import Wakeup
+from bot.delivery.worker import DeliveryConfig, DeliveryWorker, Outlet
 from bot.i18n import Translator
-from bot.meetings import commands as meeting_commands
 from bot.meetings.ics import coalition_slug
 from bot.meetings.model import MeetingConfig
+from bot.meetings.reminder_queue import REMINDER_KIND, ReminderQueue
 from bot.meetings.scheduler import MeetingScheduler
 from bot.meetings.service import MeetingService
 from bot.model import Identity
-from bot.people import commands as account
 from bot.people.service import PeopleService
 from bot.ports import Clock, PlatformAdapter, SystemClock
-from bot.resources import service as resources
 from bot.resources.service import ResourceService
-from bot.services import Services
-from bot.subscriptions import service as subscriptions
 from bot.subscriptions.digests import DigestConfig, DigestService
 from bot.subscriptions.service import SubscriptionService
-from bot.topics import service as topics
 from bot.topics.service import TopicService
 from storage.database import Database
 from storage.store import SqliteStore
@@ -57,11 +57,7 @@ log = logging.getLogger(__name__)
 HOUSEKEEPING_SECONDS = 60.0
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
-
-def all_commands() -> list[Command]:
-    """Every feature module's commands, joined explicitly (one router per feature)."""
-    return [*help.commands(), *topics.commands(), *subscriptions.commands(), *resources.commands(),
-            *announce_commands.commands(), *meeting_commands.commands(), *account.commands()]
+__all__ = ["AlreadyRunning", "App", "all_commands", "build_app", "run", "single_instance"]
 
 
 @dataclass
@@ -74,27 +70,32 @@ class App:
     worker: DeliveryWorker
     console: ConsoleAdapter | None
     digests: DigestService
-    scheduler: MeetingScheduler | None = None
+    scheduler: MeetingScheduler
+    """Armed when :meth:`serve` starts (tests drive :meth:`run_due` instead)."""
     platform_runners: list[Any] = field(default_factory=list)
 
     async def run_due(self) -> None:
         """Do everything that is due now: expire requests, start due announcements, queue digests, send
         due deliveries, close finished announcements. Tests drive this with a controlled clock."""
         await self.services.subscriptions.expire_requests()
-        await self.services.announcements.run_due()
+        await self._announcements_due()
         await self.services.meetings.run_due()
         await self.digests.run_due()
         while await self.worker.run_due():
             pass
+        await self._announcements_due()
+
+    async def _announcements_due(self) -> None:
+        """Start scheduled announcements that fell due; close those whose deliveries have all ended, and
+        update their authors' reports."""
         await self.services.announcements.run_due()
+        await self.worker.refresh(await self.services.announcements.settle_sending())
 
     async def serve(self, stop: asyncio.Event) -> None:
         """Run until ``stop`` is set, or until the console's input ends when it is the only adapter."""
         async with AsyncExitStack() as stack, asyncio.TaskGroup() as group:
             # Meeting wake-ups are armed from the database now, not in build_app: tests drive run_due().
-            self.scheduler = await stack.enter_async_context(
-                MeetingScheduler(self.store, self.services.clock, self.services.meetings.run_due))
-            self.services.meetings.on_change(self.scheduler.rearm)
+            await stack.enter_async_context(self.scheduler)
             worker = group.create_task(self.worker.run())
             others = [group.create_task(self._housekeeping())]
             if self.console is not None:
@@ -118,7 +119,7 @@ class App:
         while True:
             try:
                 await self.services.subscriptions.expire_requests()
-                await self.services.announcements.run_due()
+                await self._announcements_due()
                 await self.services.meetings.run_due()
                 await self.digests.run_due()
             except Exception:
@@ -160,7 +161,7 @@ async def should_load_demo(settings: Settings, store: SqliteStore) -> bool:
 
 @asynccontextmanager
 async def build_app(settings: Settings, *, clock: Clock | None = None, console_output: TextIO | None = None,
-                    extra_adapters: tuple[Callable[[Dispatcher], PlatformAdapter], ...] = ()
+                    extra_adapters: tuple[Callable[[Dispatcher], PlatformAdapter | Outlet], ...] = ()
                     ) -> AsyncIterator[App]:
     clock = clock or SystemClock()
     async with AsyncExitStack() as stack:
@@ -169,43 +170,33 @@ async def build_app(settings: Settings, *, clock: Clock | None = None, console_o
         store = SqliteStore(db)
         translator = Translator.load()
         config = settings.core_config()
-        people = PeopleService(store, config, translator, clock)
         delivery = settings.delivery
-        worker = DeliveryWorker(store, clock, translator, people, adapters={}, buckets={},
-                                config=DeliveryConfig(poll_seconds=delivery.poll_seconds,
-                                                      max_attempts=delivery.max_attempts,
-                                                      backoff_base_seconds=delivery.backoff_base_seconds,
-                                                      backoff_max_seconds=delivery.backoff_max_seconds,
-                                                      concurrency=delivery.concurrency))
-        notifier = Notifier(store, clock, worker.wake)
+        # Everyone who queues a row rings this; the worker, built last, listens.
+        wakeup = Wakeup()
+        notifier = Notifier(store, clock, wakeup)
+        people = PeopleService(store, config, translator, clock)
+        topics = TopicService(store, clock, notifier)
+        reminders = ReminderQueue(store, clock, wakeup, MeetingConfig())
+        scheduler = MeetingScheduler(store, clock, reminders.run_due)
+        meetings = MeetingService(store, clock, wakeup, MeetingConfig(), reminders, scheduler.rearm,
+                                  coalition_slug(config.coalition_name))
+        # The platforms connected so far, by name: complete before the first command is served.
+        outlets: dict[str, Outlet] = {}
         services = Services(
-            config=config, store=store, clock=clock, translator=translator,
-            registry=CommandRegistry(all_commands()), notifier=notifier, people=people,
-            topics=TopicService(store, clock, notifier),
+            config=config, clock=clock, translator=translator, registry=CommandRegistry(all_commands()),
+            notifier=notifier, people=people, topics=topics,
             subscriptions=SubscriptionService(store, clock, notifier, config.request_expiry, config.admins),
-            resources=ResourceService(store, clock, TopicService(store, clock, notifier)),
+            digests=DigestService(store, clock, people, notifier, meetings=meetings,
+                                  config=DigestConfig(hour=delivery.digest_hour,
+                                                      weekly_day=WEEKDAYS.index(delivery.weekly_digest_day))),
+            resources=ResourceService(store, clock, topics),
             announcements=AnnouncementService(
-                store, clock, notifier, worker.wake,
+                store, clock, notifier, wakeup,
                 AnnouncementConfig(missed_grace=timedelta(hours=delivery.missed_grace_hours))),
-            meetings=MeetingService(store, clock, worker.wake, MeetingConfig(),
-                                    coalition_slug(config.coalition_name)),
-            adapters=worker.adapter,
+            channels=ChannelService(store, clock, lambda platform: _adapter(outlets, platform)),
+            meetings=meetings, reminders=reminders,
         )
-        dispatcher = Dispatcher(services)
-        announcements = services.announcements
-        worker.register_builder("announcement", announcements.build)
-        worker.register_builder("report", announcements.build)
-        announcements.use_editor(worker.edit_sent)
-        worker.register_builder("reminder", services.meetings.build)
-
-        async def progress(batch: Sequence[Delivery]) -> None:
-            for announcement_id in {d.announcement_id for d in batch if d.announcement_id is not None}:
-                await announcements.settle(announcement_id)
-
-        worker.after_each_batch(progress)
-        digests = DigestService(store, clock, people, notifier, meetings=services.meetings,
-                                config=DigestConfig(hour=delivery.digest_hour,
-                                                    weekly_day=WEEKDAYS.index(delivery.weekly_digest_day)))
+        dispatcher = Dispatcher(bound_commands(services), people, translator, clock, autocomplete(services))
 
         if await should_load_demo(settings, store):
             await load_demo(store, clock.now())
@@ -214,29 +205,48 @@ async def build_app(settings: Settings, *, clock: Clock | None = None, console_o
         console = None
         if settings.console_enabled:
             async def zone_of(user: str) -> str:
-                record = await store.people.identity(Identity("console", user))
-                person = await store.people.get(record.person_id) if record else None
-                return people.zone_of(person)[0] if person else config.default_timezone
+                return await people.zone_for(Identity(CONSOLE, user))
 
             console = ConsoleAdapter(dispatcher.handle, user=settings.console.user, output=console_output,
                                      zone_of=zone_of)
-            worker.add_adapter(console, TokenBucket(delivery.console_per_second, delivery.console_per_second))
+            outlets[console.platform] = Outlet(console, TokenBucket(delivery.console_per_second,
+                                                                    delivery.console_per_second))
+        for make in extra_adapters:  # tests and benchmarks: a recording or rate-limited adapter
+            made = make(dispatcher)
+            outlet = made if isinstance(made, Outlet) else Outlet(made)
+            outlets[outlet.adapter.platform] = outlet
 
-        for make in extra_adapters:
-            adapter = make(dispatcher)
-            worker.add_adapter(adapter)
+        runners: list[Any] = []
+        if settings.slack.configured:
+            slack = importlib.import_module("adapters.slack")
+            runners.append(await stack.enter_async_context(slack.running(settings, dispatcher)))
+        if settings.discord.configured:
+            discord = importlib.import_module("adapters.discord")
+            runners.append(await stack.enter_async_context(
+                discord.running(settings, dispatcher, store, translator, clock)))
+        for runner in runners:
+            outlets[runner.outlet.adapter.platform] = runner.outlet
 
-        runners = []
-        for platform, configured in (("slack", settings.slack.configured), ("discord", settings.discord.configured)):
-            if configured:
-                module = importlib.import_module(f"adapters.{platform}")
-                runner = await stack.enter_async_context(module.running(settings, dispatcher, worker))
-                runners.append(runner)
-
+        announcements = services.announcements
+        worker = DeliveryWorker(
+            store, clock, translator, people, outlets.values(),
+            builders={ANNOUNCEMENT_KIND: announcements.build, REPORT_KIND: announcements.build,
+                      REMINDER_KIND: reminders.build},
+            config=DeliveryConfig(poll_seconds=delivery.poll_seconds, max_attempts=delivery.max_attempts,
+                                  backoff_base_seconds=delivery.backoff_base_seconds,
+                                  backoff_max_seconds=delivery.backoff_max_seconds,
+                                  concurrency=delivery.concurrency),
+            wakeup=wakeup, after_batch=(announcements.after_batch,))
         await worker.recover()
         await announcements.mark_missed()
         yield App(settings=settings, db=db, store=store, services=services, dispatcher=dispatcher,
-                  worker=worker, console=console, digests=digests, platform_runners=runners)
+                  worker=worker, console=console, digests=services.digests, scheduler=scheduler,
+                  platform_runners=runners)
+
+
+def _adapter(outlets: dict[str, Outlet], platform: str) -> PlatformAdapter | None:
+    outlet = outlets.get(platform)
+    return outlet.adapter if outlet is not None else None
 
 
 async def run(settings: Settings) -> None:

@@ -1,4 +1,5 @@
-"""``python -m bot`` / ``coalition-bot``: run, migrate, check-config."""
+"""The command line, ``python -m bot`` / ``coalition-bot``: run, migrate, check-config, import-resources,
+slack-manifest."""
 
 from __future__ import annotations
 
@@ -49,9 +50,12 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(settings.masked(), indent=2))  # noqa: T201
         return 0
     if args.command == "slack-manifest":
-        from adapters.slack.manifest import manifest_json
+        from adapters.slack.manifest import build_manifest
+        from app.commands import all_commands
+        from bot.commands.registry import CommandRegistry
 
-        print(manifest_json(settings))  # noqa: T201
+        print(json.dumps(build_manifest(settings, CommandRegistry(all_commands())), indent=2,  # noqa: T201
+                         ensure_ascii=False))
         return 0
     if args.command == "import-resources":
         return asyncio.run(_import_resources(settings, args.file))

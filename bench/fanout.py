@@ -29,6 +29,7 @@ from app.settings import Settings
 from bot.commands.context import IncomingCommand
 from bot.delivery.model import SentMessage
 from bot.delivery.pacing import TokenBucket
+from bot.delivery.worker import Outlet
 from bot.messages import RenderedMessage
 from bot.model import Identity, IdentityRecord
 from bot.ports import TransientDeliveryError
@@ -86,10 +87,10 @@ async def run(n: int, limit: int, margin: float) -> dict[str, object]:
         settings = Settings(storage={"path": Path(tmp) / "bench.db"}, console={"enabled": False},
                             coalition={"admins": [f"{PLATFORM}:author"]})
         adapter = RateLimitedAdapter(limit)
-        async with build_app(settings) as app:
-            # Burst = the margin's worth of tokens: it absorbs timer jitter, and rate + burst never exceed
-            # the limit within any one-second window.
-            app.worker.add_adapter(adapter, TokenBucket(limit * margin, max(1.0, limit * (1 - margin))))
+        # Burst = the margin's worth of tokens: it absorbs timer jitter, and rate + burst never exceed
+        # the limit within any one-second window.
+        outlet = Outlet(adapter, TokenBucket(limit * margin, max(1.0, limit * (1 - margin))))
+        async with build_app(settings, extra_adapters=(lambda _dispatcher: outlet,)) as app:
             store, now = app.store, datetime.now(UTC)
             topic = await store.topics.create("bench", "Benchmark", "", Visibility.PUBLIC, Policy.OPEN, now)
             async with store.transaction():

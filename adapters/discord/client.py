@@ -30,8 +30,9 @@ from adapters.discord.tokens import ActionTokens, SendAttempts
 from app.settings import Settings
 from bot.commands.dispatcher import Dispatcher
 from bot.delivery.pacing import TokenBucket
-from bot.delivery.worker import DeliveryWorker
-from bot.i18n import Msg
+from bot.delivery.worker import Outlet
+from bot.i18n import Msg, Translator
+from bot.ports import Clock
 from storage.store import SqliteStore
 
 log = logging.getLogger(__name__)
@@ -75,6 +76,8 @@ class DiscordRunner:
     publishes: PublishQueue
     handler: InteractionHandler
     guild_id: int
+    outlet: Outlet
+    """What the delivery worker sends through: the adapter, paced per request by its own token bucket."""
 
 
 @contextlib.contextmanager
@@ -93,18 +96,16 @@ def _endpoints(api_base_url: str, gateway_url: str | None) -> Iterator[None]:
 
 
 @asynccontextmanager
-async def running(settings: Settings, dispatcher: Dispatcher, worker: DeliveryWorker) -> AsyncIterator[DiscordRunner]:
-    """Log in, sync the commands to the guild, connect, register the delivery adapter; close on exit."""
+async def running(settings: Settings, dispatcher: Dispatcher, store: SqliteStore, translator: Translator,
+                  clock: Clock) -> AsyncIterator[DiscordRunner]:
+    """Log in, sync the commands to the guild, connect; the runner's ``outlet`` is what the delivery worker
+    sends through. Closes on exit."""
     config = settings.discord
     if config.token is None or config.guild_id is None:
         raise ValueError("[discord] needs token and guild_id")
-    services = dispatcher.services
-    store = services.store
-    if not isinstance(store, SqliteStore):
-        raise TypeError("the Discord adapter keeps its button tokens and publish queue in the SQLite store")
-    translator, language = services.translator, services.config.default_language
+    language = settings.coalition.language
     roles = RoleMap(config.guild_id, config.member_role, config.coordinator_role)
-    handler = InteractionHandler(dispatcher, services, roles, ActionTokens(store.db))
+    handler = InteractionHandler(dispatcher, translator, language, clock, roles, ActionTokens(store.db))
 
     def describe(text: Msg) -> str:
         return translator.render(text, language)
@@ -115,16 +116,16 @@ async def running(settings: Settings, dispatcher: Dispatcher, worker: DeliveryWo
             await client.login(config.token.get_secret_value())
             await client.tree.set_translator(DescriptionTranslator(translator, language))
             guild = discord.Object(config.guild_id)
-            for command in build_commands(services.registry, describe, handler.run_command, handler.complete):
+            for command in build_commands(dispatcher.registry, describe, handler.run_command, handler.complete):
                 client.tree.add_command(command, guild=guild)
             await client.tree.sync(guild=guild)  # instant in the coalition's server
             if config.global_sync:
                 # Also everywhere the bot is, DMs included; Discord may take up to an hour to show them.
-                for command in build_commands(services.registry, describe, handler.run_command, handler.complete):
+                for command in build_commands(dispatcher.registry, describe, handler.run_command, handler.complete):
                     client.tree.add_command(command)
                 await client.tree.sync()
             connection = asyncio.create_task(client.connect(reconnect=True), name="discord-gateway")
-            publishes = PublishQueue(store.db, client, services.clock)
+            publishes = PublishQueue(store.db, client, clock)
             publisher: asyncio.Task[None] | None = None
             try:
                 await _wait_ready(client, connection)
@@ -133,11 +134,11 @@ async def running(settings: Settings, dispatcher: Dispatcher, worker: DeliveryWo
                 # global limit in any one second, with room for network jitter (40 + 5 by default).
                 bucket = TokenBucket(rate, max(1.0, min(rate / 4, (GLOBAL_LIMIT_PER_SECOND - rate) / 2)))
                 delivery = DiscordDelivery(client, config.guild_id, store.people, handler, SendAttempts(store.db),
-                                           publishes, services.clock, roles=roles, pace=bucket.acquire)
-                worker.add_adapter(delivery, bucket, self_paced=True)  # it takes a token per request itself
+                                           publishes, clock, roles=roles, pace=bucket.acquire)
                 publisher = asyncio.create_task(publishes.run(), name="discord-publish")
+                # It takes a token per request itself: the worker only slows it down after a 429.
                 yield DiscordRunner(client=client, delivery=delivery, publishes=publishes, handler=handler,
-                                    guild_id=config.guild_id)
+                                    guild_id=config.guild_id, outlet=Outlet(delivery, bucket, self_paced=True))
             finally:
                 if publisher is not None:
                     publisher.cancel()

@@ -23,13 +23,12 @@ from adapters.discord.commands import modal_arg
 from adapters.discord.identity import RoleMap, identity_of
 from adapters.discord.render import NO_MENTIONS, Part, button_label, render_parts
 from adapters.discord.tokens import TOKEN_LENGTH, ActionTokens
-from bot.commands.autocomplete import suggest
 from bot.commands.context import IncomingCommand
 from bot.commands.dispatcher import Dispatcher
 from bot.commands.spec import Arg, ArgKind, Command
-from bot.i18n import _
+from bot.i18n import Translator, _
 from bot.messages import ActionStyle, RenderedAction, RenderedMessage
-from bot.services import Services
+from bot.ports import Clock
 
 log = logging.getLogger(__name__)
 
@@ -44,9 +43,12 @@ STYLES = {ActionStyle.DEFAULT: discord.ButtonStyle.secondary, ActionStyle.PRIMAR
 
 
 class InteractionHandler:
-    def __init__(self, dispatcher: Dispatcher, services: Services, roles: RoleMap, tokens: ActionTokens) -> None:
+    def __init__(self, dispatcher: Dispatcher, translator: Translator, default_language: str, clock: Clock,
+                 roles: RoleMap, tokens: ActionTokens) -> None:
         self._dispatcher = dispatcher
-        self._services = services
+        self._translator = translator
+        self._default_language = default_language
+        self._clock = clock
         self._roles = roles
         self._tokens = tokens
 
@@ -75,15 +77,14 @@ class InteractionHandler:
     async def complete(self, interaction: discord.Interaction, kind: ArgKind,
                        current: str) -> list[app_commands.Choice[str]]:
         """Suggestions from the core, for this caller: never a topic they cannot see."""
-        caller = await self._services.people.caller_for(await self.incoming(interaction))
-        found = await suggest(self._services, caller, kind, current)
+        found = await self._dispatcher.suggest(await self.incoming(interaction), kind, current)
         return [app_commands.Choice(name=s.label[:100], value=s.value[:100]) for s in found]
 
     async def run_action(self, interaction: discord.Interaction, token: str) -> None:
         """A button: the stored invocation runs as whoever clicked, with the same checks as if typed."""
         command = await self._tokens.command_for(token)
         if command is None:
-            message = RenderedMessage(body=(self._services.translator.render(
+            message = RenderedMessage(body=(self._translator.render(
                 _("This button no longer works. Run the command again."), self._language(interaction)),),
                 is_error=True)
             await self.respond(interaction, message)
@@ -107,7 +108,7 @@ class InteractionHandler:
         log.error("Discord interaction failed", exc_info=error)
         text = _("Something went wrong on our side. Please try again later; if it keeps happening, tell a "
                  "coordinator.")
-        message = RenderedMessage(body=(self._services.translator.render(text, self._language(interaction)),),
+        message = RenderedMessage(body=(self._translator.render(text, self._language(interaction)),),
                                   is_error=True)
         with contextlib.suppress(discord.HTTPException):
             await self.respond(interaction, message)
@@ -135,7 +136,7 @@ class InteractionHandler:
         if not actions:
             return None
         view = discord.ui.View(timeout=None)
-        now = self._services.clock.now()
+        now = self._clock.now()
         for action in actions:
             view.add_item(ActionButton(await self._tokens.token_for(action.command, now), action.label,
                                        action.style))
@@ -143,11 +144,11 @@ class InteractionHandler:
 
     def _language(self, interaction: discord.Interaction) -> str:
         hint = str(interaction.locale).split("-")[0].lower()
-        translator = self._services.translator
-        return hint if translator.supports(hint) else self._services.config.default_language
+        translator = self._translator
+        return hint if translator.supports(hint) else self._default_language
 
     def modal_label(self, interaction: discord.Interaction, arg: Arg) -> str:
-        label = self._services.translator.render(arg.help, self._language(interaction))
+        label = self._translator.render(arg.help, self._language(interaction))
         return label if len(label) <= MODAL_TITLE_LIMIT else label[:MODAL_TITLE_LIMIT - 1] + "…"
 
 

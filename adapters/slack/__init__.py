@@ -13,14 +13,13 @@ if TYPE_CHECKING:
     from adapters.slack.app import SlackRunner
     from app.settings import Settings
     from bot.commands.dispatcher import Dispatcher
-    from bot.delivery.worker import DeliveryWorker
 
 __all__ = ["running"]
 
 
-def running(settings: Settings, dispatcher: Dispatcher,
-            worker: DeliveryWorker) -> AbstractAsyncContextManager[SlackRunner]:
-    """Connect to Slack, register the delivery adapter with ``worker``, and disconnect on exit."""
+def running(settings: Settings, dispatcher: Dispatcher) -> AbstractAsyncContextManager[SlackRunner]:
+    """Connect to Slack and disconnect on exit; the runner's ``outlet`` is what the delivery worker sends
+    through."""
     from adapters.slack.app import running as _running
 
-    return _running(settings, dispatcher, worker)
+    return _running(settings, dispatcher)

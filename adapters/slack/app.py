@@ -24,7 +24,7 @@ from adapters.slack.manifest import EVENTS_PATH, shortcut_commands
 from app.settings import Settings
 from bot.commands.dispatcher import Dispatcher
 from bot.delivery.pacing import TokenBucket
-from bot.delivery.worker import DeliveryWorker
+from bot.delivery.worker import Outlet
 from bot.i18n import Translator
 
 log = logging.getLogger(__name__)
@@ -40,6 +40,8 @@ class SlackRunner:
     directory: SlackDirectory
     handlers: SlackHandlers
     mode: str
+    outlet: Outlet
+    """What the delivery worker sends through, paced by the workspace budget."""
     url: str | None = None
 
 
@@ -52,7 +54,7 @@ def web_client(settings: Settings) -> AsyncWebClient:
 
 
 @asynccontextmanager
-async def running(settings: Settings, dispatcher: Dispatcher, worker: DeliveryWorker) -> AsyncIterator[SlackRunner]:
+async def running(settings: Settings, dispatcher: Dispatcher) -> AsyncIterator[SlackRunner]:
     slack = settings.slack
     if slack.mode == "socket" and not (slack.app_token and slack.app_token.get_secret_value()):
         raise ValueError("[slack] mode = \"socket\" needs app_token (xapp-…); or use mode = \"http\"")
@@ -72,10 +74,10 @@ async def running(settings: Settings, dispatcher: Dispatcher, worker: DeliveryWo
     handlers.register(bolt)
     rate = settings.delivery.slack_per_second
     # A burst of one: the workspace budget is a rate, and a full second of saved-up sends would exceed it.
-    worker.add_adapter(delivery, TokenBucket(rate, 1.0))
+    outlet = Outlet(delivery, TokenBucket(rate, 1.0))
 
     runner = SlackRunner(bolt=bolt, client=client, delivery=delivery, directory=directory, handlers=handlers,
-                         mode=slack.mode)
+                         mode=slack.mode, outlet=outlet)
     async with AsyncExitStack() as stack:
         if slack.mode == "socket":
             assert slack.app_token is not None

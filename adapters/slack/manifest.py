@@ -7,7 +7,6 @@ does not import slack_bolt: printing a manifest needs no Slack library.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from app.settings import Settings
@@ -106,9 +105,3 @@ def build_manifest(settings: Settings, registry: CommandRegistry,
             "token_rotation_enabled": False,
         },
     }
-
-
-def manifest_json(settings: Settings) -> str:
-    from app.assembly import all_commands
-
-    return json.dumps(build_manifest(settings, CommandRegistry(all_commands())), indent=2, ensure_ascii=False)

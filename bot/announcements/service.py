@@ -9,16 +9,17 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot.announcements.model import Announcement, AnnouncementState
+from bot.announcements.report import delivery_report, state_label
 from bot.commands.context import Caller
 from bot.delivery.model import Delivery, DeliveryStatus, NewDelivery
 from bot.delivery.notify import Notifier
 from bot.errors import PermissionDenied, UserError
-from bot.i18n import Text, _, _n, decode_text, encode_text
+from bot.i18n import Text, _, _n, encode_text
 from bot.messages import Action, ActionStyle, Field, Message, stamp
 from bot.model import Role
 from bot.ports import Clock, Store
@@ -44,9 +45,6 @@ class AnnouncementConfig:
     max_ahead: timedelta = timedelta(days=366)
 
 
-EditSent = Callable[[Delivery, Message], Awaitable[None]]
-
-
 class AnnouncementService:
     def __init__(self, store: Store, clock: Clock, notifier: Notifier, wake: Callable[[], None],
                  config: AnnouncementConfig) -> None:
@@ -55,19 +53,10 @@ class AnnouncementService:
         self._notifier = notifier
         self._wake = wake
         self._config = config
-        self._edit_sent: EditSent | None = None
         self._last_progress: dict[int, float] = {}
         # A fan-out builds the same announcement thousands of times: keep it, its topic and author briefly.
         # Edits and cancels clear it, so a copy sent after an edit never carries the old text.
         self._sources: dict[int, tuple[float, Announcement, Topic | None, str]] = {}
-
-    def use_editor(self, edit_sent: EditSent) -> None:
-        """The delivery worker's way to edit an already sent message (live progress reports)."""
-        self._edit_sent = edit_sent
-
-    @property
-    def store(self) -> Store:
-        return self._store
 
     @property
     def config(self) -> AnnouncementConfig:
@@ -207,7 +196,7 @@ class AnnouncementService:
         return len(rows) - 1 + len(digest)
 
     async def run_due(self) -> int:
-        """Send scheduled announcements that are due, and close those whose deliveries have all ended."""
+        """Send scheduled announcements that are due; returns how many."""
         now = self._clock.now()
         sent = 0
         for announcement in await self._store.announcements.due(now):
@@ -215,18 +204,35 @@ class AnnouncementService:
             if topic is not None:
                 await self.fan_out(announcement, topic, expected=[AnnouncementState.SCHEDULED])
                 sent += 1
-        for announcement in await self._store.announcements.in_state(AnnouncementState.SENDING):
-            await self.settle(announcement.id)
         return sent
 
-    async def settle(self, announcement_id: int) -> None:
-        """After a batch: mark the announcement sent once no delivery is open, and update the report."""
+    async def settle_sending(self) -> list[Delivery]:
+        """Close every announcement being sent whose deliveries have all ended (the housekeeping backstop);
+        returns the reports to update in place."""
+        refresh: list[Delivery] = []
+        for announcement in await self._store.announcements.in_state(AnnouncementState.SENDING):
+            refresh += await self.settle(announcement.id)
+        return refresh
+
+    async def after_batch(self, batch: Sequence[Delivery]) -> list[Delivery]:
+        """The worker's hook: settle each announcement the batch touched; returns the reports to update."""
+        refresh: list[Delivery] = []
+        for announcement_id in {d.announcement_id for d in batch if d.announcement_id is not None}:
+            refresh += await self.settle(announcement_id)
+        return refresh
+
+    async def settle(self, announcement_id: int) -> list[Delivery]:
+        """Mark the announcement sent once no delivery is open; returns its author's report to update in place
+        (at most every couple of seconds, and always when it finishes)."""
         if await self._store.announcements.open_deliveries(announcement_id) == 0:
             if await self._store.announcements.transition(announcement_id, AnnouncementState.SENT,
                                                           [AnnouncementState.SENDING], self._clock.now()):
-                await self.report_progress(announcement_id, final=True)
-                return
-        await self.report_progress(announcement_id)
+                return await self._report_to_update(announcement_id, final=True)
+        return await self._report_to_update(announcement_id)
+
+    async def recent(self, topic_ids: list[int] | None) -> list[Announcement]:
+        """The latest announcements of ``topic_ids`` (``None``: every topic), newest first."""
+        return await self._store.announcements.recent(topic_ids)
 
     async def mark_missed(self) -> int:
         """At start: scheduled announcements overdue by more than the grace period are missed, not sent late."""
@@ -348,56 +354,15 @@ class AnnouncementService:
         return announcement, topic, name
 
     async def report(self, announcement: Announcement) -> Message:
-        deliveries = await self._store.announcements.deliveries(announcement.id)
-        by_status: dict[DeliveryStatus, int] = {}
-        for delivery in deliveries:
-            by_status[delivery.status] = by_status.get(delivery.status, 0) + 1
-        done = sum(n for s, n in by_status.items() if s is not DeliveryStatus.PENDING
-                   and s is not DeliveryStatus.SENDING)
-        queued, digested = await self._store.announcements.digest_counts(announcement.id)
-        body: list[Text | str] = [
-            _("Delivered {sent} / {total}, {failed} failed, {skipped} skipped.",
-              sent=by_status.get(DeliveryStatus.SENT, 0), total=len(deliveries),
-              failed=by_status.get(DeliveryStatus.FAILED, 0), skipped=by_status.get(DeliveryStatus.SKIPPED, 0)),
-        ]
-        if queued:
-            body.append(_("Digests: {queued} queued, {digested} sent.", queued=queued, digested=digested))
-        if by_status.get(DeliveryStatus.CANCELLED):
-            body.append(_("{n} stopped by cancelling.", n=by_status[DeliveryStatus.CANCELLED]))
-        if deliveries and done == len(deliveries) and announcement.state in (AnnouncementState.SENDING,
-                                                                              AnnouncementState.SENT):
-            body.append(_("Finished."))
-        fields = [Field(_("State"), state_label(announcement.state))]
-        for delivery in deliveries:
-            if delivery.status in (DeliveryStatus.FAILED, DeliveryStatus.SKIPPED) and len(fields) < 21:
-                fields.append(Field(await self._target_name(delivery),
-                                    decode_text(delivery.reason) if delivery.reason else "?"))
-        return Message(title=_("Delivery report for announcement #{id}", id=announcement.id), body=tuple(body),
-                       fields=tuple(fields))
+        return await delivery_report(self._store, announcement)
 
-    async def _target_name(self, delivery: Delivery) -> str:
-        if delivery.person_id is not None:
-            person = await self._store.people.get(delivery.person_id)
-            return person.display_name if person else str(delivery.person_id)
-        return f"{delivery.platform}:#{delivery.channel_id}"
-
-    async def report_progress(self, announcement_id: int, *, final: bool = False) -> None:
-        """Edit the author's report DM as deliveries finish, at most every couple of seconds."""
-        if self._edit_sent is None:
-            return
+    async def _report_to_update(self, announcement_id: int, *, final: bool = False) -> list[Delivery]:
+        """The author's delivered report DM, when it is due an update (at most every couple of seconds)."""
         now = time.monotonic()
         if not final and now - self._last_progress.get(announcement_id, 0.0) < PROGRESS_INTERVAL:
-            return
+            return []
         self._last_progress[announcement_id] = now
         reports = await self._store.announcements.deliveries(announcement_id, REPORT_KIND)
-        announcement = await self._store.announcements.get(announcement_id)
-        if not reports or announcement is None or reports[0].sent is None:
-            return
-        await self._edit_sent(reports[0], await self.report(announcement))
-
-
-def state_label(state: AnnouncementState) -> Text:
-    return {AnnouncementState.DRAFT: _("a draft"), AnnouncementState.SCHEDULED: _("scheduled"),
-            AnnouncementState.SENDING: _("being sent"), AnnouncementState.SENT: _("sent"),
-            AnnouncementState.CANCELLED: _("cancelled"), AnnouncementState.MISSED: _("missed")}[state]
-
+        if not reports or reports[0].sent is None:
+            return []
+        return [reports[0]]

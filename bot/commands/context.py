@@ -1,4 +1,5 @@
-"""What a handler receives: the caller (person, roles, language, zone), its arguments and the services."""
+"""What a handler receives: the caller (person, roles, language, zone), its arguments, and the services its
+feature declared it needs (``deps``) — never a bag of every service."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import TYPE_CHECKING
+from typing import Generic, TypeVar
 from zoneinfo import ZoneInfo
 
 from bot.commands.spec import Command
@@ -14,8 +15,7 @@ from bot.errors import UsageError
 from bot.i18n import _
 from bot.model import Identity, IdentityRecord, Person, Role, RoleSources
 
-if TYPE_CHECKING:
-    from bot.services import Services
+D = TypeVar("D")
 
 
 class ZoneSource(StrEnum):
@@ -64,11 +64,14 @@ class Caller:
 
 
 @dataclass(frozen=True, slots=True)
-class Context:
+class Context(Generic[D]):
+    """One run of one command. ``deps`` is the feature's own dependencies value (``TopicCommandDeps`` …),
+    handed to :func:`bot.commands.routes.bind` by the composition root."""
+
     caller: Caller
     command: Command
     values: Mapping[str, str]
-    services: Services
+    deps: D
     now: datetime
 
     def arg(self, name: str) -> str:

@@ -7,16 +7,21 @@ permission checks and error handling exist once.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
-from bot.commands.context import Caller, Context, IncomingCommand
+from bot.commands.autocomplete import Autocomplete, Suggestion
+from bot.commands.context import Caller, IncomingCommand
 from bot.commands.grammar import parse_arguments, split_command, validate
 from bot.commands.registry import CommandRegistry, may_try
-from bot.commands.spec import Command
+from bot.commands.routes import BoundCommand, Invocation, Runner
+from bot.commands.spec import ArgKind, Command
 from bot.errors import PermissionDenied, UserError
-from bot.i18n import Text, _
+from bot.i18n import Text, Translator, _
 from bot.messages import Message, RenderedMessage
-from bot.services import Services
+from bot.model import Identity
+from bot.ports import Clock
 
 log = logging.getLogger(__name__)
 
@@ -31,31 +36,48 @@ class Reply:
     person_id: int
 
 
-class Dispatcher:
-    def __init__(self, services: Services) -> None:
-        self._services = services
+class Callers(Protocol):
+    """Who is calling: the people feature answers this (first contact creates a person)."""
 
-    @property
-    def services(self) -> Services:
-        """The services commands run with; adapters use them for autocomplete and stored button tokens."""
-        return self._services
+    async def caller_for(self, incoming: IncomingCommand) -> Caller: ...
+
+    async def caller_for_person(self, person_id: int, via: Identity | None = None,
+                                locale: str | None = None) -> Caller: ...
+
+
+class Dispatcher:
+    def __init__(self, commands: Sequence[BoundCommand], callers: Callers, translator: Translator, clock: Clock,
+                 autocomplete: Autocomplete) -> None:
+        self._registry = CommandRegistry(bound.command for bound in commands)
+        self._runners: dict[tuple[str, ...], Runner] = {bound.command.path: bound.run for bound in commands}
+        self._callers = callers
+        self._translator = translator
+        self._clock = clock
+        self._autocomplete = autocomplete
 
     @property
     def registry(self) -> CommandRegistry:
         """Every declared command: adapters render their platform's commands from it."""
-        return self._services.registry
+        return self._registry
+
+    @property
+    def autocomplete(self) -> Autocomplete:
+        return self._autocomplete
+
+    async def suggest(self, incoming: IncomingCommand, kind: ArgKind, prefix: str) -> list[Suggestion]:
+        """Values for a partly typed argument, for this caller: never something they cannot see."""
+        return await self._autocomplete.suggest(await self._callers.caller_for(incoming), kind, prefix)
 
     async def handle(self, incoming: IncomingCommand) -> Reply:
-        caller = await self._services.people.caller_for(incoming)
+        caller = await self._callers.caller_for(incoming)
         command: Command | None = None
         try:
             command, remainder = self._resolve(incoming, caller)
             self._check_permission(command, caller)
             values = validate(command, incoming.values) if remainder is None \
                 else parse_arguments(command, remainder)
-            context = Context(caller=caller, command=command, values=values, services=self._services,
-                              now=self._services.clock.now())
-            message = await command.handler(context)
+            invocation = Invocation(caller=caller, command=command, values=values, now=self._clock.now())
+            message = await self._runners[command.path](invocation)
         except UserError as error:
             message = self._error_message(error, command)
         except Exception:
@@ -64,14 +86,14 @@ class Dispatcher:
             message = Message(body=(_("Something went wrong on our side; nothing was changed. Please try "
                                       "again later, and tell a coordinator if it happens again."),), is_error=True)
         # The handler may have changed the caller's language (settings language): reply in the new one.
-        caller = await self._services.people.caller_for_person(caller.person.id, via=incoming.identity,
-                                                             locale=incoming.locale)
-        return Reply(message=message.render(self._services.translator, caller.language), language=caller.language,
+        caller = await self._callers.caller_for_person(caller.person.id, via=incoming.identity,
+                                                       locale=incoming.locale)
+        return Reply(message=message.render(self._translator, caller.language), language=caller.language,
                      timezone=caller.timezone, person_id=caller.person.id)
 
     def _resolve(self, incoming: IncomingCommand, caller: Caller) -> tuple[Command, str | None]:
         """The command, and the text left for its arguments (``None`` for typed platform options)."""
-        registry = self._services.registry
+        registry = self._registry
         if incoming.path is not None:
             command = registry.get(incoming.path)
             if command is None:

@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from bot.commands.context import Context
-from bot.commands.registry import may_try
-from bot.commands.spec import Arg, ArgKind, Command
+from bot.commands.registry import CommandRegistry, may_try
+from bot.commands.routes import Route, route
+from bot.commands.spec import Arg, ArgKind
 from bot.errors import UserError
 from bot.i18n import Text, _
 from bot.messages import Field, Message
 
 
-async def show_help(ctx: Context) -> Message:
-    registry = ctx.services.registry
+@dataclass(frozen=True, slots=True)
+class HelpDeps:
+    registry: CommandRegistry
+    """Every declared command (declarations only: help runs nothing)."""
+
+
+async def show_help(ctx: Context[HelpDeps]) -> Message:
+    registry = ctx.deps.registry
     words = (ctx.opt("command") or "").strip().lstrip("/").lower().split()
     if not words:
         allowed = registry.allowed_for(ctx.caller)
@@ -36,7 +45,7 @@ async def show_help(ctx: Context) -> Message:
     return Message(title=_("Help: {command}", command=command.name), body=tuple(body), fields=tuple(fields))
 
 
-def commands() -> list[Command]:
-    return [Command(("help",), _("Show what you can do, or how to use one command."), show_help,
+def routes() -> list[Route[HelpDeps]]:
+    return [route(("help",), _("Show what you can do, or how to use one command."), show_help,
                     args=(Arg("command", _("A command name, e.g. subscribe"), ArgKind.TEXT, required=False,
                               rest=True),))]

@@ -6,17 +6,11 @@ commands with typed options, console help), so names, arguments, help and permis
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import TYPE_CHECKING
 
 from bot.i18n import Text
-from bot.messages import Message
 from bot.model import Role
-
-if TYPE_CHECKING:
-    from bot.commands.context import Context
 
 
 class ArgKind(StrEnum):
@@ -57,12 +51,12 @@ class Option:
     max_length: int = 200
 
 
-Handler = Callable[["Context"], Awaitable[Message]]
-
-
 @dataclass(frozen=True, slots=True)
 class Command:
-    """One command. ``path`` is ``("subscribe",)`` or ``("topic", "create")``.
+    """One command's declaration. ``path`` is ``("subscribe",)`` or ``("topic", "create")``.
+
+    A declaration knows no service: adapters, help and the Slack manifest read it without a database.
+    :class:`bot.commands.routes.Route` pairs it with the handler that runs it.
 
     ``topic_arg`` names the argument that holds a topic: a coordinator of that topic qualifies for a
     command that needs :attr:`Role.COORDINATOR`, without coordinating all topics.
@@ -70,7 +64,6 @@ class Command:
 
     path: tuple[str, ...]
     help: Text
-    handler: Handler
     role: Role = Role.OUTSIDER
     args: tuple[Arg, ...] = ()
     options: tuple[Option, ...] = ()

@@ -12,12 +12,13 @@ import asyncio
 import json
 import logging
 import random
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
 from bot.delivery.model import Delivery, DeliveryStatus, SentMessage
 from bot.delivery.pacing import TokenBucket
+from bot.delivery.wakeup import Wakeup
 from bot.i18n import Msg, Translator, _, decode_text, encode_text
 from bot.messages import Message, RenderedMessage
 from bot.model import IdentityRecord
@@ -38,7 +39,9 @@ log = logging.getLogger(__name__)
 
 Builder = Callable[[Delivery], Awaitable[Message | None]]
 """Builds a row's message when it is sent (so edits before sending apply); ``None`` means cancelled."""
-AfterBatch = Callable[[Sequence[Delivery]], Awaitable[None]]
+AfterBatch = Callable[[Sequence[Delivery]], Awaitable[Sequence[Delivery]]]
+"""Called with each batch handled; returns delivered messages to rebuild and edit in place now (the live
+announcement report)."""
 EDIT_KIND = "edit"
 DELETE_KIND = "delete"
 
@@ -53,30 +56,38 @@ class DeliveryConfig:
     backoff_max_seconds: float = 900.0
 
 
+@dataclass(frozen=True, slots=True)
+class Outlet:
+    """A platform the worker sends to. ``bucket`` paces it; ``self_paced`` when the adapter takes its tokens
+    itself (one per request, where a delivery may cost several) — the worker then only slows it down after a
+    429."""
+
+    adapter: PlatformAdapter
+    bucket: TokenBucket | None = None
+    self_paced: bool = False
+
+
 class DeliveryWorker:
+    """Built last by the composition root, with everything it sends through and every message builder."""
+
     def __init__(self, store: Store, clock: Clock, translator: Translator, people: PeopleService,
-                 adapters: Mapping[str, PlatformAdapter], buckets: Mapping[str, TokenBucket],
-                 config: DeliveryConfig, rng: random.Random | None = None) -> None:
+                 outlets: Iterable[Outlet], builders: Mapping[str, Builder], config: DeliveryConfig,
+                 wakeup: Wakeup, after_batch: Sequence[AfterBatch] = (), rng: random.Random | None = None) -> None:
         self._store = store
         self._clock = clock
         self._translator = translator
         self._people = people
-        self._adapters = dict(adapters)
-        self._buckets = dict(buckets)
+        outlets = list(outlets)
+        self._adapters = {o.adapter.platform: o.adapter for o in outlets}
+        self._buckets = {o.adapter.platform: o.bucket for o in outlets if o.bucket is not None}
+        self._self_paced = {o.adapter.platform for o in outlets if o.self_paced}
+        self._builders = dict(builders)
+        self._after_batch = tuple(after_batch)
         self._config = config
         self._rng = rng or random.Random()
-        self._wake = asyncio.Event()
+        self._wake = wakeup
         self._stopping = False
-        self._self_paced: set[str] = set()
         self._topics: dict[int, Topic] = {}
-        self._builders: dict[str, Builder] = {}
-        self._after_batch: list[AfterBatch] = []
-
-    def register_builder(self, kind: str, builder: Builder) -> None:
-        self._builders[kind] = builder
-
-    def after_each_batch(self, hook: AfterBatch) -> None:
-        self._after_batch.append(hook)
 
     @property
     def platforms(self) -> list[str]:
@@ -85,19 +96,9 @@ class DeliveryWorker:
     def adapter(self, platform: str) -> PlatformAdapter | None:
         return self._adapters.get(platform)
 
-    def add_adapter(self, adapter: PlatformAdapter, bucket: TokenBucket | None = None, *,
-                    self_paced: bool = False) -> None:
-        """``bucket`` paces the platform; ``self_paced`` when the adapter takes its tokens itself (one per
-        request, where a delivery may cost several) — the worker then only slows it down after a 429."""
-        self._adapters[adapter.platform] = adapter
-        if bucket is not None:
-            self._buckets[adapter.platform] = bucket
-        if self_paced:
-            self._self_paced.add(adapter.platform)
-
     def wake(self) -> None:
         """Ask the loop to look for due rows now (a row was just queued)."""
-        self._wake.set()
+        self._wake()
 
     async def recover(self) -> int:
         """Return rows a crash left ``sending`` to the queue, telling adapters which keys to look for."""
@@ -114,7 +115,7 @@ class DeliveryWorker:
     def request_stop(self) -> None:
         """Ask :meth:`run` to return after the delivery in hand, so nothing is left half-sent."""
         self._stopping = True
-        self._wake.set()
+        self._wake()
 
     async def run(self) -> None:
         """Send due rows until :meth:`request_stop`; sleeps until the next due row, a wake-up, or the poll
@@ -131,11 +132,7 @@ class DeliveryWorker:
                 timeout = max(0.0, min(timeout, (next_due - self._clock.now()).total_seconds()))
             if self._stopping:
                 break
-            try:
-                async with asyncio.timeout(timeout):
-                    await self._wake.wait()
-            except TimeoutError:
-                pass
+            await self._wake.wait(timeout)
 
     async def run_due(self, *, stoppable: bool = False) -> int:
         """Claim and send one batch of due rows; returns how many were handled. The tests' entry point."""
@@ -160,10 +157,18 @@ class DeliveryWorker:
             claimed = [d for d in claimed if d.id not in set(released)]
         for hook in self._after_batch:
             try:
-                await hook(claimed)
+                await self.refresh(await hook(claimed))
             except Exception:  # a progress report must never stop deliveries
                 log.exception("after-batch hook failed")
         return len(claimed)
+
+    async def refresh(self, deliveries: Iterable[Delivery]) -> None:
+        """Rebuild delivered messages from their source and edit them in place now (live reports)."""
+        for delivery in deliveries:
+            builder = self._builders.get(delivery.kind)
+            message = await builder(delivery) if builder else None
+            if message is not None:
+                await self.edit_sent(delivery, message)
 
     async def drain(self) -> None:
         """Send everything due now (used when the console reaches end of input)."""

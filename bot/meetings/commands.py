@@ -3,25 +3,36 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.commands.context import Context
-from bot.commands.spec import Arg, ArgKind, Command, Option
+from bot.commands.routes import Route, route
+from bot.commands.spec import Arg, ArgKind, Option
 from bot.errors import UserError
 from bot.i18n import Text, _, _n
 from bot.meetings.ics import calendar_for
 from bot.meetings.model import Answer, Meeting, MeetingInput, MeetingState, OccurrenceState
 from bot.meetings.recurrence import describe_rule, format_offset, parse_offsets
-from bot.meetings.service import DEFAULT_REMIND, answer_label
+from bot.meetings.service import DEFAULT_REMIND, MeetingService, answer_label
 from bot.messages import Action, ActionStyle, Attachment, Field, Message, stamp
 from bot.model import Role
+from bot.people.service import PeopleService
+from bot.topics.service import TopicService
 from bot.when import format_local, parse_when
 
 _DURATION = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m(?:in)?)?$")
 ICS_TYPE = "text/calendar"
 CANCELLED_KEPT = timedelta(days=90)
 """How long a cancelled series stays in its topic's calendar file (as STATUS:CANCELLED)."""
+
+
+@dataclass(frozen=True, slots=True)
+class MeetingCommandDeps:
+    meetings: MeetingService
+    topics: TopicService
+    people: PeopleService
 
 
 def parse_duration(text: str) -> timedelta:
@@ -36,11 +47,11 @@ def parse_duration(text: str) -> timedelta:
     return timedelta(days=days, hours=hours, minutes=minutes)
 
 
-async def meeting_create(ctx: Context) -> Message:
-    service = ctx.services.meetings
-    topic = await ctx.services.topics.coordinated_topic(ctx.caller, ctx.arg("topic"))
+async def meeting_create(ctx: Context[MeetingCommandDeps]) -> Message:
+    service = ctx.deps.meetings
+    topic = await ctx.deps.topics.coordinated_topic(ctx.caller, ctx.arg("topic"))
     zone_text = ctx.opt("zone")
-    zone = ctx.services.people.parse_zone(zone_text) if zone_text else ctx.caller.timezone
+    zone = ctx.deps.people.parse_zone(zone_text) if zone_text else ctx.caller.timezone
     start = parse_when(ctx.arg("when"), ZoneInfo(zone), ctx.now, max_ahead=service.config.max_ahead)
     remind = ctx.opt("remind")
     data = MeetingInput(
@@ -77,14 +88,14 @@ def _fields(meeting: Meeting) -> tuple[Field, ...]:
     return tuple(fields)
 
 
-async def meetings_list(ctx: Context) -> Message:
-    topics = ctx.services.topics
+async def meetings_list(ctx: Context[MeetingCommandDeps]) -> Message:
+    topics = ctx.deps.topics
     if ctx.opt("topic"):
         visible = [await topics.find_visible(ctx.caller, ctx.arg("topic"))]
     else:
         visible = [t for t in await topics.visible(ctx.caller) if not t.archived]
     by_id = {t.id: t for t in visible}
-    upcoming = await ctx.services.store.meetings.upcoming(ctx.now, ctx.now + timedelta(days=31), list(by_id))
+    upcoming = await ctx.deps.meetings.upcoming(visible, ctx.now + timedelta(days=31))
     if not upcoming:
         return Message(body=(_("No meetings in the next 31 days."),))
     lines: list[Text | str] = []
@@ -98,13 +109,13 @@ async def meetings_list(ctx: Context) -> Message:
                                  for m in dict((m.id, m) for m, _o in upcoming).values())[:3])
 
 
-async def meeting_show(ctx: Context) -> Message:
-    service = ctx.services.meetings
+async def meeting_show(ctx: Context[MeetingCommandDeps]) -> Message:
+    service = ctx.deps.meetings
     meeting, topic = await service.visible(ctx.caller, ctx.int_arg("id"))
     body: list[Text | str] = []
     if meeting.state is MeetingState.CANCELLED:
         body.append(_("This meeting is cancelled."))
-    occurrences = await ctx.services.store.meetings.occurrences(meeting.id, ctx.now, 6)
+    occurrences = await service.occurrences(meeting, ctx.now, 6)
     for occurrence in occurrences[:6]:
         if occurrence.state is OccurrenceState.CANCELLED:
             body.append(_("• {time} — cancelled", time=stamp(occurrence.original_start)))
@@ -128,24 +139,24 @@ async def meeting_show(ctx: Context) -> Message:
                    fields=(Field(_("Topic"), topic.slug), *fields), actions=tuple(actions))
 
 
-async def meeting_cancel(ctx: Context) -> Message:
-    return await ctx.services.meetings.cancel(ctx.caller, ctx.int_arg("id"), ctx.opt("occurrence"))
+async def meeting_cancel(ctx: Context[MeetingCommandDeps]) -> Message:
+    return await ctx.deps.meetings.cancel(ctx.caller, ctx.int_arg("id"), ctx.opt("occurrence"))
 
 
-async def meeting_reschedule(ctx: Context) -> Message:
-    service = ctx.services.meetings
+async def meeting_reschedule(ctx: Context[MeetingCommandDeps]) -> Message:
+    service = ctx.deps.meetings
     meeting, _topic = await service.coordinated(ctx.caller, ctx.int_arg("id"))
     new_start = parse_when(ctx.arg("when"), ctx.caller.zone, ctx.now, max_ahead=service.config.max_ahead)
     return await service.reschedule(ctx.caller, meeting.id, new_start, ctx.opt("occurrence"))
 
 
-async def rsvp(ctx: Context) -> Message:
-    return await ctx.services.meetings.rsvp(ctx.caller, ctx.int_arg("id"), Answer(ctx.arg("answer").lower()),
+async def rsvp(ctx: Context[MeetingCommandDeps]) -> Message:
+    return await ctx.deps.meetings.rsvp(ctx.caller, ctx.int_arg("id"), Answer(ctx.arg("answer").lower()),
                                             (ctx.opt("scope") or "").lower() == "all")
 
 
-async def meeting_attendees(ctx: Context) -> Message:
-    service = ctx.services.meetings
+async def meeting_attendees(ctx: Context[MeetingCommandDeps]) -> Message:
+    service = ctx.deps.meetings
     meeting, _topic = await service.coordinated(ctx.caller, ctx.int_arg("id"))
     occurrence = await service.next_occurrence(meeting)
     answers = await service.answers(meeting.id, occurrence)
@@ -154,8 +165,7 @@ async def meeting_attendees(ctx: Context) -> Message:
         names = []
         for person_id, given in answers.items():
             if given is answer:
-                person = await ctx.services.store.people.get(person_id)
-                names.append(person.display_name if person else str(person_id))
+                names.append(await ctx.deps.people.display_name(person_id))
         fields.append(Field(answer_label(answer), ", ".join(sorted(names)) or "—"))
     when: Text = _("Answers for {time}.", time=stamp(occurrence.start)) if occurrence else \
         _("There is no upcoming occurrence.")
@@ -163,22 +173,21 @@ async def meeting_attendees(ctx: Context) -> Message:
                    body=(when,), fields=tuple(fields))
 
 
-async def meeting_ics(ctx: Context) -> Message:
-    service = ctx.services.meetings
+async def meeting_ics(ctx: Context[MeetingCommandDeps]) -> Message:
+    service = ctx.deps.meetings
     meeting, _topic = await service.visible(ctx.caller, ctx.int_arg("id"))
-    occurrences = await ctx.services.store.meetings.occurrences(meeting.id)
+    occurrences = await service.occurrences(meeting)
     data = calendar_for([(meeting, occurrences)], service.coalition_slug, ctx.now, name=meeting.title)
     return Message(body=(_("The calendar file for meeting #{id}: open it to add the meeting to your calendar.",
                            id=meeting.id),),
                    attachment=Attachment(f"meeting-{meeting.id}.ics", ICS_TYPE, data))
 
 
-async def meeting_calendar(ctx: Context) -> Message:
-    service = ctx.services.meetings
-    topic = await ctx.services.topics.find_visible(ctx.caller, ctx.arg("topic"))
-    store = ctx.services.store.meetings
-    series = await store.for_calendar(topic.id, ctx.now - CANCELLED_KEPT)
-    meetings = [(m, await store.occurrences(m.id)) for m in series]
+async def meeting_calendar(ctx: Context[MeetingCommandDeps]) -> Message:
+    service = ctx.deps.meetings
+    topic = await ctx.deps.topics.find_visible(ctx.caller, ctx.arg("topic"))
+    meetings = await service.for_calendar(topic, ctx.now - CANCELLED_KEPT)
+    series = [meeting for meeting, _occurrences in meetings]
     data = calendar_for(meetings, service.coalition_slug, ctx.now, name=topic.title)
     cancelled = sum(1 for m in series if m.state is MeetingState.CANCELLED)
     body: list[Text] = [_("The calendar of “{topic}” with {n} meeting series.", topic=topic.slug,
@@ -191,37 +200,37 @@ async def meeting_calendar(ctx: Context) -> Message:
     return Message(body=tuple(body), attachment=Attachment(f"{topic.slug}.ics", ICS_TYPE, data))
 
 
-def commands() -> list[Command]:
+def routes() -> list[Route[MeetingCommandDeps]]:
     number = Arg("id", _("The meeting number, e.g. 3"), ArgKind.MEETING, max_length=12)
     topic = Arg("topic", _("The topic's short name, e.g. disinformation"), ArgKind.TOPIC)
     when = Arg("when", _("tomorrow 14:00, tuesday 14:00, 2026-12-01 14:00"), rest=True)
     occurrence = Option("occurrence", _("Only the occurrence on this date (YYYY-MM-DD) or next"))
     return [
-        Command(("meeting", "create"), _("Schedule a meeting, once or repeating, with reminders."), meeting_create,
-                role=Role.COORDINATOR, topic_arg="topic",
-                args=(topic, Arg("title", _("The title; quote it when it has several words"), max_length=200),
-                      when),
-                options=(Option("duration", _("How long, e.g. 1h or 90m (default 1h)")),
-                         Option("repeat", _("daily, weekdays, weekly, biweekly, monthly, tue,thu or an RRULE"),
-                                max_length=300),
-                         Option("remind", _("Reminder times before the start, e.g. 24h,1h (the default)")),
-                         Option("link", _("The call or agenda link (http or https)"), max_length=500),
-                         Option("zone", _("The meeting's time zone, e.g. Europe/Brussels (default: yours)"),
-                                ArgKind.ZONE))),
-        Command(("meetings",), _("Upcoming meetings, in your time zone."), meetings_list,
-                args=(Arg("topic", _("Only this topic"), ArgKind.TOPIC, required=False),)),
-        Command(("meeting", "show"), _("A meeting's details and next dates."), meeting_show, args=(number,)),
-        Command(("meeting", "cancel"), _("Cancel a meeting series, or one occurrence of it."), meeting_cancel,
-                role=Role.COORDINATOR, args=(number,), options=(occurrence,)),
-        Command(("meeting", "reschedule"), _("Move a meeting series, or one occurrence of it."),
-                meeting_reschedule, role=Role.COORDINATOR, args=(number, when), options=(occurrence,)),
-        Command(("rsvp",), _("Answer whether you will attend the next meeting (or all with “all”)."), rsvp,
-                role=Role.MEMBER,
-                args=(number, Arg("answer", _("yes, no or maybe"), ArgKind.CHOICE, choices=("yes", "no", "maybe")),
-                      Arg("scope", _("all: every occurrence"), ArgKind.CHOICE, required=False, choices=("all",)))),
-        Command(("meeting", "attendees"), _("Who answered yes, maybe or no for the next meeting."),
-                meeting_attendees, role=Role.COORDINATOR, args=(number,)),
-        Command(("meeting", "ics"), _("A calendar file (.ics) for a meeting."), meeting_ics, args=(number,)),
-        Command(("meeting", "calendar"), _("A calendar file (.ics) with all of a topic's meetings."),
-                meeting_calendar, args=(topic,)),
+        route(("meeting", "create"), _("Schedule a meeting, once or repeating, with reminders."), meeting_create,
+              role=Role.COORDINATOR, topic_arg="topic",
+              args=(topic, Arg("title", _("The title; quote it when it has several words"), max_length=200),
+                    when),
+              options=(Option("duration", _("How long, e.g. 1h or 90m (default 1h)")),
+                       Option("repeat", _("daily, weekdays, weekly, biweekly, monthly, tue,thu or an RRULE"),
+                              max_length=300),
+                       Option("remind", _("Reminder times before the start, e.g. 24h,1h (the default)")),
+                       Option("link", _("The call or agenda link (http or https)"), max_length=500),
+                       Option("zone", _("The meeting's time zone, e.g. Europe/Brussels (default: yours)"),
+                              ArgKind.ZONE))),
+        route(("meetings",), _("Upcoming meetings, in your time zone."), meetings_list,
+              args=(Arg("topic", _("Only this topic"), ArgKind.TOPIC, required=False),)),
+        route(("meeting", "show"), _("A meeting's details and next dates."), meeting_show, args=(number,)),
+        route(("meeting", "cancel"), _("Cancel a meeting series, or one occurrence of it."), meeting_cancel,
+              role=Role.COORDINATOR, args=(number,), options=(occurrence,)),
+        route(("meeting", "reschedule"), _("Move a meeting series, or one occurrence of it."),
+              meeting_reschedule, role=Role.COORDINATOR, args=(number, when), options=(occurrence,)),
+        route(("rsvp",), _("Answer whether you will attend the next meeting (or all with “all”)."), rsvp,
+              role=Role.MEMBER,
+              args=(number, Arg("answer", _("yes, no or maybe"), ArgKind.CHOICE, choices=("yes", "no", "maybe")),
+                    Arg("scope", _("all: every occurrence"), ArgKind.CHOICE, required=False, choices=("all",)))),
+        route(("meeting", "attendees"), _("Who answered yes, maybe or no for the next meeting."),
+              meeting_attendees, role=Role.COORDINATOR, args=(number,)),
+        route(("meeting", "ics"), _("A calendar file (.ics) for a meeting."), meeting_ics, args=(number,)),
+        route(("meeting", "calendar"), _("A calendar file (.ics) with all of a topic's meetings."),
+              meeting_calendar, args=(topic,)),
     ]

@@ -11,7 +11,8 @@ Never CronTrigger/IntervalTrigger: both are wrong across daylight-saving changes
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
 
@@ -45,6 +46,7 @@ class MeetingScheduler:
         self._run_due = run_due
         self._paused = paused
         self._scheduler: AsyncIOScheduler | None = None
+        self._armed: AbstractAsyncContextManager[MeetingScheduler] | None = None
 
     @property
     def running(self) -> bool:
@@ -56,19 +58,29 @@ class MeetingScheduler:
             return {}
         return {job.id: job.trigger.run_date for job in self._scheduler.get_jobs()}
 
-    async def __aenter__(self) -> MeetingScheduler:
+    @asynccontextmanager
+    async def armed(self, *, paused: bool = False) -> AsyncIterator[MeetingScheduler]:
+        """Start the timer and arm every meeting from the database; ``paused`` arms without firing (tests)."""
         scheduler = AsyncIOScheduler(timezone=UTC, job_defaults={"misfire_grace_time": None, "coalesce": True,
                                                                  "max_instances": 1})
-        scheduler.start(paused=self._paused)
+        scheduler.start(paused=paused)
         self._scheduler = scheduler
-        await self.rebuild()
-        return self
+        try:
+            await self.rebuild()
+            yield self
+        finally:
+            scheduler.shutdown(wait=False)
+            self._scheduler = None
+
+    async def __aenter__(self) -> MeetingScheduler:
+        self._armed = self.armed(paused=self._paused)
+        return await self._armed.__aenter__()
 
     async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                         tb: TracebackType | None) -> None:
-        if self._scheduler is not None:
-            self._scheduler.shutdown(wait=False)
-            self._scheduler = None
+        if self._armed is not None:
+            await self._armed.__aexit__(exc_type, exc, tb)
+            self._armed = None
 
     async def rebuild(self) -> int:
         """Arm a wake-up for every meeting with something ahead; returns how many were armed."""

@@ -1,12 +1,6 @@
-"""Meetings: series in local wall-clock time, occurrences materialised as UTC instants, RSVPs, reminders
-through the outbox, and cancel/reschedule notices to the same audience.
-
-Reminders are outbox rows created *when due* (not when the meeting is created), so people who subscribe or
-answer later are included and the delivery worker re-checks access at send time. Each (occurrence, start,
-offset) is claimed once in ``meeting_reminders``: after downtime a reminder whose time passed while the
-meeting has not started goes out at once marked late, unless a reminder closer to the start is due within
-15 minutes (then it is recorded as superseded); one for a meeting already started is recorded as missed (a
-``skipped`` outbox row with the reason) — never silent, never twice.
+"""Meetings: series in local wall-clock time, occurrences materialised as UTC instants, RSVPs, and
+cancel/reschedule notices to the reminders' audience. Reminders themselves are queued by
+:class:`bot.meetings.reminder_queue.ReminderQueue`.
 """
 
 from __future__ import annotations
@@ -14,14 +8,14 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Awaitable, Callable
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.channels.model import ChannelBinding
+from bot.commands.autocomplete import Suggestion
 from bot.commands.context import Caller
-from bot.delivery.model import Delivery, NewDelivery
+from bot.delivery.model import NewDelivery
 from bot.errors import PermissionDenied, UserError
-from bot.i18n import Text, _, encode_text
+from bot.i18n import Text, _
 from bot.meetings.model import (
     Answer,
     Meeting,
@@ -33,8 +27,8 @@ from bot.meetings.model import (
     OccurrenceState,
     epoch,
 )
-from bot.meetings.recurrence import MAX_OFFSET, describe_rule, expand, format_offset, local_of, parse_rule
-from bot.meetings.reminders import build_reminder
+from bot.meetings.recurrence import describe_rule, local_of, parse_rule
+from bot.meetings.reminder_queue import ReminderQueue
 from bot.messages import Message, stamp
 from bot.model import Role
 from bot.ports import Clock, Store
@@ -43,46 +37,57 @@ from bot.topics.access import can_see, coordinates, may_receive
 from bot.topics.model import Topic, Visibility
 from bot.untrusted import neutralise_mentions
 
-REMINDER_KIND = "reminder"
 NOTICE_KIND = "meeting-notice"
 DEFAULT_REMIND = (24 * 60, 60)
 MAX_DURATION = timedelta(hours=24)
-SUPERSEDE_WITHIN = timedelta(minutes=15)
-"""A late reminder is not sent when a reminder closer to the start falls due within this (or already has)."""
-FAR_FUTURE = datetime(9000, 1, 1, tzinfo=UTC)
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 Changed = Callable[[int], Awaitable[None]]
-
-
-async def _no_change(_meeting_id: int) -> None:
-    return None
-
-
-MATERIALISE_LIMIT = 1000
+"""Called with a meeting's id after it changed (the scheduler re-arms its wake-up)."""
 
 
 class MeetingService:
     def __init__(self, store: Store, clock: Clock, wake: Callable[[], None], config: MeetingConfig,
-                 coalition_slug: str = "coalition") -> None:
+                 reminders: ReminderQueue, changed: Changed, coalition_slug: str = "coalition") -> None:
         self._store = store
         self._clock = clock
         self._wake = wake
         self._config = config
-        self._changed: Changed = _no_change
-        self.coalition_slug = coalition_slug
-
-    def on_change(self, changed: Changed) -> None:
-        """Called with a meeting's id after it changed (the scheduler re-arms its wake-up)."""
+        self._reminders = reminders
         self._changed = changed
-
-    @property
-    def store(self) -> Store:
-        return self._store
+        self.coalition_slug = coalition_slug
 
     @property
     def config(self) -> MeetingConfig:
         return self._config
+
+    async def run_due(self) -> int:
+        """Extend rolling windows and queue every reminder that is due; returns how many were queued."""
+        return await self._reminders.run_due()
+
+    async def answers(self, meeting_id: int, occurrence: Occurrence | None) -> dict[int, Answer]:
+        return await self._reminders.answers(meeting_id, occurrence)
+
+    async def upcoming(self, topics: list[Topic], until: datetime) -> list[tuple[Meeting, Occurrence]]:
+        """Occurrences of ``topics``' meetings from now until ``until``, soonest first."""
+        now = self._clock.now()
+        return await self._store.meetings.upcoming(now, until, [t.id for t in topics])
+
+    async def occurrences(self, meeting: Meeting, since: datetime | None = None,
+                          limit: int = 1000) -> list[Occurrence]:
+        """The stored occurrences of ``meeting`` (from ``since``, at most ``limit``), soonest first."""
+        return await self._store.meetings.occurrences(meeting.id, since, limit)
+
+    async def for_calendar(self, topic: Topic, cancelled_since: datetime) -> list[tuple[Meeting, list[Occurrence]]]:
+        """``topic``'s series for its calendar file, with series cancelled since ``cancelled_since``."""
+        series = await self._store.meetings.for_calendar(topic.id, cancelled_since)
+        return [(m, await self._store.meetings.occurrences(m.id)) for m in series]
+
+    async def suggestions(self, topics: list[Topic]) -> list[Suggestion]:
+        """Autocomplete candidates: the active meetings of ``topics`` (the ones a caller may see)."""
+        by_id = {t.id: t for t in topics}
+        meetings = await self._store.meetings.active(sorted(by_id)) if by_id else []
+        return [Suggestion(f"#{m.id} {m.title} ({by_id[m.topic_id].slug})", str(m.id)) for m in meetings]
 
     # --- lookup and permission ------------------------------------------------------------------------
 
@@ -133,135 +138,12 @@ class MeetingService:
                 NewMeeting(topic_id=topic.id, author_id=caller.person.id, title=title, start_local=local,
                            zone=data.zone, duration_minutes=int(data.duration.total_seconds() // 60), rrule=rule,
                            link=data.link, remind_minutes=data.remind_minutes), now)
-            await self.materialise(meeting, now, fresh=True)
+            await self._reminders.materialise(meeting, now, fresh=True)
             await self._store.audit.record(caller.person.id, "meeting.create", f"meeting:{meeting.id}", None,
                                            json.dumps({"topic": topic.slug, "title": title, "start": local.isoformat(),
                                                        "zone": data.zone, "rrule": rule}), now)
         await self._changed(meeting.id)
         return meeting
-
-    async def materialise(self, meeting: Meeting, now: datetime, *, fresh: bool = False) -> None:
-        """Store the occurrences of the rolling window; reminders already past when an occurrence appears
-        are settled (they were never due while it existed)."""
-        tz = meeting.tz
-        until = now + self._config.window
-        if meeting.rrule is None:
-            starts = expand(meeting.start_local, tz, None, now, FAR_FUTURE, 1)
-            until = FAR_FUTURE
-        else:
-            after = now if fresh or meeting.materialised_until is None else meeting.materialised_until
-            starts = expand(meeting.start_local, tz, meeting.rrule, after, until, MATERIALISE_LIMIT)
-            if len(starts) == MATERIALISE_LIMIT:
-                # Stored up to the last one only: the next extension continues from there, leaving no gap.
-                until = starts[-1] + timedelta(seconds=1)
-            if not starts and not await self._store.meetings.occurrences(meeting.id, now, 1):
-                starts = expand(meeting.start_local, tz, meeting.rrule, after, FAR_FUTURE, 1)
-                if starts:
-                    until = starts[0] + timedelta(seconds=1)
-        await self._store.meetings.materialise(meeting.id, starts, until)
-        for start in starts:
-            occurrence = Occurrence(meeting.id, start, start, OccurrenceState.SCHEDULED)
-            await self._settle_past(meeting, occurrence, now)
-
-    async def _settle_past(self, meeting: Meeting, occurrence: Occurrence, now: datetime) -> None:
-        """A reminder whose time had passed before the occurrence was created or moved was never due: it is
-        recorded as such, not sent "late" (a meeting created 3 h ahead gets its 1 h reminder only)."""
-        for offset in meeting.remind_minutes:
-            if occurrence.start - timedelta(minutes=offset) <= now < occurrence.start:
-                await self._store.meetings.record_reminder(occurrence, offset, "not-due", now)
-
-    # --- the periodic part ----------------------------------------------------------------------------
-
-    async def run_due(self) -> int:
-        """Extend rolling windows and queue every reminder that is due; returns how many were queued."""
-        now = self._clock.now()
-        for meeting in await self._store.meetings.needing_materialisation(now + self._config.window / 2):
-            async with self._store.transaction():
-                await self.materialise(meeting, now)
-        queued = 0
-        since = now - self._config.lookback
-        # Read once which reminders are done, so a poll costs one read and writes only for new ones.
-        done = await self._store.meetings.processed_since(since)
-        for meeting, occurrence in await self._store.meetings.upcoming(since, now + MAX_OFFSET + timedelta(minutes=1)):
-            for offset in meeting.remind_minutes:
-                due = occurrence.start - timedelta(minutes=offset)
-                if due > now or (meeting.id, occurrence.original_start, occurrence.start, offset) in done:
-                    continue
-                outcome = "missed" if occurrence.start <= now else \
-                    "late" if now - due > self._config.late_grace else "sent"
-                # After downtime a late reminder is dropped when one closer to the start is due now or soon:
-                # people should not get the 24-hour and the 1-hour reminder in the same minute.
-                if outcome == "late" and any(occurrence.start - timedelta(minutes=closer) <= now + SUPERSEDE_WITHIN
-                                             for closer in meeting.remind_minutes if closer < offset):
-                    outcome = "superseded"
-                async with self._store.transaction():
-                    if not await self._store.meetings.record_reminder(occurrence, offset, outcome, now):
-                        continue
-                    if outcome == "missed":
-                        await self._record_missed(meeting, occurrence, offset, now)
-                    elif outcome != "superseded":
-                        queued += await self._queue_reminder(meeting, occurrence, offset, outcome == "late", now)
-        if queued:
-            self._wake()
-        return queued
-
-    async def _record_missed(self, meeting: Meeting, occurrence: Occurrence, offset: int, now: datetime) -> None:
-        key = f"meet:{meeting.id}:{epoch(occurrence.original_start)}:{epoch(occurrence.start)}:{offset}:missed"
-        await self._store.meetings.record_skipped_delivery(
-            key, meeting.author_id, meeting.topic_id, json.dumps(self._payload(occurrence, offset, late=True)),
-            encode_text(_("missed: the bot was offline when the {offset} reminder was due and the meeting had "
-                          "already started", offset=format_offset(offset))), now)
-
-    async def _queue_reminder(self, meeting: Meeting, occurrence: Occurrence, offset: int, late: bool,
-                              now: datetime) -> int:
-        topic = await self._store.topics.get(meeting.topic_id)
-        if topic is None or topic.archived:
-            return 0
-        people, channels = await self._audience(meeting, topic, occurrence)
-        base = f"meet:{meeting.id}:{epoch(occurrence.original_start)}:{epoch(occurrence.start)}:{offset}"
-        payload = self._payload(occurrence, offset, late=late)
-        rows = [NewDelivery(dedupe_key=f"{base}:person:{person_id}", kind=REMINDER_KIND,
-                            payload=json.dumps({**payload, "target": "dm"}), not_before=now, person_id=person_id,
-                            topic_id=topic.id) for person_id in people]
-        rows += [NewDelivery(dedupe_key=f"{base}:channel:{c.platform}:{c.channel_id}", kind=REMINDER_KIND,
-                             payload=json.dumps({**payload, "target": "channel"}), not_before=now,
-                             platform=c.platform, channel_id=c.channel_id, topic_id=topic.id) for c in channels]
-        return await self._store.outbox.enqueue(rows, now)
-
-    def _payload(self, occurrence: Occurrence, offset: int, *, late: bool) -> dict[str, object]:
-        return {"meeting": occurrence.meeting_id, "original": epoch(occurrence.original_start),
-                "start": epoch(occurrence.start), "offset": offset, "late": late}
-
-    async def _audience(self, meeting: Meeting, topic: Topic,
-                        occurrence: Occurrence | None) -> tuple[list[int], list[ChannelBinding]]:
-        """Immediate subscribers and everyone who answered yes or maybe (DM), and the topic's channels.
-        A "no" gets nothing. ``occurrence`` None: the whole series (any yes/maybe, an answer-for-all no)."""
-        answers = await self.answers(meeting.id, occurrence)
-        people = [s.person_id for s in await self._store.subscriptions.of_topic(topic.id)
-                  if s.mode is DeliveryMode.IMMEDIATE and answers.get(s.person_id) is not Answer.NO]
-        people += [person_id for person_id, answer in answers.items() if answer in (Answer.YES, Answer.MAYBE)]
-        channels = await self._store.announcements.channels("topic", topic.id)
-        return list(dict.fromkeys(people)), channels
-
-    async def answers(self, meeting_id: int, occurrence: Occurrence | None) -> dict[int, Answer]:
-        """Each person's answer for ``occurrence`` (their answer for it, else their answer for all)."""
-        general: dict[int, Answer] = {}
-        specific: dict[int, Answer] = {}
-        for rsvp in await self._store.meetings.rsvps(meeting_id):
-            if rsvp.occurrence is None:
-                general[rsvp.person_id] = rsvp.answer
-            elif occurrence is None:
-                if rsvp.answer is not Answer.NO:
-                    specific.setdefault(rsvp.person_id, rsvp.answer)
-            elif rsvp.occurrence == occurrence.original_start:
-                specific[rsvp.person_id] = rsvp.answer
-        return {**general, **specific}
-
-    # --- what the worker sends ------------------------------------------------------------------------
-
-    async def build(self, delivery: Delivery) -> Message | None:
-        """A reminder built at send time; None when the meeting or occurrence was cancelled or moved since."""
-        return await build_reminder(self._store, delivery)
 
     # --- cancel and reschedule ------------------------------------------------------------------------
 
@@ -333,7 +215,7 @@ class MeetingService:
             async with self._store.transaction():
                 await self._store.meetings.set_occurrence(meeting.id, occurrence.original_start, new_start,
                                                           OccurrenceState.MOVED)
-                await self._settle_past(meeting, moved, now)
+                await self._reminders.settle_past(meeting, moved, now)
                 await self._store.audit.record(caller.person.id, "meeting.move-occurrence", f"meeting:{meeting.id}",
                                                occurrence.start.isoformat(), new_start.isoformat(), now)
                 count = await self._notify(meeting, topic, occurrence, f"move:{epoch(occurrence.original_start)}:"
@@ -353,7 +235,7 @@ class MeetingService:
             await self._store.meetings.drop_future(meeting.id, now)
             fresh = await self._store.meetings.get(meeting.id)
             assert fresh is not None
-            await self.materialise(fresh, now, fresh=True)
+            await self._reminders.materialise(fresh, now, fresh=True)
             await self._store.audit.record(caller.person.id, "meeting.reschedule", f"meeting:{meeting.id}",
                                            meeting.start_local.isoformat(), local.isoformat(), now)
             first = await self._store.meetings.occurrences(meeting.id, now, 1)
@@ -371,7 +253,7 @@ class MeetingService:
                       message: Message) -> int:
         """Queue a notice to the reminders' audience (immediate subscribers, yes/maybe, topic channels)."""
         now = self._clock.now()
-        people, channels = await self._audience(meeting, topic, occurrence)
+        people, channels = await self._reminders.audience(meeting, topic, occurrence)
         payload = json.dumps(message.to_json(), ensure_ascii=False)
         base = f"meet:{meeting.id}:{key}"
         rows = [NewDelivery(dedupe_key=f"{base}:person:{p}", kind=NOTICE_KIND, payload=payload, not_before=now,

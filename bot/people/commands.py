@@ -1,32 +1,44 @@
-"""Who am I, personal settings (time zone, language), and role grants."""
+"""People commands: ``whoami``, ``settings timezone|language``, ``role grant|revoke``."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from bot.commands.context import Context, ZoneSource
-from bot.commands.spec import Arg, ArgKind, Command
+from bot.commands.routes import Route, route
+from bot.commands.spec import Arg, ArgKind
 from bot.errors import UserError
-from bot.i18n import Text, _
+from bot.i18n import Text, Translator, _
 from bot.messages import Field, Message
 from bot.model import Role
+from bot.people.service import PeopleService
+from bot.topics.service import TopicService
 
 GRANTABLE = ("member", "coordinator", "admin")
 
 
-async def whoami(ctx: Context) -> Message:
+@dataclass(frozen=True, slots=True)
+class PeopleCommandDeps:
+    people: PeopleService
+    topics: TopicService
+    translator: Translator
+
+
+async def whoami(ctx: Context[PeopleCommandDeps]) -> Message:
     caller = ctx.caller
-    people = ctx.services.people
+    people = ctx.deps.people
     identities = await people.identity_records(caller.person.id)
     zone_note = {ZoneSource.OWN: _("your setting"), ZoneSource.PLATFORM: _("from your platform profile"),
                  ZoneSource.DEFAULT: _("the coalition default")}[caller.timezone_source]
     roles: list[Text | str] = [caller.role.label]
     for topic_id in sorted(caller.coordinated):
-        topic = await ctx.services.topics.store.topics.get(topic_id)
+        topic = await ctx.deps.topics.get(topic_id)
         if topic is not None:
             roles.append(_("coordinator of {topic}", topic=topic.slug))
     fields = [
         Field(_("Name"), caller.person.display_name),
         Field(_("Accounts"), ", ".join(str(i.identity) for i in identities)),
-        Field(_("Role"), _("{roles}", roles=", ".join(ctx.services.translator.render(r, caller.language)
+        Field(_("Role"), _("{roles}", roles=", ".join(ctx.deps.translator.render(r, caller.language)
                                                     for r in roles))),
         Field(_("Time zone"), _("{zone} ({source})", zone=caller.timezone, source=zone_note)),
         Field(_("Language"), caller.language),
@@ -37,22 +49,22 @@ async def whoami(ctx: Context) -> Message:
     return Message(title=_("Who you are"), body=body, fields=tuple(fields))
 
 
-async def set_timezone(ctx: Context) -> Message:
-    zone = ctx.services.people.parse_zone(ctx.arg("zone"))
-    await ctx.services.topics.store.people.set_timezone(ctx.caller.person.id, zone)
+async def set_timezone(ctx: Context[PeopleCommandDeps]) -> Message:
+    zone = ctx.deps.people.parse_zone(ctx.arg("zone"))
+    await ctx.deps.people.set_timezone(ctx.caller, zone)
     return Message(body=(_("Your time zone is now {zone}. Times are shown to you in it.", zone=zone),))
 
 
-async def set_language(ctx: Context) -> Message:
-    language = ctx.services.people.parse_language(ctx.arg("language"))
-    await ctx.services.topics.store.people.set_language(ctx.caller.person.id, language)
+async def set_language(ctx: Context[PeopleCommandDeps]) -> Message:
+    language = ctx.deps.people.parse_language(ctx.arg("language"))
+    await ctx.deps.people.set_language(ctx.caller, language)
     # Answer in the new language straight away: the reply is rendered for the caller after this returns.
     return Message(body=(_("Your language is now English."),)) if language == "en" else \
         Message(body=(_("Your language is now {language}.", language=language),))
 
 
-async def _role_target(ctx: Context) -> tuple[int, str, Role, int | None, str]:
-    person = await ctx.services.people.find(ctx.arg("person"), ctx.caller)
+async def _role_target(ctx: Context[PeopleCommandDeps]) -> tuple[int, str, Role, int | None, str]:
+    person = await ctx.deps.people.find(ctx.arg("person"), ctx.caller)
     try:
         role = Role.parse(ctx.arg("role"))
     except KeyError:
@@ -65,19 +77,14 @@ async def _role_target(ctx: Context) -> tuple[int, str, Role, int | None, str]:
     if ctx.opt("topic"):
         if role is not Role.COORDINATOR:
             raise UserError(_("Only the coordinator role can be limited to one topic."))
-        topic = await ctx.services.topics.find_visible(ctx.caller, ctx.arg("topic"))
+        topic = await ctx.deps.topics.find_visible(ctx.caller, ctx.arg("topic"))
         topic_id, topic_slug = topic.id, topic.slug
     return person.id, person.display_name, role, topic_id, topic_slug
 
 
-async def grant_role(ctx: Context) -> Message:
+async def grant_role(ctx: Context[PeopleCommandDeps]) -> Message:
     person_id, name, role, topic_id, slug = await _role_target(ctx)
-    store = ctx.services.topics.store
-    async with store.transaction():
-        added = await store.grants.add(person_id, role, topic_id, ctx.caller.person.id, ctx.now)
-        if added:
-            await store.audit.record(ctx.caller.person.id, "role.grant", f"person:{person_id}", None,
-                                     f"{role.name.lower()} {slug}".strip(), ctx.now)
+    added = await ctx.deps.people.grant(ctx.caller, person_id, role, topic_id, slug)
     scope = _(" for “{topic}”", topic=slug) if slug else ""
     if not added:
         return Message(body=(_("{person} already has the {role} role{scope}. Nothing changed.", person=name,
@@ -86,16 +93,11 @@ async def grant_role(ctx: Context) -> Message:
                            scope=scope),))
 
 
-async def revoke_role(ctx: Context) -> Message:
+async def revoke_role(ctx: Context[PeopleCommandDeps]) -> Message:
     person_id, name, role, topic_id, slug = await _role_target(ctx)
-    store = ctx.services.topics.store
-    async with store.transaction():
-        removed = await store.grants.remove(person_id, role, topic_id)
-        if removed:
-            await store.audit.record(ctx.caller.person.id, "role.revoke", f"person:{person_id}",
-                                     f"{role.name.lower()} {slug}".strip(), None, ctx.now)
+    removed = await ctx.deps.people.revoke(ctx.caller, person_id, role, topic_id, slug)
     scope = _(" for “{topic}”", topic=slug) if slug else ""
-    target = await ctx.services.people.caller_for_person(person_id)
+    target = await ctx.deps.people.caller_for_person(person_id)
     if removed:
         return Message(body=(_("{person} no longer has the {role} role{scope} from a grant.", person=name,
                                role=role.label, scope=scope),))
@@ -110,20 +112,20 @@ async def revoke_role(ctx: Context) -> Message:
                            role=role.label, scope=scope),))
 
 
-def commands() -> list[Command]:
+def routes() -> list[Route[PeopleCommandDeps]]:
     person = Arg("person", _("Who: a name, a mention or platform:id"), ArgKind.PERSON)
     role = Arg("role", _("member, coordinator or admin"), ArgKind.CHOICE, choices=GRANTABLE)
     topic = Arg("topic", _("Limit a coordinator role to one topic"), ArgKind.TOPIC, required=False)
     return [
-        Command(("whoami",), _("Show your name, accounts, role, time zone and language."), whoami),
-        Command(("settings", "timezone"), _("Set your time zone, e.g. Africa/Nairobi."), set_timezone,
-                role=Role.MEMBER, args=(Arg("zone", _("An IANA time zone name"), ArgKind.ZONE),)),
-        Command(("settings", "language"), _("Set the language the bot uses with you."), set_language,
-                role=Role.MEMBER,
-                args=(Arg("language", _("A language code such as en or fr"), ArgKind.LANGUAGE, max_length=10),)),
-        Command(("role", "grant"), _("Give someone a role, optionally for one topic."), grant_role,
-                role=Role.ADMIN, args=(person, role, topic)),
-        Command(("role", "revoke"), _("Take back a role given by a grant."), revoke_role, role=Role.ADMIN,
-                args=(person, role, topic)),
+        route(("whoami",), _("Show your name, accounts, role, time zone and language."), whoami),
+        route(("settings", "timezone"), _("Set your time zone, e.g. Africa/Nairobi."), set_timezone,
+              role=Role.MEMBER, args=(Arg("zone", _("An IANA time zone name"), ArgKind.ZONE),)),
+        route(("settings", "language"), _("Set the language the bot uses with you."), set_language,
+              role=Role.MEMBER,
+              args=(Arg("language", _("A language code such as en or fr"), ArgKind.LANGUAGE, max_length=10),)),
+        route(("role", "grant"), _("Give someone a role, optionally for one topic."), grant_role,
+              role=Role.ADMIN, args=(person, role, topic)),
+        route(("role", "revoke"), _("Take back a role given by a grant."), revoke_role, role=Role.ADMIN,
+              args=(person, role, topic)),
     ]
 

@@ -13,7 +13,7 @@ from bot.commands.context import Caller, IncomingCommand, ZoneSource
 from bot.config import CoreConfig
 from bot.errors import UserError
 from bot.i18n import Translator, _
-from bot.model import Identity, IdentityRecord, Person
+from bot.model import Identity, IdentityRecord, Person, Role
 from bot.people.roles import resolve_roles
 from bot.ports import Clock, Store
 
@@ -151,6 +151,44 @@ class PeopleService:
 
     async def identity_records(self, person_id: int) -> list[IdentityRecord]:
         return await self._store.people.identities_of(person_id)
+
+    async def display_name(self, person_id: int) -> str:
+        """Their name, or their number when the person is gone."""
+        person = await self._store.people.get(person_id)
+        return person.display_name if person else str(person_id)
+
+    async def zone_for(self, identity: Identity) -> str:
+        """The zone times are shown in to ``identity`` (the default for someone unknown)."""
+        record = await self._store.people.identity(identity)
+        person = await self._store.people.get(record.person_id) if record else None
+        return self.zone_of(person)[0] if person else self._config.default_timezone
+
+    async def set_timezone(self, caller: Caller, zone: str) -> None:
+        await self._store.people.set_timezone(caller.person.id, zone)
+
+    async def set_language(self, caller: Caller, language: str) -> None:
+        await self._store.people.set_language(caller.person.id, language)
+
+    async def grant(self, caller: Caller, person_id: int, role: Role, topic_id: int | None, scope: str) -> bool:
+        """Store a grant (audited); ``False`` when the person held it already. ``scope`` names the topic."""
+        now = self._clock.now()
+        async with self._store.transaction():
+            added = await self._store.grants.add(person_id, role, topic_id, caller.person.id, now)
+            if added:
+                await self._store.audit.record(caller.person.id, "role.grant", f"person:{person_id}", None,
+                                               f"{role.name.lower()} {scope}".strip(), now)
+        return added
+
+    async def revoke(self, caller: Caller, person_id: int, role: Role, topic_id: int | None, scope: str) -> bool:
+        """Remove a stored grant (audited); ``False`` when there was none. Never touches a role that comes
+        from the settings file or the platform."""
+        now = self._clock.now()
+        async with self._store.transaction():
+            removed = await self._store.grants.remove(person_id, role, topic_id)
+            if removed:
+                await self._store.audit.record(caller.person.id, "role.revoke", f"person:{person_id}",
+                                               f"{role.name.lower()} {scope}".strip(), None, now)
+        return removed
 
     def now(self) -> datetime:
         return self._clock.now()

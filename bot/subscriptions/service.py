@@ -5,19 +5,16 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot.commands.context import Caller, Context
-from bot.commands.spec import Arg, ArgKind, Command, Option
+from bot.commands.context import Caller
 from bot.delivery.notify import Notifier
 from bot.errors import UserError
-from bot.i18n import Text, _, _n
+from bot.i18n import Text, _
 from bot.messages import Action, ActionStyle, Message
-from bot.model import Identity, Role
+from bot.model import Identity
 from bot.ports import Clock, Store
 from bot.subscriptions.model import DeliveryMode, RequestStatus, SubscriptionRequest
 from bot.topics.access import coordinates
 from bot.topics.model import Policy, Topic
-
-MODES = tuple(m.value for m in DeliveryMode)
 
 
 def leave_actions(topic: Topic, mode: DeliveryMode) -> tuple[Action, ...]:
@@ -44,9 +41,51 @@ class SubscriptionService:
         self._expiry = request_expiry
         self._admins = sorted(admins, key=str)
 
-    @property
-    def store(self) -> Store:
-        return self._store
+    async def unsubscribe(self, caller: Caller, topic: Topic) -> bool:
+        """``False`` when the caller did not follow ``topic``."""
+        return await self._store.subscriptions.remove(caller.person.id, topic.id)
+
+    async def unsubscribe_all(self, caller: Caller) -> int:
+        """Leave every topic at once; returns how many."""
+        subscriptions = await self._store.subscriptions.of_person(caller.person.id)
+        async with self._store.transaction():
+            for subscription in subscriptions:
+                await self._store.subscriptions.remove(caller.person.id, subscription.topic_id)
+        return len(subscriptions)
+
+    async def followed_topic(self, caller: Caller, slug: str) -> Topic | None:
+        """A topic the caller follows, even archived or no longer visible to them: leaving is always possible."""
+        topic = await self._store.topics.by_slug(slug.lstrip("#"))
+        if topic is not None and await self._store.subscriptions.get(caller.person.id, topic.id) is not None:
+            return topic
+        return None
+
+    async def subscription_count(self, caller: Caller) -> int:
+        return len(await self._store.subscriptions.of_person(caller.person.id))
+
+    async def followed(self, caller: Caller) -> list[tuple[Topic, DeliveryMode]]:
+        """The topics the caller follows, with how they receive each."""
+        followed = []
+        for subscription in await self._store.subscriptions.of_person(caller.person.id):
+            topic = await self._store.topics.get(subscription.topic_id)
+            if topic is not None:
+                followed.append((topic, subscription.mode))
+        return followed
+
+    async def own_requests(self, caller: Caller) -> list[tuple[SubscriptionRequest, Topic | None]]:
+        """The caller's requests still waiting for a coordinator."""
+        return [(r, await self._store.topics.get(r.topic_id)) for r in await self._store.requests.pending(None)
+                if r.person_id == caller.person.id]
+
+    async def waiting(self, topic_ids: list[int] | None) -> list[SubscriptionRequest]:
+        """Pending requests for ``topic_ids`` (``None``: every topic)."""
+        return await self._store.requests.pending(topic_ids)
+
+    async def describe_request(self, request: SubscriptionRequest) -> Text:
+        person = await self._store.people.get(request.person_id)
+        topic = await self._store.topics.get(request.topic_id)
+        return _("#{id} {person} → {topic} ({mode})", id=request.id, person=person.display_name if person else "?",
+                 topic=topic.slug if topic else "?", mode=request.mode.label)
 
     async def subscribe(self, caller: Caller, topic: Topic, mode: DeliveryMode) -> Message:
         store, now = self._store, self._clock.now()
@@ -145,105 +184,3 @@ class SubscriptionService:
 def status_label(status: RequestStatus) -> Text:
     return {RequestStatus.PENDING: _("pending"), RequestStatus.APPROVED: _("approved"),
             RequestStatus.DENIED: _("denied"), RequestStatus.EXPIRED: _("expired")}[status]
-
-
-# --- handlers ---------------------------------------------------------------------------------------
-
-
-async def subscribe(ctx: Context) -> Message:
-    topic = await ctx.services.topics.find_visible(ctx.caller, ctx.arg("topic"))
-    mode = DeliveryMode(ctx.opt("mode") or DeliveryMode.IMMEDIATE.value)
-    return await ctx.services.subscriptions.subscribe(ctx.caller, topic, mode)
-
-
-async def unsubscribe(ctx: Context) -> Message:
-    store = ctx.services.subscriptions.store
-    target = ctx.arg("topic").strip().lower()
-    if target == "all":
-        subscriptions = await store.subscriptions.of_person(ctx.caller.person.id)
-        async with store.transaction():
-            for subscription in subscriptions:
-                await store.subscriptions.remove(ctx.caller.person.id, subscription.topic_id)
-        return Message(body=(_n("You left {n} topic.", "You left {n} topics.", len(subscriptions)),))
-    topic = await _own_subscription(ctx, target) or \
-        await ctx.services.topics.find_visible(ctx.caller, target, allow_archived=True)
-    if not await store.subscriptions.remove(ctx.caller.person.id, topic.id):
-        return Message(body=(_("You do not follow “{topic}”. Nothing changed.", topic=topic.slug),))
-    return Message(body=(_("You no longer follow “{topic}”.", topic=topic.slug),),
-                   actions=(Action(_("Undo"), f"subscribe {topic.slug}"),))
-
-
-async def _own_subscription(ctx: Context, slug: str) -> Topic | None:
-    """A topic the caller follows, even archived or no longer visible to them: leaving is always possible."""
-    store = ctx.services.subscriptions.store
-    topic = await store.topics.by_slug(slug.lstrip("#"))
-    if topic is not None and await store.subscriptions.get(ctx.caller.person.id, topic.id) is not None:
-        return topic
-    return None
-
-
-async def my_subscriptions(ctx: Context) -> Message:
-    store = ctx.services.subscriptions.store
-    subscriptions = await store.subscriptions.of_person(ctx.caller.person.id)
-    if not subscriptions:
-        return Message(body=(_("You follow no topics yet. Type “topics” to see what you can follow."),))
-    lines: list[Text | str] = [_n("You follow {n} topic:", "You follow {n} topics:", len(subscriptions))]
-    for subscription in subscriptions:
-        topic = await store.topics.get(subscription.topic_id)
-        if topic is not None:
-            lines.append(_("• {topic} — {mode}", topic=topic.slug, mode=subscription.mode.label))
-    pending = [r for r in await store.requests.pending(None) if r.person_id == ctx.caller.person.id]
-    for request in pending:
-        topic = await store.topics.get(request.topic_id)
-        lines.append(_("• {topic} — waiting for approval (request #{id})", topic=topic.slug if topic else "?",
-                       id=request.id))
-    return Message(title=_("Your subscriptions"), body=tuple(lines))
-
-
-async def list_requests(ctx: Context) -> Message:
-    store = ctx.services.subscriptions.store
-    topic_ids = None if ctx.caller.role >= Role.COORDINATOR else sorted(ctx.caller.coordinated)
-    requests = await store.requests.pending(topic_ids)
-    if not requests:
-        return Message(body=(_("No requests are waiting."),))
-    lines: list[Text | str] = [_n("{n} request is waiting:", "{n} requests are waiting:", len(requests))]
-    actions: list[Action] = []
-    for request in requests:
-        lines.append(await _describe_request(store, request))
-        if len(actions) < 10:
-            actions += [Action(_("Approve #{id}", id=request.id), f"approve {request.id}", ActionStyle.PRIMARY),
-                        Action(_("Deny #{id}", id=request.id), f"deny {request.id}", ActionStyle.DANGER)]
-    return Message(title=_("Subscription requests"), body=tuple(lines), actions=tuple(actions))
-
-
-async def _describe_request(store: Store, request: SubscriptionRequest) -> Text:
-    person = await store.people.get(request.person_id)
-    topic = await store.topics.get(request.topic_id)
-    return _("#{id} {person} → {topic} ({mode})", id=request.id, person=person.display_name if person else "?",
-             topic=topic.slug if topic else "?", mode=request.mode.label)
-
-
-async def approve(ctx: Context) -> Message:
-    return await ctx.services.subscriptions.decide(ctx.caller, ctx.int_arg("request"), True, None)
-
-
-async def deny(ctx: Context) -> Message:
-    return await ctx.services.subscriptions.decide(ctx.caller, ctx.int_arg("request"), False, ctx.opt("reason"))
-
-
-def commands() -> list[Command]:
-    request = Arg("request", _("The request number, e.g. 12"), ArgKind.INTEGER, max_length=12)
-    return [
-        Command(("subscribe",), _("Follow a topic; choose how you receive its posts."), subscribe,
-                args=(Arg("topic", _("The topic's short name, e.g. disinformation"), ArgKind.TOPIC),),
-                options=(Option("mode", _("immediate DM, daily or weekly digest, or channel only"), ArgKind.CHOICE,
-                                MODES),)),
-        Command(("unsubscribe",), _("Stop following a topic, or “all” topics."), unsubscribe,
-                args=(Arg("topic", _("The topic's short name, or “all”"), ArgKind.TOPIC),)),
-        Command(("mysubs",), _("Show the topics you follow and how you receive them."), my_subscriptions),
-        Command(("requests",), _("Show subscription requests waiting for your approval."), list_requests,
-                role=Role.COORDINATOR),
-        Command(("approve",), _("Approve a subscription request."), approve, role=Role.COORDINATOR, args=(request,)),
-        Command(("deny",), _("Decline a subscription request, optionally saying why."), deny,
-                role=Role.COORDINATOR, args=(request,), options=(Option("reason", _("Why, for the requester")),)),
-    ]

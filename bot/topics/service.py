@@ -1,4 +1,5 @@
-"""Topics: list, create, edit, archive and invite. Visibility decides who may even learn a topic exists."""
+"""Topics: who may see which, and the writes behind create, edit, archive and invite. Visibility decides who
+may even learn a topic exists; every other feature finds a topic through :meth:`TopicService.find_visible`."""
 
 from __future__ import annotations
 
@@ -7,21 +8,20 @@ import difflib
 import json
 import re
 
-from bot.commands.context import Caller, Context
-from bot.commands.spec import Arg, ArgKind, Command, Option
+from bot.commands.autocomplete import Suggestion
+from bot.commands.context import Caller
 from bot.delivery.notify import Notifier
 from bot.errors import PermissionDenied, UserError
-from bot.i18n import Text, _, _n
+from bot.i18n import Text, _
 from bot.messages import Action, ActionStyle, Message
 from bot.model import Role
-from bot.ports import ChannelInspector, Clock, Store
+from bot.ports import Clock, Store
+from bot.subscriptions.model import DeliveryMode
 from bot.topics.access import can_see, coordinates
 from bot.topics.model import Policy, Topic, Visibility
 
 RESERVED_SLUGS = frozenset({"all", "help", "none", "yes", "no", "maybe"})
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{1,39}$")
-VISIBILITIES = tuple(v.value for v in Visibility)
-POLICIES = tuple(p.value for p in Policy)
 
 
 class TopicService:
@@ -62,17 +62,63 @@ class TopicService:
             raise PermissionDenied(Role.COORDINATOR, topic.slug)
         return topic
 
+    async def suggestions(self, caller: Caller) -> list[Suggestion]:
+        """Autocomplete candidates: the topics ``caller`` may see and that are not archived."""
+        return [Suggestion(f"{t.slug} — {t.title}", t.slug) for t in await self.visible(caller) if not t.archived]
+
+    async def get(self, topic_id: int) -> Topic | None:
+        """A topic by id, for showing what a caller's grants or a resource refer to (no visibility check)."""
+        return await self._store.topics.get(topic_id)
+
+    async def modes_of(self, person_id: int) -> dict[int, DeliveryMode]:
+        """How ``person_id`` follows each topic they follow, by topic id."""
+        return {s.topic_id: s.mode for s in await self._store.subscriptions.of_person(person_id)}
+
     async def audit(self, caller: Caller, action: str, subject: str, before: object, after: object) -> None:
         await self._store.audit.record(caller.person.id, action, subject, _json(before), _json(after),
                                        self._clock.now())
 
-    @property
-    def store(self) -> Store:
-        return self._store
+    async def create(self, caller: Caller, slug: str, title: str, description: str, visibility: Visibility,
+                     policy: Policy) -> Topic:
+        """A new topic; a caller who is not a coordinator of all topics becomes this one's coordinator."""
+        if not SLUG.match(slug):
+            raise UserError(_("A topic name uses 2–40 lower-case letters, digits and dashes, such as "
+                              "“whrd-safety”."), show_usage=True)
+        if slug in RESERVED_SLUGS:
+            raise UserError(_("“{topic}” is a word commands use; choose another topic name.", topic=slug))
+        if await self._store.topics.by_slug(slug) is not None:
+            # Neutral on purpose: the existing topic may be private.
+            raise UserError(_("The topic name “{topic}” is taken; choose another.", topic=slug))
+        now = self._clock.now()
+        async with self._store.transaction():
+            topic = await self._store.topics.create(slug, title, description, visibility, policy, now)
+            if caller.role < Role.COORDINATOR:
+                await self._store.grants.add(caller.person.id, Role.COORDINATOR, topic.id, caller.person.id, now)
+            await self.audit(caller, "topic.create", slug, None, topic)
+        return topic
 
-    @property
-    def notifier(self) -> Notifier:
-        return self._notifier
+    async def update(self, caller: Caller, before: Topic, after: Topic, action: str) -> None:
+        """Store ``after`` in place of ``before``, audited as ``action`` (``topic.edit``, ``topic.archive``)."""
+        async with self._store.transaction():
+            await self._store.topics.update(after)
+            await self.audit(caller, action, before.slug, before, after)
+
+    async def invite(self, caller: Caller, topic: Topic, person_id: int) -> bool:
+        """Invite ``person_id`` and tell them; ``False`` (and nothing changes) when they follow it already."""
+        if await self._store.subscriptions.get(person_id, topic.id) is not None:
+            return False
+        async with self._store.transaction():
+            await self._store.subscriptions.add_invitation(person_id, topic.id, caller.person.id, self._clock.now())
+            await self.audit(caller, "topic.invite", topic.slug, None, {"person": person_id})
+            await self._notifier.to_people(
+                [person_id],
+                Message(title=_("Invitation"),
+                        body=(_("{inviter} invites you to the topic “{topic}”: {title}.",
+                                inviter=caller.person.display_name, topic=topic.slug, title=topic.title),),
+                        actions=(Action(_("Join"), f"subscribe {topic.slug}", ActionStyle.PRIMARY),)),
+                key=f"invite:{topic.id}:{person_id}",
+            )
+        return True
 
 
 def _json(value: object) -> str | None:
@@ -86,133 +132,3 @@ def _json(value: object) -> str | None:
 def visibility_label(visibility: Visibility) -> Text:
     return {Visibility.PUBLIC: _("public"), Visibility.MEMBERS: _("members only"),
             Visibility.PRIVATE: _("private")}[visibility]
-
-
-# --- handlers ---------------------------------------------------------------------------------------
-
-
-async def list_topics(ctx: Context) -> Message:
-    service = ctx.services.topics
-    topics = [t for t in await service.visible(ctx.caller) if not t.archived]
-    if not topics:
-        return Message(body=(_("There are no topics yet."),))
-    subscribed = {s.topic_id: s.mode for s in await service.store.subscriptions.of_person(ctx.caller.person.id)}
-    lines: list[Text | str] = [_n("{n} topic:", "{n} topics:", len(topics))]
-    actions: list[Action] = []
-    for topic in topics:
-        marker = _(" — subscribed ({mode})", mode=subscribed[topic.id].label) if topic.id in subscribed else ""
-        lines.append(_("• {slug} — {title} ({visibility}){marker}", slug=topic.slug, title=topic.title,
-                       visibility=visibility_label(topic.visibility), marker=marker))
-        if topic.id not in subscribed and len(actions) < 5:
-            actions.append(Action(_("Subscribe to {topic}", topic=topic.slug), f"subscribe {topic.slug}"))
-    return Message(title=_("Topics"), body=tuple(lines), actions=tuple(actions))
-
-
-async def create_topic(ctx: Context) -> Message:
-    service = ctx.services.topics
-    slug = ctx.arg("slug").lower()
-    if not SLUG.match(slug):
-        raise UserError(_("A topic name uses 2–40 lower-case letters, digits and dashes, such as “whrd-safety”."),
-                        show_usage=True)
-    if slug in RESERVED_SLUGS:
-        raise UserError(_("“{topic}” is a word commands use; choose another topic name.", topic=slug))
-    if await service.store.topics.by_slug(slug) is not None:
-        # Neutral on purpose: the existing topic may be private.
-        raise UserError(_("The topic name “{topic}” is taken; choose another.", topic=slug))
-    visibility = Visibility(ctx.opt("visibility") or Visibility.PUBLIC.value)
-    policy = Policy(ctx.opt("policy") or Policy.OPEN.value)
-    async with service.store.transaction():
-        topic = await service.store.topics.create(slug, ctx.arg("title"), ctx.opt("description") or "", visibility,
-                                                  policy, ctx.now)
-        if ctx.caller.role < Role.COORDINATOR:
-            await service.store.grants.add(ctx.caller.person.id, Role.COORDINATOR, topic.id, ctx.caller.person.id,
-                                           ctx.now)
-        await service.audit(ctx.caller, "topic.create", slug, None, topic)
-    return Message(body=(_("Topic “{topic}” created: {title} ({visibility}, {policy}).", topic=slug,
-                           title=topic.title, visibility=visibility_label(visibility), policy=policy.value),),
-                   actions=(Action(_("Subscribe"), f"subscribe {slug}", ActionStyle.PRIMARY),))
-
-
-async def edit_topic(ctx: Context) -> Message:
-    service = ctx.services.topics
-    topic = await service.coordinated_topic(ctx.caller, ctx.arg("topic"))
-    changes = {key: ctx.opt(key) for key in ("title", "description", "visibility", "policy") if ctx.opt(key)}
-    if not changes:
-        raise UserError(_("Say what to change, e.g. title:“New title” or visibility:members."), show_usage=True)
-    updated = dataclasses.replace(
-        topic,
-        title=changes.get("title") or topic.title,
-        description=changes.get("description") or topic.description,
-        visibility=Visibility(changes.get("visibility") or topic.visibility),
-        policy=Policy(changes.get("policy") or topic.policy),
-    )
-    if updated.visibility is not Visibility.PUBLIC and topic.visibility is Visibility.PUBLIC:
-        for binding in await service.store.announcements.channels("topic", topic.id):
-            adapter = ctx.services.adapters(binding.platform)
-            if isinstance(adapter, ChannelInspector) and await adapter.channel_is_public(binding.channel_id):
-                raise UserError(_("#{channel} can be read by everyone, so “{topic}” cannot stop being public "
-                                  "while it posts there. Bind a private channel first (setup topic-channel).",
-                                  channel=binding.channel_id, topic=topic.slug))
-    async with service.store.transaction():
-        await service.store.topics.update(updated)
-        await service.audit(ctx.caller, "topic.edit", topic.slug, topic, updated)
-    return Message(body=(_("Topic “{topic}” updated.", topic=topic.slug),))
-
-
-async def archive_topic(ctx: Context) -> Message:
-    service = ctx.services.topics
-    topic = await service.coordinated_topic(ctx.caller, ctx.arg("topic"), allow_archived=True)
-    if topic.archived:
-        return Message(body=(_("Topic “{topic}” is archived already.", topic=topic.slug),))
-    updated = dataclasses.replace(topic, archived=True)
-    async with service.store.transaction():
-        await service.store.topics.update(updated)
-        await service.audit(ctx.caller, "topic.archive", topic.slug, topic, updated)
-    return Message(body=(_("Topic “{topic}” is archived. Its history is kept; nothing more is sent to it.",
-                           topic=topic.slug),))
-
-
-async def invite_to_topic(ctx: Context) -> Message:
-    service = ctx.services.topics
-    topic = await service.coordinated_topic(ctx.caller, ctx.arg("topic"))
-    person = await ctx.services.people.find(ctx.arg("person"), ctx.caller)
-    if await service.store.subscriptions.get(person.id, topic.id) is not None:
-        return Message(body=(_("{person} already follows “{topic}”.", person=person.display_name,
-                               topic=topic.slug),))
-    async with service.store.transaction():
-        await service.store.subscriptions.add_invitation(person.id, topic.id, ctx.caller.person.id, ctx.now)
-        await service.audit(ctx.caller, "topic.invite", topic.slug, None, {"person": person.id})
-        await service.notifier.to_people(
-            [person.id],
-            Message(title=_("Invitation"),
-                    body=(_("{inviter} invites you to the topic “{topic}”: {title}.",
-                            inviter=ctx.caller.person.display_name, topic=topic.slug, title=topic.title),),
-                    actions=(Action(_("Join"), f"subscribe {topic.slug}", ActionStyle.PRIMARY),)),
-            key=f"invite:{topic.id}:{person.id}",
-        )
-    return Message(body=(_("{person} is invited to “{topic}” and has been told.", person=person.display_name,
-                           topic=topic.slug),))
-
-
-def commands() -> list[Command]:
-    topic = Arg("topic", _("The topic's short name, e.g. disinformation"), ArgKind.TOPIC)
-    return [
-        Command(("topics",), _("List the topics you can follow."), list_topics),
-        Command(("topic", "create"), _("Create a topic."), create_topic, role=Role.COORDINATOR,
-                args=(Arg("slug", _("Short name: lower-case letters, digits and dashes"), max_length=40),
-                      Arg("title", _("Title"), rest=True, max_length=200)),
-                options=(Option("visibility", _("Who can see it"), ArgKind.CHOICE, VISIBILITIES),
-                         Option("policy", _("Who can join: anyone, or after approval"), ArgKind.CHOICE, POLICIES),
-                         Option("description", _("What the topic is about"), max_length=1000))),
-        Command(("topic", "edit"), _("Change a topic's title, description, visibility or policy."), edit_topic,
-                role=Role.COORDINATOR, topic_arg="topic", args=(topic,),
-                options=(Option("title", _("New title")),
-                         Option("description", _("New description"), max_length=1000),
-                         Option("visibility", _("Who can see it"), ArgKind.CHOICE, VISIBILITIES),
-                         Option("policy", _("Who can join: anyone, or after approval"), ArgKind.CHOICE, POLICIES))),
-        Command(("topic", "archive"), _("Archive a topic: kept, but no longer listed or sent to."), archive_topic,
-                role=Role.COORDINATOR, topic_arg="topic", args=(topic,)),
-        Command(("topic", "invite"), _("Invite someone to a topic (the way into a private topic)."),
-                invite_to_topic, role=Role.COORDINATOR, topic_arg="topic",
-                args=(topic, Arg("person", _("Who: a name, a mention or platform:id"), ArgKind.PERSON))),
-    ]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from bot.commands.autocomplete import suggest
 from bot.commands.context import IncomingCommand
 from bot.commands.spec import ArgKind
 from bot.model import Identity
@@ -11,7 +10,7 @@ from tests.support import Harness
 
 async def _suggest(h: Harness, user: str, kind: ArgKind, prefix: str = "") -> list[str]:
     caller = await h.app.services.people.caller_for(IncomingCommand(Identity("console", user), user))
-    return [s.value for s in await suggest(h.app.services, caller, kind, prefix, limit=1000)]
+    return [s.value for s in await h.app.dispatcher.autocomplete.suggest(caller, kind, prefix, limit=1000)]
 
 
 async def test_meeting_suggestions_follow_topic_visibility(h: Harness) -> None:

@@ -13,7 +13,6 @@ import pytest
 from adapters.console import format_stamp
 from bot.delivery.model import DeliveryStatus
 from bot.meetings.model import OccurrenceState
-from bot.meetings.scheduler import MeetingScheduler
 from bot.messages import render_stamps
 from tests.support import FixedClock, Harness, console_settings, english, harness
 
@@ -237,11 +236,10 @@ async def test_ics_attachment_and_scheduler_wakeups(h: Harness) -> None:
     calendar = await h.say("demo-outsider", "meeting calendar disinformation")
     assert calendar.message.attachment is not None and b"BEGIN:VTIMEZONE" in calendar.message.attachment.data
     await h.text("demo-coordinator", "meeting create disinformation Wake 2026-11-30 10:00 remind:24h,1h")
-    async with MeetingScheduler(h.app.store, h.clock, h.app.services.meetings.run_due, paused=True) as scheduler:
+    async with h.app.scheduler.armed(paused=True) as scheduler:
         jobs = scheduler.job_times()
         assert jobs["meeting:2"] == datetime(2026, 11, 29, 10, 0, tzinfo=UTC)
         assert set(jobs) == {"meeting:1", "meeting:2"}
-        h.app.services.meetings.on_change(scheduler.rearm)
         await h.say("demo-coordinator", "meeting reschedule 2 2026-12-01 10:00")
         assert scheduler.job_times()["meeting:2"] == datetime(2026, 11, 30, 10, 0, tzinfo=UTC)
         await h.say("demo-coordinator", "meeting cancel 2")

@@ -1,19 +1,24 @@
-"""The services handlers reach through their context. Built once by the composition root."""
+"""The services the composition root built, in one place for the root itself, the CLI and the tests.
+
+Handlers never see this: each feature's commands are bound to the few services they use (``app.commands``).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from bot.announcements.service import AnnouncementService
+from bot.channels.service import ChannelService
 from bot.commands.registry import CommandRegistry
 from bot.config import CoreConfig
 from bot.delivery.notify import Notifier
 from bot.i18n import Translator
+from bot.meetings.reminder_queue import ReminderQueue
 from bot.meetings.service import MeetingService
 from bot.people.service import PeopleService
-from bot.ports import Clock, PlatformAdapter, Store
+from bot.ports import Clock
 from bot.resources.service import ResourceService
+from bot.subscriptions.digests import DigestService
 from bot.subscriptions.service import SubscriptionService
 from bot.topics.service import TopicService
 
@@ -21,7 +26,6 @@ from bot.topics.service import TopicService
 @dataclass(frozen=True, slots=True)
 class Services:
     config: CoreConfig
-    store: Store
     clock: Clock
     translator: Translator
     registry: CommandRegistry
@@ -29,7 +33,9 @@ class Services:
     people: PeopleService
     topics: TopicService
     subscriptions: SubscriptionService
+    digests: DigestService
     resources: ResourceService
     announcements: AnnouncementService
+    channels: ChannelService
     meetings: MeetingService
-    adapters: Callable[[str], PlatformAdapter | None]
+    reminders: ReminderQueue

@@ -1,0 +1,65 @@
+"""Channels bound to the coalition: the public read-only channel and each topic's channel, per platform.
+
+Binding asks the platform the admin typed on (through its adapter) whether everyone can read the channel,
+so a members-only topic is never bound to a channel the public reads, and lets the adapter make the public
+channel read-only for everyone but the bot.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from bot.commands.context import Caller
+from bot.errors import UserError
+from bot.i18n import Msg, _
+from bot.ports import ChannelInspector, ChannelPreparer, Clock, PlatformAdapter, Store
+from bot.topics.model import Topic, Visibility
+
+Platforms = Callable[[str], PlatformAdapter | None]
+"""The running adapter of a platform, or ``None`` when that platform is not connected."""
+
+
+class ChannelService:
+    def __init__(self, store: Store, clock: Clock, platforms: Platforms) -> None:
+        self._store = store
+        self._clock = clock
+        self._platforms = platforms
+
+    async def public_topic_channel(self, topic_id: int) -> str | None:
+        """A channel bound to the topic that everyone can read, if there is one."""
+        for binding in await self._store.announcements.channels("topic", topic_id):
+            adapter = self._platforms(binding.platform)
+            if isinstance(adapter, ChannelInspector) and await adapter.channel_is_public(binding.channel_id):
+                return binding.channel_id
+        return None
+
+    async def bind_public(self, caller: Caller, platform: str, channel: str) -> list[Msg]:
+        """Send public announcements on ``platform`` to ``channel``; returns notes on what the adapter did."""
+        adapter = self._platforms(platform)
+        notes: list[Msg] = []
+        if isinstance(adapter, ChannelPreparer):
+            notes.append(await adapter.prepare_public_channel(channel))
+        else:
+            notes.append(_("Make sure only the bot can post there."))
+        now = self._clock.now()
+        await self._store.announcements.bind_channel("public", None, platform, channel, now)
+        await self._store.audit.record(caller.person.id, "setup.public-channel", f"{platform}:{channel}", None,
+                                       channel, now)
+        return notes
+
+    async def bind_topic(self, caller: Caller, topic: Topic, platform: str, channel: str) -> list[Msg]:
+        """Also send ``topic``'s announcements to ``channel``; refuses a channel everyone reads for a topic
+        that is not public."""
+        adapter = self._platforms(platform)
+        if topic.visibility is not Visibility.PUBLIC and isinstance(adapter, ChannelInspector) \
+                and await adapter.channel_is_public(channel):
+            raise UserError(_("#{channel} can be read by everyone, but “{topic}” is not public. Choose a private "
+                              "channel.", channel=channel, topic=topic.slug))
+        notes: list[Msg] = []
+        if isinstance(adapter, ChannelPreparer):
+            notes.append(await adapter.prepare_topic_channel(channel))
+        now = self._clock.now()
+        await self._store.announcements.bind_channel("topic", topic.id, platform, channel, now)
+        await self._store.audit.record(caller.person.id, "setup.topic-channel", topic.slug, None,
+                                       f"{platform}:{channel}", now)
+        return notes

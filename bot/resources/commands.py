@@ -1,0 +1,295 @@
+"""Resource commands: ``resources``, ``resource search|show|add|edit|remove``."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TypeVar
+
+from bot.commands.context import Context
+from bot.commands.routes import Route, route
+from bot.commands.spec import Arg, ArgKind, Option
+from bot.errors import UserError
+from bot.i18n import Text, _
+from bot.messages import Action, ActionStyle, Field, Message, stamp
+from bot.model import Role
+from bot.resources.fields import (
+    KINDS,
+    VISIBILITIES,
+    parse_language,
+    parse_summary,
+    parse_tags,
+    parse_title,
+    parse_url,
+)
+from bot.resources.model import Resource, ResourceFields, ResourceFilter, ResourceKind, ResourceVisibility
+from bot.resources.query import describe
+from bot.resources.service import ResourceService
+from bot.topics.model import Topic
+from bot.topics.service import TopicService
+
+MAX_PAGE = 200
+SUMMARY_LINE = 160
+
+
+@dataclass(frozen=True, slots=True)
+class ResourceCommandDeps:
+    resources: ResourceService
+    topics: TopicService
+    default_language: str
+    """A resource's language when the person adding it does not say."""
+
+
+def summary_line(summary: str) -> str:
+    line = " ".join(summary.split())
+    if len(line) <= SUMMARY_LINE:
+        return line
+    return line[:SUMMARY_LINE].rsplit(" ", 1)[0] + "…"
+
+
+# --- rendering ---------------------------------------------------------------------------------------
+
+
+def describe_resource(resource: Resource, topics: dict[int, Topic]) -> Text:
+    names = ", ".join(topics[t].slug for t in resource.topic_ids if t in topics)
+    topic_text: Text | str = names or _("no topic")
+    summary = summary_line(resource.summary)
+    if summary:
+        return _("#{id} {title}\n{kind} · {language} · {topics}\n{summary}\n{url}", id=resource.id,
+                 title=resource.title, kind=resource.kind.label, language=resource.language, topics=topic_text,
+                 summary=summary, url=resource.url)
+    return _("#{id} {title}\n{kind} · {language} · {topics}\n{url}", id=resource.id, title=resource.title,
+             kind=resource.kind.label, language=resource.language, topics=topic_text, url=resource.url)
+
+
+def visibility_label(visibility: ResourceVisibility) -> Text:
+    return {ResourceVisibility.PUBLIC: _("public"), ResourceVisibility.MEMBERS: _("members only")}[visibility]
+
+
+def _page(ctx: Context[ResourceCommandDeps]) -> int:
+    raw = ctx.opt("page")
+    if raw is None:
+        return 1
+    if not (raw.isascii() and raw.isdigit()):
+        raise UserError(_("“{name}” must be a number, not “{value}”.", name="page", value=raw))
+    if not 1 <= int(raw) <= MAX_PAGE:
+        raise UserError(_("“page” must be between 1 and {last}.", last=MAX_PAGE))
+    return int(raw)
+
+
+async def _filters(ctx: Context[ResourceCommandDeps]) -> tuple[ResourceFilter, str]:
+    """The filters, and the same filters as ``name:value`` options for follow-up actions."""
+    topic_id = None
+    options = []
+    if ctx.opt("topic"):
+        topic = await ctx.deps.topics.find_visible(ctx.caller, ctx.arg("topic"), allow_archived=True)
+        topic_id = topic.id
+        options.append(f"topic:{topic.slug}")
+    kind = ResourceKind(ctx.arg("kind")) if ctx.opt("kind") else None
+    if kind is not None:
+        options.append(f"kind:{kind.value}")
+    language = parse_language(ctx.arg("lang")) if ctx.opt("lang") else None
+    if language is not None:
+        options.append(f"lang:{language}")
+    return ResourceFilter(topic_id=topic_id, kind=kind, language=language), "".join(f" {o}" for o in options)
+
+
+# --- handlers ----------------------------------------------------------------------------------------
+
+
+async def search_resources(ctx: Context[ResourceCommandDeps]) -> Message:
+    service = ctx.deps.resources
+    query = ctx.arg("query")
+    page = _page(ctx)
+    filters, options = await _filters(ctx)
+    result = await service.search(ctx.caller, query, filters, page)
+    topics = await service.visible_topics(ctx.caller)
+    shown = describe(result.terms)
+    lines: list[Text | str] = []
+    actions: list[Action] = []
+    if result.suggestion is not None:
+        suggestion = describe(result.suggestion)
+        if result.corrected:
+            lines.append(_("Nothing matches “{query}”. Did you mean “{suggestion}”? Showing results for it.",
+                           query=shown, suggestion=suggestion))
+        else:
+            lines.append(_("Did you mean “{suggestion}”?", suggestion=suggestion))
+            actions.append(Action(_("Search for “{query}”", query=suggestion),
+                                  f"resource search{options} {suggestion}"))
+    if not result.page.items:
+        if page > 1:
+            return Message(body=(_("There are no more results for “{query}”.", query=shown),))
+        lines.append(_("No resources match “{query}”. Try fewer or shorter words, or “resources” to browse.",
+                       query=shown))
+        return Message(title=_("Resource search"), body=tuple(lines), actions=tuple(actions))
+    lines += [describe_resource(resource, topics) for resource in result.page.items]
+    # The query as typed: a later page recomputes the same correction (see run_search).
+    if page > 1:
+        actions.append(Action(_("Previous page"), f"resource search page:{page - 1}{options} {query}"))
+    if result.page.has_more:
+        actions.append(Action(_("Next page"), f"resource search page:{page + 1}{options} {query}",
+                              ActionStyle.PRIMARY))
+    return Message(title=_("Resources matching “{query}” — page {page}", query=shown, page=page),
+                   body=tuple(lines), actions=tuple(actions))
+
+
+async def browse_resources(ctx: Context[ResourceCommandDeps]) -> Message:
+    service = ctx.deps.resources
+    page = _page(ctx)
+    topics = await service.visible_topics(ctx.caller)
+    topic_id, suffix = None, ""
+    if ctx.opt("topic"):
+        topic = await ctx.deps.topics.find_visible(ctx.caller, ctx.arg("topic"), allow_archived=True)
+        topic_id, suffix = topic.id, f" {topic.slug}"
+    found = await service.browse(ctx.caller, topic_id, page)
+    lines: list[Text | str] = []
+    actions: list[Action] = []
+    if topic_id is None and page == 1:
+        counts = await service.count_by_topic(ctx.caller)
+        listed = sorted(f"{topics[t].slug} ({n})" for t, n in counts.items() if t in topics and not topics[t].archived)
+        if listed:
+            lines.append(_("By topic: {topics}. Type “resources <topic>” to see one.", topics=" · ".join(listed)))
+    if not found.items:
+        lines.append(_("There are no resources here yet.") if page == 1 else _("There are no more resources."))
+        return Message(title=_("Resource library"), body=tuple(lines))
+    lines += [describe_resource(resource, topics) for resource in found.items]
+    if page > 1:
+        actions.append(Action(_("Previous page"), f"resources{suffix} page:{page - 1}"))
+    if found.has_more:
+        actions.append(Action(_("Next page"), f"resources{suffix} page:{page + 1}", ActionStyle.PRIMARY))
+    title = _("Resources in “{topic}” — page {page}", topic=suffix.strip(), page=page) if suffix \
+        else _("Resource library — newest first, page {page}", page=page)
+    return Message(title=title, body=tuple(lines), actions=tuple(actions))
+
+
+async def show_resource(ctx: Context[ResourceCommandDeps]) -> Message:
+    service = ctx.deps.resources
+    resource = await service.get_visible(ctx.caller, ctx.int_arg("id"))
+    topics = await service.visible_topics(ctx.caller)
+    names = [topics[t].slug for t in resource.topic_ids if t in topics]
+    author = await service.author_name(resource)
+    added: Text = _("{when} by {person}", when=stamp(resource.created_at, "D"), person=author) \
+        if author is not None else _("{when}", when=stamp(resource.created_at, "D"))
+    fields = [Field(_("Link"), resource.url), Field(_("Kind"), resource.kind.label),
+              Field(_("Language"), resource.language), Field(_("Topics"), ", ".join(names) or _("no topic")),
+              Field(_("Tags"), ", ".join(resource.tags) or "—"),
+              Field(_("Visible to"), _("everyone") if resource.visibility is ResourceVisibility.PUBLIC
+                    else _("members only")),
+              Field(_("Added"), added)]
+    body: tuple[Text | str, ...] = (resource.summary,) if resource.summary else ()
+    actions = tuple(Action(_("More in {topic}", topic=name), f"resources {name}") for name in names[:3])
+    return Message(title=_("#{id} {title}", id=resource.id, title=resource.title), body=body, fields=tuple(fields),
+                   actions=actions)
+
+
+async def add_resource(ctx: Context[ResourceCommandDeps]) -> Message:
+    service = ctx.deps.resources
+    url, key = parse_url(ctx.arg("url"))
+    title = parse_title(ctx.arg("title"))
+    topic_ids = await service.topic_ids_for(ctx.caller, ctx.opt("topics") or "")
+    if not topic_ids and ctx.caller.role < Role.COORDINATOR:
+        raise UserError(_("Say which of your topics it belongs to, e.g. topics:{topic}.",
+                          topic=await _a_coordinated_slug(ctx)), show_usage=True)
+    fields = ResourceFields(
+        url=url, url_key=key, title=title, summary=parse_summary(ctx.opt("summary") or ""),
+        kind=ResourceKind(ctx.opt("kind") or ResourceKind.REPORT.value), topic_ids=topic_ids,
+        tags=parse_tags(ctx.opt("tags") or ""),
+        language=parse_language(ctx.opt("lang") or ctx.deps.default_language),
+        visibility=ResourceVisibility(ctx.opt("visibility") or ResourceVisibility.MEMBERS.value))
+    resource = await service.add(ctx.caller, fields)
+    body: list[Text | str] = [_("Added #{id} “{title}” ({visibility}).", id=resource.id, title=resource.title,
+                                visibility=visibility_label(resource.visibility))]
+    if resource.visibility is ResourceVisibility.MEMBERS:
+        body.append(_("Only members can find it. To show it to everyone: “resource edit {id} visibility:public”.",
+                      id=resource.id))
+    return Message(body=tuple(body), actions=(Action(_("Show"), f"resource show {resource.id}"),))
+
+
+T = TypeVar("T")
+CLEAR = "-"
+"""``summary:-`` or ``tags:-`` in ``resource edit`` removes the summary or the tags."""
+
+
+def _cleared_or(raw: str | None, empty: T, parse: Callable[[str], T], unchanged: T) -> T:
+    if raw is None:
+        return unchanged
+    return empty if raw.strip() == CLEAR else parse(raw)
+
+
+async def _a_coordinated_slug(ctx: Context[ResourceCommandDeps]) -> str:
+    for topic_id in sorted(ctx.caller.coordinated):
+        topic = await ctx.deps.topics.get(topic_id)
+        if topic is not None:
+            return topic.slug
+    return "disinformation"
+
+
+async def edit_resource(ctx: Context[ResourceCommandDeps]) -> Message:
+    service = ctx.deps.resources
+    resource = await service.managed(ctx.caller, ctx.int_arg("id"))
+    names = ("title", "summary", "url", "kind", "topics", "tags", "lang", "visibility")
+    if not any(ctx.opt(name) is not None for name in names):
+        raise UserError(_("Say what to change, e.g. title:“New title” or visibility:public."), show_usage=True)
+    url, key = parse_url(ctx.arg("url")) if ctx.opt("url") else (resource.url, resource.url_key)
+    topic_ids = await service.topic_ids_for(ctx.caller, ctx.arg("topics")) if ctx.opt("topics") \
+        else resource.topic_ids
+    if ctx.caller.role < Role.COORDINATOR and not topic_ids:
+        raise UserError(_("Say which of your topics it belongs to, e.g. topics:{topic}.",
+                          topic=await _a_coordinated_slug(ctx)), show_usage=True)
+    updated = dataclasses.replace(
+        resource.fields, url=url, url_key=key,
+        title=parse_title(ctx.arg("title")) if ctx.opt("title") else resource.title,
+        summary=_cleared_or(ctx.opt("summary"), "", parse_summary, resource.summary),
+        kind=ResourceKind(ctx.arg("kind")) if ctx.opt("kind") else resource.kind, topic_ids=topic_ids,
+        tags=_cleared_or(ctx.opt("tags"), (), parse_tags, resource.tags),
+        language=parse_language(ctx.arg("lang")) if ctx.opt("lang") else resource.language,
+        visibility=ResourceVisibility(ctx.arg("visibility")) if ctx.opt("visibility") else resource.visibility)
+    if updated == resource.fields:
+        return Message(body=(_("Resource #{id} already says that. Nothing changed.", id=resource.id),))
+    await service.update(ctx.caller, resource, updated)
+    return Message(body=(_("Resource #{id} updated.", id=resource.id),),
+                   actions=(Action(_("Show"), f"resource show {resource.id}"),))
+
+
+async def remove_resource(ctx: Context[ResourceCommandDeps]) -> Message:
+    service = ctx.deps.resources
+    resource = await service.managed(ctx.caller, ctx.int_arg("id"))
+    await service.remove(ctx.caller, resource)
+    return Message(body=(_("Removed #{id} “{title}” from the library.", id=resource.id, title=resource.title),))
+
+
+def routes() -> list[Route[ResourceCommandDeps]]:
+    resource_id = Arg("id", _("The resource number, e.g. 12"), ArgKind.RESOURCE, max_length=12)
+    kind = Option("kind", _("report, toolkit, guide, dataset, recording, article, course or other"), ArgKind.CHOICE,
+                KINDS)
+    lang = Option("lang", _("Language code of the document, e.g. en, fr, es"), ArgKind.LANGUAGE, max_length=10)
+    visibility = Option("visibility", _("Who can find it: everyone, or members only"), ArgKind.CHOICE,
+                      VISIBILITIES)
+    topics = Option("topics", _("Topics, separated by commas"), max_length=400)
+    tags = Option("tags", _("Tags, separated by commas"), max_length=400)
+    summary = Option("summary", _("A short summary"), max_length=2000)
+    page = Option("page", _("Page number"), ArgKind.INTEGER, max_length=4)
+    return [
+        route(("resources",), _("Browse the resource library, newest first, or one topic's resources."),
+              browse_resources, args=(Arg("topic", _("The topic's short name, e.g. disinformation"), ArgKind.TOPIC,
+                                          required=False),), options=(page,)),
+        route(("resource", "search"), _("Search the resource library."), search_resources,
+              args=(Arg("query", _("Words to look for"), rest=True, max_length=300),),
+              options=(Option("topic", _("Only this topic"), ArgKind.TOPIC, max_length=40), kind, lang, page)),
+        route(("resource", "show"), _("Show one resource in full."), show_resource, args=(resource_id,)),
+        route(("resource", "add"), _("Add a report, toolkit or link to the library."), add_resource,
+              role=Role.COORDINATOR,
+              args=(Arg("url", _("The link, starting with https://"), max_length=2000),
+                    Arg("title", _("Title"), rest=True, max_length=300)),
+              options=(summary, kind, topics, tags, lang, visibility)),
+        route(("resource", "edit"), _("Change a resource's title, link, summary, kind, topics, tags, language or "
+                                      "visibility."), edit_resource, role=Role.COORDINATOR, args=(resource_id,),
+              options=(Option("title", _("New title"), max_length=300),
+                       Option("summary", _("A short summary; “-” removes it"), max_length=2000),
+                       Option("url", _("New link"), max_length=2000), kind, topics,
+                       Option("tags", _("Tags, separated by commas; “-” removes them"), max_length=400), lang,
+                       visibility)),
+        route(("resource", "remove"), _("Remove a resource from the library."), remove_resource,
+              role=Role.COORDINATOR, args=(resource_id,)),
+    ]
