@@ -219,11 +219,14 @@ async def build_app(settings: Settings, *, clock: Clock | None = None, console_o
         runners: list[Any] = []
         if settings.slack.configured:
             slack = importlib.import_module("adapters.slack")
-            runners.append(await stack.enter_async_context(slack.running(settings, dispatcher)))
+            runners.append(await stack.enter_async_context(slack.running(
+                settings.slack, dispatcher, per_second=delivery.slack_per_second,
+                language=settings.coalition.language, web_host=settings.web.host, web_port=settings.web.port)))
         if settings.discord.configured:
             discord = importlib.import_module("adapters.discord")
             runners.append(await stack.enter_async_context(
-                discord.running(settings, dispatcher, store, translator, clock)))
+                discord.running(settings.discord, dispatcher, store, translator, clock,
+                                per_second=delivery.discord_per_second, language=settings.coalition.language)))
         for runner in runners:
             outlets[runner.outlet.adapter.platform] = runner.outlet
 

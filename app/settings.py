@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, Field, SecretStr, field_validator
+from pydantic import BaseModel, Field, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -20,6 +20,8 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from adapters.discord.settings import DiscordSettings
+from adapters.slack.settings import SlackSettings
 from bot.config import CoreConfig
 from bot.i18n import available_languages
 from bot.model import Identity
@@ -30,35 +32,6 @@ _settings_file: ContextVar[Path] = ContextVar("settings_file", default=DEFAULT_S
 
 class StorageSettings(BaseModel):
     path: Path = Path("data/coalition.db")
-
-
-class SlackSettings(BaseModel):
-    bot_token: SecretStr | None = None
-    app_token: SecretStr | None = None
-    signing_secret: SecretStr | None = None
-    mode: Literal["socket", "http"] = "socket"
-    api_base_url: str = "https://slack.com/api/"
-    umbrella_command: str = "/coalition"
-    coordinator_group: str | None = None
-    dedupe_after_crash: bool = False
-
-    @property
-    def configured(self) -> bool:
-        return self.bot_token is not None and bool(self.bot_token.get_secret_value())
-
-
-class DiscordSettings(BaseModel):
-    token: SecretStr | None = None
-    guild_id: int | None = None
-    member_role: str | None = None
-    coordinator_role: str | None = None
-    api_base_url: str = "https://discord.com/api/v10"
-    gateway_url: str | None = None
-    global_sync: bool = False
-
-    @property
-    def configured(self) -> bool:
-        return self.token is not None and bool(self.token.get_secret_value())
 
 
 class ConsoleSettings(BaseModel):

@@ -45,6 +45,8 @@ FRAMEWORK_MAY_IMPORT = frozenset({
     FRAMEWORK,
 })
 MAX_LINES = 400
+OUTWARD = {"adapters": frozenset({"app"}), "storage": frozenset({"app", "adapters"})}
+"""What each outer package must never import: only the composition root (``app``) knows them all."""
 
 
 # --- the static import graph -------------------------------------------------------------------------------------
@@ -193,6 +195,17 @@ def core_boundary_violations(root: Path) -> list[str]:
         imp.describe()
         for imp in core_imports(root)
         if imp.top in PLATFORM_AND_DRIVER_LIBS or imp.top in OUTER_PACKAGES
+    ]
+
+
+def outer_package_violations(root: Path) -> list[str]:
+    """Imports of the composition root by adapters or storage, or of adapters by storage."""
+    return [
+        imp.describe()
+        for package, forbidden in OUTWARD.items()
+        for path in source_files(root, package)
+        for imp in imports_of(root, path)
+        if imp.top in forbidden
     ]
 
 
@@ -348,6 +361,12 @@ def test_core_imports_no_platform_driver_or_outer_package() -> None:
     assert not violations, _report("the core imports a platform SDK, a driver or an outer package", violations)
 
 
+def test_only_the_composition_root_knows_every_package() -> None:
+    """adapters/ and storage/ never import app/ (settings reach them as values); storage never imports adapters."""
+    violations = outer_package_violations(ROOT)
+    assert not violations, _report("an outer package imports the composition root or an adapter", violations)
+
+
 def test_feature_models_import_no_service() -> None:
     """bot/<feature>/model.py imports only the shared vocabulary and other features' models."""
     violations = feature_model_violations(ROOT)
@@ -501,6 +520,21 @@ def test_core_boundary_check_detects_sdks_drivers_and_outer_packages(tmp_path: P
         "bot/people/service.py:7: `import aiosqlite` -> aiosqlite (inside def connect)",
         "bot/people/service.py:8: `from storage.database import Database` -> storage.database (inside def connect)",
     ]
+
+
+def test_outer_package_check_detects_adapters_or_storage_importing_the_root(tmp_path: Path) -> None:
+    root = write_tree(tmp_path, {
+        "adapters/__init__.py": "",
+        "adapters/slack.py": "from bot.model import Role\ndef f():\n    from app.settings import Settings\n",
+        "storage/__init__.py": "",
+        "storage/store.py": "import adapters.slack\nfrom bot.ports import Store\n",
+        "app/__init__.py": "",
+        "app/settings.py": "import adapters.slack\nimport storage.store\n",
+    })
+    violations = outer_package_violations(root)
+    assert len(violations) == 2, violations
+    assert any("adapters/slack.py" in v and "app.settings" in v for v in violations)
+    assert any("storage/store.py" in v and "adapters.slack" in v for v in violations)
 
 
 def test_feature_model_check_detects_a_model_importing_a_service(tmp_path: Path) -> None:

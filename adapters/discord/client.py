@@ -26,8 +26,8 @@ from adapters.discord.delivery import DiscordDelivery
 from adapters.discord.identity import RoleMap
 from adapters.discord.interactions import ActionButton, InteractionHandler
 from adapters.discord.publish import PublishQueue
+from adapters.discord.settings import DiscordSettings
 from adapters.discord.tokens import ActionTokens, SendAttempts
-from app.settings import Settings
 from bot.commands.dispatcher import Dispatcher
 from bot.delivery.pacing import TokenBucket
 from bot.delivery.worker import Outlet
@@ -96,14 +96,13 @@ def _endpoints(api_base_url: str, gateway_url: str | None) -> Iterator[None]:
 
 
 @asynccontextmanager
-async def running(settings: Settings, dispatcher: Dispatcher, store: SqliteStore, translator: Translator,
-                  clock: Clock) -> AsyncIterator[DiscordRunner]:
+async def running(config: DiscordSettings, dispatcher: Dispatcher, store: SqliteStore, translator: Translator,
+                  clock: Clock, *, per_second: float, language: str) -> AsyncIterator[DiscordRunner]:
     """Log in, sync the commands to the guild, connect; the runner's ``outlet`` is what the delivery worker
-    sends through. Closes on exit."""
-    config = settings.discord
+    sends through, at most ``per_second`` requests. ``language`` is the coalition's, for command
+    descriptions. Closes on exit."""
     if config.token is None or config.guild_id is None:
         raise ValueError("[discord] needs token and guild_id")
-    language = settings.coalition.language
     roles = RoleMap(config.guild_id, config.member_role, config.coordinator_role)
     handler = InteractionHandler(dispatcher, translator, language, clock, roles, ActionTokens(store.db))
 
@@ -129,7 +128,7 @@ async def running(settings: Settings, dispatcher: Dispatcher, store: SqliteStore
             publisher: asyncio.Task[None] | None = None
             try:
                 await _wait_ready(client, connection)
-                rate = settings.delivery.discord_per_second
+                rate = per_second
                 # One budget for every request we make. A small burst: rate + burst must stay within Discord's
                 # global limit in any one second, with room for network jitter (40 + 5 by default).
                 bucket = TokenBucket(rate, max(1.0, min(rate / 4, (GLOBAL_LIMIT_PER_SECOND - rate) / 2)))

@@ -11,15 +11,17 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from adapters.slack.app import SlackRunner
-    from app.settings import Settings
+    from adapters.slack.settings import SlackSettings
     from bot.commands.dispatcher import Dispatcher
 
 __all__ = ["running"]
 
 
-def running(settings: Settings, dispatcher: Dispatcher) -> AbstractAsyncContextManager[SlackRunner]:
+def running(slack: SlackSettings, dispatcher: Dispatcher, *, per_second: float, language: str, web_host: str,
+            web_port: int) -> AbstractAsyncContextManager[SlackRunner]:
     """Connect to Slack and disconnect on exit; the runner's ``outlet`` is what the delivery worker sends
     through."""
     from adapters.slack.app import running as _running
 
-    return _running(settings, dispatcher)
+    return _running(slack, dispatcher, per_second=per_second, language=language, web_host=web_host,
+                    web_port=web_port)

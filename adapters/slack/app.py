@@ -21,7 +21,7 @@ from adapters.slack.delivery import SlackDelivery
 from adapters.slack.handlers import SlackHandlers
 from adapters.slack.identity import SlackDirectory
 from adapters.slack.manifest import EVENTS_PATH, shortcut_commands
-from app.settings import Settings
+from adapters.slack.settings import SlackSettings
 from bot.commands.dispatcher import Dispatcher
 from bot.delivery.pacing import TokenBucket
 from bot.delivery.worker import Outlet
@@ -45,34 +45,36 @@ class SlackRunner:
     url: str | None = None
 
 
-def web_client(settings: Settings) -> AsyncWebClient:
+def web_client(slack: SlackSettings) -> AsyncWebClient:
     """The Web API client, retrying connection errors and (once, after ``Retry-After``) rate limits."""
-    assert settings.slack.bot_token is not None
+    assert slack.bot_token is not None
     retry_handlers = [*async_default_handlers(), AsyncRateLimitErrorRetryHandler(max_retry_count=1)]
-    return AsyncWebClient(token=settings.slack.bot_token.get_secret_value(), base_url=settings.slack.api_base_url,
+    return AsyncWebClient(token=slack.bot_token.get_secret_value(), base_url=slack.api_base_url,
                           retry_handlers=retry_handlers)
 
 
 @asynccontextmanager
-async def running(settings: Settings, dispatcher: Dispatcher) -> AsyncIterator[SlackRunner]:
-    slack = settings.slack
+async def running(slack: SlackSettings, dispatcher: Dispatcher, *, per_second: float, language: str,
+                  web_host: str, web_port: int) -> AsyncIterator[SlackRunner]:
+    """``per_second`` is the workspace's send budget; ``language`` the coalition's, for what Slack shows
+    before a person is known; ``web_host``/``web_port`` where HTTP mode listens."""
     if slack.mode == "socket" and not (slack.app_token and slack.app_token.get_secret_value()):
         raise ValueError("[slack] mode = \"socket\" needs app_token (xapp-…); or use mode = \"http\"")
     if slack.mode == "http" and not (slack.signing_secret and slack.signing_secret.get_secret_value()):
         raise ValueError("[slack] mode = \"http\" needs signing_secret")
 
-    client = web_client(settings)
+    client = web_client(slack)
     registry = dispatcher.registry
     translator = Translator.load()
     directory = SlackDirectory(client, coordinator_group=slack.coordinator_group)
     delivery = SlackDelivery(client, dedupe_after_crash=slack.dedupe_after_crash, directory=directory)
     handlers = SlackHandlers(dispatcher, directory, registry, translator, umbrella=slack.umbrella_command,
                              shortcuts=shortcut_commands(registry, slack.umbrella_command),
-                             default_language=settings.coalition.language)
+                             default_language=language)
     bolt = AsyncApp(client=client, name="coalition-bot", signing_secret=(
         slack.signing_secret.get_secret_value() if slack.signing_secret else None))
     handlers.register(bolt)
-    rate = settings.delivery.slack_per_second
+    rate = per_second
     # A burst of one: the workspace budget is a rate, and a full second of saved-up sends would exceed it.
     outlet = Outlet(delivery, TokenBucket(rate, 1.0))
 
@@ -89,7 +91,7 @@ async def running(settings: Settings, dispatcher: Dispatcher) -> AsyncIterator[S
             site_runner = web.AppRunner(bolt.web_app(path=EVENTS_PATH), access_log=None)
             await site_runner.setup()
             stack.push_async_callback(site_runner.cleanup)
-            site = web.TCPSite(site_runner, settings.web.host, settings.web.port)
+            site = web.TCPSite(site_runner, web_host, web_port)
             await site.start()
             host, port = site_runner.addresses[0][:2]
             runner.url = f"http://{host}:{port}{EVENTS_PATH}"

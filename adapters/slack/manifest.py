@@ -7,9 +7,9 @@ does not import slack_bolt: printing a manifest needs no Slack library.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
-from app.settings import Settings
+from adapters.slack.settings import SlackSettings
 from bot.commands.registry import CommandRegistry
 from bot.i18n import Translator, _
 
@@ -46,7 +46,27 @@ def _fit(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
-def build_manifest(settings: Settings, registry: CommandRegistry,
+class Naming(Protocol):
+    """What the manifest shows of the coalition (``[coalition]`` in settings)."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def language(self) -> str: ...
+
+
+class ManifestSettings(Protocol):
+    """The settings the manifest is generated from; the composition root's settings have them."""
+
+    @property
+    def slack(self) -> SlackSettings: ...
+
+    @property
+    def coalition(self) -> Naming: ...
+
+
+def build_manifest(settings: ManifestSettings, registry: CommandRegistry,
                    translator: Translator | None = None) -> dict[str, Any]:
     translator = translator or Translator.load()
     language = settings.coalition.language

@@ -1,0 +1,25 @@
+"""``[slack]`` in settings.toml: the Slack adapter's own section (the composition root reads the file).
+
+No Slack SDK here: ``check-config`` and the manifest load this without slack_bolt.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, SecretStr
+
+
+class SlackSettings(BaseModel):
+    bot_token: SecretStr | None = None
+    app_token: SecretStr | None = None
+    signing_secret: SecretStr | None = None
+    mode: Literal["socket", "http"] = "socket"
+    api_base_url: str = "https://slack.com/api/"
+    umbrella_command: str = "/coalition"
+    coordinator_group: str | None = None
+    dedupe_after_crash: bool = False
+
+    @property
+    def configured(self) -> bool:
+        return self.bot_token is not None and bool(self.bot_token.get_secret_value())
