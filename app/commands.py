@@ -11,7 +11,6 @@ from bot.channels import commands as channels
 from bot.commands import help
 from bot.commands.autocomplete import Autocomplete, Suggestion, fixed
 from bot.commands.context import Caller
-from bot.commands.registry import CommandRegistry
 from bot.commands.routes import BoundCommand, bind
 from bot.commands.spec import ArgKind, Command
 from bot.meetings import commands as meetings
@@ -32,7 +31,7 @@ def all_commands() -> list[Command]:
 def bound_commands(s: Services) -> list[BoundCommand]:
     """Each router bound to exactly the services its handlers use."""
     return [
-        *bind(help.routes(), help.HelpDeps(CommandRegistry(all_commands()))),
+        *bind(help.routes(), help.HelpDeps(s.registry)),
         *bind(topics.routes(), topics.TopicCommandDeps(s.topics, s.people, s.channels)),
         *bind(subscriptions.routes(), subscriptions.SubscriptionCommandDeps(s.subscriptions, s.topics)),
         *bind(resources.routes(), resources.ResourceCommandDeps(s.resources, s.topics,
