@@ -12,9 +12,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fcntl
-import importlib
 import logging
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Collection, Iterator, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -29,7 +28,8 @@ from app.services import Services
 from app.settings import Settings
 from bot.announcements.service import KIND as ANNOUNCEMENT_KIND
 from bot.announcements.service import REPORT_KIND, AnnouncementConfig, AnnouncementService
-from bot.channels.service import ChannelService
+from bot.channels.service import ChannelService, PlatformNotReady, Platforms
+from bot.clock import Clock, SystemClock
 from bot.commands.dispatcher import Dispatcher
 from bot.commands.registry import CommandRegistry
 from bot.delivery.notify import Notifier
@@ -44,7 +44,7 @@ from bot.meetings.scheduler import MeetingScheduler
 from bot.meetings.service import MeetingService
 from bot.model import Identity
 from bot.people.service import PeopleService
-from bot.ports import Clock, PlatformAdapter, SystemClock
+from bot.ports import PlatformAdapter
 from bot.resources.service import ResourceService
 from bot.subscriptions.digests import DigestConfig, DigestService
 from bot.subscriptions.service import SubscriptionService
@@ -176,12 +176,16 @@ async def build_app(settings: Settings, *, clock: Clock | None = None, console_o
         notifier = Notifier(store, clock, wakeup)
         people = PeopleService(store, config, translator, clock)
         topics = TopicService(store, clock, notifier)
-        reminders = ReminderQueue(store, clock, wakeup, MeetingConfig())
+        meeting_config = MeetingConfig()
+        reminders = ReminderQueue(store, clock, wakeup, meeting_config)
         scheduler = MeetingScheduler(store, clock, reminders.run_due)
-        meetings = MeetingService(store, clock, wakeup, MeetingConfig(), reminders, scheduler.rearm,
+        meetings = MeetingService(store, clock, wakeup, meeting_config, reminders, scheduler.rearm,
                                   coalition_slug(config.coalition_name))
-        # The platforms connected so far, by name: complete before the first command is served.
+        # The platforms connected so far, by name. A platform still connecting answers commands already (Slack
+        # listens before Discord has started): its channel checks refuse until its outlet is here.
         outlets: dict[str, Outlet] = {}
+        connecting = {name for name, on in (("slack", settings.slack.configured),
+                                            ("discord", settings.discord.configured)) if on}
         services = Services(
             config=config, clock=clock, translator=translator, registry=CommandRegistry(all_commands()),
             notifier=notifier, people=people, topics=topics,
@@ -193,7 +197,7 @@ async def build_app(settings: Settings, *, clock: Clock | None = None, console_o
             announcements=AnnouncementService(
                 store, clock, notifier, wakeup,
                 AnnouncementConfig(missed_grace=timedelta(hours=delivery.missed_grace_hours))),
-            channels=ChannelService(store, clock, lambda platform: _adapter(outlets, platform)),
+            channels=ChannelService(store, clock, platform_lookup(outlets, connecting)),
             meetings=meetings, reminders=reminders,
         )
         dispatcher = Dispatcher(bound_commands(services), people, translator, clock, autocomplete(services))
@@ -218,17 +222,21 @@ async def build_app(settings: Settings, *, clock: Clock | None = None, console_o
 
         runners: list[Any] = []
         if settings.slack.configured:
-            slack = importlib.import_module("adapters.slack")
-            runners.append(await stack.enter_async_context(slack.running(
+            from adapters import slack  # only when configured: the SDK stays unloaded otherwise
+
+            slack_runner = await stack.enter_async_context(slack.running(
                 settings.slack, dispatcher, per_second=delivery.slack_per_second,
-                language=settings.coalition.language, web_host=settings.web.host, web_port=settings.web.port)))
+                language=settings.coalition.language, web_host=settings.web.host, web_port=settings.web.port))
+            outlets["slack"] = slack_runner.outlet
+            runners.append(slack_runner)
         if settings.discord.configured:
-            discord = importlib.import_module("adapters.discord")
-            runners.append(await stack.enter_async_context(
+            from adapters import discord
+
+            discord_runner = await stack.enter_async_context(
                 discord.running(settings.discord, dispatcher, store, translator, clock,
-                                per_second=delivery.discord_per_second, language=settings.coalition.language)))
-        for runner in runners:
-            outlets[runner.outlet.adapter.platform] = runner.outlet
+                                per_second=delivery.discord_per_second, language=settings.coalition.language))
+            outlets["discord"] = discord_runner.outlet
+            runners.append(discord_runner)
 
         announcements = services.announcements
         worker = DeliveryWorker(
@@ -247,9 +255,17 @@ async def build_app(settings: Settings, *, clock: Clock | None = None, console_o
                   platform_runners=runners)
 
 
-def _adapter(outlets: dict[str, Outlet], platform: str) -> PlatformAdapter | None:
-    outlet = outlets.get(platform)
-    return outlet.adapter if outlet is not None else None
+def platform_lookup(outlets: Mapping[str, Outlet], connecting: Collection[str]) -> Platforms:
+    """The adapter of a connected platform; a configured one still connecting refuses (fails closed)."""
+
+    def adapter(platform: str) -> PlatformAdapter | None:
+        outlet = outlets.get(platform)
+        if outlet is not None:
+            return outlet.adapter
+        if platform in connecting:
+            raise PlatformNotReady(platform)
+        return None
+    return adapter
 
 
 async def run(settings: Settings) -> None:

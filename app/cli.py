@@ -76,9 +76,9 @@ def main(argv: list[str] | None = None) -> int:
 async def _import_resources(settings: Settings, path: Path) -> int:
     """Print the report; exit status 0 when every row was imported, 1 when some were rejected, 2 when the
     file could not be read at all."""
+    from bot.clock import SystemClock
     from bot.errors import UserError
     from bot.i18n import Translator
-    from bot.ports import SystemClock
     from bot.resources.csv_import import import_resources, read_rows
     from storage.store import SqliteStore
 

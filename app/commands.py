@@ -3,13 +3,11 @@ routers bound to the services each feature's handlers use."""
 
 from __future__ import annotations
 
-from zoneinfo import available_timezones
-
 from app.services import Services
 from bot.announcements import commands as announcements
 from bot.channels import commands as channels
 from bot.commands import help
-from bot.commands.autocomplete import Autocomplete, Suggestion, fixed
+from bot.commands.autocomplete import Autocomplete, Suggestion, fixed, time_zones
 from bot.commands.context import Caller
 from bot.commands.routes import BoundCommand, bind
 from bot.commands.spec import ArgKind, Command
@@ -51,7 +49,7 @@ def autocomplete(s: Services) -> Autocomplete:
 
     return Autocomplete({
         ArgKind.TOPIC: s.topics.suggestions,
-        ArgKind.ZONE: fixed(sorted(available_timezones())),
+        ArgKind.ZONE: time_zones(),
         ArgKind.LANGUAGE: fixed(s.translator.languages),
         ArgKind.MEETING: meeting_candidates,
         ArgKind.RESOURCE: s.resources.suggestions,

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from bot.announcements.service import AnnouncementService
 from bot.channels.service import ChannelService
+from bot.clock import Clock
 from bot.commands.registry import CommandRegistry
 from bot.config import CoreConfig
 from bot.delivery.notify import Notifier
@@ -16,7 +17,6 @@ from bot.i18n import Translator
 from bot.meetings.reminder_queue import ReminderQueue
 from bot.meetings.service import MeetingService
 from bot.people.service import PeopleService
-from bot.ports import Clock
 from bot.resources.service import ResourceService
 from bot.subscriptions.digests import DigestService
 from bot.subscriptions.service import SubscriptionService

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from contextlib import AbstractAsyncContextManager
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Protocol, runtime_checkable
 
 from bot.announcements.model import Announcement, AnnouncementState
@@ -22,17 +22,6 @@ from bot.resources.model import Resource, ResourceFields, ResourceFilter, Resour
 from bot.resources.terms import TermIndex
 from bot.subscriptions.model import DeliveryMode, RequestStatus, Subscription, SubscriptionRequest
 from bot.topics.model import Policy, Topic, Visibility
-
-
-class Clock(Protocol):
-    def now(self) -> datetime:
-        """The current instant, timezone-aware in UTC."""
-
-
-class SystemClock:
-    def now(self) -> datetime:
-        return datetime.now(UTC)
-
 
 # --- platform adapters -----------------------------------------------------------------------------
 

@@ -210,7 +210,7 @@ class SqliteResources:
         return {row["topic_id"]: row["n"] for row in rows}
 
     async def terms(self) -> TermIndex:
-        """How many resources hold each indexed word (see :mod:`bot.resource_terms`)."""
+        """How many resources hold each indexed word (see :mod:`bot.resources.terms`)."""
         row = await self._db.fetch_one("PRAGMA data_version")
         version = (int(row[0]) if row else 0, self._db.commits_in_doubt)
         if self._terms is None or self._terms[0] != version:

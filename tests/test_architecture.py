@@ -41,7 +41,7 @@ NOT_FEATURES = frozenset({"commands", "locales"})
 FRAMEWORK = "bot.commands"
 MODEL_MAY_IMPORT = frozenset({"bot.i18n", "bot.model", "bot.messages", "bot.errors"})
 FRAMEWORK_MAY_IMPORT = frozenset({
-    "bot.model", "bot.i18n", "bot.messages", "bot.errors", "bot.ports", "bot.config", "bot.when", "bot.untrusted",
+    "bot.model", "bot.i18n", "bot.messages", "bot.errors", "bot.clock", "bot.config", "bot.when", "bot.untrusted",
     FRAMEWORK,
 })
 MAX_LINES = 400
@@ -236,7 +236,27 @@ def framework_violations(root: Path) -> list[str]:
             violations.append(f"{imp.describe()} [imports the feature {feature}]")
         elif not any(within(imp.target, ok) for ok in FRAMEWORK_MAY_IMPORT):
             violations.append(f"{imp.describe()} [not one of the modules the framework may import]")
+    graph = import_graph(root)
+    for start in sorted(m for m in graph if within(m, FRAMEWORK)):
+        for reached, path in _reachable(graph, start).items():
+            feature = next((f for f in feature_packages if within(reached, f)), None)
+            if feature is not None and len(path) > 2:  # direct imports are reported above
+                violations.append(f"{start} reaches the feature {feature} through {' -> '.join(path)}")
     return violations
+
+
+def _reachable(graph: Mapping[str, Mapping[str, object]], start: str) -> dict[str, list[str]]:
+    """Every module ``start`` imports directly or through others, with one shortest path to it."""
+    paths = {start: [start]}
+    queue = deque([start])
+    while queue:
+        current = queue.popleft()
+        for nxt in graph.get(current, {}):
+            if nxt not in paths:
+                paths[nxt] = [*paths[current], nxt]
+                queue.append(nxt)
+    del paths[start]
+    return paths
 
 
 def import_graph(root: Path) -> dict[str, dict[str, list[Import]]]:
@@ -406,6 +426,18 @@ def test_importing_the_core_loads_no_platform_sdk_or_driver() -> None:
     assert result.stdout.strip() == "[]", f"importing the core loaded a platform SDK or driver: {result.stdout}"
 
 
+def test_starting_without_platforms_loads_no_platform_sdk() -> None:
+    """The CLI, the settings and the composition root load Slack's and Discord's SDKs only when configured."""
+    code = (
+        "import sys, app.cli, app.settings, app.assembly\n"
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'slack_bolt', 'slack_sdk', 'discord'}))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60,
+                            check=False)
+    assert result.returncode == 0, f"importing the composition root failed:\n{result.stderr}"
+    assert result.stdout.strip() == "[]", f"a platform SDK loaded without being configured: {result.stdout}"
+
+
 # --- self-tests: the helpers detect what they claim to, on fake trees --------------------------------------------
 
 
@@ -426,7 +458,8 @@ CLEAN_TREE = {
     "bot/ports.py": "from bot.model import dataclass\n",
     "bot/commands/__init__.py": "from bot.commands.spec import Command\n",
     "bot/commands/spec.py": "from bot.i18n import gettext\nfrom . import context\n",
-    "bot/commands/context.py": "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from bot.ports import Store\n",
+    "bot/clock.py": "from datetime import datetime\n",
+    "bot/commands/context.py": "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from bot.clock import Clock\n",
     "bot/topics/__init__.py": "",
     "bot/topics/model.py": "import datetime\nimport babel\nfrom bot.people.model import Person\n"
                            "from ..errors import E\n",
@@ -565,13 +598,28 @@ def test_feature_model_check_detects_a_model_importing_a_service(tmp_path: Path)
     ]
 
 
+def test_framework_check_detects_a_feature_reached_through_an_allowed_module(tmp_path: Path) -> None:
+    root = write_tree(tmp_path, {
+        "bot/__init__.py": "",
+        "bot/model.py": "",
+        "bot/clock.py": "from bot.topics.model import Topic\n",
+        "bot/commands/__init__.py": "",
+        "bot/commands/dispatcher.py": "from bot.clock import Clock\n",
+        "bot/topics/__init__.py": "",
+        "bot/topics/model.py": "from bot.model import Role\n",
+    })
+    violations = framework_violations(root)
+    assert violations == ["bot.commands.dispatcher reaches the feature bot.topics through "
+                          "bot.commands.dispatcher -> bot.clock -> bot.topics.model"], violations
+
+
 def test_framework_check_detects_the_framework_importing_a_feature(tmp_path: Path) -> None:
     root = write_tree(tmp_path, {
         **CLEAN_TREE,
         "bot/services.py": "",
         "bot/commands/context.py": """\
             from typing import TYPE_CHECKING
-            from bot.ports import Store
+            from bot.clock import Clock
             if TYPE_CHECKING:
                 from bot.services import Services
             def handler() -> None:
@@ -579,7 +627,8 @@ def test_framework_check_detects_the_framework_importing_a_feature(tmp_path: Pat
             """,
         "bot/commands/help.py": "from ..people import service\nfrom bot import topics\n",
     })
-    assert framework_violations(root) == [
+    violations = framework_violations(root)
+    assert [v for v in violations if " reaches " not in v] == [
         "bot/commands/context.py:4: `from bot.services import Services` -> bot.services (under TYPE_CHECKING)"
         " [not one of the modules the framework may import]",
         "bot/commands/context.py:6: `from bot.topics.model import Topic` -> bot.topics.model (inside def handler)"

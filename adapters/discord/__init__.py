@@ -1,8 +1,28 @@
 """The Discord adapter: app commands, buttons and modals, DMs, and a followable announcement channel.
 
-The composition root calls :func:`running` when ``[discord]`` is configured.
+The composition root calls :func:`running` when ``[discord]`` is configured. discord.py is imported only
+then, so reading the settings (``adapters.discord.settings``) never loads it.
 """
 
-from adapters.discord.client import DiscordRunner, running
+from __future__ import annotations
 
-__all__ = ["DiscordRunner", "running"]
+from contextlib import AbstractAsyncContextManager
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from adapters.discord.client import DiscordRunner
+    from adapters.discord.settings import DiscordSettings
+    from bot.clock import Clock
+    from bot.commands.dispatcher import Dispatcher
+    from bot.i18n import Translator
+    from storage.store import SqliteStore
+
+__all__ = ["running"]
+
+
+def running(config: DiscordSettings, dispatcher: Dispatcher, store: SqliteStore, translator: Translator,
+            clock: Clock, *, per_second: float, language: str) -> AbstractAsyncContextManager[DiscordRunner]:
+    """Log in and connect; the runner's ``outlet`` is what the delivery worker sends through."""
+    from adapters.discord.client import running as _running
+
+    return _running(config, dispatcher, store, translator, clock, per_second=per_second, language=language)

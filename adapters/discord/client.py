@@ -28,11 +28,11 @@ from adapters.discord.interactions import ActionButton, InteractionHandler
 from adapters.discord.publish import PublishQueue
 from adapters.discord.settings import DiscordSettings
 from adapters.discord.tokens import ActionTokens, SendAttempts
+from bot.clock import Clock
 from bot.commands.dispatcher import Dispatcher
 from bot.delivery.pacing import TokenBucket
 from bot.delivery.worker import Outlet
 from bot.i18n import Msg, Translator
-from bot.ports import Clock
 from storage.store import SqliteStore
 
 log = logging.getLogger(__name__)

@@ -24,11 +24,12 @@ from adapters.discord.publish import PublishQueue
 from adapters.discord.render import Part, render_parts
 from adapters.discord.setup import SetupError, setup_public_channel, setup_topic_channel
 from adapters.discord.tokens import SendAttempts
+from bot.clock import Clock
 from bot.delivery.model import SentMessage
 from bot.i18n import Text, _
 from bot.messages import RenderedMessage
 from bot.model import IdentityRecord, Role
-from bot.ports import Clock, PeopleStore, PermanentDeliveryError, TransientDeliveryError
+from bot.ports import PeopleStore, PermanentDeliveryError, TransientDeliveryError
 
 CANNOT_DM = 50007
 ROLE_TTL_SECONDS = 300.0

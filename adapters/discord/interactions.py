@@ -23,12 +23,12 @@ from adapters.discord.commands import modal_arg
 from adapters.discord.identity import RoleMap, identity_of
 from adapters.discord.render import NO_MENTIONS, Part, button_label, render_parts
 from adapters.discord.tokens import TOKEN_LENGTH, ActionTokens
+from bot.clock import Clock
 from bot.commands.context import IncomingCommand
 from bot.commands.dispatcher import Dispatcher
 from bot.commands.spec import Arg, ArgKind, Command
 from bot.i18n import Translator, _
 from bot.messages import ActionStyle, RenderedAction, RenderedMessage
-from bot.ports import Clock
 
 log = logging.getLogger(__name__)
 

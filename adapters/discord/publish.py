@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 
 import discord
 
-from bot.ports import Clock
+from bot.clock import Clock
 from storage.database import Database, from_db_time, to_db_time
 
 log = logging.getLogger(__name__)

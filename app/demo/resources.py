@@ -1,7 +1,7 @@
 """Demo resources: real public reports, toolkits and guides from the field, in several languages.
 
 Titles and publishers are real; the summaries are ours. Loaded with the rest of the demo coalition (see
-:mod:`bot.demo`), so only ever into an empty console-only database.
+:mod:`app.demo.coalition`), so only ever into an empty console-only database.
 """
 
 from __future__ import annotations

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 
 from bot.announcements.model import Announcement, AnnouncementState
 from bot.announcements.report import delivery_report, state_label
+from bot.clock import Clock
 from bot.commands.context import Caller
 from bot.delivery.model import Delivery, DeliveryStatus, NewDelivery
 from bot.delivery.notify import Notifier
@@ -22,7 +23,7 @@ from bot.errors import PermissionDenied, UserError
 from bot.i18n import Text, _, _n, encode_text
 from bot.messages import Action, ActionStyle, Field, Message, stamp
 from bot.model import Role
-from bot.ports import Clock, Store
+from bot.ports import Store
 from bot.subscriptions.model import DeliveryMode
 from bot.topics.access import can_see, coordinates
 from bot.topics.model import Topic, Visibility

@@ -9,14 +9,24 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from bot.clock import Clock
 from bot.commands.context import Caller
 from bot.errors import UserError
 from bot.i18n import Msg, _
-from bot.ports import ChannelInspector, ChannelPreparer, Clock, PlatformAdapter, Store
+from bot.ports import ChannelInspector, ChannelPreparer, PlatformAdapter, Store
 from bot.topics.model import Topic, Visibility
 
 Platforms = Callable[[str], PlatformAdapter | None]
-"""The running adapter of a platform, or ``None`` when that platform is not connected."""
+"""The running adapter of a platform, ``None`` when that platform is not configured at all; raises
+:class:`PlatformNotReady` while it is configured but still connecting."""
+
+
+class PlatformNotReady(UserError):
+    """A channel check cannot be answered yet: refusing is safe, skipping the check would not be."""
+
+    def __init__(self, platform: str) -> None:
+        super().__init__(_("{platform} is still connecting, so the channel cannot be checked yet. Nothing was "
+                           "changed; try again in a minute.", platform=platform))
 
 
 class ChannelService:

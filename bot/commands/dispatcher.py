@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from bot.clock import Clock
 from bot.commands.autocomplete import Autocomplete, Suggestion
 from bot.commands.context import Caller, IncomingCommand
 from bot.commands.grammar import parse_arguments, split_command, validate
@@ -21,7 +22,6 @@ from bot.errors import PermissionDenied, UserError
 from bot.i18n import Text, Translator, _
 from bot.messages import Message, RenderedMessage
 from bot.model import Identity
-from bot.ports import Clock
 
 log = logging.getLogger(__name__)
 

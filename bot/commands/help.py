@@ -47,5 +47,5 @@ async def show_help(ctx: Context[HelpDeps]) -> Message:
 
 def routes() -> list[Route[HelpDeps]]:
     return [route(("help",), _("Show what you can do, or how to use one command."), show_help,
-                    args=(Arg("command", _("A command name, e.g. subscribe"), ArgKind.TEXT, required=False,
-                              rest=True),))]
+                  args=(Arg("command", _("A command name, e.g. subscribe"), ArgKind.TEXT, required=False,
+                            rest=True),))]

@@ -6,9 +6,10 @@ import json
 from collections.abc import Callable, Iterable
 from datetime import datetime
 
+from bot.clock import Clock
 from bot.delivery.model import NewDelivery
 from bot.messages import Message
-from bot.ports import Clock, Store
+from bot.ports import Store
 
 
 class Notifier:

@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
+from bot.clock import Clock
 from bot.delivery.model import Delivery, DeliveryStatus, SentMessage
 from bot.delivery.pacing import TokenBucket
 from bot.delivery.wakeup import Wakeup
@@ -24,7 +25,6 @@ from bot.messages import Message, RenderedMessage
 from bot.model import IdentityRecord
 from bot.people.service import PeopleService
 from bot.ports import (
-    Clock,
     InFlightAware,
     PermanentDeliveryError,
     PlatformAdapter,
@@ -88,17 +88,6 @@ class DeliveryWorker:
         self._wake = wakeup
         self._stopping = False
         self._topics: dict[int, Topic] = {}
-
-    @property
-    def platforms(self) -> list[str]:
-        return sorted(self._adapters)
-
-    def adapter(self, platform: str) -> PlatformAdapter | None:
-        return self._adapters.get(platform)
-
-    def wake(self) -> None:
-        """Ask the loop to look for due rows now (a row was just queued)."""
-        self._wake()
 
     async def recover(self) -> int:
         """Return rows a crash left ``sending`` to the queue, telling adapters which keys to look for."""

@@ -95,7 +95,7 @@ async def meetings_list(ctx: Context[MeetingCommandDeps]) -> Message:
     else:
         visible = [t for t in await topics.visible(ctx.caller) if not t.archived]
     by_id = {t.id: t for t in visible}
-    upcoming = await ctx.deps.meetings.upcoming(visible, ctx.now + timedelta(days=31))
+    upcoming = await ctx.deps.meetings.upcoming(visible, ctx.now, ctx.now + timedelta(days=31))
     if not upcoming:
         return Message(body=(_("No meetings in the next 31 days."),))
     lines: list[Text | str] = []

@@ -7,13 +7,14 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from bot.channels.model import ChannelBinding
+from bot.clock import Clock
 from bot.delivery.model import Delivery, NewDelivery
 from bot.i18n import _, encode_text
 from bot.meetings.model import Answer, Meeting, MeetingConfig, Occurrence, OccurrenceState, epoch
 from bot.meetings.recurrence import MAX_OFFSET, expand, format_offset
 from bot.meetings.reminders import build_reminder
 from bot.messages import Message
-from bot.ports import Clock, Store
+from bot.ports import Store
 from bot.subscriptions.model import DeliveryMode
 from bot.topics.model import Topic
 
@@ -133,7 +134,7 @@ class ReminderQueue:
                 "start": epoch(occurrence.start), "offset": offset, "late": late}
 
     async def audience(self, meeting: Meeting, topic: Topic,
-                        occurrence: Occurrence | None) -> tuple[list[int], list[ChannelBinding]]:
+                       occurrence: Occurrence | None) -> tuple[list[int], list[ChannelBinding]]:
         """Immediate subscribers and everyone who answered yes or maybe (DM), and the topic's channels.
         A "no" gets nothing. ``occurrence`` None: the whole series (any yes/maybe, an answer-for-all no)."""
         answers = await self.answers(meeting.id, occurrence)

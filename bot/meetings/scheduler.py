@@ -5,7 +5,7 @@ APScheduler is used only as a timer: one ``DateTrigger`` job per meeting (fixed 
 source of truth: a job that fires just runs "what is due now" and re-arms that meeting from the database.
 ``misfire_grace_time=None`` so a late wake-up (busy loop, overdue at start) still runs — APScheduler's default
 of 1 s would drop it silently — and the app's housekeeping poll is the backstop if a timer is lost anyway.
-Never CronTrigger/IntervalTrigger: both are wrong across daylight-saving changes (see ``bot.recurrence``).
+Never CronTrigger/IntervalTrigger: both are wrong across daylight-saving changes (see ``bot.meetings.recurrence``).
 """
 
 from __future__ import annotations
@@ -19,8 +19,9 @@ from types import TracebackType
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.date import DateTrigger
 
+from bot.clock import Clock
 from bot.meetings.recurrence import MAX_OFFSET
-from bot.ports import Clock, Store
+from bot.ports import Store
 
 log = logging.getLogger(__name__)
 
@@ -40,11 +41,10 @@ def next_wakes(rows: Iterable[tuple[int, tuple[int, ...], datetime]], now: datet
 class MeetingScheduler:
     """``async with MeetingScheduler(...)`` starts the timer and arms every meeting from the database."""
 
-    def __init__(self, store: Store, clock: Clock, run_due: RunDue, *, paused: bool = False) -> None:
+    def __init__(self, store: Store, clock: Clock, run_due: RunDue) -> None:
         self._store = store
         self._clock = clock
         self._run_due = run_due
-        self._paused = paused
         self._scheduler: AsyncIOScheduler | None = None
         self._armed: AbstractAsyncContextManager[MeetingScheduler] | None = None
 
@@ -73,7 +73,7 @@ class MeetingScheduler:
             self._scheduler = None
 
     async def __aenter__(self) -> MeetingScheduler:
-        self._armed = self.armed(paused=self._paused)
+        self._armed = self.armed()
         return await self._armed.__aenter__()
 
     async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,

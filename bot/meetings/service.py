@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from bot.clock import Clock
 from bot.commands.autocomplete import Suggestion
 from bot.commands.context import Caller
 from bot.delivery.model import NewDelivery
@@ -31,7 +32,7 @@ from bot.meetings.recurrence import describe_rule, local_of, parse_rule
 from bot.meetings.reminder_queue import ReminderQueue
 from bot.messages import Message, stamp
 from bot.model import Role
-from bot.ports import Clock, Store
+from bot.ports import Store
 from bot.subscriptions.model import DeliveryMode
 from bot.topics.access import can_see, coordinates, may_receive
 from bot.topics.model import Topic, Visibility
@@ -68,10 +69,10 @@ class MeetingService:
     async def answers(self, meeting_id: int, occurrence: Occurrence | None) -> dict[int, Answer]:
         return await self._reminders.answers(meeting_id, occurrence)
 
-    async def upcoming(self, topics: list[Topic], until: datetime) -> list[tuple[Meeting, Occurrence]]:
-        """Occurrences of ``topics``' meetings from now until ``until``, soonest first."""
-        now = self._clock.now()
-        return await self._store.meetings.upcoming(now, until, [t.id for t in topics])
+    async def upcoming(self, topics: list[Topic], after: datetime,
+                       until: datetime) -> list[tuple[Meeting, Occurrence]]:
+        """Occurrences of ``topics``' meetings between ``after`` and ``until``, soonest first."""
+        return await self._store.meetings.upcoming(after, until, [t.id for t in topics])
 
     async def occurrences(self, meeting: Meeting, since: datetime | None = None,
                           limit: int = 1000) -> list[Occurrence]:

@@ -9,13 +9,14 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from babel import Locale
 
+from bot.clock import Clock
 from bot.commands.context import Caller, IncomingCommand, ZoneSource
 from bot.config import CoreConfig
 from bot.errors import UserError
 from bot.i18n import Translator, _
 from bot.model import Identity, IdentityRecord, Person, Role
 from bot.people.roles import resolve_roles
-from bot.ports import Clock, Store
+from bot.ports import Store
 
 ZONE_EXAMPLES = "Africa/Nairobi, America/Sao_Paulo, Asia/Kolkata, Europe/Paris"
 _MENTION = re.compile(r"^<@!?([A-Za-z0-9]+)(?:\|[^>]*)?>$")

@@ -262,10 +262,10 @@ async def remove_resource(ctx: Context[ResourceCommandDeps]) -> Message:
 def routes() -> list[Route[ResourceCommandDeps]]:
     resource_id = Arg("id", _("The resource number, e.g. 12"), ArgKind.RESOURCE, max_length=12)
     kind = Option("kind", _("report, toolkit, guide, dataset, recording, article, course or other"), ArgKind.CHOICE,
-                KINDS)
+                  KINDS)
     lang = Option("lang", _("Language code of the document, e.g. en, fr, es"), ArgKind.LANGUAGE, max_length=10)
     visibility = Option("visibility", _("Who can find it: everyone, or members only"), ArgKind.CHOICE,
-                      VISIBILITIES)
+                        VISIBILITIES)
     topics = Option("topics", _("Topics, separated by commas"), max_length=400)
     tags = Option("tags", _("Tags, separated by commas"), max_length=400)
     summary = Option("summary", _("A short summary"), max_length=2000)

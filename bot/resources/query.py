@@ -1,6 +1,6 @@
 """Turning what a person typed into a safe FTS5 expression, and "did you mean" corrections for typos.
 
-User input never reaches FTS5 as syntax. It is folded (see :func:`bot.resource_model.fold`) and cut into
+User input never reaches FTS5 as syntax. It is folded (see :func:`bot.resources.model.fold`) and cut into
 words; each word, or each quoted or hyphenated group of words, becomes a double-quoted FTS5 string, so
 ``NEAR``, ``OR``, ``*``, ``:``, ``(`` and ``"`` in the input are only ever text or separators.
 """
@@ -33,7 +33,7 @@ class Term:
     prefix: bool
 
     def fts(self) -> str:
-        # Tokens hold letters and digits only (see bot.resource_model.words), so they need no escaping.
+        # Tokens hold letters and digits only (see bot.resources.model.words), so they need no escaping.
         star = "*" if self.prefix and len(self.tokens[-1]) >= MIN_PREFIX else ""
         return '"' + " ".join(self.tokens) + '"' + star
 

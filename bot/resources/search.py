@@ -1,6 +1,6 @@
 """Running a search: one page of results a reader may see, and a correction when the words find nothing.
 
-The query language and the spelling suggestions are in :mod:`bot.resource_search` (pure functions); this
+The query language and the spelling suggestions are in :mod:`bot.resources.query` (pure functions); this
 module asks the store, because whether a correction helps depends on what this reader may see.
 """
 

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import dataclasses
 
+from bot.clock import Clock
 from bot.commands.autocomplete import Suggestion
 from bot.commands.context import Caller
 from bot.errors import PermissionDenied, UserError
 from bot.i18n import _
 from bot.model import Role
-from bot.ports import Clock, Store
+from bot.ports import Store
 from bot.resources.fields import LIST_SPLIT
 from bot.resources.model import Resource, ResourceFields, ResourceFilter, ResourcePage, ResourceScope
 from bot.resources.query import parse_query

@@ -45,12 +45,13 @@ async def unsubscribe(ctx: Context[SubscriptionCommandDeps]) -> Message:
 
 async def my_subscriptions(ctx: Context[SubscriptionCommandDeps]) -> Message:
     service = ctx.deps.subscriptions
-    subscriptions = await service.subscription_count(ctx.caller)
-    if not subscriptions:
+    followed = await service.followed(ctx.caller)
+    if not followed:
         return Message(body=(_("You follow no topics yet. Type “topics” to see what you can follow."),))
-    lines: list[Text | str] = [_n("You follow {n} topic:", "You follow {n} topics:", subscriptions)]
-    for topic, mode in await service.followed(ctx.caller):
-        lines.append(_("• {topic} — {mode}", topic=topic.slug, mode=mode.label))
+    lines: list[Text | str] = [_n("You follow {n} topic:", "You follow {n} topics:", len(followed))]
+    for topic, mode in followed:
+        if topic is not None:
+            lines.append(_("• {topic} — {mode}", topic=topic.slug, mode=mode.label))
     for request, requested in await service.own_requests(ctx.caller):
         lines.append(_("• {topic} — waiting for approval (request #{id})",
                        topic=requested.slug if requested else "?", id=request.id))

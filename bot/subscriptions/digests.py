@@ -11,12 +11,13 @@ from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from bot.announcements.model import AnnouncementState
+from bot.clock import Clock
 from bot.commands.context import Caller
 from bot.delivery.notify import Notifier
 from bot.i18n import Text, _, _n
 from bot.messages import Action, Message
 from bot.people.service import PeopleService
-from bot.ports import Clock, Store
+from bot.ports import Store
 from bot.subscriptions.model import DeliveryMode
 from bot.topics.access import may_receive
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from bot.clock import Clock
 from bot.commands.context import Caller
 from bot.delivery.notify import Notifier
 from bot.errors import UserError
 from bot.i18n import Text, _
 from bot.messages import Action, ActionStyle, Message
 from bot.model import Identity
-from bot.ports import Clock, Store
+from bot.ports import Store
 from bot.subscriptions.model import DeliveryMode, RequestStatus, SubscriptionRequest
 from bot.topics.access import coordinates
 from bot.topics.model import Policy, Topic
@@ -60,17 +61,10 @@ class SubscriptionService:
             return topic
         return None
 
-    async def subscription_count(self, caller: Caller) -> int:
-        return len(await self._store.subscriptions.of_person(caller.person.id))
-
-    async def followed(self, caller: Caller) -> list[tuple[Topic, DeliveryMode]]:
-        """The topics the caller follows, with how they receive each."""
-        followed = []
-        for subscription in await self._store.subscriptions.of_person(caller.person.id):
-            topic = await self._store.topics.get(subscription.topic_id)
-            if topic is not None:
-                followed.append((topic, subscription.mode))
-        return followed
+    async def followed(self, caller: Caller) -> list[tuple[Topic | None, DeliveryMode]]:
+        """Every subscription of the caller with its topic (``None`` for a topic that no longer exists)."""
+        return [(await self._store.topics.get(s.topic_id), s.mode)
+                for s in await self._store.subscriptions.of_person(caller.person.id)]
 
     async def own_requests(self, caller: Caller) -> list[tuple[SubscriptionRequest, Topic | None]]:
         """The caller's requests still waiting for a coordinator."""

@@ -27,6 +27,7 @@ class TopicCommandDeps:
     people: PeopleService
     channels: ChannelService
 
+
 async def list_topics(ctx: Context[TopicCommandDeps]) -> Message:
     service = ctx.deps.topics
     topics = [t for t in await service.visible(ctx.caller) if not t.archived]
@@ -72,8 +73,8 @@ async def edit_topic(ctx: Context[TopicCommandDeps]) -> Message:
         public = await ctx.deps.channels.public_topic_channel(topic.id)
         if public is not None:
             raise UserError(_("#{channel} can be read by everyone, so “{topic}” cannot stop being public "
-                                  "while it posts there. Bind a private channel first (setup topic-channel).",
-                            channel=public, topic=topic.slug))
+                              "while it posts there. Bind a private channel first (setup topic-channel).",
+                              channel=public, topic=topic.slug))
     await service.update(ctx.caller, topic, updated, "topic.edit")
     return Message(body=(_("Topic “{topic}” updated.", topic=topic.slug),))
 
@@ -95,7 +96,7 @@ async def invite_to_topic(ctx: Context[TopicCommandDeps]) -> Message:
     person = await ctx.deps.people.find(ctx.arg("person"), ctx.caller)
     if not await service.invite(ctx.caller, topic, person.id):
         return Message(body=(_("{person} already follows “{topic}”.", person=person.display_name,
-                           topic=topic.slug),))
+                               topic=topic.slug),))
     return Message(body=(_("{person} is invited to “{topic}” and has been told.", person=person.display_name,
                            topic=topic.slug),))
 

@@ -8,6 +8,7 @@ import difflib
 import json
 import re
 
+from bot.clock import Clock
 from bot.commands.autocomplete import Suggestion
 from bot.commands.context import Caller
 from bot.delivery.notify import Notifier
@@ -15,7 +16,7 @@ from bot.errors import PermissionDenied, UserError
 from bot.i18n import Text, _
 from bot.messages import Action, ActionStyle, Message
 from bot.model import Role
-from bot.ports import Clock, Store
+from bot.ports import Store
 from bot.subscriptions.model import DeliveryMode
 from bot.topics.access import can_see, coordinates
 from bot.topics.model import Policy, Topic, Visibility

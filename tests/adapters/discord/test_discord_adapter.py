@@ -13,7 +13,8 @@ from typing import Any
 import discord
 import pytest
 
-from adapters.discord import DiscordRunner, interactions
+from adapters.discord import interactions
+from adapters.discord.client import DiscordRunner
 from adapters.discord.delivery import nonce_for
 from adapters.discord.interactions import ACTION_PREFIX
 from adapters.discord.setup import SetupError, setup_public_channel, setup_topic_channel
