@@ -18,6 +18,11 @@ IANA zone. Accepted forms (case-insensitive, extra spaces tolerated; English wor
 * ISO 8601 with an offset or ``Z`` (``2026-12-01T14:00:00+03:00``, ``2026-12-01T11:00Z``) — the offset wins
   over the zone.
 
+The forms are a small grammar over words (:func:`_advance`), so a command line can ask how many of its words
+form a time (:func:`time_length`): ``when:monday 14:00 Webinar`` takes two, ``when:tomorrow 9 Webinar`` is
+refused (``9`` begins a time it does not finish), never guessed. The word lists below are the one place to
+translate the grammar's words.
+
 Refused with a :class:`~bot.errors.UserError`: ``01/12/2026`` and other day/month orders that could be read
 either way (the message suggests ``YYYY-MM-DD``), invalid dates or times (``2026-02-30``, ``25:00``), times
 in the past, times more than ``max_ahead`` ahead, and anything else.
@@ -26,19 +31,23 @@ DST: a local time that does not exist (02:30 on the spring-forward day) is moved
 the gap (03:30); a local time that occurs twice (the repeated autumn hour) means the first occurrence. Both
 follow from PEP 495 with ``fold=0`` and a round trip through UTC, never from naive arithmetic on offsets.
 (So ``02:30`` typed at 02:10 during the *second* pass through a repeated hour means tomorrow's 02:30; an
-explicit offset, ``2026-10-25T02:30+01:00``, reaches the second occurrence.)
+explicit offset, ``2026-10-25T02:30+01:00``, reaches the second occurrence.) :func:`read_when` also gives
+the wall-clock time typed, so a caller can say when a gap moved it.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 from bot.errors import UserError
 from bot.i18n import Text, _
 
-__all__ = ["DEFAULT_TIME", "EXAMPLES", "NOW_GRACE", "format_local", "parse_when"]
+__all__ = ["DEFAULT_TIME", "EXAMPLES", "NOW_GRACE", "TODAY_WORDS", "TOMORROW_WORDS", "WEEKDAYS", "Reading",
+           "format_local", "not_a_time", "parse_when", "read_when", "time_length"]
 
 DEFAULT_TIME = time(9, 0)
 """The local time used when only a day is given (``2026-12-01``, ``tomorrow``, ``monday``)."""
@@ -48,62 +57,115 @@ NOW_GRACE = timedelta(seconds=60)
 
 EXAMPLES = "now, in 2h, in 30 minutes, tomorrow 09:00, monday 14:00, 2026-12-01 14:00"
 """The accepted forms shown in every error (command syntax, so never translated)."""
-
 MAX_LENGTH = 100
 
-_WEEKDAYS = {
-    "monday": 0, "mon": 0,
-    "tuesday": 1, "tue": 1, "tues": 1,
-    "wednesday": 2, "wed": 2,
-    "thursday": 3, "thu": 3, "thur": 3, "thurs": 3,
-    "friday": 4, "fri": 4,
-    "saturday": 5, "sat": 5,
-    "sunday": 6, "sun": 6,
-}
-_DAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
-_MONTH_NAMES = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+# --- the words of the grammar (the one place to translate them) -----------------------------------------
 
-_UNITS: dict[str, str] = {
+NOW_WORDS = frozenset({"now"})
+IN_WORDS = frozenset({"in"})  # begins a relative time: "in 2h"
+AT_WORDS = frozenset({"at"})  # may stand before a clock time: "tomorrow at 9:30", "at 14:00"
+TODAY_WORDS = frozenset({"today"})
+TOMORROW_WORDS = frozenset({"tomorrow"})
+WEEKDAYS = {"monday": 0, "mon": 0, "tuesday": 1, "tue": 1, "tues": 1, "wednesday": 2, "wed": 2,
+            "thursday": 3, "thu": 3, "thur": 3, "thurs": 3, "friday": 4, "fri": 4, "saturday": 5, "sat": 5,
+            "sunday": 6, "sun": 6}
+AM_WORDS = frozenset({"am"})
+PM_WORDS = frozenset({"pm"})
+UNITS: dict[str, str] = {
     **dict.fromkeys(("m", "min", "mins", "minute", "minutes"), "minutes"),
     **dict.fromkeys(("h", "hr", "hrs", "hour", "hours"), "hours"),
     **dict.fromkeys(("d", "day", "days"), "days"),
     **dict.fromkeys(("w", "wk", "wks", "week", "weeks"), "weeks"),
 }
+_DAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_MONTH_NAMES = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
-_TIME = r"(?P<hour>\d{1,2})(?::(?P<minute>\d{2})(?::(?P<second>\d{2})(?:\.(?P<fraction>\d{1,6}))?)?)?" \
-        r"(?: ?(?P<ampm>am|pm))?"
-_OFFSET = r"(?: ?(?P<offset>z|[+-]\d{2}(?::?\d{2})?))?"
-_RELATIVE = re.compile(r"in (?P<amounts>(?:\d+ ?[a-z]+ ?)+)", re.ASCII)
-_AMOUNT = re.compile(r"(\d+) ?([a-z]+)", re.ASCII)
-_ISO = re.compile(r"(?P<year>\d{4})-(?P<month>\d{1,2})-(?P<day>\d{1,2})(?:(?: ?t ?| )" + _TIME + _OFFSET + ")?",
-                  re.ASCII)
-_DAY_WORD = re.compile(r"(?P<word>[a-z]+)(?: (?:at )?" + _TIME + ")?", re.ASCII)
-_TIME_ALONE = re.compile(r"(?:at )?" + _TIME, re.ASCII)
+# --- the shapes of single words (digits are ASCII: "١٤:٠٠" is refused, not read) --------------------------
+
+
+def _alternatives(words: frozenset[str]) -> str:
+    return "|".join(re.escape(word) for word in sorted(words, key=len, reverse=True))
+
+
+_AMPM = _alternatives(AM_WORDS | PM_WORDS)
+_OFFSET_SHAPE = r"z|[+-][0-9]{2}(?::?[0-9]{2})?"
+_CLOCK = re.compile(r"(?P<hour>[0-9]{1,2})(?::(?P<minute>[0-9]{2})(?::(?P<second>[0-9]{2})"
+                    rf"(?:\.(?P<fraction>[0-9]{{1,6}}))?)?)?(?P<ampm>{_AMPM})?(?P<offset>{_OFFSET_SHAPE})?")
+_DATE = re.compile(r"(?P<year>[0-9]{4})-(?P<month>[0-9]{1,2})-(?P<day>[0-9]{1,2})(?:t(?P<clock>.+))?")
+_OFFSET = re.compile(_OFFSET_SHAPE)
+_NUMBER = re.compile(r"[0-9]+")
+_AMOUNTS = re.compile(r"(?:[0-9]+[^\W\d_]+)+")
+_AMOUNT = re.compile(r"([0-9]+)([^\W\d_]+)")
 _OTHER_DATE = re.compile(r"(?:\d{1,4}/\d{1,2}(?:/\d{1,4})?|\d{1,4}([.-])\d{1,2}\1\d{1,4})\b.*", re.ASCII)
 
 
-def parse_when(text: str, zone: ZoneInfo, now: datetime, *, max_ahead: timedelta = timedelta(days=366)) -> datetime:
-    """The instant ``text`` means, as an aware UTC datetime; see the module docstring for the forms.
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """What a typed time means: the instant, and the wall-clock time typed when it named one."""
 
-    ``now`` must be aware; ``zone`` is the author's zone. Raises :class:`UserError` for anything refused.
-    """
+    instant: datetime  # aware, UTC
+    zone: ZoneInfo
+    typed: datetime | None
+    """The naive wall-clock time in ``zone`` that the text named (``None`` for ``now``, ``in 2h`` or an
+    explicit offset); it differs from the instant's wall clock when a DST gap moved it forward."""
+
+    @property
+    def shifted(self) -> bool:
+        """Whether the typed wall-clock time does not exist in ``zone`` and was moved forward by the gap."""
+        return self.typed is not None and self.instant.astimezone(self.zone).replace(tzinfo=None) != self.typed
+
+
+def parse_when(text: str, zone: ZoneInfo, now: datetime, *, max_ahead: timedelta = timedelta(days=366)) -> datetime:
+    """The instant ``text`` means, as an aware UTC datetime (see the module docstring for the forms); ``now``
+    must be aware, ``zone`` is the author's zone. Raises :class:`UserError` for anything refused."""
+    return read_when(text, zone, now, max_ahead=max_ahead).instant
+
+
+def read_when(text: str, zone: ZoneInfo, now: datetime, *, max_ahead: timedelta = timedelta(days=366)) -> Reading:
+    """Like :func:`parse_when`, with the wall-clock time that was typed (to tell a DST gap)."""
     if now.tzinfo is None or now.utcoffset() is None:
         raise ValueError("now must be an aware datetime")
     now = now.astimezone(UTC)
-    cleaned = " ".join(text.lower().split())
-    if len(cleaned) > MAX_LENGTH:
+    words = text.lower().split()
+    if len(" ".join(words)) > MAX_LENGTH:
         raise _refused(_unreadable(text))
+    _viable, complete, path = _scan(words)
+    if path is None or complete != len(words):
+        raise not_a_time(text)
     try:
-        instant = _interpret(cleaned, text, zone, now)
+        instant, typed = _interpret(path, zone, now)
     except OverflowError:  # beyond year 1 or 9999, e.g. "in 99999999 weeks"
         raise _refused(_unreadable(text)) from None
     if instant > now:
         if instant - now > max_ahead:
             raise _refused(_too_far(instant, zone, now, max_ahead))
-        return instant
+        return Reading(instant, zone, typed)
     if now - instant <= NOW_GRACE:
-        return now
+        return Reading(now, zone, None)
     raise _refused(_("{when} is in the past.", when=_plain(instant, zone)))
+
+
+def time_length(words: Sequence[str]) -> int:
+    """How many of the leading ``words`` form a time: the longest run that is a complete one, 0 when the
+    first word does not begin a time (so a caller can take a time from a command line and leave the rest).
+
+    Raises :class:`UserError` when the words go on to begin a longer time they do not finish
+    (``tomorrow 9 Webinar``, ``in 2h 30 people``): where the time ends cannot be told, so nothing is guessed.
+    """
+    viable, complete, _path = _scan([word.lower() for word in words])
+    if viable > complete:
+        raise _refused(_("“{text}” is not a complete date or time, so I cannot tell where it ends. Complete it, "
+                         "or put the whole time in double quotes.", text=" ".join(words[:viable + 1])))
+    return complete
+
+
+def not_a_time(text: str) -> UserError:
+    """The refusal for ``text`` that is no time at all, naming the accepted forms."""
+    cleaned = " ".join(text.lower().split())
+    if _OTHER_DATE.fullmatch(cleaned) and not _DATE.match(cleaned):  # "2026-12-01 14" is ISO, just unfinished
+        return _refused(_("“{text}” could be read as day/month or as month/day. Write the date as YYYY-MM-DD "
+                          "instead.", text=text.strip()))
+    return _refused(_unreadable(text))
 
 
 def format_local(instant: datetime, zone: ZoneInfo) -> str:
@@ -113,121 +175,187 @@ def format_local(instant: datetime, zone: ZoneInfo) -> str:
             f"{local:%H:%M} ({_zone_name(zone)})")
 
 
+# --- the grammar -----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Clock:
+    hour: int
+    minute: int | None
+    second: int | None
+    fraction: str | None
+    ampm: str | None
+    offset: str | None
+    shown: str  # as typed, without the offset: what an error quotes
+
+    @property
+    def bare(self) -> bool:  # a number alone ("9"): a time only once am or pm follows
+        return self.minute is None and self.ampm is None
+
+
+@dataclass(frozen=True, slots=True)
+class _Path:
+    """How far the words have come through the grammar, and what they said."""
+
+    state: str = "start"
+    now: bool = False
+    amounts: tuple[tuple[int, str], ...] = ()
+    pending: int = 0
+    day_word: str | None = None
+    day: tuple[int, int, int] | None = None
+    clock: _Clock | None = None
+    offset: str | None = None
+
+
+_ACCEPTING = frozenset({"end", "amounts", "day", "clock", "date", "date-clock", "date-clock-ampm"})
+_TAKES_AMPM = {"clock": "end", "hour": "end", "date-clock-ampm": "date-clock", "date-hour": "date-clock"}
+
+
+def _scan(words: Sequence[str]) -> tuple[int, int, _Path | None]:
+    """(words that still begin a time, words of the longest complete time, what the latter says)."""
+    path, viable, complete, found = _Path(), 0, 0, None
+    for index, word in enumerate(words):
+        advanced = _advance(path, word)
+        if advanced is None:
+            break
+        path, viable = advanced, index + 1
+        if path.state in _ACCEPTING:
+            complete, found = viable, path
+    return viable, complete, found
+
+
+def _advance(path: _Path, word: str) -> _Path | None:
+    """The path after one more (lower-case) word, or ``None`` when no time goes on that way."""
+    state = path.state
+    if state == "start":
+        if word in NOW_WORDS:
+            return replace(path, state="end", now=True)
+        if word in IN_WORDS:
+            return replace(path, state="in")
+        if word in TODAY_WORDS or word in TOMORROW_WORDS or word in WEEKDAYS:
+            return replace(path, state="day", day_word=word)
+        if word in AT_WORDS:
+            return replace(path, state="at")
+        if match := _DATE.fullmatch(word):
+            dated = replace(path, state="date", day=(int(match["year"]), int(match["month"]), int(match["day"])))
+            return dated if match["clock"] is None else _with_clock(dated, match["clock"])
+        return _with_clock(path, word)
+    if state in ("in", "amounts"):
+        if _AMOUNTS.fullmatch(word):
+            found = [(int(number), UNITS.get(unit)) for number, unit in _AMOUNT.findall(word)]
+            units = [(number, unit) for number, unit in found if unit is not None]
+            return replace(path, state="amounts", amounts=path.amounts + tuple(units)) \
+                if len(units) == len(found) else None
+        return replace(path, state="unit", pending=int(word)) if _NUMBER.fullmatch(word) else None
+    if state == "unit":
+        unit = UNITS.get(word)
+        return None if unit is None else replace(path, state="amounts", amounts=(*path.amounts, (path.pending, unit)))
+    if state == "day" and word in AT_WORDS:
+        return replace(path, state="at")
+    if state in ("day", "at", "date"):
+        return _with_clock(path, word)
+    if state in _TAKES_AMPM and (word in AM_WORDS or word in PM_WORDS) and path.clock is not None:
+        clock = replace(path.clock, ampm=word, shown=f"{path.clock.shown} {word}")
+        return replace(path, state=_TAKES_AMPM[state], clock=clock)
+    if state in ("date-clock", "date-clock-ampm") and _OFFSET.fullmatch(word):
+        return replace(path, state="end", offset=word)
+    return None
+
+
+def _with_clock(path: _Path, text: str) -> _Path | None:
+    match = _CLOCK.fullmatch(text)
+    if match is None:
+        return None
+    last = max(match.end(group) for group in ("hour", "minute", "second", "fraction", "ampm")
+               if match[group] is not None)
+    minute, second = (None if match[g] is None else int(match[g]) for g in ("minute", "second"))
+    clock = _Clock(int(match["hour"]), minute, second, match["fraction"], match["ampm"], match["offset"], text[:last])
+    dated = path.day is not None
+    if clock.offset is not None:  # only an ISO date and time carries an offset
+        return replace(path, state="end", clock=clock) if dated and not clock.bare else None
+    if clock.bare:
+        return replace(path, state="date-hour" if dated else "hour", clock=clock)
+    if clock.ampm is not None:
+        return replace(path, state="date-clock" if dated else "end", clock=clock)
+    return replace(path, state="date-clock-ampm" if dated else "clock", clock=clock)
+
+
 # --- interpretation ----------------------------------------------------------------------------------
 
 
-def _interpret(cleaned: str, original: str, zone: ZoneInfo, now: datetime) -> datetime:
-    if cleaned == "now":
-        return now
-    if match := _RELATIVE.fullmatch(cleaned):
-        return _relative(match.group("amounts"), original, zone, now)
-    if match := _ISO.fullmatch(cleaned):
-        return _absolute(match, zone)
-    if _OTHER_DATE.fullmatch(cleaned):
-        raise _refused(_("“{text}” could be read as day/month or as month/day. Write the date as YYYY-MM-DD instead.",
-                         text=original.strip()))
-    if (match := _DAY_WORD.fullmatch(cleaned)) and (match.group("word") in _WEEKDAYS
-                                                    or match.group("word") in ("today", "tomorrow")):
-        return _day_word(match, zone, now)
-    if match := _TIME_ALONE.fullmatch(cleaned):
-        at = _time_of(match)
-        today = now.astimezone(zone).date()
-        candidate = _resolve(today, at, zone)
-        if candidate < now - NOW_GRACE:
-            candidate = _resolve(today + timedelta(days=1), at, zone)
-        return candidate
-    raise _refused(_unreadable(original))
-
-
-def _relative(amounts: str, original: str, zone: ZoneInfo, now: datetime) -> datetime:
-    totals = dict.fromkeys(("weeks", "days", "hours", "minutes"), 0)
-    for number, word in _AMOUNT.findall(amounts):
-        unit = _UNITS.get(word)
-        if unit is None:
-            raise _refused(_unreadable(original))
-        totals[unit] += int(number)
-    days = totals["weeks"] * 7 + totals["days"]
-    elapsed_minutes = totals["hours"] * 60 + totals["minutes"]
-    instant = now
-    if days:
-        # Calendar arithmetic: the same wall-clock time ``days`` later, then back to UTC.
-        local = now.astimezone(zone)
-        instant = _resolve(local.date() + timedelta(days=days), local.time(), zone)
-    return instant + timedelta(minutes=elapsed_minutes)
-
-
-def _absolute(match: re.Match[str], zone: ZoneInfo) -> datetime:
-    day = _date_of(match)
-    at = _time_of(match) if match.group("hour") is not None else DEFAULT_TIME
-    offset = match.group("offset")
-    if offset is None:
-        return _resolve(day, at, zone)
-    fixed = _fixed_offset(offset, match.group(0))
-    return datetime.combine(day, at, tzinfo=fixed).astimezone(UTC)
-
-
-def _day_word(match: re.Match[str], zone: ZoneInfo, now: datetime) -> datetime:
-    word = match.group("word")
-    at = _time_of(match) if match.group("hour") is not None else DEFAULT_TIME
+def _interpret(path: _Path, zone: ZoneInfo, now: datetime) -> tuple[datetime, datetime | None]:
+    """The instant, and the naive wall-clock time the words named (``None`` when they named none)."""
+    if path.now:
+        return now, None
+    if path.amounts:
+        return _relative(path.amounts, zone, now)
+    at = _time_of(path.clock) if path.clock is not None else DEFAULT_TIME
     today = now.astimezone(zone).date()
-    if word == "today":
+    if path.day is not None:
+        day = _date_of(*path.day)
+        offset = path.offset or (path.clock.offset if path.clock is not None else None)
+        if offset is None:
+            return _resolve(day, at, zone)
+        return datetime.combine(day, at, tzinfo=_fixed_offset(offset)).astimezone(UTC), None
+    if path.day_word in TODAY_WORDS:
         return _resolve(today, at, zone)
-    if word == "tomorrow":
+    if path.day_word in TOMORROW_WORDS:
         return _resolve(today + timedelta(days=1), at, zone)
-    ahead = (_WEEKDAYS[word] - today.weekday()) % 7
-    candidate = _resolve(today + timedelta(days=ahead), at, zone)
-    if candidate < now - NOW_GRACE:  # only possible when ahead == 0: that time today has passed
-        candidate = _resolve(today + timedelta(days=ahead + 7), at, zone)
-    return candidate
+    ahead = 0 if path.day_word is None else (WEEKDAYS[path.day_word] - today.weekday()) % 7
+    instant, typed = _resolve(today + timedelta(days=ahead), at, zone)
+    if instant < now - NOW_GRACE:  # that time today has passed: tomorrow, or that weekday next week
+        instant, typed = _resolve(today + timedelta(days=ahead + (1 if path.day_word is None else 7)), at, zone)
+    return instant, typed
 
 
-def _resolve(day: date, at: time, zone: ZoneInfo) -> datetime:
-    """The UTC instant of wall-clock ``day`` ``at`` in ``zone``.
+def _relative(amounts: Sequence[tuple[int, str]], zone: ZoneInfo, now: datetime) -> tuple[datetime, datetime | None]:
+    totals = dict.fromkeys(("weeks", "days", "hours", "minutes"), 0)
+    for number, unit in amounts:
+        totals[unit] += number
+    days = totals["weeks"] * 7 + totals["days"]
+    elapsed = timedelta(minutes=totals["hours"] * 60 + totals["minutes"])
+    if not days:
+        return now + elapsed, None
+    local = now.astimezone(zone)  # calendar arithmetic: the same wall-clock time days later, then to UTC
+    instant, typed = _resolve(local.date() + timedelta(days=days), local.time(), zone)
+    return instant + elapsed, typed if not elapsed else None
 
-    With ``fold=0`` (PEP 495) an ambiguous time takes the offset in force before the change, i.e. the first
-    occurrence, and a non-existent time also takes the offset before the change, so converting to UTC and
-    back moves it forward by the length of the gap (02:30 → 03:30 on a one-hour spring-forward day).
-    """
-    return datetime.combine(day, at.replace(fold=0), tzinfo=zone).astimezone(UTC)
+
+def _resolve(day: date, at: time, zone: ZoneInfo) -> tuple[datetime, datetime]:
+    """The UTC instant of wall-clock ``day`` ``at`` in ``zone``, and that wall-clock time. With ``fold=0``
+    (PEP 495) a repeated time takes the offset before the change (its first occurrence), and so does a time
+    that does not exist, so the round trip through UTC moves it forward by the gap (02:30 → 03:30)."""
+    wall = datetime.combine(day, at.replace(fold=0))
+    return wall.replace(tzinfo=zone).astimezone(UTC), wall
 
 
-def _date_of(match: re.Match[str]) -> date:
-    year, month, day = int(match.group("year")), int(match.group("month")), int(match.group("day"))
+def _date_of(year: int, month: int, day: int) -> date:
     try:
         return date(year, month, day)
     except ValueError:
         raise _refused(_("{date} is not a valid date.", date=f"{year:04d}-{month:02d}-{day:02d}")) from None
 
 
-def _time_of(match: re.Match[str]) -> time:
-    hour = int(match.group("hour"))
-    minute = int(match.group("minute") or 0)
-    second = int(match.group("second") or 0)
-    fraction = match.group("fraction")
-    microsecond = int(fraction.ljust(6, "0")) if fraction else 0
-    ampm = match.group("ampm")
-    last = max(match.end(group) for group in ("hour", "minute", "second", "fraction", "ampm")
-               if match.group(group) is not None)
-    shown = match.string[match.start("hour"):last]
-    if ampm is None and match.group("minute") is None:
-        raise _refused(_unreadable(shown))  # a bare number such as "14" is not a time
-    if ampm is not None:
+def _time_of(clock: _Clock) -> time:
+    hour, minute, second = clock.hour, clock.minute or 0, clock.second or 0
+    microsecond = int(clock.fraction.ljust(6, "0")) if clock.fraction else 0
+    if clock.ampm is not None:
         if not 1 <= hour <= 12:
-            raise _refused(_invalid_time(shown))
-        hour = hour % 12 + (12 if ampm == "pm" else 0)
+            raise _refused(_invalid_time(clock.shown))
+        hour = hour % 12 + (12 if clock.ampm in PM_WORDS else 0)
     try:
         return time(hour, minute, second, microsecond)
     except ValueError:
-        raise _refused(_invalid_time(shown)) from None
+        raise _refused(_invalid_time(clock.shown)) from None
 
 
-def _fixed_offset(text: str, shown: str) -> timezone:
+def _fixed_offset(text: str) -> timezone:
     if text == "z":
         return UTC
     digits = text[1:].replace(":", "")
     hours, minutes = int(digits[:2]), int(digits[2:] or 0)
     if hours > 23 or minutes > 59:
-        raise _refused(_unreadable(shown))
+        raise _refused(_unreadable(text))
     delta = timedelta(hours=hours, minutes=minutes)
     return timezone(-delta if text[0] == "-" else delta)
 

@@ -80,7 +80,8 @@ def routes() -> list[Route[AnnouncementCommandDeps]]:
     return [
         route(("announce", "new"), _("Write an announcement to a topic; you see a preview first."), announce_new,
               role=Role.COORDINATOR, topic_arg="topic", args=(topic, text),
-              options=(Option("when", _("now, in 2h, tomorrow 09:00, monday 14:00, 2026-12-01 14:00")),)),
+              options=(Option("when", _("now, in 2h, tomorrow 09:00, monday 14:00, 2026-12-01 14:00"),
+                              ArgKind.TIME),)),
         route(("announce", "confirm"), _("Send or schedule a previewed announcement."), announce_confirm,
               role=Role.COORDINATOR, args=(number,)),
         route(("announce", "cancel"), _("Cancel an announcement; sent copies are removed where possible."),

@@ -2,7 +2,8 @@
 
 Multi-word arguments are wrapped in straight or curly double quotes (phones insert curly ones); the last
 argument may take the rest of the line; ``name:value`` options are recognised anywhere, but only for names
-the command declares, so ``https://…`` or ``Note: …`` in a text stay text.
+the command declares, so ``https://…`` or ``Note: …`` in a text stay text. A time option or argument
+(:attr:`~bot.commands.spec.ArgKind.TIME`) takes the words that form a time, so it needs no quotes either.
 """
 
 from __future__ import annotations
@@ -12,9 +13,10 @@ import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from bot.commands.spec import Command
-from bot.errors import UsageError
+from bot.commands.spec import ArgKind, Command, Option
+from bot.errors import UsageError, UserError
 from bot.i18n import _
+from bot.when import time_length
 
 OPENING_QUOTES = "\"“”„«"
 CLOSING_QUOTES = "\"“”»"
@@ -102,27 +104,8 @@ def split_command(line: str, known_words: Mapping[str, set[str] | None]) -> tupl
 
 def parse_arguments(command: Command, text: str) -> dict[str, str]:
     """Bind the text after the command words to ``command``'s declared arguments and options."""
-    has_rest = any(arg.rest for arg in command.args)
-    try:
-        tokens = tokenize(text)
-    except UsageError:
-        if not has_rest:
-            raise
-        tokens = tokenize(text, strict=False)  # free text may contain a lone quote
-    option_names = {option.name for option in command.options}
-    values: dict[str, str] = {}
-    positional: list[Token] = []
-    for token in tokens:
-        name, sep, value = token.value.partition(":")
-        quoted_text = token.quoted and token.option is None  # "when: …" in quotes is text, not an option
-        if sep and not quoted_text and name.lower() in option_names:
-            if name.lower() in values:
-                raise UsageError(_("The option “{name}” is given twice.", name=name.lower()))
-            values[name.lower()] = value
-            continue
-        positional.append(token)
-    option_spans = [t for t in tokens if t not in positional]
-
+    tokens = _tokens(command, text)
+    values, positional, option_spans = _take_options(command, tokens, text)
     index = 0
     for arg in command.args:
         if index >= len(positional):
@@ -136,6 +119,11 @@ def parse_arguments(command: Command, text: str) -> dict[str, str]:
             else:
                 values[arg.name] = _unwrap(_cut(text, remaining[0].start, option_spans).strip())
             index = len(positional)
+        elif arg.kind is ArgKind.TIME and not positional[index].quoted:
+            run = _adjacent_words(text, tokens, positional[index:])
+            taken = max(_time_length([t.value for t in run]), 1)  # not a time at all: the handler says so
+            values[arg.name] = " ".join(t.value for t in run[:taken])
+            index += taken
         else:
             values[arg.name] = positional[index].value
             index += 1
@@ -143,6 +131,91 @@ def parse_arguments(command: Command, text: str) -> dict[str, str]:
         raise UsageError(_("Too many arguments: “{extra}” was not expected.", extra=positional[index].value))
 
     return validate(command, values)
+
+
+def positional_tokens(command: Command, text: str) -> list[Token]:
+    """The tokens of ``text`` left for positional arguments: not an option, nor a word a time option took."""
+    return _take_options(command, _tokens(command, text), text)[1]
+
+
+def _tokens(command: Command, text: str) -> list[Token]:
+    try:
+        return tokenize(text)
+    except UsageError:
+        if not any(arg.rest for arg in command.args):
+            raise
+        return tokenize(text, strict=False)  # free text may contain a lone quote
+
+
+def _option_name(token: Token, names: Mapping[str, Option]) -> str | None:
+    """The declared option ``token`` gives, if any (``"when: …"`` in quotes is text, not an option)."""
+    name, sep, _value = token.value.partition(":")
+    if not sep or (token.quoted and token.option is None) or name.lower() not in names:
+        return None
+    return name.lower()
+
+
+def _take_options(command: Command, tokens: list[Token],
+                  text: str) -> tuple[dict[str, str], list[Token], list[Token]]:
+    """(option values, positional tokens, option spans to cut from a rest argument).
+
+    An unquoted time option (:attr:`ArgKind.TIME`) also takes the words after it that continue its time
+    (``when:monday 14:00``), as many as :func:`bot.when.time_length` says; a time they begin but do not finish
+    is refused there, since where it ends cannot be told.
+    """
+    options = {option.name: option for option in command.options}
+    values: dict[str, str] = {}
+    positional: list[Token] = []
+    spans: list[Token] = []
+    index = 0
+    while index < len(tokens):
+        token = tokens[index]
+        index += 1
+        name = _option_name(token, options)
+        if name is None:
+            positional.append(token)
+            continue
+        if name in values:
+            raise UsageError(_("The option “{name}” is given twice.", name=name))
+        value = token.value.partition(":")[2]
+        end = token.end
+        if options[name].kind is ArgKind.TIME and not token.quoted:
+            following = _adjacent_words(text, tokens, tokens[index:], options, after=token)
+            words = ([value] if value else []) + [t.value for t in following]
+            taken = _time_length(words) or (1 if value else 0)
+            extra = following[:taken - (1 if value else 0)]
+            value = " ".join(words[:taken])
+            end = extra[-1].end if extra else end
+            index += len(extra)
+        values[name] = value
+        spans.append(Token(value=token.value, start=token.start, end=end, quoted=token.quoted, option=name))
+    return values, positional, spans
+
+
+def _time_length(words: list[str]) -> int:
+    """:func:`bot.when.time_length`, its refusal a usage error like every other grammar error."""
+    try:
+        return time_length(words)
+    except UserError as error:
+        raise UsageError(error.message) from None
+
+
+def _adjacent_words(text: str, tokens: list[Token], candidates: list[Token],
+                    options: Mapping[str, Option] | None = None, *, after: Token | None = None) -> list[Token]:
+    """The leading ``candidates`` that follow each other (and ``after``) in ``tokens`` on one line, unquoted and
+    no option: the words a time may take. A time never continues on the next line."""
+    run: list[Token] = []
+    previous = after
+    position = tokens.index(candidates[0]) if candidates else 0
+    for token in candidates:
+        if token.quoted or position >= len(tokens) or tokens[position] is not token \
+                or (options is not None and _option_name(token, options) is not None) \
+                or (previous is not None and "\n" in text[previous.end:token.start]):
+            break
+        run.append(token)
+        previous = token
+        position += 1
+    return run
 
 
 def validate(command: Command, values: Mapping[str, str]) -> dict[str, str]:

@@ -6,7 +6,7 @@ commands with typed options, console help), so names, arguments, help and permis
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass
 from enum import StrEnum
 
 from bot.i18n import Text
@@ -25,6 +25,9 @@ class ArgKind(StrEnum):
     LANGUAGE = "language"
     MEETING = "meeting"
     RESOURCE = "resource"
+    TIME = "time"
+    """A point in time in the grammar of :mod:`bot.when`: an unquoted ``name:value`` option (or a positional
+    argument) takes as many words as form a time, so ``when:monday 14:00`` needs no quotes."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +67,7 @@ class Command:
 
     path: tuple[str, ...]
     help: Text
+    _: KW_ONLY  # a declaration reads by name: role=…, args=…
     role: Role = Role.OUTSIDER
     args: tuple[Arg, ...] = ()
     options: tuple[Option, ...] = ()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -14,16 +14,19 @@ from bot.errors import UserError
 from bot.i18n import Text, _, _n
 from bot.meetings.ics import calendar_for
 from bot.meetings.model import Answer, Meeting, MeetingInput, MeetingState, OccurrenceState
-from bot.meetings.recurrence import describe_rule, format_offset, parse_offsets
-from bot.meetings.service import DEFAULT_REMIND, MeetingService, answer_label
+from bot.meetings.recurrence import describe_rule, format_offset, gap_moves, parse_offsets
+from bot.meetings.service import DEFAULT_REMIND, MeetingService, answer_label, series_start
 from bot.messages import Action, ActionStyle, Attachment, Field, Message, stamp
 from bot.model import Role
 from bot.people.service import PeopleService
 from bot.topics.service import TopicService
-from bot.when import format_local, parse_when
+from bot.when import format_local, read_when
 
 _DURATION = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m(?:in)?)?$")
 ICS_TYPE = "text/calendar"
+PAGE_SIZE = 25
+MAX_PAGE = 1000
+GAP_LOOKAHEAD = timedelta(days=366)
 CANCELLED_KEPT = timedelta(days=90)
 """How long a cancelled series stays in its topic's calendar file (as STATUS:CANCELLED)."""
 
@@ -52,26 +55,39 @@ async def meeting_create(ctx: Context[MeetingCommandDeps]) -> Message:
     topic = await ctx.deps.topics.coordinated_topic(ctx.caller, ctx.arg("topic"))
     zone_text = ctx.opt("zone")
     zone = ctx.deps.people.parse_zone(zone_text) if zone_text else ctx.caller.timezone
-    start = parse_when(ctx.arg("when"), ZoneInfo(zone), ctx.now, max_ahead=service.config.max_ahead)
+    start = read_when(ctx.arg("when"), ZoneInfo(zone), ctx.now, max_ahead=service.config.max_ahead)
     remind = ctx.opt("remind")
     data = MeetingInput(
-        title=ctx.arg("title"), start=start, zone=zone,
+        title=ctx.arg("title"), start=start.instant, zone=zone,
         duration=parse_duration(ctx.opt("duration") or "1h"),
         repeat=ctx.opt("repeat"), remind_minutes=parse_offsets(remind) if remind else DEFAULT_REMIND,
-        link=ctx.opt("link"))
-    meeting = await service.create(ctx.caller, topic, data)
+        link=ctx.opt("link"), wall_clock=start.typed)
+    meeting, notices = await service.create(ctx.caller, topic, data)
     first = await service.next_occurrence(meeting)
     body: list[Text | str] = [_("Meeting #{id} “{title}” in “{topic}” is scheduled.", id=meeting.id,
                                 title=meeting.title, topic=topic.slug)]
     if first is not None:
         body.append(_("First: {time} — {local} in the meeting's zone.", time=stamp(first.start),
                       local=_local(first.start, meeting.zone)))
+    body += _gap_notes(meeting.start_local, meeting.tz, meeting.rrule, ctx.now)
     if zone_text is None and ctx.caller.timezone_source.value == "default":
         body.append(_("That is the coalition's default zone; set yours with “settings timezone <zone>” or give "
                       "zone:<IANA name>."))
+    body.append(_("{n} notices are on their way.", n=notices))
     return Message(body=tuple(body), fields=_fields(meeting),
                    actions=(Action(_("Show"), f"meeting show {meeting.id}"),
                             Action(_("Cancel"), f"meeting cancel {meeting.id}", ActionStyle.DANGER)))
+
+
+def _gap_notes(start_local: datetime, zone: ZoneInfo, rrule: str | None, now: datetime) -> list[Text]:
+    """Where a DST gap moves the series' wall-clock time within the next year (said, never silent)."""
+    moves = gap_moves(start_local, zone, rrule, now, now + GAP_LOOKAHEAD, 4)
+    if not moves:
+        return []
+    return [_("{time} does not exist in {zone} when the clocks go forward, so the meeting starts later then: "
+              "{moved}.", time=f"{moves[0][0]:%H:%M}", zone=zone.key,
+              moved=", ".join(f"{moved:%Y-%m-%d %H:%M}" for _typed, moved in moves[:3])
+              + (" …" if len(moves) > 3 else ""))]
 
 
 def _local(instant: datetime, zone: str) -> str:
@@ -90,6 +106,7 @@ def _fields(meeting: Meeting) -> tuple[Field, ...]:
 
 async def meetings_list(ctx: Context[MeetingCommandDeps]) -> Message:
     topics = ctx.deps.topics
+    page = _page(ctx.opt("page"))
     if ctx.opt("topic"):
         visible = [await topics.find_visible(ctx.caller, ctx.arg("topic"))]
     else:
@@ -98,15 +115,35 @@ async def meetings_list(ctx: Context[MeetingCommandDeps]) -> Message:
     upcoming = await ctx.deps.meetings.upcoming(visible, ctx.now, ctx.now + timedelta(days=31))
     if not upcoming:
         return Message(body=(_("No meetings in the next 31 days."),))
+    shown = upcoming[(page - 1) * PAGE_SIZE:page * PAGE_SIZE]
+    if not shown:
+        return Message(body=(_("There are no more meetings in the next 31 days: the last page is {last}.",
+                               last=-(-len(upcoming) // PAGE_SIZE)),))
     lines: list[Text | str] = []
-    for meeting, occurrence in upcoming[:25]:
+    for meeting, occurrence in shown:
         lines.append(_("#{id} {topic} — {time}: {title}", id=meeting.id, topic=by_id[meeting.topic_id].slug,
                        time=stamp(occurrence.start), title=meeting.title))
-    if len(upcoming) > 25:
-        lines.append(_("… and {n} more.", n=len(upcoming) - 25))
-    return Message(title=_("Upcoming meetings"), body=tuple(lines),
-                   actions=tuple(Action(_("Show #{id}", id=m.id), f"meeting show {m.id}")
-                                 for m in dict((m.id, m) for m, _o in upcoming).values())[:3])
+    first = (page - 1) * PAGE_SIZE + 1
+    lines.append(_("Meetings {first}–{last} of {total} in the next 31 days.", first=first,
+                   last=first + len(shown) - 1, total=len(upcoming)))
+    actions = [Action(_("Show #{id}", id=m.id), f"meeting show {m.id}")
+               for m in dict((m.id, m) for m, _o in shown).values()][:3]
+    suffix = f" {visible[0].slug}" if ctx.opt("topic") else ""
+    if page > 1:
+        actions.append(Action(_("Previous page"), f"meetings{suffix} page:{page - 1}"))
+    if page * PAGE_SIZE < len(upcoming):
+        actions.append(Action(_("Next page"), f"meetings{suffix} page:{page + 1}", ActionStyle.PRIMARY))
+    return Message(title=_("Upcoming meetings — page {page}", page=page), body=tuple(lines), actions=tuple(actions))
+
+
+def _page(raw: str | None) -> int:
+    if raw is None:
+        return 1
+    if not (raw.isascii() and raw.isdigit()):
+        raise UserError(_("“{name}” must be a number, not “{value}”.", name="page", value=raw))
+    if not 1 <= int(raw) <= MAX_PAGE:
+        raise UserError(_("“page” must be between 1 and {last}.", last=MAX_PAGE))
+    return int(raw)
 
 
 async def meeting_show(ctx: Context[MeetingCommandDeps]) -> Message:
@@ -144,10 +181,24 @@ async def meeting_cancel(ctx: Context[MeetingCommandDeps]) -> Message:
 
 
 async def meeting_reschedule(ctx: Context[MeetingCommandDeps]) -> Message:
+    """The new time is read in the meeting's zone unless ``zone:`` names another, and the reply says which."""
     service = ctx.deps.meetings
     meeting, _topic = await service.coordinated(ctx.caller, ctx.int_arg("id"))
-    new_start = parse_when(ctx.arg("when"), ctx.caller.zone, ctx.now, max_ahead=service.config.max_ahead)
-    return await service.reschedule(ctx.caller, meeting.id, new_start, ctx.opt("occurrence"))
+    zone_text = ctx.opt("zone")
+    zone = ZoneInfo(ctx.deps.people.parse_zone(zone_text)) if zone_text else meeting.tz
+    new = read_when(ctx.arg("when"), zone, ctx.now, max_ahead=service.config.max_ahead)
+    occurrence = ctx.opt("occurrence")
+    reply = await service.reschedule(ctx.caller, meeting.id, new, occurrence)
+    notes: list[Text | str] = [
+        _("“{when}” was read in {zone}, as you asked.", when=ctx.arg("when"), zone=zone.key) if zone_text else
+        _("“{when}” was read in the meeting's zone, {zone}; give zone:<IANA name> to use another.",
+          when=ctx.arg("when"), zone=zone.key)]
+    if occurrence is not None and new.shifted and new.typed is not None:
+        notes.append(_("{typed} does not exist in {zone}: the clocks go forward then, so it is {moved}.",
+                       typed=f"{new.typed:%Y-%m-%d %H:%M}", zone=zone.key, moved=_local(new.instant, zone.key)))
+    elif occurrence is None:
+        notes += _gap_notes(series_start(new, meeting), meeting.tz, meeting.rrule, ctx.now)
+    return replace(reply, body=(*reply.body, *notes))
 
 
 async def rsvp(ctx: Context[MeetingCommandDeps]) -> Message:
@@ -203,8 +254,9 @@ async def meeting_calendar(ctx: Context[MeetingCommandDeps]) -> Message:
 def routes() -> list[Route[MeetingCommandDeps]]:
     number = Arg("id", _("The meeting number, e.g. 3"), ArgKind.MEETING, max_length=12)
     topic = Arg("topic", _("The topic's short name, e.g. disinformation"), ArgKind.TOPIC)
-    when = Arg("when", _("tomorrow 14:00, tuesday 14:00, 2026-12-01 14:00"), rest=True)
-    occurrence = Option("occurrence", _("Only the occurrence on this date (YYYY-MM-DD) or next"))
+    when = Arg("when", _("tomorrow 14:00, tuesday 14:00, 2026-12-01 14:00"), ArgKind.TIME, rest=True)
+    occurrence = Option("occurrence", _("Only one occurrence: next, or its day (2026-12-01, tuesday), read in the "
+                                        "meeting's zone"), ArgKind.TIME)
     return [
         route(("meeting", "create"), _("Schedule a meeting, once or repeating, with reminders."), meeting_create,
               role=Role.COORDINATOR, topic_arg="topic",
@@ -218,12 +270,15 @@ def routes() -> list[Route[MeetingCommandDeps]]:
                        Option("zone", _("The meeting's time zone, e.g. Europe/Brussels (default: yours)"),
                               ArgKind.ZONE))),
         route(("meetings",), _("Upcoming meetings, in your time zone."), meetings_list,
-              args=(Arg("topic", _("Only this topic"), ArgKind.TOPIC, required=False),)),
+              args=(Arg("topic", _("Only this topic"), ArgKind.TOPIC, required=False),),
+              options=(Option("page", _("Page number"), ArgKind.INTEGER, max_length=4),)),
         route(("meeting", "show"), _("A meeting's details and next dates."), meeting_show, args=(number,)),
         route(("meeting", "cancel"), _("Cancel a meeting series, or one occurrence of it."), meeting_cancel,
               role=Role.COORDINATOR, args=(number,), options=(occurrence,)),
         route(("meeting", "reschedule"), _("Move a meeting series, or one occurrence of it."),
-              meeting_reschedule, role=Role.COORDINATOR, args=(number, when), options=(occurrence,)),
+              meeting_reschedule, role=Role.COORDINATOR, args=(number, when),
+              options=(occurrence, Option("zone", _("The zone of the times you type (default: the meeting's zone)"),
+                                          ArgKind.ZONE))),
         route(("rsvp",), _("Answer whether you will attend the next meeting (or all with “all”)."), rsvp,
               role=Role.MEMBER,
               args=(number, Arg("answer", _("yes, no or maybe"), ArgKind.CHOICE, choices=("yes", "no", "maybe")),

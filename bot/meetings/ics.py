@@ -46,11 +46,19 @@ def calendar_for(meetings: Sequence[tuple[Meeting, Sequence[Occurrence]]], coali
 
 def _events(meeting: Meeting, occurrences: Sequence[Occurrence], slug: str, now: datetime) -> list[Event]:
     tz = meeting.tz
-    start = to_utc(first_local(meeting.start_local, tz, meeting.rrule), tz).astimezone(tz)
+    first = first_local(meeting.start_local, tz, meeting.rrule)
+    start = to_utc(first, tz).astimezone(tz)
+    # A series whose first wall-clock time falls in a DST gap keeps that time on the other days, so DTSTART
+    # names it (RFC 5545 reads a time that does not exist with the offset before the gap, as the bot does),
+    # with a DURATION: an end on the wall clock would make that first meeting longer by the gap.
+    in_gap = meeting.rrule is not None and start.replace(tzinfo=None) != first
     uid = meeting_uid(meeting, slug)
-    master = Event.new(uid=uid, summary=meeting.title, start=start, end=start + meeting.duration,
+    master = Event.new(uid=uid, summary=meeting.title, start=first.replace(tzinfo=tz) if in_gap else start,
+                       end=None if in_gap else start + meeting.duration,
                        stamp=now, sequence=meeting.revision - 1, url=meeting.link or None,
                        status=STATUS.CANCELLED if meeting.state is MeetingState.CANCELLED else STATUS.CONFIRMED)
+    if in_gap:
+        master.add("duration", meeting.duration)
     if meeting.link:
         master.add("location", meeting.link)
     if meeting.rrule is not None:

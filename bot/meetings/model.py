@@ -101,6 +101,9 @@ class MeetingInput:
     repeat: str | None
     remind_minutes: tuple[int, ...]
     link: str | None
+    wall_clock: datetime | None = None
+    """The naive wall-clock start as typed in ``zone``, when the text named one: it can differ from ``start``
+    on the wall clock when it falls in a DST gap, and a series keeps the typed time on the other days."""
 
 
 def epoch(instant: datetime) -> int:

@@ -25,7 +25,7 @@ from dateutil.rrule import rrule, rrulestr
 from bot.errors import UserError
 from bot.i18n import _
 
-__all__ = ["RULE_WORDS", "describe_rule", "expand", "local_of", "parse_offsets", "parse_rule", "to_utc"]
+__all__ = ["RULE_WORDS", "describe_rule", "expand", "gap_moves", "local_of", "parse_offsets", "parse_rule", "to_utc"]
 
 RULE_WORDS = "daily, weekdays, weekly, biweekly, monthly, tue,thu"
 """The accepted shorthand, shown in errors (command syntax, so never translated)."""
@@ -172,6 +172,20 @@ def expand(start: datetime, zone: ZoneInfo, body: str | None, after: datetime, u
         if instant >= after:
             instants.append(instant)
     return instants
+
+
+def gap_moves(start: datetime, zone: ZoneInfo, body: str | None, after: datetime, until: datetime,
+              limit: int) -> list[tuple[datetime, datetime]]:
+    """(wall-clock time scheduled, wall-clock time it takes place) of the occurrences in ``[after, until)``
+    whose scheduled time does not exist in ``zone`` (a spring-forward gap), at most ``limit`` of them."""
+    moves: list[tuple[datetime, datetime]] = []
+    for local in _locals(start, zone, body, after):
+        instant = to_utc(local, zone)
+        if instant >= until or len(moves) >= limit:
+            break
+        if instant >= after and local_of(instant, zone) != local:
+            moves.append((local, local_of(instant, zone)))
+    return moves
 
 
 def _locals(start: datetime, zone: ZoneInfo, body: str | None, after: datetime) -> Iterator[datetime]:

@@ -68,10 +68,19 @@ class ReminderQueue:
 
     async def settle_past(self, meeting: Meeting, occurrence: Occurrence, now: datetime) -> None:
         """A reminder whose time had passed before the occurrence was created or moved was never due: it is
-        recorded as such, not sent "late" (a meeting created 3 h ahead gets its 1 h reminder only)."""
-        for offset in meeting.remind_minutes:
-            if occurrence.start - timedelta(minutes=offset) <= now < occurrence.start:
-                await self._store.meetings.record_reminder(occurrence, offset, "not-due", now)
+        recorded as such, not sent "late" (a meeting created 3 h ahead gets its 1 h reminder only). When
+        every reminder is past (a meeting at short notice), the one closest to the start goes out now, once:
+        otherwise nobody would be reminded at all."""
+        past = [offset for offset in meeting.remind_minutes
+                if occurrence.start - timedelta(minutes=offset) <= now < occurrence.start]
+        if past and len(past) == len(meeting.remind_minutes):
+            closest = min(past)
+            past.remove(closest)
+            if await self._store.meetings.record_reminder(occurrence, closest, "sent", now) \
+                    and await self._queue_reminder(meeting, occurrence, closest, False, now):
+                self._wake()
+        for offset in past:
+            await self._store.meetings.record_reminder(occurrence, offset, "not-due", now)
 
     async def run_due(self) -> int:
         """Extend rolling windows and queue every reminder that is due; returns how many were queued."""

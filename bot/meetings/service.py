@@ -28,15 +28,16 @@ from bot.meetings.model import (
     OccurrenceState,
     epoch,
 )
-from bot.meetings.recurrence import describe_rule, local_of, parse_rule
-from bot.meetings.reminder_queue import ReminderQueue
-from bot.messages import Message, stamp
+from bot.meetings.recurrence import describe_rule, expand, local_of, parse_rule
+from bot.meetings.reminder_queue import FAR_FUTURE, ReminderQueue
+from bot.messages import Action, Message, stamp
 from bot.model import Role
 from bot.ports import Store
 from bot.subscriptions.model import DeliveryMode
 from bot.topics.access import can_see, coordinates, may_receive
 from bot.topics.model import Topic, Visibility
 from bot.untrusted import neutralise_mentions
+from bot.when import TODAY_WORDS, TOMORROW_WORDS, WEEKDAYS, Reading, parse_when
 
 NOTICE_KIND = "meeting-notice"
 DEFAULT_REMIND = (24 * 60, 60)
@@ -126,11 +127,12 @@ class MeetingService:
             raise UserError(_("The link must start with http:// or https://, not “{link}”.", link=data.link))
         if not data.title.strip():
             raise UserError(_("The meeting needs a title."), show_usage=True)
-        local = local_of(data.start, ZoneInfo(data.zone))
+        local = data.wall_clock or local_of(data.start, ZoneInfo(data.zone))
         rule = parse_rule(data.repeat, local, ZoneInfo(data.zone)) if data.repeat else None
         return local, rule
 
-    async def create(self, caller: Caller, topic: Topic, data: MeetingInput) -> Meeting:
+    async def create(self, caller: Caller, topic: Topic, data: MeetingInput) -> tuple[Meeting, int]:
+        """The new series, and how many notices announce it (to the audience of a change)."""
         local, rule = self.validate(data)
         now = self._clock.now()
         title = neutralise_mentions(data.title).strip()[:200]
@@ -139,17 +141,20 @@ class MeetingService:
                 NewMeeting(topic_id=topic.id, author_id=caller.person.id, title=title, start_local=local,
                            zone=data.zone, duration_minutes=int(data.duration.total_seconds() // 60), rrule=rule,
                            link=data.link, remind_minutes=data.remind_minutes), now)
+            # Announced before the occurrences are stored, so a reminder sent at once (short notice) follows it.
+            count = await self._notify(meeting, topic, None, "create", _announcement(meeting, topic, now))
             await self._reminders.materialise(meeting, now, fresh=True)
             await self._store.audit.record(caller.person.id, "meeting.create", f"meeting:{meeting.id}", None,
                                            json.dumps({"topic": topic.slug, "title": title, "start": local.isoformat(),
                                                        "zone": data.zone, "rrule": rule}), now)
         await self._changed(meeting.id)
-        return meeting
+        return meeting, count
 
     # --- cancel and reschedule ------------------------------------------------------------------------
 
-    async def find_occurrence(self, caller: Caller, meeting: Meeting, text: str) -> Occurrence:
-        """The occurrence on a date (YYYY-MM-DD, read in the caller's zone) or ``next``."""
+    async def find_occurrence(self, meeting: Meeting, text: str, zone: ZoneInfo) -> Occurrence:
+        """The occurrence named by ``text``: ``next``, or a day (``2026-12-01``, ``tuesday``, ``tomorrow``),
+        optionally with its time, read in ``zone``. Among several that day, the one starting at that time."""
         now = self._clock.now()
         upcoming = [o for o in await self._store.meetings.occurrences(meeting.id, now)
                     if o.state is not OccurrenceState.CANCELLED]
@@ -157,17 +162,25 @@ class MeetingService:
         if wanted == "next":
             if upcoming:
                 return upcoming[0]
-        elif _DATE.match(wanted):
+            raise UserError(_("Meeting #{id} has no upcoming occurrence.", id=meeting.id))
+        at: datetime | None = None
+        if _DATE.match(wanted):
             try:
                 day = date.fromisoformat(wanted)
             except ValueError:
                 raise UserError(_("“{date}” is not a date. Write it as YYYY-MM-DD.", date=text)) from None
-            for occurrence in upcoming:
-                if occurrence.start.astimezone(caller.zone).date() == day \
-                        or occurrence.original_start.astimezone(caller.zone).date() == day:
-                    return occurrence
+        elif (named := _named_day(wanted, zone, now)) is not None:
+            day = named  # "today" names today's occurrences even after 09:00, which parse_when calls past
         else:
-            raise UserError(_("“{date}” is not a date. Write it as YYYY-MM-DD.", date=text))
+            at = parse_when(text, zone, now, max_ahead=self._config.max_ahead)
+            day = at.astimezone(zone).date()
+        same_day = [o for o in upcoming if day in (o.start.astimezone(zone).date(),
+                                                   o.original_start.astimezone(zone).date())]
+        for occurrence in same_day:
+            if at in (occurrence.start, occurrence.original_start):
+                return occurrence
+        if same_day:
+            return same_day[0]
         raise UserError(_("Meeting #{id} has no upcoming occurrence on {date}.", id=meeting.id, date=text))
 
     async def cancel(self, caller: Caller, meeting_id: int, occurrence_text: str | None) -> Message:
@@ -187,7 +200,7 @@ class MeetingService:
             await self._changed(meeting.id)
             return Message(body=(_("Meeting #{id} is cancelled; {n} notices are on their way.", id=meeting.id,
                                    n=count),))
-        occurrence = await self.find_occurrence(caller, meeting, occurrence_text)
+        occurrence = await self.find_occurrence(meeting, occurrence_text, meeting.tz)
         async with self._store.transaction():
             await self._store.meetings.set_occurrence(meeting.id, occurrence.original_start, occurrence.start,
                                                       OccurrenceState.CANCELLED)
@@ -202,16 +215,18 @@ class MeetingService:
         return Message(body=(_("The meeting on {time} is cancelled; {n} notices are on their way.",
                                time=stamp(occurrence.start), n=count),))
 
-    async def reschedule(self, caller: Caller, meeting_id: int, new_start: datetime,
+    async def reschedule(self, caller: Caller, meeting_id: int, new: Reading,
                          occurrence_text: str | None) -> Message:
+        """Move the series (its wall-clock start, in its own zone) or one occurrence to ``new``."""
         meeting, topic = await self.coordinated(caller, meeting_id)
         if meeting.state is MeetingState.CANCELLED:
             raise UserError(_("Meeting #{id} is cancelled; it cannot be moved.", id=meeting.id))
         now = self._clock.now()
+        new_start = new.instant
         if new_start <= now:
             raise UserError(_("A meeting must start in the future."))
         if occurrence_text is not None:
-            occurrence = await self.find_occurrence(caller, meeting, occurrence_text)
+            occurrence = await self.find_occurrence(meeting, occurrence_text, new.zone)
             moved = Occurrence(meeting.id, occurrence.original_start, new_start, OccurrenceState.MOVED)
             async with self._store.transaction():
                 await self._store.meetings.set_occurrence(meeting.id, occurrence.original_start, new_start,
@@ -228,7 +243,7 @@ class MeetingService:
             await self._changed(meeting.id)
             return Message(body=(_("Moved to {time}; {n} notices are on their way.", time=stamp(new_start),
                                    n=count),))
-        local = local_of(new_start, meeting.tz)
+        local = series_start(new, meeting)
         if meeting.rrule is not None:
             parse_rule(meeting.rrule, local, meeting.tz)  # the rule must still occur from the new start
         async with self._store.transaction():
@@ -310,6 +325,38 @@ class MeetingService:
             lines.append(_("• {time} — {title} ({topic}), meeting #{id}", time=stamp(occurrence.start),
                            title=meeting.title, topic=topic.slug, id=meeting.id))
         return lines
+
+
+def _named_day(word: str, zone: ZoneInfo, now: datetime) -> date | None:
+    """The day a lone day word names, today included (``tuesday`` on a Tuesday is today)."""
+    today = now.astimezone(zone).date()
+    if word in TODAY_WORDS:
+        return today
+    if word in TOMORROW_WORDS:
+        return today + timedelta(days=1)
+    if word in WEEKDAYS:
+        return today + timedelta(days=(WEEKDAYS[word] - today.weekday()) % 7)
+    return None
+
+
+def series_start(new: Reading, meeting: Meeting) -> datetime:
+    """The series' new wall-clock start: as typed when read in its own zone (a time in a DST gap stays the
+    series' time on the other days), else ``new`` on its wall clock."""
+    if new.typed is not None and new.zone.key == meeting.zone:
+        return new.typed
+    return local_of(new.instant, meeting.tz)
+
+
+def _announcement(meeting: Meeting, topic: Topic, now: datetime) -> Message:
+    """The notice of a new meeting or series, for the audience of its reminders."""
+    first = expand(meeting.start_local, meeting.tz, meeting.rrule, now, FAR_FUTURE, 1)
+    when = stamp(first[0]) if first else stamp(now)
+    body = _("Meeting #{id} starts {time}, repeating {rule}.", id=meeting.id, time=when,
+             rule=describe_rule(meeting.rrule)) if meeting.rrule else \
+        _("Meeting #{id} takes place {time}.", id=meeting.id, time=when)
+    return Message(title=_("New meeting: {title}", title=meeting.title), body=(body,),
+                   actions=(Action(_("Show"), f"meeting show {meeting.id}"),),
+                   footer=_("Topic “{topic}”", topic=topic.slug))
 
 
 def answer_label(answer: Answer) -> Text:

@@ -15,7 +15,7 @@ import pytest
 
 from bot.errors import UserError
 from bot.i18n import Translator
-from bot.when import EXAMPLES, format_local, parse_when
+from bot.when import EXAMPLES, format_local, parse_when, read_when, time_length
 
 NAIROBI = ZoneInfo("Africa/Nairobi")
 SAO_PAULO = ZoneInfo("America/Sao_Paulo")
@@ -470,3 +470,80 @@ def test_format_local(instant: datetime, zone: ZoneInfo, expected: str) -> None:
 def test_format_local_of_a_parsed_time_round_trips() -> None:
     instant = parse_when("2026-12-01 14:00", NAIROBI, NOW)
     assert format_local(instant, NAIROBI) == "Tue 1 Dec 2026 14:00 (Africa/Nairobi)"
+
+
+# --- how many words form a time (the command grammar stops there) ----------------------------------------
+
+
+@pytest.mark.parametrize(("words", "length"), [
+    ("now Webinar", 1),
+    ("in 2h Webinar soon", 2),
+    ("in 2 hours 30 minutes Webinar", 5),
+    ("in 1d 2h and more", 3),
+    ("monday 14:00 Webinar", 2),
+    ("Monday at 2pm Webinar", 3),
+    ("tomorrow 9 pm Webinar", 3),
+    ("tomorrow Webinar", 1),
+    ("tomorrow 2026 report", 1),  # four digits are no hour
+    ("tomorrow tomorrow", 1),
+    ("14:00 sharp", 1),
+    ("at 9:30 pm", 3),
+    ("2026-12-01 Webinar", 1),
+    ("2026-12-01 14:00 Webinar", 2),
+    ("2026-12-01 2:30 pm +03:00 Webinar", 4),
+    ("2026-12-01T14:00Z Webinar", 1),
+    ("2026-12-01 25:00 Webinar", 2),  # a complete shape: read, then refused as an invalid time
+    ("monday 14:00 30 people", 2),
+    ("soon", 0),
+    ("Webinar monday 14:00", 0),
+    ("01/12/2026 14:00", 0),
+    ("١٤:٠٠", 0),
+    ("", 0),
+])
+def test_time_length_counts_the_words_of_a_time(words: str, length: int) -> None:
+    assert time_length(words.split()) == length
+
+
+@pytest.mark.parametrize(("words", "shown"), [
+    ("tomorrow 9 Webinar", "tomorrow 9 Webinar"),  # 9 begins "9 pm" and stops
+    ("monday 14", "monday 14"),
+    ("in 2h 30 people", "in 2h 30 people"),
+    ("in", "in"),
+    ("at Webinar", "at Webinar"),
+    ("2026-12-01 9 Webinar", "2026-12-01 9 Webinar"),
+])
+def test_time_length_refuses_a_time_begun_but_not_finished(words: str, shown: str) -> None:
+    with pytest.raises(UserError) as caught:
+        time_length(words.split())
+    rendered = ENGLISH.render(caught.value.message, "en")
+    assert rendered.startswith(f"“{shown}” is not a complete date or time, so I cannot tell where it ends.")
+    assert rendered.endswith(f"Try, for example: {EXAMPLES}.")
+
+
+@pytest.mark.parametrize("text", [
+    "in 2h", "in 1 hour 30 minutes", "tomorrow at 9:30 pm", "2026-12-01 14:00 +01", "monday 14:00", "9pm",
+])
+def test_every_accepted_form_is_one_whole_time(text: str) -> None:
+    """The grammar that measures a time on a command line is the one that reads it: no drift between them."""
+    assert time_length(text.split()) == len(text.split())
+    parse_when(text, NAIROBI, NOW)
+
+
+def wall(year: int, month: int, day: int, hour: int, minute: int) -> datetime:
+    """A naive wall-clock time (in the zone the test reads in)."""
+    return datetime(year, month, day, hour, minute)  # noqa: DTZ001 - wall-clock time, zone given apart
+
+
+@pytest.mark.parametrize(("text", "typed", "shifted"), [
+    ("2026-03-29 02:30", wall(2026, 3, 29, 2, 30), True),  # does not exist: read as 03:30 CEST
+    ("tomorrow 02:30", wall(2026, 3, 29, 2, 30), True),
+    ("2026-03-29 03:30", wall(2026, 3, 29, 3, 30), False),
+    ("2026-10-25 02:30", wall(2026, 10, 25, 2, 30), False),  # repeated, not missing
+    ("in 2h", None, False),
+    ("2026-03-29T02:30+01:00", None, False),  # an offset names an instant, not a wall-clock time
+])
+def test_read_when_tells_a_wall_clock_time_a_dst_gap_moved(text: str, typed: datetime | None,
+                                                           shifted: bool) -> None:
+    reading = read_when(text, COPENHAGEN, CPH_BEFORE_SPRING)
+    assert (reading.typed, reading.shifted) == (typed, shifted)
+    assert reading.instant == parse_when(text, COPENHAGEN, CPH_BEFORE_SPRING)

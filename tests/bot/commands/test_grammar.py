@@ -5,22 +5,17 @@ from __future__ import annotations
 import pytest
 
 from app.assembly import all_commands
-from bot.commands.grammar import parse_arguments, split_command, tokenize
+from bot.commands.grammar import parse_arguments, positional_tokens, split_command, tokenize
 from bot.commands.registry import CommandRegistry
-from bot.commands.spec import Arg, Command, Option
+from bot.commands.spec import Arg, ArgKind, Command, Option
 from bot.errors import UsageError
-from bot.i18n import _
-from bot.messages import Message
+from bot.i18n import Translator, _
+from bot.when import EXAMPLES
 
-
-async def _noop(ctx: object) -> Message:
-    return Message()
-
-
-ANNOUNCE = Command(("announce", "new"), _("x"), _noop,
+ANNOUNCE = Command(("announce", "new"), _("x"),
                    args=(Arg("topic", _("t")), Arg("text", _("x"), rest=True, max_length=4000)),
                    options=(Option("when", _("w")),))
-CREATE = Command(("topic", "create"), _("x"), _noop, args=(Arg("slug", _("s")), Arg("title", _("t"), rest=True)),
+CREATE = Command(("topic", "create"), _("x"), args=(Arg("slug", _("s")), Arg("title", _("t"), rest=True)),
                  options=(Option("visibility", _("v"), choices=("public", "members", "private")),
                           Option("description", _("d"))))
 
@@ -70,7 +65,7 @@ def test_empty_or_over_long_arguments_are_usage_errors(line: str) -> None:
 
 
 def test_missing_and_extra_arguments() -> None:
-    subscribe = Command(("subscribe",), _("x"), _noop, args=(Arg("topic", _("t")),))
+    subscribe = Command(("subscribe",), _("x"), args=(Arg("topic", _("t")),))
     with pytest.raises(UsageError):
         parse_arguments(subscribe, "")
     with pytest.raises(UsageError):
@@ -93,9 +88,9 @@ def test_split_command_finds_groups_and_subcommands() -> None:
 
 def test_declarations_are_valid() -> None:
     with pytest.raises(ValueError, match="last argument"):
-        Command(("x",), _("x"), _noop, args=(Arg("a", _("a"), rest=True), Arg("b", _("b"))))
+        Command(("x",), _("x"), args=(Arg("a", _("a"), rest=True), Arg("b", _("b"))))
     with pytest.raises(ValueError, match="required argument"):
-        Command(("x",), _("x"), _noop, args=(Arg("a", _("a"), required=False), Arg("b", _("b"))))
+        Command(("x",), _("x"), args=(Arg("a", _("a"), required=False), Arg("b", _("b"))))
 
 
 def test_a_closing_quote_followed_by_punctuation_closes() -> None:
@@ -106,7 +101,7 @@ def test_a_closing_quote_followed_by_punctuation_closes() -> None:
 
 def test_free_text_may_contain_a_lone_quote_but_other_arguments_may_not() -> None:
     assert parse_arguments(ANNOUNCE, 'disinformation He said "hello')["text"] == 'He said "hello'
-    subscribe = Command(("subscribe",), _("x"), _noop, args=(Arg("topic", _("t")),))
+    subscribe = Command(("subscribe",), _("x"), args=(Arg("topic", _("t")),))
     with pytest.raises(UsageError):
         parse_arguments(subscribe, '"whrd-safety')
 
@@ -135,3 +130,77 @@ def test_rest_text_keeps_its_indentation() -> None:
 def test_a_rest_argument_wrapped_in_quotes_loses_the_wrapping_only(typed: str, title: str) -> None:
     values = parse_arguments(CREATE, f"reports {typed}")
     assert values["title"] == title
+
+
+# --- time-valued options and arguments (issue 15, item 6) ----------------------------------------------------
+
+TIMED = Command(("announce", "new"), _("x"),
+                args=(Arg("topic", _("t")), Arg("text", _("x"), rest=True, max_length=4000)),
+                options=(Option("when", _("w"), ArgKind.TIME), Option("note", _("n"))))
+AT_THEN_TITLE = Command(("meeting", "plan"), _("x"),
+                        args=(Arg("at", _("a"), ArgKind.TIME), Arg("title", _("t"), rest=True)))
+
+
+@pytest.mark.parametrize(("line", "when", "text"), [
+    ("t Webinar soon when:monday 14:00", "monday 14:00", "Webinar soon"),
+    ("t when:monday 14:00 Webinar soon", "monday 14:00", "Webinar soon"),
+    ("t when:in 2h Webinar soon", "in 2h", "Webinar soon"),
+    ("t when:in 2 hours 30 minutes Webinar", "in 2 hours 30 minutes", "Webinar"),
+    ("t when:tomorrow at 9:30 pm Webinar", "tomorrow at 9:30 pm", "Webinar"),
+    ("t when:2026-12-01 14:00 +03:00 Webinar", "2026-12-01 14:00 +03:00", "Webinar"),
+    ("t when:tomorrow 2026 report", "tomorrow", "2026 report"),
+    ("t when: tomorrow 9am Webinar", "tomorrow 9am", "Webinar"),
+    ('t when:"tomorrow" 09:00 call', "tomorrow", "09:00 call"),  # quotes say where the time ends
+    ("t Agenda when:monday\n14:00 start", "monday", "Agenda\n14:00 start"),  # a time stays on its line
+    ("t when:soon Webinar", "soon", "Webinar"),  # no time at all: one word, refused by the handler
+])
+def test_an_unquoted_time_option_takes_every_word_of_its_time(line: str, when: str, text: str) -> None:
+    values = parse_arguments(TIMED, line)
+    assert (values["when"], values["text"]) == (when, text)
+
+
+@pytest.mark.parametrize(("line", "shown"), [
+    ("t when:tomorrow 9 Webinar", "tomorrow 9 Webinar"),
+    ("t when:in 2h 30 people expected", "in 2h 30 people"),
+    ("t when:in 2 Webinar", "in 2 Webinar"),
+    ("t Webinar when:in", "in"),
+    ("t Webinar when:monday at", "monday at"),
+])
+def test_a_time_option_that_begins_a_time_it_does_not_finish_is_refused(line: str, shown: str) -> None:
+    with pytest.raises(UsageError) as caught:
+        parse_arguments(TIMED, line)
+    rendered = Translator.load().render(caught.value.message, "en")
+    assert rendered.startswith(f"“{shown}” is not a complete date or time")
+    assert rendered.endswith(f"Try, for example: {EXAMPLES}.")
+
+
+def test_other_options_still_take_one_word() -> None:
+    values = parse_arguments(TIMED, "t note:monday 14:00 Webinar")
+    assert values["note"] == "monday" and values["text"] == "14:00 Webinar"
+
+
+def test_a_time_option_stops_at_the_next_option() -> None:
+    values = parse_arguments(TIMED, "t when:tomorrow note:x 14:00")
+    assert (values["when"], values["note"], values["text"]) == ("tomorrow", "x", "14:00")
+
+
+def test_a_positional_time_argument_takes_every_word_of_its_time() -> None:
+    assert parse_arguments(AT_THEN_TITLE, "monday 14:00 Weekly sync") == {"at": "monday 14:00",
+                                                                          "title": "Weekly sync"}
+    assert parse_arguments(AT_THEN_TITLE, '"monday" 14:00 sync')["title"] == "14:00 sync"
+    with pytest.raises(UsageError):
+        parse_arguments(AT_THEN_TITLE, "tomorrow 9 sync")
+
+
+def test_positional_tokens_leave_out_the_words_a_time_option_took() -> None:
+    assert [t.value for t in positional_tokens(TIMED, "t when:monday 14:00")] == ["t"]
+    assert [t.value for t in positional_tokens(TIMED, "t hello when:in 2h there")] == ["t", "hello", "there"]
+
+
+def test_every_time_valued_declaration_is_declared_a_time() -> None:
+    """The grammar reads a time only where the kind says so: every option or argument that holds a time."""
+    time_valued = {"when", "occurrence"}
+    for command in all_commands():
+        for spec in (*command.args, *command.options):
+            if spec.name in time_valued:
+                assert spec.kind is ArgKind.TIME, f"{command.name} {spec.name}"

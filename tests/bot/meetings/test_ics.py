@@ -39,6 +39,7 @@ async def _compare(h: Harness, meeting_id: int) -> list[datetime]:
     ("Europe/Copenhagen", "2027-03-22 00:00", datetime(2027, 3, 1, tzinfo=UTC)),  # spring change
     ("Europe/Copenhagen", "2027-10-25 02:30", datetime(2027, 10, 1, tzinfo=UTC)),  # autumn, repeated hour
     ("America/New_York", "2027-03-10 02:30", datetime(2027, 3, 1, tzinfo=UTC)),  # spring gap
+    ("Europe/Copenhagen", "2027-03-28 02:30", datetime(2027, 3, 1, tzinfo=UTC)),  # the first one in the gap
     ("America/New_York", "2027-11-01 01:30", datetime(2027, 10, 20, tzinfo=UTC)),  # autumn, repeated hour
     ("Australia/Sydney", "2027-10-01 09:00", datetime(2027, 9, 20, tzinfo=UTC)),  # spring (October)
     ("Australia/Sydney", "2027-04-01 02:30", datetime(2027, 3, 20, tzinfo=UTC)),  # autumn, repeated hour
@@ -64,7 +65,7 @@ async def test_cancelled_and_moved_occurrences_and_stable_uid(h: Harness) -> Non
     await h.text("demo-coordinator", "meeting create disinformation Weekly 2026-11-26 10:00 repeat:tue,thu "
                                      "zone:Europe/Brussels link:https://meet.example.org/w")
     await h.say("demo-coordinator", "meeting cancel 2 occurrence:2026-12-01")
-    await h.say("demo-coordinator", "meeting reschedule 2 2026-12-04 16:00 occurrence:2026-12-03")
+    await h.say("demo-coordinator", "meeting reschedule 2 2026-12-04 16:00 occurrence:2026-12-03")  # Brussels time
     calendar = await _export(h, 2)
     events = calendar.walk("VEVENT")
     assert {str(e["UID"]) for e in events} == {"meeting-2@demo-coalition"}
@@ -76,12 +77,12 @@ async def test_cancelled_and_moved_occurrences_and_stable_uid(h: Harness) -> Non
     assert [d.astimezone(UTC) for d in exdates] == [datetime(2026, 12, 1, 9, 0, tzinfo=UTC)]
     moved = next(e for e in events if "RECURRENCE-ID" in e)
     assert moved["RECURRENCE-ID"].dt.astimezone(UTC) == datetime(2026, 12, 3, 9, 0, tzinfo=UTC)
-    assert moved.DTSTART.astimezone(UTC) == datetime(2026, 12, 4, 16, 0, tzinfo=UTC)
+    assert moved.DTSTART.astimezone(UTC) == datetime(2026, 12, 4, 15, 0, tzinfo=UTC)
     assert calendar.walk("VTIMEZONE"), "VTIMEZONE for Europe/Brussels"
     assert not calendar.errors and not any(e.errors for e in events)
     starts = await _compare(h, 2)
     assert datetime(2026, 12, 1, 9, 0, tzinfo=UTC) not in starts
-    assert datetime(2026, 12, 4, 16, 0, tzinfo=UTC) in starts
+    assert datetime(2026, 12, 4, 15, 0, tzinfo=UTC) in starts
     again = await _export(h, 2)
     assert {str(e["UID"]) for e in again.walk("VEVENT")} == {"meeting-2@demo-coalition"}
 

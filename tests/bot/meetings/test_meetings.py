@@ -118,7 +118,7 @@ async def test_reminders_reach_subscribers_channel_and_yes_maybe_but_not_no(h: H
     out = h.console_output()
     for target in ("[DM → demo-coordinator]", "[DM → demo-member]", "[DM → demo-admin]", "[#wg-disinformation]"):
         assert f"{target} == Reminder: Fact-check sync ==" in out, target
-    assert "[DM → nosayer]" not in out
+    assert "[DM → nosayer] == Reminder" not in out
     assert "[Yes] /rsvp 2 yes" in out and "late" not in out
     await h.app.run_due()
     assert h.console_output().count("== Reminder: Fact-check sync ==") == 4, "never twice"
@@ -175,7 +175,7 @@ async def test_cancel_and_reschedule_notify_the_same_audience(h: Harness) -> Non
     out = h.console_output()
     for target in ("[DM → demo-coordinator]", "[DM → demo-member]", "[#wg-disinformation]"):
         assert f"{target} == Meeting cancelled: Weekly ==" in out, target
-    assert "[DM → nosayer]" not in out
+    assert "[DM → nosayer] == Meeting cancelled" not in out
     occurrences = await h.app.store.meetings.occurrences(2)
     assert [o.state for o in occurrences[:3]] == [OccurrenceState.SCHEDULED, OccurrenceState.CANCELLED,
                                                   OccurrenceState.SCHEDULED]
