@@ -21,6 +21,7 @@ from adapters.slack.delivery import SlackDelivery
 from adapters.slack.handlers import SlackHandlers
 from adapters.slack.identity import SlackDirectory
 from adapters.slack.manifest import EVENTS_PATH, shortcut_commands
+from adapters.slack.replies import Replies
 from adapters.slack.settings import SlackSettings
 from bot.commands.dispatcher import Dispatcher
 from bot.delivery.pacing import TokenBucket
@@ -70,7 +71,7 @@ async def running(slack: SlackSettings, dispatcher: Dispatcher, *, per_second: f
     delivery = SlackDelivery(client, dedupe_after_crash=slack.dedupe_after_crash, directory=directory)
     handlers = SlackHandlers(dispatcher, directory, registry, translator, umbrella=slack.umbrella_command,
                              shortcuts=shortcut_commands(registry, slack.umbrella_command),
-                             default_language=language)
+                             default_language=language, replies=Replies(client, translator))
     bolt = AsyncApp(client=client, name="coalition-bot", signing_secret=(
         slack.signing_secret.get_secret_value() if slack.signing_secret else None))
     handlers.register(bolt)

@@ -157,6 +157,15 @@ def _shorten(text: str) -> str:
 
 def render_slack_blocks(message: RenderedMessage, *, max_blocks: int = MAX_BLOCKS) -> list[SlackMessage]:
     """The message as one or more Slack messages of at most ``max_blocks`` blocks each, buttons last."""
-    blocks = _content_blocks(message) + _action_blocks(message)
+    return as_messages(_content_blocks(message) + _action_blocks(message), max_blocks)
+
+
+def as_messages(blocks: list[Block], max_blocks: int = MAX_BLOCKS) -> list[SlackMessage]:
+    """``blocks`` in order, as messages of at most ``max_blocks`` blocks each."""
     parts = [tuple(blocks[start:start + max_blocks]) for start in range(0, len(blocks), max_blocks)]
     return [SlackMessage(text=_notification_text(part), blocks=part) for part in parts]
+
+
+def context_block(text: str) -> Block:
+    """A small grey line: the adapter's own notes (already mrkdwn, and short: never split)."""
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": text or "…"}]}

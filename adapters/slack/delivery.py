@@ -19,10 +19,12 @@ from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, NoReturn
 
 import aiohttp
-from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.blocks import render_slack_blocks
+from adapters.slack.channels import channel_is_public
+from adapters.slack.files import upload_or_reason
 from adapters.slack.identity import SlackDirectory
 from bot.delivery.model import SentMessage
 from bot.delivery.pacing import TokenBucket
@@ -102,18 +104,9 @@ class SlackDelivery:
         return PLATFORM
 
     async def channel_is_public(self, channel_id: str) -> bool | None:
-        """Whether every workspace member can read the channel (``setup topic-channel`` refuses one for a topic
-        that is not public); ``None`` when Slack cannot tell us."""
-        try:
-            response = await self._client.conversations_info(channel=channel_id)
-        except (SlackApiError, SlackClientError, OSError, TimeoutError):
-            return None
-        channel = response.get("channel") or {}
-        if channel.get("is_im") or channel.get("is_mpim"):
-            return False
-        if channel.get("is_ext_shared"):  # Slack Connect: people from other organisations read it
-            return True
-        return not channel.get("is_private", False)
+        """Whether people other than members can read the channel (``setup topic-channel`` refuses one for a
+        topic that is not public); see :mod:`adapters.slack.channels` — it fails closed."""
+        return await channel_is_public(self._client, channel_id)
 
     async def current_role(self, external_id: str) -> Role | None:
         """What Slack says now (users.info, cached for minutes), for the worker's access re-check."""
@@ -201,6 +194,11 @@ class SlackDelivery:
                 _fail(error, direct=direct)
             posted_channel = str(response.get("channel") or channel)
             timestamps.append(str(response["ts"]))
+        if message.attachment is not None:  # a file cannot ride in a message: it follows it, never dropped
+            reason = await upload_or_reason(self._client, posted_channel, message.attachment)
+            if reason is not None:
+                raise PermanentDeliveryError(_("Slack refused the file {file} ({error}), so it could not be sent.",
+                                               file=message.attachment.filename, error=reason))
         self._suspect.discard(key)
         return SentMessage(platform=PLATFORM, channel_id=posted_channel, message_ids=tuple(timestamps))
 

@@ -2,28 +2,22 @@
 
 Slack treats ``<!channel>``, ``<!here>``, ``<!everyone>``, ``<!subteam^S1>`` and ``<@U1>`` as mentions that
 notify people, and ``&``, ``<``, ``>`` as markup. Announcement text comes from people, so every string the
-adapter posts goes through :func:`escape_mrkdwn` before the adapter adds its own markup (time stamps).
+adapter posts goes through :func:`escape_mrkdwn` before the adapter adds its own markup (time stamps). The
+mentions become the words they stand for (``@here``, ``@ada``) with an invisible word joiner after the ``@``
+— the core's own rule (:func:`bot.untrusted.inert_mentions`) — so the reader sees natural text, never
+escaped markup such as ``<!channel>``, and nobody is notified.
 """
 
 from __future__ import annotations
 
 import re
 
-WORD_JOINER = "\u2060"
-
-_SPECIAL = re.compile(r"<!(channel|here|everyone)(?:\|[^>]*)?>", re.IGNORECASE)
-_SUBTEAM = re.compile(r"<!subteam\^([A-Za-z0-9]+)(?:\|@?([^>]*))?>")
-_USER = re.compile(r"<@([A-Za-z0-9]+)(?:\|([^>]*))?>")
-_BARE_SPECIAL = re.compile(r"@(channel|here|everyone)\b", re.IGNORECASE)
+from bot.untrusted import inert_mentions
 
 
 def neutralise_mentions(text: str) -> str:
     """Replace mention markup by inert, readable text: ``<!here>`` → ``@⁠here``, ``<@U1|ada>`` → ``@⁠ada``."""
-    text = _SPECIAL.sub(lambda m: f"@{WORD_JOINER}{m.group(1).lower()}", text)
-    text = _SUBTEAM.sub(lambda m: f"@{WORD_JOINER}{m.group(2) or m.group(1)}", text)
-    text = _USER.sub(lambda m: f"@{WORD_JOINER}{m.group(2) or m.group(1)}", text)
-    # "@here" typed as plain text only pings with link_names; break it anyway, the reader sees no difference.
-    return _BARE_SPECIAL.sub(lambda m: f"@{WORD_JOINER}{m.group(1)}", text)
+    return inert_mentions(text)
 
 
 def escape_entities(text: str) -> str:

@@ -2,7 +2,10 @@
 
 Everything a person does reaches :meth:`Dispatcher.handle` as an :class:`IncomingCommand` carrying the
 person's Slack identity and what Slack says about them (name, zone, role, locale), so permissions and
-errors are decided by the core only. Replies are ephemeral: only the caller sees them.
+errors are decided by the core only. Replies are ephemeral: only the caller sees them. Every interaction
+gets an answer: a form Slack will not open, a modal it will not update, a reply too long for its limits and
+a failure of the bot itself all end in a message to the person (ephemeral, or in their DM with the bot —
+see :mod:`adapters.slack.replies`).
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from typing import Any
 from slack_bolt.app.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.respond.async_respond import AsyncRespond
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.blocks import ACTION_ID_PREFIX, render_slack_blocks
@@ -28,18 +32,20 @@ from adapters.slack.compose import (
 )
 from adapters.slack.escape import clean_command_text
 from adapters.slack.identity import SlackDirectory
+from adapters.slack.replies import NETWORK_ERRORS, Replies, slack_reason
 from bot.commands.context import IncomingCommand
 from bot.commands.dispatcher import Dispatcher, Reply
 from bot.commands.registry import CommandRegistry
-from bot.i18n import Translator, _
+from bot.i18n import Text, Translator, _
 from bot.messages import RenderedMessage, strip_markers
 from bot.model import Identity
 
 log = logging.getLogger(__name__)
 
 PLATFORM = "slack"
-RESPONSE_URL_POSTS = 5  # Slack accepts at most five posts to one response_url
-ERROR_TEXT_LIMIT = 1000
+ERROR_TEXT_LIMIT = 1000  # what the bot shows under a modal's field; a longer error also goes to the DM
+BROKEN = _("Something went wrong on our side; nothing was changed. Please try again later, and tell a "
+           "coordinator if it happens again.")
 
 
 class SlackHandlers:
@@ -47,7 +53,7 @@ class SlackHandlers:
 
     def __init__(self, dispatcher: Dispatcher, directory: SlackDirectory, registry: CommandRegistry,
                  translator: Translator, *, umbrella: str, shortcuts: Collection[str],
-                 default_language: str) -> None:
+                 default_language: str, replies: Replies) -> None:
         self._dispatcher = dispatcher
         self._directory = directory
         self._registry = registry
@@ -55,6 +61,7 @@ class SlackHandlers:
         self._umbrella = umbrella
         self._shortcuts = frozenset(shortcuts)
         self._default_language = default_language
+        self._replies = replies
 
     def register(self, app: AsyncApp) -> None:
         for command in (self._umbrella, *sorted(self._shortcuts)):
@@ -69,42 +76,69 @@ class SlackHandlers:
         text = self.command_text(str(command.get("command", "")), str(command.get("text", "")))
         user_id = str(command["user_id"])
         found = composable(self._registry, text)
+        await ack()
         if found is not None and command.get("trigger_id"):
-            await ack()
             # The trigger id lives three seconds: open the modal before anything slow.
             language = await self._modal_language(user_id)
-            await client.views_open(trigger_id=command["trigger_id"],
-                                    view=compose_view(found, self._translator, language, command.get("channel_id")))
+            view = compose_view(found, self._translator, language, command.get("channel_id"))
+            if view is None:
+                refusal: Text = _("What you typed is too long to finish in a form. Type the whole command "
+                                  "instead, its text included: {usage}", usage=found.command.usage())
+            else:
+                try:
+                    await client.views_open(trigger_id=command["trigger_id"], view=view)
+                    return
+                except (SlackApiError, *NETWORK_ERRORS) as error:
+                    log.warning("views.open failed (%s)", slack_reason(error))
+                    refusal = _("Slack could not open the form ({error}), so nothing was done. Type the whole "
+                                "command instead, its text included: {usage}", error=slack_reason(error),
+                                usage=found.command.usage())
+            message = RenderedMessage(body=(self._translator.render(refusal, language),), is_error=True)
+            await self._replies.respond(respond, user_id, message, language)
             return
-        await ack()
-        reply = await self.run(user_id, text)
-        await self._respond(respond, reply.message, reply.language)
+        message, language = await self.answer(user_id, text)
+        await self._replies.respond(respond, user_id, message, language)
 
     async def on_action(self, ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond,
                         client: AsyncWebClient) -> None:
         await ack()
+        user_id = str(body["user"]["id"])
         action = body["actions"][0]
-        reply = await self.run(str(body["user"]["id"]), str(action.get("value") or ""))
+        message, language = await self.answer(user_id, str(action.get("value") or ""))
         container = body.get("container") or {}
         if container.get("type") == "view" and body.get("view"):
-            await client.views_update(view_id=body["view"]["id"],
-                                      view=result_view(reply.message, self._translator, reply.language))
+            await self._update_modal(client, str(body["view"]["id"]), user_id, message, language)
             return
-        await self._respond(respond, reply.message, reply.language)
+        await self._replies.respond(respond if body.get("response_url") else None, user_id, message, language)
 
-    async def on_view_submission(self, ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
+    async def on_view_submission(self, ack: AsyncAck, body: dict[str, Any], view: dict[str, Any],
+                                 client: AsyncWebClient) -> None:
         text = submitted_command(view)
         if text is None:
             await ack(response_action="errors", errors={INPUT_BLOCK: "?"})
             return
-        reply = await self.run(str(body["user"]["id"]), text)
-        if reply.message.is_error:
+        user_id = str(body["user"]["id"])
+        message, language = await self.answer(user_id, text)
+        if message.is_error:
             # Keep the modal open with what they typed, and say what is wrong under the field.
-            message = reply.message
             detail = "\n".join([*message.body, *(f"{f.name}: {f.value}" for f in message.fields)])
-            await ack(response_action="errors", errors={INPUT_BLOCK: detail[:ERROR_TEXT_LIMIT]})
+            if len(detail) <= ERROR_TEXT_LIMIT:
+                await ack(response_action="errors", errors={INPUT_BLOCK: detail})
+                return
+            more = self._translator.render(_("(The whole message is in your direct messages with the bot.)"),
+                                           language)
+            await ack(response_action="errors",
+                      errors={INPUT_BLOCK: f"{detail[:ERROR_TEXT_LIMIT - len(more) - 2]}… {more}"})
+            await self._replies.direct(user_id, render_slack_blocks(message))
             return
-        await ack(response_action="update", view=result_view(reply.message, self._translator, reply.language))
+        message = await self._replies.with_attachment(user_id, message, language)
+        shown, rest = result_view(message, self._translator, language)
+        await ack(response_action="update", view=shown)
+        if rest:
+            reason = await self._replies.direct(user_id, rest)
+            if reason is not None:
+                await self._try_update(client, str(view.get("id") or ""),
+                                       result_view(message, self._translator, language, dm_failed=reason)[0])
 
     # --- helpers -----------------------------------------------------------------------------------
 
@@ -121,20 +155,44 @@ class SlackHandlers:
             identity=Identity(PLATFORM, user_id), display_name=profile.display_name, text=text,
             platform_role=profile.role, platform_timezone=profile.timezone, locale=profile.locale))
 
+    async def answer(self, user_id: str, text: str) -> tuple[RenderedMessage, str]:
+        """The reply and its language; a failure of the bot itself still answers, in the default language."""
+        try:
+            reply = await self.run(user_id, text)
+        except Exception:
+            log.exception("a Slack command of %s failed", user_id)
+            language = self._default_language
+            return RenderedMessage(body=(self._translator.render(BROKEN, language),), is_error=True), language
+        return reply.message, reply.language
+
     async def _modal_language(self, user_id: str) -> str:
         profile = await self._directory.profile(user_id)
         hint = (profile.locale or "").split("-")[0].lower()
         return hint if hint and self._translator.supports(hint) else self._default_language
 
-    async def _respond(self, respond: AsyncRespond, message: RenderedMessage, language: str) -> None:
-        parts = render_slack_blocks(message)
-        if len(parts) > RESPONSE_URL_POSTS:
-            log.warning("a reply of %d messages exceeds Slack's %d response_url posts; the rest is dropped",
-                        len(parts), RESPONSE_URL_POSTS)
-        for index, part in enumerate(parts[:RESPONSE_URL_POSTS]):
-            blocks = list(part.blocks)
-            if index == RESPONSE_URL_POSTS - 1 and len(parts) > RESPONSE_URL_POSTS:
-                note = self._translator.render(_("(The reply is too long for Slack; the rest was left out.)"),
-                                               language)
-                blocks = [*blocks[:-1], {"type": "context", "elements": [{"type": "mrkdwn", "text": note}]}]
-            await respond(text=part.text, blocks=blocks, response_type="ephemeral", replace_original=False)
+    async def _update_modal(self, client: AsyncWebClient, view_id: str, user_id: str, message: RenderedMessage,
+                            language: str) -> None:
+        """Show a click's answer in the modal it came from; what Slack will not show there goes to the DM."""
+        message = await self._replies.with_attachment(user_id, message, language)
+        shown, rest = result_view(message, self._translator, language)
+        try:
+            await client.views_update(view_id=view_id, view=shown)
+        except (SlackApiError, *NETWORK_ERRORS) as error:
+            log.warning("views.update failed (%s)", slack_reason(error))
+            lead = self._replies.note(_("Slack could not show the answer in the form ({error}), so here it is.",
+                                        error=slack_reason(error)), language)
+            await self._replies.direct(user_id, render_slack_blocks(message), lead=lead)
+            return
+        if rest:
+            reason = await self._replies.direct(user_id, rest)
+            if reason is not None:
+                await self._try_update(client, view_id,
+                                       result_view(message, self._translator, language, dm_failed=reason)[0])
+
+    @staticmethod
+    async def _try_update(client: AsyncWebClient, view_id: str, view: dict[str, Any]) -> None:
+        try:
+            await client.views_update(view_id=view_id, view=view)
+        except (SlackApiError, *NETWORK_ERRORS) as error:
+            log.warning("views.update failed (%s); the person was not told the rest is missing",
+                        slack_reason(error))

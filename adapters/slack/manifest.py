@@ -28,7 +28,15 @@ RESERVED_COMMANDS = frozenset({
     "remind", "remove", "rename", "search", "shortcuts", "shrug", "star", "status", "topic", "who", "whois",
 })
 
-BASE_SCOPES = ("commands", "chat:write", "chat:write.public", "im:write", "users:read", "usergroups:read")
+# Every bot scope a Web API method the adapter calls needs (the adapter tests install exactly these in the
+# fake Slack, which refuses any other method as Slack does): commands — the slash commands; chat:write —
+# chat.postMessage/update/delete; chat:write.public — post in a public channel without joining it;
+# im:write — conversations.open for a DM; users:read — users.info (role, zone, language); usergroups:read —
+# the coordinator group; channels:read and groups:read — conversations.info on a public or private channel,
+# the "can everyone read it?" check of setup topic-channel (without them it cannot tell, and refuses);
+# files:write — the calendar (.ics) files that replies carry.
+BASE_SCOPES = ("commands", "chat:write", "chat:write.public", "im:write", "users:read", "usergroups:read",
+               "channels:read", "groups:read", "files:write")
 # conversations.history with metadata, for reading back a post that a crash interrupted.
 HISTORY_SCOPES = ("channels:history", "groups:history", "im:history")
 

@@ -2,7 +2,8 @@
 
 Binding asks the platform the admin typed on (through its adapter) whether everyone can read the channel,
 so a members-only topic is never bound to a channel the public reads, and lets the adapter make the public
-channel read-only for everyone but the bot.
+channel read-only for everyone but the bot. The check fails closed: a platform that cannot answer ("could
+not tell") refuses the change exactly as a public channel would, because an unknown channel may be public.
 """
 
 from __future__ import annotations
@@ -29,6 +30,24 @@ class PlatformNotReady(UserError):
                            "changed; try again in a minute.", platform=platform))
 
 
+class ChannelUnknown(UserError):
+    """The platform could not say whether everyone reads a channel: treated as public, so nothing changes."""
+
+    def __init__(self, platform: str, channel: str) -> None:
+        super().__init__(_("{platform} could not say whether #{channel} can be read by everyone, so nothing was "
+                           "changed: members-only announcements must never reach a public channel. Check that "
+                           "the bot can see the channel, then try again.", platform=platform, channel=channel))
+
+
+class PlatformGone(UserError):
+    """A binding on a platform that is not running cannot be checked: it may be public when it returns."""
+
+    def __init__(self, platform: str, channel: str) -> None:
+        super().__init__(_("#{channel} on {platform} cannot be checked because {platform} is not connected, so "
+                           "nothing was changed. Connect {platform} again, then try again.", platform=platform,
+                           channel=channel))
+
+
 class ChannelService:
     def __init__(self, store: Store, clock: Clock, platforms: Platforms) -> None:
         self._store = store
@@ -36,10 +55,16 @@ class ChannelService:
         self._platforms = platforms
 
     async def public_topic_channel(self, topic_id: int) -> str | None:
-        """A channel bound to the topic that everyone can read, if there is one."""
+        """A channel bound to the topic that everyone can read, if there is one.
+
+        Raises :class:`UserError` when a bound channel cannot be checked (its platform is not running, or
+        cannot tell): the caller is about to make the topic private, and that channel may be public.
+        """
         for binding in await self._store.announcements.channels("topic", topic_id):
             adapter = self._platforms(binding.platform)
-            if isinstance(adapter, ChannelInspector) and await adapter.channel_is_public(binding.channel_id):
+            if adapter is None:
+                raise PlatformGone(binding.platform, binding.channel_id)
+            if await self._is_public(adapter, binding.channel_id):
                 return binding.channel_id
         return None
 
@@ -58,13 +83,15 @@ class ChannelService:
         return notes
 
     async def bind_topic(self, caller: Caller, topic: Topic, platform: str, channel: str) -> list[Msg]:
-        """Also send ``topic``'s announcements to ``channel``; refuses a channel everyone reads for a topic
-        that is not public."""
+        """Also send ``topic``'s announcements to ``channel``; refuses a channel everyone reads — or one the
+        platform cannot vouch for — for a topic that is not public."""
         adapter = self._platforms(platform)
-        if topic.visibility is not Visibility.PUBLIC and isinstance(adapter, ChannelInspector) \
-                and await adapter.channel_is_public(channel):
-            raise UserError(_("#{channel} can be read by everyone, but “{topic}” is not public. Choose a private "
-                              "channel.", channel=channel, topic=topic.slug))
+        if topic.visibility is not Visibility.PUBLIC:
+            if adapter is None:
+                raise PlatformGone(platform, channel)
+            if await self._is_public(adapter, channel):
+                raise UserError(_("#{channel} can be read by everyone, but “{topic}” is not public. Choose a "
+                                  "private channel.", channel=channel, topic=topic.slug))
         notes: list[Msg] = []
         if isinstance(adapter, ChannelPreparer):
             notes.append(await adapter.prepare_topic_channel(channel))
@@ -73,3 +100,14 @@ class ChannelService:
         await self._store.audit.record(caller.person.id, "setup.topic-channel", topic.slug, None,
                                        f"{platform}:{channel}", now)
         return notes
+
+    @staticmethod
+    async def _is_public(adapter: PlatformAdapter, channel: str) -> bool:
+        """Whether everyone may read ``channel``; an adapter without the notion (the console, whose channels
+        only the operator reads) says no; an inspector that cannot tell refuses (:class:`ChannelUnknown`)."""
+        if not isinstance(adapter, ChannelInspector):
+            return False
+        public = await adapter.channel_is_public(channel)
+        if public is None:
+            raise ChannelUnknown(adapter.platform, channel)
+        return public

@@ -4,6 +4,13 @@ Adapters are tested with the real slack_sdk / slack_bolt clients pointed at this
 tests exercise the SDK's own encoding, retries and acks instead of a mock's idea of them. The fake
 records every request and lets a test queue replies (429s, 500s, API errors) per method.
 
+It refuses what Slack refuses (``tests/fakes/slack_limits.py``): a message or view past Block Kit's limits
+(more than 50 blocks in a message, 100 in a view, a section over 3,000 characters, ``private_metadata``
+over 3,000 characters as sent …), a sixth post to one ``response_url``, and — once :meth:`FakeSlack.grant`
+was given the installed scopes — every Web API method whose scope was not granted (``missing_scope`` with
+``needed`` and ``provided``). A view returned in a Socket Mode ack that Slack would refuse raises
+:class:`SlackRefused` in the test, since the person would see only Slack's own error.
+
 Contract: everything runs on the test's event loop (no threads); every wait is bounded by the
 constructor's ``timeout`` (wrap a call in ``asyncio.timeout`` for a tighter bound). Close Socket
 Mode handlers before leaving ``async with FakeSlack()``, or the SDK starts reconnecting.
@@ -19,7 +26,7 @@ import json
 import math
 import uuid
 from collections import defaultdict, deque
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from time import monotonic
@@ -30,8 +37,10 @@ from aiohttp import WSMsgType, web
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.app.async_app import AsyncApp
 
+from tests.fakes import slack_limits
+
 JsonDict = dict[str, Any]
-_JSON_FIELDS = ("blocks", "attachments", "metadata", "view")
+_JSON_FIELDS = ("blocks", "attachments", "metadata", "view", "files")
 
 
 @dataclass(frozen=True)
@@ -66,7 +75,15 @@ Hook = Callable[[RecordedCall], Reply | None]
 
 
 class SlackApiFailure(Exception):
-    """Raised inside a method handler to answer ``{"ok": false, "error": ...}``."""
+    """Raised inside a method handler to answer ``{"ok": false, "error": ...}`` (plus ``extra`` fields)."""
+
+    def __init__(self, error: str, extra: Mapping[str, Any] | None = None) -> None:
+        super().__init__(error)
+        self.extra = dict(extra or {})
+
+
+class SlackRefused(AssertionError):
+    """What the app answered in an ack is something Slack would refuse: the person would see an error."""
 
 
 def sign(body: str, secret: str, ts: int) -> dict[str, str]:
@@ -101,6 +118,12 @@ class FakeSlack:
         self.acks: list[Ack] = []
         self.envelopes: list[JsonDict] = []
         self.responses: list[tuple[str, JsonDict]] = []
+        self.refused_responses: list[tuple[str, JsonDict, str]] = []
+        """Bodies posted to a response_url that Slack would refuse: (response id, body, why)."""
+        self.scopes: frozenset[str] | None = None
+        """The installed bot scopes; ``None`` (the default) does not check scopes."""
+        self.files: dict[str, JsonDict] = {}
+        self._expired_responses: set[str] = set()
         self.ephemerals: list[JsonDict] = []
         self.views: dict[str, JsonDict] = {}
         self.users: dict[str, JsonDict] = {}
@@ -129,6 +152,7 @@ class FakeSlack:
         app.router.add_get("/link", self._handle_socket)
         app.router.add_get("/link/", self._handle_socket)
         app.router.add_post("/response/{rid}", self._handle_response_url)
+        app.router.add_post("/upload/{file_id}", self._handle_upload)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -152,6 +176,10 @@ class FakeSlack:
     def api_url(self) -> str:
         """Pass as ``AsyncWebClient(base_url=...)``; the trailing slash matters to slack_sdk."""
         return f"{self.base_url}/api/"
+
+    def grant(self, scopes: Iterable[str]) -> None:
+        """Install the app with these bot scopes: from now on a method needing another scope is refused."""
+        self.scopes = frozenset(scopes)
 
     def add_user(self, user_id: str, *, name: str | None = None, real_name: str | None = None,
                  tz: str = "Europe/Copenhagen", is_restricted: bool = False,
@@ -202,6 +230,10 @@ class FakeSlack:
         """``hook(call)`` may return a Reply to override the normal answer; first hit wins."""
         self._hooks.append(hook)
 
+    def expire_response_url(self, response_id: str) -> None:
+        """Posts to ``/response/<response_id>`` are refused from now on, as after Slack's 30 minutes."""
+        self._expired_responses.add(response_id)
+
     def fail_dm_for(self, user_id: str, error: str) -> None:
         """conversations.open for the user and chat.postMessage to their DM answer ``error``."""
         self._dm_failures[user_id] = error
@@ -228,6 +260,11 @@ class FakeSlack:
             await self._changed.wait_for(lambda: len(self.calls_to(method)) >= count)
         return self.calls_to(method)
 
+    async def wait_for(self, predicate: Callable[[], bool]) -> None:
+        """Wait until ``predicate()`` holds; it is re-checked after every request the fake receives."""
+        async with asyncio.timeout(self.timeout), self._changed:
+            await self._changed.wait_for(predicate)
+
     async def next_response(self, response_id: str | None = None) -> JsonDict:
         """The next body POSTed to ``/response/<response_id>`` (any id if None) not yet returned."""
         def bodies() -> list[JsonDict]:
@@ -253,7 +290,7 @@ class FakeSlack:
         token = auth.removeprefix("Bearer ") if auth else params.pop("token", None)
         call = RecordedCall(method, params, request.method, monotonic(), token)
         self.calls.append(call)
-        reply = self._programmed_reply(call) or self._default_reply(call)
+        reply = self._scope_refusal(call) or self._programmed_reply(call) or self._default_reply(call)
         self.status_counts[(method, reply.status)] += 1
         async with self._changed:
             self._changed.notify_all()
@@ -282,6 +319,18 @@ class FakeSlack:
                 return reply
         return None
 
+    def _scope_refusal(self, call: RecordedCall) -> Reply | None:
+        """``missing_scope`` as Slack answers it, when the installed scopes lack what the method needs."""
+        if self.scopes is None or not hasattr(self, "_api_" + call.method.replace(".", "_")):
+            return None
+        channel_id = call.params.get("channel")
+        channel = self.channels.get(self._resolve_channel(str(channel_id))) if channel_id else None
+        needed = slack_limits.needed_scope(call.method, channel)
+        if needed is None or set(needed.split(",")) & self.scopes:
+            return None
+        return Reply(body={"ok": False, "error": "missing_scope", "needed": needed,
+                           "provided": ",".join(sorted(self.scopes))})
+
     def _default_reply(self, call: RecordedCall) -> Reply:
         handler = getattr(self, "_api_" + call.method.replace(".", "_"), None)
         if handler is None:
@@ -289,7 +338,7 @@ class FakeSlack:
         try:
             result: JsonDict = handler(dict(call.params))
         except SlackApiFailure as failure:
-            return Reply(body={"ok": False, "error": str(failure)})
+            return Reply(body={"ok": False, "error": str(failure), **failure.extra})
         return Reply(body={"ok": True, **result})
 
     def _resolve_channel(self, channel: str) -> str:
@@ -313,7 +362,20 @@ class FakeSlack:
     def _api_apps_connections_open(self, params: JsonDict) -> JsonDict:
         return {"url": f"ws://127.0.0.1:{self.port}/link/?ticket={uuid.uuid4()}"}
 
+    @staticmethod
+    def _check_message(params: JsonDict) -> None:
+        refusal = slack_limits.message_error(params)
+        if refusal is not None:
+            raise SlackApiFailure(refusal["error"], {k: v for k, v in refusal.items() if k not in ("ok", "error")})
+
+    @staticmethod
+    def _check_view(view: Any) -> None:
+        refusal = slack_limits.view_error(view)
+        if refusal is not None:
+            raise SlackApiFailure(refusal["error"], {k: v for k, v in refusal.items() if k not in ("ok", "error")})
+
     def _api_chat_postMessage(self, params: JsonDict) -> JsonDict:
+        self._check_message(params)
         raw_channel = str(params.get("channel", ""))
         if not raw_channel:
             raise SlackApiFailure("channel_not_found")
@@ -332,6 +394,7 @@ class FakeSlack:
         return {"channel": channel, "ts": message["ts"], "message": message}
 
     def _api_chat_update(self, params: JsonDict) -> JsonDict:
+        self._check_message(params)
         message = self._find_message(params)
         for key in ("text", "blocks", "attachments", "metadata"):
             if key in params:
@@ -347,6 +410,7 @@ class FakeSlack:
         return {"channel": channel, "ts": message["ts"]}
 
     def _api_chat_postEphemeral(self, params: JsonDict) -> JsonDict:
+        self._check_message(params)
         ts = self._next_ts()
         self.ephemerals.append({**params, "message_ts": ts})
         return {"message_ts": ts}
@@ -390,6 +454,7 @@ class FakeSlack:
     def _api_views_open(self, params: JsonDict) -> JsonDict:
         if not params.get("trigger_id"):
             raise SlackApiFailure("invalid_trigger_id")
+        self._check_view(params.get("view"))
         view_id = f"V{next(self._ids):08d}"
         self.views[view_id] = {**params["view"], "id": view_id, "hash": uuid.uuid4().hex}
         return {"view": self.views[view_id]}
@@ -398,14 +463,69 @@ class FakeSlack:
         view_id = str(params.get("view_id", ""))
         if view_id not in self.views:
             raise SlackApiFailure("not_found")
+        self._check_view(params.get("view"))
         self.views[view_id] = {**params["view"], "id": view_id, "hash": uuid.uuid4().hex}
         return {"view": self.views[view_id]}
 
+    def _api_files_getUploadURLExternal(self, params: JsonDict) -> JsonDict:
+        if not params.get("filename") or not str(params.get("length") or "").isdigit():
+            raise SlackApiFailure("invalid_arguments")
+        file_id = f"F{next(self._ids):08d}"
+        self.files[file_id] = {"id": file_id, "name": str(params["filename"]), "length": int(params["length"]),
+                               "data": None}
+        return {"upload_url": f"{self.base_url}/upload/{file_id}", "file_id": file_id}
+
+    def _api_files_completeUploadExternal(self, params: JsonDict) -> JsonDict:
+        files = params.get("files")
+        if not isinstance(files, list) or not files:
+            raise SlackApiFailure("invalid_arguments")
+        completed = []
+        for item in files:
+            stored = self.files.get(str(item.get("id")))
+            if stored is None or stored["data"] is None:
+                raise SlackApiFailure("file_not_found")
+            stored["title"] = item.get("title") or stored["name"]
+            completed.append({k: v for k, v in stored.items() if k != "data"})
+        if params.get("channel_id"):
+            channel = self._resolve_channel(str(params["channel_id"]))
+            if channel not in self.channels:
+                raise SlackApiFailure("channel_not_found")
+            self._history[channel].append({"type": "message", "user": self.bot_user_id, "ts": self._next_ts(),
+                                           "text": params.get("initial_comment", ""), "files": completed})
+        return {"files": completed}
+
+    async def _handle_upload(self, request: web.Request) -> web.Response:
+        stored = self.files.get(request.match_info["file_id"])
+        if stored is None:
+            return web.Response(status=404, text="not found")
+        stored["data"] = await request.read()
+        return web.Response(text=f"OK - {len(stored['data'])}")
+
+    def file_data(self, channel: str) -> list[tuple[str, bytes]]:
+        """(name, bytes) of every file shared in ``channel`` (a user id means their DM), oldest first."""
+        return [(f["name"], bytes(self.files[f["id"]]["data"])) for m in self.messages(channel)
+                for f in m.get("files", [])]
+
     async def _handle_response_url(self, request: web.Request) -> web.Response:
-        self.responses.append((request.match_info["rid"], await request.json()))
+        rid = request.match_info["rid"]
+        body = await request.json()
+        accepted = sum(1 for posted, _ in self.responses if posted == rid)
+        refusal = slack_limits.message_error(body)
+        if rid in self._expired_responses:
+            status, why = 404, "expired_url"
+        elif accepted >= slack_limits.RESPONSE_URL_POSTS:
+            status, why = 404, "used_url"
+        elif refusal is not None:
+            status, why = 400, str(refusal["error"])
+        else:
+            status, why = 200, ""
+        if status == 200:
+            self.responses.append((rid, body))
+        else:
+            self.refused_responses.append((rid, body, why))
         async with self._changed:
             self._changed.notify_all()
-        return web.Response(text="ok")
+        return web.Response(status=status, text=why or "ok")
 
     async def _handle_socket(self, request: web.Request) -> web.WebSocketResponse:
         ws = web.WebSocketResponse()
@@ -466,7 +586,12 @@ class FakeSlack:
                 ack = await waiter
         finally:
             self._ack_waiters.pop(envelope_id, None)
-        return dict(ack.payload or {})
+        payload = dict(ack.payload or {})
+        if payload.get("response_action") in ("update", "push"):
+            problems = slack_limits.view_problems(payload.get("view"))
+            if problems:
+                raise SlackRefused(f"Slack would refuse the view in this ack: {problems}")
+        return payload
 
     def _interaction_base(self, user_id: str, kind: str) -> JsonDict:
         n = next(self._ids)

@@ -19,10 +19,12 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
+from tests.fakes import slack_limits
 from tests.fakes.slack_server import (
     FakeSlack,
     RecordedCall,
     Reply,
+    SlackRefused,
     interactive_form,
     sign,
     slash_command_form,
@@ -258,3 +260,125 @@ async def test_http_mode_checks_signatures() -> None:
                 async with session.post(url, data=body, headers=headers) as resp:
                     assert resp.status == 401
         assert ran == ["topics", "v"]
+
+
+# --- what Slack refuses ---------------------------------------------------------------------------------
+
+
+def _sections(n: int) -> list[dict[str, Any]]:
+    return [{"type": "section", "text": {"type": "mrkdwn", "text": f"s{i}"}} for i in range(n)]
+
+
+def _modal(**extra: Any) -> dict[str, Any]:
+    return {"type": "modal", "callback_id": "c", "title": {"type": "plain_text", "text": "T"}, "blocks": [],
+            **extra}
+
+
+async def test_missing_scopes_are_refused_with_needed_and_provided() -> None:
+    async with FakeSlack() as fake:
+        fake.add_channel("CPUB")
+        fake.add_channel("CPRIV", is_private=True)
+        client = web_client(fake)
+        await client.conversations_info(channel="CPUB")  # no scopes granted yet: nothing is checked
+        fake.grant(["chat:write", "channels:read"])
+        assert (await client.conversations_info(channel="CPUB"))["channel"]["id"] == "CPUB"
+        await client.chat_postMessage(channel="CPUB", text="x")
+        await client.auth_test()  # needs no scope
+        for method, params, needed in (("conversations.info", {"channel": "CPRIV"}, "groups:read"),
+                                       ("users.info", {"user": "U1"}, "users:read"),
+                                       ("conversations.history", {"channel": "CPUB"}, "channels:history")):
+            with pytest.raises(SlackApiError) as refused:
+                await client.api_call(method, params=params)
+            body = refused.value.response
+            assert (body["error"], body["needed"], body["provided"]) == (
+                "missing_scope", needed, "channels:read,chat:write")
+        # A channel nobody can find is looked up once any of the kinds' scopes is there …
+        with pytest.raises(SlackApiError) as unknown:
+            await client.conversations_info(channel="CNOWHERE")
+        assert unknown.value.response["error"] == "channel_not_found"
+        # … and refused with every kind's scope when none is.
+        fake.grant(["chat:write"])
+        with pytest.raises(SlackApiError) as unscoped:
+            await client.conversations_info(channel="CNOWHERE")
+        assert unscoped.value.response["needed"] == "channels:read,groups:read,im:read,mpim:read"
+
+
+def test_every_method_the_fake_implements_has_a_scope() -> None:
+    methods = {name.removeprefix("_api_").replace("_", ".") for name in dir(FakeSlack) if name.startswith("_api_")}
+    for method in methods:
+        slack_limits.needed_scope(method, None)  # raises KeyError for a method missing from the table
+    assert "files.getUploadURLExternal" in methods
+
+
+async def test_messages_past_block_kit_limits_are_refused() -> None:
+    async with FakeSlack() as fake:
+        client = web_client(fake)
+        await client.chat_postMessage(channel="C1", text="x", blocks=_sections(50))
+        for blocks, pointer in ((_sections(51), "/blocks]"),
+                                ([{"type": "section", "text": {"type": "mrkdwn", "text": "x" * 3001}}],
+                                 "/blocks/0/text/text]"),
+                                ([{"type": "actions", "elements": [
+                                    {"type": "button", "action_id": f"a{i}", "value": "v",
+                                     "text": {"type": "plain_text", "text": "b"}} for i in range(26)]}],
+                                 "/blocks/0/elements]")):
+            with pytest.raises(SlackApiError) as refused:
+                await client.chat_postMessage(channel="C1", text="x", blocks=blocks)
+            assert refused.value.response["error"] == "invalid_blocks"
+            assert refused.value.response["response_metadata"]["messages"][0].endswith(pointer)
+        with pytest.raises(SlackApiError) as too_long:
+            await client.chat_postMessage(channel="C1", text="x" * 40_001)
+        assert too_long.value.response["error"] == "msg_too_long"
+        assert len(fake.messages("C1")) == 1
+
+
+async def test_views_past_limits_are_refused_and_metadata_is_measured_as_sent() -> None:
+    async with FakeSlack() as fake:
+        client = web_client(fake)
+        await client.views_open(trigger_id="1.1.x", view=_modal(blocks=_sections(100)))
+        await client.views_open(trigger_id="1.1.x", view=_modal(private_metadata="a" * 3000))
+        # 500 characters, but 3,000 as slack_sdk sends them (each "é" travels as \u00e9).
+        await client.views_open(trigger_id="1.1.x", view=_modal(private_metadata="é" * 500))
+        for view in (_modal(blocks=_sections(101)), _modal(private_metadata="é" * 501),
+                     _modal(title={"type": "plain_text", "text": "x" * 25})):
+            with pytest.raises(SlackApiError) as refused:
+                await client.views_open(trigger_id="1.1.x", view=view)
+            assert refused.value.response["error"] == "invalid_arguments"
+        assert len(fake.views) == 3
+
+
+async def test_a_response_url_takes_five_valid_posts() -> None:
+    async with FakeSlack() as fake, aiohttp.ClientSession() as http:
+        url = f"{fake.base_url}/response/r1"
+        async with http.post(url, json={"text": "x", "blocks": _sections(51)}) as bad:
+            assert (bad.status, await bad.text()) == (400, "invalid_blocks")
+        for _ in range(5):
+            async with http.post(url, json={"text": "x"}) as ok:
+                assert ok.status == 200
+        async with http.post(url, json={"text": "sixth"}) as sixth:
+            assert (sixth.status, await sixth.text()) == (404, "used_url")
+        fake.expire_response_url("r2")
+        async with http.post(f"{fake.base_url}/response/r2", json={"text": "late"}) as late:
+            assert (late.status, await late.text()) == (404, "expired_url")
+        assert len(fake.responses) == 5
+        assert [why for _, _, why in fake.refused_responses] == ["invalid_blocks", "used_url", "expired_url"]
+
+
+async def test_files_upload_v2_lands_in_the_conversation() -> None:
+    async with FakeSlack() as fake:
+        client = web_client(fake)
+        dm = (await client.conversations_open(users="U1"))["channel"]["id"]
+        await client.files_upload_v2(channel=dm, filename="m.ics", title="m.ics", content=b"BEGIN:VCALENDAR")
+        assert fake.file_data("U1") == [("m.ics", b"BEGIN:VCALENDAR")]
+
+
+async def test_an_ack_with_a_view_slack_would_refuse_fails_the_test() -> None:
+    async with FakeSlack() as fake:
+        app = AsyncApp(client=web_client(fake))
+
+        @app.view("big")
+        async def big(ack: AsyncAck) -> None:
+            await ack(response_action="update", view=_modal(blocks=_sections(101)))
+
+        async with fake.socket_mode(app):
+            with pytest.raises(SlackRefused):
+                await fake.send_view_submission(user_id="U1", callback_id="big", values={})

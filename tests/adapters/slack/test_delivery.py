@@ -17,7 +17,15 @@ from bot.delivery.model import DeliveryStatus, NewDelivery, SentMessage
 from bot.i18n import Translator, decode_text
 from bot.messages import Message, RenderedMessage
 from bot.model import Identity
-from tests.adapters.slack.test_slack_adapter import ADMIN, command, everyone, slack_app, slack_settings, text_of
+from tests.adapters.slack.test_slack_adapter import (
+    ADMIN,
+    command,
+    everyone,
+    install,
+    slack_app,
+    slack_settings,
+    text_of,
+)
 from tests.fakes.slack_server import FakeSlack, Reply
 from tests.support import FixedClock, english
 
@@ -37,6 +45,7 @@ async def slack_app_with_admins(tmp_path: Path, fake: FakeSlack, clock: FixedClo
     # One send at a time: the fake answers queued errors in arrival order, and concurrent sends (with the SDK
     # retrying a 429 at once) could hand them to different rows from run to run.
     settings.delivery.concurrency = 1
+    install(fake, settings)
     async with build_app(settings, clock=clock) as app:
         yield app
 
@@ -252,7 +261,7 @@ async def test_setup_topic_channel_refuses_an_open_channel_for_a_members_topic(t
             await command(fake, "/coalition", "topic create wg Working group visibility:members", ADMIN)
             for channel in ("COPEN", "CCONNECT"):
                 refused = await command(fake, "/coalition", f"setup topic-channel wg <#{channel}|x>", ADMIN)
-                assert "can be read by everyone" in text_of(refused)
+                assert f"#{channel} can be read by everyone, but “wg” is not public" in text_of(refused)
             accepted = await command(fake, "/coalition", "setup topic-channel wg <#CPRIV|wg-private>", ADMIN)
             assert "now also go to #CPRIV" in text_of(accepted)
             topic = await app.store.topics.by_slug("wg")

@@ -9,8 +9,10 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from app.assembly import App, build_app
+from adapters.slack.manifest import build_manifest
+from app.assembly import App, all_commands, build_app
 from app.settings import Settings
+from bot.commands.registry import CommandRegistry
 from bot.model import Identity
 from bot.subscriptions.model import DeliveryMode
 from tests.fakes.slack_server import FakeSlack
@@ -30,10 +32,19 @@ def slack_settings(tmp_path: Path, fake: FakeSlack, **slack: Any) -> Settings:
     )
 
 
+def install(fake: FakeSlack, settings: Settings) -> None:
+    """Install the app in the fake with exactly the scopes its generated manifest asks for: a method the
+    adapter calls without a granted scope is refused with ``missing_scope``, as Slack does."""
+    manifest = build_manifest(settings, CommandRegistry(all_commands()))
+    fake.grant(manifest["oauth_config"]["scopes"]["bot"])
+
+
 @asynccontextmanager
 async def slack_app(tmp_path: Path, fake: FakeSlack, clock: FixedClock | None = None,
                     **slack: Any) -> AsyncIterator[App]:
-    async with build_app(slack_settings(tmp_path, fake, **slack), clock=clock or FixedClock()) as app:
+    settings = slack_settings(tmp_path, fake, **slack)
+    install(fake, settings)
+    async with build_app(settings, clock=clock or FixedClock()) as app:
         yield app
 
 
