@@ -1,5 +1,5 @@
 """The command line, ``python -m bot`` / ``coalition-bot``: run, migrate, check-config, import-resources,
-slack-manifest."""
+slack-manifest, discord-invite."""
 
 from __future__ import annotations
 
@@ -31,6 +31,8 @@ def _parser() -> argparse.ArgumentParser:
                                    "(columns: url,title,summary,kind,topics,tags,lang,visibility)")
     importer.add_argument("file", type=Path, help="CSV file, UTF-8, first line naming the columns")
     commands.add_parser("slack-manifest", help="print the Slack app manifest generated from the commands")
+    commands.add_parser("discord-invite", help="print the URL that adds the Discord bot to a server with the "
+                        "permissions it needs")
     return parser
 
 
@@ -57,6 +59,10 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(build_manifest(settings, CommandRegistry(all_commands())), indent=2,  # noqa: T201
                          ensure_ascii=False))
         return 0
+    if args.command == "discord-invite":
+        from adapters.discord.invite import print_invite
+
+        return print_invite(settings.discord)
     if args.command == "import-resources":
         return asyncio.run(_import_resources(settings, args.file))
     if args.command == "migrate":

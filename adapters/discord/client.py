@@ -25,6 +25,7 @@ from adapters.discord.commands import DescriptionTranslator, build_commands
 from adapters.discord.delivery import DiscordDelivery
 from adapters.discord.identity import RoleMap
 from adapters.discord.interactions import ActionButton, InteractionHandler
+from adapters.discord.permissions import REQUIRED, Permission, english_names, invite_url, missing
 from adapters.discord.publish import PublishQueue
 from adapters.discord.settings import DiscordSettings
 from adapters.discord.tokens import ActionTokens, SendAttempts
@@ -56,15 +57,60 @@ class CoalitionTree(app_commands.CommandTree["CoalitionClient"]):
 
 
 class CoalitionClient(discord.Client):
-    def __init__(self, handler: InteractionHandler, **options: Any) -> None:
+    def __init__(self, handler: InteractionHandler, guild_id: int | None = None, **options: Any) -> None:
         super().__init__(intents=intents(), max_ratelimit_timeout=MAX_RATELIMIT_WAIT,
                          guild_ready_timeout=GUILD_READY_TIMEOUT, allowed_mentions=discord.AllowedMentions.none(),
                          **options)
         self.coalition = handler
+        self.guild_id = guild_id
+        self.lacking: tuple[Permission, ...] = ()
         self.tree = CoalitionTree(self)
 
     async def setup_hook(self) -> None:
         self.add_dynamic_items(ActionButton)
+
+    async def on_guild_available(self, guild: discord.Guild) -> None:
+        """At start (and after an outage): say at once what the bot lacks, not at the first ``setup``."""
+        self.lacking = check_permissions(self, guild)
+
+    async def on_guild_join(self, guild: discord.Guild) -> None:
+        self.lacking = check_permissions(self, guild)
+
+    async def on_guild_role_update(self, before: discord.Role, after: discord.Role) -> None:
+        """An admin changed the bot's role (or @everyone) while it runs: say so when what it lacks changed."""
+        me = after.guild.me
+        if me is None or not (after.is_default() or after in me.roles) or after.guild.id != self.guild_id:
+            return
+        if missing(me.guild_permissions.value) != self.lacking:
+            self.lacking = check_permissions(self, after.guild)
+
+
+class NotInGuild(RuntimeError):
+    """The configured server refuses the bot's commands: it was never added there (or was removed)."""
+
+    def __init__(self, guild_id: int, code: int, invite: str) -> None:
+        super().__init__(f"Discord refused the bot's commands for server {guild_id} (error {code}): the bot is "
+                         f"not in that server, or guild_id is wrong. Add it with {invite}")
+
+
+def check_permissions(client: discord.Client, guild: discord.Guild) -> tuple[Permission, ...]:
+    """Log a warning naming the permissions the bot lacks in the coalition's server, with the invite URL that
+    grants them (no secret in it); returns what is missing."""
+    configured = getattr(client, "guild_id", None)
+    if configured is not None and guild.id != configured:
+        log.warning("Discord: the bot is in server %s (%s), but serves only the configured guild_id %s",
+                    guild.name, guild.id, configured)
+        return ()
+    lacking = missing(guild.me.guild_permissions.value) if guild.me is not None else REQUIRED
+    if lacking:
+        log.warning("Discord: the bot lacks these permissions in server %s (%s): %s. Give them to its role, or "
+                    "invite it again with %s", guild.name, guild.id, english_names(lacking), _invite(client))
+    return lacking
+
+
+def _invite(client: discord.Client) -> str:
+    return invite_url(client.application_id) if client.application_id is not None else \
+        "the URL `python -m bot discord-invite` prints"
 
 
 @dataclass
@@ -110,14 +156,17 @@ async def running(config: DiscordSettings, dispatcher: Dispatcher, store: Sqlite
         return translator.render(text, language)
 
     with _endpoints(config.api_base_url, config.gateway_url):
-        client = CoalitionClient(handler)
+        client = CoalitionClient(handler, config.guild_id)
         async with client:
             await client.login(config.token.get_secret_value())
             await client.tree.set_translator(DescriptionTranslator(translator, language))
             guild = discord.Object(config.guild_id)
             for command in build_commands(dispatcher.registry, describe, handler.run_command, handler.complete):
                 client.tree.add_command(command, guild=guild)
-            await client.tree.sync(guild=guild)  # instant in the coalition's server
+            try:
+                await client.tree.sync(guild=guild)  # instant in the coalition's server
+            except discord.Forbidden as error:  # 50001: the application is not in that server
+                raise NotInGuild(config.guild_id, error.code, _invite(client)) from error
             if config.global_sync:
                 # Also everywhere the bot is, DMs included; Discord may take up to an hour to show them.
                 for command in build_commands(dispatcher.registry, describe, handler.run_command, handler.complete):
@@ -128,6 +177,9 @@ async def running(config: DiscordSettings, dispatcher: Dispatcher, store: Sqlite
             publisher: asyncio.Task[None] | None = None
             try:
                 await _wait_ready(client, connection)
+                if client.get_guild(config.guild_id) is None:
+                    log.warning("Discord: the bot is not in the configured server %s; add it with %s",
+                                config.guild_id, _invite(client))
                 rate = per_second
                 # One budget for every request we make. A small burst: rate + burst must stay within Discord's
                 # global limit in any one second, with room for network jitter (40 + 5 by default).

@@ -21,6 +21,7 @@ from bot.i18n import Msg, Translator, _
 
 DESCRIPTION_LIMIT = 100
 STRING_OPTION_LIMIT = 6000
+CHOICE_COUNT_LIMIT = 25  # fixed choices per option, and autocomplete choices per answer
 
 Invoke = Callable[[discord.Interaction, Command, dict[str, Any]], Awaitable[None]]
 Complete = Callable[[discord.Interaction, ArgKind, str], Awaitable[list[app_commands.Choice[str]]]]
@@ -112,8 +113,10 @@ def _command(command: Command, describe: Describe, invoke: Invoke,
             name, inspect.Parameter.KEYWORD_ONLY, annotation=annotation if required else Optional[annotation],  # noqa: UP045
             default=inspect.Parameter.empty if required else None))
         descriptions[name] = _described(describe, spec.help)
-        if spec.choices:
-            choices[name] = [app_commands.Choice(name=c, value=c) for c in spec.choices[:25]]
+        if spec.choices and len(spec.choices) <= CHOICE_COUNT_LIMIT:
+            choices[name] = [app_commands.Choice(name=c, value=c) for c in spec.choices]
+        elif spec.choices:  # more than Discord lists: offered as you type, so every one stays reachable
+            completers[name] = _choice_completer(spec.choices)
         elif spec.kind in AUTOCOMPLETED:
             completers[name] = _completer(spec.kind, complete)
 
@@ -132,6 +135,16 @@ def _command(command: Command, describe: Describe, invoke: Invoke,
         decorated = app_commands.autocomplete(**completers)(decorated)
     return app_commands.Command(name=command.path[-1], description=_described(describe, command.help),
                                 callback=decorated)
+
+
+def _choice_completer(values: tuple[str, ...]) -> Any:
+    async def autocomplete(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+        typed = current.casefold()
+        ranked = [v for v in values if v.casefold().startswith(typed)]
+        ranked += [v for v in values if typed in v.casefold() and v not in ranked]
+        return [app_commands.Choice(name=v, value=v) for v in ranked[:CHOICE_COUNT_LIMIT]]
+
+    return autocomplete
 
 
 def _completer(kind: ArgKind, complete: Complete) -> Any:

@@ -19,11 +19,11 @@ import aiohttp
 import discord
 
 from adapters.discord.identity import PLATFORM, RoleMap
-from adapters.discord.interactions import InteractionHandler
+from adapters.discord.interactions import ACTION_PREFIX, InteractionHandler
 from adapters.discord.publish import PublishQueue
 from adapters.discord.render import Part, render_parts
 from adapters.discord.setup import SetupError, setup_public_channel, setup_topic_channel
-from adapters.discord.tokens import SendAttempts
+from adapters.discord.tokens import SendAttempts, token_of
 from bot.clock import Clock
 from bot.delivery.model import SentMessage
 from bot.i18n import Text, _
@@ -168,8 +168,7 @@ class DiscordDelivery:
         channel = self._client.get_partial_messageable(int(sent.channel_id))
         parts = render_parts(message)
         for message_id, part in zip(sent.message_ids, parts, strict=False):
-            kwargs = await self._handler.part_kwargs(part)
-            kwargs.pop("file", None)
+            kwargs = await self._handler.edit_kwargs(part)
             await self._request_token()
             await call_discord(channel.get_partial_message(int(message_id)).edit(**kwargs))
         for message_id in sent.message_ids[len(parts):]:
@@ -225,10 +224,11 @@ class DiscordDelivery:
         by nonce → message id.
 
         Discord does not keep nonces (history never returns them), so a part is recognised as a message of
-        ours, posted since the first attempt, with the same embed title and text. In a DM only the bot posts,
-        so two identical deliveries in that window are the only thing this could mistake.
+        ours, posted since the first attempt, with the same embed title and text (a part of buttons only: the
+        same buttons). In a DM only the bot posts, so two identical deliveries in that window are the only
+        thing this could mistake.
         """
-        wanted = {(part.embed.title, part.embed.description): nonce for nonce, part in parts.items()}
+        wanted = {_signature(part): nonce for nonce, part in parts.items()}
         me = self._client.user.id if self._client.user else None
         found: dict[str, str] = {}
 
@@ -237,14 +237,28 @@ class DiscordDelivery:
                 if posted.nonce is not None and str(posted.nonce) in parts:
                     found[str(posted.nonce)] = str(posted.id)
                     continue
-                if posted.author.id != me or not posted.embeds:
+                if posted.author.id != me:
                     continue
-                nonce = wanted.get((posted.embeds[0].title, posted.embeds[0].description))
+                nonce = wanted.get(_posted_signature(posted))
                 if nonce is not None and nonce not in found:
                     found[nonce] = str(posted.id)
 
         await call_discord(scan())
         return found
+
+
+def _signature(part: Part) -> tuple[str | None, ...]:
+    if part.embed is not None:
+        return ("embed", part.embed.title, part.embed.description)
+    return ("buttons", *(ACTION_PREFIX + token_of(action.command) for action in part.actions))
+
+
+def _posted_signature(posted: discord.Message) -> tuple[str | None, ...]:
+    if posted.embeds:
+        return ("embed", posted.embeds[0].title, posted.embeds[0].description)
+    custom_ids = [getattr(child, "custom_id", None) for row in posted.components
+                  for child in getattr(row, "children", ())]
+    return ("buttons", *custom_ids)
 
 
 __all__ = ["DiscordDelivery", "call_discord", "nonce_for"]

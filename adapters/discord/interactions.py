@@ -13,7 +13,7 @@ import io
 import logging
 import os
 import re
-from collections.abc import Awaitable, Mapping
+from collections.abc import Awaitable, Iterable, Mapping
 from typing import Any
 
 import discord
@@ -35,6 +35,8 @@ log = logging.getLogger(__name__)
 ACTION_PREFIX = "coalition:a:"
 MODAL_PREFIX = "coalition:m:"
 MODAL_TITLE_LIMIT = 45
+CHOICE_LIMIT = 100  # an autocomplete choice's name and value
+CHOICES_PER_ANSWER = 25
 # Discord drops an interaction not acknowledged within 3 s: a reply not ready by then is deferred
 # ("thinking…") and sent as the follow-up that fills it in.
 ACK_SECONDS = 2.0
@@ -78,7 +80,7 @@ class InteractionHandler:
                        current: str) -> list[app_commands.Choice[str]]:
         """Suggestions from the core, for this caller: never a topic they cannot see."""
         found = await self._dispatcher.suggest(await self.incoming(interaction), kind, current)
-        return [app_commands.Choice(name=s.label[:100], value=s.value[:100]) for s in found]
+        return choices_for((s.label, s.value) for s in found)
 
     async def run_action(self, interaction: discord.Interaction, token: str) -> None:
         """A button: the stored invocation runs as whoever clicked, with the same checks as if typed."""
@@ -124,12 +126,23 @@ class InteractionHandler:
                 await interaction.followup.send(ephemeral=True, **kwargs)
 
     async def part_kwargs(self, part: Part) -> dict[str, Any]:
-        kwargs: dict[str, Any] = {"embed": part.embed, "allowed_mentions": NO_MENTIONS}
+        kwargs: dict[str, Any] = {"allowed_mentions": NO_MENTIONS}
+        if part.embed is not None:
+            kwargs["embed"] = part.embed
         view = await self.view_for(part.actions)
         if view is not None:
             kwargs["view"] = view
         if part.attachment is not None:
             kwargs["file"] = discord.File(io.BytesIO(part.attachment.data), filename=part.attachment.filename)
+        return kwargs
+
+    async def edit_kwargs(self, part: Part) -> dict[str, Any]:
+        """What replaces a delivered part: an edit states embed and buttons outright, so buttons (or an embed)
+        the new version no longer has are removed rather than left behind. The file stays as uploaded."""
+        kwargs = await self.part_kwargs(part)
+        kwargs.pop("file", None)
+        kwargs["embed"] = part.embed
+        kwargs.setdefault("view", None)
         return kwargs
 
     async def view_for(self, actions: tuple[RenderedAction, ...]) -> discord.ui.View | None:
@@ -150,6 +163,16 @@ class InteractionHandler:
     def modal_label(self, interaction: discord.Interaction, arg: Arg) -> str:
         label = self._translator.render(arg.help, self._language(interaction))
         return label if len(label) <= MODAL_TITLE_LIMIT else label[:MODAL_TITLE_LIMIT - 1] + "…"
+
+
+def choices_for(suggestions: Iterable[tuple[str, str]]) -> list[app_commands.Choice[str]]:
+    """At most 25 choices (Discord refuses the whole answer otherwise; typing more narrows the list). A label
+    over 100 characters is shortened with "…"; a value over 100 cannot be offered at all, since a shortened
+    value would run the command on something else."""
+    choices = [app_commands.Choice(name=label if len(label) <= CHOICE_LIMIT else label[:CHOICE_LIMIT - 1] + "…",
+                                   value=value)
+               for label, value in suggestions if 0 < len(value) <= CHOICE_LIMIT]
+    return choices[:CHOICES_PER_ANSWER]
 
 
 def _as_text(value: Any) -> str:

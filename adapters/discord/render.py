@@ -1,9 +1,10 @@
 """Core messages as Discord embeds and buttons, within Discord's limits — split, never silently cut.
 
-One :class:`Part` is one Discord message: one embed, optionally the buttons and a file. A body longer than
-an embed description (4,096) becomes several parts; fields and the footer ride on the last part, or on a
-part of their own when the embed would pass Discord's 6,000-character total. Times are ``<t:…>`` markers,
-which every reader's Discord client shows in their own zone.
+One :class:`Part` is one Discord message: one embed, optionally buttons and a file. A body longer than an
+embed description (4,096) becomes several parts; fields and the footer ride on the last part, and go on to
+further parts whenever an embed would pass Discord's 6,000-character total or 25 fields. A message holds at
+most 25 buttons (5 rows of 5): more buttons go on to further parts of their own, right after the text. Times
+are ``<t:…>`` markers, which every reader's Discord client shows in their own zone.
 """
 
 from __future__ import annotations
@@ -22,7 +23,9 @@ FIELD_VALUE_LIMIT = 1024
 FIELD_COUNT_LIMIT = 25
 FOOTER_LIMIT = 2048
 EMBED_TOTAL_LIMIT = 6000
-BUTTON_LIMIT = 25
+BUTTONS_PER_ROW = 5
+ROWS_PER_MESSAGE = 5
+BUTTON_LIMIT = BUTTONS_PER_ROW * ROWS_PER_MESSAGE
 LABEL_LIMIT = 80
 
 COLOUR = discord.Colour(0x5865F2)
@@ -33,7 +36,9 @@ NO_MENTIONS = discord.AllowedMentions.none()
 
 @dataclass(frozen=True, slots=True)
 class Part:
-    embed: discord.Embed
+    """One Discord message. ``embed`` is ``None`` only on a part that carries buttons that did not fit above."""
+
+    embed: discord.Embed | None
     actions: tuple[RenderedAction, ...] = ()
     attachment: Attachment | None = None
 
@@ -78,8 +83,8 @@ def render_parts(message: RenderedMessage) -> list[Part]:
         paragraphs.insert(0, f"**{title}**")
         title = None
     fields = [RenderedField(localise(f.name), localise(f.value)) for f in message.fields]
-    fields_fit = len(fields) <= FIELD_COUNT_LIMIT and all(
-        0 < len(f.name) <= FIELD_NAME_LIMIT and 0 < len(f.value) <= FIELD_VALUE_LIMIT for f in fields)
+    fields_fit = all(0 < len(f.name) <= FIELD_NAME_LIMIT and 0 < len(f.value) <= FIELD_VALUE_LIMIT
+                     for f in fields)
     if not fields_fit:  # fold them into the text rather than lose any
         paragraphs.extend(f"**{f.name}**\n{f.value}" for f in fields)
         fields = []
@@ -98,33 +103,56 @@ def render_parts(message: RenderedMessage) -> list[Part]:
         embeds.append(embed)
     if not embeds:
         embeds.append(discord.Embed(colour=colour, title=title or None))
+    _add_tail(embeds, fields, footer, colour)
 
-    tail_size = sum(len(f.name) + len(f.value) for f in fields) + len(footer or "")
-    last = embeds[-1]
-    if tail_size and len(last) + tail_size > EMBED_TOTAL_LIMIT:
-        last = discord.Embed(colour=colour)
-        embeds.append(last)
-    for f in fields:
-        last.add_field(name=f.name, value=f.value, inline=len(f.value) <= 40)
-    if footer:
-        last.set_footer(text=footer)
-    if not (last.title or last.description or last.fields or last.footer.text):
-        last.description = "\u200b"  # Discord refuses an empty embed
-
-    actions = _unique_actions(message.actions)
-    parts = [Part(embed) for embed in embeds]
-    parts[-1] = Part(embeds[-1], actions=actions)
+    parts: list[Part] = [Part(embed) for embed in embeds]
+    groups = _button_groups(_unique_actions(message.actions))
+    if groups:
+        parts[-1] = Part(parts[-1].embed, actions=groups[0])
+        parts.extend(Part(None, actions=group) for group in groups[1:])
     if message.attachment is not None:
         parts[0] = Part(parts[0].embed, parts[0].actions, message.attachment)
     return parts
 
 
+def _add_tail(embeds: list[discord.Embed], fields: list[RenderedField], footer: str | None,
+              colour: discord.Colour) -> None:
+    """Fields in order, then the footer: together on the last embed when they fit there, else from a fresh
+    embed on, over as many embeds as Discord's limits need."""
+    last = embeds[-1]
+    tail = sum(len(f.name) + len(f.value) for f in fields) + len(footer or "")
+    if tail and len(fields) <= FIELD_COUNT_LIMIT and len(last) + tail > EMBED_TOTAL_LIMIT:
+        last = discord.Embed(colour=colour)
+        embeds.append(last)
+
+    def room_for(size: int, *, field: bool) -> discord.Embed:
+        nonlocal last
+        full = field and len(last.fields) >= FIELD_COUNT_LIMIT
+        if full or len(last) + size > EMBED_TOTAL_LIMIT:
+            last = discord.Embed(colour=colour)
+            embeds.append(last)
+        return last
+
+    for f in fields:
+        room_for(len(f.name) + len(f.value), field=True).add_field(name=f.name, value=f.value,
+                                                                     inline=len(f.value) <= 40)
+    if footer:
+        room_for(len(footer), field=False).set_footer(text=footer)
+    if not (last.title or last.description or last.fields or last.footer.text):
+        last.description = "\u200b"  # Discord refuses an empty embed
+
+
+def _button_groups(actions: tuple[RenderedAction, ...]) -> list[tuple[RenderedAction, ...]]:
+    return [actions[n:n + BUTTON_LIMIT] for n in range(0, len(actions), BUTTON_LIMIT)]
+
+
 def _unique_actions(actions: tuple[RenderedAction, ...]) -> tuple[RenderedAction, ...]:
-    """Discord refuses two components with one custom_id, and a message holds at most 25 buttons."""
+    """One button per invocation: a button's custom_id is its command's token, and Discord refuses two
+    components with one custom_id in a message. The same command twice is one action, so nothing is lost."""
     seen: dict[str, RenderedAction] = {}
     for action in actions:
         seen.setdefault(action.command, action)
-    return tuple(seen.values())[:BUTTON_LIMIT]
+    return tuple(seen.values())
 
 
 def button_label(label: str) -> str:

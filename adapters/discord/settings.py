@@ -11,6 +11,9 @@ from pydantic import BaseModel, SecretStr
 class DiscordSettings(BaseModel):
     token: SecretStr | None = None
     guild_id: int | None = None
+    application_id: int | None = None
+    """For ``discord-invite`` (Developer Portal → General Information → Application ID); read from the token
+    when left out. At run time the bot takes it from Discord."""
     member_role: str | None = None
     coordinator_role: str | None = None
     api_base_url: str = "https://discord.com/api/v10"

@@ -15,12 +15,17 @@ from storage.database import Database, from_db_time, to_db_time
 TOKEN_LENGTH = 20
 
 
+def token_of(command: str) -> str:
+    """The same for every rendering of the same invocation (so a delivered button can be recognised)."""
+    return hashlib.sha256(command.encode()).hexdigest()[:TOKEN_LENGTH]
+
+
 class ActionTokens:
     def __init__(self, db: Database) -> None:
         self._db = db
 
     async def token_for(self, command: str, now: datetime) -> str:
-        token = hashlib.sha256(command.encode()).hexdigest()[:TOKEN_LENGTH]
+        token = token_of(command)
         await self._db.execute("INSERT OR IGNORE INTO action_tokens (token, command, created_at) VALUES (?, ?, ?)",
                                (token, command, to_db_time(now)))
         return token

@@ -30,8 +30,13 @@ JSON = dict[str, Any]
 DISCORD_EPOCH_MS = 1_420_070_400_000
 ADMINISTRATOR = 1 << 3
 ALL_PERMISSIONS = (1 << 51) - 1
-# view channel, send, embed links, attach files, read history, add reactions, external emoji, app commands
-BASIC_PERMISSIONS = (1 << 10) | (1 << 11) | (1 << 14) | (1 << 15) | (1 << 16) | (1 << 6) | (1 << 18) | (1 << 31)
+# @everyone in a new server: view channel, send, embed links, attach files, read history, add reactions, external
+# emoji, app commands, create public and private threads, send in threads
+BASIC_PERMISSIONS = ((1 << 10) | (1 << 11) | (1 << 14) | (1 << 15) | (1 << 16) | (1 << 6) | (1 << 18) | (1 << 31)
+                     | (1 << 35) | (1 << 36) | (1 << 38))
+VIEW_CHANNEL = 1 << 10
+SEND_MESSAGES = 1 << 11
+SEND_DEPENDENT = (1 << 12) | (1 << 14) | (1 << 15) | (1 << 17)  # TTS, embed links, attach files, @everyone
 ATTACHMENT_SIZE_LIMIT = 10 * 1024 * 1024
 EPHEMERAL = 1 << 6
 CROSSPOSTED = 1 << 0
@@ -68,19 +73,25 @@ class FakeUser:
 
 @dataclass(frozen=True)
 class FakeRole:
+    """A role; `bot_id` makes it the managed role Discord creates for a bot from its invite's permissions."""
+
     id: int
     name: str
     permissions: int = 0
     position: int = 0
     color: int = 0
+    bot_id: int | None = None
 
     def payload(self) -> JSON:
-        return {
+        payload: JSON = {
             "id": str(self.id), "name": self.name, "permissions": str(self.permissions),
-            "position": self.position, "color": self.color, "hoist": False, "managed": False,
+            "position": self.position, "color": self.color, "hoist": False, "managed": self.bot_id is not None,
             "colors": {"primary_color": self.color, "secondary_color": None, "tertiary_color": None},
             "mentionable": False, "icon": None, "unicode_emoji": None, "flags": 0,
         }
+        if self.bot_id is not None:
+            payload["tags"] = {"bot_id": str(self.bot_id)}
+        return payload
 
 
 @dataclass(frozen=True)
@@ -228,7 +239,9 @@ class World:
         return channel_id in self.channels or self.dm_recipient(channel_id) is not None
 
     def permissions_in(self, user_id: int, channel_id: int | None) -> int:
-        """Permissions from roles, then @everyone, role and member overwrites (Discord's order)."""
+        """Permissions from roles, then @everyone, role and member overwrites (Discord's order), then Discord's
+        implicit rules in a channel: without View Channel nothing else; without Send Messages no embeds,
+        files, TTS or @everyone mentions."""
         member = self.members.get(user_id)
         if member is None:
             return 0
@@ -245,6 +258,10 @@ class World:
             for overwrite in (overwrites[target] for target in layer if target in overwrites):
                 allow, deny = allow | int(overwrite["allow"]), deny | int(overwrite["deny"])
             perms = (perms & ~deny) | allow
+        if channel_id is not None and not perms & VIEW_CHANNEL:
+            return 0
+        if channel_id is not None and not perms & SEND_MESSAGES:
+            perms &= ~SEND_DEPENDENT
         return perms
 
     def user_payload(self, user_id: int) -> JSON:
@@ -656,14 +673,15 @@ class FakeGateway:
         if session.connection is not None:
             await session.connection.send(frame)
 
-    async def dispatch(self, event: str, data: JSON) -> int:
-        """Send a dispatch to every session (kept for RESUME if its socket is down).
+    async def dispatch(self, event: str, data: JSON, *, intent: int = 0) -> int:
+        """Send a dispatch to every session (kept for RESUME if its socket is down) that asked for `intent`.
 
         Returns how many sessions have a live socket right now.
         """
         live = len(self.ready_sessions)
         for session in list(self.sessions.values()):
-            await self._send_dispatch(session, event, data)
+            if session.intents & intent == intent:
+                await self._send_dispatch(session, event, data)
         self._notify()
         return live
 

@@ -18,6 +18,7 @@ import asyncio
 import collections
 import contextlib
 import copy
+import dataclasses
 import hashlib
 import json
 import math
@@ -32,7 +33,9 @@ import yarl
 from aiohttp import BodyPartReader, web
 
 from .discord_gateway import (
+    ADMINISTRATOR,
     CROSSPOSTED,
+    INTENT_GUILD_MEMBERS,
     JSON,
     FakeChannel,
     FakeGateway,
@@ -48,6 +51,7 @@ from .discord_gateway import (
     modal_submission,
     walk_components,
 )
+from .discord_limits import FormError, check_autocomplete, check_message, check_modal
 
 __all__ = [
     "FakeChannel",
@@ -71,7 +75,17 @@ LOADING = 1 << 7
 SUPPRESS_EMBEDS = 1 << 2
 VIEW_CHANNEL = 1 << 10
 SEND_MESSAGES = 1 << 11
+EMBED_LINKS = 1 << 14
+ATTACH_FILES = 1 << 15
+READ_MESSAGE_HISTORY = 1 << 16
 MANAGE_ROLES = 1 << 28
+CREATE_PUBLIC_THREADS = 1 << 35
+CREATE_PRIVATE_THREADS = 1 << 36
+SEND_MESSAGES_IN_THREADS = 1 << 38
+# What an admin grants by following the README's invite: Discord turns an invite's permissions into the
+# bot's own managed role.
+INVITED_PERMISSIONS = (VIEW_CHANNEL | SEND_MESSAGES | EMBED_LINKS | ATTACH_FILES | READ_MESSAGE_HISTORY | MANAGE_ROLES
+                       | CREATE_PUBLIC_THREADS | CREATE_PRIVATE_THREADS | SEND_MESSAGES_IN_THREADS)
 _NAME_RE = re.compile(r"^[-_'\w]{1,32}$")
 _TRUE = ("1", "true", "True")
 # Callback types each interaction type accepts: 1 PONG, 4 message, 5 deferred message, 6 deferred update,
@@ -84,7 +98,8 @@ BOT = FakeUser(APPLICATION_ID, "coalition-bot", "Coalition Bot", bot=True)
 GUILD_ID = 1_200_000_000_000_000_100
 COORDINATOR_ROLE = FakeRole(1_200_000_000_000_000_101, "coordinator", permissions=1 << 5, position=2)
 MEMBER_ROLE = FakeRole(1_200_000_000_000_000_102, "member", position=1)
-BOT_ROLE = FakeRole(1_200_000_000_000_000_103, "coalition-bot", permissions=MANAGE_ROLES | (1 << 13), position=3)
+BOT_ROLE = FakeRole(1_200_000_000_000_000_103, "coalition-bot", permissions=INVITED_PERMISSIONS, position=3,
+                    bot_id=APPLICATION_ID)
 GENERAL = FakeChannel(1_200_000_000_000_000_201, "general", FakeChannel.TEXT)
 ANNOUNCEMENTS = FakeChannel(1_200_000_000_000_000_202, "announcements", FakeChannel.ANNOUNCEMENT, position=1)
 OWNER = FakeUser(1_200_000_000_000_000_300, "owner")
@@ -93,13 +108,18 @@ BOB = FakeUser(1_200_000_000_000_000_302, "bob", "Bob")
 CAROL = FakeUser(1_200_000_000_000_000_303, "carol", "Carol")
 
 
-def default_guild() -> FakeGuild:
-    """A small Community guild: alice is a coordinator, bob a member; carol is a user outside it."""
+def default_guild(*, bot_permissions: int = INVITED_PERMISSIONS, everyone_permissions: int | None = None) -> FakeGuild:
+    """A small Community guild: alice is a coordinator, bob a member; carol is a user outside it.
+
+    The bot holds `bot_permissions` through its managed role (default: what the documented invite grants)
+    and whatever @everyone holds (default: Discord's defaults for a new server).
+    """
+    everyone = () if everyone_permissions is None else (FakeRole(GUILD_ID, "@everyone", everyone_permissions),)
     return FakeGuild(
         id=GUILD_ID,
         name="Coalition",
         owner_id=OWNER.id,
-        roles=(COORDINATOR_ROLE, MEMBER_ROLE, BOT_ROLE),
+        roles=(*everyone, COORDINATOR_ROLE, MEMBER_ROLE, dataclasses.replace(BOT_ROLE, permissions=bot_permissions)),
         channels=(GENERAL, ANNOUNCEMENTS),
         members=(
             FakeMember(OWNER),
@@ -380,6 +400,36 @@ class FakeDiscord:
         """
         if not await self.gateway.dispatch(event, data):
             raise RuntimeError("no gateway session: start the discord.py client first")
+
+    async def set_role_permissions(self, role_id: int, permissions: int) -> None:
+        """An admin edits a role (the bot's managed role included); GUILD_ROLE_UPDATE tells the client."""
+        role = dataclasses.replace(self.world.roles[role_id], permissions=permissions)
+        self.world.roles[role_id] = role
+        await self.gateway.dispatch("GUILD_ROLE_UPDATE", {"guild_id": str(self.guild_id), "role": role.payload()})
+
+    async def set_member_roles(self, user_id: int, roles: Sequence[int]) -> None:
+        """An admin changes someone's roles. Like Discord, GUILD_MEMBER_UPDATE reaches only sessions with the
+        GUILD_MEMBERS intent: a bot without it must fetch the member to learn its own new roles."""
+        self.world.members[user_id] = dataclasses.replace(self.world.members[user_id], roles=tuple(roles))
+        member = self.world.member_payload(user_id) | {"guild_id": str(self.guild_id)}
+        await self.gateway.dispatch("GUILD_MEMBER_UPDATE", member, intent=INTENT_GUILD_MEMBERS)
+
+    async def set_overwrite(self, channel_id: int, target_id: int, *, allow: int = 0, deny: int = 0,
+                            member: bool = False) -> None:
+        """An admin edits a channel's permission overwrite (no checks: admins hold everything)."""
+        self.world.overwrites.setdefault(channel_id, {})[target_id] = {
+            "id": str(target_id), "type": int(member), "allow": str(allow), "deny": str(deny)}
+        await self.gateway.dispatch("CHANNEL_UPDATE", self.world.channel_payload(channel_id))
+
+    async def join_guild(self) -> None:
+        """The bot is (re-)added to the guild: GUILD_CREATE without `unavailable`, as Discord sends on a join."""
+        sessions = self.gateway.ready_sessions
+        if not sessions:
+            raise RuntimeError("no gateway session: start the discord.py client first")
+        payload = self.world.guild_create_payload(sessions[0].intents)
+        del payload["unavailable"]
+        await self.dispatch("GUILD_DELETE", {"id": str(self.guild_id)})  # removed first, so this is a join
+        await self.dispatch("GUILD_CREATE", payload)
 
     async def request_reconnect(self) -> None:
         """Send op 7; discord.py then RESUMEs (see `gateway.resumes`)."""
@@ -701,8 +751,23 @@ class FakeDiscord:
         return message
 
     def _require(self, channel_id: int, permissions: int) -> None:
-        in_guild = channel_id in self.world.channels
-        if in_guild and self.world.permissions_in(self.world.bot.id, channel_id) & permissions != permissions:
+        """A guild channel the bot cannot see is "Missing Access" (50001); one it sees, "Missing Permissions"."""
+        if channel_id not in self.world.channels:
+            return
+        held = self.world.permissions_in(self.world.bot.id, channel_id)
+        if not held & VIEW_CHANNEL:
+            raise _ApiError(403, 50001, "Missing Access")
+        if held & permissions != permissions:
+            raise _ApiError(403, 50013, "Missing Permissions")
+
+    def _require_grantable(self, channel_id: int, asked: int) -> None:
+        world, bot = self.world, self.world.bot.id
+        overwrites = world.overwrites.get(channel_id, {})
+        own = [overwrites[t] for t in (bot, *world.members[bot].roles) if t in overwrites]
+        if any(int(overwrite["allow"]) & MANAGE_ROLES for overwrite in own):
+            return
+        held = world.permissions_in(bot, None) | world.permissions_in(bot, channel_id)
+        if not held & ADMINISTRATOR and asked & ~held:
             raise _ApiError(403, 50013, "Missing Permissions")
 
     async def _create_dm(self, call: _Call) -> web.Response:
@@ -728,7 +793,7 @@ class FakeDiscord:
         channel_id = self._channel(call)
         if self.world.dm_recipient(channel_id) in self.closed_dms:
             raise _ApiError(403, 50007, "Cannot send messages to this user")
-        self._require(channel_id, VIEW_CHANNEL | SEND_MESSAGES)
+        self._require(channel_id, VIEW_CHANNEL | SEND_MESSAGES | (ATTACH_FILES if call.files else 0))
         body, now = call.json(), time.monotonic()
         nonce = None if body.get("nonce") is None else str(body["nonce"])
         if nonce is not None and len(nonce) > 25:
@@ -779,6 +844,7 @@ class FakeDiscord:
     @staticmethod
     def _apply_edit(message: SentMessage, body: JSON, files: Sequence[UploadedFile]) -> None:
         """PATCH semantics: absent fields stay; only SUPPRESS_EMBEDS of `flags` may change."""
+        _form_body(check_message, body | {"flags": message.flags})
         if "content" in body:
             message.content = str(body["content"] or "")
         if "embeds" in body:
@@ -826,9 +892,14 @@ class FakeDiscord:
         return _json(message.payload())
 
     async def _put_overwrite(self, call: _Call) -> web.Response:
-        """Store the overwrite and push CHANNEL_UPDATE, which is how discord.py's cache learns of it."""
+        """Store the overwrite and push CHANNEL_UPDATE, which is how discord.py's cache learns of it.
+
+        As on Discord: Manage Roles in the channel is needed, and only permissions the bot holds in the guild
+        or the channel may be allowed or denied, unless an overwrite of its own gives it Manage Roles there.
+        """
         channel_id, body, target = self._channel(call), call.json(), call.params["overwrite_id"]
         self._require(channel_id, MANAGE_ROLES)
+        self._require_grantable(channel_id, int(body.get("allow") or 0) | int(body.get("deny") or 0))
         self.world.overwrites.setdefault(channel_id, {})[int(target)] = {
             "id": target, "type": int(body.get("type", 0)),
             "allow": str(body.get("allow") or 0), "deny": str(body.get("deny") or 0),
@@ -882,6 +953,10 @@ class FakeDiscord:
         kind, data = int(body.get("type", 0)), body.get("data") or {}
         if kind not in _CALLBACK_TYPES[handle.type]:
             raise _ApiError(400, 50035, f"Invalid Form Body: callback {kind} to interaction type {handle.type}")
+        if kind == 8:
+            _form_body(check_autocomplete, data)
+        elif kind == 9:
+            _form_body(check_modal, data)
         source = self.messages.get(handle.source_message_id or 0)
         if kind in (4, 5):
             loading = LOADING if kind == 5 else 0
@@ -955,12 +1030,17 @@ class FakeDiscord:
         return web.Response(status=204)
 
 
+def _form_body(check: Callable[[JSON], None], body: JSON) -> None:
+    """Discord's limits (see `discord_limits`): a broken one is 400, code 50035, and nothing is posted."""
+    try:
+        check(body)
+    except FormError as error:
+        raise _ApiError(400, 50035, f"Invalid Form Body: {error}") from None
+
+
 def _validate_message(body: JSON, files: Sequence[UploadedFile], *, allow_empty: bool) -> None:
+    _form_body(check_message, body)
     content = str(body.get("content") or "")
-    if len(content) > 2000:
-        raise _ApiError(400, 50035, "Invalid Form Body: content must be 2000 or fewer in length")
-    if len(body.get("embeds") or []) > 10:
-        raise _ApiError(400, 50035, "Invalid Form Body: at most 10 embeds")
     has_body = content or body.get("embeds") or body.get("components") or files or body.get("poll")
     if not has_body and not allow_empty:
         raise _ApiError(400, 50006, "Cannot send an empty message")
@@ -976,6 +1056,11 @@ def _validate_command(command: JSON, kind: int) -> None:
     options = command.get("options") or []
     if len(options) > 25:
         raise _ApiError(400, 50035, f"Invalid Form Body: more than 25 options in {name!r}")
+    choices = command.get("choices") or []
+    if len(choices) > 25:
+        raise _ApiError(400, 50035, f"Invalid Form Body: more than 25 choices in {name!r}")
+    if choices and command.get("autocomplete"):
+        raise _ApiError(400, 50035, f"Invalid Form Body: {name!r} has both choices and autocomplete")
     required = [bool(option.get("required")) for option in options]
     if required != sorted(required, reverse=True):
         raise _ApiError(400, 50035, f"Invalid Form Body: required option after optional in {name!r}")

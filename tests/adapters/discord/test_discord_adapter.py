@@ -551,6 +551,7 @@ async def test_setup_topic_channel_refuses_a_channel_everyone_can_read_for_a_mem
 
         channel = runner.client.get_channel(GENERAL.id)
         assert isinstance(channel, discord.TextChannel)
+        await channel.set_permissions(channel.guild.me, view_channel=True)  # the bot is added to the channel
         await channel.set_permissions(channel.guild.default_role, view_channel=False)
         await fake.wait_for(lambda: not channel.permissions_for(channel.guild.default_role).view_channel)
         accepted = await fake.send_slash_command(
