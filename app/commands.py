@@ -31,7 +31,8 @@ def bound_commands(s: Services) -> list[BoundCommand]:
     return [
         *bind(help.routes(), help.HelpDeps(s.registry)),
         *bind(topics.routes(), topics.TopicCommandDeps(s.topics, s.people, s.channels)),
-        *bind(subscriptions.routes(), subscriptions.SubscriptionCommandDeps(s.subscriptions, s.topics)),
+        *bind(subscriptions.routes(), subscriptions.SubscriptionCommandDeps(s.subscriptions, s.topics,
+                                                                            s.people)),
         *bind(resources.routes(), resources.ResourceCommandDeps(s.resources, s.topics,
                                                                 s.config.default_language)),
         *bind(announcements.routes(), announcements.AnnouncementCommandDeps(s.announcements, s.topics)),

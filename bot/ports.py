@@ -20,7 +20,7 @@ from bot.messages import RenderedMessage
 from bot.model import AuditEntry, Grant, Identity, IdentityRecord, Person, Role
 from bot.resources.model import Resource, ResourceFields, ResourceFilter, ResourcePage, ResourceScope
 from bot.resources.terms import TermIndex
-from bot.subscriptions.model import DeliveryMode, RequestStatus, Subscription, SubscriptionRequest
+from bot.subscriptions.model import DeliveryMode, Invitation, RequestStatus, Subscription, SubscriptionRequest
 from bot.topics.model import Policy, Topic, Visibility
 
 # --- platform adapters -----------------------------------------------------------------------------
@@ -70,7 +70,17 @@ class PlatformAdapter(Protocol):
 
 @runtime_checkable
 class ChannelInspector(Protocol):
-    """Adapters that can tell whether everyone can read a channel implement this."""
+    """Adapters that can tell whether everyone can read a channel implement this.
+
+    ``channel_is_public`` answers ``True`` when anyone outside the coalition's members may read the channel
+    (everyone in the server or workspace, guests, another organisation through a shared channel), ``False``
+    when only members can, and ``None`` when the platform could not tell. The core fails closed: ``None``
+    refuses the change as a public channel would (a members-only topic is never bound to, nor made private
+    while posting to, a channel nobody vouched for). An adapter that knows *why* it cannot tell (a missing
+    permission or scope, an unknown channel) raises :class:`UserError` with a translated reason naming it
+    instead, so the admin can fix it. An adapter whose channels no outsider can read (the console) does not
+    implement this protocol at all.
+    """
 
     async def channel_is_public(self, channel_id: str) -> bool | None: ...
 
@@ -151,7 +161,11 @@ class SubscriptionStore(Protocol):
     async def of_topic(self, topic_id: int) -> list[Subscription]: ...
     async def add_invitation(self, person_id: int, topic_id: int, invited_by: int, now: datetime) -> bool: ...
     async def is_invited(self, person_id: int, topic_id: int) -> bool: ...
+    async def invitation(self, person_id: int, topic_id: int) -> Invitation | None: ...
     async def remove_invitation(self, person_id: int, topic_id: int) -> bool: ...
+    async def remove_invitations(self, topic_id: int) -> list[Invitation]:
+        """Withdraw every open invitation to the topic (it was archived); returns what was withdrawn."""
+        ...
 
 
 class GrantStore(Protocol):
@@ -186,6 +200,18 @@ class RequestStore(Protocol):
         ...
 
     async def expire_due(self, now: datetime) -> list[SubscriptionRequest]: ...
+    async def pending_of(self, person_id: int) -> list[SubscriptionRequest]:
+        """The person's own requests still waiting, oldest first."""
+        ...
+
+    async def set_mode(self, request_id: int, mode: DeliveryMode) -> bool:
+        """Change the delivery mode a waiting request asks for; False when it was no longer pending."""
+        ...
+
+    async def close_pending(self, topic_id: int, status: RequestStatus, decided_by: int | None,
+                            now: datetime) -> list[SubscriptionRequest]:
+        """End every waiting request for the topic with ``status``; returns the requests ended."""
+        ...
 
 
 class AuditStore(Protocol):

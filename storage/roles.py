@@ -107,6 +107,27 @@ class SqliteRequests:
                 " ORDER BY created_at, id", tuple(topic_ids))
         return [_request(row) for row in rows]
 
+    async def pending_of(self, person_id: int) -> list[SubscriptionRequest]:
+        rows = await self._db.fetch_all(
+            "SELECT * FROM subscription_requests WHERE status = 'pending' AND person_id = ? ORDER BY created_at, id",
+            (person_id,))
+        return [_request(row) for row in rows]
+
+    async def set_mode(self, request_id: int, mode: DeliveryMode) -> bool:
+        changed = await self._db.execute(
+            "UPDATE subscription_requests SET mode = ? WHERE id = ? AND status = 'pending'", (mode.value, request_id))
+        return changed > 0
+
+    async def close_pending(self, topic_id: int, status: RequestStatus, decided_by: int | None,
+                            now: datetime) -> list[SubscriptionRequest]:
+        """End every waiting request for ``topic_id`` with ``status``; returns the requests ended."""
+        rows = await self._db.write_returning(
+            "UPDATE subscription_requests SET status = ?, decided_by = ?, decided_at = ?"
+            " WHERE topic_id = ? AND status = 'pending' RETURNING *",
+            (status.value, decided_by, to_db_time(now), topic_id),
+        )
+        return sorted((_request(row) for row in rows), key=lambda r: r.id)
+
     async def decide(self, request_id: int, status: RequestStatus, decided_by: int | None,
                      now: datetime) -> bool:
         changed = await self._db.execute(

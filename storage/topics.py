@@ -6,7 +6,7 @@ from datetime import datetime
 
 import aiosqlite
 
-from bot.subscriptions.model import DeliveryMode, Subscription
+from bot.subscriptions.model import DeliveryMode, Invitation, Subscription
 from bot.topics.model import Policy, Topic, Visibility
 from storage.database import Database, from_db_time, to_db_time
 
@@ -22,6 +22,11 @@ def _topic(row: aiosqlite.Row) -> Topic:
 def _subscription(row: aiosqlite.Row) -> Subscription:
     return Subscription(person_id=row["person_id"], topic_id=row["topic_id"], mode=DeliveryMode(row["mode"]),
                         created_at=from_db_time(row["created_at"]))
+
+
+def _invitation(row: aiosqlite.Row) -> Invitation:
+    return Invitation(person_id=row["person_id"], topic_id=row["topic_id"], invited_by=row["invited_by"],
+                      created_at=from_db_time(row["created_at"]))
 
 
 class SqliteTopics:
@@ -104,6 +109,17 @@ class SqliteSubscriptions:
         changed = await self._db.execute(
             "DELETE FROM invitations WHERE person_id = ? AND topic_id = ?", (person_id, topic_id))
         return changed > 0
+
+    async def invitation(self, person_id: int, topic_id: int) -> Invitation | None:
+        row = await self._db.fetch_one(
+            "SELECT * FROM invitations WHERE person_id = ? AND topic_id = ?", (person_id, topic_id))
+        return _invitation(row) if row else None
+
+    async def remove_invitations(self, topic_id: int) -> list[Invitation]:
+        """Withdraw every open invitation to ``topic_id``; returns what was withdrawn."""
+        rows = await self._db.write_returning(
+            "DELETE FROM invitations WHERE topic_id = ? RETURNING *", (topic_id,))
+        return sorted((_invitation(row) for row in rows), key=lambda i: i.person_id)
 
     async def is_invited(self, person_id: int, topic_id: int) -> bool:
         row = await self._db.fetch_one(

@@ -10,9 +10,11 @@ from bot.commands.spec import Arg, ArgKind, Option
 from bot.i18n import Text, _, _n
 from bot.messages import Action, ActionStyle, Message
 from bot.model import Role
-from bot.subscriptions.model import DeliveryMode
+from bot.people.service import PeopleService
+from bot.subscriptions.model import DeliveryMode, Rejoin
 from bot.subscriptions.service import SubscriptionService
-from bot.topics.service import TopicService
+from bot.topics.access import may_receive
+from bot.topics.service import TopicService, visibility_label
 
 MODES = tuple(m.value for m in DeliveryMode)
 
@@ -21,6 +23,7 @@ MODES = tuple(m.value for m in DeliveryMode)
 class SubscriptionCommandDeps:
     subscriptions: SubscriptionService
     topics: TopicService
+    people: PeopleService
 
 
 async def subscribe(ctx: Context[SubscriptionCommandDeps]) -> Message:
@@ -30,31 +33,71 @@ async def subscribe(ctx: Context[SubscriptionCommandDeps]) -> Message:
 
 
 async def unsubscribe(ctx: Context[SubscriptionCommandDeps]) -> Message:
+    """Leave a topic (or withdraw a waiting request for it). The Undo restores the delivery mode the caller
+    had, and is offered only when it would work as it says."""
     service = ctx.deps.subscriptions
     target = ctx.arg("topic").strip().lower()
     if target == "all":
-        left = await service.unsubscribe_all(ctx.caller)
-        return Message(body=(_n("You left {n} topic.", "You left {n} topics.", left),))
-    topic = await service.followed_topic(ctx.caller, target) or \
+        left, withdrawn = await service.unsubscribe_all(ctx.caller)
+        body: list[Text | str] = [_n("You left {n} topic.", "You left {n} topics.", left)]
+        if withdrawn:
+            body.append(_n("{n} waiting request was withdrawn.", "{n} waiting requests were withdrawn.", withdrawn))
+        return Message(body=tuple(body))
+    topic = await service.own_topic(ctx.caller, target) or \
         await ctx.deps.topics.find_visible(ctx.caller, target, allow_archived=True)
-    if not await service.unsubscribe(ctx.caller, topic):
+    previous = await service.unsubscribe(ctx.caller, topic)
+    if previous is None:
+        request = await service.withdraw(ctx.caller, topic)
+        if request is not None:
+            return Message(body=(_("Your request #{id} to join “{topic}” is withdrawn.", id=request.id,
+                                   topic=topic.slug),))
         return Message(body=(_("You do not follow “{topic}”. Nothing changed.", topic=topic.slug),))
-    return Message(body=(_("You no longer follow “{topic}”.", topic=topic.slug),),
-                   actions=(Action(_("Undo"), f"subscribe {topic.slug}"),))
+    body = [_("You no longer follow “{topic}”.", topic=topic.slug)]
+    undo = f"subscribe {topic.slug} mode:{previous.value}"
+    rejoin = await service.rejoin(ctx.caller, topic)
+    if rejoin is Rejoin.DIRECT:
+        return Message(body=tuple(body), actions=(Action(_("Undo"), undo),))
+    if rejoin is Rejoin.APPROVAL:
+        body.append(_("Joining again needs a coordinator's approval."))
+        return Message(body=tuple(body), actions=(Action(_("Ask to rejoin"), undo),))
+    if rejoin is Rejoin.ARCHIVED:
+        body.append(_("“{topic}” is archived, so it cannot be followed again unless a coordinator brings it "
+                      "back.", topic=topic.slug))
+    else:
+        body.append(_("“{topic}” is {visibility}: to follow it again you will need a coordinator to invite you "
+                      "or give you the role it needs.", topic=topic.slug,
+                      visibility=visibility_label(topic.visibility)))
+    return Message(body=tuple(body))
 
 
 async def my_subscriptions(ctx: Context[SubscriptionCommandDeps]) -> Message:
-    service = ctx.deps.subscriptions
-    followed = await service.followed(ctx.caller)
-    if not followed:
+    """The topics followed and the requests waiting, each counted by what is listed under it; a topic that
+    sends the caller nothing any more says so rather than looking followed."""
+    service, caller = ctx.deps.subscriptions, ctx.caller
+    followed = await service.followed(caller)
+    requests = await service.own_requests(caller)
+    if not followed and not requests:
         return Message(body=(_("You follow no topics yet. Type “topics” to see what you can follow."),))
-    lines: list[Text | str] = [_n("You follow {n} topic:", "You follow {n} topics:", len(followed))]
+    lines: list[Text | str] = []
+    if followed:
+        lines.append(_n("You follow {n} topic:", "You follow {n} topics:", len(followed)))
+    else:
+        lines.append(_("You follow no topics yet."))
     for topic, mode in followed:
-        if topic is not None:
-            lines.append(_("• {topic} — {mode}", topic=topic.slug, mode=mode.label))
-    for request, requested in await service.own_requests(ctx.caller):
-        lines.append(_("• {topic} — waiting for approval (request #{id})",
-                       topic=requested.slug if requested else "?", id=request.id))
+        note: Text | str = ""
+        if topic.archived:
+            note = _(" — archived: nothing is sent to it")
+        elif not may_receive(topic, caller.role, caller.coordinated, subscribed=True):
+            note = _(" — nothing reaches you: you can no longer see it")
+        lines.append(_("• {topic} — {mode}{note}", topic=topic.slug, mode=mode.label, note=note))
+    if requests:
+        lines.append(_n("{n} request is waiting for approval:", "{n} requests are waiting for approval:",
+                        len(requests)))
+    for request, topic in requests:
+        note = "" if may_receive(topic, caller.role, caller.coordinated, subscribed=True) else \
+            _(" — cannot be approved: you can no longer see it")
+        lines.append(_("• {topic} — {mode} (request #{id}){note}", topic=topic.slug, mode=request.mode.label,
+                       id=request.id, note=note))
     return Message(title=_("Your subscriptions"), body=tuple(lines))
 
 
@@ -75,11 +118,13 @@ async def list_requests(ctx: Context[SubscriptionCommandDeps]) -> Message:
 
 
 async def approve(ctx: Context[SubscriptionCommandDeps]) -> Message:
-    return await ctx.deps.subscriptions.decide(ctx.caller, ctx.int_arg("request"), True, None)
+    return await ctx.deps.subscriptions.decide(ctx.caller, ctx.int_arg("request"), True, None,
+                                               ctx.deps.people.caller_for_person)
 
 
 async def deny(ctx: Context[SubscriptionCommandDeps]) -> Message:
-    return await ctx.deps.subscriptions.decide(ctx.caller, ctx.int_arg("request"), False, ctx.opt("reason"))
+    return await ctx.deps.subscriptions.decide(ctx.caller, ctx.int_arg("request"), False, ctx.opt("reason"),
+                                               ctx.deps.people.caller_for_person)
 
 
 def routes() -> list[Route[SubscriptionCommandDeps]]:
@@ -89,8 +134,8 @@ def routes() -> list[Route[SubscriptionCommandDeps]]:
               args=(Arg("topic", _("The topic's short name, e.g. disinformation"), ArgKind.TOPIC),),
               options=(Option("mode", _("immediate DM, daily or weekly digest, or channel only"), ArgKind.CHOICE,
                               MODES),)),
-        route(("unsubscribe",), _("Stop following a topic, or “all” topics."), unsubscribe,
-              args=(Arg("topic", _("The topic's short name, or “all”"), ArgKind.TOPIC),)),
+        route(("unsubscribe",), _("Stop following a topic (or withdraw your request), or “all” topics."),
+              unsubscribe, args=(Arg("topic", _("The topic's short name, or “all”"), ArgKind.TOPIC),)),
         route(("mysubs",), _("Show the topics you follow and how you receive them."), my_subscriptions),
         route(("requests",), _("Show subscription requests waiting for your approval."), list_requests,
               role=Role.COORDINATOR),

@@ -33,6 +33,7 @@ class RequestStatus(StrEnum):
     APPROVED = "approved"
     DENIED = "denied"
     EXPIRED = "expired"
+    WITHDRAWN = "withdrawn"
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,3 +55,26 @@ class SubscriptionRequest:
     expires_at: datetime
     decided_by: int | None
     decided_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class Invitation:
+    """Leave to join a topic without approval (and, for a private topic, to know it exists), used up on joining."""
+
+    person_id: int
+    topic_id: int
+    invited_by: int | None
+    created_at: datetime
+
+
+class Rejoin(StrEnum):
+    """What following a topic again would take, decided when someone leaves it, so the Undo offered is honest."""
+
+    DIRECT = "direct"
+    """Undo restores the subscription as it was."""
+    APPROVAL = "approval"
+    """Undo sends a new request: the topic needs a coordinator's approval."""
+    BLOCKED = "blocked"
+    """No Undo: once out, the person can no longer see the topic (private, or members only without the role)."""
+    ARCHIVED = "archived"
+    """No Undo: nothing is sent to an archived topic."""

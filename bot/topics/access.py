@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from bot.model import Role
-from bot.topics.model import Topic, Visibility
+from bot.topics.model import Policy, Topic, Visibility
 
 
 def coordinates(role: Role, coordinated: frozenset[int], topic: Topic) -> bool:
@@ -21,6 +23,14 @@ def can_see(topic: Topic, role: Role, coordinated: frozenset[int], *, subscribed
     return subscribed or invited or coordinates(role, coordinated, topic)
 
 
+def knows_of(topic: Topic, role: Role, coordinated: frozenset[int], *, subscribed: bool, invited: bool) -> bool:
+    """Whether the caller could see the topic were it not archived. Archived topics are not listed to them,
+    but naming one gets "it is archived" rather than "there is no such topic", which would send them looking
+    for a typo; whoever could not see it live still learns nothing."""
+    live = dataclasses.replace(topic, archived=False)
+    return can_see(live, role, coordinated, subscribed=subscribed, invited=invited)
+
+
 def may_receive(topic: Topic, role: Role, coordinated: frozenset[int], *, subscribed: bool) -> bool:
     """Re-checked when a delivery goes out: someone who lost a role stops receiving members-only posts."""
     if topic.archived:
@@ -30,3 +40,9 @@ def may_receive(topic: Topic, role: Role, coordinated: frozenset[int], *, subscr
     if topic.visibility is Visibility.MEMBERS:
         return role >= Role.MEMBER or coordinates(role, coordinated, topic)
     return subscribed or coordinates(role, coordinated, topic)
+
+
+def needs_approval(topic: Topic, role: Role, coordinated: frozenset[int], *, invited: bool) -> bool:
+    """Whether joining waits for a coordinator: an approval topic, unless the caller coordinates it or holds an
+    invitation. The listing, its buttons and ``subscribe`` all ask this, so they never disagree."""
+    return topic.policy is Policy.APPROVAL and not invited and not coordinates(role, coordinated, topic)

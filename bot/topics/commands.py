@@ -1,4 +1,4 @@
-"""Topic commands: ``topics``, ``topic create|edit|archive|invite``."""
+"""Topic commands: ``topics``, ``topic create|edit|archive|unarchive|invite``."""
 
 from __future__ import annotations
 
@@ -14,11 +14,13 @@ from bot.i18n import Text, _, _n
 from bot.messages import Action, ActionStyle, Message
 from bot.model import Role
 from bot.people.service import PeopleService
-from bot.topics.model import Policy, Visibility
-from bot.topics.service import TopicService, visibility_label
+from bot.topics.access import knows_of, needs_approval
+from bot.topics.model import InviteOutcome, Policy, Topic, Visibility
+from bot.topics.service import TopicService, describe_access, visibility_label
 
 VISIBILITIES = tuple(v.value for v in Visibility)
 POLICIES = tuple(p.value for p in Policy)
+MAX_BUTTONS = 5
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,20 +31,52 @@ class TopicCommandDeps:
 
 
 async def list_topics(ctx: Context[TopicCommandDeps]) -> Message:
-    service = ctx.deps.topics
-    topics = [t for t in await service.visible(ctx.caller) if not t.archived]
-    if not topics:
+    """Active topics with who may see them and whether joining needs approval; below them, the archived
+    topics the caller coordinates (only they can see those), so an archived topic is never lost to them."""
+    service, caller = ctx.deps.topics, ctx.caller
+    visible = await service.visible(caller)
+    active = [t for t in visible if not t.archived]
+    archived = [t for t in visible if t.archived]
+    if not visible:
         return Message(body=(_("There are no topics yet."),))
-    subscribed = await service.modes_of(ctx.caller.person.id)
-    lines: list[Text | str] = [_n("{n} topic:", "{n} topics:", len(topics))]
+    subscribed = await service.modes_of(caller.person.id)
+    requested = await service.requested_by(caller.person.id)
+    lines: list[Text | str] = [_n("{n} topic:", "{n} topics:", len(active)) if active
+                               else _("No topic is active.")]
     actions: list[Action] = []
-    for topic in topics:
-        marker = _(" — subscribed ({mode})", mode=subscribed[topic.id].label) if topic.id in subscribed else ""
+    unbuttoned = 0
+    for topic in active:
+        marker: Text | str = ""
+        if topic.id in subscribed:
+            marker = _(" — subscribed ({mode})", mode=subscribed[topic.id].label)
+        elif topic.id in requested:
+            marker = _(" — your request is waiting for a coordinator")
         lines.append(_("• {slug} — {title} ({visibility}){marker}", slug=topic.slug, title=topic.title,
-                       visibility=visibility_label(topic.visibility), marker=marker))
-        if topic.id not in subscribed and len(actions) < 5:
-            actions.append(Action(_("Subscribe to {topic}", topic=topic.slug), f"subscribe {topic.slug}"))
+                       visibility=describe_access(topic), marker=marker))
+        if topic.id in subscribed or topic.id in requested:
+            continue
+        if len(actions) >= MAX_BUTTONS:
+            unbuttoned += 1
+        else:
+            actions.append(await _join_action(ctx, topic))
+    if unbuttoned:
+        lines.append(_n("{n} more topic has no button: type “subscribe <topic>” to follow it.",
+                        "{n} more topics have no button: type “subscribe <topic>” to follow them.", unbuttoned))
+    if archived:
+        lines.append(_n("{n} archived topic you coordinate (nothing is sent to it):",
+                        "{n} archived topics you coordinate (nothing is sent to them):", len(archived)))
+        lines += [_("• {slug} — {title} ({visibility}) — archived", slug=t.slug, title=t.title,
+                    visibility=describe_access(t)) for t in archived]
+        lines.append(_("Bring one back with “topic unarchive <topic>”."))
     return Message(title=_("Topics"), body=tuple(lines), actions=tuple(actions))
+
+
+async def _join_action(ctx: Context[TopicCommandDeps], topic: Topic) -> Action:
+    """"Subscribe", or "Ask to join" where a click only sends a request: the button says what it will do."""
+    invited = await ctx.deps.topics.is_invited(ctx.caller.person.id, topic)
+    if needs_approval(topic, ctx.caller.role, ctx.caller.coordinated, invited=invited):
+        return Action(_("Ask to join {topic}", topic=topic.slug), f"subscribe {topic.slug}")
+    return Action(_("Subscribe to {topic}", topic=topic.slug), f"subscribe {topic.slug}")
 
 
 async def create_topic(ctx: Context[TopicCommandDeps]) -> Message:
@@ -57,8 +91,9 @@ async def create_topic(ctx: Context[TopicCommandDeps]) -> Message:
 
 
 async def edit_topic(ctx: Context[TopicCommandDeps]) -> Message:
+    """An archived topic may be edited too (its coordinator may want to fix it before bringing it back)."""
     service = ctx.deps.topics
-    topic = await service.coordinated_topic(ctx.caller, ctx.arg("topic"))
+    topic = await service.coordinated_topic(ctx.caller, ctx.arg("topic"), allow_archived=True)
     changes = {key: ctx.opt(key) for key in ("title", "description", "visibility", "policy") if ctx.opt(key)}
     if not changes:
         raise UserError(_("Say what to change, e.g. title:“New title” or visibility:members."), show_usage=True)
@@ -75,8 +110,13 @@ async def edit_topic(ctx: Context[TopicCommandDeps]) -> Message:
             raise UserError(_("#{channel} can be read by everyone, so “{topic}” cannot stop being public "
                               "while it posts there. Bind a private channel first (setup topic-channel).",
                               channel=public, topic=topic.slug))
-    await service.update(ctx.caller, topic, updated, "topic.edit")
-    return Message(body=(_("Topic “{topic}” updated.", topic=topic.slug),))
+    closed = await service.update(ctx.caller, topic, updated, "topic.edit")
+    body: list[Text | str] = [_("Topic “{topic}” updated.", topic=topic.slug)]
+    if closed:
+        body.append(_n("{n} waiting request no longer needs an answer; the requester was told they can join.",
+                       "{n} waiting requests no longer need an answer; the requesters were told they can join.",
+                       closed))
+    return Message(body=tuple(body))
 
 
 async def archive_topic(ctx: Context[TopicCommandDeps]) -> Message:
@@ -84,19 +124,48 @@ async def archive_topic(ctx: Context[TopicCommandDeps]) -> Message:
     topic = await service.coordinated_topic(ctx.caller, ctx.arg("topic"), allow_archived=True)
     if topic.archived:
         return Message(body=(_("Topic “{topic}” is archived already.", topic=topic.slug),))
-    updated = dataclasses.replace(topic, archived=True)
-    await service.update(ctx.caller, topic, updated, "topic.archive")
-    return Message(body=(_("Topic “{topic}” is archived. Its history is kept; nothing more is sent to it.",
-                           topic=topic.slug),))
+    closed = await service.archive(ctx.caller, topic)
+    body: list[Text | str] = [
+        _("Topic “{topic}” is archived. Its history is kept; nothing more is sent to it.", topic=topic.slug)]
+    if closed.requests:
+        body.append(_n("{n} waiting request was closed and its requester told.",
+                       "{n} waiting requests were closed and their requesters told.", closed.requests))
+    if closed.invitations:
+        body.append(_n("{n} open invitation was withdrawn and the invitee told.",
+                       "{n} open invitations were withdrawn and the invitees told.", closed.invitations))
+    body.append(_("Bring it back with “topic unarchive {topic}”.", topic=topic.slug))
+    return Message(body=tuple(body), actions=(Action(_("Undo"), f"topic unarchive {topic.slug}"),))
+
+
+async def unarchive_topic(ctx: Context[TopicCommandDeps]) -> Message:
+    service = ctx.deps.topics
+    topic = await service.coordinated_topic(ctx.caller, ctx.arg("topic"), allow_archived=True)
+    if not topic.archived:
+        return Message(body=(_("Topic “{topic}” is not archived. Nothing changed.", topic=topic.slug),))
+    await service.unarchive(ctx.caller, topic)
+    followers = await service.follower_count(topic)
+    return Message(body=(_("Topic “{topic}” is active again and listed in “topics”.", topic=topic.slug),
+                         _n("Its {n} follower receives its posts again.", "Its {n} followers receive its posts again.",
+                            followers)))
 
 
 async def invite_to_topic(ctx: Context[TopicCommandDeps]) -> Message:
     service = ctx.deps.topics
     topic = await service.coordinated_topic(ctx.caller, ctx.arg("topic"))
     person = await ctx.deps.people.find(ctx.arg("person"), ctx.caller)
-    if not await service.invite(ctx.caller, topic, person.id):
+    invitee = await ctx.deps.people.caller_for_person(person.id)
+    if not knows_of(topic, invitee.role, invitee.coordinated, subscribed=False, invited=True):
+        # An invitation never overrides visibility: the Join button would answer "there is no topic".
+        raise UserError(_("{person} cannot see “{topic}” ({visibility}), so an invitation would not let them "
+                          "join. Grant them the member role first.", person=person.display_name,
+                          topic=topic.slug, visibility=visibility_label(topic.visibility)))
+    outcome = await service.invite(ctx.caller, topic, person.id)
+    if outcome is InviteOutcome.FOLLOWS:
         return Message(body=(_("{person} already follows “{topic}”.", person=person.display_name,
                                topic=topic.slug),))
+    if outcome is InviteOutcome.INVITED_ALREADY:
+        return Message(body=(_("{person} is already invited to “{topic}”. Nothing changed.",
+                               person=person.display_name, topic=topic.slug),))
     return Message(body=(_("{person} is invited to “{topic}” and has been told.", person=person.display_name,
                            topic=topic.slug),))
 
@@ -119,6 +188,8 @@ def routes() -> list[Route[TopicCommandDeps]]:
                        Option("policy", _("Who can join: anyone, or after approval"), ArgKind.CHOICE, POLICIES))),
         route(("topic", "archive"), _("Archive a topic: kept, but no longer listed or sent to."), archive_topic,
               role=Role.COORDINATOR, topic_arg="topic", args=(topic,)),
+        route(("topic", "unarchive"), _("Bring an archived topic back: listed and sent to again."),
+              unarchive_topic, role=Role.COORDINATOR, topic_arg="topic", args=(topic,)),
         route(("topic", "invite"), _("Invite someone to a topic (the way into a private topic)."),
               invite_to_topic, role=Role.COORDINATOR, topic_arg="topic",
               args=(topic, Arg("person", _("Who: a name, a mention or platform:id"), ArgKind.PERSON))),

@@ -28,3 +28,11 @@ class Topic:
     policy: Policy
     archived: bool
     created_at: datetime
+
+
+class InviteOutcome(StrEnum):
+    """What ``topic invite`` did: invited and told, or nothing because they follow or are invited already."""
+
+    INVITED = "invited"
+    INVITED_ALREADY = "invited-already"
+    FOLLOWS = "follows"

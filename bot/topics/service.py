@@ -1,5 +1,6 @@
-"""Topics: who may see which, and the writes behind create, edit, archive and invite. Visibility decides who
-may even learn a topic exists; every other feature finds a topic through :meth:`TopicService.find_visible`."""
+"""Topics: who may see which, and the writes behind create, edit, archive, unarchive and invite. Visibility
+decides who may even learn a topic exists; every other feature finds a topic through
+:meth:`TopicService.find_visible`, which also refuses an archived topic clearly unless the command works on one."""
 
 from __future__ import annotations
 
@@ -17,9 +18,10 @@ from bot.i18n import Text, _
 from bot.messages import Action, ActionStyle, Message
 from bot.model import Role
 from bot.ports import Store
+from bot.subscriptions.closing import Closed, close_for_archive, close_for_open_policy, invitation_key
 from bot.subscriptions.model import DeliveryMode
-from bot.topics.access import can_see, coordinates
-from bot.topics.model import Policy, Topic, Visibility
+from bot.topics.access import can_see, coordinates, knows_of
+from bot.topics.model import InviteOutcome, Policy, Topic, Visibility
 
 RESERVED_SLUGS = frozenset({"all", "help", "none", "yes", "no", "maybe"})
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{1,39}$")
@@ -32,24 +34,37 @@ class TopicService:
         self._notifier = notifier
 
     async def visible(self, caller: Caller) -> list[Topic]:
+        """Topics the caller may see: archived ones only when they coordinate them (listings mark those)."""
+        return [t for t, live in await self._known(caller) if live]
+
+    async def _known(self, caller: Caller) -> list[tuple[Topic, bool]]:
+        """Every topic the caller may name, with whether they may see it as it is now. An archived topic that
+        they could see before it was archived is named (to be refused clearly) but not seen."""
         topics = await self._store.topics.all(include_archived=True)
         subscribed = {s.topic_id for s in await self._store.subscriptions.of_person(caller.person.id)}
-        visible = []
+        known = []
         for topic in topics:
             invited = topic.visibility is Visibility.PRIVATE and \
                 await self._store.subscriptions.is_invited(caller.person.id, topic.id)
-            if can_see(topic, caller.role, caller.coordinated, subscribed=topic.id in subscribed, invited=invited):
-                visible.append(topic)
-        return visible
+            flags = {"subscribed": topic.id in subscribed, "invited": invited}
+            if knows_of(topic, caller.role, caller.coordinated, **flags):
+                known.append((topic, can_see(topic, caller.role, caller.coordinated, **flags)))
+        return known
 
     async def find_visible(self, caller: Caller, slug: str, *, allow_archived: bool = False) -> Topic:
-        """The topic named ``slug`` if the caller may see it; otherwise the same answer as for no topic."""
+        """The topic named ``slug`` if the caller may see it; otherwise the same answer as for no topic.
+
+        An archived topic is returned only with ``allow_archived`` (leaving it, managing it, its resources);
+        otherwise whoever could see it is told it is archived, and its coordinators how to bring it back.
+        """
         slug = slug.strip().lstrip("#").lower()
-        visible = await self.visible(caller)
-        for topic in visible:
-            if topic.slug == slug and (allow_archived or not topic.archived):
+        known = await self._known(caller)
+        for topic, _live in known:
+            if topic.slug == slug:
+                if topic.archived and not allow_archived:
+                    raise archived_error(caller, topic)
                 return topic
-        candidates = [t.slug for t in visible if not t.archived]
+        candidates = [t.slug for t, _live in known if not t.archived]
         close = difflib.get_close_matches(slug, candidates, n=2, cutoff=0.6)
         close += [c for c in candidates if slug and c.startswith(slug) and c not in close][:2 - len(close)]
         if close:
@@ -75,6 +90,16 @@ class TopicService:
         """How ``person_id`` follows each topic they follow, by topic id."""
         return {s.topic_id: s.mode for s in await self._store.subscriptions.of_person(person_id)}
 
+    async def requested_by(self, person_id: int) -> set[int]:
+        """The topics ``person_id`` has asked to join and is waiting for."""
+        return {r.topic_id for r in await self._store.requests.pending_of(person_id)}
+
+    async def is_invited(self, person_id: int, topic: Topic) -> bool:
+        return await self._store.subscriptions.is_invited(person_id, topic.id)
+
+    async def follower_count(self, topic: Topic) -> int:
+        return len(await self._store.subscriptions.of_topic(topic.id))
+
     async def audit(self, caller: Caller, action: str, subject: str, before: object, after: object) -> None:
         await self._store.audit.record(caller.person.id, action, subject, _json(before), _json(after),
                                        self._clock.now())
@@ -87,7 +112,11 @@ class TopicService:
                               "“whrd-safety”."), show_usage=True)
         if slug in RESERVED_SLUGS:
             raise UserError(_("“{topic}” is a word commands use; choose another topic name.", topic=slug))
-        if await self._store.topics.by_slug(slug) is not None:
+        existing = await self._store.topics.by_slug(slug)
+        if existing is not None:
+            if existing.archived and coordinates(caller.role, caller.coordinated, existing):
+                raise UserError(_("“{topic}” is the name of an archived topic. Bring it back with "
+                                  "“topic unarchive {topic}”, or choose another name.", topic=slug))
             # Neutral on purpose: the existing topic may be private.
             raise UserError(_("The topic name “{topic}” is taken; choose another.", topic=slug))
         now = self._clock.now()
@@ -98,18 +127,45 @@ class TopicService:
             await self.audit(caller, "topic.create", slug, None, topic)
         return topic
 
-    async def update(self, caller: Caller, before: Topic, after: Topic, action: str) -> None:
-        """Store ``after`` in place of ``before``, audited as ``action`` (``topic.edit``, ``topic.archive``)."""
+    async def update(self, caller: Caller, before: Topic, after: Topic, action: str = "topic.edit") -> int:
+        """Store ``after`` in place of ``before``, audited as ``action``. A topic that stops needing approval
+        closes its waiting requests (their requesters are offered a Join button); returns how many."""
+        now = self._clock.now()
         async with self._store.transaction():
             await self._store.topics.update(after)
             await self.audit(caller, action, before.slug, before, after)
+            if before.policy is Policy.APPROVAL and after.policy is Policy.OPEN:
+                return await close_for_open_policy(self._store, self._notifier, after, caller.person.id, now)
+        return 0
 
-    async def invite(self, caller: Caller, topic: Topic, person_id: int) -> bool:
-        """Invite ``person_id`` and tell them; ``False`` (and nothing changes) when they follow it already."""
-        if await self._store.subscriptions.get(person_id, topic.id) is not None:
-            return False
+    async def archive(self, caller: Caller, topic: Topic) -> Closed:
+        """Archive ``topic``: its waiting requests expire and its invitations are withdrawn, and each of those
+        people is told, in the same transaction, so nobody is approved or invited into a topic that sends
+        nothing."""
+        now = self._clock.now()
+        archived = dataclasses.replace(topic, archived=True)
         async with self._store.transaction():
-            await self._store.subscriptions.add_invitation(person_id, topic.id, caller.person.id, self._clock.now())
+            await self._store.topics.update(archived)
+            await self.audit(caller, "topic.archive", topic.slug, topic, archived)
+            return await close_for_archive(self._store, self._notifier, archived, caller.person.id, now)
+
+    async def unarchive(self, caller: Caller, topic: Topic) -> Topic:
+        """Bring an archived topic back: listed again, and its followers (kept while archived) receive it."""
+        active = dataclasses.replace(topic, archived=False)
+        async with self._store.transaction():
+            await self._store.topics.update(active)
+            await self.audit(caller, "topic.unarchive", topic.slug, topic, active)
+        return active
+
+    async def invite(self, caller: Caller, topic: Topic, person_id: int) -> InviteOutcome:
+        """Invite ``person_id`` and tell them; nothing changes when they follow it or are invited already."""
+        if await self._store.subscriptions.get(person_id, topic.id) is not None:
+            return InviteOutcome.FOLLOWS
+        now = self._clock.now()
+        async with self._store.transaction():
+            if not await self._store.subscriptions.add_invitation(person_id, topic.id, caller.person.id, now):
+                return InviteOutcome.INVITED_ALREADY
+            invitation = await self._store.subscriptions.invitation(person_id, topic.id)
             await self.audit(caller, "topic.invite", topic.slug, None, {"person": person_id})
             await self._notifier.to_people(
                 [person_id],
@@ -117,9 +173,17 @@ class TopicService:
                         body=(_("{inviter} invites you to the topic “{topic}”: {title}.",
                                 inviter=caller.person.display_name, topic=topic.slug, title=topic.title),),
                         actions=(Action(_("Join"), f"subscribe {topic.slug}", ActionStyle.PRIMARY),)),
-                key=f"invite:{topic.id}:{person_id}",
+                key=invitation_key(topic.id, person_id, invitation.created_at if invitation else now),
             )
-        return True
+        return InviteOutcome.INVITED
+
+
+def archived_error(caller: Caller, topic: Topic) -> UserError:
+    """The refusal for acting on an archived topic; its coordinators are told how to bring it back."""
+    if coordinates(caller.role, caller.coordinated, topic):
+        return UserError(_("“{topic}” is archived: nothing is sent to it. Bring it back first with "
+                           "“topic unarchive {topic}”.", topic=topic.slug))
+    return UserError(_("“{topic}” is archived: nothing is sent to it any more.", topic=topic.slug))
 
 
 def _json(value: object) -> str | None:
@@ -133,3 +197,10 @@ def _json(value: object) -> str | None:
 def visibility_label(visibility: Visibility) -> Text:
     return {Visibility.PUBLIC: _("public"), Visibility.MEMBERS: _("members only"),
             Visibility.PRIVATE: _("private")}[visibility]
+
+
+def describe_access(topic: Topic) -> Text:
+    """Who may see a topic and, when it applies, that joining needs approval: "members only, needs approval"."""
+    if topic.policy is Policy.APPROVAL:
+        return _("{visibility}, needs approval", visibility=visibility_label(topic.visibility))
+    return visibility_label(topic.visibility)

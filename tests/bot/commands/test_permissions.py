@@ -22,6 +22,7 @@ INVOCATIONS: dict[str, tuple[str, str]] = {
     "topic create": ("topic create new-topic A new topic", "coordinator"),
     "topic edit": ("topic edit disinformation title:Renamed", "coordinator"),
     "topic archive": ("topic archive disinformation", "coordinator"),
+    "topic unarchive": ("topic unarchive disinformation", "coordinator"),
     "topic invite": ("topic invite disinformation demo-outsider", "coordinator"),
     "requests": ("requests", "coordinator"),
     "approve": ("approve 1", "coordinator"),
