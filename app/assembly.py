@@ -211,10 +211,11 @@ async def build_app(settings: Settings, *, clock: Clock | None = None, console_o
             async def zone_of(user: str) -> str:
                 return await people.zone_for(Identity(CONSOLE, user))
 
-            console = ConsoleAdapter(dispatcher.handle, user=settings.console.user, output=console_output,
-                                     zone_of=zone_of)
+            console = ConsoleAdapter(dispatcher.handle, user=settings.console.user, callers=people,
+                                     translator=translator, output=console_output, zone_of=zone_of)
+            # A burst of at least one send: a rate below 1/s still sends (the bucket needs a whole token).
             outlets[console.platform] = Outlet(console, TokenBucket(delivery.console_per_second,
-                                                                    delivery.console_per_second))
+                                                                    max(1.0, delivery.console_per_second)))
         for make in extra_adapters:  # tests and benchmarks: a recording or rate-limited adapter
             made = make(dispatcher)
             outlet = made if isinstance(made, Outlet) else Outlet(made)

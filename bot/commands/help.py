@@ -37,9 +37,15 @@ async def show_help(ctx: Context[HelpDeps]) -> Message:
     if command is None or not may_try(command, ctx.caller):
         raise UserError(_("Unknown command “{command}”. Type “help” to see what you can do.",
                           command=" ".join(words[:2])))
+    # Field names are bare labels: every adapter adds its own separator (the console "name: value"), so a
+    # name ending in ":" printed "when::". The usage line and the note below show how an option is typed.
     fields = [Field(arg.name, arg.help) for arg in command.args]
-    fields += [Field(f"{option.name}:", option.help) for option in command.options]
+    fields += [Field(option.name, option.help) for option in command.options]
     body: list[Text | str] = [command.help, command.usage()]
+    if command.options:
+        first = command.options[0]
+        body.append(_("Options go anywhere on the line as name:value (e.g. {example}); put quotes around a "
+                      "value with spaces.", example=f"{first.name}:{first.choices[0] if first.choices else '…'}"))
     if command.role.value > 0:
         body.append(_("Needs the {role} role.", role=command.role.label))
     return Message(title=_("Help: {command}", command=command.name), body=tuple(body), fields=tuple(fields))

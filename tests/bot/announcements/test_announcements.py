@@ -109,11 +109,12 @@ async def test_edit_and_cancel_reach_delivered_copies(h: Harness) -> None:
     assert "2 delivered copies are being updated" in edited
     await h.app.run_due()
     out = h.console_output()
-    assert "[edited dm-demo-member" in out and "Meeting at 11" in out.split("[edited dm-demo-member")[1]
+    assert "[DM → demo-member, edited]" in out and "Meeting at 11" in out.split("[DM → demo-member, edited]")[1]
     cancelled = await h.text("demo-coordinator", "announce cancel 1")
     assert "2 delivered copies are being removed" in cancelled
     await h.app.run_due()
-    assert "[deleted dm-demo-member" in h.console_output()
+    assert "[DM → demo-member] the message “Countering disinformation — announcement” was deleted" \
+        in h.console_output()
     assert await _state(h, 1) is AnnouncementState.CANCELLED
 
 
