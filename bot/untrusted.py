@@ -37,8 +37,9 @@ def neutralise_mentions(text: str) -> str:
 
 def inert_mentions(text: str) -> str:
     """``<!here>`` → ``@⁠here``, ``<@U1|ada>`` → ``@⁠ada``, ``<@&42>`` → ``@⁠42``, ``@everyone`` → ``@⁠everyone``
-    (``⁠`` being an invisible word joiner): readable on every platform, a ping on none. Adapters apply it to
-    every text they post, whose time stamps are the core's own (so the markers stay)."""
+    (``⁠`` being an invisible word joiner): readable on every platform, a ping on none. The Slack adapter
+    applies it to every text it posts (its time stamps are the core's own, so the markers stay); Discord
+    needs no pass of its own, since it posts with ``allowed_mentions`` set to none."""
     text = _SPECIAL.sub(lambda match: _inert(match.group(1).lower()), text)
     text = _SUBTEAM.sub(lambda match: _inert(match.group(2) or match.group(1)), text)
     text = _PERSON_OR_ROLE.sub(lambda match: _inert(match.group(2) or match.group(1)), text)

@@ -64,8 +64,8 @@ def composable(registry: CommandRegistry, text: str) -> Composable | None:
     command = registry.get(path)
     if command is None or not command.args:
         return None
-    last = command.args[-1]
-    if not (last.rest and last.required):
+    last = command.form_arg
+    if last is None:
         return None
     try:
         parse_arguments(command, remainder)

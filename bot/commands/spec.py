@@ -93,6 +93,15 @@ class Command:
         return " ".join(self.path)
 
     @property
+    def form_arg(self) -> Arg | None:
+        """The argument a form (Slack modal, Discord modal) asks for when it was not typed: a required
+        free-text argument that takes the rest of the line. One rule for every platform."""
+        last = self.args[-1] if self.args else None
+        if last is not None and last.rest and last.required and last.kind is ArgKind.TEXT:
+            return last
+        return None
+
+    @property
     def group(self) -> str | None:
         return self.path[0] if len(self.path) == 2 else None
 

@@ -36,6 +36,7 @@ from bot.ports import Store
 from bot.subscriptions.model import DeliveryMode
 from bot.topics.access import can_see, coordinates, may_receive
 from bot.topics.model import Topic, Visibility
+from bot.topics.service import archived_error
 from bot.untrusted import neutralise_mentions
 from bot.when import TODAY_WORDS, TOMORROW_WORDS, WEEKDAYS, Reading, parse_when
 
@@ -101,9 +102,12 @@ class MeetingService:
         return meeting, topic
 
     async def coordinated(self, caller: Caller, meeting_id: int) -> tuple[Meeting, Topic]:
+        """A meeting the caller may change. Not on an archived topic: its notices would reach nobody."""
         meeting, topic = await self.visible(caller, meeting_id)
         if not coordinates(caller.role, caller.coordinated, topic):
             raise PermissionDenied(Role.COORDINATOR, topic.slug)
+        if topic.archived:
+            raise archived_error(caller, topic)
         return meeting, topic
 
     async def _can_see(self, caller: Caller, topic: Topic) -> bool:

@@ -54,8 +54,10 @@ class TopicService:
     async def find_visible(self, caller: Caller, slug: str, *, allow_archived: bool = False) -> Topic:
         """The topic named ``slug`` if the caller may see it; otherwise the same answer as for no topic.
 
-        An archived topic is returned only with ``allow_archived`` (leaving it, managing it, its resources);
-        otherwise whoever could see it is told it is archived, and its coordinators how to bring it back.
+        An archived topic is returned only with ``allow_archived``, and only to whoever could see it were it
+        not archived (to leave it, to filter its resources; managing it goes through
+        :meth:`coordinated_topic`); without it, they are told it is archived, and its coordinators how to
+        bring it back. Someone who could never see it gets the answer for no topic either way.
         """
         slug = slug.strip().lstrip("#").lower()
         known = await self._known(caller)
