@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
@@ -23,12 +24,13 @@ from discord import app_commands
 
 from adapters.discord.commands import DescriptionTranslator, build_commands
 from adapters.discord.delivery import DiscordDelivery
-from adapters.discord.identity import RoleMap
+from adapters.discord.identity import PLATFORM, RoleMap
 from adapters.discord.interactions import ActionButton, InteractionHandler
 from adapters.discord.permissions import REQUIRED, Permission, english_names, invite_url, missing
 from adapters.discord.publish import PublishQueue
 from adapters.discord.settings import DiscordSettings
 from adapters.discord.tokens import ActionTokens, SendAttempts
+from bot.channels.service import may_forward
 from bot.clock import Clock
 from bot.commands.dispatcher import Dispatcher
 from bot.delivery.pacing import TokenBucket
@@ -185,7 +187,8 @@ async def running(config: DiscordSettings, dispatcher: Dispatcher, store: Sqlite
                 # global limit in any one second, with room for network jitter (40 + 5 by default).
                 bucket = TokenBucket(rate, max(1.0, min(rate / 4, (GLOBAL_LIMIT_PER_SECOND - rate) / 2)))
                 delivery = DiscordDelivery(client, config.guild_id, store.people, handler, SendAttempts(store.db),
-                                           publishes, clock, roles=roles, pace=bucket.acquire)
+                                           publishes, clock, roles=roles, pace=bucket.acquire,
+                                           may_publish=functools.partial(may_forward, store, PLATFORM))
                 publisher = asyncio.create_task(publishes.run(), name="discord-publish")
                 # It takes a token per request itself: the worker only slows it down after a 429.
                 yield DiscordRunner(client=client, delivery=delivery, publishes=publishes, handler=handler,

@@ -2,8 +2,8 @@
 
 Each core :class:`~bot.commands.spec.Command` becomes one ``app_commands.Command`` whose callback signature
 is built from the declared arguments (so discord.py itself produces the option types, choices and
-autocomplete), and whose callback hands the typed values to ``invoke``. A required *rest* argument is
-registered as optional: when it is left out, ``invoke`` opens a modal for it.
+autocomplete), and whose callback hands the typed values to ``invoke``. The command's ``form_arg`` (the core's
+one rule for what a form asks for) is registered as optional: when it is left out, ``invoke`` opens a modal.
 """
 
 from __future__ import annotations
@@ -27,14 +27,6 @@ Invoke = Callable[[discord.Interaction, Command, dict[str, Any]], Awaitable[None
 Complete = Callable[[discord.Interaction, ArgKind, str], Awaitable[list[app_commands.Choice[str]]]]
 Describe = Callable[[Msg], str]
 AUTOCOMPLETED = (ArgKind.TOPIC, ArgKind.ZONE, ArgKind.LANGUAGE, ArgKind.MEETING, ArgKind.RESOURCE)
-
-
-def modal_arg(command: Command) -> Arg | None:
-    """The argument a modal asks for: a required free-text argument that takes the rest of the line."""
-    last = command.args[-1] if command.args else None
-    if last is not None and last.rest and last.required and last.kind is ArgKind.TEXT:
-        return last
-    return None
 
 
 def build_commands(registry: CommandRegistry, describe: Describe, invoke: Invoke,
@@ -93,7 +85,7 @@ def _annotation(kind: ArgKind, max_length: int) -> Any:
 
 def _command(command: Command, describe: Describe, invoke: Invoke,
              complete: Complete) -> app_commands.Command[Any, ..., None]:
-    declared: list[tuple[Arg | Option, bool]] = [(arg, arg.required and arg is not modal_arg(command))
+    declared: list[tuple[Arg | Option, bool]] = [(arg, arg.required and arg is not command.form_arg)
                                                  for arg in command.args]
     declared += [(option, False) for option in command.options]
     parameters = [inspect.Parameter("interaction", inspect.Parameter.POSITIONAL_OR_KEYWORD,

@@ -35,6 +35,7 @@ CANNOT_DM = 50007
 ROLE_TTL_SECONDS = 300.0
 NONCE_WINDOW = timedelta(minutes=4)  # Discord keeps nonces "a few minutes"; stay inside that
 HISTORY_LOOKBACK = 50
+WITHHELD = "withheld: not the coalition's public channel, or a topic that is not public is bound to it"
 _T = TypeVar("_T")
 
 
@@ -78,8 +79,10 @@ class DiscordDelivery:
     def __init__(self, client: discord.Client, guild_id: int, people: PeopleStore, handler: InteractionHandler,
                  attempts: SendAttempts, publishes: PublishQueue, clock: Clock,
                  nonce_window: timedelta = NONCE_WINDOW, roles: RoleMap | None = None,
-                 pace: Callable[[], Awaitable[None]] | None = None) -> None:
+                 pace: Callable[[], Awaitable[None]] | None = None,
+                 may_publish: Callable[[str], Awaitable[bool]] | None = None) -> None:
         self._client = client
+        self._may_publish = may_publish
         # Discord's global limit counts requests, not deliveries: every request this adapter makes (a message
         # part, opening a DM, an edit, a history scan, a member look-up) takes its own token, right before it
         # is sent. The worker therefore does not pace Discord itself.
@@ -112,14 +115,21 @@ class DiscordDelivery:
         return await self._send(channel, message, delivery_key)
 
     async def send_channel(self, channel_id: str, message: RenderedMessage, *, delivery_key: str) -> SentMessage:
-        """Post in a channel; in an announcement channel every part is also queued for publishing."""
+        """Post in a channel. In an announcement channel every part is also queued for publishing — which
+        forwards it to every server that follows the channel — only when ``may_publish`` says the channel
+        carries public posts alone (the coalition's public channel); otherwise the publish is recorded as
+        withheld. Decided before sending, so a failing check posts nothing."""
         channel = self._client.get_channel(int(channel_id))
         target = channel if isinstance(channel, discord.TextChannel) else \
             self._client.get_partial_messageable(int(channel_id))
+        news = isinstance(channel, discord.TextChannel) and channel.is_news()
+        publish = news and self._may_publish is not None and await self._may_publish(channel_id)
         sent = await self._send(target, message, delivery_key)
-        if isinstance(channel, discord.TextChannel) and channel.is_news():
-            for message_id in sent.message_ids:
+        for message_id in sent.message_ids if news else ():
+            if publish:
                 await self._publishes.enqueue(channel_id, message_id)
+            else:
+                await self._publishes.withhold(channel_id, message_id, WITHHELD)
         return sent
 
     async def current_role(self, external_id: str) -> Role | None:
@@ -149,11 +159,24 @@ class DiscordDelivery:
         return role
 
     async def channel_is_public(self, channel_id: str) -> bool | None:
-        """Whether everyone in the server can read the channel (``setup topic-channel`` refuses such a channel
-        for a topic that is not public); ``None`` when the bot does not know the channel."""
-        channel = self._client.get_channel(int(channel_id)) if channel_id.isdigit() else None
+        """Whether anyone outside the coalition's members may read the channel (``setup topic-channel`` refuses
+        such a channel for a topic that is not public); ``None`` when the bot cannot see it.
+
+        Public: everyone in the server can view it; or it is an announcement channel, whose posts the bot
+        publishes to every server that follows it; or it belongs to another server. Asked of Discord, not of
+        the gateway cache: right after ``setup`` changed the overwrites the cache may not have heard yet.
+        """
+        if not channel_id.isdigit():
+            return None
+        try:
+            await self._request_token()
+            channel = await self._client.fetch_channel(int(channel_id))
+        except (discord.HTTPException, discord.InvalidData, aiohttp.ClientError, TimeoutError, OSError):
+            return None  # cannot tell: the core refuses, as for a public channel
         if not isinstance(channel, discord.abc.GuildChannel):
             return None
+        if channel.guild.id != self._guild_id or channel.type is discord.ChannelType.news:
+            return True
         return channel.permissions_for(channel.guild.default_role).view_channel
 
     async def prepare_public_channel(self, channel_id: str) -> Text:

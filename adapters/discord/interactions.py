@@ -19,7 +19,6 @@ from typing import Any
 import discord
 from discord import app_commands
 
-from adapters.discord.commands import modal_arg
 from adapters.discord.identity import RoleMap, identity_of
 from adapters.discord.render import NO_MENTIONS, Part, button_label, render_parts
 from adapters.discord.tokens import TOKEN_LENGTH, ActionTokens
@@ -67,7 +66,7 @@ class InteractionHandler:
     async def run_command(self, interaction: discord.Interaction, command: Command, values: dict[str, Any]) -> None:
         """A slash command: typed options become core values; a missing rest argument opens a modal."""
         text_values = {name: _as_text(value) for name, value in values.items()}
-        missing = modal_arg(command)
+        missing = command.form_arg
         if missing is not None and missing.name not in text_values:
             await interaction.response.send_modal(CommandModal(self, interaction, command, text_values, missing))
             return

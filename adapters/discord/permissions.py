@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
@@ -91,6 +91,22 @@ def missing(held: int, wanted: Iterable[Permission] = REQUIRED) -> tuple[Permiss
     if held & ADMINISTRATOR:
         return ()
     return tuple(p for p in _unique(wanted) if not held & p.bit)
+
+
+def of_bits(bits: int, attributes: Mapping[int, str]) -> tuple[Permission, ...]:
+    """Every permission set in ``bits``, in Discord's order. Ours carry the name Discord's settings show; any
+    other — an existing overwrite that ``setup`` keeps may set permissions the bot never asks for — is named
+    from ``attributes`` (bit → discord.py's attribute name), quoted, so a refusal still names each one."""
+    known = {p.bit: p for p in REQUIRED}
+    found: list[Permission] = []
+    for position in range(bits.bit_length()):
+        bit = 1 << position
+        if not bits & bit:
+            continue
+        attribute = attributes.get(bit, f"permission_{position}")
+        found.append(known.get(bit) or Permission(bit, attribute, _(
+            "“{permission}”", permission=attribute.replace("_", " ").title())))
+    return tuple(found)
 
 
 def names(permissions: Iterable[Permission]) -> Text:

@@ -3,7 +3,8 @@
 Discord allows about 10 publishes per hour per channel. Each publish is a row first; the queue sends what
 the limit allows (counted from its own record, so a restart does not forget), and a publish that Discord
 still rate-limits stays queued until ``retry_after`` — none is ever dropped. A publish ends ``published``
-or ``failed`` with a reason (not an announcement channel, message deleted).
+or ``failed`` with a reason (not an announcement channel, message deleted, or withheld: a post the adapter
+must not forward beyond the server is recorded ``failed`` at once and never sent).
 """
 
 from __future__ import annotations
@@ -57,6 +58,14 @@ class PublishQueue:
             "INSERT OR IGNORE INTO discord_publishes (channel_id, message_id, status, not_before, created_at) "
             "VALUES (?, ?, 'pending', ?, ?)", (channel_id, message_id, now, now))
         self._wake.set()
+
+    async def withhold(self, channel_id: str, message_id: str, reason: str) -> None:
+        """Record a post of an announcement channel that must not be published, so it is never queued later and
+        the record says why it was not."""
+        now = to_db_time(self._clock.now())
+        await self._db.execute(
+            "INSERT OR IGNORE INTO discord_publishes (channel_id, message_id, status, not_before, reason, created_at) "
+            "VALUES (?, ?, 'failed', ?, ?, ?)", (channel_id, message_id, now, reason, now))
 
     async def all(self) -> list[Publish]:
         rows = await self._db.fetch_all("SELECT * FROM discord_publishes ORDER BY id")

@@ -1,19 +1,29 @@
 """Channel set-up for ``setup public-channel`` / ``setup topic-channel``: make a channel read-only for everyone
 but the bot, through permission overwrites.
 
-Discord lets a bot allow or deny in an overwrite only permissions it holds itself (403, code 50013), so before
-changing anything the overwrites asked for (:mod:`adapters.discord.permissions`) are compared with what the bot
-holds, from a freshly fetched member, and the refusal names exactly the missing ones: nothing is changed
-half-way. The bot's own overwrite goes first, so it never locks itself out.
+Discord replaces an overwrite whole (PUT of one allow/deny pair), and a channel is private *because* of its
+``@everyone`` overwrite's View Channel deny: so each overwrite written here is the channel's current one —
+fetched fresh, not from the gateway cache, which may not have seen an admin's last change yet — with only the
+bits this bot needs changed. Writing a fresh pair instead would make a private channel readable by the whole
+server, and take from the bot what an admin gave it there.
+
+Discord lets a bot allow or deny in an overwrite only permissions it holds itself (403, code 50013), and the
+check covers every bit of the pair written, kept bits included. So before changing anything the merged
+overwrites are compared with what the bot holds, from a freshly fetched member, and the refusal names exactly
+the missing ones. The bot's own overwrite goes first, so it never locks itself out; if Discord still refuses
+the second, the first is put back: a refusal changes nothing.
 """
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import discord
 
 from adapters.discord.permissions import (
+    ADMINISTRATOR,
     BOT_ALLOW,
     EVERYONE_DENY,
     TO_EDIT_OVERWRITES,
@@ -21,12 +31,17 @@ from adapters.discord.permissions import (
     invite_url,
     missing,
     names,
-    value_of,
+    of_bits,
 )
 from bot.errors import UserError
 from bot.i18n import Text, _
 
+log = logging.getLogger(__name__)
+
 REASON = "coalition bot: only the bot posts here"
+UNDO_REASON = "coalition bot: set-up refused, putting the overwrite back"
+_ATTRIBUTES = {bit: name for name, bit in reversed(discord.Permissions.VALID_FLAGS.items())}
+"""Bit → discord.py's attribute name (the first of its aliases), to name permissions an existing overwrite sets."""
 
 
 class SetupError(UserError):
@@ -40,13 +55,45 @@ class ChannelSetup:
     message: Text
 
 
+@dataclass(frozen=True, slots=True)
+class OverwriteChange:
+    """One overwrite set-up writes: ``after`` is the channel's existing overwrite for ``target`` with only the
+    bot's bits changed; ``before`` is what to put back if a later write is refused (``None``: there was none)."""
+
+    target: discord.Member | discord.Role
+    before: discord.PermissionOverwrite | None
+    after: discord.PermissionOverwrite
+
+    @property
+    def asked(self) -> int:
+        """Every bit the PUT carries, allowed or denied: what Discord checks the bot holds."""
+        allow, deny = self.after.pair()
+        return allow.value | deny.value
+
+
+def merged(channel: discord.abc.GuildChannel, target: discord.Member | discord.Role,
+           permissions: Iterable[Permission], value: bool) -> OverwriteChange:
+    """The channel's overwrite for ``target`` with ``permissions`` set to allow (``True``) or deny; every other
+    bit — above all ``@everyone``'s View Channel deny that makes a channel private — kept as it is."""
+    before = channel.overwrites_for(target)
+    after = channel.overwrites_for(target)
+    after.update(**{permission.attribute: value for permission in permissions})
+    existed = any(existing.id == target.id for existing in channel.overwrites)
+    return OverwriteChange(target, before if existed else None, after)
+
+
 async def _channel(client: discord.Client, guild_id: int, channel_id: int) -> discord.TextChannel:
+    """The channel as Discord has it now. The cached copy only when Discord will not show it to the bot (no
+    View Channel): then nothing can be written, and the refusal computed from it names what is missing."""
     guild = client.get_guild(guild_id)
-    channel: object = guild.get_channel(channel_id) if guild is not None else None
-    if channel is None:
-        try:
-            channel = await client.fetch_channel(channel_id)
-        except (discord.NotFound, discord.Forbidden):
+    if guild is None:
+        raise SetupError(_("The bot is not connected to Discord yet. Nothing was changed; try again in a minute."))
+    channel: object
+    try:
+        channel = await client.fetch_channel(channel_id)
+    except (discord.NotFound, discord.Forbidden):
+        channel = guild.get_channel(channel_id)
+        if channel is None:
             raise SetupError(_("The bot cannot see that channel.")) from None
     if not isinstance(channel, discord.TextChannel) or channel.guild.id != guild_id:
         raise SetupError(_("That is not a text channel of the coalition's server."))
@@ -66,17 +113,22 @@ async def _bot_member(client: discord.Client, guild: discord.Guild) -> discord.M
         return guild.me
 
 
-def refused_permissions(channel: discord.TextChannel, member: discord.Member) -> tuple[Permission, ...]:
-    """What the overwrites ask that Discord would refuse: Manage Roles in the channel (to edit overwrites at
-    all), and every permission allowed or denied that the bot holds neither in the server nor in the channel
-    — unless it has Manage Roles through an overwrite of its own in that channel, which lifts that rule."""
+def refused_permissions(channel: discord.TextChannel, member: discord.Member,
+                        changes: Iterable[OverwriteChange]) -> tuple[Permission, ...]:
+    """What Discord would refuse of ``changes``: Manage Roles in the channel (to edit overwrites at all), and
+    every permission a written pair allows or denies that the bot holds neither in the server nor in the
+    channel — unless it has Manage Roles through an overwrite of its own in that channel, which lifts that rule."""
     in_channel = channel.permissions_for(member)
     lacking = missing(in_channel.value, TO_EDIT_OVERWRITES)
     own = [channel.overwrites_for(member), *(channel.overwrites_for(role) for role in member.roles)]
     if any(overwrite.manage_roles for overwrite in own):
         return lacking
     held = member.guild_permissions.value | in_channel.value
-    return tuple(sorted({*lacking, *missing(held, (*BOT_ALLOW, *EVERYONE_DENY))}, key=lambda p: p.bit))
+    asked = 0
+    for change in changes:
+        asked |= change.asked
+    unheld = of_bits(0 if held & ADMINISTRATOR else asked & ~held, _ATTRIBUTES)
+    return tuple(sorted({p.bit: p for p in (*lacking, *unheld)}.values(), key=lambda p: p.bit))
 
 
 def _refusal(client: discord.Client, channel: discord.TextChannel, lacking: tuple[Permission, ...]) -> SetupError:
@@ -93,20 +145,34 @@ def _refusal(client: discord.Client, channel: discord.TextChannel, lacking: tupl
 async def _bot_only(client: discord.Client, channel: discord.TextChannel) -> None:
     guild = channel.guild
     member = await _bot_member(client, guild)
-    lacking = refused_permissions(channel, member)
+    changes = (merged(channel, member, BOT_ALLOW, True), merged(channel, guild.default_role, EVERYONE_DENY, False))
+    lacking = refused_permissions(channel, member, changes)
     if lacking:
         raise _refusal(client, channel, lacking)
-    bot = discord.PermissionOverwrite.from_pair(discord.Permissions(value_of(BOT_ALLOW)), discord.Permissions.none())
-    everyone = discord.PermissionOverwrite.from_pair(discord.Permissions.none(),
-                                                     discord.Permissions(value_of(EVERYONE_DENY)))
+    written: list[OverwriteChange] = []
     try:
-        await channel.set_permissions(member, overwrite=bot, reason=REASON)
-        await channel.set_permissions(guild.default_role, overwrite=everyone, reason=REASON)
-    except discord.Forbidden as error:
+        for change in changes:
+            await channel.set_permissions(change.target, overwrite=change.after, reason=REASON)
+            written.append(change)
+    except Exception as error:
+        await _put_back(channel, written)
+        if not isinstance(error, discord.Forbidden):
+            raise
         # The check above agrees with Discord's rule; this is what is left (e.g. a role above the bot's).
         raise SetupError(_("Discord refused to change the permissions of “{channel}” (error {code}: {reason}). "
                            "Check that the bot's role may manage this channel's permissions.",
                            channel=channel.name, code=error.code, reason=error.text or str(error.status))) from None
+
+
+async def _put_back(channel: discord.TextChannel, written: list[OverwriteChange]) -> None:
+    """Undo the overwrites already written, newest first. Only the bot's own can be among them (it goes first),
+    so a failure here leaves the bot a few more permissions in the channel, never others: logged, not raised."""
+    for change in reversed(written):
+        try:
+            await channel.set_permissions(change.target, overwrite=change.before, reason=UNDO_REASON)
+        except discord.HTTPException:
+            log.warning("Discord: could not put back the overwrite of %s in channel %s after a refused set-up",
+                        change.target.id, channel.id, exc_info=True)
 
 
 async def setup_public_channel(client: discord.Client, guild_id: int, channel_id: int) -> ChannelSetup:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from bot.channels.model import ChannelBinding
 from bot.clock import Clock
 from bot.commands.context import Caller
 from bot.errors import UserError
@@ -46,6 +47,25 @@ class PlatformGone(UserError):
         super().__init__(_("#{channel} on {platform} cannot be checked because {platform} is not connected, so "
                            "nothing was changed. Connect {platform} again, then try again.", platform=platform,
                            channel=channel))
+
+
+async def may_forward(store: Store, platform: str, channel_id: str) -> bool:
+    """Whether what is posted in ``channel_id`` may also be forwarded beyond the coalition's server (Discord
+    publishes an announcement channel's posts to every server that follows it).
+
+    Only the channel bound as ``platform``'s public channel, which only public announcements go to — and
+    only while no topic that is not public is bound to it as well (a binding made before that was refused):
+    a platform adapter cannot tell which topic a channel post belongs to, so the channel must carry nothing
+    else.
+    """
+    public = await store.announcements.channels("public", None)
+    if ChannelBinding(platform, channel_id) not in public:
+        return False
+    for topic in await store.topics.all(include_archived=True):
+        if topic.visibility is not Visibility.PUBLIC and \
+                ChannelBinding(platform, channel_id) in await store.announcements.channels("topic", topic.id):
+            return False
+    return True
 
 
 class ChannelService:
@@ -95,11 +115,25 @@ class ChannelService:
         notes: list[Msg] = []
         if isinstance(adapter, ChannelPreparer):
             notes.append(await adapter.prepare_topic_channel(channel))
+            if topic.visibility is not Visibility.PUBLIC and not await self._still_private(adapter, channel):
+                raise UserError(_("#{channel} may be readable by everyone now that the bot has set it up, so "
+                                  "“{topic}” was not bound to it. Check that only members can see the channel, "
+                                  "then try again.", channel=channel, topic=topic.slug))
         now = self._clock.now()
         await self._store.announcements.bind_channel("topic", topic.id, platform, channel, now)
         await self._store.audit.record(caller.person.id, "setup.topic-channel", topic.slug, None,
                                        f"{platform}:{channel}", now)
         return notes
+
+    @classmethod
+    async def _still_private(cls, adapter: PlatformAdapter, channel: str) -> bool:
+        """Asked again after the adapter changed the channel's permissions: if preparing opened it (an adapter
+        bug, or an admin's edit at that moment), members-only posts would reach everyone. Unknown is not
+        private."""
+        try:
+            return not await cls._is_public(adapter, channel)
+        except ChannelUnknown:
+            return False
 
     @staticmethod
     async def _is_public(adapter: PlatformAdapter, channel: str) -> bool:

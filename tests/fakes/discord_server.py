@@ -777,7 +777,10 @@ class FakeDiscord:
         return _json(self.world.channel_payload(self.world.dm_channel_id(recipient)))
 
     async def _get_channel(self, call: _Call) -> web.Response:
-        return _json(self.world.channel_payload(self._channel(call)))
+        """As on Discord, a guild channel the bot cannot view is "Missing Access" (50001)."""
+        channel_id = self._channel(call)
+        self._require(channel_id, 0)
+        return _json(self.world.channel_payload(channel_id))
 
     async def _list_messages(self, call: _Call) -> web.Response:
         """Newest first, ephemeral replies hidden; honours limit (max 100), before and after."""

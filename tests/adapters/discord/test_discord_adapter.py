@@ -33,6 +33,7 @@ from tests.fakes.discord_server import (
     CAROL,
     COORDINATOR_ROLE,
     GENERAL,
+    GUILD_ID,
     MEMBER_ROLE,
     OWNER,
     FakeDiscord,
@@ -40,6 +41,7 @@ from tests.fakes.discord_server import (
 from tests.support import FixedClock, english
 
 SEND_MESSAGES = 1 << 11
+VIEW_CHANNEL = 1 << 10
 MESSAGES = "/channels/{channel_id}/messages"
 
 
@@ -454,7 +456,9 @@ async def test_channel_post_edit_and_delete(fake: FakeDiscord, running: tuple[Ap
 
 
 async def post_announcements(app: App, count: int) -> None:
+    """Public announcements in the coalition's public channel: the one channel whose posts are published."""
     now = app.services.clock.now()
+    await app.store.announcements.bind_channel("public", None, "discord", str(ANNOUNCEMENTS.id), now)
     await app.store.outbox.enqueue([NewDelivery(
         dedupe_key=f"public:{n}", kind="public", not_before=now, platform="discord", channel_id=str(ANNOUNCEMENTS.id),
         payload=json.dumps(Message(body=(f"News {n}",)).to_json())) for n in range(count)], now)
@@ -557,6 +561,20 @@ async def test_setup_topic_channel_refuses_a_channel_everyone_can_read_for_a_mem
         accepted = await fake.send_slash_command(
             "setup topic-channel", {"topic": "campaigns", "channel": f"<#{GENERAL.id}>"}, user_id=OWNER.id)
         assert "now also go to" in embed_text((await accepted.callback())["data"])
+
+        # Setting it up kept it private: @everyone still cannot view it, only the bot posts, the bot kept its own.
+        now = await runner.client.fetch_channel(GENERAL.id)
+        assert isinstance(now, discord.TextChannel)
+        assert now.permissions_for(now.guild.default_role).view_channel is False
+        assert now.permissions_for(now.guild.default_role).send_messages is False
+        assert int(fake.world.overwrites[GENERAL.id][GUILD_ID]["deny"]) & VIEW_CHANNEL
+        assert not fake.world.permissions_in(BOB.id, GENERAL.id) & VIEW_CHANNEL
+        assert fake.world.permissions_in(BOT.id, GENERAL.id) & (VIEW_CHANNEL | SEND_MESSAGES) == \
+            VIEW_CHANNEL | SEND_MESSAGES
+        campaigns = await app.store.topics.by_slug("campaigns")
+        assert campaigns is not None
+        bound = await app.store.announcements.channels("topic", campaigns.id)
+        assert [b.channel_id for b in bound] == [str(GENERAL.id)]
 
 
 async def test_setup_public_channel_command_checks_the_channel_and_locks_it(

@@ -162,6 +162,25 @@ def warnings_of(caplog: pytest.LogCaptureFixture) -> list[str]:
             if r.levelno == logging.WARNING and r.name.startswith("adapters.discord")]
 
 
+@asynccontextmanager
+async def handled(client: discord.Client, event: str, within: float) -> AsyncIterator[None]:
+    """Until discord.py has dispatched the next ``event`` and the client's own handler of it has finished.
+
+    discord.py resolves ``wait_for`` before it schedules the client's ``on_<event>`` task, so seeing the event
+    is not enough: that task (named by discord.py; listed by ``all_tasks`` until it finishes) is awaited too,
+    both within ``within`` seconds.
+    """
+    seen = asyncio.create_task(client.wait_for(event, timeout=within))
+    try:
+        yield
+        async with asyncio.timeout(within):
+            await seen
+            handlers = [task for task in asyncio.all_tasks() if task.get_name() == f"discord.py: on_{event}"]
+            await asyncio.gather(*handlers)
+    finally:
+        seen.cancel()
+
+
 async def test_start_in_a_server_without_the_permissions_logs_them_with_the_invite_url(
         tmp_path: Path, clock: FixedClock, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.WARNING)
@@ -187,11 +206,9 @@ async def test_joining_a_server_without_the_permissions_logs_them(
         assert warnings_of(caplog) == []
         fake.world.roles[BOT_ROLE.id] = dataclasses.replace(BOT_ROLE, permissions=1 << 11)  # re-invited: Send only
         fake.world.roles[GUILD_ID] = FakeRole(GUILD_ID, "@everyone", 0)
-        joined = asyncio.create_task(runner.client.wait_for("guild_join", timeout=fake.timeout))
 
-        await fake.join_guild()
-        await joined
-        await asyncio.sleep(0)  # the client's own on_guild_join task was scheduled before the waiter was told
+        async with handled(runner.client, "guild_join", fake.timeout):
+            await fake.join_guild()
 
         [warning] = warnings_of(caplog)
         assert all(p.english in warning for p in REQUIRED if p.bit != 1 << 11)
@@ -204,10 +221,8 @@ async def test_a_permission_taken_from_the_bots_role_while_it_runs_is_logged(
     async with started(fake_guild_full, tmp_path, clock) as (fake, runner):
         for role, permissions in [(GUILD_ID, 0), (BOT_ROLE.id, required_value() & ~MANAGE_ROLES.bit),
                                   (BOT_ROLE.id, required_value() & ~MANAGE_ROLES.bit | (1 << 6))]:
-            updated = asyncio.create_task(runner.client.wait_for("guild_role_update", timeout=fake.timeout))
-            await fake.set_role_permissions(role, permissions)
-            await updated
-            await asyncio.sleep(0)  # the client's own handler task was scheduled before the waiter was told
+            async with handled(runner.client, "guild_role_update", fake.timeout):
+                await fake.set_role_permissions(role, permissions)
 
         [warning] = warnings_of(caplog)  # once, not again for an edit that changes nothing the bot needs
         assert "Manage Roles" in warning and invite_url(APPLICATION_ID) in warning
