@@ -11,7 +11,7 @@ from typing import Generic, TypeVar
 from zoneinfo import ZoneInfo
 
 from bot.commands.spec import Command
-from bot.errors import UsageError
+from bot.errors import UsageError, UserError
 from bot.i18n import _
 from bot.model import Identity, IdentityRecord, Person, Role, RoleSources
 
@@ -83,6 +83,17 @@ class Context(Generic[D]):
 
     def opt(self, name: str) -> str | None:
         return self.values.get(name)
+
+    def page(self, last: int, name: str = "page") -> int:
+        """The page an optional ``page:`` option asks for (1 when absent), refused outside 1..``last``."""
+        raw = self.opt(name)
+        if raw is None:
+            return 1
+        if not (raw.isascii() and raw.isdigit()):
+            raise UserError(_("“{name}” must be a number, not “{value}”.", name=name, value=raw))
+        if not 1 <= int(raw) <= last:
+            raise UserError(_("“page” must be between 1 and {last}.", last=last))
+        return int(raw)
 
     def int_arg(self, name: str) -> int:
         raw = self.arg(name).lstrip("#")

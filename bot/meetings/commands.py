@@ -106,7 +106,7 @@ def _fields(meeting: Meeting) -> tuple[Field, ...]:
 
 async def meetings_list(ctx: Context[MeetingCommandDeps]) -> Message:
     topics = ctx.deps.topics
-    page = _page(ctx.opt("page"))
+    page = ctx.page(MAX_PAGE)
     if ctx.opt("topic"):
         visible = [await topics.find_visible(ctx.caller, ctx.arg("topic"))]
     else:
@@ -135,15 +135,6 @@ async def meetings_list(ctx: Context[MeetingCommandDeps]) -> Message:
         actions.append(Action(_("Next page"), f"meetings{suffix} page:{page + 1}", ActionStyle.PRIMARY))
     return Message(title=_("Upcoming meetings — page {page}", page=page), body=tuple(lines), actions=tuple(actions))
 
-
-def _page(raw: str | None) -> int:
-    if raw is None:
-        return 1
-    if not (raw.isascii() and raw.isdigit()):
-        raise UserError(_("“{name}” must be a number, not “{value}”.", name="page", value=raw))
-    if not 1 <= int(raw) <= MAX_PAGE:
-        raise UserError(_("“page” must be between 1 and {last}.", last=MAX_PAGE))
-    return int(raw)
 
 
 async def meeting_show(ctx: Context[MeetingCommandDeps]) -> Message:

@@ -67,16 +67,6 @@ def visibility_label(visibility: ResourceVisibility) -> Text:
     return {ResourceVisibility.PUBLIC: _("public"), ResourceVisibility.MEMBERS: _("members only")}[visibility]
 
 
-def _page(ctx: Context[ResourceCommandDeps]) -> int:
-    raw = ctx.opt("page")
-    if raw is None:
-        return 1
-    if not (raw.isascii() and raw.isdigit()):
-        raise UserError(_("“{name}” must be a number, not “{value}”.", name="page", value=raw))
-    if not 1 <= int(raw) <= MAX_PAGE:
-        raise UserError(_("“page” must be between 1 and {last}.", last=MAX_PAGE))
-    return int(raw)
-
 
 async def _filters(ctx: Context[ResourceCommandDeps]) -> tuple[ResourceFilter, str]:
     """The filters, and the same filters as ``name:value`` options for follow-up actions."""
@@ -101,7 +91,7 @@ async def _filters(ctx: Context[ResourceCommandDeps]) -> tuple[ResourceFilter, s
 async def search_resources(ctx: Context[ResourceCommandDeps]) -> Message:
     service = ctx.deps.resources
     query = ctx.arg("query")
-    page = _page(ctx)
+    page = ctx.page(MAX_PAGE)
     filters, options = await _filters(ctx)
     result = await service.search(ctx.caller, query, filters, page)
     topics = await service.visible_topics(ctx.caller)
@@ -136,7 +126,7 @@ async def search_resources(ctx: Context[ResourceCommandDeps]) -> Message:
 
 async def browse_resources(ctx: Context[ResourceCommandDeps]) -> Message:
     service = ctx.deps.resources
-    page = _page(ctx)
+    page = ctx.page(MAX_PAGE)
     topics = await service.visible_topics(ctx.caller)
     topic_id, suffix = None, ""
     if ctx.opt("topic"):
