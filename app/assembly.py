@@ -138,12 +138,16 @@ class AlreadyRunning(RuntimeError):
 
 @contextlib.contextmanager
 def single_instance(database: Path) -> Iterator[None]:
-    """Hold an exclusive lock beside the database for the life of the app (released by the OS on a crash)."""
+    """Hold an exclusive lock beside the database for the life of the app (released by the OS on a crash).
+
+    The lock is named after the database's real path, so every spelling of one file (a symlink, a relative
+    path, ``x/../x``) takes the same lock: a second process naming it differently is still refused."""
     if str(database) == ":memory:":
         yield
         return
     database.parent.mkdir(parents=True, exist_ok=True)
-    with open(f"{database}.lock", "a+") as handle:
+    # Not strict: a database not created yet resolves through its directory (made above), then the name.
+    with open(f"{database.resolve()}.lock", "a+") as handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -227,7 +231,8 @@ async def build_app(settings: Settings, *, clock: Clock | None = None, console_o
 
             slack_runner = await stack.enter_async_context(slack.running(
                 settings.slack, dispatcher, per_second=delivery.slack_per_second,
-                language=settings.coalition.language, web_host=settings.web.host, web_port=settings.web.port))
+                language=settings.coalition.language, web_host=settings.web.host, web_port=settings.web.port,
+                replays=store.replays))
             outlets["slack"] = slack_runner.outlet
             runners.append(slack_runner)
         if settings.discord.configured:

@@ -345,6 +345,15 @@ class MeetingStore(Protocol):
                                       reason: str, now: datetime) -> None: ...
 
 
+class ReplayStore(Protocol):
+    """Signatures of signed requests already accepted, so an exact replay is refused even after a restart."""
+
+    async def claim(self, signature: str, request_ts: int, *, forget_before: int) -> bool:
+        """True the first time; False for a signature already claimed. Forgets those older than
+        ``forget_before`` (Unix seconds), which no longer pass the signature's freshness check anyway."""
+        ...
+
+
 class Store(Protocol):
     """Everything the core keeps. ``transaction()`` groups writes so an error changes nothing."""
 

@@ -9,6 +9,7 @@ from storage.database import Database
 from storage.meetings import SqliteMeetings
 from storage.outbox import SqliteOutbox
 from storage.people import SqlitePeople
+from storage.replays import SqliteReplays
 from storage.resources import SqliteResources
 from storage.roles import SqliteAudit, SqliteGrants, SqliteRequests
 from storage.topics import SqliteSubscriptions, SqliteTopics
@@ -27,6 +28,7 @@ class SqliteStore:
         self._announcements = SqliteAnnouncements(db)
         self._resources = SqliteResources(db)
         self._meetings = SqliteMeetings(db)
+        self._replays = SqliteReplays(db)
 
     @property
     def people(self) -> SqlitePeople:
@@ -67,6 +69,11 @@ class SqliteStore:
     @property
     def meetings(self) -> SqliteMeetings:
         return self._meetings
+
+    @property
+    def replays(self) -> SqliteReplays:
+        """For the Slack adapter's HTTP endpoint only; not part of the core's :class:`bot.ports.Store`."""
+        return self._replays
 
     def transaction(self) -> AbstractAsyncContextManager[None]:
         return self.db.transaction()

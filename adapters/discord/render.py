@@ -9,6 +9,7 @@ are ``<t:…>`` markers, which every reader's Discord client shows in their own 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import discord
@@ -50,8 +51,23 @@ def discord_stamp(unix: int, style: str) -> str:
     return f"<t:{unix}:{style}>"
 
 
+# A masked link, ``[label](url)`` or ``[label](<url>)``: Discord shows only the label, so untrusted text could
+# dress https://evil.example as https://good.example. Shown instead as "label (url)": the real target in sight.
+_MASKED_LINK = re.compile(r"\[([^\[\]\n]*)\]\(\s*<?([^\s<>()]+)>?\s*\)")
+_ZERO_WIDTH_SPACE = "\u200b"
+
+
+def unmask_links(text: str) -> str:
+    """Every masked link with its target in plain sight; any ``](`` left over (nested brackets, a title, a
+    form the pattern above does not know) is broken with a zero-width space, so Discord can form no masked
+    link at all — failing closed whatever its parser accepts."""
+    shown = _MASKED_LINK.sub(lambda m: f"{m[1]} ({m[2]})" if m[1].strip() else m[2], text)
+    return shown.replace("](", "]" + _ZERO_WIDTH_SPACE + "(")
+
+
 def localise(text: str) -> str:
-    return render_stamps(text, discord_stamp)
+    """Discord's form of a text: times as ``<t:…>`` markers, masked links unmasked."""
+    return render_stamps(unmask_links(text), discord_stamp)
 
 
 def split_text(text: str, limit: int) -> list[str]:

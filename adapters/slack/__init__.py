@@ -13,15 +13,16 @@ if TYPE_CHECKING:
     from adapters.slack.app import SlackRunner
     from adapters.slack.settings import SlackSettings
     from bot.commands.dispatcher import Dispatcher
+    from bot.ports import ReplayStore
 
 __all__ = ["running"]
 
 
 def running(slack: SlackSettings, dispatcher: Dispatcher, *, per_second: float, language: str, web_host: str,
-            web_port: int) -> AbstractAsyncContextManager[SlackRunner]:
+            web_port: int, replays: ReplayStore) -> AbstractAsyncContextManager[SlackRunner]:
     """Connect to Slack and disconnect on exit; the runner's ``outlet`` is what the delivery worker sends
     through."""
     from adapters.slack.app import running as _running
 
     return _running(slack, dispatcher, per_second=per_second, language=language, web_host=web_host,
-                    web_port=web_port)
+                    web_port=web_port, replays=replays)

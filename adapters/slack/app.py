@@ -19,6 +19,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.delivery import SlackDelivery
 from adapters.slack.handlers import SlackHandlers
+from adapters.slack.http_guard import replay_guard
 from adapters.slack.identity import SlackDirectory
 from adapters.slack.manifest import EVENTS_PATH, shortcut_commands
 from adapters.slack.replies import Replies
@@ -27,6 +28,7 @@ from bot.commands.dispatcher import Dispatcher
 from bot.delivery.pacing import TokenBucket
 from bot.delivery.worker import Outlet
 from bot.i18n import Translator
+from bot.ports import ReplayStore
 
 log = logging.getLogger(__name__)
 
@@ -56,9 +58,10 @@ def web_client(slack: SlackSettings) -> AsyncWebClient:
 
 @asynccontextmanager
 async def running(slack: SlackSettings, dispatcher: Dispatcher, *, per_second: float, language: str,
-                  web_host: str, web_port: int) -> AsyncIterator[SlackRunner]:
+                  web_host: str, web_port: int, replays: ReplayStore) -> AsyncIterator[SlackRunner]:
     """``per_second`` is the workspace's send budget; ``language`` the coalition's, for what Slack shows
-    before a person is known; ``web_host``/``web_port`` where HTTP mode listens."""
+    before a person is known; ``web_host``/``web_port`` where HTTP mode listens; ``replays`` remembers the
+    signatures HTTP mode accepted, so a replayed request is refused."""
     if slack.mode == "socket" and not (slack.app_token and slack.app_token.get_secret_value()):
         raise ValueError("[slack] mode = \"socket\" needs app_token (xapp-…); or use mode = \"http\"")
     if slack.mode == "http" and not (slack.signing_secret and slack.signing_secret.get_secret_value()):
@@ -89,7 +92,11 @@ async def running(slack: SlackSettings, dispatcher: Dispatcher, *, per_second: f
             stack.push_async_callback(socket.close_async)
             log.info("Slack: connected in Socket Mode")
         else:
-            site_runner = web.AppRunner(bolt.web_app(path=EVENTS_PATH), access_log=None)
+            assert slack.signing_secret is not None
+            web_app = bolt.web_app(path=EVENTS_PATH)
+            # In front of bolt's handler: malformed headers and replays never reach it (see http_guard).
+            web_app.middlewares.append(replay_guard(slack.signing_secret.get_secret_value(), replays, EVENTS_PATH))
+            site_runner = web.AppRunner(web_app, access_log=None)
             await site_runner.setup()
             stack.push_async_callback(site_runner.cleanup)
             site = web.TCPSite(site_runner, web_host, web_port)
