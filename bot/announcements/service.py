@@ -119,6 +119,12 @@ class AnnouncementService:
         )
 
     async def confirm(self, caller: Caller, announcement_id: int) -> Message:
+        """Send or schedule a draft. Its state is read inside the write transaction that changes it, so
+        confirms sent at once (a double click, a retry) answer like confirms sent one after another."""
+        async with self._store.transaction():
+            return await self._confirm(caller, announcement_id)
+
+    async def _confirm(self, caller: Caller, announcement_id: int) -> Message:
         announcement, topic = await self.coordinated(caller, announcement_id)
         if announcement.state is not AnnouncementState.DRAFT:
             return Message(body=(_("Announcement #{id} is already {state}.", id=announcement.id,

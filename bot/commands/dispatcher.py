@@ -6,6 +6,7 @@ permission checks and error handling exist once.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -14,7 +15,7 @@ from typing import Protocol
 from bot.clock import Clock
 from bot.commands.autocomplete import Autocomplete, Suggestion
 from bot.commands.context import Caller, IncomingCommand
-from bot.commands.grammar import parse_arguments, split_command, validate
+from bot.commands.grammar import parse_arguments, refuse_unstorable, split_command, storable, validate
 from bot.commands.registry import CommandRegistry, may_try
 from bot.commands.routes import BoundCommand, Invocation, Runner
 from bot.commands.spec import ArgKind, Command
@@ -69,9 +70,11 @@ class Dispatcher:
         return await self._autocomplete.suggest(await self._callers.caller_for(incoming), kind, prefix)
 
     async def handle(self, incoming: IncomingCommand) -> Reply:
+        incoming = dataclasses.replace(incoming, display_name=storable(incoming.display_name))
         caller = await self._callers.caller_for(incoming)
         command: Command | None = None
         try:
+            refuse_unstorable(incoming.text, incoming.values)  # every command's input, once
             command, remainder = self._resolve(incoming, caller)
             self._check_permission(command, caller)
             values = validate(command, incoming.values) if remainder is None \

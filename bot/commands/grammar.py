@@ -277,6 +277,24 @@ def _cut(text: str, start: int, removed: list[Token]) -> str:
     return result + text[cursor:]
 
 
+# A lone UTF-16 surrogate (half of an emoji, which Slack and Discord JSON can deliver as "\ud83d") is a valid
+# Python string that no UTF-8 database or platform API accepts.
+_UNSTORABLE = re.compile("[\ud800-\udfff]")
+
+
+def refuse_unstorable(text: str | None, values: Mapping[str, str]) -> None:
+    """Refuse a command whose text or option values the database could not store, before anything runs
+    (and before a reply could echo the broken text back to a platform that would reject it too)."""
+    if any(part and _UNSTORABLE.search(part) for part in (text, *values.keys(), *values.values())):
+        raise UserError(_("Your command contains a broken character (half of an emoji or symbol) that cannot "
+                          "be saved; nothing was changed. Please type it again."))
+
+
+def storable(text: str) -> str:
+    """``text`` with each broken character shown as "�": for names the platform gives us, never refused."""
+    return _UNSTORABLE.sub("\ufffd", text)
+
+
 def _check_value(name: str, value: str, max_length: int, choices: tuple[str, ...]) -> None:
     if not value.strip():
         raise UsageError(_("“{name}” must not be empty.", name=name))

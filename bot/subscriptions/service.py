@@ -129,9 +129,15 @@ class SubscriptionService:
                  topic=topic.slug if topic else "?", mode=request.mode.label)
 
     async def subscribe(self, caller: Caller, topic: Topic, mode: DeliveryMode) -> Message:
-        store, now = self._store, self._clock.now()
+        """Follow ``topic``, or ask to. The check of what exists and the write are one serialised transaction:
+        duplicates sent at once (a retry, a double click) then answer like duplicates sent one after another."""
         if topic.archived:
             raise archived_error(caller, topic)
+        async with self._store.transaction():
+            return await self._subscribe(caller, topic, mode)
+
+    async def _subscribe(self, caller: Caller, topic: Topic, mode: DeliveryMode) -> Message:
+        store, now = self._store, self._clock.now()
         current = await store.subscriptions.get(caller.person.id, topic.id)
         if current is not None:
             if current.mode is mode:

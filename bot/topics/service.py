@@ -114,15 +114,16 @@ class TopicService:
                               "“whrd-safety”."), show_usage=True)
         if slug in RESERVED_SLUGS:
             raise UserError(_("“{topic}” is a word commands use; choose another topic name.", topic=slug))
-        existing = await self._store.topics.by_slug(slug)
-        if existing is not None:
-            if existing.archived and coordinates(caller.role, caller.coordinated, existing):
-                raise UserError(_("“{topic}” is the name of an archived topic. Bring it back with "
-                                  "“topic unarchive {topic}”, or choose another name.", topic=slug))
-            # Neutral on purpose: the existing topic may be private.
-            raise UserError(_("The topic name “{topic}” is taken; choose another.", topic=slug))
         now = self._clock.now()
+        # The name check inside the write transaction: two creates of one name at once answer like two in a row.
         async with self._store.transaction():
+            existing = await self._store.topics.by_slug(slug)
+            if existing is not None:
+                if existing.archived and coordinates(caller.role, caller.coordinated, existing):
+                    raise UserError(_("“{topic}” is the name of an archived topic. Bring it back with "
+                                      "“topic unarchive {topic}”, or choose another name.", topic=slug))
+                # Neutral on purpose: the existing topic may be private.
+                raise UserError(_("The topic name “{topic}” is taken; choose another.", topic=slug))
             topic = await self._store.topics.create(slug, title, description, visibility, policy, now)
             if caller.role < Role.COORDINATOR:
                 await self._store.grants.add(caller.person.id, Role.COORDINATOR, topic.id, caller.person.id, now)
@@ -161,10 +162,10 @@ class TopicService:
 
     async def invite(self, caller: Caller, topic: Topic, person_id: int) -> InviteOutcome:
         """Invite ``person_id`` and tell them; nothing changes when they follow it or are invited already."""
-        if await self._store.subscriptions.get(person_id, topic.id) is not None:
-            return InviteOutcome.FOLLOWS
         now = self._clock.now()
-        async with self._store.transaction():
+        async with self._store.transaction():  # checked inside: a subscribe at the same time is seen
+            if await self._store.subscriptions.get(person_id, topic.id) is not None:
+                return InviteOutcome.FOLLOWS
             if not await self._store.subscriptions.add_invitation(person_id, topic.id, caller.person.id, now):
                 return InviteOutcome.INVITED_ALREADY
             invitation = await self._store.subscriptions.invitation(person_id, topic.id)
