@@ -14,14 +14,14 @@ from adapters.discord.client import DiscordRunner
 from adapters.discord.commands import build_commands
 from adapters.discord.interactions import choices_for
 from adapters.discord.render import BUTTON_LIMIT, EMBED_TOTAL_LIMIT, FIELD_COUNT_LIMIT, render_parts
-from app.assembly import App, build_app
-from app.settings import Settings
+from app.assembly import App
 from bot.commands.registry import CommandRegistry
 from bot.commands.spec import Arg, ArgKind, Command
 from bot.delivery.model import SentMessage
 from bot.i18n import _
 from bot.messages import Action, Field, Message, RenderedAction, RenderedField, RenderedMessage
 from bot.model import Identity
+from tests.adapters.discord.test_discord_adapter import discord_app
 from tests.fakes.discord_server import BOB, GENERAL, FakeDiscord
 from tests.support import FixedClock
 
@@ -36,13 +36,8 @@ async def fake() -> AsyncIterator[FakeDiscord]:
 
 @pytest.fixture
 async def running(fake: FakeDiscord, tmp_path: Path, clock: FixedClock) -> AsyncIterator[tuple[App, DiscordRunner]]:
-    settings = Settings(discord={"token": fake.token, "guild_id": fake.guild_id, "api_base_url": fake.api_base,
-                                 "gateway_url": fake.gateway_url, "member_role": "member"},
-                        storage={"path": tmp_path / "bot.db"})
-    async with build_app(settings, clock=clock) as app:
-        [runner] = app.platform_runners
-        assert isinstance(runner, DiscordRunner)
-        yield app, runner
+    async with discord_app(fake, tmp_path, clock) as started:
+        yield started
 
 
 def many_actions(count: int) -> tuple[Action, ...]:
