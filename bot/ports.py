@@ -31,12 +31,21 @@ class DeliveryError(Exception):
 
 
 class TransientDeliveryError(DeliveryError):
-    """Worth retrying later (rate limit, 5xx, network); ``retry_after`` in seconds when the platform said."""
+    """Worth retrying later (rate limit, 5xx, network); ``retry_after`` in seconds when the platform said.
 
-    def __init__(self, reason: Msg, retry_after: float | None = None) -> None:
+    ``may_have_landed``: the platform may have stored the message before the failure (a 5xx, a dropped
+    connection), so the retry must first look for it (:class:`InFlightAware`) instead of posting again. The
+    worker keeps that in the row, so a restart does not forget it. ``rate_limited``: the platform asked us to
+    slow down — it pauses that platform's queue, it is not a sign the platform is down.
+    """
+
+    def __init__(self, reason: Msg, retry_after: float | None = None, *, may_have_landed: bool = False,
+                 rate_limited: bool = False) -> None:
         super().__init__(reason if isinstance(reason, str) else reason.msgid)
         self.reason = reason
         self.retry_after = retry_after
+        self.may_have_landed = may_have_landed
+        self.rate_limited = rate_limited
         self.platform: str | None = None  # filled in by the worker: whose pacing to slow down
 
 
@@ -112,8 +121,10 @@ class PlatformRoles(Protocol):
 class InFlightAware(Protocol):
     """Adapters that can look on the platform for a message an interrupted attempt may have posted.
 
-    At start, before rows left ``sending`` by a crash are retried, the worker hands their delivery keys to
-    every adapter implementing this.
+    Before it retries a row whose earlier attempt may have landed (left ``sending`` by a crash, or failed with
+    ``may_have_landed``), the worker hands its delivery key to the adapter of the platform it sends through;
+    the adapter then reads the conversation back before posting, and records what it finds instead of posting
+    it twice.
     """
 
     def expect_in_flight(self, delivery_keys: Iterable[str]) -> None: ...

@@ -200,9 +200,10 @@ class SqliteMeetings:
 
     async def record_skipped_delivery(self, dedupe_key: str, person_id: int, topic_id: int, payload: str,
                                       reason: str, now: datetime) -> None:
-        """A reminder that will not be sent is still an outbox row, ``skipped`` with its reason."""
+        """A reminder missed while the bot was down is still an outbox row, ``missed`` with its reason (so it is
+        reported to the topic's coordinators and counted in status reports)."""
         stamp = to_db_time(now)
         await self._db.execute(
             "INSERT OR IGNORE INTO deliveries (dedupe_key, kind, person_id, topic_id, payload, status, reason,"
-            " not_before, created_at, sent_at) VALUES (?, 'reminder', ?, ?, ?, 'skipped', ?, ?, ?, ?)",
+            " not_before, created_at, sent_at) VALUES (?, 'reminder', ?, ?, ?, 'missed', ?, ?, ?, ?)",
             (dedupe_key, person_id, topic_id, payload, reason, stamp, stamp, stamp))

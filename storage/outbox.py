@@ -21,8 +21,11 @@ def row_to_delivery(row: aiosqlite.Row) -> Delivery:
         id=row["id"], dedupe_key=row["dedupe_key"], kind=row["kind"], person_id=row["person_id"],
         platform=row["platform"], channel_id=row["channel_id"], topic_id=row["topic_id"], payload=row["payload"],
         status=DeliveryStatus(row["status"]), attempts=row["attempts"], not_before=from_db_time(row["not_before"]),
-        sent=sent, reason=row["reason"],
-        announcement_id=row["announcement_id"] if "announcement_id" in row.keys() else None,
+        sent=sent, reason=row["reason"], announcement_id=row["announcement_id"],
+        expires_at=from_db_time(row["expires_at"]) if row["expires_at"] else None,
+        uncertain=bool(row["uncertain"]),
+        retrying_since=from_db_time(row["retrying_since"]) if row["retrying_since"] else None,
+        retryable=bool(row["retryable"]), attempt_platform=row["attempt_platform"],
     )
 
 
@@ -37,10 +40,11 @@ class SqliteOutbox:
             for d in deliveries:
                 added += await self._db.execute(
                     "INSERT OR IGNORE INTO deliveries (dedupe_key, kind, person_id, platform, channel_id, topic_id,"
-                    " payload, status, not_before, created_at, announcement_id)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?)",
+                    " payload, status, not_before, created_at, announcement_id, expires_at)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?)",
                     (d.dedupe_key, d.kind, d.person_id, d.platform, d.channel_id, d.topic_id, d.payload,
-                     to_db_time(d.not_before), created, d.announcement_id),
+                     to_db_time(d.not_before), created, d.announcement_id,
+                     to_db_time(d.expires_at) if d.expires_at else None),
                 )
         return added
 

@@ -24,6 +24,9 @@ class DeliveryStatus(StrEnum):
     FAILED = "failed"
     SKIPPED = "skipped"
     CANCELLED = "cancelled"
+    MISSED = "missed"
+    """No longer relevant before it could be sent (a reminder after its meeting started, a digest when the
+    next one is due): reported to the topic's coordinators, never sent late."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +42,8 @@ class NewDelivery:
     channel_id: str | None = None
     topic_id: int | None = None
     announcement_id: int | None = None
+    expires_at: datetime | None = None
+    """When the message stops being relevant; ``None``: it never does (an announcement)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,3 +62,11 @@ class Delivery:
     sent: SentMessage | None
     reason: str | None
     announcement_id: int | None = None
+    expires_at: datetime | None = None
+    uncertain: bool = False
+    """An earlier attempt may have reached the platform: read the conversation back before posting."""
+    retrying_since: datetime | None = None
+    """The first transient failure of the current streak: the retry deadline counts from here."""
+    retryable: bool = False
+    """Failed for a transient reason: a coordinator may re-queue it."""
+    attempt_platform: str | None = None

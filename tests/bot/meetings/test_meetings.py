@@ -158,7 +158,7 @@ async def test_late_reminder_after_downtime_and_missed_one_recorded(tmp_path: Pa
         assert "This reminder is late: the bot was offline when it was due." in out
         assert "Reminder: Soon" not in out  # it had already started
         reminders = await h.app.store.outbox.by_kind("reminder")
-        missed = [d for d in reminders if d.status is DeliveryStatus.SKIPPED]
+        missed = [d for d in reminders if d.status is DeliveryStatus.MISSED]
         assert len(missed) == 1 and "missed" in english(missed[0].reason)
         processed = await h.app.store.meetings.processed_reminders(2)
         assert [outcome for _start, _offset, outcome in processed] == ["missed"]
