@@ -45,11 +45,17 @@ def nonce_for(delivery_key: str, part: int) -> str:
 
 
 async def call_discord(request: Awaitable[_T]) -> _T:
-    """Await a discord.py call; raise the core's delivery errors instead of discord.py's."""
+    """Await a discord.py call; raise the core's delivery errors instead of discord.py's.
+
+    A 429 is ``rate_limited`` (the worker pauses Discord, not everything). A 5xx or a broken connection is
+    ``may_have_landed``: Discord may have stored the message before failing. That costs little — a retry sends
+    the same nonce with ``enforce_nonce``, so within Discord's window it returns the stored message instead of
+    posting again, and after it the history scan in :meth:`DiscordDelivery._send` finds it.
+    """
     try:
         return await request
     except discord.RateLimited as error:  # longer than max_ratelimit_timeout: the worker waits, not us
-        raise TransientDeliveryError(_("Discord: rate limited."), error.retry_after) from error
+        raise TransientDeliveryError(_("Discord: rate limited."), error.retry_after, rate_limited=True) from error
     except discord.Forbidden as error:
         if error.code == CANNOT_DM:
             raise PermanentDeliveryError(_("This person does not accept direct messages from the bot."),
@@ -60,13 +66,26 @@ async def call_discord(request: Awaitable[_T]) -> _T:
         raise PermanentDeliveryError(_("Discord no longer knows this user, channel or message (error {code}).",
                                        code=error.code)) from error
     except discord.DiscordServerError as error:
-        raise TransientDeliveryError(_("Discord: server error {status}.", status=error.status)) from error
+        raise TransientDeliveryError(_("Discord: server error {status}.", status=error.status),
+                                     may_have_landed=True) from error
     except discord.HTTPException as error:
         if error.status == 429:
-            raise TransientDeliveryError(_("Discord: rate limited.")) from error
+            raise TransientDeliveryError(_("Discord: rate limited."), _retry_after(error),
+                                         rate_limited=True) from error
         raise PermanentDeliveryError(_("Discord refused the message (error {code}).", code=error.code)) from error
     except (aiohttp.ClientError, TimeoutError, OSError) as error:
-        raise TransientDeliveryError(_("Network error ({error}).", error=type(error).__name__)) from error
+        raise TransientDeliveryError(_("Network error ({error}).", error=type(error).__name__),
+                                     may_have_landed=True) from error
+
+
+def _retry_after(error: discord.HTTPException) -> float | None:
+    """``Retry-After`` of a 429 discord.py did not wait out itself (e.g. one without Discord's ``Via`` header)."""
+    headers = getattr(error.response, "headers", None) or {}
+    try:
+        value = headers.get("Retry-After")
+        return float(value) if value else None
+    except (TypeError, ValueError):
+        return None
 
 
 def _channel_number(channel_id: str) -> int:

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from aiohttp import web
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.app.async_app import AsyncApp
-from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler, async_default_handlers
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.delivery import SlackDelivery
@@ -23,6 +22,7 @@ from adapters.slack.http_guard import replay_guard
 from adapters.slack.identity import SlackDirectory
 from adapters.slack.manifest import EVENTS_PATH, shortcut_commands
 from adapters.slack.replies import Replies
+from adapters.slack.retries import delivery_client, interactive_client
 from adapters.slack.settings import SlackSettings
 from bot.commands.dispatcher import Dispatcher
 from bot.delivery.pacing import TokenBucket
@@ -39,6 +39,9 @@ class SlackRunner:
 
     bolt: AsyncApp
     client: AsyncWebClient
+    """Bolt's, the handlers' and replies' client (see :mod:`adapters.slack.retries` for what it retries)."""
+    delivery_client: AsyncWebClient
+    """What deliveries are posted through: it never re-sends a post nor waits out a rate limit."""
     delivery: SlackDelivery
     directory: SlackDirectory
     handlers: SlackHandlers
@@ -46,14 +49,6 @@ class SlackRunner:
     outlet: Outlet
     """What the delivery worker sends through, paced by the workspace budget."""
     url: str | None = None
-
-
-def web_client(slack: SlackSettings) -> AsyncWebClient:
-    """The Web API client, retrying connection errors and (once, after ``Retry-After``) rate limits."""
-    assert slack.bot_token is not None
-    retry_handlers = [*async_default_handlers(), AsyncRateLimitErrorRetryHandler(max_retry_count=1)]
-    return AsyncWebClient(token=slack.bot_token.get_secret_value(), base_url=slack.api_base_url,
-                          retry_handlers=retry_handlers)
 
 
 @asynccontextmanager
@@ -67,11 +62,14 @@ async def running(slack: SlackSettings, dispatcher: Dispatcher, *, per_second: f
     if slack.mode == "http" and not (slack.signing_secret and slack.signing_secret.get_secret_value()):
         raise ValueError("[slack] mode = \"http\" needs signing_secret")
 
-    client = web_client(slack)
+    client = interactive_client(slack)
+    posting = delivery_client(slack)
     registry = dispatcher.registry
     translator = Translator.load()
+    # The directory's calls (users.info …) are retried only after a dropped connection, never after a 429, so
+    # the worker's role re-check through it never waits out a rate limit either.
     directory = SlackDirectory(client, coordinator_group=slack.coordinator_group)
-    delivery = SlackDelivery(client, dedupe_after_crash=slack.dedupe_after_crash, directory=directory)
+    delivery = SlackDelivery(posting, dedupe_after_crash=slack.dedupe_after_crash, directory=directory)
     handlers = SlackHandlers(dispatcher, directory, registry, translator, umbrella=slack.umbrella_command,
                              shortcuts=shortcut_commands(registry, slack.umbrella_command),
                              default_language=language, replies=Replies(client, translator))
@@ -82,8 +80,8 @@ async def running(slack: SlackSettings, dispatcher: Dispatcher, *, per_second: f
     # A burst of one: the workspace budget is a rate, and a full second of saved-up sends would exceed it.
     outlet = Outlet(delivery, TokenBucket(rate, 1.0))
 
-    runner = SlackRunner(bolt=bolt, client=client, delivery=delivery, directory=directory, handlers=handlers,
-                         mode=slack.mode, outlet=outlet)
+    runner = SlackRunner(bolt=bolt, client=client, delivery_client=posting, delivery=delivery, directory=directory,
+                         handlers=handlers, mode=slack.mode, outlet=outlet)
     async with AsyncExitStack() as stack:
         if slack.mode == "socket":
             assert slack.app_token is not None

@@ -2,13 +2,16 @@
 
 Every post carries message metadata ``{"event_type": "coalition_delivery", "event_payload":
 {"delivery_key", "part", "parts"}}``. chat.postMessage has no idempotency key, so a delivery whose earlier
-attempt may have landed (left ``sending`` by a crash, or cut off by a 5xx or a network error after Slack
-received it) is *suspect*; with ``dedupe_after_crash`` the adapter reads the conversation's recent history
-for that metadata before posting, and records the parts that exist instead of posting them twice.
+attempt may have landed (left ``sending`` by a crash, or cut off by a 5xx or a dropped connection after Slack
+received it) is *suspect*; with ``dedupe_after_crash`` (the default) the adapter reads the conversation's
+recent history for that metadata before posting, and records the parts that exist instead of posting them
+twice. The client it posts through (:func:`adapters.slack.retries.delivery_client`) never re-sends a post by
+itself, so every second attempt passes through that read-back.
 
 Slack's answers map onto the worker's two error kinds: rate limits, 5xx and network failures are worth
-retrying (with Slack's ``Retry-After``); a missing or archived channel, or a person who is gone or cannot
-be messaged, never will be — the latter also marks the person's DMs closed.
+retrying — a 429 with Slack's ``Retry-After`` and ``rate_limited``, a 5xx or a dropped connection on a post
+with ``may_have_landed``; a missing or archived channel, or a person who is gone or cannot be messaged, never
+will be — the latter also marks the person's DMs closed.
 """
 
 from __future__ import annotations
@@ -41,6 +44,8 @@ HISTORY_LIMIT = 100
 
 TRANSIENT_ERRORS = frozenset({"ratelimited", "fatal_error", "internal_error", "service_unavailable",
                               "request_timeout", "team_added_to_org"})
+# Transient answers that say the post was not taken: the retry need not read the conversation back.
+NOT_STORED_ERRORS = frozenset({"ratelimited", "team_added_to_org"})
 CHANNEL_ERRORS = {
     "channel_not_found": _("Slack: the channel does not exist, or the bot cannot see it."),
     "not_in_channel": _("Slack: the bot is not a member of the channel; invite it with /invite."),
@@ -56,25 +61,38 @@ PERSON_ERRORS = {
 }
 
 
-def delivery_error(error: Exception, *, direct: bool) -> DeliveryError | None:
-    """The worker's view of a failed Web API call; ``None`` for an error this module does not know."""
+def delivery_error(error: Exception, *, direct: bool, posting: bool = False) -> DeliveryError | None:
+    """The worker's view of a failed Web API call; ``None`` for an error this module does not know.
+
+    ``posting``: the call was a chat.postMessage, so a 5xx, one of Slack's "something went wrong on our side"
+    codes or a broken connection may have come after Slack stored it (``may_have_landed``).
+    """
     if isinstance(error, SlackApiError):
         status = error.response.status_code
         code = str(error.response.get("error") or f"http {status}")
         if status == 429 or code == "ratelimited":
             header = error.response.headers.get("Retry-After") or error.response.headers.get("retry-after")
             value = header[0] if isinstance(header, list) else header
-            return TransientDeliveryError(_("Slack: rate limited."), float(value) if value else None)
+            return TransientDeliveryError(_("Slack: rate limited."), _seconds(value), rate_limited=True)
         if status >= 500 or code in TRANSIENT_ERRORS:
-            return TransientDeliveryError(_("Slack: temporary error ({error}).", error=code))
+            landed = posting and code not in NOT_STORED_ERRORS
+            return TransientDeliveryError(_("Slack: temporary error ({error}).", error=code), may_have_landed=landed)
         if code in CHANNEL_ERRORS:
             return PermanentDeliveryError(CHANNEL_ERRORS[code])
         if direct and code in PERSON_ERRORS:
             return PermanentDeliveryError(PERSON_ERRORS[code], dm_closed=True)
         return PermanentDeliveryError(_("Slack refused the message: {error}.", error=code))
     if isinstance(error, aiohttp.ClientError | TimeoutError | OSError):
-        return TransientDeliveryError(_("Network error ({error}).", error=type(error).__name__))
+        return TransientDeliveryError(_("Network error ({error}).", error=type(error).__name__),
+                                      may_have_landed=posting)
     return None
+
+
+def _seconds(value: object) -> float | None:
+    try:
+        return float(str(value)) if value else None
+    except ValueError:
+        return None
 
 
 class SlackDelivery:
@@ -84,7 +102,7 @@ class SlackDelivery:
     keeps the parts of a split message and a busy channel under Slack's one-message-a-second guidance.
     """
 
-    def __init__(self, client: AsyncWebClient, *, dedupe_after_crash: bool = False, channel_rate: float = 1.0,
+    def __init__(self, client: AsyncWebClient, *, dedupe_after_crash: bool = True, channel_rate: float = 1.0,
                  channel_burst: float = 4.0, monotonic: Callable[[], float] = time.monotonic,
                  sleep: Callable[[float], Awaitable[None]] | None = None,
                  directory: SlackDirectory | None = None) -> None:
@@ -115,7 +133,13 @@ class SlackDelivery:
         return await self._directory.current_role(external_id)
 
     def expect_in_flight(self, delivery_keys: Iterable[str]) -> None:
-        """Deliveries whose earlier attempt may have been posted: check history before posting them."""
+        """Deliveries whose earlier attempt may have been posted: read the conversation back before posting them.
+
+        The worker calls this before it retries a row left ``sending`` by a crash or flagged
+        ``may_have_landed``. The adapter also remembers, by itself, the keys of its own attempts that failed
+        that way in this process; this is for what it cannot know (another run, a row the worker recovered).
+        A key is forgotten once its delivery is recorded sent.
+        """
         self._suspect.update(delivery_keys)
 
     # --- PlatformAdapter ---------------------------------------------------------------------------
@@ -171,7 +195,10 @@ class SlackDelivery:
     async def _post(self, channel: str, message: RenderedMessage, key: str, *, direct: bool) -> SentMessage:
         parts = render_slack_blocks(message)
         existing: dict[int, str] = {}
-        if self._dedupe and key in self._suspect:
+        if key in self._suspect and not self._dedupe:
+            log.info("delivery %s may already be in %s; dedupe_after_crash is off, so it is posted again", key,
+                     channel)
+        elif key in self._suspect:
             existing = await self._existing_parts(channel, key, direct=direct)
             if existing:
                 log.info("delivery %s: %d of %d parts were already posted; not posting them again", key,
@@ -189,9 +216,14 @@ class SlackDelivery:
                     metadata={"event_type": METADATA_EVENT,
                               "event_payload": {"delivery_key": key, "part": index, "parts": len(parts)}})
             except Exception as error:
-                if timestamps or _may_have_landed(error):
+                mapped = delivery_error(error, direct=direct, posting=True)
+                if mapped is None:
+                    raise
+                if isinstance(mapped, TransientDeliveryError) and (timestamps or existing):
+                    mapped.may_have_landed = True  # earlier parts are in the conversation: the retry must see them
+                if isinstance(mapped, TransientDeliveryError) and mapped.may_have_landed:
                     self._suspect.add(key)
-                _fail(error, direct=direct)
+                raise mapped from error
             posted_channel = str(response.get("channel") or channel)
             timestamps.append(str(response["ts"]))
         if message.attachment is not None:  # a file cannot ride in a message: it follows it, never dropped
@@ -212,8 +244,7 @@ class SlackDelivery:
                 raise
             if isinstance(mapped, TransientDeliveryError):
                 raise mapped from error
-            log.warning("cannot read history of %s to avoid a duplicate (%s); posting again", channel,
-                        type(error).__name__)
+            _warn_unreadable(channel, key, error)
             return {}
         found: dict[int, str] = {}
         for item in response.get("messages") or []:
@@ -240,8 +271,16 @@ def _fail(error: Exception, *, direct: bool) -> NoReturn:
     raise mapped from error
 
 
-def _may_have_landed(error: Exception) -> bool:
-    """A 5xx or a broken connection may come after Slack stored the message; a 429 or an API error never."""
+def _warn_unreadable(channel: str, key: str, error: Exception) -> None:
+    """Say why the read-back could not run — the post that follows may duplicate one already there."""
+    code, needed = type(error).__name__, "?"
     if isinstance(error, SlackApiError):
-        return int(error.response.status_code) >= 500
-    return isinstance(error, aiohttp.ClientError | TimeoutError | OSError)
+        code = str(error.response.get("error") or f"http {error.response.status_code}")
+        needed = str(error.response.get("needed") or "?")
+    if code == "missing_scope":
+        log.warning("cannot read the history of %s (the app lacks the %s scope) to look for an earlier copy of "
+                    "delivery %s; posting it again, which may duplicate it. Reinstall the Slack app from the "
+                    "current manifest (python -m bot slack-manifest).", channel, needed, key)
+    else:
+        log.warning("cannot read the history of %s (%s) to look for an earlier copy of delivery %s; posting it "
+                    "again, which may duplicate it", channel, code, key)

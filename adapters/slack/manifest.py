@@ -37,8 +37,10 @@ RESERVED_COMMANDS = frozenset({
 # files:write — the calendar (.ics) files that replies carry.
 BASE_SCOPES = ("commands", "chat:write", "chat:write.public", "im:write", "users:read", "usergroups:read",
                "channels:read", "groups:read", "files:write")
-# conversations.history with metadata, for reading back a post that a crash interrupted.
-HISTORY_SCOPES = ("channels:history", "groups:history", "im:history")
+# conversations.history with metadata (``dedupe_after_crash``, on by default), for reading back a post that may
+# have landed before a crash, a 5xx or a dropped connection: one scope per kind of conversation the bot posts
+# to — public and private channels, DMs, and group DMs (setup topic-channel accepts one for a members' topic).
+HISTORY_SCOPES = ("channels:history", "groups:history", "im:history", "mpim:history")
 
 
 def shortcut_names(registry: CommandRegistry) -> list[str]:

@@ -18,7 +18,11 @@ class SlackSettings(BaseModel):
     api_base_url: str = "https://slack.com/api/"
     umbrella_command: str = "/coalition"
     coordinator_group: str | None = None
-    dedupe_after_crash: bool = False
+    dedupe_after_crash: bool = True
+    """Read a conversation's recent history back before retrying a post that may have landed (a crash, a 5xx,
+    a dropped connection), so it is never posted twice. Needs the history scopes, which the manifest then asks
+    for: the bot may read recent messages of the DMs and channels it posts to. ``false`` drops those scopes,
+    and such a retry may post a second copy."""
 
     @property
     def configured(self) -> bool:

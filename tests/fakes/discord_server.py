@@ -3,7 +3,8 @@
 Point discord.py at it with `fake.patch_discord()` and run a real `discord.Client`: tests then exercise
 discord.py's own encoding, rate-limit handling and gateway code instead of a mock's idea of them. The fake
 records every request (`requests`), message (`messages_in`, `dm_messages_to`) and interaction callback
-(`interaction_responses`); lets a test queue failures per route (`queue_failure`); enforces Discord's limits
+(`interaction_responses`); lets a test queue failures per route (`queue_failure`) or arm faults (`faults`,
+see `tests/fakes/faults.py`: dropped connections, 5xx after storing, outages, 429s); enforces Discord's limits
 (per-route buckets announced in X-RateLimit-* headers, the global 50 req/s, nonce dedupe, the announcement
 publish limit, closed DMs, missing permissions); and injects interactions over the gateway (`send_*`).
 
@@ -52,6 +53,7 @@ from .discord_gateway import (
     walk_components,
 )
 from .discord_limits import FormError, check_autocomplete, check_message, check_modal
+from .faults import Fault, FaultKind, Faults
 
 __all__ = [
     "FakeChannel",
@@ -266,6 +268,8 @@ class FakeDiscord:
         self._buckets: dict[tuple[str, str], _Bucket] = {}
         self._global_window: collections.deque[float] = collections.deque()
         self._failures: list[_Failure] = []
+        self.faults = Faults()
+        """Failures armed on "METHOD /route/{template}" (`tests/fakes/faults.py`); none by default."""
         self._changed = asyncio.Event()
         self._runner: web.AppRunner | None = None
         self._table = [(m, route, _template_regex(route, named=True), h) for m, route, h in self._routes()]
@@ -591,15 +595,20 @@ class FakeDiscord:
         limit, window = self.route_limits.get(bucket_name, (self.bucket_limit, self.bucket_window))
         bucket = self._bucket((bucket_name, major), limit, window, now)
         exempt = route.startswith(("/interactions/", "/webhooks/"))  # not bound by the global limit
+        fault_params = {**params, **request.query, **(body if isinstance(body, dict) else {})}
+        fault = self.faults.before(bucket_name, fault_params)
         try:
             response = (
-                self._take_failure(request.method, path)
+                (self._fault_response(fault) if fault is not None else None)
+                or self._take_failure(request.method, path)
                 or self._refusal(request, path, found=handler is not None, exempt=exempt)
                 or self._check_limits(bucket, now, exempt)
             )
             if response is None:
                 assert handler is not None
                 response = await handler(_Call(params, request.query, body, tuple(files)))
+                fault = self.faults.after(bucket_name, fault_params) if 200 <= response.status < 300 else None
+                response = self._fault_response(fault) if fault is not None else response
         except _ApiError as error:
             response = _json({"message": error.message, "code": error.code}, error.status)
         reset_after = max(bucket.reset_at - now, 0.0)
@@ -618,7 +627,21 @@ class FakeDiscord:
             headers=dict(request.headers), status=response.status, at=now, files=tuple(files),
         ))
         self._notify()
+        if fault is not None and fault.kind.drops:
+            if request.transport is not None:  # no answer at all: aiohttp writes nothing to a closed transport
+                request.transport.close()
         return response
+
+    @staticmethod
+    def _fault_response(fault: Fault) -> web.Response:
+        """What an armed fault answers; a dropped connection is recorded with status 0 and never answered."""
+        if fault.kind.drops:
+            return web.Response(status=0)
+        if fault.kind is FaultKind.RATE_LIMITED:
+            body, headers = _rate_limit_parts(fault.retry_after, "user")
+            return _json(body, 429, headers)
+        status = fault.answer_status
+        return _json({"message": f"{status}: fake outage", "code": 0}, status)
 
     def _refusal(self, request: web.Request, path: str, *, found: bool, exempt: bool) -> web.Response | None:
         if not found and any(pattern.match(path) for _, _, pattern, _ in self._table):

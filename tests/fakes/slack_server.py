@@ -2,7 +2,9 @@
 
 Adapters are tested with the real slack_sdk / slack_bolt clients pointed at this server, so the
 tests exercise the SDK's own encoding, retries and acks instead of a mock's idea of them. The fake
-records every request and lets a test queue replies (429s, 500s, API errors) per method.
+records every request and lets a test queue replies (429s, 500s, API errors) per method, or arm faults
+through ``fake.faults`` (``tests/fakes/faults.py``): a connection dropped before or after the post was
+stored, a 5xx after storing, an outage, a 429 — none are armed unless a test asks.
 
 It refuses what Slack refuses (``tests/fakes/slack_limits.py``): a message or view past Block Kit's limits
 (more than 50 blocks in a message, 100 in a view, a section over 3,000 characters, ``private_metadata``
@@ -38,6 +40,7 @@ from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.app.async_app import AsyncApp
 
 from tests.fakes import slack_limits
+from tests.fakes.faults import Fault, FaultKind, Faults
 
 JsonDict = dict[str, Any]
 _JSON_FIELDS = ("blocks", "attachments", "metadata", "view", "files")
@@ -102,6 +105,14 @@ def interactive_form(payload: Mapping[str, Any]) -> str:
     return urlencode({"payload": json.dumps(payload)})
 
 
+def _drop(request: web.Request) -> web.Response:
+    """Close the connection without answering: the client sees it drop (aiohttp's ServerDisconnectedError).
+    aiohttp does not write the returned response to a closed transport."""
+    if request.transport is not None:
+        request.transport.close()
+    return web.Response(status=500)
+
+
 def _truthy(value: Any) -> bool:
     return value is True or str(value).lower() in ("1", "true")
 
@@ -145,6 +156,8 @@ class FakeSlack:
         self._consumed: defaultdict[str | None, int] = defaultdict(int)
         self._runner: web.AppRunner | None = None
         self.port = 0
+        self.faults = Faults()
+        """Failures armed on Web API methods (``tests/fakes/faults.py``); none by default."""
 
     async def __aenter__(self) -> FakeSlack:
         app = web.Application()
@@ -290,15 +303,34 @@ class FakeSlack:
         token = auth.removeprefix("Bearer ") if auth else params.pop("token", None)
         call = RecordedCall(method, params, request.method, monotonic(), token)
         self.calls.append(call)
-        reply = self._scope_refusal(call) or self._programmed_reply(call) or self._default_reply(call)
+        fault = self.faults.before(method, params)
+        if fault is not None:
+            reply = self._fault_reply(fault)
+        else:
+            reply = self._scope_refusal(call) or self._programmed_reply(call) or self._default_reply(call)
+            ok = reply.status == 200 and (reply.body is None or reply.body.get("ok") is True)
+            fault = self.faults.after(method, params) if ok else None
+            reply = self._fault_reply(fault) if fault is not None else reply
         self.status_counts[(method, reply.status)] += 1
         async with self._changed:
             self._changed.notify_all()
+        if reply.status == 0:
+            return _drop(request)
         body = reply.body
         if body is None:
             error = "ratelimited" if reply.status == 429 else "fatal_error"
             body = {"ok": reply.status == 200, **({} if reply.status == 200 else {"error": error})}
         return web.json_response(dict(body), status=reply.status, headers=dict(reply.headers))
+
+    @staticmethod
+    def _fault_reply(fault: Fault) -> Reply:
+        """What an armed fault answers; status 0 means no answer at all (the connection is closed)."""
+        status = fault.answer_status
+        if fault.kind is FaultKind.RATE_LIMITED:
+            return Reply(429, {"ok": False, "error": "ratelimited"},
+                         {"Retry-After": str(max(0, math.ceil(fault.retry_after)))})
+        error = "service_unavailable" if status == 503 else "fatal_error"
+        return Reply(status, None if status == 0 else {"ok": False, "error": error})
 
     def _programmed_reply(self, call: RecordedCall) -> Reply | None:
         if self._queued[call.method]:

@@ -27,6 +27,7 @@ from tests.fakes.discord_server import (
     GUILD_ID,
     FakeDiscord,
 )
+from tests.fakes.faults import DROP_AFTER_STORE, DROP_BEFORE_STORE, ERROR_AFTER_STORE, OUTAGE, RATE_LIMITED, Fault
 
 Bot = tuple[discord.Client, app_commands.CommandTree[discord.Client]]
 TOPICS = ["climate", "housing", "health"]
@@ -363,3 +364,73 @@ async def test_late_interaction_callback_is_unknown_interaction(fake: FakeDiscor
 
     [late] = await fake.wait_for(lambda: fake.requests_to("POST", "/interactions/{id}/{token}/callback"))
     assert (late.status, handle.callback_body) == (404, None)
+
+
+# --- faults (tests/fakes/faults.py) ---------------------------------------------------------------------------
+
+POST_MESSAGE = "POST /channels/{channel_id}/messages"
+OPEN_DM = "POST /users/@me/channels"
+
+
+async def test_a_drop_after_store_keeps_the_post_and_the_same_nonce_returns_it(fake: FakeDiscord, bot: Bot) -> None:
+    """discord.py does not re-send after a dropped connection; a retry with the same nonce finds the stored post."""
+    client, _ = bot
+    alice = await client.fetch_user(ALICE.id)
+    fake.faults.add(Fault(POST_MESSAGE, DROP_AFTER_STORE))
+
+    with pytest.raises(aiohttp.ServerDisconnectedError):
+        await alice.send("Meeting moved", nonce="delivery-7")
+    [stored] = fake.dm_messages_to(ALICE.id)
+    again = await alice.send("Meeting moved", nonce="delivery-7")
+
+    assert again.id == stored.id and fake.dm_messages_to(ALICE.id) == [stored]
+    assert [r.status for r in fake.requests_to("POST", "/channels/{channel_id}/messages")] == [0, 200]
+    assert fake.faults.hits(POST_MESSAGE, DROP_AFTER_STORE) == 1
+
+
+async def test_opening_a_dm_can_drop_before_or_after_it_is_made(fake: FakeDiscord, bot: Bot) -> None:
+    client, _ = bot
+    bob = await client.fetch_user(BOB.id)
+    fake.faults.add(Fault(OPEN_DM, DROP_BEFORE_STORE))
+    with pytest.raises(aiohttp.ServerDisconnectedError):
+        await bob.create_dm()
+    fake.faults.add(Fault(OPEN_DM, DROP_AFTER_STORE))
+    with pytest.raises(aiohttp.ServerDisconnectedError):
+        await bob.create_dm()
+    dm = await bob.create_dm()
+    assert dm.id == fake.dm_channel_id(BOB.id)
+    assert [r.status for r in fake.requests_to("POST", "/users/@me/channels")] == [0, 0, 200]
+
+
+async def test_an_error_after_store_keeps_the_post_and_an_outage_keeps_nothing(fake: FakeDiscord, bot: Bot) -> None:
+    client, _ = bot
+    channel = text_channel(client, GENERAL.id)
+    fake.faults.add(Fault(POST_MESSAGE, ERROR_AFTER_STORE, status=503))  # 503: discord.py does not retry it
+    with pytest.raises(discord.DiscordServerError) as stored_then_failed:
+        await channel.send("stored", nonce="n1")
+    assert stored_then_failed.value.status == 503
+    assert [m.content for m in fake.messages_in(GENERAL.id)] == ["stored"]
+
+    outage = fake.faults.add(Fault(POST_MESSAGE, OUTAGE, times=None,
+                                   where=lambda params: params["channel_id"] == str(GENERAL.id)))
+    for _ in range(2):
+        with pytest.raises(discord.DiscordServerError):
+            await channel.send("during the outage")
+    await text_channel(client, ANNOUNCEMENTS.id).send("another channel is fine")
+    fake.faults.remove(outage)
+    await channel.send("after it")
+    assert [m.content for m in fake.messages_in(GENERAL.id)] == ["stored", "after it"]
+    assert fake.faults.hits(kind=OUTAGE) == 2
+
+
+async def test_a_rate_limit_fault_answers_429_as_discord_does(fake: FakeDiscord) -> None:
+    async with running_bot(fake, max_ratelimit_timeout=30.0) as (client, _):
+        channel = text_channel(client, GENERAL.id)
+        fake.faults.add(Fault(POST_MESSAGE, RATE_LIMITED, retry_after=120))
+        with pytest.raises(discord.RateLimited) as limited:
+            await channel.send("not now")
+        assert limited.value.retry_after == 120
+        fake.faults.add(Fault(POST_MESSAGE, RATE_LIMITED, retry_after=0.1))
+        await channel.send("after a short wait")  # discord.py waits a short one out itself
+    assert [m.content for m in fake.messages_in(GENERAL.id)] == ["after a short wait"]
+    assert fake.rate_limited_count == 2

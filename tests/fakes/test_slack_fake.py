@@ -20,6 +20,15 @@ from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetry
 from slack_sdk.web.async_client import AsyncWebClient
 
 from tests.fakes import slack_limits
+from tests.fakes.faults import (
+    DROP_AFTER_STORE,
+    DROP_BEFORE_STORE,
+    ERROR_AFTER_STORE,
+    OUTAGE,
+    RATE_LIMITED,
+    Fault,
+    Faults,
+)
 from tests.fakes.slack_server import (
     FakeSlack,
     RecordedCall,
@@ -382,3 +391,101 @@ async def test_an_ack_with_a_view_slack_would_refuse_fails_the_test() -> None:
         async with fake.socket_mode(app):
             with pytest.raises(SlackRefused):
                 await fake.send_view_submission(user_id="U1", callback_id="big", values={})
+
+
+# --- faults (tests/fakes/faults.py) ---------------------------------------------------------------------------
+
+
+async def test_a_drop_after_store_stores_the_post_then_closes_without_an_answer() -> None:
+    """What the exactly-once work guards against: slack_sdk's default handler re-sends the post, so it lands
+    twice; a client that does not re-send sees the dropped connection and Slack holds one copy."""
+    async with FakeSlack() as fake:
+        fake.faults.add(Fault("chat.postMessage", DROP_AFTER_STORE))
+        posted = await web_client(fake).chat_postMessage(channel="C1", text="once?")  # SDK default handlers
+        assert [m["text"] for m in fake.messages("C1")] == ["once?", "once?"]
+        assert posted["ts"] == fake.messages("C1")[1]["ts"]
+
+        fake.faults.add(Fault("chat.postMessage", DROP_AFTER_STORE))
+        with pytest.raises(aiohttp.ServerDisconnectedError):
+            await web_client(fake, retry_handlers=[]).chat_postMessage(channel="C2", text="once")
+        assert [m["text"] for m in fake.messages("C2")] == ["once"]
+        assert fake.status_counts[("chat.postMessage", 0)] == 2
+        assert fake.faults.hits("chat.postMessage", DROP_AFTER_STORE) == 2 and fake.faults.armed == []
+
+
+async def test_a_drop_before_store_keeps_nothing_and_errors_after_store_keep_the_post() -> None:
+    async with FakeSlack() as fake:
+        client = web_client(fake, retry_handlers=[])
+        fake.faults.add(Fault("chat.postMessage", DROP_BEFORE_STORE))
+        with pytest.raises(aiohttp.ServerDisconnectedError):
+            await client.chat_postMessage(channel="C1", text="lost")
+        assert fake.messages("C1") == []
+
+        fake.faults.add(Fault("chat.postMessage", ERROR_AFTER_STORE))
+        fake.faults.add(Fault("chat.update", ERROR_AFTER_STORE, status=500))
+        with pytest.raises(SlackApiError) as bad_gateway:
+            await client.chat_postMessage(channel="C1", text="stored")
+        assert (bad_gateway.value.response.status_code, bad_gateway.value.response["error"]) == (502, "fatal_error")
+        [stored] = fake.messages("C1")
+        with pytest.raises(SlackApiError) as server_error:
+            await client.chat_update(channel="C1", ts=stored["ts"], text="edited")
+        assert server_error.value.response.status_code == 500 and fake.messages("C1")[0]["text"] == "edited"
+        assert len(fake.calls_to("chat.postMessage")) == 2  # the log holds every request, faulted or not
+
+
+async def test_an_outage_answers_503_for_its_window_or_until_removed_then_recovers() -> None:
+    now = [100.0]
+    async with FakeSlack() as fake:
+        fake.faults = Faults(clock=lambda: now[0])
+        client = web_client(fake, retry_handlers=[])
+        fake.faults.add(Fault("chat.postMessage", OUTAGE, times=None, duration=60))
+        for _ in range(3):
+            with pytest.raises(SlackApiError) as down:
+                await client.chat_postMessage(channel="C1", text="x")
+            assert (down.value.response.status_code, down.value.response["error"]) == (503, "service_unavailable")
+        now[0] += 60
+        await client.chat_postMessage(channel="C1", text="back")
+        assert [m["text"] for m in fake.messages("C1")] == ["back"] and fake.faults.armed == []
+
+        outage = fake.faults.add(Fault("users.info", OUTAGE, times=None, status=500))
+        for _ in range(2):
+            with pytest.raises(SlackApiError):
+                await client.users_info(user="U1")
+        fake.faults.remove(outage)
+        with pytest.raises(SlackApiError) as unknown:
+            await client.users_info(user="U1")
+        assert unknown.value.response["error"] == "user_not_found"  # the fake answers normally again
+        assert fake.faults.hits(kind=OUTAGE) == 5
+
+
+async def test_a_rate_limit_fault_answers_429_with_retry_after_and_stores_nothing() -> None:
+    async with FakeSlack() as fake:
+        fake.faults.add(Fault("chat.postMessage", RATE_LIMITED, retry_after=40))
+        started = time.monotonic()
+        with pytest.raises(SlackApiError) as limited:
+            await web_client(fake, retry_handlers=[]).chat_postMessage(channel="C1", text="x")
+        assert time.monotonic() - started < 5
+        response = limited.value.response
+        assert (response.status_code, response["error"], response.headers["Retry-After"]) == (429, "ratelimited", "40")
+        assert fake.messages("C1") == [] and fake.ratelimited("chat.postMessage") == 1
+
+
+async def test_faults_pick_requests_by_every_skip_and_where_and_spare_refused_ones() -> None:
+    async with FakeSlack() as fake:
+        client = web_client(fake, retry_handlers=[])
+        fake.add_channel("CARCH", is_archived=True)
+        fake.faults.add(Fault("chat.postMessage", DROP_AFTER_STORE, times=2, every=2, skip=1,
+                              where=lambda params: params.get("channel") != "CQUIET"))
+        outcomes = []
+        for channel in ("CQUIET", "CARCH", "C1", "C1", "C1", "C1", "C1", "C1"):
+            try:
+                await client.chat_postMessage(channel=channel, text="x")
+                outcomes.append("ok")
+            except aiohttp.ServerDisconnectedError:
+                outcomes.append("dropped")
+            except SlackApiError as error:
+                outcomes.append(str(error.response["error"]))
+        # CQUIET is not matched; the archived channel's refusal is not a stored post; then among C1's posts the
+        # first is skipped and every second one after it is dropped, twice.
+        assert outcomes == ["ok", "is_archived", "ok", "dropped", "ok", "dropped", "ok", "ok"]
+        assert len(fake.messages("C1")) == 6 and fake.faults.armed == []

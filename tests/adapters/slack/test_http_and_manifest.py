@@ -70,10 +70,10 @@ def test_manifest_matches_the_registry_and_avoids_reserved_names(tmp_path: Path)
     assert manifest["settings"]["interactivity"] == {"is_enabled": True}
     scopes = manifest["oauth_config"]["scopes"]["bot"]
     assert {"commands", "chat:write", "im:write", "users:read"} <= set(scopes)
-    assert not set(HISTORY_SCOPES) & set(scopes)
+    assert set(HISTORY_SCOPES) <= set(scopes)  # the read-back is on by default (issue 16)
 
-    http = build_manifest(Settings(slack={"mode": "http", "dedupe_after_crash": True}), registry)
-    assert set(HISTORY_SCOPES) <= set(http["oauth_config"]["scopes"]["bot"])
+    http = build_manifest(Settings(slack={"mode": "http", "dedupe_after_crash": False}), registry)
+    assert not set(HISTORY_SCOPES) & set(http["oauth_config"]["scopes"]["bot"])
     assert http["settings"]["socket_mode_enabled"] is False
     assert http["settings"]["interactivity"]["request_url"].endswith("/slack/events")
     assert all(c["url"].endswith("/slack/events") for c in http["features"]["slash_commands"])
