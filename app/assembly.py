@@ -13,6 +13,9 @@ import asyncio
 import contextlib
 import fcntl
 import logging
+import os
+import secrets
+import socket
 from collections.abc import AsyncIterator, Callable, Collection, Iterator, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
@@ -25,28 +28,31 @@ from adapters.console import ConsoleAdapter
 from app.commands import all_commands, autocomplete, bound_commands
 from app.demo.coalition import is_empty, load_demo
 from app.services import Services
-from app.settings import Settings
+from app.settings import DeliverySettings, Settings
+from bot.announcements.retry import AnnouncementRetry
 from bot.announcements.service import KIND as ANNOUNCEMENT_KIND
 from bot.announcements.service import REPORT_KIND, AnnouncementConfig, AnnouncementService
 from bot.channels.service import ChannelService, PlatformNotReady, Platforms
 from bot.clock import Clock, SystemClock
 from bot.commands.dispatcher import Dispatcher
 from bot.commands.registry import CommandRegistry
+from bot.delivery.missed import MissedReporter
 from bot.delivery.notify import Notifier
 from bot.delivery.pacing import TokenBucket
+from bot.delivery.status import OutboxReports
 from bot.delivery.wakeup import Wakeup
-from bot.delivery.worker import DeliveryConfig, DeliveryWorker, Outlet
+from bot.delivery.worker import DeliveryConfig, DeliveryWorker, LeaseConfig, Outlet
 from bot.i18n import Translator
 from bot.meetings.ics import coalition_slug
 from bot.meetings.model import MeetingConfig
-from bot.meetings.reminder_queue import REMINDER_KIND, ReminderQueue
+from bot.meetings.reminder_queue import REMINDER_EXPIRED, REMINDER_KIND, ReminderQueue
 from bot.meetings.scheduler import MeetingScheduler
 from bot.meetings.service import MeetingService
 from bot.model import Identity
 from bot.people.service import PeopleService
 from bot.ports import PlatformAdapter
 from bot.resources.service import ResourceService
-from bot.subscriptions.digests import DigestConfig, DigestService
+from bot.subscriptions.digests import DIGEST_EXPIRED, DIGEST_KIND, DigestConfig, DigestService
 from bot.subscriptions.service import SubscriptionService
 from bot.topics.service import TopicService
 from storage.database import Database
@@ -81,6 +87,7 @@ class App:
         await self._announcements_due()
         await self.services.meetings.run_due()
         await self.digests.run_due()
+        await self.services.missed.run_due()
         while await self.worker.run_due():
             pass
         await self._announcements_due()
@@ -122,6 +129,7 @@ class App:
                 await self._announcements_due()
                 await self.services.meetings.run_due()
                 await self.digests.run_due()
+                await self.services.missed.run_due()
             except Exception:
                 log.exception("housekeeping failed; will try again")
             delay = HOUSEKEEPING_SECONDS
@@ -190,6 +198,9 @@ async def build_app(settings: Settings, *, clock: Clock | None = None, console_o
         outlets: dict[str, Outlet] = {}
         connecting = {name for name, on in (("slack", settings.slack.configured),
                                             ("discord", settings.discord.configured)) if on}
+        announcement_service = AnnouncementService(
+            store, clock, notifier, wakeup,
+            AnnouncementConfig(missed_grace=timedelta(hours=delivery.missed_grace_hours)))
         services = Services(
             config=config, clock=clock, translator=translator, registry=CommandRegistry(all_commands()),
             notifier=notifier, people=people, topics=topics,
@@ -198,11 +209,12 @@ async def build_app(settings: Settings, *, clock: Clock | None = None, console_o
                                   config=DigestConfig(hour=delivery.digest_hour,
                                                       weekly_day=WEEKDAYS.index(delivery.weekly_digest_day))),
             resources=ResourceService(store, clock, topics),
-            announcements=AnnouncementService(
-                store, clock, notifier, wakeup,
-                AnnouncementConfig(missed_grace=timedelta(hours=delivery.missed_grace_hours))),
+            announcements=announcement_service,
             channels=ChannelService(store, clock, platform_lookup(outlets, connecting)),
             meetings=meetings, reminders=reminders,
+            missed=MissedReporter(store, clock, notifier, wakeup, config.admins),
+            outbox_reports=OutboxReports(store, clock, lambda: tuple(outlets)),
+            announcement_retry=AnnouncementRetry(store, clock, wakeup, announcement_service),
         )
         dispatcher = Dispatcher(bound_commands(services), people, translator, clock, autocomplete(services))
 
@@ -249,16 +261,37 @@ async def build_app(settings: Settings, *, clock: Clock | None = None, console_o
             store, clock, translator, people, outlets.values(),
             builders={ANNOUNCEMENT_KIND: announcements.build, REPORT_KIND: announcements.build,
                       REMINDER_KIND: reminders.build},
-            config=DeliveryConfig(poll_seconds=delivery.poll_seconds, max_attempts=delivery.max_attempts,
-                                  backoff_base_seconds=delivery.backoff_base_seconds,
-                                  backoff_max_seconds=delivery.backoff_max_seconds,
-                                  concurrency=delivery.concurrency),
-            wakeup=wakeup, after_batch=(announcements.after_batch,))
-        await worker.recover()
+            config=delivery_config(delivery), wakeup=wakeup, after_batch=(announcements.after_batch,),
+            lease=worker_lease(delivery.lease_seconds),
+            expired={REMINDER_KIND: REMINDER_EXPIRED, DIGEST_KIND: DIGEST_EXPIRED})
+        await worker.start()
+        stack.push_async_callback(worker.close)  # a clean stop releases the worker's lease
         await announcements.mark_missed()
         yield App(settings=settings, db=db, store=store, services=services, dispatcher=dispatcher,
                   worker=worker, console=console, digests=services.digests, scheduler=scheduler,
                   platform_runners=runners)
+
+
+def delivery_config(delivery: DeliverySettings) -> DeliveryConfig:
+    """The worker's tuning from ``[delivery]``; the previous version's ``max_attempts`` loads and is ignored."""
+    if delivery.max_attempts is not None:
+        log.warning("[delivery] max_attempts is no longer used: deliveries retry for retry_for_hours (%g h); "
+                    "remove it from the settings", delivery.retry_for_hours)
+    return DeliveryConfig(poll_seconds=delivery.poll_seconds, concurrency=delivery.concurrency,
+                          backoff_base_seconds=delivery.backoff_base_seconds,
+                          backoff_max_seconds=delivery.backoff_max_seconds,
+                          retry_for=timedelta(hours=delivery.retry_for_hours),
+                          circuit_threshold=delivery.circuit_failures,
+                          circuit_cooldown_seconds=delivery.circuit_cooldown_seconds,
+                          circuit_cooldown_max_seconds=delivery.circuit_cooldown_max_seconds)
+
+
+def worker_lease(seconds: float) -> LeaseConfig:
+    """This run's lease: an id unique to the run (a restarted container often gets the same pid again). The
+    process holds :func:`single_instance`'s lock, so every other lease is a dead process's (``sole_instance``)."""
+    host, pid = socket.gethostname(), os.getpid()
+    return LeaseConfig(holder=f"{host}:{pid}:{secrets.token_hex(4)}", pid=pid, host=host, seconds=seconds,
+                       sole_instance=True)
 
 
 def platform_lookup(outlets: Mapping[str, Outlet], connecting: Collection[str]) -> Platforms:

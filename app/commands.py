@@ -11,6 +11,7 @@ from bot.commands.autocomplete import Autocomplete, Suggestion, fixed, time_zone
 from bot.commands.context import Caller
 from bot.commands.routes import BoundCommand, bind
 from bot.commands.spec import ArgKind, Command
+from bot.delivery import commands as delivery
 from bot.meetings import commands as meetings
 from bot.people import commands as people
 from bot.resources import commands as resources
@@ -23,7 +24,8 @@ def all_commands() -> list[Command]:
     return [r.command for r in help.routes()] + [r.command for r in topics.routes()] \
         + [r.command for r in subscriptions.routes()] + [r.command for r in resources.routes()] \
         + [r.command for r in announcements.routes()] + [r.command for r in channels.routes()] \
-        + [r.command for r in meetings.routes()] + [r.command for r in people.routes()]
+        + [r.command for r in meetings.routes()] + [r.command for r in people.routes()] \
+        + [r.command for r in delivery.routes()]
 
 
 def bound_commands(s: Services) -> list[BoundCommand]:
@@ -35,10 +37,13 @@ def bound_commands(s: Services) -> list[BoundCommand]:
                                                                             s.people)),
         *bind(resources.routes(), resources.ResourceCommandDeps(s.resources, s.topics,
                                                                 s.config.default_language)),
-        *bind(announcements.routes(), announcements.AnnouncementCommandDeps(s.announcements, s.topics)),
+        *bind(announcements.routes(), announcements.AnnouncementCommandDeps(s.announcements, s.topics,
+                                                                            s.announcement_retry,
+                                                                            s.outbox_reports)),
         *bind(channels.routes(), channels.ChannelCommandDeps(s.channels, s.topics)),
-        *bind(meetings.routes(), meetings.MeetingCommandDeps(s.meetings, s.topics, s.people)),
+        *bind(meetings.routes(), meetings.MeetingCommandDeps(s.meetings, s.topics, s.people, s.outbox_reports)),
         *bind(people.routes(), people.PeopleCommandDeps(s.people, s.topics, s.translator)),
+        *bind(delivery.routes(), delivery.DeliveryCommandDeps(s.outbox_reports)),
     ]
 
 

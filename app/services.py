@@ -7,12 +7,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bot.announcements.retry import AnnouncementRetry
 from bot.announcements.service import AnnouncementService
 from bot.channels.service import ChannelService
 from bot.clock import Clock
 from bot.commands.registry import CommandRegistry
 from bot.config import CoreConfig
+from bot.delivery.missed import MissedReporter
 from bot.delivery.notify import Notifier
+from bot.delivery.status import OutboxReports
 from bot.i18n import Translator
 from bot.meetings.reminder_queue import ReminderQueue
 from bot.meetings.service import MeetingService
@@ -39,3 +42,6 @@ class Services:
     channels: ChannelService
     meetings: MeetingService
     reminders: ReminderQueue
+    missed: MissedReporter
+    outbox_reports: OutboxReports
+    announcement_retry: AnnouncementRetry

@@ -46,10 +46,17 @@ class WebSettings(BaseModel):
 
 class DeliverySettings(BaseModel):
     poll_seconds: float = Field(default=5.0, gt=0)
-    max_attempts: int = Field(default=8, ge=1)
+    max_attempts: int | None = Field(default=None, ge=1)
+    """Deprecated and ignored (deliveries retry until ``retry_for_hours``); still accepted so an existing
+    settings file loads. The composition root logs a warning when it is set."""
+    retry_for_hours: float = Field(default=24.0, ge=0)
     backoff_base_seconds: float = Field(default=2.0, gt=0)
-    backoff_max_seconds: float = Field(default=900.0, gt=0)
-    concurrency: int = Field(default=8, ge=1, le=50)  # at most the worker's batch of 50 rows
+    backoff_max_seconds: float = Field(default=300.0, gt=0)
+    concurrency: int = Field(default=8, ge=1, le=50)  # per platform, at most the worker's batch of 50 rows
+    circuit_failures: int = Field(default=5, ge=1)
+    circuit_cooldown_seconds: float = Field(default=1.0, gt=0)
+    circuit_cooldown_max_seconds: float = Field(default=5.0, gt=0)
+    lease_seconds: float = Field(default=60.0, ge=5)
     console_per_second: float = Field(default=100.0, gt=0)
     slack_per_second: float = Field(default=1.0, gt=0)
     discord_per_second: float = Field(default=40.0, gt=0)

@@ -138,6 +138,21 @@ class SqliteAnnouncements:
                     "UPDATE digest_items SET digest_key = ? WHERE person_id = ? AND announcement_id = ?",
                     (key, person_id, announcement_id))
 
+    async def release_missed_digests(self, now: datetime, reason: str) -> int:
+        """A digest row still pending past its expiry (the next digest is due) is missed now, and the items of
+        every missed digest go back to the queue, so the next digest carries them. Returns items released."""
+        stamp = to_db_time(now)
+        async with self._db.transaction():
+            await self._db.execute(
+                "UPDATE deliveries SET status = 'missed', reason = ?, sent_at = ? WHERE kind = 'digest'"
+                " AND status = 'pending' AND expires_at <= ?", (reason, stamp, stamp))
+            # A digest row's key is the items' digest_key plus ":person:<id>" (Notifier.to_people).
+            return await self._db.execute(
+                "UPDATE digest_items SET digest_key = NULL WHERE (person_id, digest_key) IN"
+                " (SELECT person_id, substr(dedupe_key, 1, instr(dedupe_key, ':person:') - 1) FROM deliveries"
+                "  WHERE status = 'missed' AND kind = 'digest' AND expires_at <= ? AND person_id IS NOT NULL)",
+                (stamp,))
+
     async def digest_counts(self, announcement_id: int) -> tuple[int, int]:
         """(queued, already in a sent digest) for a delivery report."""
         row = await self._db.fetch_one(

@@ -48,39 +48,56 @@ class SqliteOutbox:
                 )
         return added
 
-    async def claim_due(self, now: datetime, limit: int) -> list[Delivery]:
+    async def claim_due(self, now: datetime, limit: int, holder: str | None = None) -> list[Delivery]:
         rows = await self._db.write_returning(
-            "UPDATE deliveries SET status = 'sending', attempts = attempts + 1, claimed_at = ?"
+            "UPDATE deliveries SET status = 'sending', attempts = attempts + 1, claimed_at = ?, claimed_by = ?"
             " WHERE id IN (SELECT id FROM deliveries WHERE status = 'pending' AND not_before <= ?"
             " ORDER BY not_before, id LIMIT ?) RETURNING *",
-            (to_db_time(now), to_db_time(now), limit),
+            (to_db_time(now), holder, to_db_time(now), limit),
         )
         return sorted((row_to_delivery(row) for row in rows), key=lambda d: (d.not_before, d.id))
 
     async def mark_sent(self, delivery_id: int, sent: SentMessage, now: datetime) -> None:
         await self._db.execute(
             "UPDATE deliveries SET status = 'sent', sent_at = ?, sent_platform = ?, sent_channel_id = ?,"
-            " sent_message_ids = ?, reason = NULL WHERE id = ?",
-            (to_db_time(now), sent.platform, sent.channel_id, json.dumps(list(sent.message_ids)), delivery_id),
+            " sent_message_ids = ?, reason = NULL, attempt_platform = ?, uncertain = 0, retrying_since = NULL,"
+            " retryable = 0, claimed_by = NULL WHERE id = ?",
+            (to_db_time(now), sent.platform, sent.channel_id, json.dumps(list(sent.message_ids)), sent.platform,
+             delivery_id),
         )
 
-    async def mark_final(self, delivery_id: int, status: DeliveryStatus, reason: str, now: datetime) -> None:
+    async def mark_final(self, delivery_id: int, status: DeliveryStatus, reason: str, now: datetime, *,
+                         platform: str | None = None, retryable: bool = False) -> None:
         await self._db.execute(
-            "UPDATE deliveries SET status = ?, reason = ?, sent_at = ? WHERE id = ?",
-            (status.value, reason, to_db_time(now), delivery_id),
+            "UPDATE deliveries SET status = ?, reason = ?, sent_at = ?,"
+            " attempt_platform = COALESCE(?, attempt_platform), retryable = ?, claimed_by = NULL WHERE id = ?",
+            (status.value, reason, to_db_time(now), platform, int(retryable), delivery_id),
         )
 
-    async def retry_later(self, delivery_id: int, not_before: datetime, reason: str) -> None:
+    async def retry_later(self, delivery_id: int, not_before: datetime, reason: str, *, since: datetime,
+                          platform: str | None = None, uncertain: bool = False) -> None:
         await self._db.execute(
-            "UPDATE deliveries SET status = 'pending', not_before = ?, reason = ? WHERE id = ?",
-            (to_db_time(not_before), reason, delivery_id),
+            "UPDATE deliveries SET status = 'pending', not_before = ?, reason = ?,"
+            " retrying_since = COALESCE(retrying_since, ?), attempt_platform = COALESCE(?, attempt_platform),"
+            " uncertain = MAX(uncertain, ?), claimed_by = NULL WHERE id = ?",
+            (to_db_time(not_before), reason, to_db_time(since), platform, int(uncertain), delivery_id),
+        )
+
+    async def defer(self, delivery_id: int, not_before: datetime, *, platform: str, reason: str | None = None,
+                    since: datetime | None = None, uncertain: bool = False) -> None:
+        await self._db.execute(
+            "UPDATE deliveries SET status = 'pending', attempts = attempts - 1, not_before = ?,"
+            " reason = COALESCE(?, reason), retrying_since = COALESCE(retrying_since, ?), attempt_platform = ?,"
+            " uncertain = MAX(uncertain, ?), claimed_by = NULL WHERE id = ? AND status = 'sending'",
+            (to_db_time(not_before), reason, to_db_time(since) if since else None, platform,
+             int(uncertain), delivery_id),
         )
 
     async def release(self, delivery_ids: Sequence[int]) -> None:
         async with self._db.transaction():
             for delivery_id in delivery_ids:
                 await self._db.execute(
-                    "UPDATE deliveries SET status = 'pending', attempts = attempts - 1"
+                    "UPDATE deliveries SET status = 'pending', attempts = attempts - 1, claimed_by = NULL"
                     " WHERE id = ? AND status = 'sending'",
                     (delivery_id,))
 
@@ -88,8 +105,19 @@ class SqliteOutbox:
         rows = await self._db.fetch_all("SELECT * FROM deliveries WHERE status = 'sending' ORDER BY id")
         return [row_to_delivery(row) for row in rows]
 
-    async def recover_in_flight(self) -> int:
-        return await self._db.execute("UPDATE deliveries SET status = 'pending' WHERE status = 'sending'")
+    async def recover_orphans(self, now: datetime) -> int:
+        # Rows of a holder whose lease lapsed (a crash, a hang), or claimed without one: an attempt may have
+        # reached the platform, so they come back uncertain. A live holder's rows are never touched.
+        return await self._db.execute(
+            "UPDATE deliveries SET status = 'pending', uncertain = 1, claimed_by = NULL WHERE status = 'sending'"
+            " AND (claimed_by IS NULL OR claimed_by NOT IN (SELECT holder FROM worker_leases WHERE expires_at > ?))",
+            (to_db_time(now),))
+
+    async def bring_forward(self, platform: str, now: datetime) -> int:
+        return await self._db.execute(
+            "UPDATE deliveries SET not_before = ? WHERE status = 'pending' AND not_before > ?"
+            " AND attempt_platform = ? AND retrying_since IS NOT NULL",
+            (to_db_time(now), to_db_time(now), platform))
 
     async def next_due(self) -> datetime | None:
         row = await self._db.fetch_one("SELECT MIN(not_before) FROM deliveries WHERE status = 'pending'")

@@ -5,7 +5,10 @@ from __future__ import annotations
 from contextlib import AbstractAsyncContextManager
 
 from storage.announcements import SqliteAnnouncements
+from storage.circuits import SqliteCircuits
 from storage.database import Database
+from storage.delivery_reports import SqliteDeliveryReports
+from storage.leases import SqliteLeases
 from storage.meetings import SqliteMeetings
 from storage.outbox import SqliteOutbox
 from storage.people import SqlitePeople
@@ -29,6 +32,9 @@ class SqliteStore:
         self._resources = SqliteResources(db)
         self._meetings = SqliteMeetings(db)
         self._replays = SqliteReplays(db)
+        self._circuits = SqliteCircuits(db)
+        self._leases = SqliteLeases(db)
+        self._delivery_reports = SqliteDeliveryReports(db)
 
     @property
     def people(self) -> SqlitePeople:
@@ -69,6 +75,18 @@ class SqliteStore:
     @property
     def meetings(self) -> SqliteMeetings:
         return self._meetings
+
+    @property
+    def delivery_reports(self) -> SqliteDeliveryReports:
+        return self._delivery_reports
+
+    @property
+    def circuits(self) -> SqliteCircuits:
+        return self._circuits
+
+    @property
+    def leases(self) -> SqliteLeases:
+        return self._leases
 
     @property
     def replays(self) -> SqliteReplays:

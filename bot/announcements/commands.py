@@ -1,14 +1,16 @@
-"""Announcement commands: ``announce new|confirm|cancel|list|edit|status``."""
+"""Announcement commands: ``announce new|confirm|cancel|list|edit|status|retry``."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from bot.announcements.report import state_label
+from bot.announcements.retry import AnnouncementRetry
 from bot.announcements.service import AnnouncementService
 from bot.commands.context import Context
 from bot.commands.routes import Route, route
 from bot.commands.spec import Arg, ArgKind, Option
+from bot.delivery.status import OutboxReports
 from bot.i18n import Text, _
 from bot.messages import Action, Message, stamp
 from bot.model import Role
@@ -20,6 +22,9 @@ from bot.when import parse_when
 class AnnouncementCommandDeps:
     announcements: AnnouncementService
     topics: TopicService
+    retry: AnnouncementRetry
+    outbox: OutboxReports
+    """Read-only: the copies per platform for ``announce status``."""
 
 
 async def announce_new(ctx: Context[AnnouncementCommandDeps]) -> Message:
@@ -50,7 +55,12 @@ async def announce_edit(ctx: Context[AnnouncementCommandDeps]) -> Message:
 async def announce_status(ctx: Context[AnnouncementCommandDeps]) -> Message:
     service = ctx.deps.announcements
     announcement, _topic = await service.coordinated(ctx.caller, ctx.int_arg("id"))
-    return await service.report(announcement)
+    report = await service.report(announcement)
+    return replace(report, body=(*report.body, *await ctx.deps.outbox.announcement_lines(announcement.id)))
+
+
+async def announce_retry(ctx: Context[AnnouncementCommandDeps]) -> Message:
+    return await ctx.deps.retry.retry(ctx.caller, ctx.int_arg("id"))
 
 
 async def announce_list(ctx: Context[AnnouncementCommandDeps]) -> Message:
@@ -92,4 +102,6 @@ def routes() -> list[Route[AnnouncementCommandDeps]]:
               announce_edit, role=Role.COORDINATOR, args=(number, text)),
         route(("announce", "status"), _("The delivery report of an announcement."), announce_status,
               role=Role.COORDINATOR, args=(number,)),
+        route(("announce", "retry"), _("Send again the copies of an announcement that failed during an outage."),
+              announce_retry, role=Role.COORDINATOR, args=(number,)),
     ]

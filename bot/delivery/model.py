@@ -70,3 +70,18 @@ class Delivery:
     retryable: bool = False
     """Failed for a transient reason: a coordinator may re-queue it."""
     attempt_platform: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerLease:
+    """A running delivery worker's claim on the rows it holds in ``sending``, renewed while it runs.
+
+    Recovery re-queues a ``sending`` row only when its holder's lease has expired, so a worker never takes
+    back rows another live one is sending. ``pid`` and ``host`` are for people reading status, not for logic.
+    """
+
+    holder: str
+    pid: int
+    host: str
+    started_at: datetime
+    expires_at: datetime

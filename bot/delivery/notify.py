@@ -21,12 +21,15 @@ class Notifier:
         self._wake = wake
 
     async def to_people(self, person_ids: Iterable[int], message: Message, *, key: str, kind: str = "notice",
-                        topic_id: int | None = None, not_before: datetime | None = None) -> int:
-        """Queue ``message`` for each person once per ``key`` (a repeated key is ignored, not re-sent)."""
+                        topic_id: int | None = None, not_before: datetime | None = None,
+                        expires_at: datetime | None = None) -> int:
+        """Queue ``message`` for each person once per ``key`` (a repeated key is ignored, not re-sent).
+        ``expires_at``: when it stops being worth sending (it is then recorded missed, not sent late)."""
         now = self._clock.now()
         payload = json.dumps(message.to_json(), ensure_ascii=False)
         rows = [NewDelivery(dedupe_key=f"{key}:person:{person_id}", kind=kind, payload=payload,
-                            not_before=not_before or now, person_id=person_id, topic_id=topic_id)
+                            not_before=not_before or now, person_id=person_id, topic_id=topic_id,
+                            expires_at=expires_at)
                 for person_id in dict.fromkeys(person_ids)]
         added = await self._store.outbox.enqueue(rows, now) if rows else 0
         if added:

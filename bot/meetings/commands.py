@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 from bot.commands.context import Context
 from bot.commands.routes import Route, route
 from bot.commands.spec import Arg, ArgKind, Option
+from bot.delivery.status import OutboxReports, reason_text
 from bot.errors import UserError
 from bot.i18n import Text, _, _n
 from bot.meetings.ics import calendar_for
@@ -36,6 +37,8 @@ class MeetingCommandDeps:
     meetings: MeetingService
     topics: TopicService
     people: PeopleService
+    outbox: OutboxReports
+    """Read-only: a meeting's missed reminders for ``meeting show``."""
 
 
 def parse_duration(text: str) -> timedelta:
@@ -152,6 +155,11 @@ async def meeting_show(ctx: Context[MeetingCommandDeps]) -> Message:
                           old=stamp(occurrence.original_start)))
         else:
             body.append(_("• {time}", time=stamp(occurrence.start)))
+    missed = await ctx.deps.outbox.missed_reminders(meeting.id)
+    if missed:  # never silent: whoever looks at the meeting sees what was not sent, and why
+        body.append(_("Missed reminders (not sent):"))
+        body += [_("• {time}: the {offset} reminder — {reason}", time=stamp(m.start, "f"),
+                   offset=format_offset(m.offset_minutes), reason=reason_text(m.reason)) for m in missed]
     next_occurrence = await service.next_occurrence(meeting)
     answers = await service.answers(meeting.id, next_occurrence)
     fields = list(_fields(meeting))

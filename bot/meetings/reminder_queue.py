@@ -19,6 +19,8 @@ from bot.subscriptions.model import DeliveryMode
 from bot.topics.model import Topic
 
 REMINDER_KIND = "reminder"
+REMINDER_EXPIRED = _("no longer relevant: the meeting had started")
+"""Why a reminder row that could not go before its meeting started is ``missed`` (rows expire at the start)."""
 SUPERSEDE_WITHIN = timedelta(minutes=15)
 """A late reminder is not sent when a reminder closer to the start falls due within this (or already has)."""
 FAR_FUTURE = datetime(9000, 1, 1, tzinfo=UTC)
@@ -130,12 +132,15 @@ class ReminderQueue:
         people, channels = await self.audience(meeting, topic, occurrence)
         base = f"meet:{meeting.id}:{epoch(occurrence.original_start)}:{epoch(occurrence.start)}:{offset}"
         payload = self._payload(occurrence, offset, late=late)
+        # A reminder that cannot go before the meeting starts is missed (and reported), never sent late.
+        expires = occurrence.start
         rows = [NewDelivery(dedupe_key=f"{base}:person:{person_id}", kind=REMINDER_KIND,
                             payload=json.dumps({**payload, "target": "dm"}), not_before=now, person_id=person_id,
-                            topic_id=topic.id) for person_id in people]
+                            topic_id=topic.id, expires_at=expires) for person_id in people]
         rows += [NewDelivery(dedupe_key=f"{base}:channel:{c.platform}:{c.channel_id}", kind=REMINDER_KIND,
                              payload=json.dumps({**payload, "target": "channel"}), not_before=now,
-                             platform=c.platform, channel_id=c.channel_id, topic_id=topic.id) for c in channels]
+                             platform=c.platform, channel_id=c.channel_id, topic_id=topic.id, expires_at=expires)
+                 for c in channels]
         return await self._store.outbox.enqueue(rows, now)
 
     def _payload(self, occurrence: Occurrence, offset: int, *, late: bool) -> dict[str, object]:

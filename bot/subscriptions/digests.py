@@ -14,7 +14,7 @@ from bot.announcements.model import AnnouncementState
 from bot.clock import Clock
 from bot.commands.context import Caller
 from bot.delivery.notify import Notifier
-from bot.i18n import Text, _, _n
+from bot.i18n import Text, _, _n, encode_text
 from bot.messages import Action, Message
 from bot.people.service import PeopleService
 from bot.ports import Store
@@ -22,6 +22,9 @@ from bot.subscriptions.model import DeliveryMode
 from bot.topics.access import may_receive
 
 EXCERPT = 280
+DIGEST_KIND = "digest"
+DIGEST_EXPIRED = _("no longer relevant: the next digest was due")
+"""Why a digest that could not go before the next one was due is ``missed``; its items move to the next one."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +44,19 @@ def last_slot(now: datetime, zone: ZoneInfo, mode: DeliveryMode, config: DigestC
         if slot <= now:
             return slot
     raise AssertionError("a digest slot exists within eight days")
+
+
+def next_slot(after: datetime, zone: ZoneInfo, mode: DeliveryMode, config: DigestConfig) -> datetime:
+    """The first local digest time after ``after``: when a digest of ``after``'s slot stops being relevant."""
+    local_day = after.astimezone(zone).date()
+    for ahead in range(9):
+        day = local_day + timedelta(days=ahead)
+        if mode is DeliveryMode.WEEKLY and day.weekday() != config.weekly_day:
+            continue
+        slot = _at(day, config.hour, zone)
+        if slot > after:
+            return slot
+    raise AssertionError("a digest slot exists within nine days")
 
 
 def _at(day: date, hour: int, zone: ZoneInfo) -> datetime:
@@ -70,6 +86,8 @@ class DigestService:
         now = self._clock.now()
         queued = 0
         handled: set[tuple[int, DeliveryMode]] = set()
+        # A digest that could not go before this one was due is missed: its items go into this one.
+        await self._store.announcements.release_missed_digests(now, encode_text(DIGEST_EXPIRED))
         for person_id, mode, oldest in await self._store.announcements.pending_digests():
             try:
                 caller = await self._people.caller_for_person(person_id)
@@ -101,17 +119,21 @@ class DigestService:
             handled.add((person_id, mode))
             meetings = await self._meetings.digest_lines(person_id, caller, mode) if self._meetings else []
             async with self._store.transaction():
+                added = 1
                 if lines:
                     title = _("Your daily digest") if mode is DeliveryMode.DAILY else _("Your weekly digest")
                     actions = tuple(Action(_("Switch {topic} to immediate", topic=slug),
                                            f"subscribe {slug} mode:immediate") for slug in sorted(topics)[:3])
-                    await self._notifier.to_people(
+                    added = await self._notifier.to_people(
                         [person_id],
                         Message(title=title, body=(_n("{n} announcement:", "{n} announcements:", len(lines)),
                                                    *lines, *_meeting_part(meetings)), actions=actions),
-                        key=key, kind="digest")
-                    queued += 1
-                await self._store.announcements.mark_digested(person_id, ids, key)
+                        key=key, kind=DIGEST_KIND, expires_at=next_slot(slot, ZoneInfo(caller.timezone), mode,
+                                                                       self._config))
+                    queued += added
+                # Items released from a missed digest after this slot's went out wait for the next slot's.
+                if added:
+                    await self._store.announcements.mark_digested(person_id, ids, key)
         return queued + await self._meetings_only(now, handled)
 
     async def _meetings_only(self, now: datetime, handled: set[tuple[int, DeliveryMode]]) -> int:
@@ -140,7 +162,8 @@ class DigestService:
                 title = _("Your daily digest") if mode is DeliveryMode.DAILY else _("Your weekly digest")
                 queued += await self._notifier.to_people(
                     [person_id], Message(title=title, body=tuple(_meeting_part(lines))),
-                    key=f"digest:{person_id}:{mode.value}:{slot.isoformat()}", kind="digest")
+                    key=f"digest:{person_id}:{mode.value}:{slot.isoformat()}", kind=DIGEST_KIND,
+                    expires_at=next_slot(slot, ZoneInfo(caller.timezone), mode, self._config))
         return queued
 
 

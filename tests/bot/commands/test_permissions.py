@@ -33,6 +33,8 @@ INVOCATIONS: dict[str, tuple[str, str]] = {
     "announce list": ("announce list", "coordinator"),
     "announce edit": ("announce edit 1 New text", "coordinator"),
     "announce status": ("announce status 1", "coordinator"),
+    "announce retry": ("announce retry 1", "coordinator"),
+    "delivery status": ("delivery status", "admin"),
     "setup public-channel": ("setup public-channel #public", "admin"),
     "setup topic-channel": ("setup topic-channel disinformation #wg", "admin"),
     "role grant": ("role grant demo-outsider member", "admin"),

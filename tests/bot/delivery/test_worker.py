@@ -54,16 +54,22 @@ async def test_transient_failures_back_off_and_honour_retry_after(h: Harness) ->
     assert await _status(h) == [(DeliveryStatus.SENT, None)]
 
 
-async def test_gives_up_after_max_attempts_with_a_reason(h: Harness) -> None:
+async def test_gives_up_after_retrying_for_a_day_with_a_reason_and_may_be_retried(h: Harness) -> None:
     alice = await _person(h, "alice")
-    h.adapter.failures.extend(TransientDeliveryError("server error 500") for _attempt in range(20))
+    h.adapter.failures.extend(TransientDeliveryError("server error 500") for _attempt in range(100))
     await _notify(h, alice, "k")
-    for _round in range(20):
+    for _round in range(23):
         await h.app.run_due()
         h.clock.advance(hours=1)
-    [(status, reason)] = await _status(h)
-    assert status is DeliveryStatus.FAILED
-    assert reason == "gave up after 8 attempts: server error 500"
+    [row] = await h.app.store.outbox.by_kind("notice")
+    assert row.status is DeliveryStatus.PENDING  # 23 hours of failures: still trying
+    for _round in range(3):
+        h.clock.advance(hours=1)
+        await h.app.run_due()
+    [row] = await h.app.store.outbox.by_kind("notice")
+    assert row.status is DeliveryStatus.FAILED and row.retryable
+    assert english(row.reason) == "gave up after retrying for 24 hours: server error 500"
+    assert row.attempt_platform == "test"
 
 
 async def test_closed_dms_are_marked_and_not_retried_until_they_talk_again(h: Harness) -> None:

@@ -1,0 +1,200 @@
+"""Everything about one row that comes before the platform call: build the message from its source (so an edit
+before sending applies), re-check that the reader may still see the topic, pick the person's identity (so the
+platform is known before the row takes that platform's turn), render in the reader's language.
+
+What comes out is a :class:`Route`: the platform and a ready call. Why split there: a DM's platform is only
+known once the recipient's identity is picked, and the worker must know it to pace, pause or probe that
+platform alone.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+
+from bot.delivery.model import Delivery, DeliveryStatus, SentMessage
+from bot.i18n import Msg, Translator, _, decode_text, encode_text
+from bot.messages import Message, RenderedMessage
+from bot.model import IdentityRecord
+from bot.people.service import PeopleService
+from bot.ports import PermanentDeliveryError, PlatformAdapter, PlatformRoles, Store, TransientDeliveryError
+from bot.topics.access import may_receive
+from bot.topics.model import Topic, Visibility
+
+Builder = Callable[[Delivery], Awaitable[Message | None]]
+"""Builds a row's message when it is sent (so edits before sending apply); ``None`` means cancelled."""
+EDIT_KIND = "edit"
+DELETE_KIND = "delete"
+
+
+class Cancelled(Exception):
+    def __init__(self, reason: Msg) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class Skip(Exception):
+    def __init__(self, reason: Msg) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class Waiting(TransientDeliveryError):
+    """An edit or delete whose original is still on its way: try again shortly."""
+
+    def __init__(self) -> None:
+        super().__init__("waiting for the original to be delivered")
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """A row ready to go: through ``platform``'s ``adapter`` with ``send``. ``posts``: a new post (an earlier
+    attempt of it may have landed), not an edit or delete of a delivered copy."""
+
+    platform: str
+    adapter: PlatformAdapter
+    send: Callable[[], Awaitable[SentMessage]]
+    posts: bool
+
+
+class Routes:
+    """Turns claimed rows into :class:`Route` s; raises :class:`Skip`, :class:`Cancelled` or :class:`Waiting`."""
+
+    def __init__(self, store: Store, translator: Translator, people: PeopleService,
+                 adapters: Mapping[str, PlatformAdapter], builders: Mapping[str, Builder]) -> None:
+        self._store = store
+        self._translator = translator
+        self._people = people
+        self._adapters = adapters
+        self._builders = builders
+        self._topics: dict[int, Topic] = {}
+
+    def forget_topics(self) -> None:
+        """Topics are read once per round, so access is re-checked at most a round late."""
+        self._topics = {}
+
+    async def route(self, delivery: Delivery) -> Route:
+        if delivery.kind in (EDIT_KIND, DELETE_KIND):
+            return await self._change_delivered(delivery)
+        builder = self._builders.get(delivery.kind)
+        message = await builder(delivery) if builder else Message.from_json(json.loads(delivery.payload))
+        if message is None:
+            raise Cancelled(_("cancelled before it was sent"))
+        if delivery.person_id is not None:
+            return await self._direct(delivery, message, delivery.person_id)
+        return await self._channel(delivery, message)
+
+    async def render_for(self, delivery: Delivery, message: Message) -> RenderedMessage:
+        language = None
+        if delivery.person_id is not None:
+            person = await self._store.people.get(delivery.person_id)
+            language = self._people.language_of(person) if person else None
+        return message.render(self._translator, language)
+
+    async def _change_delivered(self, delivery: Delivery) -> Route:
+        """An edit or delete of a copy delivered earlier, rebuilt from its current source."""
+        original = await self._store.outbox.get(int(json.loads(delivery.payload)["of"]))
+        if original is not None and original.status in (DeliveryStatus.PENDING, DeliveryStatus.SENDING):
+            raise Waiting()
+        if original is None or original.sent is None:
+            raise Skip(_("the original was never delivered"))
+        sent = original.sent
+        adapter = self._adapters.get(sent.platform)
+        if adapter is None:
+            raise Skip(_("platform {platform} is not running", platform=sent.platform))
+        if delivery.kind == DELETE_KIND:
+            async def delete() -> SentMessage:
+                await adapter.delete(sent)
+                return sent
+            return Route(sent.platform, adapter, delete, posts=False)
+        builder = self._builders.get(original.kind)
+        message = await builder(original) if builder else None
+        if message is None:
+            raise Skip(_("nothing to update"))
+        rendered = await self.render_for(original, message)
+
+        async def edit() -> SentMessage:
+            await adapter.edit(sent, rendered)
+            return sent
+        return Route(sent.platform, adapter, edit, posts=False)
+
+    async def _topic(self, topic_id: int) -> Topic | None:
+        topic = self._topics.get(topic_id) or await self._store.topics.get(topic_id)
+        if topic is not None:
+            self._topics[topic.id] = topic
+        return topic
+
+    async def _direct(self, delivery: Delivery, message: Message, person_id: int) -> Route:
+        try:
+            caller, identities = await self._people.recipient(person_id)
+        except LookupError:
+            raise Skip(_("the recipient no longer exists")) from None
+        if delivery.topic_id is not None:
+            topic = await self._topic(delivery.topic_id)
+            if topic is not None and topic.visibility is not Visibility.PUBLIC \
+                    and await self._refresh_platform_roles(identities):
+                caller, identities = await self._people.recipient(person_id)
+            subscribed = await self._store.subscriptions.get(person_id, delivery.topic_id) is not None
+            if topic is None or not may_receive(topic, caller.role, caller.coordinated, subscribed=subscribed):
+                raise Skip(_("the recipient may no longer see this topic"))
+        # An attempt that may have landed is retried where it went, so the read-back looks in the right place.
+        preferred = (delivery.uncertain and delivery.attempt_platform) or caller.person.preferred_platform
+        identity = self._pick_identity(identities, preferred)
+        if identity.dm_closed_reason:
+            raise Skip(_("direct messages closed: {reason}", reason=decode_text(identity.dm_closed_reason)))
+        platform = identity.identity.platform
+        adapter = self._adapters[platform]
+        rendered = message.render(self._translator, caller.language)
+
+        async def send() -> SentMessage:
+            try:
+                sent = await adapter.send_direct(identity, rendered, delivery_key=delivery.dedupe_key)
+            except PermanentDeliveryError as error:
+                if error.dm_closed:
+                    await self._store.people.set_dm_closed(identity.identity, encode_text(error.reason))
+                raise
+            if sent.channel_id != identity.dm_channel_id:
+                # Remember the DM channel, so the next fan-out costs one request per recipient, not two.
+                await self._store.people.set_dm_channel(identity.identity, sent.channel_id)
+            return sent
+        return Route(platform, adapter, send, posts=True)
+
+    async def _refresh_platform_roles(self, identities: list[IdentityRecord]) -> bool:
+        """Ask each platform what it says about this person now; True when a stored role changed."""
+        changed = False
+        for identity in identities:
+            adapter = self._adapters.get(identity.identity.platform)
+            if not isinstance(adapter, PlatformRoles):
+                continue
+            role = await adapter.current_role(identity.identity.external_id)
+            if role is not None and role is not identity.platform_role:
+                await self._store.people.set_platform_role(identity.identity, role)
+                changed = True
+        return changed
+
+    def _pick_identity(self, identities: list[IdentityRecord], preferred: str | None) -> IdentityRecord:
+        reachable = [i for i in identities if i.identity.platform in self._adapters]
+        if not reachable:
+            raise Skip(_("no running platform reaches this person"))
+        open_dms = [i for i in reachable if not i.dm_closed_reason] or reachable
+        for identity in open_dms:
+            if identity.identity.platform == preferred:
+                return identity
+        return open_dms[0]
+
+    async def _channel(self, delivery: Delivery, message: Message) -> Route:
+        adapter = self._adapters.get(delivery.platform or "")
+        if adapter is None or delivery.channel_id is None:
+            raise Skip(_("platform {platform} is not running", platform=delivery.platform or "?"))
+        if delivery.topic_id is not None:
+            topic = await self._topic(delivery.topic_id)
+            if topic is None or topic.archived:
+                raise Skip(_("the topic was archived"))
+        # A channel has many readers: it gets the coalition's language.
+        rendered = message.render(self._translator, self._people.default_language)
+        channel_id = delivery.channel_id
+
+        async def send() -> SentMessage:
+            return await adapter.send_channel(channel_id, rendered, delivery_key=delivery.dedupe_key)
+        return Route(adapter.platform, adapter, send, posts=True)

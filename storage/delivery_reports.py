@@ -1,0 +1,72 @@
+"""Reads and small writes for delivery reports: counts per platform, kind and status, missed rows to
+summarise (and marking them summarised), a meeting's missed reminders, and re-queueing an announcement's
+transiently failed rows."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from bot.delivery.model import DeliveryStatus
+from bot.delivery.outcomes import DeliveryCount, MissedDelivery, MissedReminder
+from storage.database import Database, to_db_time
+
+# The platform a row went or goes through, as status reports count it (see DeliveryCount).
+_VIA = ("COALESCE(d.sent_platform, d.attempt_platform, d.platform,"
+        " (SELECT CASE WHEN COUNT(*) = 1 THEN MIN(i.platform) END FROM identities i WHERE i.person_id = d.person_id))")
+_COUNT = ("SELECT " + _VIA + " AS via, d.kind, d.status, COUNT(*) AS n, SUM(d.retryable) AS retryable"
+          " FROM deliveries d WHERE {where} GROUP BY via, d.kind, d.status ORDER BY via, d.kind, d.status")
+
+
+class SqliteDeliveryReports:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def announcement_counts(self, announcement_id: int) -> list[DeliveryCount]:
+        return await self._counts("d.announcement_id = ? AND d.kind = 'announcement'", (announcement_id,))
+
+    async def outbox_counts(self, ended_since: datetime) -> list[DeliveryCount]:
+        # Rows that ended carry the time they ended in sent_at; created_at covers one that somehow has none.
+        return await self._counts("d.status IN ('pending', 'sending') OR COALESCE(d.sent_at, d.created_at) >= ?",
+                                  (to_db_time(ended_since),))
+
+    async def _counts(self, where: str, params: Sequence[object]) -> list[DeliveryCount]:
+        rows = await self._db.fetch_all(_COUNT.format(where=where), params)
+        return [DeliveryCount(platform=row["via"], kind=row["kind"], status=DeliveryStatus(row["status"]),
+                              count=int(row["n"]), retryable=int(row["retryable"] or 0)) for row in rows]
+
+    async def unreported_missed(self, limit: int) -> list[MissedDelivery]:
+        rows = await self._db.fetch_all(
+            "SELECT id, kind, topic_id, announcement_id, payload, reason FROM deliveries"
+            " WHERE status = 'missed' AND reported_at IS NULL ORDER BY id LIMIT ?", (limit,))
+        return [MissedDelivery(id=row["id"], kind=row["kind"], topic_id=row["topic_id"],
+                               announcement_id=row["announcement_id"], payload=row["payload"],
+                               reason=row["reason"]) for row in rows]
+
+    async def mark_reported(self, delivery_ids: Sequence[int], now: datetime) -> int:
+        changed = 0
+        async with self._db.transaction():
+            for start in range(0, len(delivery_ids), 500):  # under SQLite's bound-parameter limit
+                chunk = delivery_ids[start:start + 500]
+                marks = ",".join("?" for _ in chunk)
+                changed += await self._db.execute(
+                    f"UPDATE deliveries SET reported_at = ? WHERE reported_at IS NULL AND id IN ({marks})",
+                    (to_db_time(now), *chunk))
+        return changed
+
+    async def missed_reminders(self, meeting_id: int, limit: int) -> list[MissedReminder]:
+        rows = await self._db.fetch_all(
+            "SELECT json_extract(payload, '$.start') AS start, json_extract(payload, '$.offset') AS offset,"
+            " MIN(reason) AS reason, COUNT(*) AS copies FROM deliveries"
+            " WHERE status = 'missed' AND kind = 'reminder' AND json_extract(payload, '$.meeting') = ?"
+            " GROUP BY start, offset ORDER BY start DESC, offset DESC LIMIT ?", (meeting_id, limit))
+        return [MissedReminder(meeting_id=meeting_id, start=datetime.fromtimestamp(int(row["start"]), UTC),
+                               offset_minutes=int(row["offset"]), reason=row["reason"], copies=int(row["copies"]))
+                for row in rows if row["start"] is not None and row["offset"] is not None]
+
+    async def requeue_retryable(self, announcement_id: int, now: datetime) -> int:
+        # `uncertain` stays: an earlier attempt may have landed, so the retry still reads back first.
+        return await self._db.execute(
+            "UPDATE deliveries SET status = 'pending', not_before = ?, retrying_since = NULL, retryable = 0,"
+            " attempts = 0, sent_at = NULL WHERE announcement_id = ? AND status = 'failed' AND retryable = 1",
+            (to_db_time(now), announcement_id))

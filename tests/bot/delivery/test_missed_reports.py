@@ -1,0 +1,127 @@
+"""Nothing missed silently (issue 16): missed rows reach the topic's coordinators (else the admins) as one
+summary per topic, in each reader's zone, once — across restarts too."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+from app.settings import Settings
+from tests.support import FixedClock, Harness, console_settings, harness
+
+BEFORE = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+AFTER_DOWNTIME = datetime(2026, 11, 24, 12, 45, tzinfo=UTC)
+
+
+async def _summaries(h: Harness) -> list[tuple[str, str | None]]:
+    """(dedupe key, status) of every summary notice queued so far."""
+    rows = await h.app.db.fetch_all(
+        "SELECT dedupe_key, status FROM deliveries WHERE dedupe_key LIKE 'missed:%' ORDER BY id")
+    return [(row["dedupe_key"], row["status"]) for row in rows]
+
+
+async def _miss_meetings(settings: Settings, clock: FixedClock, *commands: tuple[str, str]) -> None:
+    """Create meetings, then let the bot be down until after they started."""
+    clock.current = BEFORE
+    async with harness(settings, clock) as h:
+        await h.say("demo-coordinator", "settings timezone Europe/Brussels")
+        for user, command in commands:
+            assert "is scheduled" in await h.text(user, command)
+    clock.current = AFTER_DOWNTIME
+
+
+async def test_a_reminder_missed_during_downtime_is_summarised_once_to_the_coordinators(tmp_path: Path) -> None:
+    settings, clock = console_settings(tmp_path), FixedClock()
+    await _miss_meetings(settings, clock,
+                         ("demo-coordinator", "meeting create disinformation Soon 2026-11-24 12:30 remind:1h zone:UTC"),
+                         ("demo-coordinator", "meeting create disinformation Sooner 2026-11-24 12:15 remind:2h,1h "
+                                              "zone:UTC"))
+    async with harness(settings, clock) as h:
+        await h.app.run_due()
+        out = h.console_output()
+        # One summary for the topic, in the coordinator's zone, listing each missed reminder.
+        assert out.count("== Missed deliveries in “disinformation” ==") == 1
+        assert "[DM → demo-coordinator] == Missed deliveries in “disinformation” ==" in out
+        assert "3 messages could not be sent in time and will not be sent:" in out
+        assert "24 November 2026 13:30 (Europe/Brussels): the 1h reminder of “Soon” (meeting #2)" in out
+        assert "24 November 2026 13:15 (Europe/Brussels): the 2h reminder of “Sooner” (meeting #3)" in out
+        assert "24 November 2026 13:15 (Europe/Brussels): the 1h reminder of “Sooner” (meeting #3)" in out
+        assert "the meeting had already started" in out  # why
+        assert "delivery status" in out and "[Meeting #2] /meeting show 2" in out
+        assert "[DM → demo-admin] == Missed" not in out  # the topic has a coordinator
+        assert "[Delivery status]" not in out  # that button is for admins
+        await h.app.run_due()
+        assert h.console_output().count("== Missed deliveries") == 1
+    async with harness(settings, clock) as h:  # a restart reports nothing again
+        await h.app.run_due()
+        assert "Missed deliveries" not in h.console_output()
+        assert [status for _key, status in await _summaries(h)] == ["sent"]
+        unreported = await h.app.db.fetch_all(
+            "SELECT COUNT(*) FROM deliveries WHERE status = 'missed' AND reported_at IS NULL")
+        assert unreported[0][0] == 0
+
+
+async def test_a_topic_without_coordinators_reports_to_the_admins(tmp_path: Path) -> None:
+    settings, clock = console_settings(tmp_path), FixedClock()
+    await _miss_meetings(settings, clock,
+                         ("demo-admin", "meeting create elections Briefing 2026-11-24 12:30 remind:1h"))
+    async with harness(settings, clock) as h:
+        await h.app.run_due()
+        out = h.console_output()
+        assert "[DM → demo-admin] == Missed deliveries in “elections” ==" in out
+        assert "24 November 2026 12:30 (UTC): the 1h reminder of “Briefing” (meeting #2)" in out
+        assert "[Delivery status] /delivery status" in out
+        assert "[DM → demo-coordinator] == Missed" not in out
+
+
+async def test_a_private_topics_summary_reaches_only_its_coordinator(tmp_path: Path) -> None:
+    settings, clock = console_settings(tmp_path), FixedClock()
+    clock.current = BEFORE
+    async with harness(settings, clock) as h:
+        await h.say("demo-admin", "role grant demo-coordinator coordinator incident-response")
+    await _miss_meetings(settings, clock,
+                         ("demo-coordinator", "meeting create incident-response Drill 2026-11-24 12:30 remind:1h"))
+    async with harness(settings, clock) as h:
+        await h.app.run_due()
+        out = h.console_output()
+        assert "[DM → demo-coordinator] == Missed deliveries in “incident-response” ==" in out
+        assert out.count("Missed deliveries") == 1  # nobody else, not even the subscribed admin
+        assert "the 1h reminder of “Drill” (meeting #2)" in out
+
+
+async def test_a_summary_queued_before_a_crash_is_sent_after_the_restart_not_twice(tmp_path: Path) -> None:
+    settings, clock = console_settings(tmp_path), FixedClock()
+    await _miss_meetings(settings, clock, ("demo-coordinator", "meeting create disinformation Soon 2026-11-24 12:30 "
+                                                               "remind:1h"))
+    async with harness(settings, clock) as h:
+        await h.app.services.meetings.run_due()  # the missed row is recorded …
+        assert await h.app.services.missed.run_due() == 1  # … and its summary queued, then the bot stops
+        assert await h.app.services.missed.run_due() == 0
+        assert "Missed deliveries" not in h.console_output()
+    async with harness(settings, clock) as h:
+        await h.app.run_due()
+        assert h.console_output().count("== Missed deliveries in “disinformation” ==") == 1
+        assert [status for _key, status in await _summaries(h)] == ["sent"]
+
+
+async def _insert_missed(h: Harness, key: str, kind: str, *, topic_id: int | None, person: int,
+                         reported: bool = False, announcement_id: int | None = None) -> None:
+    stamp = "2026-11-23T12:00:00.000000Z"
+    await h.app.db.execute(
+        "INSERT INTO deliveries (dedupe_key, kind, person_id, topic_id, payload, status, reason, not_before,"
+        " created_at, sent_at, announcement_id, reported_at)"
+        " VALUES (?, ?, ?, ?, '{}', 'missed', 'the next digest was due', ?, ?, ?, ?, ?)",
+        (key, kind, person, topic_id, stamp, stamp, stamp, announcement_id, stamp if reported else None))
+
+
+async def test_digests_go_to_the_admins_and_rows_reported_before_are_not_reported_again(h: Harness) -> None:
+    member = (await h.app.store.people.find_by_name("demo-member"))[0].id
+    await _insert_missed(h, "digest:a", "digest", topic_id=None, person=member)
+    await _insert_missed(h, "digest:b", "digest", topic_id=None, person=member)
+    await _insert_missed(h, "old:reminder", "reminder", topic_id=1, person=member, reported=True)
+    await h.app.run_due()
+    out = h.console_output()
+    assert "[DM → demo-admin] == Missed deliveries ==" in out
+    assert "• 2 digests — the next digest was due" in out
+    assert "Missed deliveries in" not in out  # the row the migration marked reported stays quiet
+    assert [status for _key, status in await _summaries(h)] == ["sent"]  # one summary, to the one admin known
