@@ -207,28 +207,61 @@ async def in_process(scenario: str, n: int, slack_limit: float, storm: float, ou
                                                      + found.discord.faults.hits()})
 
 
+@dataclass
+class Killer:
+    """SIGKILLs the bot process from inside a fake's request handling, at an exact point of one send:
+    ``before`` — the post reached the platform, which has not stored it; ``after`` — the platform stored the
+    post and has not answered. Armed once the fakes have seen ``after_requests`` posts."""
+
+    stage: str = ""
+    after_requests: int = 0
+    seen: int = 0
+    pid: int = 0
+
+    def hook(self, stage: str) -> Callable[[object], bool]:
+        def where(_params: object) -> bool:
+            if stage == "before":
+                self.seen += 1
+            if self.pid and self.stage == stage and self.seen >= self.after_requests:
+                os.kill(self.pid, signal.SIGKILL)
+                self.pid = 0
+            return False  # never answers in the fault's place: the process is gone, the fake goes on
+        return where
+
+
 async def sigkill(n: int, slack_limit: float, tmp: Path) -> dict[str, object]:
+    """Three kills: while a post is on its way in (10%), after the platform stored one and before it answered
+    (50%), and at an arbitrary moment (90%, typically between an answer and its record); then a clean run."""
     db = tmp / "sigkill.db"
     async with fakes(n, slack_limit) as found:
         async with build_app(found.settings(db, slack_limit)) as app:
             await seed(app, found)
             await confirm(app)  # queued, not sent: the worker never ran in this process
+        killer = Killer()
+        for faults, method in ((found.slack.faults, SLACK_POST), (found.discord.faults, DISCORD_POST)):
+            faults.add(Fault(method, OUTAGE, times=None, where=killer.hook("before")))
+            faults.add(Fault(method, ERROR_AFTER_STORE, times=None, where=killer.hook("after")))
         env = found.env(db, slack_limit)
         started = time.monotonic()
         kills = []
-        for run, share in enumerate((0.1, 0.5, 0.9)):
+        for run, (share, stage) in enumerate(((0.1, "before"), (0.5, "after"), (0.9, "anywhere"))):
             with BotProcess(tmp, env, "run", name=f"bot{run}") as bot:
                 target = int(2 * n * share)
-                await until(lambda t=target: found.arrived() >= t, f"{share:.0%} arrived")
-                os.kill(bot.process.pid, signal.SIGKILL)
+                if stage != "anywhere":
+                    killer.stage, killer.after_requests, killer.pid = stage, target, bot.process.pid
+                    await until(lambda b=bot: b.process.poll() is not None, f"the kill {stage} a post")
+                else:
+                    await until(lambda t=target: found.arrived() >= t, f"{share:.0%} arrived")
+                    os.kill(bot.process.pid, signal.SIGKILL)
                 bot.process.wait(timeout=30)
-                kills.append(found.arrived())
+                kills.append({"stage": stage, "arrived": found.arrived()})
+        killer.stage = ""
         with BotProcess(tmp, env, "run", name="bot-final") as bot:
             await until(lambda: open_rows(db) == 0, "every row ended")
             seconds = time.monotonic() - started
             bot.process.send_signal(signal.SIGINT)
             bot.process.wait(timeout=60)
-        return report("sigkill", found, db, seconds, {"arrived_at_kills": kills})
+        return report("sigkill", found, db, seconds, {"kills": kills, "process_starts": 4})
 
 
 def report(scenario: str, found: Fakes, db: Path, seconds: float, extra: dict[str, object]) -> dict[str, object]:

@@ -38,16 +38,19 @@ class TransientDeliveryError(DeliveryError):
     ``may_have_landed``: the platform may have stored the message before the failure (a 5xx, a dropped
     connection), so the retry must first look for it (:class:`InFlightAware`) instead of posting again. The
     worker keeps that in the row, so a restart does not forget it. ``rate_limited``: the platform asked us to
-    slow down — it pauses that platform's queue, it is not a sign the platform is down.
+    slow down — it pauses that platform's queue, it is not a sign the platform is down. ``route``: with
+    ``rate_limited``, the limit applies to this route only (opening DMs, one channel) — the adapter refuses
+    further calls to it until it lifts, the worker defers just the row and the rest of the platform goes on.
     """
 
     def __init__(self, reason: Msg, retry_after: float | None = None, *, may_have_landed: bool = False,
-                 rate_limited: bool = False) -> None:
+                 rate_limited: bool = False, route: str | None = None) -> None:
         super().__init__(reason if isinstance(reason, str) else reason.msgid)
         self.reason = reason
         self.retry_after = retry_after
         self.may_have_landed = may_have_landed
         self.rate_limited = rate_limited
+        self.route = route
         self.platform: str | None = None  # filled in by the worker: whose pacing to slow down
 
 
@@ -339,7 +342,10 @@ class DeliveryReportStore(Protocol):
 
     async def announcement_counts(self, announcement_id: int) -> list[DeliveryCount]: ...
     async def outbox_counts(self, ended_since: datetime) -> list[DeliveryCount]: ...
-    async def unreported_missed(self, limit: int) -> list[MissedDelivery]: ...
+    async def unreported_missed(self, limit: int, after_id: int = 0) -> list[MissedDelivery]:
+        """Missed rows not yet summarised, oldest first, from after ``after_id`` (to page past rows nobody can
+        be told about yet)."""
+        ...
     async def mark_reported(self, delivery_ids: Sequence[int], now: datetime) -> int: ...
     async def missed_reminders(self, meeting_id: int, limit: int) -> list[MissedReminder]: ...
     async def requeue_retryable(self, announcement_id: int, now: datetime) -> int: ...

@@ -140,7 +140,8 @@ class SqliteAnnouncements:
 
     async def release_missed_digests(self, now: datetime, reason: str) -> int:
         """A digest row still pending past its expiry (the next digest is due) is missed now, and the items of
-        every missed digest go back to the queue, so the next digest carries them. Returns items released."""
+        every missed digest, and of every digest that failed (a weekly digest outlasts the retry deadline), go
+        back to the queue, so the next digest carries them. Returns items released."""
         stamp = to_db_time(now)
         async with self._db.transaction():
             await self._db.execute(
@@ -150,7 +151,8 @@ class SqliteAnnouncements:
             return await self._db.execute(
                 "UPDATE digest_items SET digest_key = NULL WHERE (person_id, digest_key) IN"
                 " (SELECT person_id, substr(dedupe_key, 1, instr(dedupe_key, ':person:') - 1) FROM deliveries"
-                "  WHERE status = 'missed' AND kind = 'digest' AND expires_at <= ? AND person_id IS NOT NULL)",
+                "  WHERE kind = 'digest' AND person_id IS NOT NULL"
+                "  AND ((status = 'missed' AND expires_at <= ?) OR status = 'failed'))",
                 (stamp,))
 
     async def digest_counts(self, announcement_id: int) -> tuple[int, int]:

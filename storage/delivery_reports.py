@@ -35,10 +35,10 @@ class SqliteDeliveryReports:
         return [DeliveryCount(platform=row["via"], kind=row["kind"], status=DeliveryStatus(row["status"]),
                               count=int(row["n"]), retryable=int(row["retryable"] or 0)) for row in rows]
 
-    async def unreported_missed(self, limit: int) -> list[MissedDelivery]:
+    async def unreported_missed(self, limit: int, after_id: int = 0) -> list[MissedDelivery]:
         rows = await self._db.fetch_all(
             "SELECT id, kind, topic_id, announcement_id, payload, reason FROM deliveries"
-            " WHERE status = 'missed' AND reported_at IS NULL ORDER BY id LIMIT ?", (limit,))
+            " WHERE status = 'missed' AND reported_at IS NULL AND id > ? ORDER BY id LIMIT ?", (after_id, limit))
         return [MissedDelivery(id=row["id"], kind=row["kind"], topic_id=row["topic_id"],
                                announcement_id=row["announcement_id"], payload=row["payload"],
                                reason=row["reason"]) for row in rows]

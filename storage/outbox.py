@@ -93,13 +93,13 @@ class SqliteOutbox:
              int(uncertain), delivery_id),
         )
 
-    async def release(self, delivery_ids: Sequence[int]) -> None:
+    async def release(self, delivery_ids: Sequence[int], *, uncertain: bool = False) -> None:
         async with self._db.transaction():
             for delivery_id in delivery_ids:
                 await self._db.execute(
-                    "UPDATE deliveries SET status = 'pending', attempts = attempts - 1, claimed_by = NULL"
-                    " WHERE id = ? AND status = 'sending'",
-                    (delivery_id,))
+                    "UPDATE deliveries SET status = 'pending', attempts = attempts - 1, claimed_by = NULL,"
+                    " uncertain = MAX(uncertain, ?) WHERE id = ? AND status = 'sending'",
+                    (int(uncertain), delivery_id))
 
     async def in_flight(self) -> list[Delivery]:
         rows = await self._db.fetch_all("SELECT * FROM deliveries WHERE status = 'sending' ORDER BY id")

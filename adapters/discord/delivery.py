@@ -5,10 +5,18 @@ Why permanent failures must not be retried: repeated 401/403/429 answers count t
 10,000 invalid requests in 10 minutes. Why a nonce: a retry within Discord's nonce window returns the
 message already posted instead of posting twice; after the window, the channel's recent messages are read
 for the nonce before sending again.
+
+Rate limits: discord.py waits out the global limit and short per-route waits itself; what reaches us as
+``discord.RateLimited`` is a long limit on one route — opening DMs (route ``dm-open``) or one channel
+(``channel:<id>``, a post, edit, delete or history read in it). That route alone is limited: the adapter
+refuses further calls to it until it lifts, without a request (see :mod:`adapters.route_limits`), and the
+worker defers just that row. A 429 discord.py hands over as an ``HTTPException`` (no ``Via`` header: a
+Cloudflare ban of the whole bot) stays platform-wide.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import time
 from collections.abc import Awaitable, Callable
@@ -24,9 +32,10 @@ from adapters.discord.publish import PublishQueue
 from adapters.discord.render import Part, render_parts
 from adapters.discord.setup import SetupError, setup_public_channel, setup_topic_channel
 from adapters.discord.tokens import SendAttempts, token_of
+from adapters.route_limits import RouteLimits
 from bot.clock import Clock
 from bot.delivery.model import SentMessage
-from bot.i18n import Text, _
+from bot.i18n import Msg, Text, _
 from bot.messages import RenderedMessage
 from bot.model import IdentityRecord, Role
 from bot.ports import PeopleStore, PermanentDeliveryError, TransientDeliveryError
@@ -36,6 +45,8 @@ ROLE_TTL_SECONDS = 300.0
 NONCE_WINDOW = timedelta(minutes=4)  # Discord keeps nonces "a few minutes"; stay inside that
 HISTORY_LOOKBACK = 50
 WITHHELD = "withheld: not the coalition's public channel, or a topic that is not public is bound to it"
+OPEN_DM = "dm-open"
+RATE_LIMITED: Msg = _("Discord: rate limited.")
 _T = TypeVar("_T")
 
 
@@ -44,10 +55,16 @@ def nonce_for(delivery_key: str, part: int) -> str:
     return f"{hashlib.sha256(delivery_key.encode()).hexdigest()[:21]}-{part}"
 
 
-async def call_discord(request: Awaitable[_T]) -> _T:
+def channel_route(channel_id: str | int) -> str:
+    """The route of every request in one channel (Discord limits them by the channel, its major parameter)."""
+    return f"channel:{channel_id}"
+
+
+async def call_discord(request: Awaitable[_T], *, route: str | None = None) -> _T:
     """Await a discord.py call; raise the core's delivery errors instead of discord.py's.
 
-    A 429 is ``rate_limited`` (the worker pauses Discord, not everything). A 5xx or a broken connection is
+    A 429 is ``rate_limited`` (the worker pauses Discord, not everything); a long per-route one
+    (``discord.RateLimited``) carries ``route``, so only that route waits. A 5xx or a broken connection is
     ``may_have_landed``: Discord may have stored the message before failing. That costs little — a retry sends
     the same nonce with ``enforce_nonce``, so within Discord's window it returns the stored message instead of
     posting again, and after it the history scan in :meth:`DiscordDelivery._send` finds it.
@@ -55,7 +72,7 @@ async def call_discord(request: Awaitable[_T]) -> _T:
     try:
         return await request
     except discord.RateLimited as error:  # longer than max_ratelimit_timeout: the worker waits, not us
-        raise TransientDeliveryError(_("Discord: rate limited."), error.retry_after, rate_limited=True) from error
+        raise TransientDeliveryError(RATE_LIMITED, error.retry_after, rate_limited=True, route=route) from error
     except discord.Forbidden as error:
         if error.code == CANNOT_DM:
             raise PermanentDeliveryError(_("This person does not accept direct messages from the bot."),
@@ -70,7 +87,7 @@ async def call_discord(request: Awaitable[_T]) -> _T:
                                      may_have_landed=True) from error
     except discord.HTTPException as error:
         if error.status == 429:
-            raise TransientDeliveryError(_("Discord: rate limited."), _retry_after(error),
+            raise TransientDeliveryError(RATE_LIMITED, _retry_after(error),
                                          rate_limited=True) from error
         raise PermanentDeliveryError(_("Discord refused the message (error {code}).", code=error.code)) from error
     except (aiohttp.ClientError, TimeoutError, OSError) as error:
@@ -99,7 +116,8 @@ class DiscordDelivery:
                  attempts: SendAttempts, publishes: PublishQueue, clock: Clock,
                  nonce_window: timedelta = NONCE_WINDOW, roles: RoleMap | None = None,
                  pace: Callable[[], Awaitable[None]] | None = None,
-                 may_publish: Callable[[str], Awaitable[bool]] | None = None) -> None:
+                 may_publish: Callable[[str], Awaitable[bool]] | None = None,
+                 monotonic: Callable[[], float] = time.monotonic) -> None:
         self._client = client
         self._may_publish = may_publish
         # Discord's global limit counts requests, not deliveries: every request this adapter makes (a message
@@ -115,6 +133,7 @@ class DiscordDelivery:
         self._publishes = publishes
         self._clock = clock
         self._nonce_window = nonce_window
+        self._limits = RouteLimits(PLATFORM, RATE_LIMITED, monotonic=monotonic)
 
     @property
     def platform(self) -> str:
@@ -126,12 +145,11 @@ class DiscordDelivery:
         channel_id = recipient.dm_channel_id
         if channel_id is None:
             user = discord.Object(int(recipient.identity.external_id))
-            await self._request_token()
-            dm = await call_discord(self._client.create_dm(user))
+            dm = await self._call(OPEN_DM, functools.partial(self._client.create_dm, user))
             channel_id = str(dm.id)
             await self._people.set_dm_channel(recipient.identity, channel_id)
         channel = self._client.get_partial_messageable(int(channel_id), type=discord.ChannelType.private)
-        return await self._send(channel, message, delivery_key)
+        return await self._send(channel, channel_route(channel_id), message, delivery_key)
 
     async def send_channel(self, channel_id: str, message: RenderedMessage, *, delivery_key: str) -> SentMessage:
         """Post in a channel. In an announcement channel every part is also queued for publishing — which
@@ -143,7 +161,7 @@ class DiscordDelivery:
             self._client.get_partial_messageable(int(channel_id))
         news = isinstance(channel, discord.TextChannel) and channel.is_news()
         publish = news and self._may_publish is not None and await self._may_publish(channel_id)
-        sent = await self._send(target, message, delivery_key)
+        sent = await self._send(target, channel_route(channel_id), message, delivery_key)
         for message_id in sent.message_ids if news else ():
             if publish:
                 await self._publishes.enqueue(channel_id, message_id)
@@ -170,7 +188,7 @@ class DiscordDelivery:
             member = await guild.fetch_member(int(external_id))
         except discord.NotFound:
             role = Role.OUTSIDER
-        except discord.HTTPException:
+        except (discord.HTTPException, discord.RateLimited):
             return None
         else:
             role = self._roles.role_of(member.roles)
@@ -190,7 +208,8 @@ class DiscordDelivery:
         try:
             await self._request_token()
             channel = await self._client.fetch_channel(int(channel_id))
-        except (discord.HTTPException, discord.InvalidData, aiohttp.ClientError, TimeoutError, OSError):
+        except (discord.HTTPException, discord.RateLimited, discord.InvalidData, aiohttp.ClientError, TimeoutError,
+                OSError):
             return None  # cannot tell: the core refuses, as for a public channel
         if not isinstance(channel, discord.abc.GuildChannel):
             return None
@@ -208,17 +227,16 @@ class DiscordDelivery:
     async def edit(self, sent: SentMessage, message: RenderedMessage) -> None:
         """Edit each delivered part; parts that no longer exist are deleted, new ones are posted after."""
         channel = self._client.get_partial_messageable(int(sent.channel_id))
+        route = channel_route(sent.channel_id)
         parts = render_parts(message)
         for message_id, part in zip(sent.message_ids, parts, strict=False):
             kwargs = await self._handler.edit_kwargs(part)
-            await self._request_token()
-            await call_discord(channel.get_partial_message(int(message_id)).edit(**kwargs))
+            await self._call(route, functools.partial(channel.get_partial_message(int(message_id)).edit, **kwargs))
         for message_id in sent.message_ids[len(parts):]:
             await self._delete_one(channel, message_id)
         for part in parts[len(sent.message_ids):]:
             kwargs = await self._handler.part_kwargs(part)
-            await self._request_token()
-            await call_discord(channel.send(**kwargs))
+            await self._call(route, functools.partial(channel.send, **kwargs))
 
     async def delete(self, sent: SentMessage) -> None:
         channel = self._client.get_partial_messageable(int(sent.channel_id))
@@ -227,8 +245,7 @@ class DiscordDelivery:
 
     async def _delete_one(self, channel: discord.PartialMessageable, message_id: str) -> None:
         try:
-            await self._request_token()
-            await call_discord(channel.get_partial_message(int(message_id)).delete())
+            await self._call(channel_route(channel.id), channel.get_partial_message(int(message_id)).delete)
         except PermanentDeliveryError as error:
             if not isinstance(error.__cause__, discord.NotFound):  # already gone is what we wanted
                 raise
@@ -237,15 +254,27 @@ class DiscordDelivery:
         if self._pace is not None:
             await self._pace()
 
-    async def _send(self, channel: discord.abc.Messageable, message: RenderedMessage,
+    async def _call(self, route: str, request: Callable[[], Awaitable[_T]]) -> _T:
+        """One request on ``route``: refused here, with no request and no token, while the route is limited;
+        otherwise it takes its token right before it is sent (so requests keep their spacing), and a long
+        per-route 429 limits the route."""
+        self._limits.check(route)
+        await self._request_token()
+        try:
+            return await call_discord(request(), route=route)
+        except TransientDeliveryError as error:
+            self._limits.note(error)
+            raise
+
+    async def _send(self, channel: discord.abc.Messageable, route: str, message: RenderedMessage,
                     delivery_key: str) -> SentMessage:
+        self._limits.check(route)  # before the attempt is recorded: a refused one was never made
         parts = render_parts(message)
         nonces = [nonce_for(delivery_key, n) for n in range(len(parts))]
         first_at = await self._attempts.first_attempt(delivery_key, self._clock.now())
         found: dict[str, str] = {}
         if self._clock.now() - first_at > self._nonce_window:
-            await self._request_token()
-            found = await self._find_sent(channel, dict(zip(nonces, parts, strict=True)), first_at)
+            found = await self._find_sent(channel, route, dict(zip(nonces, parts, strict=True)), first_at)
         ids: list[str] = []
         channel_id = ""
         for nonce, part in zip(nonces, parts, strict=True):
@@ -253,14 +282,13 @@ class DiscordDelivery:
                 ids.append(found[nonce])
                 continue
             kwargs: dict[str, Any] = await self._handler.part_kwargs(part)
-            await self._request_token()  # taken right before the request, so requests keep their spacing
-            posted = await call_discord(channel.send(nonce=nonce, **kwargs))
+            posted = await self._call(route, functools.partial(channel.send, nonce=nonce, **kwargs))
             ids.append(str(posted.id))
             channel_id = str(posted.channel.id)
         return SentMessage(platform=PLATFORM, channel_id=channel_id or str(getattr(channel, "id", "")),
                            message_ids=tuple(ids))
 
-    async def _find_sent(self, channel: discord.abc.Messageable, parts: dict[str, Part],
+    async def _find_sent(self, channel: discord.abc.Messageable, route: str, parts: dict[str, Part],
                          since: datetime) -> dict[str, str]:
         """Parts of this delivery already in the channel (a crash after sending, before recording it),
         by nonce → message id.
@@ -285,7 +313,7 @@ class DiscordDelivery:
                 if nonce is not None and nonce not in found:
                     found[nonce] = str(posted.id)
 
-        await call_discord(scan())
+        await self._call(route, scan)
         return found
 
 

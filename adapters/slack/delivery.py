@@ -12,19 +12,28 @@ Slack's answers map onto the worker's two error kinds: rate limits, 5xx and netw
 retrying — a 429 with Slack's ``Retry-After`` and ``rate_limited``, a 5xx or a dropped connection on a post
 with ``may_have_landed``; a missing or archived channel, or a person who is gone or cannot be messaged, never
 will be — the latter also marks the person's DMs closed.
+
+Slack limits each Web API method on its own (its tier, per workspace). A 429 from conversations.open (opening
+a DM), conversations.history (the read-back), chat.update or chat.delete limits that method only: it carries the
+method as its ``route``, the adapter refuses further calls to it until Retry-After has passed (no request), and
+the worker defers just that row, so posts to DMs already open and to channels go on. A chat.postMessage 429
+stays platform-wide: Slack does not say whether the workspace or the channel was over, and the per-channel
+bucket here keeps every channel under its one a second, so it is the workspace.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TypeVar
 
 import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from adapters.route_limits import RouteLimits
 from adapters.slack.blocks import render_slack_blocks
 from adapters.slack.channels import channel_is_public
 from adapters.slack.files import upload_or_reason
@@ -41,6 +50,12 @@ log = logging.getLogger(__name__)
 PLATFORM = "slack"
 METADATA_EVENT = "coalition_delivery"
 HISTORY_LIMIT = 100
+OPEN_DM = "conversations.open"
+HISTORY = "conversations.history"
+UPDATE = "chat.update"
+DELETE = "chat.delete"
+RATE_LIMITED = _("Slack: rate limited.")
+_T = TypeVar("_T")
 
 TRANSIENT_ERRORS = frozenset({"ratelimited", "fatal_error", "internal_error", "service_unavailable",
                               "request_timeout", "team_added_to_org"})
@@ -61,11 +76,13 @@ PERSON_ERRORS = {
 }
 
 
-def delivery_error(error: Exception, *, direct: bool, posting: bool = False) -> DeliveryError | None:
+def delivery_error(error: Exception, *, direct: bool, posting: bool = False,
+                   route: str | None = None) -> DeliveryError | None:
     """The worker's view of a failed Web API call; ``None`` for an error this module does not know.
 
     ``posting``: the call was a chat.postMessage, so a 5xx, one of Slack's "something went wrong on our side"
-    codes or a broken connection may have come after Slack stored it (``may_have_landed``).
+    codes or a broken connection may have come after Slack stored it (``may_have_landed``). ``route``: the
+    call's method when its 429 limits that method alone (not chat.postMessage: see the module docstring).
     """
     if isinstance(error, SlackApiError):
         status = error.response.status_code
@@ -73,7 +90,7 @@ def delivery_error(error: Exception, *, direct: bool, posting: bool = False) -> 
         if status == 429 or code == "ratelimited":
             header = error.response.headers.get("Retry-After") or error.response.headers.get("retry-after")
             value = header[0] if isinstance(header, list) else header
-            return TransientDeliveryError(_("Slack: rate limited."), _seconds(value), rate_limited=True)
+            return TransientDeliveryError(RATE_LIMITED, _seconds(value), rate_limited=True, route=route)
         if status >= 500 or code in TRANSIENT_ERRORS:
             landed = posting and code not in NOT_STORED_ERRORS
             return TransientDeliveryError(_("Slack: temporary error ({error}).", error=code), may_have_landed=landed)
@@ -114,6 +131,7 @@ class SlackDelivery:
         self._monotonic = monotonic
         self._sleep = sleep
         self._channel_buckets: dict[str, TokenBucket] = {}
+        self._limits = RouteLimits(PLATFORM, RATE_LIMITED, monotonic=monotonic)
         self._dm_channels: dict[str, str] = {}
         self._suspect: set[str] = set()
 
@@ -150,7 +168,8 @@ class SlackDelivery:
         channel = recipient.dm_channel_id or self._dm_channels.get(user_id)
         if channel is None:
             try:
-                response = await self._client.conversations_open(users=user_id)
+                response = await self._on_route(OPEN_DM, functools.partial(self._client.conversations_open,
+                                                                           users=user_id))
             except Exception as error:
                 _fail(error, direct=True)
             channel = str(response["channel"]["id"])
@@ -165,8 +184,8 @@ class SlackDelivery:
         parts = render_slack_blocks(message)
         try:
             for ts, part in zip(sent.message_ids, parts, strict=False):
-                await self._client.chat_update(channel=sent.channel_id, ts=ts, text=part.text,
-                                               blocks=list(part.blocks))
+                await self._on_route(UPDATE, functools.partial(self._client.chat_update, channel=sent.channel_id,
+                                                               ts=ts, text=part.text, blocks=list(part.blocks)))
             for ts in sent.message_ids[len(parts):]:
                 await self._delete_one(sent.channel_id, ts)
             for part in parts[len(sent.message_ids):]:
@@ -185,9 +204,21 @@ class SlackDelivery:
 
     # --- internals ---------------------------------------------------------------------------------
 
+    async def _on_route(self, route: str, call: Callable[[], Awaitable[_T]]) -> _T:
+        """Call a method Slack limits on its own: refused here while its limit lasts, and a 429 limits it."""
+        self._limits.check(route)
+        try:
+            return await call()
+        except SlackApiError as error:
+            mapped = delivery_error(error, direct=False, route=route)
+            if isinstance(mapped, TransientDeliveryError) and mapped.route is not None:
+                self._limits.note(mapped)
+                raise mapped from error
+            raise
+
     async def _delete_one(self, channel: str, ts: str) -> None:
         try:
-            await self._client.chat_delete(channel=channel, ts=ts)
+            await self._on_route(DELETE, functools.partial(self._client.chat_delete, channel=channel, ts=ts))
         except SlackApiError as error:
             if error.response.get("error") != "message_not_found":
                 raise
@@ -236,8 +267,8 @@ class SlackDelivery:
 
     async def _existing_parts(self, channel: str, key: str, *, direct: bool) -> dict[int, str]:
         try:
-            response = await self._client.conversations_history(channel=channel, limit=HISTORY_LIMIT,
-                                                                include_all_metadata=True)
+            response = await self._on_route(HISTORY, functools.partial(
+                self._client.conversations_history, channel=channel, limit=HISTORY_LIMIT, include_all_metadata=True))
         except Exception as error:
             mapped = delivery_error(error, direct=direct)
             if mapped is None:

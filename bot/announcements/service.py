@@ -230,11 +230,17 @@ class AnnouncementService:
 
     async def settle(self, announcement_id: int) -> list[Delivery]:
         """Mark the announcement sent once no delivery is open; returns its author's report to update in place
-        (at most every couple of seconds, and always when it finishes)."""
-        if await self._store.announcements.open_deliveries(announcement_id) == 0:
-            if await self._store.announcements.transition(announcement_id, AnnouncementState.SENT,
-                                                          [AnnouncementState.SENDING], self._clock.now()):
-                return await self._report_to_update(announcement_id, final=True)
+        (at most every couple of seconds, and always when it finishes).
+
+        The count and the transition share one write transaction: an ``announce retry`` committing between
+        them would otherwise be marked sent with its re-queued rows still open, and never get a final report.
+        """
+        async with self._store.transaction():
+            finished = await self._store.announcements.open_deliveries(announcement_id) == 0 \
+                and await self._store.announcements.transition(announcement_id, AnnouncementState.SENT,
+                                                               [AnnouncementState.SENDING], self._clock.now())
+        if finished:
+            return await self._report_to_update(announcement_id, final=True)
         return await self._report_to_update(announcement_id)
 
     async def recent(self, topic_ids: list[int] | None) -> list[Announcement]:

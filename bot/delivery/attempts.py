@@ -4,6 +4,10 @@ The order matters: relevance first (an expired row is ``missed``, never sent lat
 platform is known); then that platform's circuit (a paused platform's rows are handed back, not held); then its
 room and its pace (a row whose turn is far off waits in the database, not in memory); then one of its send
 slots; then the send, and the outcome recorded with the platform it went through.
+
+A rate limit comes in two sizes. Platform-wide (no ``route`` on the error): the platform's queue pauses and its
+pace slows down. On one route (opening DMs, one channel): only the row that met it waits — the adapter refuses
+that route by itself until the limit lifts, and every other row of the platform goes on.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from bot.clock import Clock
-from bot.delivery.circuit import Circuits, Hold
+from bot.delivery.circuit import RATE_LIMIT_DEFAULT_SECONDS, Circuits, Hold
 from bot.delivery.model import Delivery, DeliveryStatus
 from bot.delivery.pacing import Pace
 from bot.delivery.retry import EXPIRED, GiveUp, Later, Missed, RetryPolicy, Verdict, missed_reason, next_step
@@ -104,6 +108,12 @@ class Attempts:
                     if isinstance(admission, Hold):
                         await self._hold(delivery, platform, admission)
                         return delivery
+                if delivery.expires_at is not None and delivery.expires_at <= self._clock.now():
+                    # It expired while waiting for its pace or a slot: a reminder never goes out after the start.
+                    last = decode_text(delivery.reason) if delivery.reason else None
+                    await self._end(delivery, DeliveryStatus.MISSED,
+                                    missed_reason(self._expired_reason(delivery), last), platform)
+                    return delivery
                 await self._send(delivery, route, probe=admission.probe)
                 return delivery
         finally:
@@ -120,7 +130,9 @@ class Attempts:
             await self._end(delivery, DeliveryStatus.FAILED, error.reason, platform)
             await self._circuits.succeeded(platform)  # it answered: the platform is up
         except TransientDeliveryError as error:
-            if error.rate_limited or error.retry_after is not None:
+            if error.rate_limited and error.route is not None:
+                await self._wait_for_route(delivery, platform, error)
+            elif error.rate_limited or error.retry_after is not None:
                 until = await self._circuits.rate_limited(platform, error.retry_after, error.reason)
                 pace = self._paces.get(platform)
                 if pace is not None:
@@ -155,6 +167,27 @@ class Attempts:
                           lambda at: self._store.outbox.defer(delivery.id, at, platform=platform,
                                                               reason=encode_text(hold.reason), since=now,
                                                               uncertain=uncertain))
+
+    async def _wait_for_route(self, delivery: Delivery, platform: str, error: TransientDeliveryError) -> None:
+        """One route of the platform asked to wait: this row waits until it lifts, and nothing else does.
+
+        It is the platform telling us when, not a failure: no attempt counted, no circuit touched, the platform
+        neither paused nor slowed down, and the retry deadline does not start (only relevance applies). The
+        row's token goes back to its platform's pace: whether the adapter refused the route itself or the
+        platform answered 429, the row did not post.
+        """
+        pace = self._paces.get(platform)
+        if pace is not None:
+            pace.give_back()
+        now = self._clock.now()
+        seconds = RATE_LIMIT_DEFAULT_SECONDS if error.retry_after is None else max(0.0, error.retry_after)
+        wanted = max(now + timedelta(seconds=seconds), _soon(now))
+        verdict = next_step(self._policy, delivery, now, wanted, error.reason, self._expired_reason(delivery),
+                            streak=False)
+        await self._apply(delivery, platform, verdict,
+                          lambda at: self._store.outbox.defer(delivery.id, at, platform=platform,
+                                                              reason=encode_text(error.reason),
+                                                              uncertain=error.may_have_landed))
 
     async def _hand_back(self, delivery: Delivery, platform: str, seconds: float) -> None:
         """The platform is busy (normal pacing): the row comes back at its turn, nothing counted."""

@@ -26,7 +26,9 @@ from bot.ports import Store
 from bot.topics.model import Topic
 
 BATCH = 2000
-"""Missed rows read per run; more wait for the next run (and get a summary of their own)."""
+PAGES = 10
+"""Missed rows are read ``BATCH`` at a time, at most ``PAGES`` pages per run; more wait for the next run (and
+get a summary of their own)."""
 REMINDER_LINES = 15
 """Reminders listed one by one in a summary; the rest are counted."""
 BUTTONS = 3
@@ -81,10 +83,16 @@ class MissedReporter:
             return 0  # the usual case: no write lock taken every housekeeping tick
         queued = 0
         async with store.transaction():
-            missed = await store.delivery_reports.unreported_missed(BATCH)
+            # Pages on past rows nobody can be told about yet, so a backlog of them never hides later ones.
             by_topic: dict[int | None, list[MissedDelivery]] = {}
-            for row in missed:
-                by_topic.setdefault(row.topic_id, []).append(row)
+            after = 0
+            for _page in range(PAGES):
+                page = await store.delivery_reports.unreported_missed(BATCH, after)
+                for row in page:
+                    by_topic.setdefault(row.topic_id, []).append(row)
+                if len(page) < BATCH:
+                    break
+                after = page[-1].id
             reported: list[int] = []
             for topic_id, rows in by_topic.items():
                 topic = await store.topics.get(topic_id) if topic_id is not None else None

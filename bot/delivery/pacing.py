@@ -61,6 +61,11 @@ class TokenBucket:
         self._refill()
         self._tokens = min(self._tokens, 0.0) - seconds * self.rate
 
+    def give_back(self) -> None:
+        """Return a token whose request was never made (never beyond ``burst``)."""
+        self._refill()
+        self._tokens = min(self.burst, self._tokens + 1)
+
 
 class Pace:
     """One platform's pace as the worker applies it.
@@ -99,3 +104,9 @@ class Pace:
     def penalise(self, seconds: float) -> None:
         if self.bucket is not None:
             self.bucket.penalise(seconds)
+
+    def give_back(self) -> None:
+        """A row that took its token did not post (a route of the platform was limited): the next row may use
+        it. A self-paced adapter takes a token per request it makes, so there is nothing to return."""
+        if self.bucket is not None and not self.self_paced:
+            self.bucket.give_back()

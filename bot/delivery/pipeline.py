@@ -48,6 +48,14 @@ class Flow:
         self._in_hand[platform] -= 1
 
 
+async def give_back(store: Store, delivery: Delivery) -> None:
+    """A row whose attempt raised before its outcome was recorded (the database was locked, a bug) goes back
+    to the queue *uncertain*: the send may have reached the platform, so the next attempt reads it back."""
+    log.exception("delivery %d could not be recorded; it goes back to the queue", delivery.id)
+    with contextlib.suppress(Exception):
+        await store.outbox.release([delivery.id], uncertain=True)
+
+
 class Pipeline:
     def __init__(self, store: Store, clock: Clock, attempts: Attempts, routes: Routes, lease: Lease,
                  wake: Wakeup, config: DeliveryConfig, platforms: int,
@@ -67,6 +75,7 @@ class Pipeline:
         self._done: list[Delivery] = []
         self._done_since: float | None = None
         self._tasks: set[asyncio.Task[None]] = set()
+        self._flushing: asyncio.Task[None] | None = None
 
     def request_stop(self) -> None:
         self._flow.stopping = True
@@ -100,7 +109,7 @@ class Pipeline:
                             task.add_done_callback(tasks.discard)
                     if self._done and (len(self._done) >= self._config.batch_size or not tasks
                                        or self._report_due(loop.time()) <= 0):
-                        await self._flush()
+                        self._start_flush()
                     if claimed and len(claimed) == free:
                         continue  # more may be due
                     timeout = min(self._config.poll_seconds, next_upkeep - loop.time())
@@ -108,7 +117,7 @@ class Pipeline:
                         next_due = await self._store.outbox.next_due()
                         if next_due is not None:
                             timeout = min(timeout, (next_due - self._clock.now()).total_seconds())
-                    if self._done:
+                    if self._done and self._flushing is None:
                         timeout = min(timeout, self._report_due(loop.time()))
                     if self._flow.stopping:
                         break
@@ -121,6 +130,8 @@ class Pipeline:
             self._flow.stopping = True
             if tasks:
                 await asyncio.gather(*list(tasks), return_exceptions=True)
+            if self._flushing is not None:
+                await asyncio.gather(self._flushing, return_exceptions=True)
             if self._done:
                 await self._flush()
 
@@ -132,9 +143,7 @@ class Pipeline:
         try:
             handled = await self._attempts.attempt(delivery, self._flow)
         except Exception:  # the outcome could not be recorded: give the row back rather than strand it
-            log.exception("delivery %d could not be recorded; it goes back to the queue", delivery.id)
-            with contextlib.suppress(Exception):
-                await self._store.outbox.release([delivery.id])
+            await give_back(self._store, delivery)
             handled = None
         if handled is not None:
             if not self._done:
@@ -145,6 +154,23 @@ class Pipeline:
             self._tasks.discard(current)  # now, so the loop this wakes sees the room it frees
         self._wake()
 
+    def _start_flush(self) -> None:
+        """Run the after-batch hook beside the claim loop, one at a time: a slow report edit on one platform
+        must not stop the claiming of every platform's rows. Rows finished meanwhile wait for the next run."""
+        if self._flushing is not None:
+            return
+        task = asyncio.create_task(self._flush())
+        self._flushing = task
+
+        def finished(_task: asyncio.Task[None]) -> None:
+            self._flushing = None
+            self._wake()  # rows may have finished while it ran
+
+        task.add_done_callback(finished)
+
     async def _flush(self) -> None:
         done, self._done, self._done_since = self._done, [], None
-        await self._after(done)
+        try:
+            await self._after(done)
+        except Exception:  # a progress report must never stop deliveries
+            log.exception("after-batch hook failed")

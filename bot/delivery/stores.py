@@ -46,8 +46,9 @@ class OutboxStore(Protocol):
         ``sending`` is left alone."""
         ...
 
-    async def release(self, delivery_ids: Sequence[int]) -> None:
-        """Give claimed rows back unsent (a graceful stop), without counting an attempt."""
+    async def release(self, delivery_ids: Sequence[int], *, uncertain: bool = False) -> None:
+        """Give claimed rows back without counting an attempt: unsent (a graceful stop), or — ``uncertain`` —
+        after an attempt whose outcome could not be recorded (it may have been posted: read it back first)."""
         ...
 
     async def in_flight(self) -> list[Delivery]:

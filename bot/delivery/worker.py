@@ -27,7 +27,7 @@ from bot.delivery.config import DeliveryConfig, Outlet
 from bot.delivery.lease import Lease, LeaseConfig
 from bot.delivery.model import Delivery
 from bot.delivery.pacing import Pace
-from bot.delivery.pipeline import Pipeline
+from bot.delivery.pipeline import Pipeline, give_back
 from bot.delivery.routes import DELETE_KIND, EDIT_KIND, Builder, Routes
 from bot.delivery.wakeup import Wakeup
 from bot.i18n import Msg, Translator
@@ -39,6 +39,10 @@ __all__ = ["DELETE_KIND", "EDIT_KIND", "AfterBatch", "Builder", "DeliveryConfig"
            "Outlet"]
 
 log = logging.getLogger(__name__)
+
+REPORT_EDIT_SECONDS = 15.0
+"""A live report edit gives up after this (logged; the next refresh brings the copy up to date): it runs beside
+the claim loop, and a platform that hangs must not hold the reports of the others."""
 
 AfterBatch = Callable[[Sequence[Delivery]], Awaitable[Sequence[Delivery]]]
 """Called with rows handled (a batch, or those completed since the last call); returns delivered messages to
@@ -117,8 +121,17 @@ class DeliveryWorker:
         claimed = await self._store.outbox.claim_due(self._clock.now(), self._config.batch_size, self._lease.holder)
         self._routes.forget_topics()
         gate = _Batch()
+
+        async def one(delivery: Delivery) -> Delivery | None:
+            # One row's failure must not cancel its siblings mid-send (a TaskGroup would).
+            try:
+                return await self._attempts.attempt(delivery, gate)
+            except Exception:
+                await give_back(self._store, delivery)
+                return None
+
         async with asyncio.TaskGroup() as group:
-            tasks = [group.create_task(self._attempts.attempt(delivery, gate)) for delivery in claimed]
+            tasks = [group.create_task(one(delivery)) for delivery in claimed]
         handled = [delivery for task in tasks if (delivery := task.result()) is not None]
         await self._after(handled)
         return len(handled)
@@ -144,10 +157,11 @@ class DeliveryWorker:
         if adapter is None or sent is None or self._circuits.held(sent.platform):
             return
         try:
-            pace = self._paces[sent.platform]
-            if pace.bucket is not None and not pace.self_paced:
-                await pace.bucket.acquire()  # a report edit is a request like any other
-            await adapter.edit(sent, await self._routes.render_for(delivery, message))
+            async with asyncio.timeout(REPORT_EDIT_SECONDS):
+                pace = self._paces[sent.platform]
+                if pace.bucket is not None and not pace.self_paced:
+                    await pace.bucket.acquire()  # a report edit is a request like any other
+                await adapter.edit(sent, await self._routes.render_for(delivery, message))
         except Exception:
             log.warning("could not update delivery %d in place", delivery.id)
 

@@ -53,8 +53,11 @@ INSERT INTO deliveries_new (id, dedupe_key, kind, person_id, platform, channel_i
            created_at, announcement_id,
            -- a row a crash left `sending` may have been posted
            CASE WHEN status = 'sending' THEN 1 ELSE 0 END,
-           -- the previous version gave up after a number of attempts, on transient errors only
-           CASE WHEN status = 'failed' AND reason LIKE 'gave up after%' THEN 1 ELSE 0 END,
+           -- the previous version gave up after a number of attempts, on transient errors only; its reasons
+           -- are stored as translatable JSON ({"msgid": "gave up after {n} attempts: {reason}", …})
+           CASE WHEN status = 'failed' AND (reason LIKE 'gave up after%'
+                OR (json_valid(reason) AND json_extract(reason, '$.msgid') LIKE 'gave up after%'))
+                THEN 1 ELSE 0 END,
            -- missed rows from before were never summarised; do not flood coordinators with history
            CASE WHEN status = 'skipped' AND kind = 'reminder' AND dedupe_key LIKE '%:missed' THEN sent_at END
     FROM deliveries;

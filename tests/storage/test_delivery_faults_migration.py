@@ -9,11 +9,15 @@ from datetime import timedelta
 from pathlib import Path
 
 from bot.delivery.model import DeliveryStatus
+from bot.i18n import _, encode_text
 from storage.database import Database, to_db_time
 from storage.store import SqliteStore
 from tests.support import FixedClock
 
 BEFORE_FAULTS = 11
+# exactly what the previous worker stored: a translatable text, as JSON
+GAVE_UP = encode_text(_("gave up after {n} attempts: {reason}", n=8,
+                        reason=_("Slack: temporary error ({error}).", error="http 503")))
 COLUMNS = ("id", "dedupe_key", "kind", "person_id", "platform", "channel_id", "topic_id", "payload", "attempts",
            "not_before", "claimed_at", "sent_at", "sent_platform", "sent_channel_id", "sent_message_ids",
            "created_at", "announcement_id")
@@ -25,7 +29,8 @@ async def test_rows_of_the_previous_outbox_survive_with_their_meaning(tmp_path: 
     later = to_db_time(FixedClock().now() + timedelta(hours=1))
     rows = [  # (key, kind, status, reason)
         ("a:1", "announcement", "sending", None),
-        ("a:2", "announcement", "failed", "gave up after 8 attempts: Slack: temporary error (http 503)."),
+        ("a:2", "announcement", "failed", GAVE_UP),
+        ("a:6", "announcement", "failed", "gave up after 3 attempts: written as plain text"),
         ("a:3", "announcement", "failed", "Slack: this person is no longer in the workspace."),
         ("meet:1:2:3:60:missed", "reminder", "skipped", "missed: the bot was offline"),
         ("meet:1:2:3:60:person:1", "reminder", "skipped", "the recipient may no longer see this topic"),
@@ -48,9 +53,9 @@ async def test_rows_of_the_previous_outbox_survive_with_their_meaning(tmp_path: 
             assert after[key]["reason"] == old["reason"]
         status = {key: row["status"] for key, row in after.items()}
         assert status == {"a:1": "sending", "a:2": "failed", "a:3": "failed", "meet:1:2:3:60:missed": "missed",
-                          "meet:1:2:3:60:person:1": "skipped", "a:4": "sent", "a:5": "pending"}
+                          "meet:1:2:3:60:person:1": "skipped", "a:4": "sent", "a:5": "pending", "a:6": "failed"}
         assert {k for k, r in after.items() if r["uncertain"]} == {"a:1"}
-        assert {k for k, r in after.items() if r["retryable"]} == {"a:2"}
+        assert {k for k, r in after.items() if r["retryable"]} == {"a:2", "a:6"}
         assert {k for k, r in after.items() if r["reported_at"]} == {"meet:1:2:3:60:missed"}
         missed = await store.outbox.get(after["meet:1:2:3:60:missed"]["id"])
         assert missed is not None and missed.status is DeliveryStatus.MISSED

@@ -113,10 +113,11 @@ async def test_errors_say_whether_the_post_may_have_landed_or_discord_asked_to_s
     bob = await bob_record(app)
 
     fake.faults.add(Fault(POST_MESSAGE, RATE_LIMITED, retry_after=120))  # longer than discord.py waits
-    with pytest.raises(TransientDeliveryError) as limited:
+    with pytest.raises(TransientDeliveryError) as limited:  # in another channel: that channel now waits 120 s
         async with asyncio.timeout(5):
-            await runner.delivery.send_direct(bob, rendered, delivery_key="k")
+            await runner.delivery.send_channel(str(GENERAL.id), rendered, delivery_key="g")
     assert (limited.value.rate_limited, limited.value.retry_after, limited.value.may_have_landed) == (True, 120, False)
+    assert limited.value.route == f"channel:{GENERAL.id}"
 
     fake.faults.add(Fault(POST_MESSAGE, ERROR_AFTER_STORE, status=503))  # a status discord.py does not retry
     with pytest.raises(TransientDeliveryError) as server_error:

@@ -4,8 +4,10 @@ lease. Uncertain rows (an attempt that may have landed) are read back through th
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from bot.delivery.model import DeliveryStatus, SentMessage
 from bot.delivery.wakeup import Wakeup
@@ -110,3 +112,30 @@ async def test_the_pipeline_renews_its_lease_and_stops_gracefully(tmp_path: Path
                                                       DeliveryStatus.SENT]
         assert all(row.attempts == 0 for row in rows if row.status is DeliveryStatus.PENDING)
         assert len(adapter.sent) == 1
+
+
+async def test_a_send_whose_outcome_could_not_be_recorded_is_read_back_before_it_goes_again(tmp_path: Path) -> None:
+    """The post went out, then recording it failed (the database was locked): the row goes back *uncertain*,
+    so the next attempt asks the adapter to look for it instead of posting blind."""
+    clock = FixedClock()
+    adapter = FaultyAdapter(clock=clock)
+    async with app_with(tmp_path, clock, adapter) as app:
+        await notify(app, await people_on(app, "test", 1), "k")
+        outbox = app.store.outbox
+        real = outbox.mark_sent
+        failures = [sqlite3.OperationalError("database is locked")]
+
+        async def flaky(*args: Any, **kwargs: Any) -> None:
+            if failures:
+                raise failures.pop()
+            await real(*args, **kwargs)
+
+        outbox.mark_sent = flaky  # type: ignore[method-assign]
+        await app.worker.run_due()
+        [row] = await outbox.by_kind("notice")
+        assert (row.status, row.uncertain, len(adapter.sent)) == (DeliveryStatus.PENDING, True, 1)
+        assert adapter.in_flight == []
+        await drain(app)
+        [row] = await outbox.by_kind("notice")
+        assert row.status is DeliveryStatus.SENT
+        assert adapter.in_flight == [row.dedupe_key]  # read back first: the recording adapter cannot, so 2 sends

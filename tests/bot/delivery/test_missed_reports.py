@@ -6,7 +6,17 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
+
+import bot.delivery.missed as missed_module
 from app.settings import Settings
+from bot.delivery.missed import MissedReporter
+from bot.delivery.notify import Notifier
+from bot.delivery.wakeup import Wakeup
+from bot.model import Identity, Role
+from bot.topics.model import Policy, Visibility
+from storage.database import Database
+from storage.store import SqliteStore
 from tests.support import FixedClock, Harness, console_settings, harness
 
 BEFORE = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
@@ -125,3 +135,27 @@ async def test_digests_go_to_the_admins_and_rows_reported_before_are_not_reporte
     assert "• 2 digests — the next digest was due" in out
     assert "Missed deliveries in" not in out  # the row the migration marked reported stays quiet
     assert [status for _key, status in await _summaries(h)] == ["sent"]  # one summary, to the one admin known
+
+
+async def test_a_backlog_nobody_can_be_told_about_never_hides_later_missed_rows(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Rows of a topic with no coordinator, while no admin has talked to the bot yet, wait; a topic with a
+    coordinator whose rows come after a full page of those is still told."""
+    monkeypatch.setattr(missed_module, "BATCH", 3)
+    clock = FixedClock()
+    now = clock.now()
+    async with Database.open(tmp_path / "bot.db") as db:
+        store = SqliteStore(db)
+        nobody = await store.topics.create("quiet", "Quiet", "", Visibility.PUBLIC, Policy.OPEN, now)
+        told = await store.topics.create("told", "Told", "", Visibility.PUBLIC, Policy.OPEN, now)
+        coordinator = (await store.people.ensure_identity(Identity("console", "c"), "C", now)).person_id
+        await store.grants.add(coordinator, Role.COORDINATOR, told.id, None, now)
+        for n, topic in enumerate([nobody] * 7 + [told]):
+            await store.meetings.record_skipped_delivery(f"k{n}", coordinator, topic.id, "{}", "missed", now)
+        wake = Wakeup()
+        reporter = MissedReporter(store, clock, Notifier(store, clock, wake), wake, admins=())
+        assert await reporter.run_due() == 1
+        notices = await db.fetch_all("SELECT person_id, topic_id FROM deliveries WHERE kind = 'notice'")
+        assert [(row["person_id"], row["topic_id"]) for row in notices] == [(coordinator, told.id)]
+        waiting = await store.delivery_reports.unreported_missed(100)
+        assert {row.topic_id for row in waiting} == {nobody.id} and len(waiting) == 7

@@ -7,9 +7,11 @@ import asyncio
 from collections.abc import Sequence
 from pathlib import Path
 
-from bot.delivery.model import Delivery, DeliveryStatus
+from bot.delivery.model import Delivery, DeliveryStatus, SentMessage
 from bot.delivery.wakeup import Wakeup
 from bot.delivery.worker import DeliveryConfig, DeliveryWorker, LeaseConfig, Outlet
+from bot.i18n import _
+from bot.messages import Message, RenderedMessage
 from tests.bot.delivery.fakes import FaultyAdapter, app_with, notify, people_on
 from tests.support import FixedClock
 
@@ -51,3 +53,53 @@ async def test_the_hook_sees_each_row_once_while_the_pipeline_runs(tmp_path: Pat
         ids = [row_id for batch in seen for row_id in batch]
         assert sorted(ids) == sorted(row.id for row in rows)  # each once
         assert len([batch for batch in seen if batch]) <= ROWS // config.batch_size + 2
+
+
+async def test_a_hanging_report_edit_on_one_platform_holds_up_no_platform(tmp_path: Path) -> None:
+    """The live report runs beside the claim loop: while alpha's edit of a report hangs (a connection timing out
+    during its outage), beta's new rows are still claimed and sent."""
+    clock = FixedClock()
+    edit_started, edit_released = asyncio.Event(), asyncio.Event()
+
+    class HangingEdits(FaultyAdapter):
+        async def edit(self, sent: SentMessage, message: RenderedMessage) -> None:
+            edit_started.set()
+            await edit_released.wait()
+
+    alpha = HangingEdits(platform="alpha", clock=clock)
+    beta = FaultyAdapter(platform="beta", clock=clock, expected=2)
+    async with app_with(tmp_path, clock, alpha, beta) as app:
+        first, second = await people_on(app, "beta", 2)
+        report = Delivery(id=999, dedupe_key="report", kind="report-test", person_id=None, platform="alpha",
+                          channel_id="C", topic_id=None, payload="{}", status=DeliveryStatus.SENT, attempts=1,
+                          not_before=clock.now(), sent=SentMessage("alpha", "C", ("1",)), reason=None)
+        hooked: list[int] = []
+
+        async def hook(rows: Sequence[Delivery]) -> list[Delivery]:
+            hooked.append(len(rows))
+            return [report] if len(hooked) == 1 else []
+
+        async def build(_delivery: Delivery) -> Message:
+            return Message(body=(_("Welcome"),))
+
+        wakeup = Wakeup()
+        worker = DeliveryWorker(app.store, clock, app.services.translator, app.services.people,
+                                [Outlet(alpha), Outlet(beta)], {"report-test": build}, DeliveryConfig(), wakeup,
+                                after_batch=(hook,), lease=LeaseConfig("w", sole_instance=False))
+        await worker.start()
+        await notify(app, [first], "one")
+        running = asyncio.create_task(worker.run())
+        try:
+            async with asyncio.timeout(5):
+                await edit_started.wait()  # the report edit now hangs
+            await notify(app, [second], "two")
+            wakeup()  # this worker's own wake-up: the app's notifier rings the app's
+            async with asyncio.timeout(5):
+                await beta.delivered.wait()  # beta's second row went while alpha's edit still hangs
+            assert not edit_released.is_set() and len(beta.sent) == 2
+        finally:
+            edit_released.set()
+            worker.request_stop()
+            async with asyncio.timeout(10):
+                await running
+        await worker.close()

@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.delivery.model import Delivery, DeliveryStatus
-from bot.model import Role
+from bot.delivery.model import Delivery, DeliveryStatus, SentMessage
+from bot.messages import RenderedMessage
+from bot.model import IdentityRecord, Role
 from tests.bot.delivery.fakes import FaultyAdapter, app_with, drain, notify, people_on
 from tests.support import FixedClock, Harness, console_settings, english, harness
 
@@ -103,3 +104,50 @@ async def test_a_missed_digest_hands_its_items_to_the_next_one(down: Harness) ->
     h.clock.advance(days=1)
     await h.app.run_due()
     assert len(adapter.dms_to("bob")) == 1  # nothing left over, nothing twice
+
+
+async def test_a_digest_that_gives_up_before_it_expires_hands_its_items_to_the_next_one(tmp_path: Path,
+                                                                                        clock: FixedClock) -> None:
+    """The retry deadline can end before a digest's relevance does (a weekly digest lives a week): the failed
+    digest's items still reach the person in the next one."""
+    settings = console_settings(tmp_path).model_copy(
+        update={"delivery": console_settings(tmp_path).delivery.model_copy(update={"retry_for_hours": 1.0})})
+    async with harness(settings, clock, FaultyAdapter(clock=clock)) as h:
+        bob = await _bob(h, mode="mode:daily")
+        adapter = _faulty(h)
+        await h.say("demo-coordinator", "announce new disinformation First news")
+        await h.say("demo-coordinator", "announce confirm 1")
+        adapter.down_until = datetime(2026, 11, 24, 11, 0, tzinfo=UTC)  # down for three hours of the day
+        h.clock.current = datetime(2026, 11, 24, 8, 0, tzinfo=UTC)
+        while h.clock.current < datetime(2026, 11, 24, 12, 0, tzinfo=UTC):
+            await h.app.run_due()
+            h.clock.advance(minutes=5)
+        [first] = await _rows_to(h, "digest", bob)
+        assert first.status is DeliveryStatus.FAILED and first.retryable
+        assert english(first.reason).startswith("gave up after retrying for 60 minutes: server error 503")
+        while h.clock.current < datetime(2026, 11, 25, 9, 0, tzinfo=UTC):
+            h.clock.advance(hours=1)
+            await h.app.run_due()
+        first, second = await _rows_to(h, "digest", bob)
+        assert second.status is DeliveryStatus.SENT
+        [digest] = adapter.dms_to("bob")
+        assert "First news" in digest.plain_text()
+
+
+async def test_a_row_that_expires_while_waiting_for_a_send_slot_is_missed_not_sent(tmp_path: Path) -> None:
+    clock = FixedClock()
+
+    class Slow(FaultyAdapter):
+        async def send_direct(self, recipient: IdentityRecord, message: RenderedMessage, *,
+                              delivery_key: str) -> SentMessage:
+            self.clock.advance(seconds=10)  # a slow platform: each send takes ten seconds
+            return await super().send_direct(recipient, message, delivery_key=delivery_key)
+
+    adapter = Slow(clock=clock)
+    async with app_with(tmp_path, clock, adapter, concurrency=1) as app:
+        start = clock.now()
+        await notify(app, await people_on(app, "test", 3), "k", expires_at=start + timedelta(seconds=5))
+        await drain(app)
+        assert adapter.sent_at == [start + timedelta(seconds=10)]  # the first went before it expired
+        rows = await app.store.outbox.by_kind("notice")
+        assert sorted(r.status for r in rows) == [DeliveryStatus.MISSED, DeliveryStatus.MISSED, DeliveryStatus.SENT]
