@@ -146,6 +146,16 @@ def open_rows(db: Path) -> int:
                                 " AND status IN ('pending', 'sending')").fetchone()[0])
 
 
+def open_by_platform(db: Path) -> dict[str, int]:
+    """Rows still open per recipient platform (every bench subscriber has one identity)."""
+    with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=30) as conn:
+        rows = conn.execute(
+            "SELECT i.platform, COUNT(d.id) FROM identities i LEFT JOIN deliveries d ON d.person_id = i.person_id"
+            " AND d.kind = 'announcement' AND d.status IN ('pending', 'sending')"
+            " WHERE i.external_id != 'UAUTHOR' GROUP BY i.platform").fetchall()
+    return {str(platform): int(count) for platform, count in rows}
+
+
 def outcomes(db: Path) -> dict[str, dict[str, int]]:
     """Final row statuses per platform (the platform a copy went, or last tried to go, through)."""
     with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=30) as conn:
@@ -197,14 +207,23 @@ async def in_process(scenario: str, n: int, slack_limit: float, storm: float, ou
             arm(found, scenario, storm, outage)
             started = time.monotonic()
             await confirm(app)
-            await until(lambda: open_rows(db) == 0, "every row ended")
+            finished: dict[str, float] = {}
+
+            def ended() -> bool:
+                for platform, count in open_by_platform(db).items():
+                    if count == 0:
+                        finished.setdefault(platform, round(time.monotonic() - started, 1))
+                return open_rows(db) == 0
+
+            await until(ended, "every row ended")
             seconds = time.monotonic() - started
         finally:
             stop.set()
             async with asyncio.timeout(60):
                 await serving
-        return report(scenario, found, db, seconds, {"fault_answers": found.slack.faults.hits()
-                                                     + found.discord.faults.hits()})
+        return report(scenario, found, db, seconds, {
+            "platform_seconds": finished,
+            "fault_answers": {"slack": found.slack.faults.hits(), "discord": found.discord.faults.hits()}})
 
 
 @dataclass
