@@ -30,13 +30,13 @@ from app.demo.coalition import is_empty, load_demo
 from app.services import Services
 from app.settings import DeliverySettings, Settings
 from bot.announcements.retry import AnnouncementRetry
-from bot.announcements.service import KIND as ANNOUNCEMENT_KIND
-from bot.announcements.service import REPORT_KIND, AnnouncementConfig, AnnouncementService
+from bot.announcements.service import AnnouncementConfig, AnnouncementService
 from bot.channels.service import ChannelService, PlatformNotReady, Platforms
 from bot.clock import Clock, SystemClock
 from bot.commands.dispatcher import Dispatcher
 from bot.commands.registry import CommandRegistry
 from bot.delivery.missed import MissedReporter
+from bot.delivery.model import DeliveryKind
 from bot.delivery.notify import Notifier
 from bot.delivery.pacing import TokenBucket
 from bot.delivery.status import OutboxReports
@@ -45,14 +45,14 @@ from bot.delivery.worker import DeliveryConfig, DeliveryWorker, LeaseConfig, Out
 from bot.i18n import Translator
 from bot.meetings.ics import coalition_slug
 from bot.meetings.model import MeetingConfig
-from bot.meetings.reminder_queue import REMINDER_EXPIRED, REMINDER_KIND, ReminderQueue
+from bot.meetings.reminder_queue import REMINDER_EXPIRED, ReminderQueue
 from bot.meetings.scheduler import MeetingScheduler
 from bot.meetings.service import MeetingService
 from bot.model import Identity
 from bot.people.service import PeopleService
 from bot.ports import PlatformAdapter
 from bot.resources.service import ResourceService
-from bot.subscriptions.digests import DIGEST_EXPIRED, DIGEST_KIND, DigestConfig, DigestService
+from bot.subscriptions.digests import DIGEST_EXPIRED, DigestConfig, DigestService
 from bot.subscriptions.service import SubscriptionService
 from bot.topics.service import TopicService
 from storage.database import Database
@@ -249,9 +249,18 @@ async def build_app(settings: Settings, *, clock: Clock | None = None, console_o
             runners.append(slack_runner)
         if settings.discord.configured:
             from adapters import discord
+            from bot.channels.service import may_forward
+            from storage.action_tokens import SqliteActionTokens
+            from storage.publishes import SqlitePublishes
+            from storage.send_attempts import SqliteSendAttempts
 
+            # Only the ports it persists through, never the SQLite store itself.
+            discord_stores = discord.DiscordStores(
+                people=store.people, action_tokens=SqliteActionTokens(db), send_attempts=SqliteSendAttempts(db),
+                publishes=SqlitePublishes(db),
+                may_forward=lambda platform, channel_id: may_forward(store, platform, channel_id))
             discord_runner = await stack.enter_async_context(
-                discord.running(settings.discord, dispatcher, store, translator, clock,
+                discord.running(settings.discord, dispatcher, discord_stores, translator, clock,
                                 per_second=delivery.discord_per_second, language=settings.coalition.language))
             outlets["discord"] = discord_runner.outlet
             runners.append(discord_runner)
@@ -259,11 +268,11 @@ async def build_app(settings: Settings, *, clock: Clock | None = None, console_o
         announcements = services.announcements
         worker = DeliveryWorker(
             store, clock, translator, people, outlets.values(),
-            builders={ANNOUNCEMENT_KIND: announcements.build, REPORT_KIND: announcements.build,
-                      REMINDER_KIND: reminders.build},
+            builders={DeliveryKind.ANNOUNCEMENT: announcements.build, DeliveryKind.REPORT: announcements.build,
+                      DeliveryKind.REMINDER: reminders.build},
             config=delivery_config(delivery), wakeup=wakeup, after_batch=(announcements.after_batch,),
             lease=worker_lease(delivery.lease_seconds),
-            expired={REMINDER_KIND: REMINDER_EXPIRED, DIGEST_KIND: DIGEST_EXPIRED})
+            expired={DeliveryKind.REMINDER: REMINDER_EXPIRED, DeliveryKind.DIGEST: DIGEST_EXPIRED})
         await worker.start()
         stack.push_async_callback(worker.close)  # a clean stop releases the worker's lease
         await announcements.mark_missed()

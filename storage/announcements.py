@@ -9,7 +9,7 @@ import aiosqlite
 
 from bot.announcements.model import Announcement, AnnouncementState
 from bot.channels.model import ChannelBinding
-from bot.delivery.model import Delivery
+from bot.delivery.model import Delivery, DeliveryKind
 from bot.subscriptions.model import DeliveryMode
 from storage.database import Database, from_db_time, opt_time, to_db_time
 from storage.outbox import row_to_delivery
@@ -145,15 +145,15 @@ class SqliteAnnouncements:
         stamp = to_db_time(now)
         async with self._db.transaction():
             await self._db.execute(
-                "UPDATE deliveries SET status = 'missed', reason = ?, sent_at = ? WHERE kind = 'digest'"
-                " AND status = 'pending' AND expires_at <= ?", (reason, stamp, stamp))
+                "UPDATE deliveries SET status = 'missed', reason = ?, sent_at = ? WHERE kind = ?"
+                " AND status = 'pending' AND expires_at <= ?", (reason, stamp, DeliveryKind.DIGEST.value, stamp))
             # A digest row's key is the items' digest_key plus ":person:<id>" (Notifier.to_people).
             return await self._db.execute(
                 "UPDATE digest_items SET digest_key = NULL WHERE (person_id, digest_key) IN"
                 " (SELECT person_id, substr(dedupe_key, 1, instr(dedupe_key, ':person:') - 1) FROM deliveries"
-                "  WHERE kind = 'digest' AND person_id IS NOT NULL"
+                "  WHERE kind = ? AND person_id IS NOT NULL"
                 "  AND ((status = 'missed' AND expires_at <= ?) OR status = 'failed'))",
-                (stamp,))
+                (DeliveryKind.DIGEST.value, stamp))
 
     async def digest_counts(self, announcement_id: int) -> tuple[int, int]:
         """(queued, already in a sent digest) for a delivery report."""
@@ -168,21 +168,23 @@ class SqliteAnnouncements:
 
     # --- deliveries of one announcement --------------------------------------------------------------
 
-    async def deliveries(self, announcement_id: int, kind: str = "announcement") -> list[Delivery]:
+    async def deliveries(self, announcement_id: int,
+                         kind: DeliveryKind = DeliveryKind.ANNOUNCEMENT) -> list[Delivery]:
         rows = await self._db.fetch_all(
-            "SELECT * FROM deliveries WHERE announcement_id = ? AND kind = ? ORDER BY id", (announcement_id, kind))
+            "SELECT * FROM deliveries WHERE announcement_id = ? AND kind = ? ORDER BY id",
+            (announcement_id, kind.value))
         return [row_to_delivery(row) for row in rows]
 
     async def cancel_pending(self, announcement_id: int, reason: str, now: datetime) -> int:
         return await self._db.execute(
             "UPDATE deliveries SET status = 'cancelled', reason = ?, sent_at = ?"
-            " WHERE announcement_id = ? AND kind = 'announcement' AND status = 'pending'",
-            (reason, to_db_time(now), announcement_id))
+            " WHERE announcement_id = ? AND kind = ? AND status = 'pending'",
+            (reason, to_db_time(now), announcement_id, DeliveryKind.ANNOUNCEMENT.value))
 
     async def open_deliveries(self, announcement_id: int) -> int:
         row = await self._db.fetch_one(
-            "SELECT COUNT(*) FROM deliveries WHERE announcement_id = ? AND kind = 'announcement'"
-            " AND status IN ('pending', 'sending')", (announcement_id,))
+            "SELECT COUNT(*) FROM deliveries WHERE announcement_id = ? AND kind = ?"
+            " AND status IN ('pending', 'sending')", (announcement_id, DeliveryKind.ANNOUNCEMENT.value))
         return int(row[0]) if row else 0
 
     async def audience_counts(self, topic_id: int) -> list[tuple[DeliveryMode, str, int]]:

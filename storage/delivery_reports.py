@@ -7,8 +7,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from bot.delivery.model import DeliveryStatus
+from bot.delivery.model import DeliveryKind, DeliveryStatus, parse_kind
 from bot.delivery.outcomes import DeliveryCount, MissedDelivery, MissedReminder
+from bot.meetings.payloads import MEETING, OFFSET, START
 from storage.database import Database, to_db_time
 
 # The platform a row went or goes through, as status reports count it (see DeliveryCount).
@@ -16,6 +17,13 @@ _VIA = ("COALESCE(d.sent_platform, d.attempt_platform, d.platform,"
         " (SELECT CASE WHEN COUNT(*) = 1 THEN MIN(i.platform) END FROM identities i WHERE i.person_id = d.person_id))")
 _COUNT = ("SELECT " + _VIA + " AS via, d.kind, d.status, COUNT(*) AS n, SUM(d.retryable) AS retryable"
           " FROM deliveries d WHERE {where} GROUP BY via, d.kind, d.status ORDER BY via, d.kind, d.status")
+# A meeting's missed reminders, grouped in SQL (one line per reminder, however many recipients it had), so the
+# reminder payload's keys are read here by name: the names are ReminderPayload's own.
+_MISSED_REMINDERS = (
+    f"SELECT json_extract(payload, '$.{START}') AS start, json_extract(payload, '$.{OFFSET}') AS offset,"
+    " MIN(reason) AS reason, COUNT(*) AS copies FROM deliveries"
+    f" WHERE status = 'missed' AND kind = ? AND json_extract(payload, '$.{MEETING}') = ?"
+    " GROUP BY start, offset ORDER BY start DESC, offset DESC LIMIT ?")
 
 
 class SqliteDeliveryReports:
@@ -23,7 +31,8 @@ class SqliteDeliveryReports:
         self._db = db
 
     async def announcement_counts(self, announcement_id: int) -> list[DeliveryCount]:
-        return await self._counts("d.announcement_id = ? AND d.kind = 'announcement'", (announcement_id,))
+        return await self._counts("d.announcement_id = ? AND d.kind = ?",
+                                  (announcement_id, DeliveryKind.ANNOUNCEMENT.value))
 
     async def outbox_counts(self, ended_since: datetime) -> list[DeliveryCount]:
         # Rows that ended carry the time they ended in sent_at; created_at covers one that somehow has none.
@@ -32,14 +41,14 @@ class SqliteDeliveryReports:
 
     async def _counts(self, where: str, params: Sequence[object]) -> list[DeliveryCount]:
         rows = await self._db.fetch_all(_COUNT.format(where=where), params)
-        return [DeliveryCount(platform=row["via"], kind=row["kind"], status=DeliveryStatus(row["status"]),
+        return [DeliveryCount(platform=row["via"], kind=parse_kind(row["kind"]), status=DeliveryStatus(row["status"]),
                               count=int(row["n"]), retryable=int(row["retryable"] or 0)) for row in rows]
 
     async def unreported_missed(self, limit: int, after_id: int = 0) -> list[MissedDelivery]:
         rows = await self._db.fetch_all(
             "SELECT id, kind, topic_id, announcement_id, payload, reason FROM deliveries"
             " WHERE status = 'missed' AND reported_at IS NULL AND id > ? ORDER BY id LIMIT ?", (after_id, limit))
-        return [MissedDelivery(id=row["id"], kind=row["kind"], topic_id=row["topic_id"],
+        return [MissedDelivery(id=row["id"], kind=parse_kind(row["kind"]), topic_id=row["topic_id"],
                                announcement_id=row["announcement_id"], payload=row["payload"],
                                reason=row["reason"]) for row in rows]
 
@@ -55,11 +64,7 @@ class SqliteDeliveryReports:
         return changed
 
     async def missed_reminders(self, meeting_id: int, limit: int) -> list[MissedReminder]:
-        rows = await self._db.fetch_all(
-            "SELECT json_extract(payload, '$.start') AS start, json_extract(payload, '$.offset') AS offset,"
-            " MIN(reason) AS reason, COUNT(*) AS copies FROM deliveries"
-            " WHERE status = 'missed' AND kind = 'reminder' AND json_extract(payload, '$.meeting') = ?"
-            " GROUP BY start, offset ORDER BY start DESC, offset DESC LIMIT ?", (meeting_id, limit))
+        rows = await self._db.fetch_all(_MISSED_REMINDERS, (DeliveryKind.REMINDER.value, meeting_id, limit))
         return [MissedReminder(meeting_id=meeting_id, start=datetime.fromtimestamp(int(row["start"]), UTC),
                                offset_minutes=int(row["offset"]), reason=row["reason"], copies=int(row["copies"]))
                 for row in rows if row["start"] is not None and row["offset"] is not None]

@@ -7,6 +7,7 @@ from datetime import datetime
 
 import aiosqlite
 
+from bot.delivery.model import DeliveryKind, DeliveryPayload
 from bot.meetings.model import Answer, Meeting, MeetingState, NewMeeting, Occurrence, OccurrenceState, Rsvp
 from storage.database import Database, from_db_time, opt_time, to_db_time
 
@@ -198,12 +199,13 @@ class SqliteMeetings:
             " offset_minutes DESC", (meeting_id,))
         return [(from_db_time(row[0]), int(row[1]), row[2]) for row in rows]
 
-    async def record_skipped_delivery(self, dedupe_key: str, person_id: int, topic_id: int, payload: str,
-                                      reason: str, now: datetime) -> None:
+    async def record_skipped_delivery(self, dedupe_key: str, person_id: int, topic_id: int,
+                                      payload: DeliveryPayload, reason: str, now: datetime) -> None:
         """A reminder missed while the bot was down is still an outbox row, ``missed`` with its reason (so it is
         reported to the topic's coordinators and counted in status reports)."""
         stamp = to_db_time(now)
         await self._db.execute(
             "INSERT OR IGNORE INTO deliveries (dedupe_key, kind, person_id, topic_id, payload, status, reason,"
-            " not_before, created_at, sent_at) VALUES (?, 'reminder', ?, ?, ?, 'missed', ?, ?, ?, ?)",
-            (dedupe_key, person_id, topic_id, payload, reason, stamp, stamp, stamp))
+            " not_before, created_at, sent_at) VALUES (?, ?, ?, ?, ?, 'missed', ?, ?, ?, ?)",
+            (dedupe_key, DeliveryKind.REMINDER.value, person_id, topic_id, payload.to_json(), reason, stamp, stamp,
+             stamp))

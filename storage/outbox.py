@@ -8,7 +8,7 @@ from datetime import datetime
 
 import aiosqlite
 
-from bot.delivery.model import Delivery, DeliveryStatus, NewDelivery, SentMessage
+from bot.delivery.model import Delivery, DeliveryKind, DeliveryStatus, NewDelivery, SentMessage, parse_kind
 from storage.database import Database, from_db_time, to_db_time
 
 
@@ -18,7 +18,7 @@ def row_to_delivery(row: aiosqlite.Row) -> Delivery:
         sent = SentMessage(platform=row["sent_platform"], channel_id=row["sent_channel_id"],
                            message_ids=tuple(json.loads(row["sent_message_ids"])))
     return Delivery(
-        id=row["id"], dedupe_key=row["dedupe_key"], kind=row["kind"], person_id=row["person_id"],
+        id=row["id"], dedupe_key=row["dedupe_key"], kind=parse_kind(row["kind"]), person_id=row["person_id"],
         platform=row["platform"], channel_id=row["channel_id"], topic_id=row["topic_id"], payload=row["payload"],
         status=DeliveryStatus(row["status"]), attempts=row["attempts"], not_before=from_db_time(row["not_before"]),
         sent=sent, reason=row["reason"], announcement_id=row["announcement_id"],
@@ -36,13 +36,18 @@ class SqliteOutbox:
     async def enqueue(self, deliveries: Sequence[NewDelivery], now: datetime) -> int:
         created = to_db_time(now)
         added = 0
+        # A fan-out shares one payload value between its rows: serialise it once.
+        serialised: dict[int, str] = {}
         async with self._db.transaction():
             for d in deliveries:
+                payload = serialised.get(id(d.payload))
+                if payload is None:
+                    payload = serialised[id(d.payload)] = d.payload.to_json()
                 added += await self._db.execute(
                     "INSERT OR IGNORE INTO deliveries (dedupe_key, kind, person_id, platform, channel_id, topic_id,"
                     " payload, status, not_before, created_at, announcement_id, expires_at)"
                     " VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?)",
-                    (d.dedupe_key, d.kind, d.person_id, d.platform, d.channel_id, d.topic_id, d.payload,
+                    (d.dedupe_key, d.kind.value, d.person_id, d.platform, d.channel_id, d.topic_id, payload,
                      to_db_time(d.not_before), created, d.announcement_id,
                      to_db_time(d.expires_at) if d.expires_at else None),
                 )
@@ -127,7 +132,7 @@ class SqliteOutbox:
         row = await self._db.fetch_one("SELECT * FROM deliveries WHERE id = ?", (delivery_id,))
         return row_to_delivery(row) if row else None
 
-    async def by_kind(self, kind: str) -> list[Delivery]:
+    async def by_kind(self, kind: DeliveryKind) -> list[Delivery]:
         rows = await self._db.fetch_all("SELECT * FROM deliveries WHERE kind = ? ORDER BY id", (kind,))
         return [row_to_delivery(row) for row in rows]
 

@@ -1,21 +1,29 @@
-"""The SQLite implementation of :class:`bot.ports.Store`, built by the composition root."""
+"""The SQLite implementation of :class:`bot.ports.Store`, built by the composition root.
+
+One module per repository (``storage/grants.py``, ``storage/topics.py`` …); this one only gathers them. What
+the Discord adapter keeps (``storage/action_tokens.py``, ``send_attempts.py``, ``publishes.py``) is not part of
+it: the root builds those ports and hands them to the adapter, never this store.
+"""
 
 from __future__ import annotations
 
 from contextlib import AbstractAsyncContextManager
 
 from storage.announcements import SqliteAnnouncements
+from storage.audit import SqliteAudit
 from storage.circuits import SqliteCircuits
 from storage.database import Database
 from storage.delivery_reports import SqliteDeliveryReports
+from storage.grants import SqliteGrants
 from storage.leases import SqliteLeases
 from storage.meetings import SqliteMeetings
 from storage.outbox import SqliteOutbox
 from storage.people import SqlitePeople
 from storage.replays import SqliteReplays
+from storage.requests import SqliteRequests
 from storage.resources import SqliteResources
-from storage.roles import SqliteAudit, SqliteGrants, SqliteRequests
-from storage.topics import SqliteSubscriptions, SqliteTopics
+from storage.subscriptions import SqliteSubscriptions
+from storage.topics import SqliteTopics
 
 
 class SqliteStore:

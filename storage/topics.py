@@ -1,4 +1,4 @@
-"""Topics, subscriptions and invitations."""
+"""Topics (``topics``): their slug, title, who may see them, how one joins, and whether they are archived."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ from datetime import datetime
 
 import aiosqlite
 
-from bot.subscriptions.model import DeliveryMode, Invitation, Subscription
 from bot.topics.model import Policy, Topic, Visibility
 from storage.database import Database, from_db_time, to_db_time
 
@@ -19,17 +18,9 @@ def _topic(row: aiosqlite.Row) -> Topic:
     )
 
 
-def _subscription(row: aiosqlite.Row) -> Subscription:
-    return Subscription(person_id=row["person_id"], topic_id=row["topic_id"], mode=DeliveryMode(row["mode"]),
-                        created_at=from_db_time(row["created_at"]))
-
-
-def _invitation(row: aiosqlite.Row) -> Invitation:
-    return Invitation(person_id=row["person_id"], topic_id=row["topic_id"], invited_by=row["invited_by"],
-                      created_at=from_db_time(row["created_at"]))
-
-
 class SqliteTopics:
+    """The :class:`bot.ports.TopicStore` on the ``topics`` table."""
+
     def __init__(self, db: Database) -> None:
         self._db = db
 
@@ -64,64 +55,3 @@ class SqliteTopics:
             (topic.title, topic.description, topic.visibility.value, topic.policy.value, int(topic.archived),
              topic.id),
         )
-
-
-class SqliteSubscriptions:
-    def __init__(self, db: Database) -> None:
-        self._db = db
-
-    async def get(self, person_id: int, topic_id: int) -> Subscription | None:
-        row = await self._db.fetch_one(
-            "SELECT * FROM subscriptions WHERE person_id = ? AND topic_id = ?", (person_id, topic_id))
-        return _subscription(row) if row else None
-
-    async def put(self, person_id: int, topic_id: int, mode: DeliveryMode, now: datetime) -> None:
-        await self._db.execute(
-            "INSERT INTO subscriptions (person_id, topic_id, mode, created_at) VALUES (?, ?, ?, ?)"
-            " ON CONFLICT (person_id, topic_id) DO UPDATE SET mode = excluded.mode",
-            (person_id, topic_id, mode.value, to_db_time(now)),
-        )
-
-    async def remove(self, person_id: int, topic_id: int) -> bool:
-        changed = await self._db.execute(
-            "DELETE FROM subscriptions WHERE person_id = ? AND topic_id = ?", (person_id, topic_id))
-        return changed > 0
-
-    async def of_person(self, person_id: int) -> list[Subscription]:
-        rows = await self._db.fetch_all(
-            "SELECT s.* FROM subscriptions s JOIN topics t ON t.id = s.topic_id"
-            " WHERE s.person_id = ? ORDER BY t.slug", (person_id,))
-        return [_subscription(row) for row in rows]
-
-    async def of_topic(self, topic_id: int) -> list[Subscription]:
-        rows = await self._db.fetch_all(
-            "SELECT * FROM subscriptions WHERE topic_id = ? ORDER BY person_id", (topic_id,))
-        return [_subscription(row) for row in rows]
-
-    async def add_invitation(self, person_id: int, topic_id: int, invited_by: int, now: datetime) -> bool:
-        changed = await self._db.execute(
-            "INSERT OR IGNORE INTO invitations (person_id, topic_id, invited_by, created_at) VALUES (?, ?, ?, ?)",
-            (person_id, topic_id, invited_by, to_db_time(now)),
-        )
-        return changed > 0
-
-    async def remove_invitation(self, person_id: int, topic_id: int) -> bool:
-        changed = await self._db.execute(
-            "DELETE FROM invitations WHERE person_id = ? AND topic_id = ?", (person_id, topic_id))
-        return changed > 0
-
-    async def invitation(self, person_id: int, topic_id: int) -> Invitation | None:
-        row = await self._db.fetch_one(
-            "SELECT * FROM invitations WHERE person_id = ? AND topic_id = ?", (person_id, topic_id))
-        return _invitation(row) if row else None
-
-    async def remove_invitations(self, topic_id: int) -> list[Invitation]:
-        """Withdraw every open invitation to ``topic_id``; returns what was withdrawn."""
-        rows = await self._db.write_returning(
-            "DELETE FROM invitations WHERE topic_id = ? RETURNING *", (topic_id,))
-        return sorted((_invitation(row) for row in rows), key=lambda i: i.person_id)
-
-    async def is_invited(self, person_id: int, topic_id: int) -> bool:
-        row = await self._db.fetch_one(
-            "SELECT 1 FROM invitations WHERE person_id = ? AND topic_id = ?", (person_id, topic_id))
-        return row is not None

@@ -4,7 +4,9 @@ The core (``bot/``) is the part that must stay portable and testable without a p
 database driver, no settings library, and nothing of ``app``, ``adapters`` or ``storage``. Inside the core, feature
 models are plain data (they import no service), the command framework ``bot/commands`` knows no feature, and there
 is no import cycle (not even one hidden under ``TYPE_CHECKING`` or inside a function, since those still couple the
-modules). Modules stay small enough to read.
+modules). Outside the core, only the composition root (``app``) knows every package: adapters and storage never
+import it, storage never imports an adapter, and an adapter never imports storage (it persists through small
+ports the root hands it, never through the SQLite store). Modules stay small enough to read.
 
 The import graph is computed statically with :mod:`ast`, never by importing the project, so these checks also see
 imports that only run inside functions or for the type checker. Each check is a function of a root directory: the
@@ -45,8 +47,10 @@ FRAMEWORK_MAY_IMPORT = frozenset({
     FRAMEWORK,
 })
 MAX_LINES = 400
-OUTWARD = {"adapters": frozenset({"app"}), "storage": frozenset({"app", "adapters"})}
-"""What each outer package must never import: only the composition root (``app``) knows them all."""
+OUTWARD = {"adapters": frozenset({"app", "storage"}), "storage": frozenset({"app", "adapters"})}
+"""What each outer package must never import: only the composition root (``app``) knows them all. An adapter
+persists through ports (``bot/adapter_stores.py``, ``bot/ports.py``) whose ``storage/`` implementations the root
+hands it, so it never depends on how or where they are stored."""
 
 
 # --- the static import graph -------------------------------------------------------------------------------------
@@ -199,7 +203,7 @@ def core_boundary_violations(root: Path) -> list[str]:
 
 
 def outer_package_violations(root: Path) -> list[str]:
-    """Imports of the composition root by adapters or storage, or of adapters by storage."""
+    """Imports of the composition root by adapters or storage, of adapters by storage, or of storage by adapters."""
     return [
         imp.describe()
         for package, forbidden in OUTWARD.items()
@@ -382,9 +386,11 @@ def test_core_imports_no_platform_driver_or_outer_package() -> None:
 
 
 def test_only_the_composition_root_knows_every_package() -> None:
-    """adapters/ and storage/ never import app/ (settings reach them as values); storage never imports adapters."""
+    """adapters/ and storage/ never import app/ (settings reach them as values); storage never imports adapters,
+    and adapters never import storage (they persist through ports the root hands them)."""
     violations = outer_package_violations(ROOT)
-    assert not violations, _report("an outer package imports the composition root or an adapter", violations)
+    assert not violations, _report("an outer package imports the composition root, an adapter or storage",
+                                   violations)
 
 
 def test_feature_models_import_no_service() -> None:
@@ -568,6 +574,25 @@ def test_outer_package_check_detects_adapters_or_storage_importing_the_root(tmp_
     assert len(violations) == 2, violations
     assert any("adapters/slack.py" in v and "app.settings" in v for v in violations)
     assert any("storage/store.py" in v and "adapters.slack" in v for v in violations)
+
+
+def test_outer_package_check_detects_an_adapter_importing_storage(tmp_path: Path) -> None:
+    """Issue 17: the Discord adapter wrote SQL through ``storage.database`` and took the ``SqliteStore``."""
+    root = write_tree(tmp_path, {
+        "adapters/__init__.py": "",
+        "adapters/discord/__init__.py": "from typing import TYPE_CHECKING\n"
+                                        "if TYPE_CHECKING:\n    from storage.store import SqliteStore\n",
+        "adapters/discord/tokens.py": "from bot.adapter_stores import ActionTokenStore\n"
+                                      "def f():\n    import storage.database\n",
+        "storage/__init__.py": "",
+        "storage/store.py": "from bot.ports import Store\n",
+        "storage/database.py": "",
+    })
+    assert outer_package_violations(root) == [
+        "adapters/discord/__init__.py:3: `from storage.store import SqliteStore` -> storage.store"
+        " (under TYPE_CHECKING)",
+        "adapters/discord/tokens.py:3: `import storage.database` -> storage.database (inside def f)",
+    ]
 
 
 def test_feature_model_check_detects_a_model_importing_a_service(tmp_path: Path) -> None:

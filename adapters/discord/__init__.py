@@ -9,20 +9,21 @@ from __future__ import annotations
 from contextlib import AbstractAsyncContextManager
 from typing import TYPE_CHECKING
 
+from adapters.discord.stores import DiscordStores
+
 if TYPE_CHECKING:
     from adapters.discord.client import DiscordRunner
     from adapters.discord.settings import DiscordSettings
     from bot.clock import Clock
     from bot.commands.dispatcher import Dispatcher
     from bot.i18n import Translator
-    from storage.store import SqliteStore
 
-__all__ = ["running"]
+__all__ = ["DiscordStores", "running"]
 
 
-def running(config: DiscordSettings, dispatcher: Dispatcher, store: SqliteStore, translator: Translator,
+def running(config: DiscordSettings, dispatcher: Dispatcher, stores: DiscordStores, translator: Translator,
             clock: Clock, *, per_second: float, language: str) -> AbstractAsyncContextManager[DiscordRunner]:
     """Log in and connect; the runner's ``outlet`` is what the delivery worker sends through."""
     from adapters.discord.client import running as _running
 
-    return _running(config, dispatcher, store, translator, clock, per_second=per_second, language=language)
+    return _running(config, dispatcher, stores, translator, clock, per_second=per_second, language=language)

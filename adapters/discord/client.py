@@ -29,14 +29,13 @@ from adapters.discord.interactions import ActionButton, InteractionHandler
 from adapters.discord.permissions import REQUIRED, Permission, english_names, invite_url, missing
 from adapters.discord.publish import PublishQueue
 from adapters.discord.settings import DiscordSettings
-from adapters.discord.tokens import ActionTokens, SendAttempts
-from bot.channels.service import may_forward
+from adapters.discord.stores import DiscordStores
+from adapters.discord.tokens import ActionTokens
 from bot.clock import Clock
 from bot.commands.dispatcher import Dispatcher
 from bot.delivery.pacing import TokenBucket
 from bot.delivery.worker import Outlet
 from bot.i18n import Msg, Translator
-from storage.store import SqliteStore
 
 log = logging.getLogger(__name__)
 
@@ -144,15 +143,16 @@ def _endpoints(api_base_url: str, gateway_url: str | None) -> Iterator[None]:
 
 
 @asynccontextmanager
-async def running(config: DiscordSettings, dispatcher: Dispatcher, store: SqliteStore, translator: Translator,
+async def running(config: DiscordSettings, dispatcher: Dispatcher, stores: DiscordStores, translator: Translator,
                   clock: Clock, *, per_second: float, language: str) -> AsyncIterator[DiscordRunner]:
     """Log in, sync the commands to the guild, connect; the runner's ``outlet`` is what the delivery worker
     sends through, at most ``per_second`` requests. ``language`` is the coalition's, for command
-    descriptions. Closes on exit."""
+    descriptions; ``stores`` is everything it keeps (tokens, send attempts, publishes, DM channels). Closes on
+    exit."""
     if config.token is None or config.guild_id is None:
         raise ValueError("[discord] needs token and guild_id")
     roles = RoleMap(config.guild_id, config.member_role, config.coordinator_role)
-    handler = InteractionHandler(dispatcher, translator, language, clock, roles, ActionTokens(store.db))
+    handler = InteractionHandler(dispatcher, translator, language, clock, roles, ActionTokens(stores.action_tokens))
 
     def describe(text: Msg) -> str:
         return translator.render(text, language)
@@ -175,7 +175,7 @@ async def running(config: DiscordSettings, dispatcher: Dispatcher, store: Sqlite
                     client.tree.add_command(command)
                 await client.tree.sync()
             connection = asyncio.create_task(client.connect(reconnect=True), name="discord-gateway")
-            publishes = PublishQueue(store.db, client, clock)
+            publishes = PublishQueue(stores.publishes, client, clock)
             publisher: asyncio.Task[None] | None = None
             try:
                 await _wait_ready(client, connection)
@@ -186,9 +186,9 @@ async def running(config: DiscordSettings, dispatcher: Dispatcher, store: Sqlite
                 # One budget for every request we make. A small burst: rate + burst must stay within Discord's
                 # global limit in any one second, with room for network jitter (40 + 5 by default).
                 bucket = TokenBucket(rate, max(1.0, min(rate / 4, (GLOBAL_LIMIT_PER_SECOND - rate) / 2)))
-                delivery = DiscordDelivery(client, config.guild_id, store.people, handler, SendAttempts(store.db),
+                delivery = DiscordDelivery(client, config.guild_id, stores.people, handler, stores.send_attempts,
                                            publishes, clock, roles=roles, pace=bucket.acquire,
-                                           may_publish=functools.partial(may_forward, store, PLATFORM))
+                                           may_publish=functools.partial(stores.may_forward, PLATFORM))
                 publisher = asyncio.create_task(publishes.run(), name="discord-publish")
                 # It takes a token per request itself: the worker only slows it down after a 429.
                 yield DiscordRunner(client=client, delivery=delivery, publishes=publishes, handler=handler,

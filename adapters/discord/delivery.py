@@ -31,8 +31,9 @@ from adapters.discord.interactions import ACTION_PREFIX, InteractionHandler
 from adapters.discord.publish import PublishQueue
 from adapters.discord.render import Part, render_parts
 from adapters.discord.setup import SetupError, setup_public_channel, setup_topic_channel
-from adapters.discord.tokens import SendAttempts, token_of
+from adapters.discord.tokens import token_of
 from adapters.route_limits import RouteLimits
+from bot.adapter_stores import SendAttemptStore
 from bot.clock import Clock
 from bot.delivery.model import SentMessage
 from bot.i18n import Msg, Text, _
@@ -113,7 +114,7 @@ def _channel_number(channel_id: str) -> int:
 
 class DiscordDelivery:
     def __init__(self, client: discord.Client, guild_id: int, people: PeopleStore, handler: InteractionHandler,
-                 attempts: SendAttempts, publishes: PublishQueue, clock: Clock,
+                 attempts: SendAttemptStore, publishes: PublishQueue, clock: Clock,
                  nonce_window: timedelta = NONCE_WINDOW, roles: RoleMap | None = None,
                  pace: Callable[[], Awaitable[None]] | None = None,
                  may_publish: Callable[[str], Awaitable[bool]] | None = None,

@@ -7,18 +7,19 @@ was down longer than the grace period becomes ``missed`` and its author is told 
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot.announcements.model import Announcement, AnnouncementState
+from bot.announcements.payloads import AnnouncementPayload, AnnouncementTarget, ReportPayload
 from bot.announcements.report import delivery_report, state_label
 from bot.clock import Clock
 from bot.commands.context import Caller
-from bot.delivery.model import Delivery, DeliveryStatus, NewDelivery
+from bot.delivery.model import Delivery, DeliveryKind, DeliveryStatus, NewDelivery
 from bot.delivery.notify import Notifier
+from bot.delivery.payloads import ChangePayload
 from bot.errors import PermissionDenied, UserError
 from bot.i18n import Text, _, _n, encode_text
 from bot.messages import Action, ActionStyle, Field, Message, stamp
@@ -30,10 +31,6 @@ from bot.topics.model import Topic, Visibility
 from bot.untrusted import neutralise_mentions
 from bot.when import format_local
 
-KIND = "announcement"
-REPORT_KIND = "report"
-EDIT_KIND = "edit"
-DELETE_KIND = "delete"
 OPEN = (AnnouncementState.DRAFT, AnnouncementState.SCHEDULED)
 PROGRESS_INTERVAL = 2.0
 SOURCE_TTL = 2.0
@@ -162,9 +159,9 @@ class AnnouncementService:
         rows: list[NewDelivery] = []
         digest: list[tuple[int, int, DeliveryMode]] = []
 
-        def row(key: str, target: str, **where: object) -> NewDelivery:
-            return NewDelivery(dedupe_key=f"ann:{announcement.id}:{key}", kind=KIND,
-                               payload=json.dumps({"announcement": announcement.id, "target": target}),
+        def row(key: str, target: AnnouncementTarget, **where: object) -> NewDelivery:
+            return NewDelivery(dedupe_key=f"ann:{announcement.id}:{key}", kind=DeliveryKind.ANNOUNCEMENT,
+                               payload=AnnouncementPayload(announcement.id, target),
                                not_before=now, topic_id=topic.id, announcement_id=announcement.id,
                                **where)  # type: ignore[arg-type]
 
@@ -181,20 +178,21 @@ class AnnouncementService:
             if not await store.announcements.transition(announcement.id, AnnouncementState.SENDING, expected, now):
                 return 0
             for binding in await store.announcements.channels("topic", topic.id):
-                rows.append(row(f"channel:{binding.platform}:{binding.channel_id}", "channel",
+                rows.append(row(f"channel:{binding.platform}:{binding.channel_id}", AnnouncementTarget.CHANNEL,
                                 platform=binding.platform, channel_id=binding.channel_id))
             if topic.visibility is Visibility.PUBLIC:
                 for binding in await store.announcements.channels("public", None):
-                    rows.append(row(f"public:{binding.platform}:{binding.channel_id}", "public",
+                    rows.append(row(f"public:{binding.platform}:{binding.channel_id}", AnnouncementTarget.PUBLIC,
                                     platform=binding.platform, channel_id=binding.channel_id))
             for subscription in await store.subscriptions.of_topic(topic.id):
                 if subscription.mode is DeliveryMode.IMMEDIATE:
-                    rows.append(row(f"person:{subscription.person_id}", "dm", person_id=subscription.person_id))
+                    rows.append(row(f"person:{subscription.person_id}", AnnouncementTarget.DM,
+                                    person_id=subscription.person_id))
                 elif subscription.mode in (DeliveryMode.DAILY, DeliveryMode.WEEKLY):
                     digest.append((subscription.person_id, announcement.id, subscription.mode))
             # Due a moment earlier than the rest, so the author's report goes out first and then follows along.
-            rows.append(NewDelivery(dedupe_key=f"ann:{announcement.id}:report", kind=REPORT_KIND,
-                                    payload=json.dumps({"announcement": announcement.id}),
+            rows.append(NewDelivery(dedupe_key=f"ann:{announcement.id}:report", kind=DeliveryKind.REPORT,
+                                    payload=ReportPayload(announcement.id),
                                     not_before=now - timedelta(seconds=1),
                                     person_id=announcement.author_id, announcement_id=announcement.id))
             await store.outbox.enqueue(rows, now)
@@ -279,7 +277,7 @@ class AnnouncementService:
             await self._store.announcements.update_text(announcement.id, text, now)
             await self._store.audit.record(caller.person.id, "announce.edit", f"announcement:{announcement.id}",
                                            announcement.text, text, now)
-            copies = await self._propagate(announcement, EDIT_KIND, now)
+            copies = await self._propagate(announcement, DeliveryKind.EDIT, now)
         _queued, digested = await self._store.announcements.digest_counts(announcement.id)
         body: list[Text | str] = [_("Announcement #{id} updated.", id=announcement.id)]
         if copies:
@@ -304,7 +302,7 @@ class AnnouncementService:
             stopped = await self._store.announcements.cancel_pending(
                 announcement.id, encode_text(_("the announcement was cancelled")), now)
             await self._store.announcements.drop_undigested(announcement.id)
-            removed = await self._propagate(announcement, DELETE_KIND, now)
+            removed = await self._propagate(announcement, DeliveryKind.DELETE, now)
             await self._store.audit.record(caller.person.id, "announce.cancel", f"announcement:{announcement.id}",
                                            before.value, "cancelled", now)
         body: list[Text | str] = [_("Announcement #{id} is cancelled.", id=announcement.id)]
@@ -316,7 +314,7 @@ class AnnouncementService:
                            removed))
         return Message(body=tuple(body))
 
-    async def _propagate(self, announcement: Announcement, kind: str, now: datetime) -> int:
+    async def _propagate(self, announcement: Announcement, kind: DeliveryKind, now: datetime) -> int:
         """Queue an edit or delete for every copy delivered or being delivered; returns how many.
 
         A copy still in flight gets its change too: the worker holds the change until the copy has landed.
@@ -324,7 +322,7 @@ class AnnouncementService:
         fresh = await self._store.announcements.get(announcement.id)
         revision = fresh.revision if fresh else announcement.revision
         rows = [NewDelivery(dedupe_key=f"ann:{announcement.id}:{kind}:{revision}:{d.id}", kind=kind,
-                            payload=json.dumps({"of": d.id}), not_before=now, person_id=d.person_id,
+                            payload=ChangePayload(d.id), not_before=now, person_id=d.person_id,
                             platform=d.sent.platform if d.sent else d.platform, announcement_id=announcement.id)
                 for d in await self._store.announcements.deliveries(announcement.id)
                 if d.status is DeliveryStatus.SENDING or (d.status is DeliveryStatus.SENT and d.sent is not None)]
@@ -337,16 +335,16 @@ class AnnouncementService:
 
     async def build(self, delivery: Delivery) -> Message | None:
         """The message for an announcement or report row, from the current text; None when cancelled."""
-        payload = json.loads(delivery.payload)
-        announcement_id = int(payload["announcement"])
-        if delivery.kind == REPORT_KIND:
-            announcement = await self._store.announcements.get(announcement_id)
+        if delivery.kind is DeliveryKind.REPORT:
+            report = ReportPayload.from_json(delivery.payload)
+            announcement = await self._store.announcements.get(report.announcement_id)
             return await self.report(announcement) if announcement else None
-        announcement, topic, author = await self._source(announcement_id)
+        payload = AnnouncementPayload.from_json(delivery.payload)
+        announcement, topic, author = await self._source(payload.announcement_id)
         if announcement is None or topic is None or announcement.state is AnnouncementState.CANCELLED:
             return None
         actions: tuple[Action, ...] = ()
-        if payload.get("target") == "dm":
+        if payload.target is AnnouncementTarget.DM:
             actions = (Action(_("Unsubscribe"), f"unsubscribe {topic.slug}", ActionStyle.DANGER),
                        Action(_("Mute this topic"), f"subscribe {topic.slug} mode:channel"))
         return Message(title=_("{title} — announcement", title=topic.title), body=(announcement.text,),
@@ -375,7 +373,7 @@ class AnnouncementService:
         if not final and now - self._last_progress.get(announcement_id, 0.0) < PROGRESS_INTERVAL:
             return []
         self._last_progress[announcement_id] = now
-        reports = await self._store.announcements.deliveries(announcement_id, REPORT_KIND)
+        reports = await self._store.announcements.deliveries(announcement_id, DeliveryKind.REPORT)
         if not reports or reports[0].sent is None:
             return []
         return [reports[0]]

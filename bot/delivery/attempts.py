@@ -22,10 +22,10 @@ from typing import Protocol
 
 from bot.clock import Clock
 from bot.delivery.circuit import RATE_LIMIT_DEFAULT_SECONDS, Circuits, Hold
-from bot.delivery.model import Delivery, DeliveryStatus
+from bot.delivery.model import Delivery, DeliveryKind, DeliveryStatus, UnknownKind
 from bot.delivery.pacing import Pace
 from bot.delivery.retry import EXPIRED, GiveUp, Later, Missed, RetryPolicy, Verdict, missed_reason, next_step
-from bot.delivery.routes import Cancelled, Route, Routes, Skip, Waiting
+from bot.delivery.routes import Cancelled, Route, Routes, Skip, Unreadable, Waiting
 from bot.i18n import Msg, _, decode_text, encode_text
 from bot.ports import InFlightAware, PermanentDeliveryError, Store, TransientDeliveryError
 
@@ -49,7 +49,8 @@ class Gate(Protocol):
 
 class Attempts:
     def __init__(self, store: Store, clock: Clock, routes: Routes, circuits: Circuits, paces: Mapping[str, Pace],
-                 policy: RetryPolicy, expired: Mapping[str, Msg], concurrency: int, rng: random.Random) -> None:
+                 policy: RetryPolicy, expired: Mapping[DeliveryKind, Msg], concurrency: int,
+                 rng: random.Random) -> None:
         self._store = store
         self._clock = clock
         self._routes = routes
@@ -72,6 +73,8 @@ class Attempts:
             await self._end(delivery, DeliveryStatus.CANCELLED, cancelled.reason)
         except Skip as skip:
             await self._end(delivery, DeliveryStatus.SKIPPED, skip.reason)
+        except Unreadable as unreadable:
+            await self._end(delivery, DeliveryStatus.FAILED, unreadable.reason)
         except Waiting as waiting:
             await self._retry(delivery, None, waiting.reason)
         except Exception as error:  # a builder or a role look-up failed: the row must not be lost
@@ -214,7 +217,8 @@ class Attempts:
                                             platform=platform, retryable=retryable)
 
     def _expired_reason(self, delivery: Delivery) -> Msg:
-        return self._expired.get(delivery.kind, EXPIRED)
+        kind = delivery.kind
+        return EXPIRED if isinstance(kind, UnknownKind) else self._expired.get(kind, EXPIRED)
 
 
 class _Later(Protocol):

@@ -9,16 +9,17 @@ the rows stamped ``reported_at`` in one transaction: a restart neither reports a
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 
 from bot.clock import Clock
+from bot.delivery.model import DeliveryKind, PayloadError
 from bot.delivery.notify import Notifier
 from bot.delivery.outcomes import MissedDelivery
 from bot.delivery.status import reason_text
 from bot.i18n import Msg, Text, _, _n
+from bot.meetings.payloads import ReminderPayload
 from bot.meetings.recurrence import format_offset
 from bot.messages import Action, Message, stamp
 from bot.model import Identity
@@ -38,30 +39,30 @@ BUTTONS = 3
 class _Grouped:
     """A topic's missed rows sorted by what they were: each reminder once, the rest counted."""
 
-    reminders: dict[tuple[int, int, int], MissedDelivery] = field(default_factory=dict)
+    reminders: dict[tuple[int, datetime, int], MissedDelivery] = field(default_factory=dict)
     announcements: dict[int, list[MissedDelivery]] = field(default_factory=dict)
     digests: list[MissedDelivery] = field(default_factory=list)
     others: list[MissedDelivery] = field(default_factory=list)
 
     def add(self, row: MissedDelivery) -> None:
-        reminder = _reminder_key(row) if row.kind == "reminder" else None
+        reminder = _reminder_key(row) if row.kind is DeliveryKind.REMINDER else None
         if reminder is not None:
             self.reminders.setdefault(reminder, row)
-        elif row.kind == "announcement" and row.announcement_id is not None:
+        elif row.kind is DeliveryKind.ANNOUNCEMENT and row.announcement_id is not None:
             self.announcements.setdefault(row.announcement_id, []).append(row)
-        elif row.kind == "digest":
+        elif row.kind is DeliveryKind.DIGEST:
             self.digests.append(row)
         else:
             self.others.append(row)
 
 
-def _reminder_key(row: MissedDelivery) -> tuple[int, int, int] | None:
+def _reminder_key(row: MissedDelivery) -> tuple[int, datetime, int] | None:
     """(meeting, occurrence start, offset) from a reminder's payload; None when it is not one."""
     try:
-        payload = json.loads(row.payload)
-        return int(payload["meeting"]), int(payload["start"]), int(payload["offset"])
-    except (ValueError, TypeError, KeyError):
+        payload = ReminderPayload.from_json(row.payload)
+    except PayloadError:
         return None
+    return payload.meeting_id, payload.start, payload.offset_minutes
 
 
 class MissedReporter:
@@ -154,7 +155,7 @@ class MissedReporter:
                 titles[meeting_id] = meeting.title if meeting is not None else "?"
             row = grouped.reminders[(meeting_id, start, offset)]
             lines.append(_("• {time}: the {offset} reminder of “{title}” (meeting #{id}) — {reason}",
-                           time=stamp(datetime.fromtimestamp(start, UTC), "f"), offset=format_offset(offset),
+                           time=stamp(start, "f"), offset=format_offset(offset),
                            title=titles[meeting_id], id=meeting_id, reason=reason_text(row.reason)))
         if len(keys) > REMINDER_LINES:
             extra = len(keys) - REMINDER_LINES

@@ -1,11 +1,63 @@
-"""The outbox's values: a delivery to queue, a queued one, its status, and what a platform returns
-after sending (the ids an edit or delete needs)."""
+"""The outbox's values: a delivery to queue, a queued one, its kind and status, what a platform returns
+after sending (the ids an edit or delete needs), and what a row's payload must be."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from typing import Protocol
+
+
+class DeliveryKind(StrEnum):
+    """What an outbox row is. The values are the strings every earlier version stored in ``deliveries.kind``,
+    so rows queued before an upgrade keep their meaning without a migration.
+
+    Each kind's payload is one typed value, serialised and parsed by that value alone: ``announcement`` an
+    ``AnnouncementPayload`` and ``report`` a ``ReportPayload`` (``bot/announcements/payloads.py``),
+    ``reminder`` a ``ReminderPayload`` (``bot/meetings/payloads.py``), ``edit`` and ``delete`` a
+    ``ChangePayload``, and ``notice``, ``meeting-notice`` and ``digest`` a ``NoticePayload`` — the message
+    itself, composed when queued (``bot/delivery/payloads.py``).
+    """
+
+    ANNOUNCEMENT = "announcement"
+    REPORT = "report"
+    EDIT = "edit"
+    DELETE = "delete"
+    REMINDER = "reminder"
+    DIGEST = "digest"
+    NOTICE = "notice"
+    MEETING_NOTICE = "meeting-notice"
+
+
+@dataclass(frozen=True, slots=True)
+class UnknownKind:
+    """A stored kind this version does not know (a newer version's row, or one written by hand). Reading it must
+    not stop the worker: such a row is recorded failed with its kind in the reason, and counted as a notice."""
+
+    value: str
+
+    def __str__(self) -> str:
+        return self.value
+
+
+def parse_kind(stored: str) -> DeliveryKind | UnknownKind:
+    """The kind of a stored row; never raises (see :class:`UnknownKind`)."""
+    try:
+        return DeliveryKind(stored)
+    except ValueError:
+        return UnknownKind(stored)
+
+
+class DeliveryPayload(Protocol):
+    """A row's payload as its kind's typed value; the value alone writes its JSON (and its class reads it)."""
+
+    def to_json(self) -> str: ...
+
+
+class PayloadError(ValueError):
+    """A stored payload is not what its kind needs (a corrupt or hand-edited row). Raised by every payload's
+    ``from_json``; the worker records such a row failed, since reading it again gives the same answer."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,8 +86,8 @@ class NewDelivery:
     """A message to queue. Exactly one of ``person_id`` or (``platform``, ``channel_id``) is the target."""
 
     dedupe_key: str
-    kind: str
-    payload: str
+    kind: DeliveryKind
+    payload: DeliveryPayload
     not_before: datetime
     person_id: int | None = None
     platform: str | None = None
@@ -48,9 +100,12 @@ class NewDelivery:
 
 @dataclass(frozen=True, slots=True)
 class Delivery:
+    """A queued row as stored. ``payload`` is the stored JSON: the kind's payload type parses it when the row is
+    built (so an unreadable one fails that row alone)."""
+
     id: int
     dedupe_key: str
-    kind: str
+    kind: DeliveryKind | UnknownKind
     person_id: int | None
     platform: str | None
     channel_id: str | None

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable
 from datetime import datetime
 
 from bot.clock import Clock
-from bot.delivery.model import NewDelivery
+from bot.delivery.model import DeliveryKind, NewDelivery
+from bot.delivery.payloads import NoticePayload
 from bot.messages import Message
 from bot.ports import Store
 
@@ -20,13 +20,13 @@ class Notifier:
         self._clock = clock
         self._wake = wake
 
-    async def to_people(self, person_ids: Iterable[int], message: Message, *, key: str, kind: str = "notice",
-                        topic_id: int | None = None, not_before: datetime | None = None,
-                        expires_at: datetime | None = None) -> int:
+    async def to_people(self, person_ids: Iterable[int], message: Message, *, key: str,
+                        kind: DeliveryKind = DeliveryKind.NOTICE, topic_id: int | None = None,
+                        not_before: datetime | None = None, expires_at: datetime | None = None) -> int:
         """Queue ``message`` for each person once per ``key`` (a repeated key is ignored, not re-sent).
         ``expires_at``: when it stops being worth sending (it is then recorded missed, not sent late)."""
         now = self._clock.now()
-        payload = json.dumps(message.to_json(), ensure_ascii=False)
+        payload = NoticePayload(message)
         rows = [NewDelivery(dedupe_key=f"{key}:person:{person_id}", kind=kind, payload=payload,
                             not_before=not_before or now, person_id=person_id, topic_id=topic_id,
                             expires_at=expires_at)

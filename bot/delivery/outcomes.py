@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TypeVar
 
-from bot.delivery.model import DeliveryStatus
+from bot.delivery.model import DeliveryKind, DeliveryStatus, UnknownKind
 
 K = TypeVar("K", bound=Hashable)
 
@@ -26,7 +26,7 @@ class DeliveryCount:
     identity's; ``None`` while a person with several identities has not been sent to yet."""
 
     platform: str | None
-    kind: str
+    kind: DeliveryKind | UnknownKind
     status: DeliveryStatus
     count: int
     retryable: int = 0
@@ -56,7 +56,7 @@ class MissedDelivery:
     """A ``missed`` row not yet included in a summary to the coordinators."""
 
     id: int
-    kind: str
+    kind: DeliveryKind | UnknownKind
     topic_id: int | None
     announcement_id: int | None
     payload: str

@@ -5,15 +5,19 @@ platform is known before the row takes that platform's turn), render in the read
 What comes out is a :class:`Route`: the platform and a ready call. Why split there: a DM's platform is only
 known once the recipient's identity is picked, and the worker must know it to pace, pause or probe that
 platform alone.
+
+A row this version cannot read — an unknown kind, or a payload its kind's type refuses — raises
+:class:`Unreadable`: the worker records it failed, with the kind in the reason, and goes on with the others.
 """
 
 from __future__ import annotations
 
-import json
+import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 
-from bot.delivery.model import Delivery, DeliveryStatus, SentMessage
+from bot.delivery.model import Delivery, DeliveryKind, DeliveryStatus, PayloadError, SentMessage, UnknownKind
+from bot.delivery.payloads import ChangePayload, NoticePayload
 from bot.i18n import Msg, Translator, _, decode_text, encode_text
 from bot.messages import Message, RenderedMessage
 from bot.model import IdentityRecord
@@ -22,10 +26,12 @@ from bot.ports import PermanentDeliveryError, PlatformAdapter, PlatformRoles, St
 from bot.topics.access import may_receive
 from bot.topics.model import Topic, Visibility
 
+log = logging.getLogger(__name__)
+
 Builder = Callable[[Delivery], Awaitable[Message | None]]
-"""Builds a row's message when it is sent (so edits before sending apply); ``None`` means cancelled."""
-EDIT_KIND = "edit"
-DELETE_KIND = "delete"
+"""Builds a row's message when it is sent (so edits before sending apply); ``None`` means cancelled. Raises
+:class:`~bot.delivery.model.PayloadError` when the row's payload is not its kind's."""
+CHANGES = (DeliveryKind.EDIT, DeliveryKind.DELETE)
 
 
 class Cancelled(Exception):
@@ -35,6 +41,15 @@ class Cancelled(Exception):
 
 
 class Skip(Exception):
+    def __init__(self, reason: Msg) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class Unreadable(Exception):
+    """This version cannot read the row (its kind or its payload): reading it again gives the same answer, so
+    it fails at once instead of being retried until its deadline."""
+
     def __init__(self, reason: Msg) -> None:
         super().__init__(reason)
         self.reason = reason
@@ -59,10 +74,11 @@ class Route:
 
 
 class Routes:
-    """Turns claimed rows into :class:`Route` s; raises :class:`Skip`, :class:`Cancelled` or :class:`Waiting`."""
+    """Turns claimed rows into :class:`Route` s; raises :class:`Skip`, :class:`Cancelled`, :class:`Waiting` or
+    :class:`Unreadable`. A kind with no builder is a message queued as it is (a :class:`NoticePayload`)."""
 
     def __init__(self, store: Store, translator: Translator, people: PeopleService,
-                 adapters: Mapping[str, PlatformAdapter], builders: Mapping[str, Builder]) -> None:
+                 adapters: Mapping[str, PlatformAdapter], builders: Mapping[DeliveryKind, Builder]) -> None:
         self._store = store
         self._translator = translator
         self._people = people
@@ -74,11 +90,22 @@ class Routes:
         """Topics are read once per round, so access is re-checked at most a round late."""
         self._topics = {}
 
+    def builder(self, kind: DeliveryKind | UnknownKind) -> Builder | None:
+        """The builder of rows of ``kind``; ``None`` for a message queued as it is, or a kind not known here."""
+        return None if isinstance(kind, UnknownKind) else self._builders.get(kind)
+
     async def route(self, delivery: Delivery) -> Route:
-        if delivery.kind in (EDIT_KIND, DELETE_KIND):
-            return await self._change_delivered(delivery)
-        builder = self._builders.get(delivery.kind)
-        message = await builder(delivery) if builder else Message.from_json(json.loads(delivery.payload))
+        kind = delivery.kind
+        if isinstance(kind, UnknownKind):
+            raise Unreadable(_("unknown kind “{kind}”: written by another version of the bot", kind=kind.value))
+        try:
+            if kind in CHANGES:
+                return await self._change_delivered(delivery, kind)
+            builder = self._builders.get(kind)
+            message = await builder(delivery) if builder else NoticePayload.from_json(delivery.payload).message
+        except PayloadError as error:
+            log.warning("delivery %d of kind %s is unreadable: %s", delivery.id, kind, error)
+            raise Unreadable(_("its content could not be read as “{kind}”", kind=str(kind))) from None
         if message is None:
             raise Cancelled(_("cancelled before it was sent"))
         if delivery.person_id is not None:
@@ -92,9 +119,9 @@ class Routes:
             language = self._people.language_of(person) if person else None
         return message.render(self._translator, language)
 
-    async def _change_delivered(self, delivery: Delivery) -> Route:
+    async def _change_delivered(self, delivery: Delivery, kind: DeliveryKind) -> Route:
         """An edit or delete of a copy delivered earlier, rebuilt from its current source."""
-        original = await self._store.outbox.get(int(json.loads(delivery.payload)["of"]))
+        original = await self._store.outbox.get(ChangePayload.from_json(delivery.payload).of)
         if original is not None and original.status in (DeliveryStatus.PENDING, DeliveryStatus.SENDING):
             raise Waiting()
         if original is None or original.sent is None:
@@ -103,12 +130,12 @@ class Routes:
         adapter = self._adapters.get(sent.platform)
         if adapter is None:
             raise Skip(_("platform {platform} is not running", platform=sent.platform))
-        if delivery.kind == DELETE_KIND:
+        if kind is DeliveryKind.DELETE:
             async def delete() -> SentMessage:
                 await adapter.delete(sent)
                 return sent
             return Route(sent.platform, adapter, delete, posts=False)
-        builder = self._builders.get(original.kind)
+        builder = self.builder(original.kind)
         message = await builder(original) if builder else None
         if message is None:
             raise Skip(_("nothing to update"))

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
+from enum import StrEnum
 
 from bot.clock import Clock
+from bot.delivery.model import DeliveryKind, UnknownKind
 from bot.delivery.outcomes import (
     OPEN_STATUSES,
     DeliveryCount,
@@ -29,14 +31,38 @@ MISSED_SHOWN = 5
 """How many missed reminders ``meeting show`` lists (the latest occurrences)."""
 NOT_CHOSEN = "\uffff"  # sorts last; shown as "not chosen yet"
 
-# The kinds features queue, as people name them; anything else is a notice (reports, requests, changes).
-KIND_GROUPS: dict[str, str] = {"announcement": "announcement", "reminder": "reminder", "digest": "digest",
-                               "edit": "change", "delete": "change"}
+
+class KindGroup(StrEnum):
+    """Kinds as people name them in ``delivery status`` (listed in this order: by value)."""
+
+    ANNOUNCEMENT = "announcement"
+    CHANGE = "change"
+    DIGEST = "digest"
+    NOTICE = "notice"
+    REMINDER = "reminder"
 
 
-def kind_label(group: str) -> Text:
-    return {"announcement": _("announcement copies"), "reminder": _("reminders"), "digest": _("digests"),
-            "change": _("edits and removals of sent copies")}.get(group, _("notices"))
+KIND_GROUPS: dict[DeliveryKind, KindGroup] = {
+    DeliveryKind.ANNOUNCEMENT: KindGroup.ANNOUNCEMENT, DeliveryKind.REMINDER: KindGroup.REMINDER,
+    DeliveryKind.DIGEST: KindGroup.DIGEST, DeliveryKind.EDIT: KindGroup.CHANGE, DeliveryKind.DELETE: KindGroup.CHANGE}
+"""The kinds features queue; anything else is a notice (reports, requests, meeting notices, unknown kinds)."""
+
+
+def kind_group(kind: DeliveryKind | UnknownKind) -> KindGroup:
+    return KindGroup.NOTICE if isinstance(kind, UnknownKind) else KIND_GROUPS.get(kind, KindGroup.NOTICE)
+
+
+def kind_label(group: KindGroup) -> Text:
+    match group:
+        case KindGroup.ANNOUNCEMENT:
+            return _("announcement copies")
+        case KindGroup.REMINDER:
+            return _("reminders")
+        case KindGroup.DIGEST:
+            return _("digests")
+        case KindGroup.CHANGE:
+            return _("edits and removals of sent copies")
+    return _("notices")
 
 
 def platform_label(platform: str) -> Msg:
@@ -115,8 +141,8 @@ def _via(count: DeliveryCount) -> str:
     return count.platform or NOT_CHOSEN
 
 
-def _kind(count: DeliveryCount) -> str:
-    return KIND_GROUPS.get(count.kind, "notice")
+def _kind(count: DeliveryCount) -> KindGroup:
+    return kind_group(count.kind)
 
 
 class OutboxReports:

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Protocol
 
-from bot.delivery.model import Delivery, DeliveryStatus, NewDelivery, SentMessage, WorkerLease
+from bot.delivery.model import Delivery, DeliveryKind, DeliveryStatus, NewDelivery, SentMessage, WorkerLease
 from bot.delivery.outcomes import PlatformCircuit
 
 
@@ -66,7 +66,7 @@ class OutboxStore(Protocol):
 
     async def next_due(self) -> datetime | None: ...
     async def get(self, delivery_id: int) -> Delivery | None: ...
-    async def by_kind(self, kind: str) -> list[Delivery]: ...
+    async def by_kind(self, kind: DeliveryKind) -> list[Delivery]: ...
 
 
 class CircuitStore(Protocol):

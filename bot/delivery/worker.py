@@ -25,18 +25,17 @@ from bot.delivery.attempts import Attempts
 from bot.delivery.circuit import Circuits
 from bot.delivery.config import DeliveryConfig, Outlet
 from bot.delivery.lease import Lease, LeaseConfig
-from bot.delivery.model import Delivery
+from bot.delivery.model import Delivery, DeliveryKind
 from bot.delivery.pacing import Pace
 from bot.delivery.pipeline import Pipeline, give_back
-from bot.delivery.routes import DELETE_KIND, EDIT_KIND, Builder, Routes
+from bot.delivery.routes import Builder, Routes
 from bot.delivery.wakeup import Wakeup
 from bot.i18n import Msg, Translator
 from bot.messages import Message
 from bot.people.service import PeopleService
 from bot.ports import Store
 
-__all__ = ["DELETE_KIND", "EDIT_KIND", "AfterBatch", "Builder", "DeliveryConfig", "DeliveryWorker", "LeaseConfig",
-           "Outlet"]
+__all__ = ["AfterBatch", "Builder", "DeliveryConfig", "DeliveryWorker", "LeaseConfig", "Outlet"]
 
 log = logging.getLogger(__name__)
 
@@ -70,9 +69,9 @@ class DeliveryWorker:
     """
 
     def __init__(self, store: Store, clock: Clock, translator: Translator, people: PeopleService,
-                 outlets: Iterable[Outlet], builders: Mapping[str, Builder], config: DeliveryConfig,
+                 outlets: Iterable[Outlet], builders: Mapping[DeliveryKind, Builder], config: DeliveryConfig,
                  wakeup: Wakeup, after_batch: Sequence[AfterBatch] = (), rng: random.Random | None = None,
-                 lease: LeaseConfig | None = None, expired: Mapping[str, Msg] | None = None) -> None:
+                 lease: LeaseConfig | None = None, expired: Mapping[DeliveryKind, Msg] | None = None) -> None:
         self._store = store
         self._clock = clock
         outlets = list(outlets)
@@ -144,7 +143,7 @@ class DeliveryWorker:
     async def refresh(self, deliveries: Iterable[Delivery]) -> None:
         """Rebuild delivered messages from their source and edit them in place now (live reports)."""
         for delivery in deliveries:
-            builder = self._builders.get(delivery.kind)
+            builder = self._routes.builder(delivery.kind)
             message = await builder(delivery) if builder else None
             if message is not None:
                 await self.edit_sent(delivery, message)

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from bot.channels.model import ChannelBinding
 from bot.clock import Clock
-from bot.delivery.model import Delivery, NewDelivery
+from bot.delivery.model import Delivery, DeliveryKind, NewDelivery
 from bot.i18n import _, encode_text
 from bot.meetings.model import Answer, Meeting, MeetingConfig, Occurrence, OccurrenceState, epoch
+from bot.meetings.payloads import ReminderPayload, ReminderTarget
 from bot.meetings.recurrence import MAX_OFFSET, expand, format_offset
 from bot.meetings.reminders import build_reminder
 from bot.messages import Message
@@ -18,7 +19,6 @@ from bot.ports import Store
 from bot.subscriptions.model import DeliveryMode
 from bot.topics.model import Topic
 
-REMINDER_KIND = "reminder"
 REMINDER_EXPIRED = _("no longer relevant: the meeting had started")
 """Why a reminder row that could not go before its meeting started is ``missed`` (rows expire at the start)."""
 SUPERSEDE_WITHIN = timedelta(minutes=15)
@@ -120,7 +120,7 @@ class ReminderQueue:
     async def _record_missed(self, meeting: Meeting, occurrence: Occurrence, offset: int, now: datetime) -> None:
         key = f"meet:{meeting.id}:{epoch(occurrence.original_start)}:{epoch(occurrence.start)}:{offset}:missed"
         await self._store.meetings.record_skipped_delivery(
-            key, meeting.author_id, meeting.topic_id, json.dumps(self._payload(occurrence, offset, late=True)),
+            key, meeting.author_id, meeting.topic_id, self._payload(occurrence, offset, late=True),
             encode_text(_("missed: the bot was offline when the {offset} reminder was due and the meeting had "
                           "already started", offset=format_offset(offset))), now)
 
@@ -132,20 +132,22 @@ class ReminderQueue:
         people, channels = await self.audience(meeting, topic, occurrence)
         base = f"meet:{meeting.id}:{epoch(occurrence.original_start)}:{epoch(occurrence.start)}:{offset}"
         payload = self._payload(occurrence, offset, late=late)
+        to_person = replace(payload, target=ReminderTarget.DM)
+        to_channel = replace(payload, target=ReminderTarget.CHANNEL)
         # A reminder that cannot go before the meeting starts is missed (and reported), never sent late.
         expires = occurrence.start
-        rows = [NewDelivery(dedupe_key=f"{base}:person:{person_id}", kind=REMINDER_KIND,
-                            payload=json.dumps({**payload, "target": "dm"}), not_before=now, person_id=person_id,
-                            topic_id=topic.id, expires_at=expires) for person_id in people]
-        rows += [NewDelivery(dedupe_key=f"{base}:channel:{c.platform}:{c.channel_id}", kind=REMINDER_KIND,
-                             payload=json.dumps({**payload, "target": "channel"}), not_before=now,
-                             platform=c.platform, channel_id=c.channel_id, topic_id=topic.id, expires_at=expires)
+        rows = [NewDelivery(dedupe_key=f"{base}:person:{person_id}", kind=DeliveryKind.REMINDER,
+                            payload=to_person, not_before=now, person_id=person_id, topic_id=topic.id,
+                            expires_at=expires) for person_id in people]
+        rows += [NewDelivery(dedupe_key=f"{base}:channel:{c.platform}:{c.channel_id}", kind=DeliveryKind.REMINDER,
+                             payload=to_channel, not_before=now, platform=c.platform, channel_id=c.channel_id,
+                             topic_id=topic.id, expires_at=expires)
                  for c in channels]
         return await self._store.outbox.enqueue(rows, now)
 
-    def _payload(self, occurrence: Occurrence, offset: int, *, late: bool) -> dict[str, object]:
-        return {"meeting": occurrence.meeting_id, "original": epoch(occurrence.original_start),
-                "start": epoch(occurrence.start), "offset": offset, "late": late}
+    def _payload(self, occurrence: Occurrence, offset: int, *, late: bool) -> ReminderPayload:
+        return ReminderPayload(meeting_id=occurrence.meeting_id, original_start=occurrence.original_start,
+                               start=occurrence.start, offset_minutes=offset, late=late)
 
     async def audience(self, meeting: Meeting, topic: Topic,
                        occurrence: Occurrence | None) -> tuple[list[int], list[ChannelBinding]]:

@@ -3,12 +3,12 @@ meeting cancelled or moved in between sends nothing stale."""
 
 from __future__ import annotations
 
-import json
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from bot.delivery.model import Delivery
 from bot.i18n import Text, _
 from bot.meetings.model import Meeting, MeetingState, OccurrenceState, epoch
+from bot.meetings.payloads import ReminderPayload, ReminderTarget
 from bot.meetings.recurrence import format_offset
 from bot.messages import Action, ActionStyle, Field, Message, stamp
 from bot.ports import Store
@@ -16,23 +16,23 @@ from bot.ports import Store
 
 async def build_reminder(store: Store, delivery: Delivery) -> Message | None:
     """A reminder built at send time; None when the meeting or occurrence was cancelled or moved since."""
-    payload = json.loads(delivery.payload)
-    meeting = await store.meetings.get(int(payload["meeting"]))
+    payload = ReminderPayload.from_json(delivery.payload)
+    meeting = await store.meetings.get(payload.meeting_id)
     topic = await store.topics.get(meeting.topic_id) if meeting else None
     if meeting is None or topic is None or meeting.state is MeetingState.CANCELLED:
         return None
-    original = datetime.fromtimestamp(payload["original"], UTC)
+    original = payload.original_start
     occurrence = next((o for o in await store.meetings.occurrences(meeting.id, original - timedelta(
         days=400)) if o.original_start == original), None)
     if occurrence is None or occurrence.state is OccurrenceState.CANCELLED \
-            or epoch(occurrence.start) != payload["start"]:
+            or epoch(occurrence.start) != epoch(payload.start):
         return None
     body: list[Text | str] = [_("“{title}” starts {time} ({topic}).", title=meeting.title,
                                 time=stamp(occurrence.start), topic=topic.slug)]
-    if payload.get("late"):
+    if payload.late:
         body.append(_("This reminder is late: the bot was offline when it was due."))
     actions: tuple[Action, ...] = ()
-    if payload.get("target") == "dm":
+    if payload.target is ReminderTarget.DM:
         actions = (Action(_("Yes"), f"rsvp {meeting.id} yes", ActionStyle.PRIMARY),
                    Action(_("Maybe"), f"rsvp {meeting.id} maybe"),
                    Action(_("No"), f"rsvp {meeting.id} no", ActionStyle.DANGER))

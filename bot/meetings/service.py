@@ -14,7 +14,8 @@ from zoneinfo import ZoneInfo
 from bot.clock import Clock
 from bot.commands.autocomplete import Suggestion
 from bot.commands.context import Caller
-from bot.delivery.model import NewDelivery
+from bot.delivery.model import DeliveryKind, NewDelivery
+from bot.delivery.payloads import NoticePayload
 from bot.errors import PermissionDenied, UserError
 from bot.i18n import Text, _
 from bot.meetings.model import (
@@ -40,7 +41,6 @@ from bot.topics.service import archived_error
 from bot.untrusted import neutralise_mentions
 from bot.when import TODAY_WORDS, TOMORROW_WORDS, WEEKDAYS, Reading, parse_when
 
-NOTICE_KIND = "meeting-notice"
 DEFAULT_REMIND = (24 * 60, 60)
 MAX_DURATION = timedelta(hours=24)
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -274,11 +274,12 @@ class MeetingService:
         """Queue a notice to the reminders' audience (immediate subscribers, yes/maybe, topic channels)."""
         now = self._clock.now()
         people, channels = await self._reminders.audience(meeting, topic, occurrence)
-        payload = json.dumps(message.to_json(), ensure_ascii=False)
+        payload = NoticePayload(message)
         base = f"meet:{meeting.id}:{key}"
-        rows = [NewDelivery(dedupe_key=f"{base}:person:{p}", kind=NOTICE_KIND, payload=payload, not_before=now,
+        kind = DeliveryKind.MEETING_NOTICE
+        rows = [NewDelivery(dedupe_key=f"{base}:person:{p}", kind=kind, payload=payload, not_before=now,
                             person_id=p, topic_id=topic.id) for p in people]
-        rows += [NewDelivery(dedupe_key=f"{base}:channel:{c.platform}:{c.channel_id}", kind=NOTICE_KIND,
+        rows += [NewDelivery(dedupe_key=f"{base}:channel:{c.platform}:{c.channel_id}", kind=kind,
                              payload=payload, not_before=now, platform=c.platform, channel_id=c.channel_id,
                              topic_id=topic.id) for c in channels]
         added = await self._store.outbox.enqueue(rows, now)

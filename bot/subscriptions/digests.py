@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 from bot.announcements.model import AnnouncementState
 from bot.clock import Clock
 from bot.commands.context import Caller
+from bot.delivery.model import DeliveryKind
 from bot.delivery.notify import Notifier
 from bot.i18n import Text, _, _n, encode_text
 from bot.messages import Action, Message
@@ -22,7 +23,6 @@ from bot.subscriptions.model import DeliveryMode
 from bot.topics.access import may_receive
 
 EXCERPT = 280
-DIGEST_KIND = "digest"
 DIGEST_EXPIRED = _("no longer relevant: the next digest was due")
 """Why a digest that could not go before the next one was due is ``missed``; its items move to the next one."""
 
@@ -128,7 +128,7 @@ class DigestService:
                         [person_id],
                         Message(title=title, body=(_n("{n} announcement:", "{n} announcements:", len(lines)),
                                                    *lines, *_meeting_part(meetings)), actions=actions),
-                        key=key, kind=DIGEST_KIND, expires_at=next_slot(slot, ZoneInfo(caller.timezone), mode,
+                        key=key, kind=DeliveryKind.DIGEST, expires_at=next_slot(slot, ZoneInfo(caller.timezone), mode,
                                                                        self._config))
                     queued += added
                 # Items released from a missed digest after this slot's went out wait for the next slot's.
@@ -162,7 +162,7 @@ class DigestService:
                 title = _("Your daily digest") if mode is DeliveryMode.DAILY else _("Your weekly digest")
                 queued += await self._notifier.to_people(
                     [person_id], Message(title=title, body=tuple(_meeting_part(lines))),
-                    key=f"digest:{person_id}:{mode.value}:{slot.isoformat()}", kind=DIGEST_KIND,
+                    key=f"digest:{person_id}:{mode.value}:{slot.isoformat()}", kind=DeliveryKind.DIGEST,
                     expires_at=next_slot(slot, ZoneInfo(caller.timezone), mode, self._config))
         return queued
 

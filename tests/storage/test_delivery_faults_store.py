@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.delivery.model import DeliveryStatus, NewDelivery, SentMessage, WorkerLease
+from bot.delivery.model import DeliveryKind, DeliveryStatus, NewDelivery, SentMessage, WorkerLease
+from bot.delivery.payloads import NoticePayload
+from bot.messages import Message
 from bot.model import Identity
 from bot.subscriptions.model import DeliveryMode
 from bot.topics.model import Policy, Visibility
@@ -16,6 +18,7 @@ from storage.database import Database
 from storage.store import SqliteStore
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+POST = NoticePayload(Message(body=("news",)))
 LATER = NOW + timedelta(minutes=5)
 
 
@@ -26,8 +29,9 @@ async def store(tmp_path: Path) -> AsyncIterator[SqliteStore]:
 
 
 async def _rows(store: SqliteStore, *keys: str, platform: str | None = "slack", not_before: datetime = NOW) -> None:
-    await store.outbox.enqueue([NewDelivery(dedupe_key=key, kind="post", payload="{}", not_before=not_before,
-                                            platform=platform, channel_id="C1") for key in keys], NOW)
+    await store.outbox.enqueue([NewDelivery(dedupe_key=key, kind=DeliveryKind.MEETING_NOTICE, payload=POST,
+                                            not_before=not_before, platform=platform, channel_id="C1")
+                                for key in keys], NOW)
 
 
 async def test_a_deferral_counts_no_attempt_a_retry_does_and_uncertain_sticks_until_sent(store: SqliteStore) -> None:
@@ -65,7 +69,7 @@ async def test_recovery_takes_back_only_rows_without_a_live_lease(store: SqliteS
         await _rows(store, f"row-{holder}")
         await store.outbox.claim_due(NOW, 1, holder)
     assert await store.outbox.recover_orphans(NOW) == 2
-    rows = {row.dedupe_key: row for row in await store.outbox.by_kind("post")}
+    rows = {row.dedupe_key: row for row in await store.outbox.by_kind(DeliveryKind.MEETING_NOTICE)}
     assert rows["row-live"].status is DeliveryStatus.SENDING and not rows["row-live"].uncertain
     for key in ("row-dead", "row-None"):
         assert rows[key].status is DeliveryStatus.PENDING and rows[key].uncertain
@@ -82,7 +86,7 @@ async def test_bringing_a_platform_forward_touches_only_rows_it_held_back(store:
         platform = "discord" if row.dedupe_key == "other-platform" else "slack"
         await store.outbox.defer(row.id, NOW + timedelta(seconds=20), platform=platform, reason="down", since=NOW)
     assert await store.outbox.bring_forward("slack", NOW + timedelta(seconds=2)) == 1
-    rows = {row.dedupe_key: row for row in await store.outbox.by_kind("post")}
+    rows = {row.dedupe_key: row for row in await store.outbox.by_kind(DeliveryKind.MEETING_NOTICE)}
     assert rows["held"].not_before == NOW + timedelta(seconds=2)
     assert rows["other-platform"].not_before == NOW + timedelta(seconds=20)
     assert rows["scheduled"].not_before == NOW + timedelta(hours=1)
@@ -129,12 +133,13 @@ async def test_a_missed_digest_releases_its_items_once_the_next_is_due(store: Sq
     key = "digest:1:daily:2026-11-24T08:00:00+00:00"
     await store.announcements.mark_digested(person, [announcement.id], key)
     expires = NOW + timedelta(days=1)
-    await store.outbox.enqueue([NewDelivery(dedupe_key=f"{key}:person:{person}", kind="digest", payload="{}",
-                                            not_before=NOW, person_id=person, expires_at=expires)], NOW)
+    await store.outbox.enqueue([NewDelivery(dedupe_key=f"{key}:person:{person}", kind=DeliveryKind.DIGEST,
+                                            payload=POST, not_before=NOW, person_id=person, expires_at=expires)],
+                               NOW)
     assert await store.announcements.release_missed_digests(expires - timedelta(seconds=1), "next due") == 0
     assert await store.announcements.pending_digests() == []
     assert await store.announcements.release_missed_digests(expires, "next due") == 1
-    [row] = await store.outbox.by_kind("digest")
+    [row] = await store.outbox.by_kind(DeliveryKind.DIGEST)
     assert row.status is DeliveryStatus.MISSED and row.reason == "next due"
     assert await store.announcements.digest_items(person, DeliveryMode.DAILY, expires) == [announcement.id]
     assert await store.announcements.release_missed_digests(expires, "next due") == 0  # once

@@ -4,7 +4,6 @@ loopback fake Discord in ``tests/fakes``. No part of the SDK is mocked."""
 from __future__ import annotations
 
 import dataclasses
-import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -20,7 +19,8 @@ from adapters.discord.interactions import ACTION_PREFIX
 from adapters.discord.setup import SetupError, setup_public_channel, setup_topic_channel
 from app.assembly import App, build_app
 from app.settings import CoalitionSettings, Settings
-from bot.delivery.model import DeliveryStatus, NewDelivery
+from bot.delivery.model import DeliveryKind, DeliveryStatus, NewDelivery
+from bot.delivery.payloads import NoticePayload
 from bot.errors import UserError
 from bot.messages import Action, Message
 from bot.model import Identity, Role
@@ -427,9 +427,9 @@ async def test_long_text_is_split_into_several_messages_not_cut(
 async def test_untrusted_text_pings_nobody(fake: FakeDiscord, running: tuple[App, DiscordRunner]) -> None:
     app, _ = running
     await app.store.outbox.enqueue([NewDelivery(
-        dedupe_key="post:1", kind="post", not_before=app.services.clock.now(), platform="discord",
-        channel_id=str(GENERAL.id),
-        payload=json.dumps(Message(body=(f"@everyone @here <@{BOB.id}> <@&{MEMBER_ROLE.id}>",)).to_json()))],
+        dedupe_key="post:1", kind=DeliveryKind.MEETING_NOTICE, not_before=app.services.clock.now(),
+        platform="discord", channel_id=str(GENERAL.id),
+        payload=NoticePayload(Message(body=(f"@everyone @here <@{BOB.id}> <@&{MEMBER_ROLE.id}>",))))],
         app.services.clock.now())
     await app.worker.run_due()
 
@@ -460,8 +460,9 @@ async def post_announcements(app: App, count: int) -> None:
     now = app.services.clock.now()
     await app.store.announcements.bind_channel("public", None, "discord", str(ANNOUNCEMENTS.id), now)
     await app.store.outbox.enqueue([NewDelivery(
-        dedupe_key=f"public:{n}", kind="public", not_before=now, platform="discord", channel_id=str(ANNOUNCEMENTS.id),
-        payload=json.dumps(Message(body=(f"News {n}",)).to_json())) for n in range(count)], now)
+        dedupe_key=f"public:{n}", kind=DeliveryKind.MEETING_NOTICE, not_before=now, platform="discord",
+        channel_id=str(ANNOUNCEMENTS.id), payload=NoticePayload(Message(body=(f"News {n}",))))
+        for n in range(count)], now)
     await app.worker.run_due()
 
 

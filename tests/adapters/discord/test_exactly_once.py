@@ -9,7 +9,6 @@ Either way one copy. And the errors tell the worker what happened (``may_have_la
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -17,7 +16,8 @@ import pytest
 
 from adapters.discord.client import DiscordRunner
 from app.assembly import App
-from bot.delivery.model import DeliveryStatus, NewDelivery, SentMessage
+from bot.delivery.model import DeliveryKind, DeliveryStatus, NewDelivery, SentMessage
+from bot.delivery.payloads import NoticePayload
 from bot.messages import Message
 from bot.model import Identity, IdentityRecord
 from bot.ports import TransientDeliveryError
@@ -51,8 +51,8 @@ async def queue(app: App, where: str) -> None:
         return
     now = app.services.clock.now()
     await app.store.outbox.enqueue([NewDelivery(
-        dedupe_key="post:moved", kind="post", not_before=now, platform="discord", channel_id=str(GENERAL.id),
-        payload=json.dumps(Message(body=(TEXT,)).to_json()))], now)
+        dedupe_key="post:moved", kind=DeliveryKind.MEETING_NOTICE, not_before=now, platform="discord",
+        channel_id=str(GENERAL.id), payload=NoticePayload(Message(body=(TEXT,))))], now)
 
 
 def posted(fake: FakeDiscord, where: str) -> list[PostedMessage]:
@@ -69,14 +69,14 @@ async def test_a_post_stored_before_the_connection_dropped_is_sent_once(
     await queue(app, where)
 
     await app.worker.run_due()
-    [row] = await app.store.outbox.by_kind("notice" if where == "dm" else "post")
+    [row] = await app.store.outbox.by_kind(DeliveryKind.NOTICE if where == "dm" else DeliveryKind.MEETING_NOTICE)
     assert row.status is DeliveryStatus.PENDING
     assert english(row.reason) == "Network error (ServerDisconnectedError)."
     [stored] = posted(fake, where)  # Discord has it; the bot was not told
 
     clock.advance(**later)
     await app.worker.run_due()
-    [row] = await app.store.outbox.by_kind("notice" if where == "dm" else "post")
+    [row] = await app.store.outbox.by_kind(DeliveryKind.NOTICE if where == "dm" else DeliveryKind.MEETING_NOTICE)
     assert row.status is DeliveryStatus.SENT
     assert row.sent == SentMessage("discord", str(stored.channel_id), (str(stored.id),))
     assert posted(fake, where) == [stored]

@@ -7,7 +7,6 @@ real discord.py client, through the real delivery worker, against the fake Disco
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
@@ -15,7 +14,8 @@ from pathlib import Path
 
 from adapters.discord.client import DiscordRunner
 from app.assembly import App, build_app
-from bot.delivery.model import Delivery, DeliveryStatus, NewDelivery
+from bot.delivery.model import Delivery, DeliveryKind, DeliveryStatus, NewDelivery
+from bot.delivery.payloads import NoticePayload
 from bot.messages import Message
 from bot.model import Identity
 from tests.adapters.discord.test_discord_adapter import discord_settings, person_of
@@ -50,8 +50,8 @@ async def dm_already_open(app: App, fake: FakeDiscord, user_id: int) -> int:
 async def post_in(app: App, channel_id: int, key: str) -> None:
     now = app.services.clock.now()
     await app.store.outbox.enqueue([NewDelivery(
-        dedupe_key=key, kind="post", not_before=now, platform="discord", channel_id=str(channel_id),
-        payload=json.dumps(Message(body=(TEXT,)).to_json()))], now)
+        dedupe_key=key, kind=DeliveryKind.MEETING_NOTICE, not_before=now, platform="discord",
+        channel_id=str(channel_id), payload=NoticePayload(Message(body=(TEXT,))))], now)
 
 
 async def drain(app: App) -> None:
@@ -80,7 +80,7 @@ async def test_a_dm_open_limit_holds_only_the_dms_still_to_open(tmp_path: Path, 
 
         rows = {row.person_id: row for row in await app.store.outbox.by_kind("notice")}
         assert rows[alice].status is DeliveryStatus.SENT and len(fake.dm_messages_to(ALICE.id)) == 1
-        [post] = await app.store.outbox.by_kind("post")
+        [post] = await app.store.outbox.by_kind(DeliveryKind.MEETING_NOTICE)
         assert post.status is DeliveryStatus.SENT and len(fake.messages_in(GENERAL.id)) == 1
         assert held_for_the_route(rows[bob], start, 60) and held_for_the_route(rows[owner], start, 60)
         assert len(fake.requests_to("POST", "/users/@me/channels")) == 1  # the other was refused here
@@ -104,7 +104,7 @@ async def test_one_channels_limit_holds_only_that_channel(tmp_path: Path, clock:
 
         assert {row.status for row in await app.store.outbox.by_kind("notice")} == {DeliveryStatus.SENT}
         assert [len(fake.dm_messages_to(u.id)) for u in (ALICE, BOB)] == [1, 1]
-        posts = await app.store.outbox.by_kind("post")
+        posts = await app.store.outbox.by_kind(DeliveryKind.MEETING_NOTICE)
         assert len(posts) == 2 and all(held_for_the_route(row, start, 90) for row in posts)
         assert len(fake.requests_to("POST", f"/channels/{GENERAL.id}/messages")) == 1
         assert fake.invalid_request_count == 1 and fake.messages_in(GENERAL.id) == []

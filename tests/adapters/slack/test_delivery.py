@@ -4,7 +4,6 @@ default; ``tests/adapters/slack/test_exactly_once.py`` has the faults that make 
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -14,7 +13,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 from adapters.slack.app import SlackRunner
 from adapters.slack.delivery import METADATA_EVENT
 from app.assembly import App, build_app
-from bot.delivery.model import DeliveryStatus, NewDelivery, SentMessage
+from bot.delivery.model import DeliveryKind, DeliveryStatus, NewDelivery, SentMessage
+from bot.delivery.payloads import NoticePayload
 from bot.i18n import Translator, decode_text
 from bot.messages import Message, RenderedMessage
 from bot.model import Identity
@@ -146,7 +146,7 @@ async def test_channel_errors_are_permanent_with_a_readable_reason(tmp_path: Pat
                           if call.params.get("channel") == "CNOTIN" else None)
             await enqueue_channel(app, clock, "CNOTIN", Message(body=("hello",)), key="c2")
             await app.run_due()
-            rows = {r.dedupe_key: r for r in await app.store.outbox.by_kind("post")}
+            rows = {r.dedupe_key: r for r in await app.store.outbox.by_kind(DeliveryKind.MEETING_NOTICE)}
             assert rows["c1"].status is DeliveryStatus.FAILED
             assert english(rows["c1"].reason) == "Slack: the channel is archived."
             assert rows["c2"].status is DeliveryStatus.FAILED
@@ -154,9 +154,9 @@ async def test_channel_errors_are_permanent_with_a_readable_reason(tmp_path: Pat
 
 
 async def enqueue_channel(app: App, clock: FixedClock, channel: str, message: Message, *, key: str) -> None:
-    await app.store.outbox.enqueue([NewDelivery(dedupe_key=key, kind="post", payload=json.dumps(message.to_json()),
-                                                not_before=clock.now(), platform="slack", channel_id=channel)],
-                                   clock.now())
+    await app.store.outbox.enqueue([NewDelivery(dedupe_key=key, kind=DeliveryKind.MEETING_NOTICE,
+                                                payload=NoticePayload(message), not_before=clock.now(),
+                                                platform="slack", channel_id=channel)], clock.now())
 
 
 async def test_long_text_is_split_into_several_messages_not_truncated(tmp_path: Path) -> None:
@@ -167,7 +167,7 @@ async def test_long_text_is_split_into_several_messages_not_truncated(tmp_path: 
         async with slack_app(tmp_path, fake, clock) as app:
             await enqueue_channel(app, clock, "CLONG", Message(body=body), key="long")
             await app.run_due()
-            row = (await app.store.outbox.by_kind("post"))[0]
+            row = (await app.store.outbox.by_kind(DeliveryKind.MEETING_NOTICE))[0]
             assert row.status is DeliveryStatus.SENT and row.sent is not None
             posted = fake.messages("CLONG")
             assert len(posted) == 2 and row.sent.message_ids == tuple(m["ts"] for m in posted)
@@ -208,7 +208,7 @@ async def test_crash_read_back_records_the_existing_message(tmp_path: Path) -> N
         posts_before = len(fake.calls_to("chat.postMessage"))
         async with slack_app(tmp_path, fake, clock) as app:
             await app.run_due()
-            rows = {r.dedupe_key: r for r in await app.store.outbox.by_kind("post")}
+            rows = {r.dedupe_key: r for r in await app.store.outbox.by_kind(DeliveryKind.MEETING_NOTICE)}
             assert rows["crashed"].status is DeliveryStatus.SENT
             assert rows["crashed"].sent == SentMessage("slack", "CPUB", (landed["ts"],))
             assert rows["lost"].status is DeliveryStatus.SENT

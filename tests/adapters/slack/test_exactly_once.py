@@ -18,7 +18,7 @@ from slack_sdk.errors import SlackApiError
 
 from adapters.slack.settings import SlackSettings
 from app.assembly import App
-from bot.delivery.model import DeliveryStatus, SentMessage
+from bot.delivery.model import DeliveryKind, DeliveryStatus, SentMessage
 from bot.messages import Message, RenderedMessage
 from bot.model import Identity
 from bot.ports import TransientDeliveryError
@@ -61,9 +61,10 @@ async def test_a_post_stored_before_the_failure_is_recorded_not_posted_again(
             else:
                 await queue_dm(app, clock, "UMEM", "k")
             conversation = "CPUB" if where == "channel" else fake.dm_channel("UMEM")
+            row_kind = DeliveryKind.MEETING_NOTICE if where == "channel" else DeliveryKind.NOTICE
 
             await app.run_due()
-            [row] = await app.store.outbox.by_kind("post" if where == "channel" else "notice")
+            [row] = await app.store.outbox.by_kind(row_kind)
             assert row.status is DeliveryStatus.PENDING
             expected = "Network error (ServerDisconnectedError)." if kind is DROP_AFTER_STORE else \
                 "Slack: temporary error (fatal_error)."
@@ -71,7 +72,7 @@ async def test_a_post_stored_before_the_failure_is_recorded_not_posted_again(
             [stored] = fake.messages(conversation)  # Slack has it; the bot was not told
 
             await run_until_settled(app, clock)
-            [row] = await app.store.outbox.by_kind("post" if where == "channel" else "notice")
+            [row] = await app.store.outbox.by_kind(row_kind)
             assert row.status is DeliveryStatus.SENT
             assert row.sent == SentMessage("slack", conversation, (stored["ts"],))
             assert fake.messages(conversation) == [stored]
@@ -89,7 +90,7 @@ async def test_a_post_dropped_before_slack_stored_it_is_sent_once_after_the_read
             await app.run_due()
             assert fake.messages("CPUB") == []
             await run_until_settled(app, clock)
-            [row] = await app.store.outbox.by_kind("post")
+            [row] = await app.store.outbox.by_kind(DeliveryKind.MEETING_NOTICE)
             [posted] = fake.messages("CPUB")
             assert row.status is DeliveryStatus.SENT and row.sent is not None
             assert row.sent.message_ids == (posted["ts"],)
@@ -115,7 +116,7 @@ async def test_a_long_rate_limit_returns_at_once_and_reaches_the_worker(tmp_path
             await enqueue_channel(app, clock, "CPUB", Message(body=(TEXT,)), key="b")
             async with asyncio.timeout(5):
                 await app.run_due()
-            [row] = await app.store.outbox.by_kind("post")
+            [row] = await app.store.outbox.by_kind(DeliveryKind.MEETING_NOTICE)
             assert row.status is DeliveryStatus.PENDING and english(row.reason) == "Slack: rate limited."
             assert (row.not_before - clock.now()).total_seconds() >= 40
             assert len(fake.calls_to("chat.postMessage")) == 2
@@ -207,7 +208,7 @@ async def test_without_the_history_scope_the_retry_says_it_may_duplicate(
             await enqueue_channel(app, clock, "CPUB", Message(body=(TEXT,)), key="k")
             with caplog.at_level(logging.WARNING, logger="adapters.slack.delivery"):
                 await run_until_settled(app, clock)
-            [row] = await app.store.outbox.by_kind("post")
+            [row] = await app.store.outbox.by_kind(DeliveryKind.MEETING_NOTICE)
             assert row.status is DeliveryStatus.SENT
             assert len(fake.messages("CPUB")) == 2
             [warning] = [r.getMessage() for r in caplog.records if r.name == "adapters.slack.delivery"]

@@ -18,7 +18,7 @@ from adapters.slack.delivery import SlackDelivery
 from adapters.slack.retries import delivery_client
 from app.assembly import App, build_app
 from bot.delivery.config import Outlet
-from bot.delivery.model import DeliveryStatus, SentMessage
+from bot.delivery.model import DeliveryKind, DeliveryStatus, SentMessage
 from bot.delivery.pacing import TokenBucket
 from bot.messages import Message, RenderedMessage
 from bot.model import Identity
@@ -73,7 +73,7 @@ async def test_a_dm_open_limit_holds_only_the_dms_still_to_open(tmp_path: Path) 
             rows = {row.person_id: row for row in await app.store.outbox.by_kind("notice")}
             for user in CACHED:  # at once, through the DM channel already known
                 assert rows[ids[user]].status is DeliveryStatus.SENT and len(fake.messages(user)) == 1
-            [post] = await app.store.outbox.by_kind("post")
+            [post] = await app.store.outbox.by_kind(DeliveryKind.MEETING_NOTICE)
             assert post.status is DeliveryStatus.SENT and len(fake.messages("CTOPIC")) == 1
             for user in UNOPENED:  # each waits for the route, without an attempt or a retry deadline
                 row = rows[ids[user]]

@@ -13,6 +13,7 @@ from app.settings import Settings
 from bot.delivery.missed import MissedReporter
 from bot.delivery.notify import Notifier
 from bot.delivery.wakeup import Wakeup
+from bot.meetings.payloads import ReminderPayload
 from bot.model import Identity, Role
 from bot.topics.model import Policy, Visibility
 from storage.database import Database
@@ -151,7 +152,8 @@ async def test_a_backlog_nobody_can_be_told_about_never_hides_later_missed_rows(
         coordinator = (await store.people.ensure_identity(Identity("console", "c"), "C", now)).person_id
         await store.grants.add(coordinator, Role.COORDINATOR, told.id, None, now)
         for n, topic in enumerate([nobody] * 7 + [told]):
-            await store.meetings.record_skipped_delivery(f"k{n}", coordinator, topic.id, "{}", "missed", now)
+            payload = ReminderPayload(meeting_id=100 + n, original_start=now, start=now, offset_minutes=60)
+            await store.meetings.record_skipped_delivery(f"k{n}", coordinator, topic.id, payload, "missed", now)
         wake = Wakeup()
         reporter = MissedReporter(store, clock, Notifier(store, clock, wake), wake, admins=())
         assert await reporter.run_due() == 1

@@ -7,7 +7,7 @@ import asyncio
 from collections.abc import Sequence
 from pathlib import Path
 
-from bot.delivery.model import Delivery, DeliveryStatus, SentMessage
+from bot.delivery.model import Delivery, DeliveryKind, DeliveryStatus, SentMessage
 from bot.delivery.wakeup import Wakeup
 from bot.delivery.worker import DeliveryConfig, DeliveryWorker, LeaseConfig, Outlet
 from bot.i18n import _
@@ -70,7 +70,7 @@ async def test_a_hanging_report_edit_on_one_platform_holds_up_no_platform(tmp_pa
     beta = FaultyAdapter(platform="beta", clock=clock, expected=2)
     async with app_with(tmp_path, clock, alpha, beta) as app:
         first, second = await people_on(app, "beta", 2)
-        report = Delivery(id=999, dedupe_key="report", kind="report-test", person_id=None, platform="alpha",
+        report = Delivery(id=999, dedupe_key="report", kind=DeliveryKind.REPORT, person_id=None, platform="alpha",
                           channel_id="C", topic_id=None, payload="{}", status=DeliveryStatus.SENT, attempts=1,
                           not_before=clock.now(), sent=SentMessage("alpha", "C", ("1",)), reason=None)
         hooked: list[int] = []
@@ -84,7 +84,7 @@ async def test_a_hanging_report_edit_on_one_platform_holds_up_no_platform(tmp_pa
 
         wakeup = Wakeup()
         worker = DeliveryWorker(app.store, clock, app.services.translator, app.services.people,
-                                [Outlet(alpha), Outlet(beta)], {"report-test": build}, DeliveryConfig(), wakeup,
+                                [Outlet(alpha), Outlet(beta)], {DeliveryKind.REPORT: build}, DeliveryConfig(), wakeup,
                                 after_batch=(hook,), lease=LeaseConfig("w", sole_instance=False))
         await worker.start()
         await notify(app, [first], "one")

@@ -1,4 +1,4 @@
-"""Role grants stored in the database, subscription requests and the audit log."""
+"""Subscription requests (``subscription_requests``): asking to join a topic that needs approval."""
 
 from __future__ import annotations
 
@@ -7,14 +7,8 @@ from datetime import datetime
 
 import aiosqlite
 
-from bot.model import AuditEntry, Grant, Identity, Role
 from bot.subscriptions.model import DeliveryMode, RequestStatus, SubscriptionRequest
 from storage.database import Database, from_db_time, opt_time, to_db_time
-
-
-def _grant(row: aiosqlite.Row) -> Grant:
-    return Grant(person_id=row["person_id"], role=Role.parse(row["role"]), topic_id=row["topic_id"],
-                 granted_by=row["granted_by"], created_at=from_db_time(row["created_at"]))
 
 
 def _request(row: aiosqlite.Row) -> SubscriptionRequest:
@@ -26,50 +20,9 @@ def _request(row: aiosqlite.Row) -> SubscriptionRequest:
     )
 
 
-class SqliteGrants:
-    def __init__(self, db: Database) -> None:
-        self._db = db
-
-    async def of_person(self, person_id: int) -> list[Grant]:
-        rows = await self._db.fetch_all("SELECT * FROM grants WHERE person_id = ? ORDER BY id", (person_id,))
-        return [_grant(row) for row in rows]
-
-    async def add(self, person_id: int, role: Role, topic_id: int | None, granted_by: int | None,
-                  now: datetime) -> bool:
-        changed = await self._db.execute(
-            "INSERT OR IGNORE INTO grants (person_id, role, topic_id, granted_by, created_at) VALUES (?, ?, ?, ?, ?)",
-            (person_id, role.name.lower(), topic_id, granted_by, to_db_time(now)),
-        )
-        return changed > 0
-
-    async def remove(self, person_id: int, role: Role, topic_id: int | None) -> bool:
-        changed = await self._db.execute(
-            "DELETE FROM grants WHERE person_id = ? AND role = ? AND IFNULL(topic_id, 0) = ?",
-            (person_id, role.name.lower(), topic_id or 0),
-        )
-        return changed > 0
-
-    async def coordinators_of(self, topic_id: int) -> list[int]:
-        rows = await self._db.fetch_all(
-            "SELECT DISTINCT person_id FROM grants WHERE role = 'coordinator' AND IFNULL(topic_id, ?) = ?"
-            " ORDER BY person_id",
-            (topic_id, topic_id),
-        )
-        return [row["person_id"] for row in rows]
-
-    async def admins(self, identities: Sequence[Identity]) -> list[int]:
-        rows = await self._db.fetch_all("SELECT DISTINCT person_id FROM grants WHERE role = 'admin'")
-        people = {row["person_id"] for row in rows}
-        for identity in identities:
-            row = await self._db.fetch_one(
-                "SELECT person_id FROM identities WHERE platform = ? AND external_id = ?",
-                (identity.platform, identity.external_id))
-            if row is not None:
-                people.add(row["person_id"])
-        return sorted(people)
-
-
 class SqliteRequests:
+    """The :class:`bot.ports.RequestStore` on the ``subscription_requests`` table."""
+
     def __init__(self, db: Database) -> None:
         self._db = db
 
@@ -144,20 +97,3 @@ class SqliteRequests:
             (to_db_time(now), to_db_time(now)),
         )
         return [_request(row) for row in rows]
-
-
-class SqliteAudit:
-    def __init__(self, db: Database) -> None:
-        self._db = db
-
-    async def record(self, actor_id: int | None, action: str, subject: str, before: str | None,
-                     after: str | None, now: datetime) -> None:
-        await self._db.insert(
-            "INSERT INTO audit_log (actor_id, action, subject, before, after, at) VALUES (?, ?, ?, ?, ?, ?)",
-            (actor_id, action, subject, before, after, to_db_time(now)),
-        )
-
-    async def recent(self, limit: int = 50) -> list[AuditEntry]:
-        rows = await self._db.fetch_all("SELECT * FROM audit_log ORDER BY id DESC LIMIT ?", (limit,))
-        return [AuditEntry(id=row["id"], actor_id=row["actor_id"], action=row["action"], subject=row["subject"],
-                           before=row["before"], after=row["after"], at=from_db_time(row["at"])) for row in rows]

@@ -1,0 +1,28 @@
+"""What the Discord adapter keeps and reads, each through a small port the composition root hands it.
+
+The adapter never sees the SQLite store (nor imports ``storage/``): it gets exactly the ports it persists
+through, and the one core rule it asks about stored channels, already bound to the core's store. Importing this
+module loads no discord.py, so the root can build the bundle before the adapter's SDK is needed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from bot.adapter_stores import ActionTokenStore, PublishStore, SendAttemptStore
+from bot.ports import PeopleStore
+
+ForwardCheck = Callable[[str, str], Awaitable[bool]]
+"""``(platform, channel_id)``: whether posts in that channel may be forwarded beyond the coalition's server
+(:func:`bot.channels.service.may_forward`, bound to the core's store by the root)."""
+
+
+@dataclass(frozen=True, slots=True)
+class DiscordStores:
+    people: PeopleStore
+    """Where each person's DM channel is remembered, so one is opened once per person."""
+    action_tokens: ActionTokenStore
+    send_attempts: SendAttemptStore
+    publishes: PublishStore
+    may_forward: ForwardCheck

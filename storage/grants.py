@@ -1,0 +1,61 @@
+"""Role grants stored in the database (``grants``): who holds which role, coalition-wide or for one topic."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+import aiosqlite
+
+from bot.model import Grant, Identity, Role
+from storage.database import Database, from_db_time, to_db_time
+
+
+def _grant(row: aiosqlite.Row) -> Grant:
+    return Grant(person_id=row["person_id"], role=Role.parse(row["role"]), topic_id=row["topic_id"],
+                 granted_by=row["granted_by"], created_at=from_db_time(row["created_at"]))
+
+
+class SqliteGrants:
+    """The :class:`bot.ports.GrantStore` on the ``grants`` table."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def of_person(self, person_id: int) -> list[Grant]:
+        rows = await self._db.fetch_all("SELECT * FROM grants WHERE person_id = ? ORDER BY id", (person_id,))
+        return [_grant(row) for row in rows]
+
+    async def add(self, person_id: int, role: Role, topic_id: int | None, granted_by: int | None,
+                  now: datetime) -> bool:
+        changed = await self._db.execute(
+            "INSERT OR IGNORE INTO grants (person_id, role, topic_id, granted_by, created_at) VALUES (?, ?, ?, ?, ?)",
+            (person_id, role.name.lower(), topic_id, granted_by, to_db_time(now)),
+        )
+        return changed > 0
+
+    async def remove(self, person_id: int, role: Role, topic_id: int | None) -> bool:
+        changed = await self._db.execute(
+            "DELETE FROM grants WHERE person_id = ? AND role = ? AND IFNULL(topic_id, 0) = ?",
+            (person_id, role.name.lower(), topic_id or 0),
+        )
+        return changed > 0
+
+    async def coordinators_of(self, topic_id: int) -> list[int]:
+        rows = await self._db.fetch_all(
+            "SELECT DISTINCT person_id FROM grants WHERE role = 'coordinator' AND IFNULL(topic_id, ?) = ?"
+            " ORDER BY person_id",
+            (topic_id, topic_id),
+        )
+        return [row["person_id"] for row in rows]
+
+    async def admins(self, identities: Sequence[Identity]) -> list[int]:
+        rows = await self._db.fetch_all("SELECT DISTINCT person_id FROM grants WHERE role = 'admin'")
+        people = {row["person_id"] for row in rows}
+        for identity in identities:
+            row = await self._db.fetch_one(
+                "SELECT person_id FROM identities WHERE platform = ? AND external_id = ?",
+                (identity.platform, identity.external_id))
+            if row is not None:
+                people.add(row["person_id"])
+        return sorted(people)
