@@ -18,6 +18,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from bot.commands.invoke import CommandLine
 from bot.i18n import Msg, Translator, text_from_json, text_to_json
 
 STAMP_OPEN = "\ue000"
@@ -48,9 +49,18 @@ class ActionStyle(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Action:
+    """A button. Its command is built from the command's declaration
+    (:func:`bot.commands.invoke.invoke`), never typed as text, so a renamed command or option fails when the
+    button is built and in the button tests, not when someone clicks it."""
+
     label: Msg
-    command: str
+    invocation: CommandLine
     style: ActionStyle = ActionStyle.DEFAULT
+
+    @property
+    def command(self) -> str:
+        """The command line adapters show and store (a Slack button's value, a Discord button's token)."""
+        return self.invocation.text
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,7 +118,7 @@ class Message:
             title=text_from_json(data["title"]) if data.get("title") is not None else None,
             body=tuple(text_from_json(part) for part in data.get("body", [])),
             fields=tuple(Field(text_from_json(n), text_from_json(v)) for n, v in data.get("fields", [])),
-            actions=tuple(Action(text_from_json(label), command, ActionStyle(style))
+            actions=tuple(Action(text_from_json(label), CommandLine.recorded(command), ActionStyle(style))
                           for label, command, style in data.get("actions", [])),
             footer=text_from_json(data["footer"]) if data.get("footer") is not None else None,
         )

@@ -8,7 +8,7 @@ from datetime import datetime
 import aiosqlite
 
 from bot.announcements.model import Announcement, AnnouncementState
-from bot.channels.model import ChannelBinding
+from bot.channels.model import ChannelBinding, ChannelPurpose
 from bot.delivery.model import Delivery, DeliveryKind
 from bot.subscriptions.model import DeliveryMode
 from storage.database import Database, from_db_time, opt_time, to_db_time
@@ -92,7 +92,7 @@ class SqliteAnnouncements:
 
     # --- channels ------------------------------------------------------------------------------------
 
-    async def bind_channel(self, purpose: str, topic_id: int | None, platform: str, channel_id: str,
+    async def bind_channel(self, purpose: ChannelPurpose, topic_id: int | None, platform: str, channel_id: str,
                            now: datetime) -> None:
         async with self._db.transaction():
             await self._db.execute(
@@ -102,7 +102,7 @@ class SqliteAnnouncements:
                 "INSERT INTO channel_bindings (purpose, topic_id, platform, channel_id, created_at)"
                 " VALUES (?, ?, ?, ?, ?)", (purpose, topic_id, platform, channel_id, to_db_time(now)))
 
-    async def channels(self, purpose: str, topic_id: int | None) -> list[ChannelBinding]:
+    async def channels(self, purpose: ChannelPurpose, topic_id: int | None) -> list[ChannelBinding]:
         rows = await self._db.fetch_all(
             "SELECT platform, channel_id FROM channel_bindings WHERE purpose = ? AND IFNULL(topic_id, 0) = ?"
             " ORDER BY platform", (purpose, topic_id or 0))

@@ -6,7 +6,7 @@ from datetime import datetime
 
 import aiosqlite
 
-from bot.topics.model import Policy, Topic, Visibility
+from bot.topics.model import Policy, SeenTopic, Topic, Visibility
 from storage.database import Database, from_db_time, to_db_time
 
 
@@ -19,7 +19,7 @@ def _topic(row: aiosqlite.Row) -> Topic:
 
 
 class SqliteTopics:
-    """The :class:`bot.ports.TopicStore` on the ``topics`` table."""
+    """The :class:`bot.topics.store.TopicStore` on the ``topics`` table."""
 
     def __init__(self, db: Database) -> None:
         self._db = db
@@ -55,3 +55,19 @@ class SqliteTopics:
             (topic.title, topic.description, topic.visibility.value, topic.policy.value, int(topic.archived),
              topic.id),
         )
+
+    async def seen_by(self, person_id: int, *, slug: str | None = None,
+                      topic_id: int | None = None) -> list[SeenTopic]:
+        """Both flags come from the primary keys of ``subscriptions`` and ``invitations`` (person, topic)."""
+        params: list[object] = [person_id, person_id]
+        where = ""
+        if slug is not None:
+            where, params = " WHERE t.slug = ?", [*params, slug.lower()]
+        elif topic_id is not None:
+            where, params = " WHERE t.id = ?", [*params, topic_id]
+        rows = await self._db.fetch_all(
+            "SELECT t.*,"
+            " EXISTS (SELECT 1 FROM subscriptions s WHERE s.person_id = ? AND s.topic_id = t.id) AS subscribed,"
+            " EXISTS (SELECT 1 FROM invitations i WHERE i.person_id = ? AND i.topic_id = t.id) AS invited"
+            f" FROM topics t{where} ORDER BY t.slug", params)
+        return [SeenTopic(_topic(row), bool(row["subscribed"]), bool(row["invited"])) for row in rows]

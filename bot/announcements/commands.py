@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+from bot.announcements.declarations import ANNOUNCE_CANCEL, ANNOUNCE_CONFIRM, ANNOUNCE_RETRY, ANNOUNCE_STATUS, NUMBER
 from bot.announcements.report import state_label
 from bot.announcements.retry import AnnouncementRetry
 from bot.announcements.service import AnnouncementService
 from bot.commands.context import Context
+from bot.commands.invoke import invoke
 from bot.commands.routes import Route, route
 from bot.commands.spec import Arg, ArgKind, Option
 from bot.delivery.status import OutboxReports
@@ -79,12 +81,11 @@ async def announce_list(ctx: Context[AnnouncementCommandDeps]) -> Message:
         lines.append(_("#{id} {topic} — {state}, {when}: {text}", id=a.id, topic=topic.slug if topic else "?",
                        state=state_label(a.state), when=when, text=first_line))
     return Message(title=_("Announcements"), body=tuple(lines),
-                   actions=tuple(Action(_("Report #{id}", id=a.id), f"announce status {a.id}")
+                   actions=tuple(Action(_("Report #{id}", id=a.id), invoke(ANNOUNCE_STATUS, id=a.id))
                                  for a in announcements[:3]))
 
 
 def routes() -> list[Route[AnnouncementCommandDeps]]:
-    number = Arg("id", _("The announcement number, e.g. 12"), ArgKind.INTEGER, max_length=12)
     topic = Arg("topic", _("The topic's short name, e.g. disinformation"), ArgKind.TOPIC)
     text = Arg("text", _("The announcement text"), rest=True, max_length=4000)
     return [
@@ -92,16 +93,12 @@ def routes() -> list[Route[AnnouncementCommandDeps]]:
               role=Role.COORDINATOR, topic_arg="topic", args=(topic, text),
               options=(Option("when", _("now, in 2h, tomorrow 09:00, monday 14:00, 2026-12-01 14:00"),
                               ArgKind.TIME),)),
-        route(("announce", "confirm"), _("Send or schedule a previewed announcement."), announce_confirm,
-              role=Role.COORDINATOR, args=(number,)),
-        route(("announce", "cancel"), _("Cancel an announcement; sent copies are removed where possible."),
-              announce_cancel, role=Role.COORDINATOR, args=(number,)),
+        Route(ANNOUNCE_CONFIRM, announce_confirm),
+        Route(ANNOUNCE_CANCEL, announce_cancel),
         route(("announce", "list"), _("List recent announcements."), announce_list, role=Role.COORDINATOR,
               args=(Arg("topic", _("Only this topic"), ArgKind.TOPIC, required=False),)),
         route(("announce", "edit"), _("Change an announcement's text, also in copies already sent."),
-              announce_edit, role=Role.COORDINATOR, args=(number, text)),
-        route(("announce", "status"), _("The delivery report of an announcement."), announce_status,
-              role=Role.COORDINATOR, args=(number,)),
-        route(("announce", "retry"), _("Send again the copies of an announcement that failed during an outage."),
-              announce_retry, role=Role.COORDINATOR, args=(number,)),
+              announce_edit, role=Role.COORDINATOR, args=(NUMBER, text)),
+        Route(ANNOUNCE_STATUS, announce_status),
+        Route(ANNOUNCE_RETRY, announce_retry),
     ]

@@ -3,7 +3,9 @@ failures that may succeed later can be retried (``announce retry``)."""
 
 from __future__ import annotations
 
+from bot.announcements.declarations import ANNOUNCE_RETRY
 from bot.announcements.model import Announcement, AnnouncementState
+from bot.commands.invoke import invoke
 from bot.delivery.model import Delivery, DeliveryStatus
 from bot.i18n import Text, _, _n, decode_text
 from bot.messages import Action, Field, Message
@@ -40,7 +42,7 @@ async def delivery_report(store: Store, announcement: Announcement) -> Message:
         body.append(_n("{n} failed copy failed for a passing reason (an outage) and can be sent again.",
                        "{n} failed copies failed for a passing reason (an outage) and can be sent again.",
                        retryable))
-        actions = (Action(_("Retry"), f"announce retry {announcement.id}"),)
+        actions = (Action(_("Retry"), invoke(ANNOUNCE_RETRY, id=announcement.id)),)
     if deliveries and done == len(deliveries) and announcement.state in (AnnouncementState.SENDING,
                                                                           AnnouncementState.SENT):
         body.append(_("Finished."))

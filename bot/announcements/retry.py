@@ -6,10 +6,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from bot.announcements.declarations import ANNOUNCE_STATUS
 from bot.announcements.model import AnnouncementState
 from bot.announcements.service import AnnouncementService
 from bot.clock import Clock
 from bot.commands.context import Caller
+from bot.commands.invoke import invoke
 from bot.errors import UserError
 from bot.i18n import _, _n
 from bot.messages import Action, Message
@@ -53,4 +55,4 @@ class AnnouncementRetry:
         return Message(body=(_n("{n} failed delivery of announcement #{id} is queued again.",
                                 "{n} failed deliveries of announcement #{id} are queued again.", count,
                                 id=announcement.id),),
-                       actions=(Action(_("Delivery report"), f"announce status {announcement.id}"),))
+                       actions=(Action(_("Delivery report"), invoke(ANNOUNCE_STATUS, id=announcement.id)),))

@@ -12,11 +12,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from bot.announcements.declarations import ANNOUNCE_CANCEL, ANNOUNCE_CONFIRM, ANNOUNCE_STATUS
 from bot.announcements.model import Announcement, AnnouncementState
 from bot.announcements.payloads import AnnouncementPayload, AnnouncementTarget, ReportPayload
 from bot.announcements.report import delivery_report, state_label
+from bot.channels.model import ChannelPurpose
 from bot.clock import Clock
-from bot.commands.context import Caller
+from bot.commands.context import Caller, ZoneSource
+from bot.commands.invoke import invoke
 from bot.delivery.model import Delivery, DeliveryKind, DeliveryStatus, NewDelivery
 from bot.delivery.notify import Notifier
 from bot.delivery.payloads import ChangePayload
@@ -25,9 +28,11 @@ from bot.i18n import Text, _, _n, encode_text
 from bot.messages import Action, ActionStyle, Field, Message, stamp
 from bot.model import Role
 from bot.ports import Store
+from bot.subscriptions.declarations import SUBSCRIBE, UNSUBSCRIBE
 from bot.subscriptions.model import DeliveryMode
-from bot.topics.access import can_see, coordinates
+from bot.topics.access import coordinates
 from bot.topics.model import Topic, Visibility
+from bot.topics.visibility import known_topic
 from bot.untrusted import neutralise_mentions
 from bot.when import format_local
 
@@ -64,17 +69,15 @@ class AnnouncementService:
 
     async def coordinated(self, caller: Caller, announcement_id: int) -> tuple[Announcement, Topic]:
         announcement = await self._store.announcements.get(announcement_id)
-        topic = await self._store.topics.get(announcement.topic_id) if announcement else None
-        if announcement is None or topic is None:
+        known = await known_topic(self._store.topics, caller, announcement.topic_id) if announcement else None
+        if announcement is None or known is None:
             raise UserError(_("There is no announcement #{id}.", id=announcement_id))
-        if not coordinates(caller.role, caller.coordinated, topic):
-            subscribed = await self._store.subscriptions.get(caller.person.id, topic.id) is not None
-            invited = await self._store.subscriptions.is_invited(caller.person.id, topic.id)
-            if can_see(topic, caller.role, caller.coordinated, subscribed=subscribed, invited=invited):
-                raise PermissionDenied(Role.COORDINATOR, topic.slug)
+        if not coordinates(caller.role, caller.coordinated, known.topic):
+            if known.visible:
+                raise PermissionDenied(Role.COORDINATOR, known.topic.slug)
             # A topic they cannot see: answer as if the announcement did not exist.
             raise UserError(_("There is no announcement #{id}.", id=announcement_id))
-        return announcement, topic
+        return announcement, known.topic
 
     # --- draft, preview, confirm ----------------------------------------------------------------------
 
@@ -97,8 +100,8 @@ class AnnouncementService:
             total = sum(n for m, _p, n in counts if m is mode)
             fields.append(Field(mode.label, _("{total} ({platforms})", total=total,
                                               platforms=", ".join(per_platform) or "—")))
-        channels = await self._store.announcements.channels("topic", topic.id)
-        public = await self._store.announcements.channels("public", None) \
+        channels = await self._store.announcements.channels(ChannelPurpose.TOPIC, topic.id)
+        public = await self._store.announcements.channels(ChannelPurpose.PUBLIC, None) \
             if topic.visibility is Visibility.PUBLIC else []
         fields.append(Field(_("Channels"), ", ".join(f"{c.platform}:#{c.channel_id}" for c in channels + public)
                             or _("none bound (setup topic-channel)")))
@@ -106,13 +109,13 @@ class AnnouncementService:
             _("Sends at {time} — {local} in your zone.", time=stamp(announcement.send_at),
               local=format_local(announcement.send_at, caller.zone))
         body: list[Text | str] = [announcement.text, when]
-        if caller.timezone_source.value == "default":
+        if caller.timezone_source is ZoneSource.DEFAULT:
             body.append(_("That is the coalition's default zone; set yours with “settings timezone <zone>”."))
         return Message(
             title=_("Preview of announcement #{id} to “{topic}”", id=announcement.id, topic=topic.slug),
             body=tuple(body), fields=tuple(fields),
-            actions=(Action(_("Confirm"), f"announce confirm {announcement.id}", ActionStyle.PRIMARY),
-                     Action(_("Cancel"), f"announce cancel {announcement.id}", ActionStyle.DANGER)),
+            actions=(Action(_("Confirm"), invoke(ANNOUNCE_CONFIRM, id=announcement.id), ActionStyle.PRIMARY),
+                     Action(_("Cancel"), invoke(ANNOUNCE_CANCEL, id=announcement.id), ActionStyle.DANGER)),
         )
 
     async def confirm(self, caller: Caller, announcement_id: int) -> Message:
@@ -141,13 +144,14 @@ class AnnouncementService:
             self._wake()
             return Message(body=(_("Announcement #{id} is scheduled for {time}.", id=announcement.id,
                                    time=stamp(announcement.send_at)),),
-                           actions=(Action(_("Cancel"), f"announce cancel {announcement.id}", ActionStyle.DANGER),))
+                           actions=(Action(_("Cancel"), invoke(ANNOUNCE_CANCEL, id=announcement.id),
+                                           ActionStyle.DANGER),))
         count = await self.fan_out(announcement, topic, expected=[AnnouncementState.DRAFT])
         await self._store.audit.record(caller.person.id, "announce.send", f"announcement:{announcement.id}",
                                        "draft", "sending", now)
         return Message(body=(_n("Announcement #{id} is on its way to {n} target.",
                                 "Announcement #{id} is on its way to {n} targets.", count, id=announcement.id),),
-                       actions=(Action(_("Delivery report"), f"announce status {announcement.id}"),))
+                       actions=(Action(_("Delivery report"), invoke(ANNOUNCE_STATUS, id=announcement.id)),))
 
     # --- fan-out --------------------------------------------------------------------------------------
 
@@ -177,11 +181,11 @@ class AnnouncementService:
         async with store.transaction():
             if not await store.announcements.transition(announcement.id, AnnouncementState.SENDING, expected, now):
                 return 0
-            for binding in await store.announcements.channels("topic", topic.id):
+            for binding in await store.announcements.channels(ChannelPurpose.TOPIC, topic.id):
                 rows.append(row(f"channel:{binding.platform}:{binding.channel_id}", AnnouncementTarget.CHANNEL,
                                 platform=binding.platform, channel_id=binding.channel_id))
             if topic.visibility is Visibility.PUBLIC:
-                for binding in await store.announcements.channels("public", None):
+                for binding in await store.announcements.channels(ChannelPurpose.PUBLIC, None):
                     rows.append(row(f"public:{binding.platform}:{binding.channel_id}", AnnouncementTarget.PUBLIC,
                                     platform=binding.platform, channel_id=binding.channel_id))
             for subscription in await store.subscriptions.of_topic(topic.id):
@@ -286,7 +290,8 @@ class AnnouncementService:
         if digested:
             body.append(_n("{n} copy went out in a digest and cannot be changed.",
                            "{n} copies went out in digests and cannot be changed.", digested))
-        return Message(body=tuple(body), actions=(Action(_("Delivery report"), f"announce status {announcement.id}"),))
+        return Message(body=tuple(body),
+                       actions=(Action(_("Delivery report"), invoke(ANNOUNCE_STATUS, id=announcement.id)),))
 
     async def cancel(self, caller: Caller, announcement_id: int) -> Message:
         announcement, _topic = await self.coordinated(caller, announcement_id)
@@ -345,8 +350,8 @@ class AnnouncementService:
             return None
         actions: tuple[Action, ...] = ()
         if payload.target is AnnouncementTarget.DM:
-            actions = (Action(_("Unsubscribe"), f"unsubscribe {topic.slug}", ActionStyle.DANGER),
-                       Action(_("Mute this topic"), f"subscribe {topic.slug} mode:channel"))
+            actions = (Action(_("Unsubscribe"), invoke(UNSUBSCRIBE, topic=topic.slug), ActionStyle.DANGER),
+                       Action(_("Mute this topic"), invoke(SUBSCRIBE, topic=topic.slug, mode=DeliveryMode.CHANNEL)))
         return Message(title=_("{title} — announcement", title=topic.title), body=(announcement.text,),
                        footer=_("From {author} · topic “{topic}”", author=author, topic=topic.slug),
                        actions=actions)

@@ -5,11 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.commands.context import Context
-from bot.commands.routes import Route, route
+from bot.commands.routes import Route
+from bot.delivery.declarations import DELIVERY_STATUS
 from bot.delivery.status import OutboxReports
-from bot.i18n import _
 from bot.messages import Message
-from bot.model import Role
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,6 +22,5 @@ async def delivery_status(ctx: Context[DeliveryCommandDeps]) -> Message:
 
 def routes() -> list[Route[DeliveryCommandDeps]]:
     return [
-        route(("delivery", "status"), _("What is queued, paused, failed and missed, per platform and kind, and "
-                                         "whether each platform is up."), delivery_status, role=Role.ADMIN),
+        Route(DELIVERY_STATUS, delivery_status),
     ]

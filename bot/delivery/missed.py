@@ -13,12 +13,16 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from bot.announcements.declarations import ANNOUNCE_STATUS
 from bot.clock import Clock
+from bot.commands.invoke import invoke
+from bot.delivery.declarations import DELIVERY_STATUS
 from bot.delivery.model import DeliveryKind, PayloadError
 from bot.delivery.notify import Notifier
 from bot.delivery.outcomes import MissedDelivery
 from bot.delivery.status import reason_text
 from bot.i18n import Msg, Text, _, _n
+from bot.meetings.declarations import MEETING_SHOW
 from bot.meetings.payloads import ReminderPayload
 from bot.meetings.recurrence import format_offset
 from bot.messages import Action, Message, stamp
@@ -136,11 +140,11 @@ class MissedReporter:
                       "status <number>” an announcement's copies; admins see every platform's queue with "
                       "“delivery status”."))
         meetings = sorted({meeting_id for meeting_id, _start, _offset in grouped.reminders})
-        actions = [Action(_("Meeting #{id}", id=m), f"meeting show {m}") for m in meetings[:BUTTONS]]
-        actions += [Action(_("Report #{id}", id=a), f"announce status {a}")
+        actions = [Action(_("Meeting #{id}", id=m), invoke(MEETING_SHOW, id=m)) for m in meetings[:BUTTONS]]
+        actions += [Action(_("Report #{id}", id=a), invoke(ANNOUNCE_STATUS, id=a))
                     for a in sorted(grouped.announcements)[:BUTTONS]]
         if to_admins:
-            actions.append(Action(_("Delivery status"), "delivery status"))
+            actions.append(Action(_("Delivery status"), invoke(DELIVERY_STATUS)))
         title: Text = _("Missed deliveries in “{topic}”", topic=topic.slug) if topic is not None \
             else _("Missed deliveries")
         return Message(title=title, body=tuple(body), actions=tuple(actions))

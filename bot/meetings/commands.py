@@ -7,12 +7,14 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.commands.context import Context
+from bot.commands.context import Context, ZoneSource
+from bot.commands.invoke import invoke
 from bot.commands.routes import Route, route
 from bot.commands.spec import Arg, ArgKind, Option
 from bot.delivery.status import OutboxReports, reason_text
 from bot.errors import UserError
 from bot.i18n import Text, _, _n
+from bot.meetings.declarations import MEETING_CANCEL, MEETING_ICS, MEETING_SHOW, MEETINGS, NUMBER, OCCURRENCE, RSVP
 from bot.meetings.ics import calendar_for
 from bot.meetings.model import Answer, Meeting, MeetingInput, MeetingState, OccurrenceState
 from bot.meetings.recurrence import describe_rule, format_offset, gap_moves, parse_offsets
@@ -73,13 +75,13 @@ async def meeting_create(ctx: Context[MeetingCommandDeps]) -> Message:
         body.append(_("First: {time} — {local} in the meeting's zone.", time=stamp(first.start),
                       local=_local(first.start, meeting.zone)))
     body += _gap_notes(meeting.start_local, meeting.tz, meeting.rrule, ctx.now)
-    if zone_text is None and ctx.caller.timezone_source.value == "default":
+    if zone_text is None and ctx.caller.timezone_source is ZoneSource.DEFAULT:
         body.append(_("That is the coalition's default zone; set yours with “settings timezone <zone>” or give "
                       "zone:<IANA name>."))
     body.append(_("{n} notices are on their way.", n=notices))
     return Message(body=tuple(body), fields=_fields(meeting),
-                   actions=(Action(_("Show"), f"meeting show {meeting.id}"),
-                            Action(_("Cancel"), f"meeting cancel {meeting.id}", ActionStyle.DANGER)))
+                   actions=(Action(_("Show"), invoke(MEETING_SHOW, id=meeting.id)),
+                            Action(_("Cancel"), invoke(MEETING_CANCEL, id=meeting.id), ActionStyle.DANGER)))
 
 
 def _gap_notes(start_local: datetime, zone: ZoneInfo, rrule: str | None, now: datetime) -> list[Text]:
@@ -129,13 +131,13 @@ async def meetings_list(ctx: Context[MeetingCommandDeps]) -> Message:
     first = (page - 1) * PAGE_SIZE + 1
     lines.append(_("Meetings {first}–{last} of {total} in the next 31 days.", first=first,
                    last=first + len(shown) - 1, total=len(upcoming)))
-    actions = [Action(_("Show #{id}", id=m.id), f"meeting show {m.id}")
+    actions = [Action(_("Show #{id}", id=m.id), invoke(MEETING_SHOW, id=m.id))
                for m in dict((m.id, m) for m, _o in shown).values()][:3]
-    suffix = f" {visible[0].slug}" if ctx.opt("topic") else ""
+    topic = {"topic": visible[0].slug} if ctx.opt("topic") else {}
     if page > 1:
-        actions.append(Action(_("Previous page"), f"meetings{suffix} page:{page - 1}"))
+        actions.append(Action(_("Previous page"), invoke(MEETINGS, **topic, page=page - 1)))
     if page * PAGE_SIZE < len(upcoming):
-        actions.append(Action(_("Next page"), f"meetings{suffix} page:{page + 1}", ActionStyle.PRIMARY))
+        actions.append(Action(_("Next page"), invoke(MEETINGS, **topic, page=page + 1), ActionStyle.PRIMARY))
     return Message(title=_("Upcoming meetings — page {page}", page=page), body=tuple(lines), actions=tuple(actions))
 
 
@@ -165,12 +167,12 @@ async def meeting_show(ctx: Context[MeetingCommandDeps]) -> Message:
     fields = list(_fields(meeting))
     if ctx.caller.person.id in answers:
         fields.append(Field(_("Your answer"), answer_label(answers[ctx.caller.person.id])))
-    actions = [Action(_("Yes"), f"rsvp {meeting.id} yes", ActionStyle.PRIMARY),
-               Action(_("Maybe"), f"rsvp {meeting.id} maybe"),
-               Action(_("No"), f"rsvp {meeting.id} no", ActionStyle.DANGER),
-               Action(_("Calendar file"), f"meeting ics {meeting.id}")] \
+    actions = [Action(_("Yes"), invoke(RSVP, id=meeting.id, answer="yes"), ActionStyle.PRIMARY),
+               Action(_("Maybe"), invoke(RSVP, id=meeting.id, answer="maybe")),
+               Action(_("No"), invoke(RSVP, id=meeting.id, answer="no"), ActionStyle.DANGER),
+               Action(_("Calendar file"), invoke(MEETING_ICS, id=meeting.id))] \
         if meeting.state is MeetingState.ACTIVE and ctx.caller.role >= Role.MEMBER else \
-        [Action(_("Calendar file"), f"meeting ics {meeting.id}")]
+        [Action(_("Calendar file"), invoke(MEETING_ICS, id=meeting.id))]
     return Message(title=_("Meeting #{id}: {title}", id=meeting.id, title=meeting.title), body=tuple(body),
                    fields=(Field(_("Topic"), topic.slug), *fields), actions=tuple(actions))
 
@@ -251,11 +253,8 @@ async def meeting_calendar(ctx: Context[MeetingCommandDeps]) -> Message:
 
 
 def routes() -> list[Route[MeetingCommandDeps]]:
-    number = Arg("id", _("The meeting number, e.g. 3"), ArgKind.MEETING, max_length=12)
     topic = Arg("topic", _("The topic's short name, e.g. disinformation"), ArgKind.TOPIC)
     when = Arg("when", _("tomorrow 14:00, tuesday 14:00, 2026-12-01 14:00"), ArgKind.TIME, rest=True)
-    occurrence = Option("occurrence", _("Only one occurrence: next, or its day (2026-12-01, tuesday), read in the "
-                                        "meeting's zone"), ArgKind.TIME)
     return [
         route(("meeting", "create"), _("Schedule a meeting, once or repeating, with reminders."), meeting_create,
               role=Role.COORDINATOR, topic_arg="topic",
@@ -268,23 +267,17 @@ def routes() -> list[Route[MeetingCommandDeps]]:
                        Option("link", _("The call or agenda link (http or https)"), max_length=500),
                        Option("zone", _("The meeting's time zone, e.g. Europe/Brussels (default: yours)"),
                               ArgKind.ZONE))),
-        route(("meetings",), _("Upcoming meetings, in your time zone."), meetings_list,
-              args=(Arg("topic", _("Only this topic"), ArgKind.TOPIC, required=False),),
-              options=(Option("page", _("Page number"), ArgKind.INTEGER, max_length=4),)),
-        route(("meeting", "show"), _("A meeting's details and next dates."), meeting_show, args=(number,)),
-        route(("meeting", "cancel"), _("Cancel a meeting series, or one occurrence of it."), meeting_cancel,
-              role=Role.COORDINATOR, args=(number,), options=(occurrence,)),
+        Route(MEETINGS, meetings_list),
+        Route(MEETING_SHOW, meeting_show),
+        Route(MEETING_CANCEL, meeting_cancel),
         route(("meeting", "reschedule"), _("Move a meeting series, or one occurrence of it."),
-              meeting_reschedule, role=Role.COORDINATOR, args=(number, when),
-              options=(occurrence, Option("zone", _("The zone of the times you type (default: the meeting's zone)"),
+              meeting_reschedule, role=Role.COORDINATOR, args=(NUMBER, when),
+              options=(OCCURRENCE, Option("zone", _("The zone of the times you type (default: the meeting's zone)"),
                                           ArgKind.ZONE))),
-        route(("rsvp",), _("Answer whether you will attend the next meeting (or all with “all”)."), rsvp,
-              role=Role.MEMBER,
-              args=(number, Arg("answer", _("yes, no or maybe"), ArgKind.CHOICE, choices=("yes", "no", "maybe")),
-                    Arg("scope", _("all: every occurrence"), ArgKind.CHOICE, required=False, choices=("all",)))),
+        Route(RSVP, rsvp),
         route(("meeting", "attendees"), _("Who answered yes, maybe or no for the next meeting."),
-              meeting_attendees, role=Role.COORDINATOR, args=(number,)),
-        route(("meeting", "ics"), _("A calendar file (.ics) for a meeting."), meeting_ics, args=(number,)),
+              meeting_attendees, role=Role.COORDINATOR, args=(NUMBER,)),
+        Route(MEETING_ICS, meeting_ics),
         route(("meeting", "calendar"), _("A calendar file (.ics) with all of a topic's meetings."),
               meeting_calendar, args=(topic,)),
     ]

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
-from bot.channels.model import ChannelBinding
+from bot.channels.model import ChannelBinding, ChannelPurpose
 from bot.clock import Clock
 from bot.delivery.model import Delivery, DeliveryKind, NewDelivery
 from bot.i18n import _, encode_text
@@ -157,7 +157,7 @@ class ReminderQueue:
         people = [s.person_id for s in await self._store.subscriptions.of_topic(topic.id)
                   if s.mode is DeliveryMode.IMMEDIATE and answers.get(s.person_id) is not Answer.NO]
         people += [person_id for person_id, answer in answers.items() if answer in (Answer.YES, Answer.MAYBE)]
-        channels = await self._store.announcements.channels("topic", topic.id)
+        channels = await self._store.announcements.channels(ChannelPurpose.TOPIC, topic.id)
         return list(dict.fromkeys(people)), channels
 
     async def answers(self, meeting_id: int, occurrence: Occurrence | None) -> dict[int, Answer]:

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from bot.commands.invoke import invoke
 from bot.delivery.model import Delivery
 from bot.i18n import Text, _
+from bot.meetings.declarations import RSVP
 from bot.meetings.model import Meeting, MeetingState, OccurrenceState, epoch
 from bot.meetings.payloads import ReminderPayload, ReminderTarget
 from bot.meetings.recurrence import format_offset
@@ -33,9 +35,9 @@ async def build_reminder(store: Store, delivery: Delivery) -> Message | None:
         body.append(_("This reminder is late: the bot was offline when it was due."))
     actions: tuple[Action, ...] = ()
     if payload.target is ReminderTarget.DM:
-        actions = (Action(_("Yes"), f"rsvp {meeting.id} yes", ActionStyle.PRIMARY),
-                   Action(_("Maybe"), f"rsvp {meeting.id} maybe"),
-                   Action(_("No"), f"rsvp {meeting.id} no", ActionStyle.DANGER))
+        actions = (Action(_("Yes"), invoke(RSVP, id=meeting.id, answer="yes"), ActionStyle.PRIMARY),
+                   Action(_("Maybe"), invoke(RSVP, id=meeting.id, answer="maybe")),
+                   Action(_("No"), invoke(RSVP, id=meeting.id, answer="no"), ActionStyle.DANGER))
     return Message(title=_("Reminder: {title}", title=meeting.title), body=tuple(body),
                    fields=_fields(meeting), actions=actions,
                    footer=_("Meeting #{id} · topic “{topic}”", id=meeting.id, topic=topic.slug))

@@ -14,10 +14,12 @@ from zoneinfo import ZoneInfo
 from bot.clock import Clock
 from bot.commands.autocomplete import Suggestion
 from bot.commands.context import Caller
+from bot.commands.invoke import invoke
 from bot.delivery.model import DeliveryKind, NewDelivery
 from bot.delivery.payloads import NoticePayload
 from bot.errors import PermissionDenied, UserError
 from bot.i18n import Text, _
+from bot.meetings.declarations import MEETING_SHOW
 from bot.meetings.model import (
     Answer,
     Meeting,
@@ -35,9 +37,10 @@ from bot.messages import Action, Message, stamp
 from bot.model import Role
 from bot.ports import Store
 from bot.subscriptions.model import DeliveryMode
-from bot.topics.access import can_see, coordinates, may_receive
-from bot.topics.model import Topic, Visibility
+from bot.topics.access import coordinates, may_receive
+from bot.topics.model import Topic
 from bot.topics.service import archived_error
+from bot.topics.visibility import known_topic
 from bot.untrusted import neutralise_mentions
 from bot.when import TODAY_WORDS, TOMORROW_WORDS, WEEKDAYS, Reading, parse_when
 
@@ -96,10 +99,10 @@ class MeetingService:
 
     async def visible(self, caller: Caller, meeting_id: int) -> tuple[Meeting, Topic]:
         meeting = await self._store.meetings.get(meeting_id)
-        topic = await self._store.topics.get(meeting.topic_id) if meeting else None
-        if meeting is None or topic is None or not await self._can_see(caller, topic):
+        known = await known_topic(self._store.topics, caller, meeting.topic_id) if meeting else None
+        if meeting is None or known is None or not known.visible:
             raise UserError(_("There is no meeting #{id}.", id=meeting_id))
-        return meeting, topic
+        return meeting, known.topic
 
     async def coordinated(self, caller: Caller, meeting_id: int) -> tuple[Meeting, Topic]:
         """A meeting the caller may change. Not on an archived topic: its notices would reach nobody."""
@@ -109,12 +112,6 @@ class MeetingService:
         if topic.archived:
             raise archived_error(caller, topic)
         return meeting, topic
-
-    async def _can_see(self, caller: Caller, topic: Topic) -> bool:
-        subscribed = await self._store.subscriptions.get(caller.person.id, topic.id) is not None
-        invited = topic.visibility is Visibility.PRIVATE and \
-            await self._store.subscriptions.is_invited(caller.person.id, topic.id)
-        return can_see(topic, caller.role, caller.coordinated, subscribed=subscribed, invited=invited)
 
     # --- create and materialise -----------------------------------------------------------------------
 
@@ -360,7 +357,7 @@ def _announcement(meeting: Meeting, topic: Topic, now: datetime) -> Message:
              rule=describe_rule(meeting.rrule)) if meeting.rrule else \
         _("Meeting #{id} takes place {time}.", id=meeting.id, time=when)
     return Message(title=_("New meeting: {title}", title=meeting.title), body=(body,),
-                   actions=(Action(_("Show"), f"meeting show {meeting.id}"),),
+                   actions=(Action(_("Show"), invoke(MEETING_SHOW, id=meeting.id)),),
                    footer=_("Topic “{topic}”", topic=topic.slug))
 
 

@@ -14,7 +14,9 @@ from bot.model import Role
 from bot.people.service import PeopleService
 from bot.topics.service import TopicService
 
-GRANTABLE = ("member", "coordinator", "admin")
+GRANTABLE = tuple(role.name.lower() for role in Role if role > Role.OUTSIDER)
+"""The roles a grant gives, spelt as :meth:`Role.parse` reads them: taken from :class:`Role`, so they cannot
+drift from it."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TypeVar
 
 from bot.commands.context import Context
+from bot.commands.invoke import InvocationError, invoke
 from bot.commands.routes import Route, route
 from bot.commands.spec import Arg, ArgKind, Option
 from bot.errors import UserError
 from bot.i18n import Text, _
 from bot.messages import Action, ActionStyle, Field, Message, stamp
 from bot.model import Role
+from bot.resources.declarations import KIND, LANG, RESOURCE_ID, RESOURCE_SEARCH, RESOURCE_SHOW, RESOURCES
 from bot.resources.fields import (
-    KINDS,
     VISIBILITIES,
     parse_language,
     parse_summary,
@@ -68,21 +69,21 @@ def visibility_label(visibility: ResourceVisibility) -> Text:
 
 
 
-async def _filters(ctx: Context[ResourceCommandDeps]) -> tuple[ResourceFilter, str]:
-    """The filters, and the same filters as ``name:value`` options for follow-up actions."""
+async def _filters(ctx: Context[ResourceCommandDeps]) -> tuple[ResourceFilter, dict[str, str]]:
+    """The filters, and the same filters as ``resource search`` options for follow-up buttons."""
     topic_id = None
-    options = []
+    options: dict[str, str] = {}
     if ctx.opt("topic"):
         topic = await ctx.deps.topics.find_visible(ctx.caller, ctx.arg("topic"), allow_archived=True)
         topic_id = topic.id
-        options.append(f"topic:{topic.slug}")
+        options["topic"] = topic.slug
     kind = ResourceKind(ctx.arg("kind")) if ctx.opt("kind") else None
     if kind is not None:
-        options.append(f"kind:{kind.value}")
+        options["kind"] = kind.value
     language = parse_language(ctx.arg("lang")) if ctx.opt("lang") else None
     if language is not None:
-        options.append(f"lang:{language}")
-    return ResourceFilter(topic_id=topic_id, kind=kind, language=language), "".join(f" {o}" for o in options)
+        options["lang"] = language
+    return ResourceFilter(topic_id=topic_id, kind=kind, language=language), options
 
 
 # --- handlers ----------------------------------------------------------------------------------------
@@ -105,8 +106,7 @@ async def search_resources(ctx: Context[ResourceCommandDeps]) -> Message:
                            query=shown, suggestion=suggestion))
         else:
             lines.append(_("Did you mean “{suggestion}”?", suggestion=suggestion))
-            actions.append(Action(_("Search for “{query}”", query=suggestion),
-                                  f"resource search{options} {suggestion}"))
+            actions += _search_action(_("Search for “{query}”", query=suggestion), options, suggestion)
     if not result.page.items:
         if page > 1:
             return Message(body=(_("There are no more results for “{query}”.", query=shown),))
@@ -116,22 +116,32 @@ async def search_resources(ctx: Context[ResourceCommandDeps]) -> Message:
     lines += [describe_resource(resource, topics) for resource in result.page.items]
     # The query as typed: a later page recomputes the same correction (see run_search).
     if page > 1:
-        actions.append(Action(_("Previous page"), f"resource search page:{page - 1}{options} {query}"))
+        actions += _search_action(_("Previous page"), {"page": page - 1, **options}, query)
     if result.page.has_more:
-        actions.append(Action(_("Next page"), f"resource search page:{page + 1}{options} {query}",
-                              ActionStyle.PRIMARY))
+        actions += _search_action(_("Next page"), {"page": page + 1, **options}, query, ActionStyle.PRIMARY)
     return Message(title=_("Resources matching “{query}” — page {page}", query=shown, page=page),
                    body=tuple(lines), actions=tuple(actions))
+
+
+def _search_action(label: Text, options: Mapping[str, str | int], query: str,
+                   style: ActionStyle = ActionStyle.DEFAULT) -> list[Action]:
+    """A button that searches again; none for the rare query the grammar cannot write back (quotes inside
+    together with a word that reads as an option), rather than failing the whole search."""
+    try:
+        line = invoke(RESOURCE_SEARCH, **options, query=query)
+    except InvocationError:
+        return []
+    return [Action(label, line, style)]
 
 
 async def browse_resources(ctx: Context[ResourceCommandDeps]) -> Message:
     service = ctx.deps.resources
     page = ctx.page(MAX_PAGE)
     topics = await service.visible_topics(ctx.caller)
-    topic_id, suffix = None, ""
+    topic_id, shown = None, {}
     if ctx.opt("topic"):
         topic = await ctx.deps.topics.find_visible(ctx.caller, ctx.arg("topic"), allow_archived=True)
-        topic_id, suffix = topic.id, f" {topic.slug}"
+        topic_id, shown = topic.id, {"topic": topic.slug}
     found = await service.browse(ctx.caller, topic_id, page)
     lines: list[Text | str] = []
     actions: list[Action] = []
@@ -145,10 +155,10 @@ async def browse_resources(ctx: Context[ResourceCommandDeps]) -> Message:
         return Message(title=_("Resource library"), body=tuple(lines))
     lines += [describe_resource(resource, topics) for resource in found.items]
     if page > 1:
-        actions.append(Action(_("Previous page"), f"resources{suffix} page:{page - 1}"))
+        actions.append(Action(_("Previous page"), invoke(RESOURCES, **shown, page=page - 1)))
     if found.has_more:
-        actions.append(Action(_("Next page"), f"resources{suffix} page:{page + 1}", ActionStyle.PRIMARY))
-    title = _("Resources in “{topic}” — page {page}", topic=suffix.strip(), page=page) if suffix \
+        actions.append(Action(_("Next page"), invoke(RESOURCES, **shown, page=page + 1), ActionStyle.PRIMARY))
+    title = _("Resources in “{topic}” — page {page}", topic=shown["topic"], page=page) if shown \
         else _("Resource library — newest first, page {page}", page=page)
     return Message(title=title, body=tuple(lines), actions=tuple(actions))
 
@@ -168,7 +178,7 @@ async def show_resource(ctx: Context[ResourceCommandDeps]) -> Message:
                     else _("members only")),
               Field(_("Added"), added)]
     body: tuple[Text | str, ...] = (resource.summary,) if resource.summary else ()
-    actions = tuple(Action(_("More in {topic}", topic=name), f"resources {name}") for name in names[:3])
+    actions = tuple(Action(_("More in {topic}", topic=name), invoke(RESOURCES, topic=name)) for name in names[:3])
     return Message(title=_("#{id} {title}", id=resource.id, title=resource.title), body=body, fields=tuple(fields),
                    actions=actions)
 
@@ -193,7 +203,7 @@ async def add_resource(ctx: Context[ResourceCommandDeps]) -> Message:
     if resource.visibility is ResourceVisibility.MEMBERS:
         body.append(_("Only members can find it. To show it to everyone: “resource edit {id} visibility:public”.",
                       id=resource.id))
-    return Message(body=tuple(body), actions=(Action(_("Show"), f"resource show {resource.id}"),))
+    return Message(body=tuple(body), actions=(Action(_("Show"), invoke(RESOURCE_SHOW, id=resource.id)),))
 
 
 T = TypeVar("T")
@@ -239,7 +249,7 @@ async def edit_resource(ctx: Context[ResourceCommandDeps]) -> Message:
         return Message(body=(_("Resource #{id} already says that. Nothing changed.", id=resource.id),))
     await service.update(ctx.caller, resource, updated)
     return Message(body=(_("Resource #{id} updated.", id=resource.id),),
-                   actions=(Action(_("Show"), f"resource show {resource.id}"),))
+                   actions=(Action(_("Show"), invoke(RESOURCE_SHOW, id=resource.id)),))
 
 
 async def remove_resource(ctx: Context[ResourceCommandDeps]) -> Message:
@@ -250,36 +260,27 @@ async def remove_resource(ctx: Context[ResourceCommandDeps]) -> Message:
 
 
 def routes() -> list[Route[ResourceCommandDeps]]:
-    resource_id = Arg("id", _("The resource number, e.g. 12"), ArgKind.RESOURCE, max_length=12)
-    kind = Option("kind", _("report, toolkit, guide, dataset, recording, article, course or other"), ArgKind.CHOICE,
-                  KINDS)
-    lang = Option("lang", _("Language code of the document, e.g. en, fr, es"), ArgKind.LANGUAGE, max_length=10)
     visibility = Option("visibility", _("Who can find it: everyone, or members only"), ArgKind.CHOICE,
                         VISIBILITIES)
     topics = Option("topics", _("Topics, separated by commas"), max_length=400)
     tags = Option("tags", _("Tags, separated by commas"), max_length=400)
     summary = Option("summary", _("A short summary"), max_length=2000)
-    page = Option("page", _("Page number"), ArgKind.INTEGER, max_length=4)
     return [
-        route(("resources",), _("Browse the resource library, newest first, or one topic's resources."),
-              browse_resources, args=(Arg("topic", _("The topic's short name, e.g. disinformation"), ArgKind.TOPIC,
-                                          required=False),), options=(page,)),
-        route(("resource", "search"), _("Search the resource library."), search_resources,
-              args=(Arg("query", _("Words to look for"), rest=True, max_length=300),),
-              options=(Option("topic", _("Only this topic"), ArgKind.TOPIC, max_length=40), kind, lang, page)),
-        route(("resource", "show"), _("Show one resource in full."), show_resource, args=(resource_id,)),
+        Route(RESOURCES, browse_resources),
+        Route(RESOURCE_SEARCH, search_resources),
+        Route(RESOURCE_SHOW, show_resource),
         route(("resource", "add"), _("Add a report, toolkit or link to the library."), add_resource,
               role=Role.COORDINATOR,
               args=(Arg("url", _("The link, starting with https://"), max_length=2000),
                     Arg("title", _("Title"), rest=True, max_length=300)),
-              options=(summary, kind, topics, tags, lang, visibility)),
+              options=(summary, KIND, topics, tags, LANG, visibility)),
         route(("resource", "edit"), _("Change a resource's title, link, summary, kind, topics, tags, language or "
-                                      "visibility."), edit_resource, role=Role.COORDINATOR, args=(resource_id,),
+                                      "visibility."), edit_resource, role=Role.COORDINATOR, args=(RESOURCE_ID,),
               options=(Option("title", _("New title"), max_length=300),
                        Option("summary", _("A short summary; “-” removes it"), max_length=2000),
-                       Option("url", _("New link"), max_length=2000), kind, topics,
-                       Option("tags", _("Tags, separated by commas; “-” removes them"), max_length=400), lang,
+                       Option("url", _("New link"), max_length=2000), KIND, topics,
+                       Option("tags", _("Tags, separated by commas; “-” removes them"), max_length=400), LANG,
                        visibility)),
         route(("resource", "remove"), _("Remove a resource from the library."), remove_resource,
-              role=Role.COORDINATOR, args=(resource_id,)),
+              role=Role.COORDINATOR, args=(RESOURCE_ID,)),
     ]

@@ -7,8 +7,6 @@ topic coordinator may add, edit and remove only resources whose topics they all 
 
 from __future__ import annotations
 
-import dataclasses
-
 from bot.clock import Clock
 from bot.commands.autocomplete import Suggestion
 from bot.commands.context import Caller
@@ -20,8 +18,8 @@ from bot.resources.fields import LIST_SPLIT
 from bot.resources.model import Resource, ResourceFields, ResourceFilter, ResourcePage, ResourceScope
 from bot.resources.query import parse_query
 from bot.resources.search import PAGE_SIZE, SearchResult, run_search
-from bot.topics.access import can_see, coordinates
-from bot.topics.model import Topic, Visibility
+from bot.topics.access import coordinates
+from bot.topics.model import Topic
 from bot.topics.service import TopicService
 
 SUGGESTION_CANDIDATES = 500  # the newest ones; a title fragment narrows them
@@ -34,17 +32,9 @@ class ResourceService:
         self._topics = topics
 
     async def visible_topics(self, caller: Caller) -> dict[int, Topic]:
-        """Topics whose resources the caller may see. Archiving a topic keeps its resources findable."""
-        topics = await self._store.topics.all(include_archived=True)
-        subscribed = {s.topic_id for s in await self._store.subscriptions.of_person(caller.person.id)}
-        visible = {}
-        for topic in topics:
-            live = dataclasses.replace(topic, archived=False)
-            invited = topic.visibility is Visibility.PRIVATE and \
-                await self._store.subscriptions.is_invited(caller.person.id, topic.id)
-            if can_see(live, caller.role, caller.coordinated, subscribed=topic.id in subscribed, invited=invited):
-                visible[topic.id] = topic
-        return visible
+        """Topics whose resources the caller may see: those they may name, as archiving a topic keeps its
+        resources findable."""
+        return {known.topic.id: known.topic for known in await self._topics.known(caller)}
 
     async def scope_for(self, caller: Caller) -> ResourceScope:
         return ResourceScope(include_members=caller.role >= Role.MEMBER,

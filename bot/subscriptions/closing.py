@@ -11,10 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from bot.commands.invoke import invoke
 from bot.delivery.notify import Notifier
 from bot.i18n import _
 from bot.messages import Action, ActionStyle, Message
 from bot.ports import Store
+from bot.subscriptions.declarations import SUBSCRIBE
 from bot.subscriptions.model import RequestStatus
 from bot.topics.model import Topic
 
@@ -65,7 +67,7 @@ async def close_for_open_policy(store: Store, notifier: Notifier, topic: Topic, 
             Message(title=_("No approval needed"),
                     body=(_("“{topic}” no longer needs a coordinator's approval, so your request #{id} is closed. "
                             "Join whenever you like.", topic=topic.slug, id=request.id),),
-                    actions=(Action(_("Join"), f"subscribe {topic.slug} mode:{request.mode.value}",
+                    actions=(Action(_("Join"), invoke(SUBSCRIBE, topic=topic.slug, mode=request.mode),
                                     ActionStyle.PRIMARY),)),
             key=f"request:{request.id}:opened", topic_id=topic.id)
     return len(requests)

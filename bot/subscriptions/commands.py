@@ -5,18 +5,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.commands.context import Context
+from bot.commands.invoke import invoke
 from bot.commands.routes import Route, route
-from bot.commands.spec import Arg, ArgKind, Option
 from bot.i18n import Text, _, _n
 from bot.messages import Action, ActionStyle, Message
 from bot.model import Role
 from bot.people.service import PeopleService
+from bot.subscriptions.declarations import APPROVE, DENY, SUBSCRIBE, UNSUBSCRIBE
 from bot.subscriptions.model import DeliveryMode, Rejoin
 from bot.subscriptions.service import SubscriptionService
 from bot.topics.access import may_receive
 from bot.topics.service import TopicService, visibility_label
-
-MODES = tuple(m.value for m in DeliveryMode)
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,7 +52,7 @@ async def unsubscribe(ctx: Context[SubscriptionCommandDeps]) -> Message:
                                    topic=topic.slug),))
         return Message(body=(_("You do not follow “{topic}”. Nothing changed.", topic=topic.slug),))
     body = [_("You no longer follow “{topic}”.", topic=topic.slug)]
-    undo = f"subscribe {topic.slug} mode:{previous.value}"
+    undo = invoke(SUBSCRIBE, topic=topic.slug, mode=previous)
     rejoin = await service.rejoin(ctx.caller, topic)
     if rejoin is Rejoin.DIRECT:
         return Message(body=tuple(body), actions=(Action(_("Undo"), undo),))
@@ -112,8 +111,9 @@ async def list_requests(ctx: Context[SubscriptionCommandDeps]) -> Message:
     for request in requests:
         lines.append(await service.describe_request(request))
         if len(actions) < 10:
-            actions += [Action(_("Approve #{id}", id=request.id), f"approve {request.id}", ActionStyle.PRIMARY),
-                        Action(_("Deny #{id}", id=request.id), f"deny {request.id}", ActionStyle.DANGER)]
+            actions += [Action(_("Approve #{id}", id=request.id), invoke(APPROVE, request=request.id),
+                               ActionStyle.PRIMARY),
+                        Action(_("Deny #{id}", id=request.id), invoke(DENY, request=request.id), ActionStyle.DANGER)]
     return Message(title=_("Subscription requests"), body=tuple(lines), actions=tuple(actions))
 
 
@@ -128,18 +128,12 @@ async def deny(ctx: Context[SubscriptionCommandDeps]) -> Message:
 
 
 def routes() -> list[Route[SubscriptionCommandDeps]]:
-    request = Arg("request", _("The request number, e.g. 12"), ArgKind.INTEGER, max_length=12)
     return [
-        route(("subscribe",), _("Follow a topic; choose how you receive its posts."), subscribe,
-              args=(Arg("topic", _("The topic's short name, e.g. disinformation"), ArgKind.TOPIC),),
-              options=(Option("mode", _("immediate DM, daily or weekly digest, or channel only"), ArgKind.CHOICE,
-                              MODES),)),
-        route(("unsubscribe",), _("Stop following a topic (or withdraw your request), or “all” topics."),
-              unsubscribe, args=(Arg("topic", _("The topic's short name, or “all”"), ArgKind.TOPIC),)),
+        Route(SUBSCRIBE, subscribe),
+        Route(UNSUBSCRIBE, unsubscribe),
         route(("mysubs",), _("Show the topics you follow and how you receive them."), my_subscriptions),
         route(("requests",), _("Show subscription requests waiting for your approval."), list_requests,
               role=Role.COORDINATOR),
-        route(("approve",), _("Approve a subscription request."), approve, role=Role.COORDINATOR, args=(request,)),
-        route(("deny",), _("Decline a subscription request, optionally saying why."), deny,
-              role=Role.COORDINATOR, args=(request,), options=(Option("reason", _("Why, for the requester")),)),
+        Route(APPROVE, approve),
+        Route(DENY, deny),
     ]

@@ -13,12 +13,14 @@ from zoneinfo import ZoneInfo
 from bot.announcements.model import AnnouncementState
 from bot.clock import Clock
 from bot.commands.context import Caller
+from bot.commands.invoke import invoke
 from bot.delivery.model import DeliveryKind
 from bot.delivery.notify import Notifier
 from bot.i18n import Text, _, _n, encode_text
 from bot.messages import Action, Message
 from bot.people.service import PeopleService
 from bot.ports import Store
+from bot.subscriptions.declarations import SUBSCRIBE
 from bot.subscriptions.model import DeliveryMode
 from bot.topics.access import may_receive
 
@@ -123,7 +125,8 @@ class DigestService:
                 if lines:
                     title = _("Your daily digest") if mode is DeliveryMode.DAILY else _("Your weekly digest")
                     actions = tuple(Action(_("Switch {topic} to immediate", topic=slug),
-                                           f"subscribe {slug} mode:immediate") for slug in sorted(topics)[:3])
+                                           invoke(SUBSCRIBE, topic=slug, mode=DeliveryMode.IMMEDIATE))
+                                    for slug in sorted(topics)[:3])
                     added = await self._notifier.to_people(
                         [person_id],
                         Message(title=title, body=(_n("{n} announcement:", "{n} announcements:", len(lines)),

@@ -8,6 +8,7 @@ from datetime import timedelta
 
 from bot.clock import Clock
 from bot.commands.context import Caller
+from bot.commands.invoke import invoke
 from bot.delivery.notify import Notifier
 from bot.errors import UserError
 from bot.i18n import Text, _
@@ -15,6 +16,7 @@ from bot.messages import Action, ActionStyle, Message
 from bot.model import Identity
 from bot.ports import Store
 from bot.subscriptions.closing import close_for_archive
+from bot.subscriptions.declarations import APPROVE, DENY, SUBSCRIBE, UNSUBSCRIBE
 from bot.subscriptions.model import DeliveryMode, Rejoin, RequestStatus, SubscriptionRequest
 from bot.topics.access import coordinates, knows_of, may_receive, needs_approval
 from bot.topics.model import Topic
@@ -26,8 +28,8 @@ PersonView = Callable[[int], Awaitable[Caller]]
 
 def leave_actions(topic: Topic, mode: DeliveryMode) -> tuple[Action, ...]:
     other = DeliveryMode.DAILY if mode is DeliveryMode.IMMEDIATE else DeliveryMode.IMMEDIATE
-    return (Action(_("Unsubscribe"), f"unsubscribe {topic.slug}", ActionStyle.DANGER),
-            Action(_("Switch to {mode}", mode=other.label), f"subscribe {topic.slug} mode:{other.value}"))
+    return (Action(_("Unsubscribe"), invoke(UNSUBSCRIBE, topic=topic.slug), ActionStyle.DANGER),
+            Action(_("Switch to {mode}", mode=other.label), invoke(SUBSCRIBE, topic=topic.slug, mode=other)))
 
 
 def welcome(topic: Topic, mode: DeliveryMode) -> Message:
@@ -171,8 +173,8 @@ class SubscriptionService:
                 Message(title=_("Subscription request"),
                         body=(_("{person} asks to join “{topic}” (request #{id}).",
                                 person=caller.person.display_name, topic=topic.slug, id=request.id),),
-                        actions=(Action(_("Approve"), f"approve {request.id}", ActionStyle.PRIMARY),
-                                 Action(_("Deny"), f"deny {request.id}", ActionStyle.DANGER))),
+                        actions=(Action(_("Approve"), invoke(APPROVE, request=request.id), ActionStyle.PRIMARY),
+                                 Action(_("Deny"), invoke(DENY, request=request.id), ActionStyle.DANGER))),
                 key=f"request:{request.id}:new", topic_id=topic.id)
         return Message(body=(_("“{topic}” needs a coordinator's approval. Your request #{id} has been sent; "
                                "you will be told the answer.", topic=topic.slug, id=request.id),))
@@ -262,7 +264,7 @@ class SubscriptionService:
                 Message(title=_("Request expired"),
                         body=(_("Your request to join “{topic}” expired before a coordinator answered. "
                                 "You may ask again.", topic=slug),),
-                        actions=(Action(_("Ask again"), f"subscribe {slug} mode:{request.mode.value}"),)),
+                        actions=(Action(_("Ask again"), invoke(SUBSCRIBE, topic=slug, mode=request.mode)),)),
                 key=f"request:{request.id}:expired")
         return closed + len(expired)
 

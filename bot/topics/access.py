@@ -1,4 +1,5 @@
-"""Who may see a topic, and who may still receive its posts: checked in one place."""
+"""Who may see a topic, and who may still receive its posts: the rule, defined once. It is pure, so a feature
+never re-states it; :mod:`bot.topics.visibility` applies it to what the store returns in one query."""
 
 from __future__ import annotations
 

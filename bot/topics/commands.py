@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from bot.channels.service import ChannelService
 from bot.commands.context import Context
+from bot.commands.invoke import invoke
 from bot.commands.routes import Route, route
 from bot.commands.spec import Arg, ArgKind, Option
 from bot.errors import UserError
@@ -14,7 +15,9 @@ from bot.i18n import Text, _, _n
 from bot.messages import Action, ActionStyle, Message
 from bot.model import Role
 from bot.people.service import PeopleService
+from bot.subscriptions.declarations import SUBSCRIBE
 from bot.topics.access import knows_of, needs_approval
+from bot.topics.declarations import TOPIC, TOPIC_UNARCHIVE
 from bot.topics.model import InviteOutcome, Policy, Topic, Visibility
 from bot.topics.service import TopicService, describe_access, visibility_label
 
@@ -34,7 +37,9 @@ async def list_topics(ctx: Context[TopicCommandDeps]) -> Message:
     """Active topics with who may see them and whether joining needs approval; below them, the archived
     topics the caller coordinates (only they can see those), so an archived topic is never lost to them."""
     service, caller = ctx.deps.topics, ctx.caller
-    visible = await service.visible(caller)
+    known = [k for k in await service.known(caller) if k.visible]
+    visible = [k.topic for k in known]
+    invited = {k.topic.id for k in known if k.invited}
     active = [t for t in visible if not t.archived]
     archived = [t for t in visible if t.archived]
     if not visible:
@@ -58,7 +63,7 @@ async def list_topics(ctx: Context[TopicCommandDeps]) -> Message:
         if len(actions) >= MAX_BUTTONS:
             unbuttoned += 1
         else:
-            actions.append(await _join_action(ctx, topic))
+            actions.append(_join_action(ctx, topic, invited=topic.id in invited))
     if unbuttoned:
         lines.append(_n("{n} more topic has no button: type “subscribe <topic>” to follow it.",
                         "{n} more topics have no button: type “subscribe <topic>” to follow them.", unbuttoned))
@@ -71,12 +76,11 @@ async def list_topics(ctx: Context[TopicCommandDeps]) -> Message:
     return Message(title=_("Topics"), body=tuple(lines), actions=tuple(actions))
 
 
-async def _join_action(ctx: Context[TopicCommandDeps], topic: Topic) -> Action:
+def _join_action(ctx: Context[TopicCommandDeps], topic: Topic, *, invited: bool) -> Action:
     """"Subscribe", or "Ask to join" where a click only sends a request: the button says what it will do."""
-    invited = await ctx.deps.topics.is_invited(ctx.caller.person.id, topic)
     if needs_approval(topic, ctx.caller.role, ctx.caller.coordinated, invited=invited):
-        return Action(_("Ask to join {topic}", topic=topic.slug), f"subscribe {topic.slug}")
-    return Action(_("Subscribe to {topic}", topic=topic.slug), f"subscribe {topic.slug}")
+        return Action(_("Ask to join {topic}", topic=topic.slug), invoke(SUBSCRIBE, topic=topic.slug))
+    return Action(_("Subscribe to {topic}", topic=topic.slug), invoke(SUBSCRIBE, topic=topic.slug))
 
 
 async def create_topic(ctx: Context[TopicCommandDeps]) -> Message:
@@ -87,7 +91,7 @@ async def create_topic(ctx: Context[TopicCommandDeps]) -> Message:
                                          visibility, policy)
     return Message(body=(_("Topic “{topic}” created: {title} ({visibility}, {policy}).", topic=slug,
                            title=topic.title, visibility=visibility_label(visibility), policy=policy.value),),
-                   actions=(Action(_("Subscribe"), f"subscribe {slug}", ActionStyle.PRIMARY),))
+                   actions=(Action(_("Subscribe"), invoke(SUBSCRIBE, topic=slug), ActionStyle.PRIMARY),))
 
 
 async def edit_topic(ctx: Context[TopicCommandDeps]) -> Message:
@@ -134,7 +138,7 @@ async def archive_topic(ctx: Context[TopicCommandDeps]) -> Message:
         body.append(_n("{n} open invitation was withdrawn and the invitee told.",
                        "{n} open invitations were withdrawn and the invitees told.", closed.invitations))
     body.append(_("Bring it back with “topic unarchive {topic}”.", topic=topic.slug))
-    return Message(body=tuple(body), actions=(Action(_("Undo"), f"topic unarchive {topic.slug}"),))
+    return Message(body=tuple(body), actions=(Action(_("Undo"), invoke(TOPIC_UNARCHIVE, topic=topic.slug)),))
 
 
 async def unarchive_topic(ctx: Context[TopicCommandDeps]) -> Message:
@@ -171,7 +175,6 @@ async def invite_to_topic(ctx: Context[TopicCommandDeps]) -> Message:
 
 
 def routes() -> list[Route[TopicCommandDeps]]:
-    topic = Arg("topic", _("The topic's short name, e.g. disinformation"), ArgKind.TOPIC)
     return [
         route(("topics",), _("List the topics you can follow."), list_topics),
         route(("topic", "create"), _("Create a topic."), create_topic, role=Role.COORDINATOR,
@@ -181,16 +184,15 @@ def routes() -> list[Route[TopicCommandDeps]]:
                        Option("policy", _("Who can join: anyone, or after approval"), ArgKind.CHOICE, POLICIES),
                        Option("description", _("What the topic is about"), max_length=1000))),
         route(("topic", "edit"), _("Change a topic's title, description, visibility or policy."), edit_topic,
-              role=Role.COORDINATOR, topic_arg="topic", args=(topic,),
+              role=Role.COORDINATOR, topic_arg="topic", args=(TOPIC,),
               options=(Option("title", _("New title")),
                        Option("description", _("New description"), max_length=1000),
                        Option("visibility", _("Who can see it"), ArgKind.CHOICE, VISIBILITIES),
                        Option("policy", _("Who can join: anyone, or after approval"), ArgKind.CHOICE, POLICIES))),
         route(("topic", "archive"), _("Archive a topic: kept, but no longer listed or sent to."), archive_topic,
-              role=Role.COORDINATOR, topic_arg="topic", args=(topic,)),
-        route(("topic", "unarchive"), _("Bring an archived topic back: listed and sent to again."),
-              unarchive_topic, role=Role.COORDINATOR, topic_arg="topic", args=(topic,)),
+              role=Role.COORDINATOR, topic_arg="topic", args=(TOPIC,)),
+        Route(TOPIC_UNARCHIVE, unarchive_topic),
         route(("topic", "invite"), _("Invite someone to a topic (the way into a private topic)."),
               invite_to_topic, role=Role.COORDINATOR, topic_arg="topic",
-              args=(topic, Arg("person", _("Who: a name, a mention or platform:id"), ArgKind.PERSON))),
+              args=(TOPIC, Arg("person", _("Who: a name, a mention or platform:id"), ArgKind.PERSON))),
     ]

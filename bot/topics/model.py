@@ -36,3 +36,13 @@ class InviteOutcome(StrEnum):
     INVITED = "invited"
     INVITED_ALREADY = "invited-already"
     FOLLOWS = "follows"
+
+
+@dataclass(frozen=True, slots=True)
+class SeenTopic:
+    """A topic with what decides whether one person may see it besides their role: whether they follow it and
+    whether they hold an invitation to it. The store joins both in, so no feature asks per topic."""
+
+    topic: Topic
+    subscribed: bool
+    invited: bool

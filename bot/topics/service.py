@@ -12,6 +12,7 @@ import re
 from bot.clock import Clock
 from bot.commands.autocomplete import Suggestion
 from bot.commands.context import Caller
+from bot.commands.invoke import invoke
 from bot.delivery.notify import Notifier
 from bot.errors import PermissionDenied, UserError
 from bot.i18n import Text, _
@@ -19,9 +20,11 @@ from bot.messages import Action, ActionStyle, Message
 from bot.model import Role
 from bot.ports import Store
 from bot.subscriptions.closing import Closed, close_for_archive, close_for_open_policy, invitation_key
+from bot.subscriptions.declarations import SUBSCRIBE
 from bot.subscriptions.model import DeliveryMode
-from bot.topics.access import can_see, coordinates, knows_of
+from bot.topics.access import coordinates
 from bot.topics.model import InviteOutcome, Policy, Topic, Visibility
+from bot.topics.visibility import KnownTopic, known_topics
 
 RESERVED_SLUGS = frozenset({"all", "help", "none", "yes", "no", "maybe"})
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{1,39}$")
@@ -35,21 +38,11 @@ class TopicService:
 
     async def visible(self, caller: Caller) -> list[Topic]:
         """Topics the caller may see: archived ones only when they coordinate them (listings mark those)."""
-        return [t for t, live in await self._known(caller) if live]
+        return [known.topic for known in await self.known(caller) if known.visible]
 
-    async def _known(self, caller: Caller) -> list[tuple[Topic, bool]]:
-        """Every topic the caller may name, with whether they may see it as it is now. An archived topic that
-        they could see before it was archived is named (to be refused clearly) but not seen."""
-        topics = await self._store.topics.all(include_archived=True)
-        subscribed = {s.topic_id for s in await self._store.subscriptions.of_person(caller.person.id)}
-        known = []
-        for topic in topics:
-            invited = topic.visibility is Visibility.PRIVATE and \
-                await self._store.subscriptions.is_invited(caller.person.id, topic.id)
-            flags = {"subscribed": topic.id in subscribed, "invited": invited}
-            if knows_of(topic, caller.role, caller.coordinated, **flags):
-                known.append((topic, can_see(topic, caller.role, caller.coordinated, **flags)))
-        return known
+    async def known(self, caller: Caller) -> list[KnownTopic]:
+        """Every topic the caller may name, with whether they may see it as it is now (one query)."""
+        return await known_topics(self._store.topics, caller)
 
     async def find_visible(self, caller: Caller, slug: str, *, allow_archived: bool = False) -> Topic:
         """The topic named ``slug`` if the caller may see it; otherwise the same answer as for no topic.
@@ -57,16 +50,15 @@ class TopicService:
         An archived topic is returned only with ``allow_archived``, and only to whoever could see it were it
         not archived (to leave it, to filter its resources; managing it goes through
         :meth:`coordinated_topic`); without it, they are told it is archived, and its coordinators how to
-        bring it back. Someone who could never see it gets the answer for no topic either way.
+        bring it back. Someone who could never see it gets the answer for no topic either way. One query
+        when the topic is found; the list for suggestions is read only when it is not.
         """
         slug = slug.strip().lstrip("#").lower()
-        known = await self._known(caller)
-        for topic, _live in known:
-            if topic.slug == slug:
-                if topic.archived and not allow_archived:
-                    raise archived_error(caller, topic)
-                return topic
-        candidates = [t.slug for t, _live in known if not t.archived]
+        for known in await known_topics(self._store.topics, caller, slug=slug):
+            if known.topic.archived and not allow_archived:
+                raise archived_error(caller, known.topic)
+            return known.topic
+        candidates = [k.topic.slug for k in await self.known(caller) if not k.topic.archived]
         close = difflib.get_close_matches(slug, candidates, n=2, cutoff=0.6)
         close += [c for c in candidates if slug and c.startswith(slug) and c not in close][:2 - len(close)]
         if close:
@@ -95,9 +87,6 @@ class TopicService:
     async def requested_by(self, person_id: int) -> set[int]:
         """The topics ``person_id`` has asked to join and is waiting for."""
         return {r.topic_id for r in await self._store.requests.pending_of(person_id)}
-
-    async def is_invited(self, person_id: int, topic: Topic) -> bool:
-        return await self._store.subscriptions.is_invited(person_id, topic.id)
 
     async def follower_count(self, topic: Topic) -> int:
         return len(await self._store.subscriptions.of_topic(topic.id))
@@ -175,7 +164,7 @@ class TopicService:
                 Message(title=_("Invitation"),
                         body=(_("{inviter} invites you to the topic “{topic}”: {title}.",
                                 inviter=caller.person.display_name, topic=topic.slug, title=topic.title),),
-                        actions=(Action(_("Join"), f"subscribe {topic.slug}", ActionStyle.PRIMARY),)),
+                        actions=(Action(_("Join"), invoke(SUBSCRIBE, topic=topic.slug), ActionStyle.PRIMARY),)),
                 key=invitation_key(topic.id, person_id, invitation.created_at if invitation else now),
             )
         return InviteOutcome.INVITED

@@ -5,35 +5,21 @@ Real discord.py against the loopback fake."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import discord
-import pytest
 
 from adapters.discord.client import DiscordRunner
 from app.assembly import App, build_app
 from app.settings import CoalitionSettings
 from bot.messages import Message
-from tests.adapters.discord.test_discord_adapter import discord_app, discord_settings, embed_text, make_topics
+from tests.adapters.discord.test_discord_adapter import discord_settings, embed_text, make_topics
 from tests.fakes.discord_server import ANNOUNCEMENTS, BOT, GENERAL, GUILD_ID, OWNER, FakeDiscord
 from tests.support import FixedClock
 
 VIEW_CHANNEL = 1 << 10
 CROSSPOST = "/channels/{channel_id}/messages/{message_id}/crosspost"
 OVERWRITE = "/channels/{channel_id}/permissions/{overwrite_id}"
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeDiscord]:
-    async with FakeDiscord() as server:
-        yield server
-
-
-@pytest.fixture
-async def running(fake: FakeDiscord, tmp_path: Path, clock: FixedClock) -> AsyncIterator[tuple[App, DiscordRunner]]:
-    async with discord_app(fake, tmp_path, clock) as started:
-        yield started
 
 
 async def make_private(fake: FakeDiscord, runner: DiscordRunner, channel_id: int) -> None:

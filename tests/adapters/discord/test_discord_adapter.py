@@ -19,11 +19,14 @@ from adapters.discord.interactions import ACTION_PREFIX
 from adapters.discord.setup import SetupError, setup_public_channel, setup_topic_channel
 from app.assembly import App, build_app
 from app.settings import CoalitionSettings, Settings
+from bot.commands import help
+from bot.commands.invoke import invoke
 from bot.delivery.model import DeliveryKind, DeliveryStatus, NewDelivery
 from bot.delivery.payloads import NoticePayload
 from bot.errors import UserError
 from bot.messages import Action, Message
 from bot.model import Identity, Role
+from bot.subscriptions.declarations import SUBSCRIBE
 from bot.topics.model import Policy, Visibility
 from tests.fakes.discord_server import (
     ALICE,
@@ -68,12 +71,6 @@ async def discord_app(fake: FakeDiscord, tmp_path: Path, clock: FixedClock,
         [runner] = app.platform_runners
         assert isinstance(runner, DiscordRunner)
         yield app, runner
-
-
-@pytest.fixture
-async def running(fake: FakeDiscord, tmp_path: Path, clock: FixedClock) -> AsyncIterator[tuple[App, DiscordRunner]]:
-    async with discord_app(fake, tmp_path, clock) as started:
-        yield started
 
 
 def embed_text(data: dict[str, Any]) -> str:
@@ -273,7 +270,7 @@ async def test_button_clicked_in_a_dm_fetches_the_member_for_their_roles(
     bob = await person_of(app, BOB.id, "bob")
     owner = await person_of(app, OWNER.id, "owner")
     notice = Message(body=("Campaigns are starting.",),
-                     actions=(Action("Join campaigns", "subscribe campaigns"),))
+                     actions=(Action("Join campaigns", invoke(SUBSCRIBE, topic="campaigns")),))
     await app.services.notifier.to_people([bob, owner], notice, key="invite")
     await app.worker.run_due()
 
@@ -409,8 +406,9 @@ async def test_long_text_is_split_into_several_messages_not_cut(
     bob = await person_of(app, BOB.id, "bob")
     paragraphs = tuple(f"Paragraph {n}: " + "word " * 150 for n in range(15))  # ~11,500 characters
 
-    await app.services.notifier.to_people([bob], Message(title="Report", body=paragraphs,
-                                                         actions=(Action("Help", "help"),)), key="long")
+    button = Action("Help", invoke(help.routes()[0].command))
+    await app.services.notifier.to_people([bob], Message(title="Report", body=paragraphs, actions=(button,)),
+                                          key="long")
     await app.worker.run_due()
 
     messages = fake.dm_messages_to(BOB.id)

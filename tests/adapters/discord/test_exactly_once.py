@@ -9,8 +9,6 @@ Either way one copy. And the errors tell the worker what happened (``may_have_la
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 
@@ -21,7 +19,7 @@ from bot.delivery.payloads import NoticePayload
 from bot.messages import Message
 from bot.model import Identity, IdentityRecord
 from bot.ports import TransientDeliveryError
-from tests.adapters.discord.test_discord_adapter import discord_app, person_of
+from tests.adapters.discord.test_discord_adapter import person_of
 from tests.fakes.discord_server import BOB, GENERAL, FakeDiscord
 from tests.fakes.discord_server import SentMessage as PostedMessage
 from tests.fakes.faults import DROP_AFTER_STORE, ERROR_AFTER_STORE, RATE_LIMITED, Fault
@@ -30,18 +28,6 @@ from tests.support import FixedClock, english
 POST_MESSAGE = "POST /channels/{channel_id}/messages"
 OPEN_DM = "POST /users/@me/channels"
 TEXT = "Meeting moved to Thursday"
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeDiscord]:
-    async with FakeDiscord() as server:
-        yield server
-
-
-@pytest.fixture
-async def running(fake: FakeDiscord, tmp_path: Path, clock: FixedClock) -> AsyncIterator[tuple[App, DiscordRunner]]:
-    async with discord_app(fake, tmp_path, clock) as started:
-        yield started
 
 
 async def queue(app: App, where: str) -> None:

@@ -24,12 +24,6 @@ MASKED = re.compile(r"\[[^\]]*\]\(")
 
 
 @pytest.fixture
-async def fake() -> AsyncIterator[FakeDiscord]:
-    async with FakeDiscord() as server:
-        yield server
-
-
-@pytest.fixture
 async def app(fake: FakeDiscord, tmp_path: Path, clock: FixedClock) -> AsyncIterator[App]:
     settings = Settings(discord={"token": fake.token, "guild_id": fake.guild_id, "api_base_url": fake.api_base,
                                  "gateway_url": fake.gateway_url, "member_role": "member"},

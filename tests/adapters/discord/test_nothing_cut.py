@@ -4,10 +4,6 @@ limit (400, 50035) as Discord does, so a violation fails here as it would in pro
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
-
-import pytest
 from discord import app_commands
 
 from adapters.discord.client import DiscordRunner
@@ -15,33 +11,22 @@ from adapters.discord.commands import build_commands
 from adapters.discord.interactions import choices_for
 from adapters.discord.render import BUTTON_LIMIT, EMBED_TOTAL_LIMIT, FIELD_COUNT_LIMIT, render_parts
 from app.assembly import App
+from bot.commands.invoke import invoke
 from bot.commands.registry import CommandRegistry
 from bot.commands.spec import Arg, ArgKind, Command
 from bot.delivery.model import SentMessage
 from bot.i18n import _
 from bot.messages import Action, Field, Message, RenderedAction, RenderedField, RenderedMessage
 from bot.model import Identity
-from tests.adapters.discord.test_discord_adapter import discord_app
+from bot.subscriptions.declarations import SUBSCRIBE
 from tests.fakes.discord_server import BOB, GENERAL, FakeDiscord
 from tests.support import FixedClock
 
 MESSAGES = "/channels/{channel_id}/messages"
 
 
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeDiscord]:
-    async with FakeDiscord() as server:
-        yield server
-
-
-@pytest.fixture
-async def running(fake: FakeDiscord, tmp_path: Path, clock: FixedClock) -> AsyncIterator[tuple[App, DiscordRunner]]:
-    async with discord_app(fake, tmp_path, clock) as started:
-        yield started
-
-
 def many_actions(count: int) -> tuple[Action, ...]:
-    return tuple(Action(f"Topic {n}", f"subscribe topic-{n}") for n in range(count))
+    return tuple(Action(f"Topic {n}", invoke(SUBSCRIBE, topic=f"topic-{n}")) for n in range(count))
 
 
 def big_fields(count: int, size: int = 1000) -> tuple[Field, ...]:

@@ -18,7 +18,9 @@ from adapters.discord.tokens import token_of
 from app.assembly import build_app
 from app.settings import Settings
 from bot.adapter_stores import Publish, PublishStatus
+from bot.commands.invoke import invoke
 from bot.messages import Action, Message
+from bot.subscriptions.declarations import SUBSCRIBE
 from bot.topics.model import Policy, Visibility
 from tests.fakes.discord_server import ANNOUNCEMENTS, BOB, FakeDiscord
 from tests.support import FixedClock, console_settings
@@ -107,7 +109,8 @@ async def test_the_adapter_runs_on_ports_it_is_handed_not_on_the_sqlite_store(
                                                publishes=publishes, may_forward=may_forward)
         async with discord_adapter.running(config, app.dispatcher, stores, app.services.translator, clock,
                                            per_second=40.0, language="en") as runner:
-            news = Message(body=("News",), actions=(Action("Subscribe to climate", "subscribe climate"),))
+            join = Action("Subscribe to climate", invoke(SUBSCRIBE, topic="climate"))
+            news = Message(body=("News",), actions=(join,))
             sent = await runner.delivery.send_channel(str(ANNOUNCEMENTS.id),
                                                       news.render(app.services.translator, "en"),
                                                       delivery_key="news:1")

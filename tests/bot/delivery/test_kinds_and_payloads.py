@@ -13,14 +13,17 @@ import pytest
 
 from bot.announcements.model import AnnouncementState
 from bot.announcements.payloads import AnnouncementPayload, AnnouncementTarget, ReportPayload
+from bot.commands.invoke import invoke
 from bot.delivery.model import DeliveryKind, DeliveryPayload, DeliveryStatus, PayloadError, UnknownKind, parse_kind
 from bot.delivery.outcomes import MissedReminder
 from bot.delivery.payloads import ChangePayload, NoticePayload
 from bot.i18n import _, _n
+from bot.meetings.declarations import RSVP
 from bot.meetings.model import epoch
 from bot.meetings.payloads import ReminderPayload, ReminderTarget
 from bot.messages import Action, ActionStyle, Field, Message
 from bot.model import Role
+from bot.subscriptions.declarations import SUBSCRIBE
 from storage.database import to_db_time
 from tests.support import Harness, english
 
@@ -71,7 +74,7 @@ def test_the_kinds_are_the_strings_stored_before() -> None:
         body=(_n("{n} announcement:", "{n} announcements:", 1),
               _("• {topic}: {text}", topic="disinformation", text="Old digest line")),
         actions=(Action(_("Switch {topic} to immediate", topic="disinformation"),
-                        "subscribe disinformation mode:immediate"),))), OLD_DIGEST),
+                        invoke(SUBSCRIBE, topic="disinformation", mode="immediate")),))), OLD_DIGEST),
 ])
 def test_each_payload_writes_what_the_previous_version_wrote_and_reads_it_back(payload: DeliveryPayload,
                                                                                 stored: str) -> None:
@@ -82,7 +85,8 @@ def test_each_payload_writes_what_the_previous_version_wrote_and_reads_it_back(p
 def test_a_message_payload_keeps_fields_styles_and_lazy_texts() -> None:
     message = Message(title=_("Meeting moved: {title}", title="Call"), body=("plain", _("Welcome")),
                       fields=(Field(_("Link"), "https://example.org"),),
-                      actions=(Action(_("Yes"), "rsvp 1 yes", ActionStyle.PRIMARY),), footer="Topic")
+                      actions=(Action(_("Yes"), invoke(RSVP, id=1, answer="yes"), ActionStyle.PRIMARY),),
+                      footer="Topic")
     assert NoticePayload.from_json(NoticePayload(message).to_json()) == NoticePayload(message)
 
 
