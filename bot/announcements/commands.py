@@ -19,6 +19,11 @@ from bot.model import Role
 from bot.topics.service import TopicService
 from bot.when import parse_when
 
+TOPIC = Arg("topic", _("The topic's short name, e.g. disinformation"), ArgKind.TOPIC)
+TEXT = Arg("text", _("The announcement text"), rest=True, max_length=4000)
+WHEN = Option("when", _("now, in 2h, tomorrow 09:00, monday 14:00, 2026-12-01 14:00"), ArgKind.TIME)
+ONLY_TOPIC = Arg("topic", _("Only this topic"), ArgKind.TOPIC, required=False)
+
 
 @dataclass(frozen=True, slots=True)
 class AnnouncementCommandDeps:
@@ -31,43 +36,44 @@ class AnnouncementCommandDeps:
 
 async def announce_new(ctx: Context[AnnouncementCommandDeps]) -> Message:
     service = ctx.deps.announcements
-    topic = await ctx.deps.topics.coordinated_topic(ctx.caller, ctx.arg("topic"))
-    when = ctx.opt("when")
+    topic = await ctx.deps.topics.coordinated_topic(ctx.caller, ctx.value(TOPIC))
+    when = ctx.get(WHEN)
     send_at = None
     if when and when.strip().lower() != "now":
         send_at = parse_when(when, ctx.caller.zone, ctx.now, max_ahead=service.config.max_ahead)
         if send_at <= ctx.now:
             send_at = None
-    announcement = await service.draft(ctx.caller, topic, ctx.arg("text"), send_at)
+    announcement = await service.draft(ctx.caller, topic, ctx.value(TEXT), send_at)
     return await service.preview(ctx.caller, announcement, topic)
 
 
 async def announce_confirm(ctx: Context[AnnouncementCommandDeps]) -> Message:
-    return await ctx.deps.announcements.confirm(ctx.caller, ctx.int_arg("id"))
+    return await ctx.deps.announcements.confirm(ctx.caller, ctx.number(NUMBER))
 
 
 async def announce_cancel(ctx: Context[AnnouncementCommandDeps]) -> Message:
-    return await ctx.deps.announcements.cancel(ctx.caller, ctx.int_arg("id"))
+    return await ctx.deps.announcements.cancel(ctx.caller, ctx.number(NUMBER))
 
 
 async def announce_edit(ctx: Context[AnnouncementCommandDeps]) -> Message:
-    return await ctx.deps.announcements.edit(ctx.caller, ctx.int_arg("id"), ctx.arg("text"))
+    return await ctx.deps.announcements.edit(ctx.caller, ctx.number(NUMBER), ctx.value(TEXT))
 
 
 async def announce_status(ctx: Context[AnnouncementCommandDeps]) -> Message:
     service = ctx.deps.announcements
-    announcement, _topic = await service.coordinated(ctx.caller, ctx.int_arg("id"))
+    announcement, _topic = await service.coordinated(ctx.caller, ctx.number(NUMBER))
     report = await service.report(announcement)
     return replace(report, body=(*report.body, *await ctx.deps.outbox.announcement_lines(announcement.id)))
 
 
 async def announce_retry(ctx: Context[AnnouncementCommandDeps]) -> Message:
-    return await ctx.deps.retry.retry(ctx.caller, ctx.int_arg("id"))
+    return await ctx.deps.retry.retry(ctx.caller, ctx.number(NUMBER))
 
 
 async def announce_list(ctx: Context[AnnouncementCommandDeps]) -> Message:
-    if ctx.opt("topic"):
-        topic_ids: list[int] | None = [(await ctx.deps.topics.coordinated_topic(ctx.caller, ctx.arg("topic"))).id]
+    only = ctx.get(ONLY_TOPIC)
+    if only:
+        topic_ids: list[int] | None = [(await ctx.deps.topics.coordinated_topic(ctx.caller, only)).id]
     else:
         topic_ids = None if ctx.caller.role >= Role.COORDINATOR else sorted(ctx.caller.coordinated)
     announcements = await ctx.deps.announcements.recent(topic_ids)
@@ -86,19 +92,15 @@ async def announce_list(ctx: Context[AnnouncementCommandDeps]) -> Message:
 
 
 def routes() -> list[Route[AnnouncementCommandDeps]]:
-    topic = Arg("topic", _("The topic's short name, e.g. disinformation"), ArgKind.TOPIC)
-    text = Arg("text", _("The announcement text"), rest=True, max_length=4000)
     return [
         route(("announce", "new"), _("Write an announcement to a topic; you see a preview first."), announce_new,
-              role=Role.COORDINATOR, topic_arg="topic", args=(topic, text),
-              options=(Option("when", _("now, in 2h, tomorrow 09:00, monday 14:00, 2026-12-01 14:00"),
-                              ArgKind.TIME),)),
+              role=Role.COORDINATOR, topic_arg="topic", args=(TOPIC, TEXT), options=(WHEN,)),
         Route(ANNOUNCE_CONFIRM, announce_confirm),
         Route(ANNOUNCE_CANCEL, announce_cancel),
         route(("announce", "list"), _("List recent announcements."), announce_list, role=Role.COORDINATOR,
-              args=(Arg("topic", _("Only this topic"), ArgKind.TOPIC, required=False),)),
+              args=(ONLY_TOPIC,)),
         route(("announce", "edit"), _("Change an announcement's text, also in copies already sent."),
-              announce_edit, role=Role.COORDINATOR, args=(NUMBER, text)),
+              announce_edit, role=Role.COORDINATOR, args=(NUMBER, TEXT)),
         Route(ANNOUNCE_STATUS, announce_status),
         Route(ANNOUNCE_RETRY, announce_retry),
     ]

@@ -18,6 +18,10 @@ from bot.topics.service import TopicService
 _CHANNEL = re.compile(r"^<#([A-Za-z0-9]+)(?:\|[^>]*)?>$")
 
 
+TOPIC = Arg("topic", _("The topic's short name, e.g. disinformation"), ArgKind.TOPIC)
+CHANNEL = Arg("channel", _("A channel, e.g. #announcements"), max_length=100)
+
+
 @dataclass(frozen=True, slots=True)
 class ChannelCommandDeps:
     channels: ChannelService
@@ -37,7 +41,7 @@ def parse_channel(reference: str) -> str:
 
 
 async def setup_public_channel(ctx: Context[ChannelCommandDeps]) -> Message:
-    channel = parse_channel(ctx.arg("channel"))
+    channel = parse_channel(ctx.value(CHANNEL))
     platform = ctx.caller.identity.identity.platform
     notes = await ctx.deps.channels.bind_public(ctx.caller, platform, channel)
     return Message(body=(_("Public announcements on {platform} now go to #{channel}.", platform=platform,
@@ -45,8 +49,8 @@ async def setup_public_channel(ctx: Context[ChannelCommandDeps]) -> Message:
 
 
 async def setup_topic_channel(ctx: Context[ChannelCommandDeps]) -> Message:
-    topic = await ctx.deps.topics.find_visible(ctx.caller, ctx.arg("topic"))
-    channel = parse_channel(ctx.arg("channel"))
+    topic = await ctx.deps.topics.find_visible(ctx.caller, ctx.value(TOPIC))
+    channel = parse_channel(ctx.value(CHANNEL))
     platform = ctx.caller.identity.identity.platform
     notes = await ctx.deps.channels.bind_topic(ctx.caller, topic, platform, channel)
     return Message(body=(_("Announcements to “{topic}” on {platform} now also go to #{channel}.", topic=topic.slug,
@@ -54,11 +58,9 @@ async def setup_topic_channel(ctx: Context[ChannelCommandDeps]) -> Message:
 
 
 def routes() -> list[Route[ChannelCommandDeps]]:
-    topic = Arg("topic", _("The topic's short name, e.g. disinformation"), ArgKind.TOPIC)
-    channel = Arg("channel", _("A channel, e.g. #announcements"), max_length=100)
     return [
         route(("setup", "public-channel"), _("Choose the read-only channel for public announcements."),
-              setup_public_channel, role=Role.ADMIN, args=(channel,)),
+              setup_public_channel, role=Role.ADMIN, args=(CHANNEL,)),
         route(("setup", "topic-channel"), _("Choose a channel that receives a topic's announcements."),
-              setup_topic_channel, role=Role.ADMIN, args=(topic, channel)),
+              setup_topic_channel, role=Role.ADMIN, args=(TOPIC, CHANNEL)),
     ]

@@ -10,12 +10,13 @@ from enum import StrEnum
 from typing import Generic, TypeVar
 from zoneinfo import ZoneInfo
 
-from bot.commands.spec import Command
+from bot.commands.spec import Arg, Command, Option
 from bot.errors import UsageError, UserError
 from bot.i18n import _
 from bot.model import Identity, IdentityRecord, Person, Role, RoleSources
 
 D = TypeVar("D")
+E = TypeVar("E", bound=StrEnum)
 
 
 class ZoneSource(StrEnum):
@@ -66,7 +67,11 @@ class Caller:
 @dataclass(frozen=True, slots=True)
 class Context(Generic[D]):
     """One run of one command. ``deps`` is the feature's own dependencies value (``TopicCommandDeps`` …),
-    handed to :func:`bot.commands.routes.bind` by the composition root."""
+    handed to :func:`bot.commands.routes.bind` by the composition root.
+
+    A handler reads an argument through the :class:`Arg` or :class:`Option` its command lists (never by
+    name), as the type it declares: a number is an ``int``, a choice its enum member; a misspelt one is a
+    ``NameError``, an undeclared one a :class:`LookupError` (and fails ``test_typed_arguments``)."""
 
     caller: Caller
     command: Command
@@ -74,19 +79,35 @@ class Context(Generic[D]):
     deps: D
     now: datetime
 
-    def arg(self, name: str) -> str:
-        """A required argument (the grammar has checked it is present)."""
+    def value(self, arg: Arg) -> str:
+        """A required argument of this command, read through its declaration (not its name): a handler
+        cannot read what its command does not declare (:class:`LookupError`, a programming error)."""
+        name = self._declared(arg)
         value = self.values.get(name)
         if value is None:
             raise UsageError(_("Missing “{name}”.", name=name))
         return value
 
-    def opt(self, name: str) -> str | None:
-        return self.values.get(name)
+    def get(self, arg: Arg | Option) -> str | None:
+        """An optional argument or option of this command, ``None`` when absent."""
+        return self.values.get(self._declared(arg))
 
-    def page(self, last: int, name: str = "page") -> int:
+    def number(self, arg: Arg | Option) -> int:
+        """A number argument (:data:`~bot.commands.spec.NUMBERED` kinds), checked and converted here once for
+        every handler (``#12`` reads as 12)."""
+        name = self._declared(arg)
+        raw = self.values.get(name)
+        if raw is None:
+            raise UsageError(_("Missing “{name}”.", name=name))
+        raw = raw.lstrip("#")
+        if not (raw.isascii() and raw.isdigit()):
+            raise UsageError(_("“{name}” must be a number, not “{value}”.", name=name, value=raw))
+        return int(raw)
+
+    def page(self, option: Option, last: int) -> int:
         """The page an optional ``page:`` option asks for (1 when absent), refused outside 1..``last``."""
-        raw = self.opt(name)
+        name = self._declared(option)
+        raw = self.values.get(name)
         if raw is None:
             return 1
         if not (raw.isascii() and raw.isdigit()):
@@ -95,8 +116,18 @@ class Context(Generic[D]):
             raise UserError(_("“page” must be between 1 and {last}.", last=last))
         return int(raw)
 
-    def int_arg(self, name: str) -> int:
-        raw = self.arg(name).lstrip("#")
-        if not (raw.isascii() and raw.isdigit()):
-            raise UsageError(_("“{name}” must be a number, not “{value}”.", name=name, value=raw))
-        return int(raw)
+    def choice(self, arg: Arg, kind: type[E]) -> E:
+        """A required choice argument as its enum member (the grammar checked and lower-cased it)."""
+        return kind(self.value(arg))
+
+    def optional_choice(self, arg: Arg | Option, kind: type[E]) -> E | None:
+        """An optional choice argument or option as its enum member, ``None`` when absent."""
+        raw = self.get(arg)
+        return None if raw is None else kind(raw)
+
+    def _declared(self, arg: Arg | Option) -> str:
+        """Its name, once it is known to be one of this command's own declarations (equal, so a route that
+        declares an equal copy still reads it); anything else is a bug in the handler."""
+        if arg not in self.command.args and arg not in self.command.options:
+            raise LookupError(f"/{self.command.name} does not declare “{arg.name}”")
+        return arg.name

@@ -12,6 +12,8 @@ from bot.errors import UserError
 from bot.i18n import Text, _
 from bot.messages import Field, Message
 
+COMMAND = Arg("command", _("A command name, e.g. subscribe"), ArgKind.TEXT, required=False, rest=True)
+
 
 @dataclass(frozen=True, slots=True)
 class HelpDeps:
@@ -21,7 +23,7 @@ class HelpDeps:
 
 async def show_help(ctx: Context[HelpDeps]) -> Message:
     registry = ctx.deps.registry
-    words = (ctx.opt("command") or "").strip().lstrip("/").lower().split()
+    words = (ctx.get(COMMAND) or "").strip().lstrip("/").lower().split()
     if not words:
         allowed = registry.allowed_for(ctx.caller)
         lines: list[Text | str] = [_("Commands you can use (type “help <command>” for details):")]
@@ -53,5 +55,4 @@ async def show_help(ctx: Context[HelpDeps]) -> Message:
 
 def routes() -> list[Route[HelpDeps]]:
     return [route(("help",), _("Show what you can do, or how to use one command."), show_help,
-                  args=(Arg("command", _("A command name, e.g. subscribe"), ArgKind.TEXT, required=False,
-                            rest=True),))]
+                  args=(COMMAND,))]

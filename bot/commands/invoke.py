@@ -15,11 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from bot.commands.grammar import CLOSING_QUOTES, OPENING_QUOTES, parse_arguments
-from bot.commands.spec import Arg, ArgKind, Command, Option
+from bot.commands.spec import NUMBERED, Arg, Command, Option
 from bot.errors import UserError
-
-_NUMBERED = (ArgKind.INTEGER, ArgKind.MEETING, ArgKind.RESOURCE)
-"""Kinds whose value a button gives as a number (an id, a page)."""
 
 
 class InvocationError(ValueError):
@@ -77,7 +74,7 @@ def invoke(command: Command, /, **values: str | int) -> CommandLine:
 def _value_text(command: Command, declared: Arg | Option, value: str | int) -> str:
     if isinstance(value, bool):
         raise InvocationError(f"{command.name}: “{declared.name}” is not a yes/no value")
-    if declared.kind in _NUMBERED:
+    if declared.kind in NUMBERED:
         if not isinstance(value, int):
             raise InvocationError(f"{command.name}: “{declared.name}” takes a number")
         return str(value)

@@ -30,6 +30,11 @@ class ArgKind(StrEnum):
     argument) takes as many words as form a time, so ``when:monday 14:00`` needs no quotes."""
 
 
+NUMBERED = frozenset({ArgKind.INTEGER, ArgKind.MEETING, ArgKind.RESOURCE})
+"""Kinds whose value is a number (``#12`` or ``12``): :meth:`bot.commands.context.Context.number` gives it as
+an ``int``, and a button passes an ``int`` for it."""
+
+
 @dataclass(frozen=True, slots=True)
 class Arg:
     """A positional argument. ``rest`` takes the rest of the line (only the last one may)."""

@@ -14,7 +14,19 @@ from bot.commands.spec import Arg, ArgKind, Option
 from bot.delivery.status import OutboxReports, reason_text
 from bot.errors import UserError
 from bot.i18n import Text, _, _n
-from bot.meetings.declarations import MEETING_CANCEL, MEETING_ICS, MEETING_SHOW, MEETINGS, NUMBER, OCCURRENCE, RSVP
+from bot.meetings.declarations import (
+    ANSWER,
+    MEETING_CANCEL,
+    MEETING_ICS,
+    MEETING_SHOW,
+    MEETINGS,
+    NUMBER,
+    OCCURRENCE,
+    ONLY_TOPIC,
+    PAGE,
+    RSVP,
+    SCOPE,
+)
 from bot.meetings.ics import calendar_for
 from bot.meetings.model import Answer, Meeting, MeetingInput, MeetingState, OccurrenceState
 from bot.meetings.recurrence import describe_rule, format_offset, gap_moves, parse_offsets
@@ -32,6 +44,17 @@ MAX_PAGE = 1000
 GAP_LOOKAHEAD = timedelta(days=366)
 CANCELLED_KEPT = timedelta(days=90)
 """How long a cancelled series stays in its topic's calendar file (as STATUS:CANCELLED)."""
+
+
+TOPIC = Arg("topic", _("The topic's short name, e.g. disinformation"), ArgKind.TOPIC)
+TITLE = Arg("title", _("The title; quote it when it has several words"), max_length=200)
+WHEN = Arg("when", _("tomorrow 14:00, tuesday 14:00, 2026-12-01 14:00"), ArgKind.TIME, rest=True)
+DURATION = Option("duration", _("How long, e.g. 1h or 90m (default 1h)"))
+REPEAT = Option("repeat", _("daily, weekdays, weekly, biweekly, monthly, tue,thu or an RRULE"), max_length=300)
+REMIND = Option("remind", _("Reminder times before the start, e.g. 24h,1h (the default)"))
+LINK = Option("link", _("The call or agenda link (http or https)"), max_length=500)
+ZONE = Option("zone", _("The meeting's time zone, e.g. Europe/Brussels (default: yours)"), ArgKind.ZONE)
+TYPED_ZONE = Option("zone", _("The zone of the times you type (default: the meeting's zone)"), ArgKind.ZONE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,16 +80,16 @@ def parse_duration(text: str) -> timedelta:
 
 async def meeting_create(ctx: Context[MeetingCommandDeps]) -> Message:
     service = ctx.deps.meetings
-    topic = await ctx.deps.topics.coordinated_topic(ctx.caller, ctx.arg("topic"))
-    zone_text = ctx.opt("zone")
+    topic = await ctx.deps.topics.coordinated_topic(ctx.caller, ctx.value(TOPIC))
+    zone_text = ctx.get(ZONE)
     zone = ctx.deps.people.parse_zone(zone_text) if zone_text else ctx.caller.timezone
-    start = read_when(ctx.arg("when"), ZoneInfo(zone), ctx.now, max_ahead=service.config.max_ahead)
-    remind = ctx.opt("remind")
+    start = read_when(ctx.value(WHEN), ZoneInfo(zone), ctx.now, max_ahead=service.config.max_ahead)
+    remind = ctx.get(REMIND)
     data = MeetingInput(
-        title=ctx.arg("title"), start=start.instant, zone=zone,
-        duration=parse_duration(ctx.opt("duration") or "1h"),
-        repeat=ctx.opt("repeat"), remind_minutes=parse_offsets(remind) if remind else DEFAULT_REMIND,
-        link=ctx.opt("link"), wall_clock=start.typed)
+        title=ctx.value(TITLE), start=start.instant, zone=zone,
+        duration=parse_duration(ctx.get(DURATION) or "1h"),
+        repeat=ctx.get(REPEAT), remind_minutes=parse_offsets(remind) if remind else DEFAULT_REMIND,
+        link=ctx.get(LINK), wall_clock=start.typed)
     meeting, notices = await service.create(ctx.caller, topic, data)
     first = await service.next_occurrence(meeting)
     body: list[Text | str] = [_("Meeting #{id} “{title}” in “{topic}” is scheduled.", id=meeting.id,
@@ -111,9 +134,10 @@ def _fields(meeting: Meeting) -> tuple[Field, ...]:
 
 async def meetings_list(ctx: Context[MeetingCommandDeps]) -> Message:
     topics = ctx.deps.topics
-    page = ctx.page(MAX_PAGE)
-    if ctx.opt("topic"):
-        visible = [await topics.find_visible(ctx.caller, ctx.arg("topic"))]
+    page = ctx.page(PAGE, MAX_PAGE)
+    only = ctx.get(ONLY_TOPIC)
+    if only:
+        visible = [await topics.find_visible(ctx.caller, only)]
     else:
         visible = [t for t in await topics.visible(ctx.caller) if not t.archived]
     by_id = {t.id: t for t in visible}
@@ -133,7 +157,7 @@ async def meetings_list(ctx: Context[MeetingCommandDeps]) -> Message:
                    last=first + len(shown) - 1, total=len(upcoming)))
     actions = [Action(_("Show #{id}", id=m.id), invoke(MEETING_SHOW, id=m.id))
                for m in dict((m.id, m) for m, _o in shown).values()][:3]
-    topic = {"topic": visible[0].slug} if ctx.opt("topic") else {}
+    topic = {"topic": visible[0].slug} if only else {}
     if page > 1:
         actions.append(Action(_("Previous page"), invoke(MEETINGS, **topic, page=page - 1)))
     if page * PAGE_SIZE < len(upcoming):
@@ -144,7 +168,7 @@ async def meetings_list(ctx: Context[MeetingCommandDeps]) -> Message:
 
 async def meeting_show(ctx: Context[MeetingCommandDeps]) -> Message:
     service = ctx.deps.meetings
-    meeting, topic = await service.visible(ctx.caller, ctx.int_arg("id"))
+    meeting, topic = await service.visible(ctx.caller, ctx.number(NUMBER))
     body: list[Text | str] = []
     if meeting.state is MeetingState.CANCELLED:
         body.append(_("This meeting is cancelled."))
@@ -178,22 +202,23 @@ async def meeting_show(ctx: Context[MeetingCommandDeps]) -> Message:
 
 
 async def meeting_cancel(ctx: Context[MeetingCommandDeps]) -> Message:
-    return await ctx.deps.meetings.cancel(ctx.caller, ctx.int_arg("id"), ctx.opt("occurrence"))
+    return await ctx.deps.meetings.cancel(ctx.caller, ctx.number(NUMBER), ctx.get(OCCURRENCE))
 
 
 async def meeting_reschedule(ctx: Context[MeetingCommandDeps]) -> Message:
     """The new time is read in the meeting's zone unless ``zone:`` names another, and the reply says which."""
     service = ctx.deps.meetings
-    meeting, _topic = await service.coordinated(ctx.caller, ctx.int_arg("id"))
-    zone_text = ctx.opt("zone")
+    meeting, _topic = await service.coordinated(ctx.caller, ctx.number(NUMBER))
+    zone_text = ctx.get(TYPED_ZONE)
     zone = ZoneInfo(ctx.deps.people.parse_zone(zone_text)) if zone_text else meeting.tz
-    new = read_when(ctx.arg("when"), zone, ctx.now, max_ahead=service.config.max_ahead)
-    occurrence = ctx.opt("occurrence")
+    when = ctx.value(WHEN)
+    new = read_when(when, zone, ctx.now, max_ahead=service.config.max_ahead)
+    occurrence = ctx.get(OCCURRENCE)
     reply = await service.reschedule(ctx.caller, meeting.id, new, occurrence)
     notes: list[Text | str] = [
-        _("“{when}” was read in {zone}, as you asked.", when=ctx.arg("when"), zone=zone.key) if zone_text else
+        _("“{when}” was read in {zone}, as you asked.", when=when, zone=zone.key) if zone_text else
         _("“{when}” was read in the meeting's zone, {zone}; give zone:<IANA name> to use another.",
-          when=ctx.arg("when"), zone=zone.key)]
+          when=when, zone=zone.key)]
     if occurrence is not None and new.shifted and new.typed is not None:
         notes.append(_("{typed} does not exist in {zone}: the clocks go forward then, so it is {moved}.",
                        typed=f"{new.typed:%Y-%m-%d %H:%M}", zone=zone.key, moved=_local(new.instant, zone.key)))
@@ -203,13 +228,13 @@ async def meeting_reschedule(ctx: Context[MeetingCommandDeps]) -> Message:
 
 
 async def rsvp(ctx: Context[MeetingCommandDeps]) -> Message:
-    return await ctx.deps.meetings.rsvp(ctx.caller, ctx.int_arg("id"), Answer(ctx.arg("answer").lower()),
-                                            (ctx.opt("scope") or "").lower() == "all")
+    return await ctx.deps.meetings.rsvp(ctx.caller, ctx.number(NUMBER), ctx.choice(ANSWER, Answer),
+                                            ctx.get(SCOPE) == "all")
 
 
 async def meeting_attendees(ctx: Context[MeetingCommandDeps]) -> Message:
     service = ctx.deps.meetings
-    meeting, _topic = await service.coordinated(ctx.caller, ctx.int_arg("id"))
+    meeting, _topic = await service.coordinated(ctx.caller, ctx.number(NUMBER))
     occurrence = await service.next_occurrence(meeting)
     answers = await service.answers(meeting.id, occurrence)
     fields = []
@@ -227,7 +252,7 @@ async def meeting_attendees(ctx: Context[MeetingCommandDeps]) -> Message:
 
 async def meeting_ics(ctx: Context[MeetingCommandDeps]) -> Message:
     service = ctx.deps.meetings
-    meeting, _topic = await service.visible(ctx.caller, ctx.int_arg("id"))
+    meeting, _topic = await service.visible(ctx.caller, ctx.number(NUMBER))
     occurrences = await service.occurrences(meeting)
     data = calendar_for([(meeting, occurrences)], service.coalition_slug, ctx.now, name=meeting.title)
     return Message(body=(_("The calendar file for meeting #{id}: open it to add the meeting to your calendar.",
@@ -237,7 +262,7 @@ async def meeting_ics(ctx: Context[MeetingCommandDeps]) -> Message:
 
 async def meeting_calendar(ctx: Context[MeetingCommandDeps]) -> Message:
     service = ctx.deps.meetings
-    topic = await ctx.deps.topics.find_visible(ctx.caller, ctx.arg("topic"))
+    topic = await ctx.deps.topics.find_visible(ctx.caller, ctx.value(TOPIC))
     meetings = await service.for_calendar(topic, ctx.now - CANCELLED_KEPT)
     series = [meeting for meeting, _occurrences in meetings]
     data = calendar_for(meetings, service.coalition_slug, ctx.now, name=topic.title)
@@ -253,31 +278,20 @@ async def meeting_calendar(ctx: Context[MeetingCommandDeps]) -> Message:
 
 
 def routes() -> list[Route[MeetingCommandDeps]]:
-    topic = Arg("topic", _("The topic's short name, e.g. disinformation"), ArgKind.TOPIC)
-    when = Arg("when", _("tomorrow 14:00, tuesday 14:00, 2026-12-01 14:00"), ArgKind.TIME, rest=True)
     return [
         route(("meeting", "create"), _("Schedule a meeting, once or repeating, with reminders."), meeting_create,
               role=Role.COORDINATOR, topic_arg="topic",
-              args=(topic, Arg("title", _("The title; quote it when it has several words"), max_length=200),
-                    when),
-              options=(Option("duration", _("How long, e.g. 1h or 90m (default 1h)")),
-                       Option("repeat", _("daily, weekdays, weekly, biweekly, monthly, tue,thu or an RRULE"),
-                              max_length=300),
-                       Option("remind", _("Reminder times before the start, e.g. 24h,1h (the default)")),
-                       Option("link", _("The call or agenda link (http or https)"), max_length=500),
-                       Option("zone", _("The meeting's time zone, e.g. Europe/Brussels (default: yours)"),
-                              ArgKind.ZONE))),
+              args=(TOPIC, TITLE, WHEN), options=(DURATION, REPEAT, REMIND, LINK, ZONE)),
         Route(MEETINGS, meetings_list),
         Route(MEETING_SHOW, meeting_show),
         Route(MEETING_CANCEL, meeting_cancel),
         route(("meeting", "reschedule"), _("Move a meeting series, or one occurrence of it."),
-              meeting_reschedule, role=Role.COORDINATOR, args=(NUMBER, when),
-              options=(OCCURRENCE, Option("zone", _("The zone of the times you type (default: the meeting's zone)"),
-                                          ArgKind.ZONE))),
+              meeting_reschedule, role=Role.COORDINATOR, args=(NUMBER, WHEN),
+              options=(OCCURRENCE, TYPED_ZONE)),
         Route(RSVP, rsvp),
         route(("meeting", "attendees"), _("Who answered yes, maybe or no for the next meeting."),
               meeting_attendees, role=Role.COORDINATOR, args=(NUMBER,)),
         Route(MEETING_ICS, meeting_ics),
         route(("meeting", "calendar"), _("A calendar file (.ics) with all of a topic's meetings."),
-              meeting_calendar, args=(topic,)),
+              meeting_calendar, args=(TOPIC,)),
     ]

@@ -11,14 +11,16 @@ NUMBER = Arg("id", _("The meeting number, e.g. 3"), ArgKind.MEETING, max_length=
 OCCURRENCE = Option("occurrence", _("Only one occurrence: next, or its day (2026-12-01, tuesday), read in the "
                                     "meeting's zone"), ArgKind.TIME)
 
-MEETINGS = Command(("meetings",), _("Upcoming meetings, in your time zone."),
-                   args=(Arg("topic", _("Only this topic"), ArgKind.TOPIC, required=False),),
-                   options=(Option("page", _("Page number"), ArgKind.INTEGER, max_length=4),))
+ONLY_TOPIC = Arg("topic", _("Only this topic"), ArgKind.TOPIC, required=False)
+PAGE = Option("page", _("Page number"), ArgKind.INTEGER, max_length=4)
+ANSWER = Arg("answer", _("yes, no or maybe"), ArgKind.CHOICE, choices=("yes", "no", "maybe"))
+SCOPE = Arg("scope", _("all: every occurrence"), ArgKind.CHOICE, required=False, choices=("all",))
+
+MEETINGS = Command(("meetings",), _("Upcoming meetings, in your time zone."), args=(ONLY_TOPIC,), options=(PAGE,))
 MEETING_SHOW = Command(("meeting", "show"), _("A meeting's details and next dates."), args=(NUMBER,))
 MEETING_CANCEL = Command(("meeting", "cancel"), _("Cancel a meeting series, or one occurrence of it."),
                          role=Role.COORDINATOR, args=(NUMBER,), options=(OCCURRENCE,))
 RSVP = Command(("rsvp",), _("Answer whether you will attend the next meeting (or all with “all”)."),
                role=Role.MEMBER,
-               args=(NUMBER, Arg("answer", _("yes, no or maybe"), ArgKind.CHOICE, choices=("yes", "no", "maybe")),
-                     Arg("scope", _("all: every occurrence"), ArgKind.CHOICE, required=False, choices=("all",))))
+               args=(NUMBER, ANSWER, SCOPE))
 MEETING_ICS = Command(("meeting", "ics"), _("A calendar file (.ics) for a meeting."), args=(NUMBER,))

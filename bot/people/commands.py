@@ -18,6 +18,12 @@ GRANTABLE = tuple(role.name.lower() for role in Role if role > Role.OUTSIDER)
 """The roles a grant gives, spelt as :meth:`Role.parse` reads them: taken from :class:`Role`, so they cannot
 drift from it."""
 
+ZONE = Arg("zone", _("An IANA time zone name"), ArgKind.ZONE)
+LANGUAGE = Arg("language", _("A language code such as en or fr"), ArgKind.LANGUAGE, max_length=10)
+PERSON = Arg("person", _("Who: a name, a mention or platform:id"), ArgKind.PERSON)
+ROLE = Arg("role", _("member, coordinator or admin"), ArgKind.CHOICE, choices=GRANTABLE)
+ROLE_TOPIC = Arg("topic", _("Limit a coordinator role to one topic"), ArgKind.TOPIC, required=False)
+
 
 @dataclass(frozen=True, slots=True)
 class PeopleCommandDeps:
@@ -52,13 +58,13 @@ async def whoami(ctx: Context[PeopleCommandDeps]) -> Message:
 
 
 async def set_timezone(ctx: Context[PeopleCommandDeps]) -> Message:
-    zone = ctx.deps.people.parse_zone(ctx.arg("zone"))
+    zone = ctx.deps.people.parse_zone(ctx.value(ZONE))
     await ctx.deps.people.set_timezone(ctx.caller, zone)
     return Message(body=(_("Your time zone is now {zone}. Times are shown to you in it.", zone=zone),))
 
 
 async def set_language(ctx: Context[PeopleCommandDeps]) -> Message:
-    language = ctx.deps.people.parse_language(ctx.arg("language"))
+    language = ctx.deps.people.parse_language(ctx.value(LANGUAGE))
     await ctx.deps.people.set_language(ctx.caller, language)
     # Answer in the new language straight away: the reply is rendered for the caller after this returns.
     return Message(body=(_("Your language is now English."),)) if language == "en" else \
@@ -66,20 +72,22 @@ async def set_language(ctx: Context[PeopleCommandDeps]) -> Message:
 
 
 async def _role_target(ctx: Context[PeopleCommandDeps]) -> tuple[int, str, Role, int | None, str]:
-    person = await ctx.deps.people.find(ctx.arg("person"), ctx.caller)
+    person = await ctx.deps.people.find(ctx.value(PERSON), ctx.caller)
+    name = ctx.value(ROLE)
     try:
-        role = Role.parse(ctx.arg("role"))
+        role = Role.parse(name)
     except KeyError:
-        raise UserError(_("“{role}” is not a role. Roles: {roles}.", role=ctx.arg("role"),
+        raise UserError(_("“{role}” is not a role. Roles: {roles}.", role=name,
                           roles=", ".join(GRANTABLE)), show_usage=True) from None
     if role is Role.OUTSIDER:
-        raise UserError(_("“{role}” is not a role. Roles: {roles}.", role=ctx.arg("role"),
+        raise UserError(_("“{role}” is not a role. Roles: {roles}.", role=name,
                           roles=", ".join(GRANTABLE)), show_usage=True)
     topic_id, topic_slug = None, ""
-    if ctx.opt("topic"):
+    only = ctx.get(ROLE_TOPIC)
+    if only:
         if role is not Role.COORDINATOR:
             raise UserError(_("Only the coordinator role can be limited to one topic."))
-        topic = await ctx.deps.topics.find_visible(ctx.caller, ctx.arg("topic"))
+        topic = await ctx.deps.topics.find_visible(ctx.caller, only)
         topic_id, topic_slug = topic.id, topic.slug
     return person.id, person.display_name, role, topic_id, topic_slug
 
@@ -115,19 +123,15 @@ async def revoke_role(ctx: Context[PeopleCommandDeps]) -> Message:
 
 
 def routes() -> list[Route[PeopleCommandDeps]]:
-    person = Arg("person", _("Who: a name, a mention or platform:id"), ArgKind.PERSON)
-    role = Arg("role", _("member, coordinator or admin"), ArgKind.CHOICE, choices=GRANTABLE)
-    topic = Arg("topic", _("Limit a coordinator role to one topic"), ArgKind.TOPIC, required=False)
     return [
         route(("whoami",), _("Show your name, accounts, role, time zone and language."), whoami),
         route(("settings", "timezone"), _("Set your time zone, e.g. Africa/Nairobi."), set_timezone,
-              role=Role.MEMBER, args=(Arg("zone", _("An IANA time zone name"), ArgKind.ZONE),)),
+              role=Role.MEMBER, args=(ZONE,)),
         route(("settings", "language"), _("Set the language the bot uses with you."), set_language,
-              role=Role.MEMBER,
-              args=(Arg("language", _("A language code such as en or fr"), ArgKind.LANGUAGE, max_length=10),)),
+              role=Role.MEMBER, args=(LANGUAGE,)),
         route(("role", "grant"), _("Give someone a role, optionally for one topic."), grant_role,
-              role=Role.ADMIN, args=(person, role, topic)),
+              role=Role.ADMIN, args=(PERSON, ROLE, ROLE_TOPIC)),
         route(("role", "revoke"), _("Take back a role given by a grant."), revoke_role, role=Role.ADMIN,
-              args=(person, role, topic)),
+              args=(PERSON, ROLE, ROLE_TOPIC)),
     ]
 

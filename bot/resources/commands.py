@@ -15,7 +15,18 @@ from bot.errors import UserError
 from bot.i18n import Text, _
 from bot.messages import Action, ActionStyle, Field, Message, stamp
 from bot.model import Role
-from bot.resources.declarations import KIND, LANG, RESOURCE_ID, RESOURCE_SEARCH, RESOURCE_SHOW, RESOURCES
+from bot.resources.declarations import (
+    BROWSE_TOPIC,
+    KIND,
+    LANG,
+    PAGE,
+    QUERY,
+    RESOURCE_ID,
+    RESOURCE_SEARCH,
+    RESOURCE_SHOW,
+    RESOURCES,
+    SEARCH_TOPIC,
+)
 from bot.resources.fields import (
     VISIBILITIES,
     parse_language,
@@ -32,6 +43,17 @@ from bot.topics.service import TopicService
 
 MAX_PAGE = 200
 SUMMARY_LINE = 160
+
+URL = Arg("url", _("The link, starting with https://"), max_length=2000)
+TITLE = Arg("title", _("Title"), rest=True, max_length=300)
+VISIBILITY = Option("visibility", _("Who can find it: everyone, or members only"), ArgKind.CHOICE, VISIBILITIES)
+TOPICS = Option("topics", _("Topics, separated by commas"), max_length=400)
+TAGS = Option("tags", _("Tags, separated by commas"), max_length=400)
+SUMMARY = Option("summary", _("A short summary"), max_length=2000)
+NEW_TITLE = Option("title", _("New title"), max_length=300)
+NEW_SUMMARY = Option("summary", _("A short summary; “-” removes it"), max_length=2000)
+NEW_URL = Option("url", _("New link"), max_length=2000)
+NEW_TAGS = Option("tags", _("Tags, separated by commas; “-” removes them"), max_length=400)
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,14 +95,16 @@ async def _filters(ctx: Context[ResourceCommandDeps]) -> tuple[ResourceFilter, d
     """The filters, and the same filters as ``resource search`` options for follow-up buttons."""
     topic_id = None
     options: dict[str, str] = {}
-    if ctx.opt("topic"):
-        topic = await ctx.deps.topics.find_visible(ctx.caller, ctx.arg("topic"), allow_archived=True)
+    only = ctx.get(SEARCH_TOPIC)
+    if only:
+        topic = await ctx.deps.topics.find_visible(ctx.caller, only, allow_archived=True)
         topic_id = topic.id
         options["topic"] = topic.slug
-    kind = ResourceKind(ctx.arg("kind")) if ctx.opt("kind") else None
+    kind = ctx.optional_choice(KIND, ResourceKind)
     if kind is not None:
         options["kind"] = kind.value
-    language = parse_language(ctx.arg("lang")) if ctx.opt("lang") else None
+    lang = ctx.get(LANG)
+    language = parse_language(lang) if lang else None
     if language is not None:
         options["lang"] = language
     return ResourceFilter(topic_id=topic_id, kind=kind, language=language), options
@@ -91,8 +115,8 @@ async def _filters(ctx: Context[ResourceCommandDeps]) -> tuple[ResourceFilter, d
 
 async def search_resources(ctx: Context[ResourceCommandDeps]) -> Message:
     service = ctx.deps.resources
-    query = ctx.arg("query")
-    page = ctx.page(MAX_PAGE)
+    query = ctx.value(QUERY)
+    page = ctx.page(PAGE, MAX_PAGE)
     filters, options = await _filters(ctx)
     result = await service.search(ctx.caller, query, filters, page)
     topics = await service.visible_topics(ctx.caller)
@@ -136,11 +160,12 @@ def _search_action(label: Text, options: Mapping[str, str | int], query: str,
 
 async def browse_resources(ctx: Context[ResourceCommandDeps]) -> Message:
     service = ctx.deps.resources
-    page = ctx.page(MAX_PAGE)
+    page = ctx.page(PAGE, MAX_PAGE)
     topics = await service.visible_topics(ctx.caller)
     topic_id, shown = None, {}
-    if ctx.opt("topic"):
-        topic = await ctx.deps.topics.find_visible(ctx.caller, ctx.arg("topic"), allow_archived=True)
+    only = ctx.get(BROWSE_TOPIC)
+    if only:
+        topic = await ctx.deps.topics.find_visible(ctx.caller, only, allow_archived=True)
         topic_id, shown = topic.id, {"topic": topic.slug}
     found = await service.browse(ctx.caller, topic_id, page)
     lines: list[Text | str] = []
@@ -165,7 +190,7 @@ async def browse_resources(ctx: Context[ResourceCommandDeps]) -> Message:
 
 async def show_resource(ctx: Context[ResourceCommandDeps]) -> Message:
     service = ctx.deps.resources
-    resource = await service.get_visible(ctx.caller, ctx.int_arg("id"))
+    resource = await service.get_visible(ctx.caller, ctx.number(RESOURCE_ID))
     topics = await service.visible_topics(ctx.caller)
     names = [topics[t].slug for t in resource.topic_ids if t in topics]
     author = await service.author_name(resource)
@@ -185,18 +210,18 @@ async def show_resource(ctx: Context[ResourceCommandDeps]) -> Message:
 
 async def add_resource(ctx: Context[ResourceCommandDeps]) -> Message:
     service = ctx.deps.resources
-    url, key = parse_url(ctx.arg("url"))
-    title = parse_title(ctx.arg("title"))
-    topic_ids = await service.topic_ids_for(ctx.caller, ctx.opt("topics") or "")
+    url, key = parse_url(ctx.value(URL))
+    title = parse_title(ctx.value(TITLE))
+    topic_ids = await service.topic_ids_for(ctx.caller, ctx.get(TOPICS) or "")
     if not topic_ids and ctx.caller.role < Role.COORDINATOR:
         raise UserError(_("Say which of your topics it belongs to, e.g. topics:{topic}.",
                           topic=await _a_coordinated_slug(ctx)), show_usage=True)
     fields = ResourceFields(
-        url=url, url_key=key, title=title, summary=parse_summary(ctx.opt("summary") or ""),
-        kind=ResourceKind(ctx.opt("kind") or ResourceKind.REPORT.value), topic_ids=topic_ids,
-        tags=parse_tags(ctx.opt("tags") or ""),
-        language=parse_language(ctx.opt("lang") or ctx.deps.default_language),
-        visibility=ResourceVisibility(ctx.opt("visibility") or ResourceVisibility.MEMBERS.value))
+        url=url, url_key=key, title=title, summary=parse_summary(ctx.get(SUMMARY) or ""),
+        kind=ctx.optional_choice(KIND, ResourceKind) or ResourceKind.REPORT, topic_ids=topic_ids,
+        tags=parse_tags(ctx.get(TAGS) or ""),
+        language=parse_language(ctx.get(LANG) or ctx.deps.default_language),
+        visibility=ctx.optional_choice(VISIBILITY, ResourceVisibility) or ResourceVisibility.MEMBERS)
     resource = await service.add(ctx.caller, fields)
     body: list[Text | str] = [_("Added #{id} “{title}” ({visibility}).", id=resource.id, title=resource.title,
                                 visibility=visibility_label(resource.visibility))]
@@ -227,24 +252,23 @@ async def _a_coordinated_slug(ctx: Context[ResourceCommandDeps]) -> str:
 
 async def edit_resource(ctx: Context[ResourceCommandDeps]) -> Message:
     service = ctx.deps.resources
-    resource = await service.managed(ctx.caller, ctx.int_arg("id"))
-    names = ("title", "summary", "url", "kind", "topics", "tags", "lang", "visibility")
-    if not any(ctx.opt(name) is not None for name in names):
+    resource = await service.managed(ctx.caller, ctx.number(RESOURCE_ID))
+    if not any(ctx.get(option) is not None for option in ctx.command.options):
         raise UserError(_("Say what to change, e.g. title:“New title” or visibility:public."), show_usage=True)
-    url, key = parse_url(ctx.arg("url")) if ctx.opt("url") else (resource.url, resource.url_key)
-    topic_ids = await service.topic_ids_for(ctx.caller, ctx.arg("topics")) if ctx.opt("topics") \
-        else resource.topic_ids
+    new_url, new_topics, new_title, lang = ctx.get(NEW_URL), ctx.get(TOPICS), ctx.get(NEW_TITLE), ctx.get(LANG)
+    url, key = parse_url(new_url) if new_url else (resource.url, resource.url_key)
+    topic_ids = await service.topic_ids_for(ctx.caller, new_topics) if new_topics else resource.topic_ids
     if ctx.caller.role < Role.COORDINATOR and not topic_ids:
         raise UserError(_("Say which of your topics it belongs to, e.g. topics:{topic}.",
                           topic=await _a_coordinated_slug(ctx)), show_usage=True)
     updated = dataclasses.replace(
         resource.fields, url=url, url_key=key,
-        title=parse_title(ctx.arg("title")) if ctx.opt("title") else resource.title,
-        summary=_cleared_or(ctx.opt("summary"), "", parse_summary, resource.summary),
-        kind=ResourceKind(ctx.arg("kind")) if ctx.opt("kind") else resource.kind, topic_ids=topic_ids,
-        tags=_cleared_or(ctx.opt("tags"), (), parse_tags, resource.tags),
-        language=parse_language(ctx.arg("lang")) if ctx.opt("lang") else resource.language,
-        visibility=ResourceVisibility(ctx.arg("visibility")) if ctx.opt("visibility") else resource.visibility)
+        title=parse_title(new_title) if new_title else resource.title,
+        summary=_cleared_or(ctx.get(NEW_SUMMARY), "", parse_summary, resource.summary),
+        kind=ctx.optional_choice(KIND, ResourceKind) or resource.kind, topic_ids=topic_ids,
+        tags=_cleared_or(ctx.get(NEW_TAGS), (), parse_tags, resource.tags),
+        language=parse_language(lang) if lang else resource.language,
+        visibility=ctx.optional_choice(VISIBILITY, ResourceVisibility) or resource.visibility)
     if updated == resource.fields:
         return Message(body=(_("Resource #{id} already says that. Nothing changed.", id=resource.id),))
     await service.update(ctx.caller, resource, updated)
@@ -254,33 +278,22 @@ async def edit_resource(ctx: Context[ResourceCommandDeps]) -> Message:
 
 async def remove_resource(ctx: Context[ResourceCommandDeps]) -> Message:
     service = ctx.deps.resources
-    resource = await service.managed(ctx.caller, ctx.int_arg("id"))
+    resource = await service.managed(ctx.caller, ctx.number(RESOURCE_ID))
     await service.remove(ctx.caller, resource)
     return Message(body=(_("Removed #{id} “{title}” from the library.", id=resource.id, title=resource.title),))
 
 
 def routes() -> list[Route[ResourceCommandDeps]]:
-    visibility = Option("visibility", _("Who can find it: everyone, or members only"), ArgKind.CHOICE,
-                        VISIBILITIES)
-    topics = Option("topics", _("Topics, separated by commas"), max_length=400)
-    tags = Option("tags", _("Tags, separated by commas"), max_length=400)
-    summary = Option("summary", _("A short summary"), max_length=2000)
     return [
         Route(RESOURCES, browse_resources),
         Route(RESOURCE_SEARCH, search_resources),
         Route(RESOURCE_SHOW, show_resource),
         route(("resource", "add"), _("Add a report, toolkit or link to the library."), add_resource,
               role=Role.COORDINATOR,
-              args=(Arg("url", _("The link, starting with https://"), max_length=2000),
-                    Arg("title", _("Title"), rest=True, max_length=300)),
-              options=(summary, KIND, topics, tags, LANG, visibility)),
+              args=(URL, TITLE), options=(SUMMARY, KIND, TOPICS, TAGS, LANG, VISIBILITY)),
         route(("resource", "edit"), _("Change a resource's title, link, summary, kind, topics, tags, language or "
                                       "visibility."), edit_resource, role=Role.COORDINATOR, args=(RESOURCE_ID,),
-              options=(Option("title", _("New title"), max_length=300),
-                       Option("summary", _("A short summary; “-” removes it"), max_length=2000),
-                       Option("url", _("New link"), max_length=2000), KIND, topics,
-                       Option("tags", _("Tags, separated by commas; “-” removes them"), max_length=400), LANG,
-                       visibility)),
+              options=(NEW_TITLE, NEW_SUMMARY, NEW_URL, KIND, TOPICS, NEW_TAGS, LANG, VISIBILITY)),
         route(("resource", "remove"), _("Remove a resource from the library."), remove_resource,
               role=Role.COORDINATOR, args=(RESOURCE_ID,)),
     ]

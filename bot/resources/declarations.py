@@ -13,11 +13,12 @@ LANG = Option("lang", _("Language code of the document, e.g. en, fr, es"), ArgKi
 PAGE = Option("page", _("Page number"), ArgKind.INTEGER, max_length=4)
 RESOURCE_ID = Arg("id", _("The resource number, e.g. 12"), ArgKind.RESOURCE, max_length=12)
 
+BROWSE_TOPIC = Arg("topic", _("The topic's short name, e.g. disinformation"), ArgKind.TOPIC, required=False)
+QUERY = Arg("query", _("Words to look for"), rest=True, max_length=300)
+SEARCH_TOPIC = Option("topic", _("Only this topic"), ArgKind.TOPIC, max_length=40)
+
 RESOURCES = Command(("resources",), _("Browse the resource library, newest first, or one topic's resources."),
-                    args=(Arg("topic", _("The topic's short name, e.g. disinformation"), ArgKind.TOPIC,
-                              required=False),), options=(PAGE,))
+                    args=(BROWSE_TOPIC,), options=(PAGE,))
 RESOURCE_SEARCH = Command(("resource", "search"), _("Search the resource library."),
-                          args=(Arg("query", _("Words to look for"), rest=True, max_length=300),),
-                          options=(Option("topic", _("Only this topic"), ArgKind.TOPIC, max_length=40), KIND, LANG,
-                                   PAGE))
+                          args=(QUERY,), options=(SEARCH_TOPIC, KIND, LANG, PAGE))
 RESOURCE_SHOW = Command(("resource", "show"), _("Show one resource in full."), args=(RESOURCE_ID,))

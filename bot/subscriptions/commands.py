@@ -11,7 +11,17 @@ from bot.i18n import Text, _, _n
 from bot.messages import Action, ActionStyle, Message
 from bot.model import Role
 from bot.people.service import PeopleService
-from bot.subscriptions.declarations import APPROVE, DENY, SUBSCRIBE, UNSUBSCRIBE
+from bot.subscriptions.declarations import (
+    APPROVE,
+    DENY,
+    MODE,
+    REASON,
+    REQUEST,
+    SUBSCRIBE,
+    SUBSCRIBE_TOPIC,
+    UNSUBSCRIBE,
+    UNSUBSCRIBE_TOPIC,
+)
 from bot.subscriptions.model import DeliveryMode, Rejoin
 from bot.subscriptions.service import SubscriptionService
 from bot.topics.access import may_receive
@@ -26,8 +36,8 @@ class SubscriptionCommandDeps:
 
 
 async def subscribe(ctx: Context[SubscriptionCommandDeps]) -> Message:
-    topic = await ctx.deps.topics.find_visible(ctx.caller, ctx.arg("topic"))
-    mode = DeliveryMode(ctx.opt("mode") or DeliveryMode.IMMEDIATE.value)
+    topic = await ctx.deps.topics.find_visible(ctx.caller, ctx.value(SUBSCRIBE_TOPIC))
+    mode = ctx.optional_choice(MODE, DeliveryMode) or DeliveryMode.IMMEDIATE
     return await ctx.deps.subscriptions.subscribe(ctx.caller, topic, mode)
 
 
@@ -35,7 +45,7 @@ async def unsubscribe(ctx: Context[SubscriptionCommandDeps]) -> Message:
     """Leave a topic (or withdraw a waiting request for it). The Undo restores the delivery mode the caller
     had, and is offered only when it would work as it says."""
     service = ctx.deps.subscriptions
-    target = ctx.arg("topic").strip().lower()
+    target = ctx.value(UNSUBSCRIBE_TOPIC).strip().lower()
     if target == "all":
         left, withdrawn = await service.unsubscribe_all(ctx.caller)
         body: list[Text | str] = [_n("You left {n} topic.", "You left {n} topics.", left)]
@@ -118,12 +128,12 @@ async def list_requests(ctx: Context[SubscriptionCommandDeps]) -> Message:
 
 
 async def approve(ctx: Context[SubscriptionCommandDeps]) -> Message:
-    return await ctx.deps.subscriptions.decide(ctx.caller, ctx.int_arg("request"), True, None,
+    return await ctx.deps.subscriptions.decide(ctx.caller, ctx.number(REQUEST), True, None,
                                                ctx.deps.people.caller_for_person)
 
 
 async def deny(ctx: Context[SubscriptionCommandDeps]) -> Message:
-    return await ctx.deps.subscriptions.decide(ctx.caller, ctx.int_arg("request"), False, ctx.opt("reason"),
+    return await ctx.deps.subscriptions.decide(ctx.caller, ctx.number(REQUEST), False, ctx.get(REASON),
                                                ctx.deps.people.caller_for_person)
 
 

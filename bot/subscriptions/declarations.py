@@ -11,12 +11,15 @@ from bot.subscriptions.model import DeliveryMode
 MODES = tuple(m.value for m in DeliveryMode)
 REQUEST = Arg("request", _("The request number, e.g. 12"), ArgKind.INTEGER, max_length=12)
 
+SUBSCRIBE_TOPIC = Arg("topic", _("The topic's short name, e.g. disinformation"), ArgKind.TOPIC)
+MODE = Option("mode", _("immediate DM, daily or weekly digest, or channel only"), ArgKind.CHOICE, MODES)
+UNSUBSCRIBE_TOPIC = Arg("topic", _("The topic's short name, or “all”"), ArgKind.TOPIC)
+REASON = Option("reason", _("Why, for the requester"))
+
 SUBSCRIBE = Command(("subscribe",), _("Follow a topic; choose how you receive its posts."),
-                    args=(Arg("topic", _("The topic's short name, e.g. disinformation"), ArgKind.TOPIC),),
-                    options=(Option("mode", _("immediate DM, daily or weekly digest, or channel only"),
-                                    ArgKind.CHOICE, MODES),))
+                    args=(SUBSCRIBE_TOPIC,), options=(MODE,))
 UNSUBSCRIBE = Command(("unsubscribe",), _("Stop following a topic (or withdraw your request), or “all” topics."),
-                      args=(Arg("topic", _("The topic's short name, or “all”"), ArgKind.TOPIC),))
+                      args=(UNSUBSCRIBE_TOPIC,))
 APPROVE = Command(("approve",), _("Approve a subscription request."), role=Role.COORDINATOR, args=(REQUEST,))
 DENY = Command(("deny",), _("Decline a subscription request, optionally saying why."), role=Role.COORDINATOR,
-               args=(REQUEST,), options=(Option("reason", _("Why, for the requester")),))
+               args=(REQUEST,), options=(REASON,))

@@ -23,6 +23,15 @@ from bot.topics.service import TopicService, describe_access, visibility_label
 
 VISIBILITIES = tuple(v.value for v in Visibility)
 POLICIES = tuple(p.value for p in Policy)
+
+SLUG = Arg("slug", _("Short name: lower-case letters, digits and dashes"), max_length=40)
+TITLE = Arg("title", _("Title"), rest=True, max_length=200)
+PERSON = Arg("person", _("Who: a name, a mention or platform:id"), ArgKind.PERSON)
+VISIBILITY = Option("visibility", _("Who can see it"), ArgKind.CHOICE, VISIBILITIES)
+POLICY = Option("policy", _("Who can join: anyone, or after approval"), ArgKind.CHOICE, POLICIES)
+DESCRIPTION = Option("description", _("What the topic is about"), max_length=1000)
+NEW_TITLE = Option("title", _("New title"))
+NEW_DESCRIPTION = Option("description", _("New description"), max_length=1000)
 MAX_BUTTONS = 5
 
 
@@ -84,10 +93,10 @@ def _join_action(ctx: Context[TopicCommandDeps], topic: Topic, *, invited: bool)
 
 
 async def create_topic(ctx: Context[TopicCommandDeps]) -> Message:
-    slug = ctx.arg("slug").lower()
-    visibility = Visibility(ctx.opt("visibility") or Visibility.PUBLIC.value)
-    policy = Policy(ctx.opt("policy") or Policy.OPEN.value)
-    topic = await ctx.deps.topics.create(ctx.caller, slug, ctx.arg("title"), ctx.opt("description") or "",
+    slug = ctx.value(SLUG).lower()
+    visibility = ctx.optional_choice(VISIBILITY, Visibility) or Visibility.PUBLIC
+    policy = ctx.optional_choice(POLICY, Policy) or Policy.OPEN
+    topic = await ctx.deps.topics.create(ctx.caller, slug, ctx.value(TITLE), ctx.get(DESCRIPTION) or "",
                                          visibility, policy)
     return Message(body=(_("Topic “{topic}” created: {title} ({visibility}, {policy}).", topic=slug,
                            title=topic.title, visibility=visibility_label(visibility), policy=policy.value),),
@@ -97,16 +106,15 @@ async def create_topic(ctx: Context[TopicCommandDeps]) -> Message:
 async def edit_topic(ctx: Context[TopicCommandDeps]) -> Message:
     """An archived topic may be edited too (its coordinator may want to fix it before bringing it back)."""
     service = ctx.deps.topics
-    topic = await service.coordinated_topic(ctx.caller, ctx.arg("topic"), allow_archived=True)
-    changes = {key: ctx.opt(key) for key in ("title", "description", "visibility", "policy") if ctx.opt(key)}
-    if not changes:
+    topic = await service.coordinated_topic(ctx.caller, ctx.value(TOPIC), allow_archived=True)
+    if not any(ctx.get(option) for option in ctx.command.options):
         raise UserError(_("Say what to change, e.g. title:“New title” or visibility:members."), show_usage=True)
     updated = dataclasses.replace(
         topic,
-        title=changes.get("title") or topic.title,
-        description=changes.get("description") or topic.description,
-        visibility=Visibility(changes.get("visibility") or topic.visibility),
-        policy=Policy(changes.get("policy") or topic.policy),
+        title=ctx.get(NEW_TITLE) or topic.title,
+        description=ctx.get(NEW_DESCRIPTION) or topic.description,
+        visibility=ctx.optional_choice(VISIBILITY, Visibility) or topic.visibility,
+        policy=ctx.optional_choice(POLICY, Policy) or topic.policy,
     )
     if updated.visibility is not Visibility.PUBLIC and topic.visibility is Visibility.PUBLIC:
         public = await ctx.deps.channels.public_topic_channel(topic.id)
@@ -125,7 +133,7 @@ async def edit_topic(ctx: Context[TopicCommandDeps]) -> Message:
 
 async def archive_topic(ctx: Context[TopicCommandDeps]) -> Message:
     service = ctx.deps.topics
-    topic = await service.coordinated_topic(ctx.caller, ctx.arg("topic"), allow_archived=True)
+    topic = await service.coordinated_topic(ctx.caller, ctx.value(TOPIC), allow_archived=True)
     if topic.archived:
         return Message(body=(_("Topic “{topic}” is archived already.", topic=topic.slug),))
     closed = await service.archive(ctx.caller, topic)
@@ -143,7 +151,7 @@ async def archive_topic(ctx: Context[TopicCommandDeps]) -> Message:
 
 async def unarchive_topic(ctx: Context[TopicCommandDeps]) -> Message:
     service = ctx.deps.topics
-    topic = await service.coordinated_topic(ctx.caller, ctx.arg("topic"), allow_archived=True)
+    topic = await service.coordinated_topic(ctx.caller, ctx.value(TOPIC), allow_archived=True)
     if not topic.archived:
         return Message(body=(_("Topic “{topic}” is not archived. Nothing changed.", topic=topic.slug),))
     await service.unarchive(ctx.caller, topic)
@@ -155,8 +163,8 @@ async def unarchive_topic(ctx: Context[TopicCommandDeps]) -> Message:
 
 async def invite_to_topic(ctx: Context[TopicCommandDeps]) -> Message:
     service = ctx.deps.topics
-    topic = await service.coordinated_topic(ctx.caller, ctx.arg("topic"))
-    person = await ctx.deps.people.find(ctx.arg("person"), ctx.caller)
+    topic = await service.coordinated_topic(ctx.caller, ctx.value(TOPIC))
+    person = await ctx.deps.people.find(ctx.value(PERSON), ctx.caller)
     invitee = await ctx.deps.people.caller_for_person(person.id)
     if not knows_of(topic, invitee.role, invitee.coordinated, subscribed=False, invited=True):
         # An invitation never overrides visibility: the Join button would answer "there is no topic".
@@ -178,21 +186,14 @@ def routes() -> list[Route[TopicCommandDeps]]:
     return [
         route(("topics",), _("List the topics you can follow."), list_topics),
         route(("topic", "create"), _("Create a topic."), create_topic, role=Role.COORDINATOR,
-              args=(Arg("slug", _("Short name: lower-case letters, digits and dashes"), max_length=40),
-                    Arg("title", _("Title"), rest=True, max_length=200)),
-              options=(Option("visibility", _("Who can see it"), ArgKind.CHOICE, VISIBILITIES),
-                       Option("policy", _("Who can join: anyone, or after approval"), ArgKind.CHOICE, POLICIES),
-                       Option("description", _("What the topic is about"), max_length=1000))),
+              args=(SLUG, TITLE), options=(VISIBILITY, POLICY, DESCRIPTION)),
         route(("topic", "edit"), _("Change a topic's title, description, visibility or policy."), edit_topic,
               role=Role.COORDINATOR, topic_arg="topic", args=(TOPIC,),
-              options=(Option("title", _("New title")),
-                       Option("description", _("New description"), max_length=1000),
-                       Option("visibility", _("Who can see it"), ArgKind.CHOICE, VISIBILITIES),
-                       Option("policy", _("Who can join: anyone, or after approval"), ArgKind.CHOICE, POLICIES))),
+              options=(NEW_TITLE, NEW_DESCRIPTION, VISIBILITY, POLICY)),
         route(("topic", "archive"), _("Archive a topic: kept, but no longer listed or sent to."), archive_topic,
               role=Role.COORDINATOR, topic_arg="topic", args=(TOPIC,)),
         Route(TOPIC_UNARCHIVE, unarchive_topic),
         route(("topic", "invite"), _("Invite someone to a topic (the way into a private topic)."),
               invite_to_topic, role=Role.COORDINATOR, topic_arg="topic",
-              args=(TOPIC, Arg("person", _("Who: a name, a mention or platform:id"), ArgKind.PERSON))),
+              args=(TOPIC, PERSON)),
     ]
