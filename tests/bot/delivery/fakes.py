@@ -101,3 +101,16 @@ async def drain(app: App) -> None:
     """Everything due now, as the tests' housekeeping does (the clock does not move)."""
     while await app.worker.run_due():
         pass
+
+
+async def run_worker_until(app: App, done: asyncio.Event, limit: float = 10.0) -> None:
+    """Run the app's delivery worker (the continuous pipeline) until ``done`` is set, then stop it cleanly;
+    every wait is bounded."""
+    running = asyncio.create_task(app.worker.run())
+    try:
+        async with asyncio.timeout(limit):
+            await done.wait()
+    finally:
+        app.worker.request_stop()
+        async with asyncio.timeout(limit):
+            await running

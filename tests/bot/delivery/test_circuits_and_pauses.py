@@ -3,7 +3,6 @@ within seconds of recovering, and survives a restart; a platform that rate-limit
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from datetime import timedelta
 from pathlib import Path
@@ -11,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from bot.delivery.model import DeliveryStatus
-from tests.bot.delivery.fakes import FaultyAdapter, app_with, drain, notify, people_on
+from tests.bot.delivery.fakes import FaultyAdapter, app_with, drain, notify, people_on, run_worker_until
 from tests.support import FixedClock, english
 
 OUTAGE = timedelta(minutes=5)
@@ -112,14 +111,7 @@ async def test_in_the_pipeline_one_platforms_rate_limit_delays_nothing_else(tmp_
     async with app_with(tmp_path, clock, alpha, beta) as app:
         alphas, betas = await people_on(app, "alpha", 20), await people_on(app, "beta", 20)
         await notify(app, [p for pair in zip(alphas, betas, strict=True) for p in pair], "news")
-        running = asyncio.create_task(app.worker.run())
-        try:
-            async with asyncio.timeout(10):
-                await beta.delivered.wait()
-        finally:
-            app.worker.request_stop()
-            async with asyncio.timeout(10):
-                await running
+        await run_worker_until(app, beta.delivered)
         assert beta.sent_at == [start] * 20 and alpha.sent == []
         rows = await app.store.outbox.by_kind("notice")
         held = [row for row in rows if row.attempt_platform == "alpha"]

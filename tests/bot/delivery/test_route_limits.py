@@ -19,7 +19,7 @@ from bot.delivery.pacing import TokenBucket
 from bot.messages import RenderedMessage
 from bot.model import IdentityRecord
 from bot.ports import TransientDeliveryError
-from tests.bot.delivery.fakes import notify, people_on, settings_for
+from tests.bot.delivery.fakes import notify, people_on, run_worker_until, settings_for
 from tests.support import FixedClock, RecordingAdapter, english
 
 LIMIT = timedelta(seconds=40)
@@ -143,14 +143,7 @@ async def test_in_the_pipeline_a_route_limit_delays_nothing_else_on_its_platform
     async with app_paced(tmp_path, clock, adapter, TokenBucket(1000.0, 1000.0)) as app:
         people = await people_on(app, "test", 20)
         await notify(app, people, "news")
-        running = asyncio.create_task(app.worker.run())
-        try:
-            async with asyncio.timeout(10):
-                await adapter.delivered.wait()
-        finally:
-            app.worker.request_stop()
-            async with asyncio.timeout(10):
-                await running
+        await run_worker_until(app, adapter.delivered)
         assert sorted(s.target for s in adapter.sent) == sorted(f"test-{n}" for n in range(1, 20, 2))
         held = [row for row in await app.store.outbox.by_kind("notice") if row.status is DeliveryStatus.PENDING]
         assert len(held) == 10 and all(row.not_before == start + LIMIT and row.attempts == 0 for row in held)
