@@ -46,8 +46,8 @@ from zoneinfo import ZoneInfo
 from bot.errors import UserError
 from bot.i18n import Text, _
 
-__all__ = ["DEFAULT_TIME", "EXAMPLES", "NOW_GRACE", "TODAY_WORDS", "TOMORROW_WORDS", "WEEKDAYS", "Reading",
-           "format_local", "not_a_time", "parse_when", "read_when", "time_length"]
+__all__ = ["DEFAULT_TIME", "EXAMPLES", "NEXT_WORDS", "NOW_GRACE", "TODAY_WORDS", "TOMORROW_WORDS", "WEEKDAYS",
+           "Reading", "format_local", "not_a_time", "parse_when", "read_when", "time_length"]
 
 DEFAULT_TIME = time(9, 0)
 """The local time used when only a day is given (``2026-12-01``, ``tomorrow``, ``monday``)."""
@@ -66,6 +66,7 @@ IN_WORDS = frozenset({"in"})  # begins a relative time: "in 2h"
 AT_WORDS = frozenset({"at"})  # may stand before a clock time: "tomorrow at 9:30", "at 14:00"
 TODAY_WORDS = frozenset({"today"})
 TOMORROW_WORDS = frozenset({"tomorrow"})
+NEXT_WORDS = frozenset({"next"})  # the next of a series' occurrences: "occurrence:next"
 WEEKDAYS = {"monday": 0, "mon": 0, "tuesday": 1, "tue": 1, "tues": 1, "wednesday": 2, "wed": 2,
             "thursday": 3, "thu": 3, "thur": 3, "thurs": 3, "friday": 4, "fri": 4, "saturday": 5, "sat": 5,
             "sunday": 6, "sun": 6}
@@ -108,6 +109,7 @@ class Reading:
     typed: datetime | None
     """The naive wall-clock time in ``zone`` that the text named (``None`` for ``now``, ``in 2h`` or an
     explicit offset); it differs from the instant's wall clock when a DST gap moved it forward."""
+    text: str = ""  # as typed, for a reply that quotes it
 
     @property
     def shifted(self) -> bool:
@@ -139,9 +141,9 @@ def read_when(text: str, zone: ZoneInfo, now: datetime, *, max_ahead: timedelta 
     if instant > now:
         if instant - now > max_ahead:
             raise _refused(_too_far(instant, zone, now, max_ahead))
-        return Reading(instant, zone, typed)
+        return Reading(instant, zone, typed, text)
     if now - instant <= NOW_GRACE:
-        return Reading(now, zone, None)
+        return Reading(now, zone, None, text)
     raise _refused(_("{when} is in the past.", when=_plain(instant, zone)))
 
 

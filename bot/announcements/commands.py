@@ -17,7 +17,6 @@ from bot.i18n import Text, _
 from bot.messages import Action, Message, stamp
 from bot.model import Role
 from bot.topics.service import TopicService
-from bot.when import parse_when
 
 TOPIC = Arg("topic", _("The topic's short name, e.g. disinformation"), ArgKind.TOPIC)
 TEXT = Arg("text", _("The announcement text"), rest=True, max_length=4000)
@@ -37,12 +36,8 @@ class AnnouncementCommandDeps:
 async def announce_new(ctx: Context[AnnouncementCommandDeps]) -> Message:
     service = ctx.deps.announcements
     topic = await ctx.deps.topics.coordinated_topic(ctx.caller, ctx.value(TOPIC))
-    when = ctx.get(WHEN)
-    send_at = None
-    if when and when.strip().lower() != "now":
-        send_at = parse_when(when, ctx.caller.zone, ctx.now, max_ahead=service.config.max_ahead)
-        if send_at <= ctx.now:
-            send_at = None
+    when = ctx.optional_time(WHEN, max_ahead=service.config.max_ahead)
+    send_at = when.instant if when is not None and when.instant > ctx.now else None  # now (or within a minute)
     announcement = await service.draft(ctx.caller, topic, ctx.value(TEXT), send_at)
     return await service.preview(ctx.caller, announcement, topic)
 

@@ -3,20 +3,23 @@ feature declared it needs (``deps``) — never a bag of every service."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Generic, TypeVar
 from zoneinfo import ZoneInfo
 
-from bot.commands.spec import Arg, Command, Option
+from bot.commands.spec import Arg, ArgKind, Command, Option
+from bot.commands.values import Occasion, parse_duration, parse_language, parse_zone, read_occasion
 from bot.errors import UsageError, UserError
 from bot.i18n import _
 from bot.model import Identity, IdentityRecord, Person, Role, RoleSources
+from bot.when import Reading, read_when
 
 D = TypeVar("D")
 E = TypeVar("E", bound=StrEnum)
+T = TypeVar("T")
 
 
 class ZoneSource(StrEnum):
@@ -70,8 +73,10 @@ class Context(Generic[D]):
     handed to :func:`bot.commands.routes.bind` by the composition root.
 
     A handler reads an argument through the :class:`Arg` or :class:`Option` its command lists (never by
-    name), as the type it declares: a number is an ``int``, a choice its enum member; a misspelt one is a
-    ``NameError``, an undeclared one a :class:`LookupError` (and fails ``test_typed_arguments``)."""
+    name), as the type it declares: a number is an ``int``, a choice its enum member, a zone a ``ZoneInfo``,
+    a duration a ``timedelta``, a time an instant; a misspelt one is a ``NameError``, an undeclared one (or one
+    of another kind) a :class:`LookupError` (and fails ``test_typed_arguments``). Each conversion and its
+    translated refusal lives in :mod:`bot.commands.values` or :mod:`bot.when`, never in a handler."""
 
     caller: Caller
     command: Command
@@ -124,6 +129,54 @@ class Context(Generic[D]):
         """An optional choice argument or option as its enum member, ``None`` when absent."""
         raw = self.get(arg)
         return None if raw is None else kind(raw)
+
+    def zone(self, arg: Arg | Option) -> ZoneInfo:
+        """A required :attr:`ArgKind.ZONE` argument as its zone (``zone.key`` is the canonical name)."""
+        return self._required(arg, self.optional_zone(arg))
+
+    def optional_zone(self, arg: Arg | Option) -> ZoneInfo | None:
+        return self._typed(arg, ArgKind.ZONE, parse_zone)
+
+    def language(self, arg: Arg | Option, among: Collection[str] | None = None) -> str:
+        """A required :attr:`ArgKind.LANGUAGE` argument as its code; ``among``: the only codes accepted."""
+        return self._required(arg, self.optional_language(arg, among))
+
+    def optional_language(self, arg: Arg | Option, among: Collection[str] | None = None) -> str | None:
+        return self._typed(arg, ArgKind.LANGUAGE, lambda text: parse_language(text, among))
+
+    def optional_duration(self, arg: Arg | Option) -> timedelta | None:
+        """An :attr:`ArgKind.DURATION` argument as a ``timedelta``, ``None`` when absent."""
+        return self._typed(arg, ArgKind.DURATION, parse_duration)
+
+    def time(self, arg: Arg | Option, *, max_ahead: timedelta, zone: ZoneInfo | None = None) -> Reading:
+        """A required :attr:`ArgKind.TIME` argument: its instant (aware, UTC) read on the wall clock of ``zone``
+        (the caller's unless given), refused when past or more than ``max_ahead`` ahead (the feature's rule)."""
+        return self._required(arg, self.optional_time(arg, max_ahead=max_ahead, zone=zone))
+
+    def optional_time(self, arg: Arg | Option, *, max_ahead: timedelta,
+                      zone: ZoneInfo | None = None) -> Reading | None:
+        where = zone or self.caller.zone
+        return self._typed(arg, ArgKind.TIME, lambda text: read_when(text, where, self.now, max_ahead=max_ahead))
+
+    def occasion(self, arg: Arg | Option, *, zone: ZoneInfo, max_ahead: timedelta) -> Occasion | None:
+        """An optional :attr:`ArgKind.TIME` argument naming one of a series' occurrences (``next``, a day, a
+        day and time), read in ``zone``; ``None`` when absent."""
+        return self._typed(arg, ArgKind.TIME,
+                           lambda text: read_occasion(text, zone, self.now, max_ahead=max_ahead))
+
+    def _typed(self, arg: Arg | Option, kind: ArgKind, convert: Callable[[str], T]) -> T | None:
+        """``convert`` applied to the argument's text, ``None`` when absent; reading an argument of another
+        kind this way is a bug in the handler."""
+        name = self._declared(arg)
+        if arg.kind is not kind:
+            raise LookupError(f"/{self.command.name} declares “{name}” as {arg.kind}, not {kind}")
+        raw = self.values.get(name)
+        return None if raw is None else convert(raw)
+
+    def _required(self, arg: Arg | Option, value: T | None) -> T:
+        if value is None:
+            raise UsageError(_("Missing “{name}”.", name=arg.name))
+        return value
 
     def _declared(self, arg: Arg | Option) -> str:
         """Its name, once it is known to be one of this command's own declarations (equal, so a route that

@@ -22,12 +22,18 @@ class ArgKind(StrEnum):
     CHOICE = "choice"
     INTEGER = "integer"
     ZONE = "zone"
+    """An IANA time zone name; a handler reads it as a ``ZoneInfo`` (:meth:`Context.zone`)."""
     LANGUAGE = "language"
+    """A language code; a handler reads it normalised (``pt_BR`` → ``pt``) (:meth:`Context.language`)."""
+    DURATION = "duration"
+    """How long, such as ``1h30m``; a handler reads it as a ``timedelta`` (:meth:`Context.optional_duration`)."""
     MEETING = "meeting"
     RESOURCE = "resource"
     TIME = "time"
     """A point in time in the grammar of :mod:`bot.when`: an unquoted ``name:value`` option (or a positional
-    argument) takes as many words as form a time, so ``when:monday 14:00`` needs no quotes."""
+    argument) takes as many words as form a time, so ``when:monday 14:00`` needs no quotes. A handler reads
+    it as an instant in the caller's zone (:meth:`Context.time`) or as one of a series' days
+    (:meth:`Context.occasion`)."""
 
 
 NUMBERED = frozenset({ArgKind.INTEGER, ArgKind.MEETING, ArgKind.RESOURCE})

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -12,7 +11,6 @@ from bot.commands.invoke import invoke
 from bot.commands.routes import Route, route
 from bot.commands.spec import Arg, ArgKind, Option
 from bot.delivery.status import OutboxReports, reason_text
-from bot.errors import UserError
 from bot.i18n import Text, _, _n
 from bot.meetings.declarations import (
     ANSWER,
@@ -35,9 +33,9 @@ from bot.messages import Action, ActionStyle, Attachment, Field, Message, stamp
 from bot.model import Role
 from bot.people.service import PeopleService
 from bot.topics.service import TopicService
-from bot.when import format_local, read_when
+from bot.when import format_local
 
-_DURATION = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m(?:in)?)?$")
+DEFAULT_DURATION = timedelta(hours=1)
 ICS_TYPE = "text/calendar"
 PAGE_SIZE = 25
 MAX_PAGE = 1000
@@ -49,7 +47,7 @@ CANCELLED_KEPT = timedelta(days=90)
 TOPIC = Arg("topic", _("The topic's short name, e.g. disinformation"), ArgKind.TOPIC)
 TITLE = Arg("title", _("The title; quote it when it has several words"), max_length=200)
 WHEN = Arg("when", _("tomorrow 14:00, tuesday 14:00, 2026-12-01 14:00"), ArgKind.TIME, rest=True)
-DURATION = Option("duration", _("How long, e.g. 1h or 90m (default 1h)"))
+DURATION = Option("duration", _("How long, e.g. 1h or 90m (default 1h)"), ArgKind.DURATION)
 REPEAT = Option("repeat", _("daily, weekdays, weekly, biweekly, monthly, tue,thu or an RRULE"), max_length=300)
 REMIND = Option("remind", _("Reminder times before the start, e.g. 24h,1h (the default)"))
 LINK = Option("link", _("The call or agenda link (http or https)"), max_length=500)
@@ -66,28 +64,16 @@ class MeetingCommandDeps:
     """Read-only: a meeting's missed reminders for ``meeting show``."""
 
 
-def parse_duration(text: str) -> timedelta:
-    """``1h``, ``90m``, ``1h30m``, ``45`` (minutes). Range is checked by the service."""
-    cleaned = text.strip().lower().replace(" ", "")
-    if cleaned.isdigit():
-        return timedelta(minutes=int(cleaned))
-    match = _DURATION.match(cleaned)
-    if not cleaned or not match or not any(match.groups()):
-        raise UserError(_("“{duration}” is not a duration. Write it like 1h, 90m or 1h30m.", duration=text))
-    days, hours, minutes = (int(g or 0) for g in match.groups())
-    return timedelta(days=days, hours=hours, minutes=minutes)
-
-
 async def meeting_create(ctx: Context[MeetingCommandDeps]) -> Message:
     service = ctx.deps.meetings
     topic = await ctx.deps.topics.coordinated_topic(ctx.caller, ctx.value(TOPIC))
-    zone_text = ctx.get(ZONE)
-    zone = ctx.deps.people.parse_zone(zone_text) if zone_text else ctx.caller.timezone
-    start = read_when(ctx.value(WHEN), ZoneInfo(zone), ctx.now, max_ahead=service.config.max_ahead)
+    typed_zone = ctx.optional_zone(ZONE)
+    zone = typed_zone or ctx.caller.zone
+    start = ctx.time(WHEN, zone=zone, max_ahead=service.config.max_ahead)
     remind = ctx.get(REMIND)
     data = MeetingInput(
-        title=ctx.value(TITLE), start=start.instant, zone=zone,
-        duration=parse_duration(ctx.get(DURATION) or "1h"),
+        title=ctx.value(TITLE), start=start.instant, zone=zone.key,
+        duration=ctx.optional_duration(DURATION) or DEFAULT_DURATION,
         repeat=ctx.get(REPEAT), remind_minutes=parse_offsets(remind) if remind else DEFAULT_REMIND,
         link=ctx.get(LINK), wall_clock=start.typed)
     meeting, notices = await service.create(ctx.caller, topic, data)
@@ -96,9 +82,9 @@ async def meeting_create(ctx: Context[MeetingCommandDeps]) -> Message:
                                 title=meeting.title, topic=topic.slug)]
     if first is not None:
         body.append(_("First: {time} — {local} in the meeting's zone.", time=stamp(first.start),
-                      local=_local(first.start, meeting.zone)))
+                      local=format_local(first.start, meeting.tz)))
     body += _gap_notes(meeting.start_local, meeting.tz, meeting.rrule, ctx.now)
-    if zone_text is None and ctx.caller.timezone_source is ZoneSource.DEFAULT:
+    if typed_zone is None and ctx.caller.timezone_source is ZoneSource.DEFAULT:
         body.append(_("That is the coalition's default zone; set yours with “settings timezone <zone>” or give "
                       "zone:<IANA name>."))
     body.append(_("{n} notices are on their way.", n=notices))
@@ -116,10 +102,6 @@ def _gap_notes(start_local: datetime, zone: ZoneInfo, rrule: str | None, now: da
               "{moved}.", time=f"{moves[0][0]:%H:%M}", zone=zone.key,
               moved=", ".join(f"{moved:%Y-%m-%d %H:%M}" for _typed, moved in moves[:3])
               + (" …" if len(moves) > 3 else ""))]
-
-
-def _local(instant: datetime, zone: str) -> str:
-    return format_local(instant, ZoneInfo(zone))
 
 
 def _fields(meeting: Meeting) -> tuple[Field, ...]:
@@ -202,26 +184,30 @@ async def meeting_show(ctx: Context[MeetingCommandDeps]) -> Message:
 
 
 async def meeting_cancel(ctx: Context[MeetingCommandDeps]) -> Message:
-    return await ctx.deps.meetings.cancel(ctx.caller, ctx.number(NUMBER), ctx.get(OCCURRENCE))
+    """One occurrence is named in the meeting's own zone, so the meeting is found first."""
+    service = ctx.deps.meetings
+    meeting, _topic = await service.coordinated(ctx.caller, ctx.number(NUMBER))
+    occasion = ctx.occasion(OCCURRENCE, zone=meeting.tz, max_ahead=service.config.max_ahead)
+    return await service.cancel(ctx.caller, meeting.id, occasion)
 
 
 async def meeting_reschedule(ctx: Context[MeetingCommandDeps]) -> Message:
     """The new time is read in the meeting's zone unless ``zone:`` names another, and the reply says which."""
     service = ctx.deps.meetings
     meeting, _topic = await service.coordinated(ctx.caller, ctx.number(NUMBER))
-    zone_text = ctx.get(TYPED_ZONE)
-    zone = ZoneInfo(ctx.deps.people.parse_zone(zone_text)) if zone_text else meeting.tz
-    when = ctx.value(WHEN)
-    new = read_when(when, zone, ctx.now, max_ahead=service.config.max_ahead)
-    occurrence = ctx.get(OCCURRENCE)
+    typed_zone = ctx.optional_zone(TYPED_ZONE)
+    zone = typed_zone or meeting.tz
+    new = ctx.time(WHEN, zone=zone, max_ahead=service.config.max_ahead)
+    when = new.text
+    occurrence = ctx.occasion(OCCURRENCE, zone=zone, max_ahead=service.config.max_ahead)
     reply = await service.reschedule(ctx.caller, meeting.id, new, occurrence)
     notes: list[Text | str] = [
-        _("“{when}” was read in {zone}, as you asked.", when=when, zone=zone.key) if zone_text else
+        _("“{when}” was read in {zone}, as you asked.", when=when, zone=zone.key) if typed_zone else
         _("“{when}” was read in the meeting's zone, {zone}; give zone:<IANA name> to use another.",
           when=when, zone=zone.key)]
     if occurrence is not None and new.shifted and new.typed is not None:
         notes.append(_("{typed} does not exist in {zone}: the clocks go forward then, so it is {moved}.",
-                       typed=f"{new.typed:%Y-%m-%d %H:%M}", zone=zone.key, moved=_local(new.instant, zone.key)))
+                       typed=f"{new.typed:%Y-%m-%d %H:%M}", zone=zone.key, moved=format_local(new.instant, zone)))
     elif occurrence is None:
         notes += _gap_notes(series_start(new, meeting), meeting.tz, meeting.rrule, ctx.now)
     return replace(reply, body=(*reply.body, *notes))

@@ -8,13 +8,14 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Awaitable, Callable
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.clock import Clock
 from bot.commands.autocomplete import Suggestion
 from bot.commands.context import Caller
 from bot.commands.invoke import invoke
+from bot.commands.values import Occasion
 from bot.delivery.model import DeliveryKind, NewDelivery
 from bot.delivery.payloads import NoticePayload
 from bot.errors import PermissionDenied, UserError
@@ -42,11 +43,10 @@ from bot.topics.model import Topic
 from bot.topics.service import archived_error
 from bot.topics.visibility import known_topic
 from bot.untrusted import neutralise_mentions
-from bot.when import TODAY_WORDS, TOMORROW_WORDS, WEEKDAYS, Reading, parse_when
+from bot.when import Reading
 
 DEFAULT_REMIND = (24 * 60, 60)
 MAX_DURATION = timedelta(hours=24)
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 Changed = Callable[[int], Awaitable[None]]
 """Called with a meeting's id after it changed (the scheduler re-arms its wake-up)."""
@@ -153,43 +153,33 @@ class MeetingService:
 
     # --- cancel and reschedule ------------------------------------------------------------------------
 
-    async def find_occurrence(self, meeting: Meeting, text: str, zone: ZoneInfo) -> Occurrence:
-        """The occurrence named by ``text``: ``next``, or a day (``2026-12-01``, ``tuesday``, ``tomorrow``),
-        optionally with its time, read in ``zone``. Among several that day, the one starting at that time."""
+    async def find_occurrence(self, meeting: Meeting, occasion: Occasion) -> Occurrence:
+        """The occurrence ``occasion`` names: the next one, or one on its day (in its zone). Among several that
+        day, the one starting at its time."""
         now = self._clock.now()
         upcoming = [o for o in await self._store.meetings.occurrences(meeting.id, now)
                     if o.state is not OccurrenceState.CANCELLED]
-        wanted = text.strip().lower()
-        if wanted == "next":
+        if occasion.day is None:
             if upcoming:
                 return upcoming[0]
             raise UserError(_("Meeting #{id} has no upcoming occurrence.", id=meeting.id))
-        at: datetime | None = None
-        if _DATE.match(wanted):
-            try:
-                day = date.fromisoformat(wanted)
-            except ValueError:
-                raise UserError(_("“{date}” is not a date. Write it as YYYY-MM-DD.", date=text)) from None
-        elif (named := _named_day(wanted, zone, now)) is not None:
-            day = named  # "today" names today's occurrences even after 09:00, which parse_when calls past
-        else:
-            at = parse_when(text, zone, now, max_ahead=self._config.max_ahead)
-            day = at.astimezone(zone).date()
-        same_day = [o for o in upcoming if day in (o.start.astimezone(zone).date(),
-                                                   o.original_start.astimezone(zone).date())]
+        zone = occasion.zone
+        same_day = [o for o in upcoming if occasion.day in (o.start.astimezone(zone).date(),
+                                                            o.original_start.astimezone(zone).date())]
         for occurrence in same_day:
-            if at in (occurrence.start, occurrence.original_start):
+            if occasion.at in (occurrence.start, occurrence.original_start):
                 return occurrence
         if same_day:
             return same_day[0]
-        raise UserError(_("Meeting #{id} has no upcoming occurrence on {date}.", id=meeting.id, date=text))
+        raise UserError(_("Meeting #{id} has no upcoming occurrence on {date}.", id=meeting.id,
+                          date=occasion.text))
 
-    async def cancel(self, caller: Caller, meeting_id: int, occurrence_text: str | None) -> Message:
+    async def cancel(self, caller: Caller, meeting_id: int, occasion: Occasion | None) -> Message:
         meeting, topic = await self.coordinated(caller, meeting_id)
         if meeting.state is MeetingState.CANCELLED:
             return Message(body=(_("Meeting #{id} is already cancelled.", id=meeting.id),))
         now = self._clock.now()
-        if occurrence_text is None:
+        if occasion is None:
             async with self._store.transaction():
                 await self._store.meetings.set_state(meeting.id, MeetingState.CANCELLED, now)
                 await self._store.audit.record(caller.person.id, "meeting.cancel", f"meeting:{meeting.id}",
@@ -201,7 +191,7 @@ class MeetingService:
             await self._changed(meeting.id)
             return Message(body=(_("Meeting #{id} is cancelled; {n} notices are on their way.", id=meeting.id,
                                    n=count),))
-        occurrence = await self.find_occurrence(meeting, occurrence_text, meeting.tz)
+        occurrence = await self.find_occurrence(meeting, occasion)
         async with self._store.transaction():
             await self._store.meetings.set_occurrence(meeting.id, occurrence.original_start, occurrence.start,
                                                       OccurrenceState.CANCELLED)
@@ -217,7 +207,7 @@ class MeetingService:
                                time=stamp(occurrence.start), n=count),))
 
     async def reschedule(self, caller: Caller, meeting_id: int, new: Reading,
-                         occurrence_text: str | None) -> Message:
+                         occasion: Occasion | None) -> Message:
         """Move the series (its wall-clock start, in its own zone) or one occurrence to ``new``."""
         meeting, topic = await self.coordinated(caller, meeting_id)
         if meeting.state is MeetingState.CANCELLED:
@@ -226,8 +216,8 @@ class MeetingService:
         new_start = new.instant
         if new_start <= now:
             raise UserError(_("A meeting must start in the future."))
-        if occurrence_text is not None:
-            occurrence = await self.find_occurrence(meeting, occurrence_text, new.zone)
+        if occasion is not None:
+            occurrence = await self.find_occurrence(meeting, occasion)
             moved = Occurrence(meeting.id, occurrence.original_start, new_start, OccurrenceState.MOVED)
             async with self._store.transaction():
                 await self._store.meetings.set_occurrence(meeting.id, occurrence.original_start, new_start,
@@ -327,18 +317,6 @@ class MeetingService:
             lines.append(_("• {time} — {title} ({topic}), meeting #{id}", time=stamp(occurrence.start),
                            title=meeting.title, topic=topic.slug, id=meeting.id))
         return lines
-
-
-def _named_day(word: str, zone: ZoneInfo, now: datetime) -> date | None:
-    """The day a lone day word names, today included (``tuesday`` on a Tuesday is today)."""
-    today = now.astimezone(zone).date()
-    if word in TODAY_WORDS:
-        return today
-    if word in TOMORROW_WORDS:
-        return today + timedelta(days=1)
-    if word in WEEKDAYS:
-        return today + timedelta(days=(WEEKDAYS[word] - today.weekday()) % 7)
-    return None
 
 
 def series_start(new: Reading, meeting: Meeting) -> datetime:

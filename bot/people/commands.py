@@ -58,13 +58,13 @@ async def whoami(ctx: Context[PeopleCommandDeps]) -> Message:
 
 
 async def set_timezone(ctx: Context[PeopleCommandDeps]) -> Message:
-    zone = ctx.deps.people.parse_zone(ctx.value(ZONE))
+    zone = ctx.zone(ZONE)
     await ctx.deps.people.set_timezone(ctx.caller, zone)
-    return Message(body=(_("Your time zone is now {zone}. Times are shown to you in it.", zone=zone),))
+    return Message(body=(_("Your time zone is now {zone}. Times are shown to you in it.", zone=zone.key),))
 
 
 async def set_language(ctx: Context[PeopleCommandDeps]) -> Message:
-    language = ctx.deps.people.parse_language(ctx.value(LANGUAGE))
+    language = ctx.language(LANGUAGE, among=ctx.deps.translator.languages)
     await ctx.deps.people.set_language(ctx.caller, language)
     # Answer in the new language straight away: the reply is rendered for the caller after this returns.
     return Message(body=(_("Your language is now English."),)) if language == "en" else \
@@ -73,15 +73,7 @@ async def set_language(ctx: Context[PeopleCommandDeps]) -> Message:
 
 async def _role_target(ctx: Context[PeopleCommandDeps]) -> tuple[int, str, Role, int | None, str]:
     person = await ctx.deps.people.find(ctx.value(PERSON), ctx.caller)
-    name = ctx.value(ROLE)
-    try:
-        role = Role.parse(name)
-    except KeyError:
-        raise UserError(_("“{role}” is not a role. Roles: {roles}.", role=name,
-                          roles=", ".join(GRANTABLE)), show_usage=True) from None
-    if role is Role.OUTSIDER:
-        raise UserError(_("“{role}” is not a role. Roles: {roles}.", role=name,
-                          roles=", ".join(GRANTABLE)), show_usage=True)
+    role = Role.parse(ctx.value(ROLE))  # one of GRANTABLE: the framework refused any other with the choices
     topic_id, topic_slug = None, ""
     only = ctx.get(ROLE_TOPIC)
     if only:

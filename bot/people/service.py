@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import difflib
 import re
 from datetime import datetime
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
-
-from babel import Locale
+from zoneinfo import ZoneInfo
 
 from bot.clock import Clock
 from bot.commands.context import Caller, IncomingCommand, ZoneSource
+from bot.commands.values import zone_names
 from bot.config import CoreConfig
 from bot.errors import UserError
 from bot.i18n import Translator, _
@@ -18,7 +16,6 @@ from bot.model import Identity, IdentityRecord, Person, Role
 from bot.people.roles import resolve_roles
 from bot.ports import Store
 
-ZONE_EXAMPLES = "Africa/Nairobi, America/Sao_Paulo, Asia/Kolkata, Europe/Paris"
 _MENTION = re.compile(r"^<@!?([A-Za-z0-9]+)(?:\|[^>]*)?>$")
 
 
@@ -28,7 +25,6 @@ class PeopleService:
         self._config = config
         self._translator = translator
         self._clock = clock
-        self._zones = {zone.lower(): zone for zone in available_timezones()}
 
     async def caller_for(self, incoming: IncomingCommand) -> Caller:
         """Register a first contact, refresh what the platform says, and compute roles, language and zone."""
@@ -72,8 +68,8 @@ class PeopleService:
         """Their own setting, else their platform's zone, else the coalition default."""
         if person.timezone:
             return person.timezone, ZoneSource.OWN
-        if person.platform_timezone and person.platform_timezone.lower() in self._zones:
-            return self._zones[person.platform_timezone.lower()], ZoneSource.PLATFORM
+        if person.platform_timezone and person.platform_timezone.lower() in zone_names():
+            return zone_names()[person.platform_timezone.lower()], ZoneSource.PLATFORM
         return self._config.default_timezone, ZoneSource.DEFAULT
 
     @property
@@ -121,35 +117,6 @@ class PeopleService:
         handles = ", ".join(str(i.identity) for i in identities)
         return f"{person.display_name} ({handles})" if handles else person.display_name
 
-    def parse_zone(self, value: str) -> str:
-        """A canonical IANA zone name, or :class:`UserError` with examples and a close match."""
-        name = self._zones.get(value.strip().lower())
-        if name is not None:
-            try:
-                ZoneInfo(name)
-            except ZoneInfoNotFoundError:  # pragma: no cover - listed zones always load
-                name = None
-        if name is None:
-            close = difflib.get_close_matches(value.strip().lower(), self._zones.keys(), n=1, cutoff=0.7)
-            if close:
-                raise UserError(_("Unknown time zone “{zone}”. Did you mean {suggestion}? Use an IANA name "
-                                  "such as {examples}.", zone=value, suggestion=self._zones[close[0]],
-                                  examples=ZONE_EXAMPLES))
-            raise UserError(_("Unknown time zone “{zone}”. Use an IANA name such as {examples}.", zone=value,
-                              examples=ZONE_EXAMPLES))
-        return name
-
-    def parse_language(self, value: str) -> str:
-        code = value.strip().lower().replace("_", "-").split("-")[0]
-        if not self._translator.supports(code):
-            raise UserError(_("“{language}” is not available. Supported languages: {languages}.",
-                              language=value, languages=self.supported_languages()))
-        return code
-
-    def supported_languages(self) -> str:
-        return ", ".join(f"{code} ({Locale.parse(code).get_display_name(code)})"
-                         for code in self._translator.languages)
-
     async def identity_records(self, person_id: int) -> list[IdentityRecord]:
         return await self._store.people.identities_of(person_id)
 
@@ -164,8 +131,8 @@ class PeopleService:
         person = await self._store.people.get(record.person_id) if record else None
         return self.zone_of(person)[0] if person else self._config.default_timezone
 
-    async def set_timezone(self, caller: Caller, zone: str) -> None:
-        await self._store.people.set_timezone(caller.person.id, zone)
+    async def set_timezone(self, caller: Caller, zone: ZoneInfo) -> None:
+        await self._store.people.set_timezone(caller.person.id, zone.key)
 
     async def set_language(self, caller: Caller, language: str) -> None:
         await self._store.people.set_language(caller.person.id, language)

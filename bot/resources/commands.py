@@ -29,7 +29,6 @@ from bot.resources.declarations import (
 )
 from bot.resources.fields import (
     VISIBILITIES,
-    parse_language,
     parse_summary,
     parse_tags,
     parse_title,
@@ -103,8 +102,7 @@ async def _filters(ctx: Context[ResourceCommandDeps]) -> tuple[ResourceFilter, d
     kind = ctx.optional_choice(KIND, ResourceKind)
     if kind is not None:
         options["kind"] = kind.value
-    lang = ctx.get(LANG)
-    language = parse_language(lang) if lang else None
+    language = ctx.optional_language(LANG)
     if language is not None:
         options["lang"] = language
     return ResourceFilter(topic_id=topic_id, kind=kind, language=language), options
@@ -220,7 +218,7 @@ async def add_resource(ctx: Context[ResourceCommandDeps]) -> Message:
         url=url, url_key=key, title=title, summary=parse_summary(ctx.get(SUMMARY) or ""),
         kind=ctx.optional_choice(KIND, ResourceKind) or ResourceKind.REPORT, topic_ids=topic_ids,
         tags=parse_tags(ctx.get(TAGS) or ""),
-        language=parse_language(ctx.get(LANG) or ctx.deps.default_language),
+        language=ctx.optional_language(LANG) or ctx.deps.default_language,
         visibility=ctx.optional_choice(VISIBILITY, ResourceVisibility) or ResourceVisibility.MEMBERS)
     resource = await service.add(ctx.caller, fields)
     body: list[Text | str] = [_("Added #{id} “{title}” ({visibility}).", id=resource.id, title=resource.title,
@@ -255,7 +253,7 @@ async def edit_resource(ctx: Context[ResourceCommandDeps]) -> Message:
     resource = await service.managed(ctx.caller, ctx.number(RESOURCE_ID))
     if not any(ctx.get(option) is not None for option in ctx.command.options):
         raise UserError(_("Say what to change, e.g. title:“New title” or visibility:public."), show_usage=True)
-    new_url, new_topics, new_title, lang = ctx.get(NEW_URL), ctx.get(TOPICS), ctx.get(NEW_TITLE), ctx.get(LANG)
+    new_url, new_topics, new_title = ctx.get(NEW_URL), ctx.get(TOPICS), ctx.get(NEW_TITLE)
     url, key = parse_url(new_url) if new_url else (resource.url, resource.url_key)
     topic_ids = await service.topic_ids_for(ctx.caller, new_topics) if new_topics else resource.topic_ids
     if ctx.caller.role < Role.COORDINATOR and not topic_ids:
@@ -267,7 +265,7 @@ async def edit_resource(ctx: Context[ResourceCommandDeps]) -> Message:
         summary=_cleared_or(ctx.get(NEW_SUMMARY), "", parse_summary, resource.summary),
         kind=ctx.optional_choice(KIND, ResourceKind) or resource.kind, topic_ids=topic_ids,
         tags=_cleared_or(ctx.get(NEW_TAGS), (), parse_tags, resource.tags),
-        language=parse_language(lang) if lang else resource.language,
+        language=ctx.optional_language(LANG) or resource.language,
         visibility=ctx.optional_choice(VISIBILITY, ResourceVisibility) or resource.visibility)
     if updated == resource.fields:
         return Message(body=(_("Resource #{id} already says that. Nothing changed.", id=resource.id),))

@@ -1,14 +1,14 @@
 """Checking what people and CSV files say about a resource: one set of rules for commands and import.
 
-Each function returns the clean value or raises :class:`UserError` with a translated reason.
+Each function returns the clean value or raises :class:`UserError` with a translated reason. A language is
+checked by :func:`bot.commands.values.parse_language`, as for every language argument.
 """
 
 from __future__ import annotations
 
 import re
 
-from babel import Locale, UnknownLocaleError
-
+from bot.commands.values import parse_language as parse_language  # a CSV cell: the rule of every argument
 from bot.errors import UserError
 from bot.i18n import _
 from bot.resources.model import ResourceKind, ResourceVisibility, normalise_url
@@ -16,7 +16,6 @@ from bot.resources.model import ResourceKind, ResourceVisibility, normalise_url
 KINDS = tuple(k.value for k in ResourceKind)
 VISIBILITIES = tuple(v.value for v in ResourceVisibility)
 LIST_SPLIT = re.compile(r"[,;|]+")
-_LANGUAGE = re.compile(r"^[a-z]{2,3}$")
 MAX_TAGS = 20
 MAX_TAG = 40
 MAX_TITLE = 300
@@ -45,18 +44,6 @@ def parse_visibility(raw: str) -> ResourceVisibility:
     except ValueError:
         raise UserError(_("“{visibility}” is not a visibility. Use public or members.",
                           visibility=raw[:40])) from None
-
-
-def parse_language(raw: str) -> str:
-    code = raw.strip().lower().replace("_", "-").split("-")[0]
-    try:
-        valid = bool(_LANGUAGE.match(code)) and Locale.parse(code) is not None
-    except (UnknownLocaleError, ValueError):
-        valid = False
-    if not valid:
-        raise UserError(_("“{language}” is not a language code. Use a code such as en, fr or es.",
-                          language=raw[:20]))
-    return code
 
 
 def parse_tags(raw: str) -> tuple[str, ...]:

@@ -12,7 +12,8 @@ import ast
 import inspect
 import textwrap
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -34,7 +35,15 @@ from bot.i18n import _
 from bot.model import Identity, IdentityRecord, Person, Role, RoleSources
 from bot.subscriptions.model import DeliveryMode
 
-READERS = {"value", "get", "number", "page", "choice", "optional_choice"}
+READERS = {"value", "get", "number", "page", "choice", "optional_choice", "zone", "optional_zone", "language",
+           "optional_language", "optional_duration", "time", "optional_time", "occasion"}
+TEXT_READERS = {"value", "get"}
+TYPED_KINDS = {ArgKind.ZONE, ArgKind.LANGUAGE, ArgKind.DURATION, ArgKind.TIME}
+"""Kinds the framework converts: a handler that reads one as text would parse it again itself."""
+PARSERS = {"parse_when", "read_when", "read_occasion", "parse_zone", "parse_language", "parse_duration",
+           "time_length", "ZoneInfo"}
+"""What turns typed text into a zone, language, duration or time: the framework's alone (bot/commands, bot/when)."""
+ROOT = Path(__file__).resolve().parents[3]
 ROUTERS = (help_commands, bot.topics.commands, bot.subscriptions.commands, bot.resources.commands,
            bot.announcements.commands, bot.channels.commands, bot.meetings.commands, bot.people.commands,
            bot.delivery.commands)
@@ -66,10 +75,16 @@ def _functions(handler: Callable[..., Any]) -> Iterator[tuple[ast.AST, dict[str,
 
 def _reads(tree: ast.AST, namespace: dict[str, Any]) -> Iterator[tuple[str, object]]:
     """(how it is written, what it names) for every argument read through ``ctx``."""
+    for _reader, written, named in _typed_reads(tree, namespace):
+        yield written, named
+
+
+def _typed_reads(tree: ast.AST, namespace: dict[str, Any]) -> Iterator[tuple[str | None, str, object]]:
+    """(the accessor, how it is written, what it names) for every argument read through ``ctx``."""
     for node in ast.walk(tree):
         if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "ctx" \
                 and node.attr == "values":
-            yield "ctx.values", None
+            yield None, "ctx.values", None
         if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
                 and isinstance(node.func.value, ast.Name) and node.func.value.id == "ctx"
                 and node.func.attr in READERS):
@@ -78,9 +93,9 @@ def _reads(tree: ast.AST, namespace: dict[str, Any]) -> Iterator[tuple[str, obje
         if isinstance(first, ast.Name) and first.id == "option" and "ctx.command.options" in ast.unparse(tree):
             continue  # ``any(ctx.get(option) for option in ctx.command.options)``: declared by construction
         if isinstance(first, ast.Name):
-            yield first.id, namespace.get(first.id)
+            yield node.func.attr, first.id, namespace.get(first.id)
         else:
-            yield ast.unparse(first) if first is not None else "()", None
+            yield node.func.attr, ast.unparse(first) if first is not None else "()", None
 
 
 def test_every_handler_reads_only_what_its_command_declares() -> None:
@@ -106,6 +121,50 @@ def test_the_scan_sees_a_misspelt_or_string_read() -> None:
 
     tree = ast.parse(textwrap.dedent(inspect.getsource(handler)))
     assert list(_reads(tree, {"stray": stray})) == [("stray", stray), ("'topic'", None), ("ctx.values", None)]
+
+
+def test_no_handler_reads_a_zone_language_duration_or_time_as_text() -> None:
+    """Such an argument arrives converted (``ctx.zone(ZONE)``, ``ctx.time(WHEN, …)`` …): reading its text
+    with ``ctx.value``/``ctx.get`` could only be to parse it again."""
+    problems = []
+    for route in _routes():
+        for tree, namespace in _functions(route.handler):
+            for reader, written, named in _typed_reads(tree, namespace):
+                if reader in TEXT_READERS and isinstance(named, Arg | Option) and named.kind in TYPED_KINDS:
+                    problems.append(f"/{route.command.name} ({route.handler.__name__}) reads {written} as text")
+    assert problems == []
+
+
+def _parser_calls(source: str) -> list[str]:
+    """The calls in ``source`` of anything that turns text into a zone, language, duration or time."""
+    called = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Call):
+            name = node.func.id if isinstance(node.func, ast.Name) else \
+                node.func.attr if isinstance(node.func, ast.Attribute) else None
+            if name in PARSERS:
+                called.append(f"{node.lineno}: {ast.unparse(node.func)}")
+    return called
+
+
+def test_no_command_module_parses_a_zone_language_duration_or_time() -> None:
+    modules = sorted((ROOT / "bot").glob("*/commands.py")) + sorted((ROOT / "bot").glob("*/declarations.py"))
+    assert len(modules) > 8
+    problems = [f"{path.relative_to(ROOT)}:{call}" for path in modules for call in _parser_calls(path.read_text())]
+    assert problems == []
+
+
+def test_the_scans_see_a_handler_that_parses_again() -> None:
+    when = Option("when", _("x"), ArgKind.TIME)
+
+    async def handler(ctx: Context[None]) -> None:
+        ctx.get(when)
+        ctx.optional_time(when, max_ahead=timedelta(days=1))
+
+    tree = ast.parse(textwrap.dedent(inspect.getsource(handler)))
+    assert [reader for reader, _w, _n in _typed_reads(tree, {"when": when})] == ["get", "optional_time"]
+    assert _parser_calls("parse_when(ctx.get(WHEN), zone, now)\nZoneInfo(text)\nctx.deps.people.parse_zone(t)\n"
+                         "ctx.zone(ZONE)\n") == ["1: parse_when", "2: ZoneInfo", "3: ctx.deps.people.parse_zone"]
 
 
 SUBSCRIBE_LIKE = Command(("subscribe",), _("x"), args=(Arg("topic", _("x"), ArgKind.TOPIC),),
