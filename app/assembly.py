@@ -240,11 +240,12 @@ async def build_app(settings: Settings, *, clock: Clock | None = None, console_o
         runners: list[Any] = []
         if settings.slack.configured:
             from adapters import slack  # only when configured: the SDK stays unloaded otherwise
+            from storage.replays import SqliteReplays
 
             slack_runner = await stack.enter_async_context(slack.running(
                 settings.slack, dispatcher, per_second=delivery.slack_per_second,
                 language=settings.coalition.language, web_host=settings.web.host, web_port=settings.web.port,
-                replays=store.replays))
+                replays=SqliteReplays(db)))
             outlets["slack"] = slack_runner.outlet
             runners.append(slack_runner)
         if settings.discord.configured:

@@ -1,4 +1,5 @@
-"""The stores platform adapters keep their own state in: button tokens, first send attempts, the publish queue.
+"""The stores platform adapters keep their own state in: button tokens, first send attempts, the publish queue
+(Discord), and signed requests already accepted (Slack).
 
 The core never calls these; they live in ``bot/`` because it is the one place both sides may import
 (``tests/test_architecture.py``): ``storage/`` implements them and may import ``bot/`` but never ``adapters/``,
@@ -8,8 +9,9 @@ core's own interface (:class:`bot.ports.Store`), because no core service needs t
 an adapter the ``storage/`` implementation of each, never the SQLite store itself. They name no platform type,
 so another adapter needing the same state can use them.
 
-Every method raises only what the database raises (``sqlite3.Error`` from the SQLite implementations); none
-raises for a row that does not exist.
+Every method raises only what the database raises when it fails (``sqlite3.Error`` from the SQLite
+implementations, which ends the adapter's handling of that event or post); none raises for a row that does
+not exist, and each says what it does instead.
 """
 
 from __future__ import annotations
@@ -20,6 +22,16 @@ from enum import StrEnum
 from typing import Protocol
 
 
+class ReplayStore(Protocol):
+    """Signatures of signed requests already accepted, so an exact replay is refused even after a restart."""
+
+    async def claim(self, signature: str, request_ts: int, *, forget_before: int) -> bool:
+        """True the first time; False for a signature already claimed. Forgets those older than
+        ``forget_before`` (Unix seconds), which no longer pass the signature's freshness check anyway. Raises
+        nothing of its own."""
+        ...
+
+
 class ActionTokenStore(Protocol):
     """The command invocation behind each button token: a platform's button carries a short token (Discord
     allows 100 characters in a ``custom_id``, an invocation may be longer), and nothing about a button may live
@@ -27,11 +39,12 @@ class ActionTokenStore(Protocol):
 
     async def remember(self, token: str, command: str, now: datetime) -> None:
         """Keep ``command`` under ``token``. A token already kept is left as it is: the adapter derives tokens
-        from their command, so the same token always stands for the same command."""
+        from their command, so the same token always stands for the same command. Raises nothing of its own."""
         ...
 
     async def command_for(self, token: str) -> str | None:
-        """The invocation kept under ``token``; ``None`` for a token never kept (a forged or foreign button)."""
+        """The invocation kept under ``token``; ``None`` for a token never kept (a forged or foreign button).
+        Raises nothing of its own."""
         ...
 
 
@@ -41,7 +54,7 @@ class SendAttemptStore(Protocol):
 
     async def first_attempt(self, delivery_key: str, now: datetime) -> datetime:
         """``now`` on the first call for ``delivery_key`` (and recorded); the recorded instant on every later
-        call."""
+        call. Raises nothing of its own."""
         ...
 
 
@@ -72,40 +85,46 @@ class PublishStore(Protocol):
     these, so a restart does not forget it), and how each publish ended."""
 
     async def add(self, channel_id: str, message_id: str, now: datetime) -> None:
-        """Queue the post for publishing, due ``now``. A message already recorded is left as it is."""
+        """Queue the post for publishing, due ``now``. A message already recorded is left as it is. Raises
+        nothing of its own."""
         ...
 
     async def withhold(self, channel_id: str, message_id: str, reason: str, now: datetime) -> None:
         """Record the post as ``failed`` with ``reason`` without ever queueing it (it must not leave the
-        server). A message already recorded is left as it is."""
+        server). A message already recorded is left as it is. Raises nothing of its own."""
         ...
 
     async def all(self) -> list[Publish]:
-        """Every publish, oldest first."""
+        """Every publish, oldest first. Raises nothing of its own."""
         ...
 
     async def due(self, now: datetime) -> list[Publish]:
-        """Pending publishes due by ``now``, oldest first."""
+        """Pending publishes due by ``now``, oldest first. Raises nothing of its own."""
         ...
 
     async def next_due(self) -> datetime | None:
-        """When the earliest pending publish falls due; ``None`` when none is pending."""
+        """When the earliest pending publish falls due; ``None`` when none is pending. Raises nothing of its
+        own."""
         ...
 
     async def published_since(self, channel_id: str, since: datetime) -> list[datetime]:
-        """When each of ``channel_id``'s posts published after ``since`` was published, earliest first."""
+        """When each of ``channel_id``'s posts published after ``since`` was published, earliest first. Raises
+        nothing of its own."""
         ...
 
     async def postpone(self, publish_id: int, not_before: datetime, reason: str, *,
                        attempts: int | None = None) -> None:
         """Keep the publish pending until ``not_before``, saying why; ``attempts`` replaces its count when
-        given (a refused attempt), and is left alone when not (it was never tried)."""
+        given (a refused attempt), and is left alone when not (it was never tried). An unknown id changes
+        nothing; raises nothing of its own."""
         ...
 
     async def mark_published(self, publish_id: int, now: datetime) -> None:
-        """End the publish ``published`` at ``now`` (counted in its channel's limit), counting the attempt."""
+        """End the publish ``published`` at ``now`` (counted in its channel's limit), counting the attempt. An
+        unknown id changes nothing; raises nothing of its own."""
         ...
 
     async def mark_failed(self, publish_id: int, reason: str) -> None:
-        """End the publish ``failed`` with ``reason``, counting the attempt; it is never tried again."""
+        """End the publish ``failed`` with ``reason``, counting the attempt; it is never tried again. An unknown
+        id changes nothing; raises nothing of its own."""
         ...

@@ -1,4 +1,4 @@
-"""Announcements, channel bindings and the digest queue."""
+"""Announcements (``announcements``): their text, state and when to send them."""
 
 from __future__ import annotations
 
@@ -8,11 +8,7 @@ from datetime import datetime
 import aiosqlite
 
 from bot.announcements.model import Announcement, AnnouncementState
-from bot.channels.model import ChannelBinding, ChannelPurpose
-from bot.delivery.model import Delivery, DeliveryKind
-from bot.subscriptions.model import DeliveryMode
 from storage.database import Database, from_db_time, opt_time, to_db_time
-from storage.outbox import row_to_delivery
 
 
 def _announcement(row: aiosqlite.Row) -> Announcement:
@@ -25,6 +21,8 @@ def _announcement(row: aiosqlite.Row) -> Announcement:
 
 
 class SqliteAnnouncements:
+    """The :class:`bot.announcements.store.AnnouncementStore` on the ``announcements`` table."""
+
     def __init__(self, db: Database) -> None:
         self._db = db
 
@@ -89,108 +87,3 @@ class SqliteAnnouncements:
     async def next_scheduled(self) -> datetime | None:
         row = await self._db.fetch_one("SELECT MIN(send_at) FROM announcements WHERE state = 'scheduled'")
         return from_db_time(row[0]) if row and row[0] else None
-
-    # --- channels ------------------------------------------------------------------------------------
-
-    async def bind_channel(self, purpose: ChannelPurpose, topic_id: int | None, platform: str, channel_id: str,
-                           now: datetime) -> None:
-        async with self._db.transaction():
-            await self._db.execute(
-                "DELETE FROM channel_bindings WHERE purpose = ? AND IFNULL(topic_id, 0) = ? AND platform = ?",
-                (purpose, topic_id or 0, platform))
-            await self._db.insert(
-                "INSERT INTO channel_bindings (purpose, topic_id, platform, channel_id, created_at)"
-                " VALUES (?, ?, ?, ?, ?)", (purpose, topic_id, platform, channel_id, to_db_time(now)))
-
-    async def channels(self, purpose: ChannelPurpose, topic_id: int | None) -> list[ChannelBinding]:
-        rows = await self._db.fetch_all(
-            "SELECT platform, channel_id FROM channel_bindings WHERE purpose = ? AND IFNULL(topic_id, 0) = ?"
-            " ORDER BY platform", (purpose, topic_id or 0))
-        return [ChannelBinding(row["platform"], row["channel_id"]) for row in rows]
-
-    # --- digests -------------------------------------------------------------------------------------
-
-    async def queue_digest(self, rows: Sequence[tuple[int, int, DeliveryMode]], now: datetime) -> None:
-        async with self._db.transaction():
-            for person_id, announcement_id, mode in rows:
-                await self._db.execute(
-                    "INSERT OR IGNORE INTO digest_items (person_id, announcement_id, mode, created_at)"
-                    " VALUES (?, ?, ?, ?)", (person_id, announcement_id, mode.value, to_db_time(now)))
-
-    async def pending_digests(self) -> list[tuple[int, DeliveryMode, datetime]]:
-        """(person, mode, oldest item) for everyone with items not yet in a digest."""
-        rows = await self._db.fetch_all(
-            "SELECT person_id, mode, MIN(created_at) AS oldest FROM digest_items WHERE digest_key IS NULL"
-            " GROUP BY person_id, mode ORDER BY person_id, mode")
-        return [(row["person_id"], DeliveryMode(row["mode"]), from_db_time(row["oldest"])) for row in rows]
-
-    async def digest_items(self, person_id: int, mode: DeliveryMode, before: datetime) -> list[int]:
-        rows = await self._db.fetch_all(
-            "SELECT announcement_id FROM digest_items WHERE person_id = ? AND mode = ? AND digest_key IS NULL"
-            " AND created_at < ? ORDER BY created_at, announcement_id",
-            (person_id, mode.value, to_db_time(before)))
-        return [row["announcement_id"] for row in rows]
-
-    async def mark_digested(self, person_id: int, announcement_ids: Sequence[int], key: str) -> None:
-        async with self._db.transaction():
-            for announcement_id in announcement_ids:
-                await self._db.execute(
-                    "UPDATE digest_items SET digest_key = ? WHERE person_id = ? AND announcement_id = ?",
-                    (key, person_id, announcement_id))
-
-    async def release_missed_digests(self, now: datetime, reason: str) -> int:
-        """A digest row still pending past its expiry (the next digest is due) is missed now, and the items of
-        every missed digest, and of every digest that failed (a weekly digest outlasts the retry deadline), go
-        back to the queue, so the next digest carries them. Returns items released."""
-        stamp = to_db_time(now)
-        async with self._db.transaction():
-            await self._db.execute(
-                "UPDATE deliveries SET status = 'missed', reason = ?, sent_at = ? WHERE kind = ?"
-                " AND status = 'pending' AND expires_at <= ?", (reason, stamp, DeliveryKind.DIGEST.value, stamp))
-            # A digest row's key is the items' digest_key plus ":person:<id>" (Notifier.to_people).
-            return await self._db.execute(
-                "UPDATE digest_items SET digest_key = NULL WHERE (person_id, digest_key) IN"
-                " (SELECT person_id, substr(dedupe_key, 1, instr(dedupe_key, ':person:') - 1) FROM deliveries"
-                "  WHERE kind = ? AND person_id IS NOT NULL"
-                "  AND ((status = 'missed' AND expires_at <= ?) OR status = 'failed'))",
-                (DeliveryKind.DIGEST.value, stamp))
-
-    async def digest_counts(self, announcement_id: int) -> tuple[int, int]:
-        """(queued, already in a sent digest) for a delivery report."""
-        row = await self._db.fetch_one(
-            "SELECT COUNT(*) AS queued, COUNT(digest_key) AS digested FROM digest_items WHERE announcement_id = ?",
-            (announcement_id,))
-        return (int(row["queued"]), int(row["digested"])) if row else (0, 0)
-
-    async def drop_undigested(self, announcement_id: int) -> int:
-        return await self._db.execute(
-            "DELETE FROM digest_items WHERE announcement_id = ? AND digest_key IS NULL", (announcement_id,))
-
-    # --- deliveries of one announcement --------------------------------------------------------------
-
-    async def deliveries(self, announcement_id: int,
-                         kind: DeliveryKind = DeliveryKind.ANNOUNCEMENT) -> list[Delivery]:
-        rows = await self._db.fetch_all(
-            "SELECT * FROM deliveries WHERE announcement_id = ? AND kind = ? ORDER BY id",
-            (announcement_id, kind.value))
-        return [row_to_delivery(row) for row in rows]
-
-    async def cancel_pending(self, announcement_id: int, reason: str, now: datetime) -> int:
-        return await self._db.execute(
-            "UPDATE deliveries SET status = 'cancelled', reason = ?, sent_at = ?"
-            " WHERE announcement_id = ? AND kind = ? AND status = 'pending'",
-            (reason, to_db_time(now), announcement_id, DeliveryKind.ANNOUNCEMENT.value))
-
-    async def open_deliveries(self, announcement_id: int) -> int:
-        row = await self._db.fetch_one(
-            "SELECT COUNT(*) FROM deliveries WHERE announcement_id = ? AND kind = ?"
-            " AND status IN ('pending', 'sending')", (announcement_id, DeliveryKind.ANNOUNCEMENT.value))
-        return int(row[0]) if row else 0
-
-    async def audience_counts(self, topic_id: int) -> list[tuple[DeliveryMode, str, int]]:
-        """Subscribers by delivery mode and preferred platform, for the preview."""
-        rows = await self._db.fetch_all(
-            "SELECT s.mode, IFNULL(p.preferred_platform, '?') AS platform, COUNT(*) AS n FROM subscriptions s"
-            " JOIN people p ON p.id = s.person_id WHERE s.topic_id = ? GROUP BY s.mode, platform"
-            " ORDER BY s.mode, platform", (topic_id,))
-        return [(DeliveryMode(row["mode"]), row["platform"], int(row["n"])) for row in rows]

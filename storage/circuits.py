@@ -22,7 +22,7 @@ def _circuit(row: aiosqlite.Row) -> PlatformCircuit:
 
 
 class SqliteCircuits:
-    """The :class:`bot.ports.CircuitStore` on the ``platform_circuits`` table."""
+    """The :class:`bot.delivery.stores.CircuitStore` on the ``platform_circuits`` table."""
 
     def __init__(self, db: Database) -> None:
         self._db = db

@@ -11,7 +11,7 @@ from storage.database import Database, from_db_time, to_db_time
 
 
 class SqliteLeases:
-    """The :class:`bot.ports.LeaseStore` on the ``worker_leases`` table."""
+    """The :class:`bot.delivery.stores.LeaseStore` on the ``worker_leases`` table."""
 
     def __init__(self, db: Database) -> None:
         self._db = db

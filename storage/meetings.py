@@ -8,7 +8,16 @@ from datetime import datetime
 import aiosqlite
 
 from bot.delivery.model import DeliveryKind, DeliveryPayload
-from bot.meetings.model import Answer, Meeting, MeetingState, NewMeeting, Occurrence, OccurrenceState, Rsvp
+from bot.meetings.model import (
+    Answer,
+    Meeting,
+    MeetingState,
+    NewMeeting,
+    Occurrence,
+    OccurrenceState,
+    ReminderOutcome,
+    Rsvp,
+)
 from storage.database import Database, from_db_time, opt_time, to_db_time
 
 LOCAL_FORMAT = "%Y-%m-%dT%H:%M"
@@ -38,6 +47,9 @@ def _occurrence(row: aiosqlite.Row) -> Occurrence:
 
 
 class SqliteMeetings:
+    """The :class:`bot.meetings.store.MeetingStore` on the ``meetings``, ``meeting_occurrences``,
+    ``meeting_rsvps`` and ``meeting_reminders`` tables."""
+
     def __init__(self, db: Database) -> None:
         self._db = db
 
@@ -177,14 +189,14 @@ class SqliteMeetings:
 
     # --- reminders ----------------------------------------------------------------------------------
 
-    async def record_reminder(self, occurrence: Occurrence, offset_minutes: int, outcome: str,
+    async def record_reminder(self, occurrence: Occurrence, offset_minutes: int, outcome: ReminderOutcome,
                               now: datetime) -> bool:
         """Claim one reminder; False when it was processed before (so it is never sent twice)."""
         return await self._db.execute(
             "INSERT OR IGNORE INTO meeting_reminders (meeting_id, original_start, start, offset_minutes, outcome,"
             " processed_at) VALUES (?, ?, ?, ?, ?, ?)",
             (occurrence.meeting_id, to_db_time(occurrence.original_start), to_db_time(occurrence.start),
-             offset_minutes, outcome, to_db_time(now))) > 0
+             offset_minutes, outcome.value, to_db_time(now))) > 0
 
     async def processed_since(self, since: datetime) -> set[tuple[int, datetime, datetime, int]]:
         """(meeting, original start, start, offset) of every reminder processed for occurrences after ``since``."""
@@ -193,11 +205,11 @@ class SqliteMeetings:
             (to_db_time(since),))
         return {(row[0], from_db_time(row[1]), from_db_time(row[2]), int(row[3])) for row in rows}
 
-    async def processed_reminders(self, meeting_id: int) -> list[tuple[datetime, int, str]]:
+    async def processed_reminders(self, meeting_id: int) -> list[tuple[datetime, int, ReminderOutcome]]:
         rows = await self._db.fetch_all(
             "SELECT start, offset_minutes, outcome FROM meeting_reminders WHERE meeting_id = ? ORDER BY start,"
             " offset_minutes DESC", (meeting_id,))
-        return [(from_db_time(row[0]), int(row[1]), row[2]) for row in rows]
+        return [(from_db_time(row[0]), int(row[1]), ReminderOutcome(row[2])) for row in rows]
 
     async def record_skipped_delivery(self, dedupe_key: str, person_id: int, topic_id: int,
                                       payload: DeliveryPayload, reason: str, now: datetime) -> None:

@@ -30,6 +30,8 @@ def row_to_delivery(row: aiosqlite.Row) -> Delivery:
 
 
 class SqliteOutbox:
+    """The :class:`bot.delivery.stores.OutboxStore` on the ``deliveries`` table."""
+
     def __init__(self, db: Database) -> None:
         self._db = db
 
@@ -136,3 +138,23 @@ class SqliteOutbox:
         rows = await self._db.fetch_all("SELECT * FROM deliveries WHERE kind = ? ORDER BY id", (kind,))
         return [row_to_delivery(row) for row in rows]
 
+    # --- the rows of one announcement ---------------------------------------------------------------
+
+    async def of_announcement(self, announcement_id: int,
+                              kind: DeliveryKind = DeliveryKind.ANNOUNCEMENT) -> list[Delivery]:
+        rows = await self._db.fetch_all(
+            "SELECT * FROM deliveries WHERE announcement_id = ? AND kind = ? ORDER BY id",
+            (announcement_id, kind.value))
+        return [row_to_delivery(row) for row in rows]
+
+    async def cancel_announcement(self, announcement_id: int, reason: str, now: datetime) -> int:
+        return await self._db.execute(
+            "UPDATE deliveries SET status = 'cancelled', reason = ?, sent_at = ?"
+            " WHERE announcement_id = ? AND kind = ? AND status = 'pending'",
+            (reason, to_db_time(now), announcement_id, DeliveryKind.ANNOUNCEMENT.value))
+
+    async def open_for_announcement(self, announcement_id: int) -> int:
+        row = await self._db.fetch_one(
+            "SELECT COUNT(*) FROM deliveries WHERE announcement_id = ? AND kind = ?"
+            " AND status IN ('pending', 'sending')", (announcement_id, DeliveryKind.ANNOUNCEMENT.value))
+        return int(row[0]) if row else 0

@@ -6,7 +6,7 @@ from storage.database import Database
 
 
 class SqliteReplays:
-    """The :class:`bot.ports.ReplayStore` on the ``slack_replays`` table."""
+    """The :class:`bot.adapter_stores.ReplayStore` on the ``slack_replays`` table."""
 
     def __init__(self, db: Database) -> None:
         self._db = db

@@ -21,7 +21,7 @@ def _request(row: aiosqlite.Row) -> SubscriptionRequest:
 
 
 class SqliteRequests:
-    """The :class:`bot.ports.RequestStore` on the ``subscription_requests`` table."""
+    """The :class:`bot.subscriptions.store.RequestStore` on the ``subscription_requests`` table."""
 
     def __init__(self, db: Database) -> None:
         self._db = db

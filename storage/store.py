@@ -1,8 +1,9 @@
 """The SQLite implementation of :class:`bot.ports.Store`, built by the composition root.
 
 One module per repository (``storage/grants.py``, ``storage/topics.py`` …); this one only gathers them. What
-the Discord adapter keeps (``storage/action_tokens.py``, ``send_attempts.py``, ``publishes.py``) is not part of
-it: the root builds those ports and hands them to the adapter, never this store.
+the adapters keep (Discord: ``storage/action_tokens.py``, ``send_attempts.py``, ``publishes.py``; Slack:
+``storage/replays.py``) is not part of it: the root builds those ports and hands them to the adapter, never
+this store.
 """
 
 from __future__ import annotations
@@ -11,15 +12,16 @@ from contextlib import AbstractAsyncContextManager
 
 from storage.announcements import SqliteAnnouncements
 from storage.audit import SqliteAudit
+from storage.channels import SqliteChannels
 from storage.circuits import SqliteCircuits
 from storage.database import Database
 from storage.delivery_reports import SqliteDeliveryReports
+from storage.digests import SqliteDigests
 from storage.grants import SqliteGrants
 from storage.leases import SqliteLeases
 from storage.meetings import SqliteMeetings
 from storage.outbox import SqliteOutbox
 from storage.people import SqlitePeople
-from storage.replays import SqliteReplays
 from storage.requests import SqliteRequests
 from storage.resources import SqliteResources
 from storage.subscriptions import SqliteSubscriptions
@@ -27,6 +29,8 @@ from storage.topics import SqliteTopics
 
 
 class SqliteStore:
+    """The :class:`bot.ports.Store` over one :class:`Database`."""
+
     def __init__(self, db: Database) -> None:
         self.db = db
         self._people = SqlitePeople(db)
@@ -37,9 +41,10 @@ class SqliteStore:
         self._audit = SqliteAudit(db)
         self._outbox = SqliteOutbox(db)
         self._announcements = SqliteAnnouncements(db)
+        self._channels = SqliteChannels(db)
+        self._digests = SqliteDigests(db)
         self._resources = SqliteResources(db)
         self._meetings = SqliteMeetings(db)
-        self._replays = SqliteReplays(db)
         self._circuits = SqliteCircuits(db)
         self._leases = SqliteLeases(db)
         self._delivery_reports = SqliteDeliveryReports(db)
@@ -81,6 +86,14 @@ class SqliteStore:
         return self._announcements
 
     @property
+    def channels(self) -> SqliteChannels:
+        return self._channels
+
+    @property
+    def digests(self) -> SqliteDigests:
+        return self._digests
+
+    @property
     def meetings(self) -> SqliteMeetings:
         return self._meetings
 
@@ -95,11 +108,6 @@ class SqliteStore:
     @property
     def leases(self) -> SqliteLeases:
         return self._leases
-
-    @property
-    def replays(self) -> SqliteReplays:
-        """For the Slack adapter's HTTP endpoint only; not part of the core's :class:`bot.ports.Store`."""
-        return self._replays
 
     def transaction(self) -> AbstractAsyncContextManager[None]:
         return self.db.transaction()

@@ -22,7 +22,7 @@ def _invitation(row: aiosqlite.Row) -> Invitation:
 
 
 class SqliteSubscriptions:
-    """The :class:`bot.ports.SubscriptionStore` on the ``subscriptions`` and ``invitations`` tables."""
+    """The :class:`bot.subscriptions.store.SubscriptionStore` on the ``subscriptions`` and ``invitations`` tables."""
 
     def __init__(self, db: Database) -> None:
         self._db = db
@@ -82,3 +82,11 @@ class SqliteSubscriptions:
         row = await self._db.fetch_one(
             "SELECT 1 FROM invitations WHERE person_id = ? AND topic_id = ?", (person_id, topic_id))
         return row is not None
+
+    async def audience_counts(self, topic_id: int) -> list[tuple[DeliveryMode, str, int]]:
+        """Subscribers by delivery mode and preferred platform, for the preview."""
+        rows = await self._db.fetch_all(
+            "SELECT s.mode, IFNULL(p.preferred_platform, '?') AS platform, COUNT(*) AS n FROM subscriptions s"
+            " JOIN people p ON p.id = s.person_id WHERE s.topic_id = ? GROUP BY s.mode, platform"
+            " ORDER BY s.mode, platform", (topic_id,))
+        return [(DeliveryMode(row["mode"]), row["platform"], int(row["n"])) for row in rows]

@@ -372,6 +372,24 @@ def oversized_modules(root: Path, limit: int = MAX_LINES) -> list[str]:
     return offenders
 
 
+def undocumented_store_methods(root: Path) -> list[str]:
+    """Methods of a core store protocol (a ``Protocol`` class named ``…Store``) whose docstring is missing or does
+    not say what they raise (the word "raise": "raises nothing of its own" counts). Properties (the aggregate
+    store's repositories) are not methods that reach the database."""
+    offenders = []
+    for path in source_files(root, "bot"):
+        for node in ast.parse(path.read_text(encoding="utf-8")).body:
+            if not (isinstance(node, ast.ClassDef) and node.name.endswith("Store")
+                    and any(isinstance(base, ast.Name) and base.id == "Protocol" for base in node.bases)):
+                continue
+            for method in node.body:
+                if isinstance(method, ast.FunctionDef | ast.AsyncFunctionDef) \
+                        and not any(isinstance(d, ast.Name) and d.id == "property" for d in method.decorator_list) \
+                        and "raise" not in (ast.get_docstring(method) or "").lower():
+                    offenders.append(f"{path.relative_to(root).as_posix()}: {node.name}.{method.name}")
+    return offenders
+
+
 def _report(title: str, violations: list[str]) -> str:
     return f"{title} ({len(violations)}):\n" + "\n".join(violations)
 
@@ -415,6 +433,12 @@ def test_no_module_is_over_the_line_limit() -> None:
     """No module of bot/, app/, adapters/ or storage/ is over 400 lines."""
     offenders = oversized_modules(ROOT)
     assert not offenders, _report(f"modules over {MAX_LINES} lines", offenders)
+
+
+def test_every_store_method_says_what_it_raises() -> None:
+    """Each method of a store protocol in bot/ has a docstring saying what it raises (or that it raises nothing)."""
+    offenders = undocumented_store_methods(ROOT)
+    assert not offenders, _report("store methods that do not say what they raise", offenders)
 
 
 def test_importing_the_core_loads_no_platform_sdk_or_driver() -> None:
@@ -709,3 +733,26 @@ def test_line_limit_check_flags_only_modules_over_the_limit(tmp_path: Path, line
     root = write_tree(tmp_path, {**CLEAN_TREE, "adapters/slack/big.py": "x = 1\n" * lines})
     expected = [f"adapters/slack/big.py: {lines} lines"] if flagged else []
     assert oversized_modules(root) == expected
+
+
+def test_store_docstring_check_flags_a_method_that_does_not_say_what_it_raises(tmp_path: Path) -> None:
+    root = write_tree(tmp_path, {**CLEAN_TREE, "bot/topics/store.py": """\
+        from typing import Protocol
+
+        class TopicStore(Protocol):
+            async def get(self, topic_id: int) -> None:
+                \"\"\"The topic. Raises nothing of its own.\"\"\"
+
+            async def all(self) -> None:
+                \"\"\"Every topic.\"\"\"
+
+            async def count(self) -> int: ...
+
+            @property
+            def name(self) -> str: ...
+
+        class TopicCache:
+            def get(self) -> None: ...
+        """})
+    assert undocumented_store_methods(root) == ["bot/topics/store.py: TopicStore.all",
+                                                "bot/topics/store.py: TopicStore.count"]

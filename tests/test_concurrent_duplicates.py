@@ -103,7 +103,7 @@ async def test_concurrent_announce_confirm_sends_once(h: Harness) -> None:
     texts = await _all_at_once(h, [("demo-coordinator", "announce confirm 1")] * TIMES)
     _only(texts, "on its way to", "Announcement #1 is already being sent.")
     assert "to 0 targets" not in "".join(texts)
-    deliveries = await h.app.store.announcements.deliveries(1)
+    deliveries = await h.app.store.outbox.of_announcement(1)
     keys = [d.dedupe_key for d in deliveries]
     assert deliveries and len(keys) == len(set(keys))
     assert f"on its way to {len(deliveries)} target" in "".join(texts)

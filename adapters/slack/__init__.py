@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from adapters.slack.app import SlackRunner
     from adapters.slack.settings import SlackSettings
+    from bot.adapter_stores import ReplayStore
     from bot.commands.dispatcher import Dispatcher
-    from bot.ports import ReplayStore
 
 __all__ = ["running"]
 

@@ -24,11 +24,11 @@ from adapters.slack.manifest import EVENTS_PATH, shortcut_commands
 from adapters.slack.replies import Replies
 from adapters.slack.retries import delivery_client, interactive_client
 from adapters.slack.settings import SlackSettings
+from bot.adapter_stores import ReplayStore
 from bot.commands.dispatcher import Dispatcher
 from bot.delivery.pacing import TokenBucket
 from bot.delivery.worker import Outlet
 from bot.i18n import Translator
-from bot.ports import ReplayStore
 
 log = logging.getLogger(__name__)
 

@@ -20,7 +20,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 from slack_sdk.signature import SignatureVerifier
 
-from bot.ports import ReplayStore
+from bot.adapter_stores import ReplayStore
 
 log = logging.getLogger(__name__)
 

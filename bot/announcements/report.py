@@ -16,13 +16,13 @@ FINAL_PROBLEMS = (DeliveryStatus.FAILED, DeliveryStatus.SKIPPED, DeliveryStatus.
 
 async def delivery_report(store: Store, announcement: Announcement) -> Message:
     """Counts by outcome, digests, and a line for each delivery that failed, was skipped or was missed."""
-    deliveries = await store.announcements.deliveries(announcement.id)
+    deliveries = await store.outbox.of_announcement(announcement.id)
     by_status: dict[DeliveryStatus, int] = {}
     for delivery in deliveries:
         by_status[delivery.status] = by_status.get(delivery.status, 0) + 1
     done = sum(n for s, n in by_status.items() if s is not DeliveryStatus.PENDING
                and s is not DeliveryStatus.SENDING)
-    queued, digested = await store.announcements.digest_counts(announcement.id)
+    queued, digested = await store.digests.counts(announcement.id)
     body: list[Text | str] = [
         _("Delivered {sent} / {total}, {failed} failed, {skipped} skipped.",
           sent=by_status.get(DeliveryStatus.SENT, 0), total=len(deliveries),

@@ -93,15 +93,15 @@ class AnnouncementService:
         return announcement
 
     async def preview(self, caller: Caller, announcement: Announcement, topic: Topic) -> Message:
-        counts = await self._store.announcements.audience_counts(topic.id)
+        counts = await self._store.subscriptions.audience_counts(topic.id)
         fields = []
         for mode in DeliveryMode:
             per_platform = [f"{platform} {n}" for m, platform, n in counts if m is mode]
             total = sum(n for m, _p, n in counts if m is mode)
             fields.append(Field(mode.label, _("{total} ({platforms})", total=total,
                                               platforms=", ".join(per_platform) or "—")))
-        channels = await self._store.announcements.channels(ChannelPurpose.TOPIC, topic.id)
-        public = await self._store.announcements.channels(ChannelPurpose.PUBLIC, None) \
+        channels = await self._store.channels.bound(ChannelPurpose.TOPIC, topic.id)
+        public = await self._store.channels.bound(ChannelPurpose.PUBLIC, None) \
             if topic.visibility is Visibility.PUBLIC else []
         fields.append(Field(_("Channels"), ", ".join(f"{c.platform}:#{c.channel_id}" for c in channels + public)
                             or _("none bound (setup topic-channel)")))
@@ -181,11 +181,11 @@ class AnnouncementService:
         async with store.transaction():
             if not await store.announcements.transition(announcement.id, AnnouncementState.SENDING, expected, now):
                 return 0
-            for binding in await store.announcements.channels(ChannelPurpose.TOPIC, topic.id):
+            for binding in await store.channels.bound(ChannelPurpose.TOPIC, topic.id):
                 rows.append(row(f"channel:{binding.platform}:{binding.channel_id}", AnnouncementTarget.CHANNEL,
                                 platform=binding.platform, channel_id=binding.channel_id))
             if topic.visibility is Visibility.PUBLIC:
-                for binding in await store.announcements.channels(ChannelPurpose.PUBLIC, None):
+                for binding in await store.channels.bound(ChannelPurpose.PUBLIC, None):
                     rows.append(row(f"public:{binding.platform}:{binding.channel_id}", AnnouncementTarget.PUBLIC,
                                     platform=binding.platform, channel_id=binding.channel_id))
             for subscription in await store.subscriptions.of_topic(topic.id):
@@ -200,7 +200,7 @@ class AnnouncementService:
                                     not_before=now - timedelta(seconds=1),
                                     person_id=announcement.author_id, announcement_id=announcement.id))
             await store.outbox.enqueue(rows, now)
-            await store.announcements.queue_digest(digest, now)
+            await store.digests.queue(digest, now)
         self._wake()
         return len(rows) - 1 + len(digest)
 
@@ -238,7 +238,7 @@ class AnnouncementService:
         them would otherwise be marked sent with its re-queued rows still open, and never get a final report.
         """
         async with self._store.transaction():
-            finished = await self._store.announcements.open_deliveries(announcement_id) == 0 \
+            finished = await self._store.outbox.open_for_announcement(announcement_id) == 0 \
                 and await self._store.announcements.transition(announcement_id, AnnouncementState.SENT,
                                                                [AnnouncementState.SENDING], self._clock.now())
         if finished:
@@ -282,7 +282,7 @@ class AnnouncementService:
             await self._store.audit.record(caller.person.id, "announce.edit", f"announcement:{announcement.id}",
                                            announcement.text, text, now)
             copies = await self._propagate(announcement, DeliveryKind.EDIT, now)
-        _queued, digested = await self._store.announcements.digest_counts(announcement.id)
+        _queued, digested = await self._store.digests.counts(announcement.id)
         body: list[Text | str] = [_("Announcement #{id} updated.", id=announcement.id)]
         if copies:
             body.append(_n("{n} delivered copy is being updated.", "{n} delivered copies are being updated.",
@@ -304,9 +304,9 @@ class AnnouncementService:
             before = announcement.state
             await self._store.announcements.transition(announcement.id, AnnouncementState.CANCELLED,
                                                        list(AnnouncementState), now)
-            stopped = await self._store.announcements.cancel_pending(
+            stopped = await self._store.outbox.cancel_announcement(
                 announcement.id, encode_text(_("the announcement was cancelled")), now)
-            await self._store.announcements.drop_undigested(announcement.id)
+            await self._store.digests.drop_undigested(announcement.id)
             removed = await self._propagate(announcement, DeliveryKind.DELETE, now)
             await self._store.audit.record(caller.person.id, "announce.cancel", f"announcement:{announcement.id}",
                                            before.value, "cancelled", now)
@@ -329,7 +329,7 @@ class AnnouncementService:
         rows = [NewDelivery(dedupe_key=f"ann:{announcement.id}:{kind}:{revision}:{d.id}", kind=kind,
                             payload=ChangePayload(d.id), not_before=now, person_id=d.person_id,
                             platform=d.sent.platform if d.sent else d.platform, announcement_id=announcement.id)
-                for d in await self._store.announcements.deliveries(announcement.id)
+                for d in await self._store.outbox.of_announcement(announcement.id)
                 if d.status is DeliveryStatus.SENDING or (d.status is DeliveryStatus.SENT and d.sent is not None)]
         if rows:
             await self._store.outbox.enqueue(rows, now)
@@ -378,7 +378,7 @@ class AnnouncementService:
         if not final and now - self._last_progress.get(announcement_id, 0.0) < PROGRESS_INTERVAL:
             return []
         self._last_progress[announcement_id] = now
-        reports = await self._store.announcements.deliveries(announcement_id, DeliveryKind.REPORT)
+        reports = await self._store.outbox.of_announcement(announcement_id, DeliveryKind.REPORT)
         if not reports or reports[0].sent is None:
             return []
         return [reports[0]]

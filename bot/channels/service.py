@@ -58,12 +58,12 @@ async def may_forward(store: Store, platform: str, channel_id: str) -> bool:
     a platform adapter cannot tell which topic a channel post belongs to, so the channel must carry nothing
     else.
     """
-    public = await store.announcements.channels(ChannelPurpose.PUBLIC, None)
+    public = await store.channels.bound(ChannelPurpose.PUBLIC, None)
     if ChannelBinding(platform, channel_id) not in public:
         return False
     for topic in await store.topics.all(include_archived=True):
         if topic.visibility is not Visibility.PUBLIC and \
-                ChannelBinding(platform, channel_id) in await store.announcements.channels(ChannelPurpose.TOPIC,
+                ChannelBinding(platform, channel_id) in await store.channels.bound(ChannelPurpose.TOPIC,
                                                                                            topic.id):
             return False
     return True
@@ -81,7 +81,7 @@ class ChannelService:
         Raises :class:`UserError` when a bound channel cannot be checked (its platform is not running, or
         cannot tell): the caller is about to make the topic private, and that channel may be public.
         """
-        for binding in await self._store.announcements.channels(ChannelPurpose.TOPIC, topic_id):
+        for binding in await self._store.channels.bound(ChannelPurpose.TOPIC, topic_id):
             adapter = self._platforms(binding.platform)
             if adapter is None:
                 raise PlatformGone(binding.platform, binding.channel_id)
@@ -98,7 +98,7 @@ class ChannelService:
         else:
             notes.append(_("Make sure only the bot can post there."))
         now = self._clock.now()
-        await self._store.announcements.bind_channel(ChannelPurpose.PUBLIC, None, platform, channel, now)
+        await self._store.channels.bind(ChannelPurpose.PUBLIC, None, platform, channel, now)
         await self._store.audit.record(caller.person.id, "setup.public-channel", f"{platform}:{channel}", None,
                                        channel, now)
         return notes
@@ -121,7 +121,7 @@ class ChannelService:
                                   "“{topic}” was not bound to it. Check that only members can see the channel, "
                                   "then try again.", channel=channel, topic=topic.slug))
         now = self._clock.now()
-        await self._store.announcements.bind_channel(ChannelPurpose.TOPIC, topic.id, platform, channel, now)
+        await self._store.channels.bind(ChannelPurpose.TOPIC, topic.id, platform, channel, now)
         await self._store.audit.record(caller.person.id, "setup.topic-channel", topic.slug, None,
                                        f"{platform}:{channel}", now)
         return notes

@@ -26,6 +26,21 @@ class Answer(StrEnum):
     MAYBE = "maybe"
 
 
+class ReminderOutcome(StrEnum):
+    """How one (occurrence, offset) reminder was settled; stored as this text in ``meeting_reminders``."""
+
+    SENT = "sent"
+    """Queued on time."""
+    LATE = "late"
+    """Queued after its time (the bot was down), marked late, before the meeting started."""
+    MISSED = "missed"
+    """Not sent: the meeting had started; a ``missed`` outbox row says why."""
+    NOT_DUE = "not-due"
+    """Never due: its time had passed before the occurrence was created or moved."""
+    SUPERSEDED = "superseded"
+    """Not sent although late: a reminder closer to the start was due within minutes."""
+
+
 @dataclass(frozen=True, slots=True)
 class NewMeeting:
     topic_id: int

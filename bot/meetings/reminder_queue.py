@@ -10,7 +10,7 @@ from bot.channels.model import ChannelBinding, ChannelPurpose
 from bot.clock import Clock
 from bot.delivery.model import Delivery, DeliveryKind, NewDelivery
 from bot.i18n import _, encode_text
-from bot.meetings.model import Answer, Meeting, MeetingConfig, Occurrence, OccurrenceState, epoch
+from bot.meetings.model import Answer, Meeting, MeetingConfig, Occurrence, OccurrenceState, ReminderOutcome, epoch
 from bot.meetings.payloads import ReminderPayload, ReminderTarget
 from bot.meetings.recurrence import MAX_OFFSET, expand, format_offset
 from bot.meetings.reminders import build_reminder
@@ -78,11 +78,11 @@ class ReminderQueue:
         if past and len(past) == len(meeting.remind_minutes):
             closest = min(past)
             past.remove(closest)
-            if await self._store.meetings.record_reminder(occurrence, closest, "sent", now) \
+            if await self._store.meetings.record_reminder(occurrence, closest, ReminderOutcome.SENT, now) \
                     and await self._queue_reminder(meeting, occurrence, closest, False, now):
                 self._wake()
         for offset in past:
-            await self._store.meetings.record_reminder(occurrence, offset, "not-due", now)
+            await self._store.meetings.record_reminder(occurrence, offset, ReminderOutcome.NOT_DUE, now)
 
     async def run_due(self) -> int:
         """Extend rolling windows and queue every reminder that is due; returns how many were queued."""
@@ -99,20 +99,22 @@ class ReminderQueue:
                 due = occurrence.start - timedelta(minutes=offset)
                 if due > now or (meeting.id, occurrence.original_start, occurrence.start, offset) in done:
                     continue
-                outcome = "missed" if occurrence.start <= now else \
-                    "late" if now - due > self._config.late_grace else "sent"
+                outcome = ReminderOutcome.MISSED if occurrence.start <= now else \
+                    ReminderOutcome.LATE if now - due > self._config.late_grace else ReminderOutcome.SENT
                 # After downtime a late reminder is dropped when one closer to the start is due now or soon:
                 # people should not get the 24-hour and the 1-hour reminder in the same minute.
-                if outcome == "late" and any(occurrence.start - timedelta(minutes=closer) <= now + SUPERSEDE_WITHIN
-                                             for closer in meeting.remind_minutes if closer < offset):
-                    outcome = "superseded"
+                if outcome is ReminderOutcome.LATE and any(
+                        occurrence.start - timedelta(minutes=closer) <= now + SUPERSEDE_WITHIN
+                        for closer in meeting.remind_minutes if closer < offset):
+                    outcome = ReminderOutcome.SUPERSEDED
                 async with self._store.transaction():
                     if not await self._store.meetings.record_reminder(occurrence, offset, outcome, now):
                         continue
-                    if outcome == "missed":
+                    if outcome is ReminderOutcome.MISSED:
                         await self._record_missed(meeting, occurrence, offset, now)
-                    elif outcome != "superseded":
-                        queued += await self._queue_reminder(meeting, occurrence, offset, outcome == "late", now)
+                    elif outcome is not ReminderOutcome.SUPERSEDED:
+                        queued += await self._queue_reminder(meeting, occurrence, offset,
+                                                             outcome is ReminderOutcome.LATE, now)
         if queued:
             self._wake()
         return queued
@@ -157,7 +159,7 @@ class ReminderQueue:
         people = [s.person_id for s in await self._store.subscriptions.of_topic(topic.id)
                   if s.mode is DeliveryMode.IMMEDIATE and answers.get(s.person_id) is not Answer.NO]
         people += [person_id for person_id, answer in answers.items() if answer in (Answer.YES, Answer.MAYBE)]
-        channels = await self._store.announcements.channels(ChannelPurpose.TOPIC, topic.id)
+        channels = await self._store.channels.bound(ChannelPurpose.TOPIC, topic.id)
         return list(dict.fromkeys(people)), channels
 
     async def answers(self, meeting_id: int, occurrence: Occurrence | None) -> dict[int, Answer]:

@@ -10,9 +10,9 @@ import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from bot.ports import ResourceStore
 from bot.resources.model import ResourceFilter, ResourcePage, ResourceScope
 from bot.resources.query import MAX_TERMS, MIN_CORRECTABLE, Term, corrections, match_expression, ranking_window
+from bot.resources.store import ResourceStore
 from bot.resources.terms import TermIndex
 
 PAGE_SIZE = 5

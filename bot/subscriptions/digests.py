@@ -89,18 +89,18 @@ class DigestService:
         queued = 0
         handled: set[tuple[int, DeliveryMode]] = set()
         # A digest that could not go before this one was due is missed: its items go into this one.
-        await self._store.announcements.release_missed_digests(now, encode_text(DIGEST_EXPIRED))
-        for person_id, mode, oldest in await self._store.announcements.pending_digests():
+        await self._store.digests.release_missed(now, encode_text(DIGEST_EXPIRED))
+        for person_id, mode, oldest in await self._store.digests.pending():
             try:
                 caller = await self._people.caller_for_person(person_id)
             except LookupError:  # no identity left (erased): their queue is dropped, the others go on
-                await self._store.announcements.mark_digested(
-                    person_id, await self._store.announcements.digest_items(person_id, mode, now), "no-recipient")
+                await self._store.digests.mark_digested(
+                    person_id, await self._store.digests.items(person_id, mode, now), "no-recipient")
                 continue
             slot = last_slot(now, ZoneInfo(caller.timezone), mode, self._config)
             if oldest >= slot:
                 continue
-            ids = await self._store.announcements.digest_items(person_id, mode, slot)
+            ids = await self._store.digests.items(person_id, mode, slot)
             lines: list[Text | str] = []
             topics: set[str] = set()
             for announcement_id in ids:
@@ -136,7 +136,7 @@ class DigestService:
                     queued += added
                 # Items released from a missed digest after this slot's went out wait for the next slot's.
                 if added:
-                    await self._store.announcements.mark_digested(person_id, ids, key)
+                    await self._store.digests.mark_digested(person_id, ids, key)
         return queued + await self._meetings_only(now, handled)
 
     async def _meetings_only(self, now: datetime, handled: set[tuple[int, DeliveryMode]]) -> int:

@@ -129,18 +129,18 @@ async def test_a_missed_digest_releases_its_items_once_the_next_is_due(store: Sq
     person = (await store.people.ensure_identity(Identity("console", "bob"), "bob", NOW)).person_id
     topic = await store.topics.create("x", "X", "", Visibility.PUBLIC, Policy.OPEN, NOW)
     announcement = await store.announcements.create(topic.id, person, "news", None, NOW)
-    await store.announcements.queue_digest([(person, announcement.id, DeliveryMode.DAILY)], NOW)
+    await store.digests.queue([(person, announcement.id, DeliveryMode.DAILY)], NOW)
     key = "digest:1:daily:2026-11-24T08:00:00+00:00"
-    await store.announcements.mark_digested(person, [announcement.id], key)
+    await store.digests.mark_digested(person, [announcement.id], key)
     expires = NOW + timedelta(days=1)
     await store.outbox.enqueue([NewDelivery(dedupe_key=f"{key}:person:{person}", kind=DeliveryKind.DIGEST,
                                             payload=POST, not_before=NOW, person_id=person, expires_at=expires)],
                                NOW)
-    assert await store.announcements.release_missed_digests(expires - timedelta(seconds=1), "next due") == 0
-    assert await store.announcements.pending_digests() == []
-    assert await store.announcements.release_missed_digests(expires, "next due") == 1
+    assert await store.digests.release_missed(expires - timedelta(seconds=1), "next due") == 0
+    assert await store.digests.pending() == []
+    assert await store.digests.release_missed(expires, "next due") == 1
     [row] = await store.outbox.by_kind(DeliveryKind.DIGEST)
     assert row.status is DeliveryStatus.MISSED and row.reason == "next due"
-    assert await store.announcements.digest_items(person, DeliveryMode.DAILY, expires) == [announcement.id]
-    assert await store.announcements.release_missed_digests(expires, "next due") == 0  # once
+    assert await store.digests.items(person, DeliveryMode.DAILY, expires) == [announcement.id]
+    assert await store.digests.release_missed(expires, "next due") == 0  # once
 

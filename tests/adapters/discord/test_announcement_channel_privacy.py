@@ -67,7 +67,7 @@ async def test_a_members_topic_cannot_be_bound_to_a_private_announcement_channel
                 "setup topic-channel", {"topic": topic, "channel": f"<#{ANNOUNCEMENTS.id}>"}, user_id=OWNER.id)
             assert "can be read by everyone" in embed_text((await refused.callback())["data"])
             found = await app.store.topics.by_slug(topic)
-            assert found is not None and await app.store.announcements.channels("topic", found.id) == []
+            assert found is not None and await app.store.channels.bound("topic", found.id) == []
         assert len(fake.requests_to("PUT", OVERWRITE)) == writes_before  # the channel was not touched
 
 
@@ -104,11 +104,11 @@ async def test_the_public_channel_is_not_published_while_a_topic_that_is_not_pub
     app, runner = running
     await make_topics(app)
     now = app.services.clock.now()
-    await app.store.announcements.bind_channel("public", None, "discord", str(ANNOUNCEMENTS.id), now)
+    await app.store.channels.bind("public", None, "discord", str(ANNOUNCEMENTS.id), now)
     await post(app, runner, ANNOUNCEMENTS.id, "public:1")
     campaigns = await app.store.topics.by_slug("campaigns")
     assert campaigns is not None
-    await app.store.announcements.bind_channel("topic", campaigns.id, "discord", str(ANNOUNCEMENTS.id), now)
+    await app.store.channels.bind("topic", campaigns.id, "discord", str(ANNOUNCEMENTS.id), now)
 
     await post(app, runner, ANNOUNCEMENTS.id, "channel:2")
     await runner.publishes.run_due()

@@ -456,7 +456,7 @@ async def test_channel_post_edit_and_delete(fake: FakeDiscord, running: tuple[Ap
 async def post_announcements(app: App, count: int) -> None:
     """Public announcements in the coalition's public channel: the one channel whose posts are published."""
     now = app.services.clock.now()
-    await app.store.announcements.bind_channel("public", None, "discord", str(ANNOUNCEMENTS.id), now)
+    await app.store.channels.bind("public", None, "discord", str(ANNOUNCEMENTS.id), now)
     await app.store.outbox.enqueue([NewDelivery(
         dedupe_key=f"public:{n}", kind=DeliveryKind.MEETING_NOTICE, not_before=now, platform="discord",
         channel_id=str(ANNOUNCEMENTS.id), payload=NoticePayload(Message(body=(f"News {n}",))))
@@ -572,7 +572,7 @@ async def test_setup_topic_channel_refuses_a_channel_everyone_can_read_for_a_mem
             VIEW_CHANNEL | SEND_MESSAGES
         campaigns = await app.store.topics.by_slug("campaigns")
         assert campaigns is not None
-        bound = await app.store.announcements.channels("topic", campaigns.id)
+        bound = await app.store.channels.bound("topic", campaigns.id)
         assert [b.channel_id for b in bound] == [str(GENERAL.id)]
 
 
@@ -584,11 +584,11 @@ async def test_setup_public_channel_command_checks_the_channel_and_locks_it(
         refused = await fake.send_slash_command("setup public-channel", {"channel": f"<#{GENERAL.id}>"},
                                                 user_id=OWNER.id)
         assert "announcement channel" in embed_text((await refused.callback())["data"])
-        assert await app.store.announcements.channels("public", None) == []
+        assert await app.store.channels.bound("public", None) == []
         accepted = await fake.send_slash_command("setup public-channel", {"channel": f"<#{ANNOUNCEMENTS.id}>"},
                                                  user_id=OWNER.id)
         assert "now go to" in embed_text((await accepted.callback())["data"])
-        assert [c.channel_id for c in await app.store.announcements.channels("public", None)] == \
+        assert [c.channel_id for c in await app.store.channels.bound("public", None)] == \
             [str(ANNOUNCEMENTS.id)]
         assert not fake.world.permissions_in(BOB.id, ANNOUNCEMENTS.id) & SEND_MESSAGES
 

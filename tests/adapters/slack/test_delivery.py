@@ -247,7 +247,7 @@ async def test_a_member_who_became_a_guest_gets_no_members_only_post(tmp_path: P
             await command(fake, "/coalition", "announce confirm 1", ADMIN)
             await run_until_settled(app, clock)
             assert fake.messages(fake.dm_channel("UMEM")) == []
-            [row] = [d for d in await app.store.announcements.deliveries(1) if d.person_id is not None]
+            [row] = [d for d in await app.store.outbox.of_announcement(1) if d.person_id is not None]
             assert row.status is DeliveryStatus.SKIPPED
             assert english(row.reason) == "the recipient may no longer see this topic"
 
@@ -268,4 +268,4 @@ async def test_setup_topic_channel_refuses_an_open_channel_for_a_members_topic(t
             assert "now also go to #CPRIV" in text_of(accepted)
             topic = await app.store.topics.by_slug("wg")
             assert topic is not None
-            assert [b.channel_id for b in await app.store.announcements.channels("topic", topic.id)] == ["CPRIV"]
+            assert [b.channel_id for b in await app.store.channels.bound("topic", topic.id)] == ["CPRIV"]

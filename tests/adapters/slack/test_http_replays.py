@@ -79,7 +79,7 @@ async def test_malformed_signature_headers_answer_400_or_401_never_500_and_run_n
             assert await post(http, url, not_utf8, sign("text=", SECRET, now)) in (400, 401)
             assert fake.calls == [] and fake.responses == []
             assert await app.store.topics.by_slug("climate") is None
-            assert await app.store.replays.count() == 0  # nothing refused is remembered
+            assert await SqliteReplays(app.store.db).count() == 0  # nothing refused is remembered
 
             assert await post(http, url, body, good) == 200  # the well-formed request still runs once
             assert "created" in text_of(await fake.next_response())

@@ -78,7 +78,7 @@ async def test_setup_topic_channel_without_a_read_scope_refuses_and_names_it(tmp
                 assert "nothing was changed" in refused and "slack-manifest" in refused
             topic = await app.store.topics.by_slug("wg")
             assert topic is not None
-            assert await app.store.announcements.channels("topic", topic.id) == []
+            assert await app.store.channels.bound("topic", topic.id) == []
             fake.grant(granted)
             accepted = await command(fake, "/coalition", "setup topic-channel wg <#CPRIV|wg-private>", ADMIN)
             assert "now also go to #CPRIV" in text_of(accepted)
@@ -96,4 +96,4 @@ async def test_a_channel_slack_does_not_show_the_bot_is_refused_by_name(tmp_path
             refused = text_of(await command(fake, "/coalition", "setup topic-channel wg <#CPENDING|x>", ADMIN))
             assert "#CPENDING can be read by everyone" in refused
             topic = await app.store.topics.by_slug("wg")
-            assert topic is not None and await app.store.announcements.channels("topic", topic.id) == []
+            assert topic is not None and await app.store.channels.bound("topic", topic.id) == []

@@ -84,7 +84,7 @@ async def test_recipient_who_lost_access_gets_nothing(h: Harness) -> None:
     await h.say("bob", "whoami", platform="test", platform_role=Role.OUTSIDER)  # left the organisation
     await h.app.run_due()
     assert h.adapter.dms_to("bob") == []
-    deliveries = await h.app.store.announcements.deliveries(1)
+    deliveries = await h.app.store.outbox.of_announcement(1)
     assert [(d.status, english(d.reason)) for d in deliveries if d.person_id] == \
         [(DeliveryStatus.SKIPPED, "the recipient may no longer see this topic")]
 

@@ -42,5 +42,5 @@ async def test_binding_while_the_platform_connects_changes_nothing_and_says_why(
         english = translator.render(refused.value.message, "en")
         assert "slack is still connecting" in english and "Nothing was changed" in english
         assert translator.render(refused.value.message, "fr") != english  # translated, not English fall-through
-    assert await h.app.store.announcements.channels("topic", members_only.id) == []
-    assert await h.app.store.announcements.channels("public", None) == []
+    assert await h.app.store.channels.bound("topic", members_only.id) == []
+    assert await h.app.store.channels.bound("public", None) == []

@@ -64,7 +64,7 @@ async def test_a_members_topic_is_not_bound_when_setting_the_channel_up_opened_i
 
     assert "#wg may be readable by everyone now that the bot has set it up" in reply
     assert "was not bound" in reply
-    assert await hp.app.store.announcements.channels("topic", (await topic(hp, "research")).id) == []
+    assert await hp.app.store.channels.bound("topic", (await topic(hp, "research")).id) == []
     assert not [e for e in await hp.app.store.audit.recent() if e.action == "setup.topic-channel"]
 
 
@@ -75,7 +75,7 @@ async def test_a_public_topic_needs_no_second_look(hp: Harness) -> None:
 
 async def test_a_channel_that_stays_private_is_bound(hp: Harness) -> None:
     assert "now also go to #wg" in await hp.text("root", "setup topic-channel research #wg", platform="test")
-    [binding] = await hp.app.store.announcements.channels("topic", (await topic(hp, "research")).id)
+    [binding] = await hp.app.store.channels.bound("topic", (await topic(hp, "research")).id)
     assert binding.channel_id == "wg"
 
 
@@ -83,11 +83,11 @@ async def test_only_the_public_channel_carrying_public_posts_alone_may_be_forwar
     store, now = h.app.store, h.clock.now()
     assert not await may_forward(store, "discord", "news")  # not bound at all
 
-    await store.announcements.bind_channel("public", None, "discord", "news", now)
-    await store.announcements.bind_channel("topic", (await topic(h, "disinformation")).id, "discord", "news", now)
+    await store.channels.bind("public", None, "discord", "news", now)
+    await store.channels.bind("topic", (await topic(h, "disinformation")).id, "discord", "news", now)
     assert await may_forward(store, "discord", "news")
     assert not await may_forward(store, "slack", "news")  # the same id on another platform is another channel
     assert not await may_forward(store, "discord", "other")
 
-    await store.announcements.bind_channel("topic", (await topic(h, "research")).id, "discord", "news", now)
+    await store.channels.bind("topic", (await topic(h, "research")).id, "discord", "news", now)
     assert not await may_forward(store, "discord", "news")

@@ -47,7 +47,7 @@ async def test_a_members_topic_is_not_bound_to_a_channel_the_platform_cannot_vou
     assert "nothing was changed" in reply
     research = await hc.app.store.topics.by_slug("research")
     assert research is not None and research.visibility is Visibility.MEMBERS
-    assert await hc.app.store.announcements.channels("topic", research.id) == []
+    assert await hc.app.store.channels.bound("topic", research.id) == []
     # A public topic needs no check: its announcements are public anyway.
     assert "now also go to #mystery" in await hc.text("root", "setup topic-channel disinformation #mystery",
                                                       platform="test")
@@ -79,7 +79,7 @@ async def test_a_binding_on_a_platform_that_is_not_running_blocks_making_the_top
     """Its channel may be public when that platform comes back; nothing can check it now."""
     topic = await h.app.store.topics.by_slug("disinformation")
     assert topic is not None
-    await h.app.store.announcements.bind_channel("topic", topic.id, "slack", "CGONE", h.clock.now())
+    await h.app.store.channels.bind("topic", topic.id, "slack", "CGONE", h.clock.now())
     refused = await h.text("demo-admin", "topic edit disinformation visibility:members")
     assert "#CGONE on slack cannot be checked because slack is not connected" in refused
     topic = await h.app.store.topics.by_slug("disinformation")
@@ -96,7 +96,7 @@ async def test_a_members_topic_cannot_be_bound_on_a_platform_without_a_running_a
     assert research is not None
     with pytest.raises(UserError):
         await channels.bind_topic(admin, research, "slack", "C1")
-    assert await h.app.store.announcements.channels("topic", research.id) == []
+    assert await h.app.store.channels.bound("topic", research.id) == []
 
 
 async def test_console_channels_need_no_check(h: Harness) -> None:
