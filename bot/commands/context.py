@@ -11,7 +11,7 @@ from typing import Generic, TypeVar
 from zoneinfo import ZoneInfo
 
 from bot.commands.spec import Arg, ArgKind, Command, Option
-from bot.commands.values import Occasion, parse_duration, parse_language, parse_zone, read_occasion
+from bot.commands.values import Occasion, parse_duration, parse_durations, parse_language, parse_zone, read_occasion
 from bot.errors import UsageError, UserError
 from bot.i18n import _
 from bot.model import Identity, IdentityRecord, Person, Role, RoleSources
@@ -147,6 +147,11 @@ class Context(Generic[D]):
     def optional_duration(self, arg: Arg | Option) -> timedelta | None:
         """An :attr:`ArgKind.DURATION` argument as a ``timedelta``, ``None`` when absent."""
         return self._typed(arg, ArgKind.DURATION, parse_duration)
+
+    def optional_durations(self, arg: Arg | Option) -> tuple[timedelta, ...] | None:
+        """An :attr:`ArgKind.DURATIONS` argument as distinct ``timedelta`` values, longest first; ``None`` when
+        absent."""
+        return self._typed(arg, ArgKind.DURATIONS, parse_durations)
 
     def time(self, arg: Arg | Option, *, max_ahead: timedelta, zone: ZoneInfo | None = None) -> Reading:
         """A required :attr:`ArgKind.TIME` argument: its instant (aware, UTC) read on the wall clock of ``zone``

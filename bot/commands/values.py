@@ -88,6 +88,19 @@ def parse_duration(text: str) -> timedelta:
     return timedelta(days=days, hours=hours, minutes=minutes)
 
 
+def parse_durations(text: str) -> tuple[timedelta, ...]:
+    """``24h,1h,15m`` → the distinct durations, longest first. What range each may take is the feature's rule."""
+    parts = text.replace(" ", "").split(",")
+    if not all(parts):
+        raise UserError(_("“{durations}” is not a list of durations. Write them like 24h,1h,15m.", durations=text))
+    try:
+        durations = {parse_duration(part) for part in parts}
+    except UserError:
+        raise UserError(_("“{durations}” is not a list of durations. Write them like 24h,1h,15m.",
+                          durations=text)) from None
+    return tuple(sorted(durations, reverse=True))
+
+
 @dataclass(frozen=True, slots=True)
 class Occasion:
     """Which one of a series' occurrences the words name: the next one (``day`` is ``None``), or a day in

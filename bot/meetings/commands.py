@@ -27,7 +27,7 @@ from bot.meetings.declarations import (
 )
 from bot.meetings.ics import calendar_for
 from bot.meetings.model import Answer, Meeting, MeetingInput, MeetingState, OccurrenceState
-from bot.meetings.recurrence import describe_rule, format_offset, gap_moves, parse_offsets
+from bot.meetings.recurrence import describe_rule, format_offset, gap_moves, reminder_minutes
 from bot.meetings.service import DEFAULT_REMIND, MeetingService, answer_label, series_start
 from bot.messages import Action, ActionStyle, Attachment, Field, Message, stamp
 from bot.model import Role
@@ -49,7 +49,7 @@ TITLE = Arg("title", _("The title; quote it when it has several words"), max_len
 WHEN = Arg("when", _("tomorrow 14:00, tuesday 14:00, 2026-12-01 14:00"), ArgKind.TIME, rest=True)
 DURATION = Option("duration", _("How long, e.g. 1h or 90m (default 1h)"), ArgKind.DURATION)
 REPEAT = Option("repeat", _("daily, weekdays, weekly, biweekly, monthly, tue,thu or an RRULE"), max_length=300)
-REMIND = Option("remind", _("Reminder times before the start, e.g. 24h,1h (the default)"))
+REMIND = Option("remind", _("Reminder times before the start, e.g. 24h,1h (the default)"), ArgKind.DURATIONS)
 LINK = Option("link", _("The call or agenda link (http or https)"), max_length=500)
 ZONE = Option("zone", _("The meeting's time zone, e.g. Europe/Brussels (default: yours)"), ArgKind.ZONE)
 TYPED_ZONE = Option("zone", _("The zone of the times you type (default: the meeting's zone)"), ArgKind.ZONE)
@@ -70,11 +70,11 @@ async def meeting_create(ctx: Context[MeetingCommandDeps]) -> Message:
     typed_zone = ctx.optional_zone(ZONE)
     zone = typed_zone or ctx.caller.zone
     start = ctx.time(WHEN, zone=zone, max_ahead=service.config.max_ahead)
-    remind = ctx.get(REMIND)
+    remind = ctx.optional_durations(REMIND)
     data = MeetingInput(
         title=ctx.value(TITLE), start=start.instant, zone=zone.key,
         duration=ctx.optional_duration(DURATION) or DEFAULT_DURATION,
-        repeat=ctx.get(REPEAT), remind_minutes=parse_offsets(remind) if remind else DEFAULT_REMIND,
+        repeat=ctx.get(REPEAT), remind_minutes=reminder_minutes(remind) if remind else DEFAULT_REMIND,
         link=ctx.get(LINK), wall_clock=start.typed)
     meeting, notices = await service.create(ctx.caller, topic, data)
     first = await service.next_occurrence(meeting)

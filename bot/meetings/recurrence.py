@@ -25,7 +25,7 @@ from dateutil.rrule import rrule, rrulestr
 from bot.errors import UserError
 from bot.i18n import _
 
-__all__ = ["RULE_WORDS", "describe_rule", "expand", "gap_moves", "local_of", "parse_offsets", "parse_rule", "to_utc"]
+__all__ = ["RULE_WORDS", "describe_rule", "expand", "gap_moves", "local_of", "parse_rule", "reminder_minutes", "to_utc"]
 
 RULE_WORDS = "daily, weekdays, weekly, biweekly, monthly, tue,thu"
 """The accepted shorthand, shown in errors (command syntax, so never translated)."""
@@ -38,7 +38,6 @@ _DAYS = {"mo": "MO", "mon": "MO", "monday": "MO", "tu": "TU", "tue": "TU", "tues
          "su": "SU", "sun": "SU", "sunday": "SU"}
 _CODES = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
 _UNTIL_UTC = re.compile(r"UNTIL=(\d{8}T\d{6})Z", re.IGNORECASE)
-_OFFSET = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?$")
 
 
 def to_utc(local: datetime, zone: ZoneInfo) -> datetime:
@@ -202,21 +201,14 @@ def _locals(start: datetime, zone: ZoneInfo, body: str | None, after: datetime) 
             yield local
 
 
-def parse_offsets(text: str) -> tuple[int, ...]:
-    """``24h,1h,15m`` → minutes before the start, largest first. Raises :class:`UserError`."""
-    minutes: set[int] = set()
-    for part in text.lower().replace(" ", "").split(","):
-        match = _OFFSET.match(part)
-        if not part or not match or not any(match.groups()):
-            raise UserError(_("“{offsets}” is not a list of reminder times. Write them like 24h,1h,15m.",
-                              offsets=text))
-        days, hours, mins = (int(g or 0) for g in match.groups())
-        total = timedelta(days=days, hours=hours, minutes=mins)
-        if total > MAX_OFFSET:
+def reminder_minutes(offsets: tuple[timedelta, ...]) -> tuple[int, ...]:
+    """Reminder times (longest first, as the framework gives them) as minutes before the start. Raises
+    :class:`UserError` for one further ahead than :data:`MAX_OFFSET`: the feature's rule, not the grammar's."""
+    for offset in offsets:
+        if offset > MAX_OFFSET:
             raise UserError(_("A reminder can be at most 7 days before the meeting, not “{offset}”.",
-                              offset=part))
-        minutes.add(int(total.total_seconds() // 60))
-    return tuple(sorted(minutes, reverse=True))
+                              offset=format_offset(int(offset.total_seconds() // 60))))
+    return tuple(dict.fromkeys(int(offset.total_seconds() // 60) for offset in offsets))
 
 
 def format_offset(minutes: int) -> str:

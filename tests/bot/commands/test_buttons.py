@@ -37,6 +37,7 @@ SAMPLES: dict[ArgKind, str | int] = {
     ArgKind.INTEGER: 7, ArgKind.MEETING: 12, ArgKind.RESOURCE: 40, ArgKind.TOPIC: "climate-justice",
     ArgKind.TEXT: 'say "hi" there', ArgKind.LANGUAGE: "fr", ArgKind.PERSON: "alice", ArgKind.ZONE: "UTC",
     ArgKind.DURATION: "1h30m",
+    ArgKind.DURATIONS: "24h,1h",
 }
 
 

@@ -38,9 +38,10 @@ from bot.subscriptions.model import DeliveryMode
 READERS = {"value", "get", "number", "page", "choice", "optional_choice", "zone", "optional_zone", "language",
            "optional_language", "optional_duration", "time", "optional_time", "occasion"}
 TEXT_READERS = {"value", "get"}
-TYPED_KINDS = {ArgKind.ZONE, ArgKind.LANGUAGE, ArgKind.DURATION, ArgKind.TIME}
+TYPED_KINDS = {ArgKind.ZONE, ArgKind.LANGUAGE, ArgKind.DURATION, ArgKind.DURATIONS, ArgKind.TIME}
 """Kinds the framework converts: a handler that reads one as text would parse it again itself."""
 PARSERS = {"parse_when", "read_when", "read_occasion", "parse_zone", "parse_language", "parse_duration",
+           "parse_durations", "parse_offsets",
            "time_length", "ZoneInfo"}
 """What turns typed text into a zone, language, duration or time: the framework's alone (bot/commands, bot/when)."""
 ROOT = Path(__file__).resolve().parents[3]

@@ -22,10 +22,11 @@ from bot.when import EXAMPLES
 ZONE = Arg("zone", _("x"), ArgKind.ZONE)
 LANG = Option("lang", _("x"), ArgKind.LANGUAGE)
 DURATION = Option("duration", _("x"), ArgKind.DURATION)
+REMIND = Option("remind", _("x"), ArgKind.DURATIONS)
 WHEN = Arg("when", _("x"), ArgKind.TIME, required=False)
 OCCURRENCE = Option("occurrence", _("x"), ArgKind.TIME)
 TEXT = Option("note", _("x"))
-COMMAND = Command(("try",), _("x"), args=(ZONE, WHEN), options=(LANG, DURATION, OCCURRENCE, TEXT))
+COMMAND = Command(("try",), _("x"), args=(ZONE, WHEN), options=(LANG, DURATION, REMIND, OCCURRENCE, TEXT))
 
 # Copenhagen springs forward on Sunday 2027-03-28: 02:00 local becomes 03:00 (UTC+1 → UTC+2).
 COPENHAGEN = ZoneInfo("Europe/Copenhagen")
@@ -97,6 +98,18 @@ def test_a_duration_arrives_as_a_timedelta(text: str, minutes: int) -> None:
 def test_a_duration_that_is_not_one_is_refused(text: str) -> None:
     assert _refusal(lambda: _context({"duration": text}).optional_duration(DURATION)) == _(
         "“{duration}” is not a duration. Write it like 1h, 90m or 1h30m.", duration=text)
+
+
+@pytest.mark.parametrize(("text", "minutes"), [("24h,1h,15m", (1440, 60, 15)), ("1h, 1d, 60m", (1440, 60)),
+                                               ("1h30m", (90,)), ("15m,2h", (120, 15))])
+def test_durations_arrive_distinct_and_longest_first(text: str, minutes: tuple[int, ...]) -> None:
+    assert _context({"remind": text}).optional_durations(REMIND) == tuple(timedelta(minutes=m) for m in minutes)
+
+
+@pytest.mark.parametrize("text", ["soon", ",", "1h,,", "1h,x", "1h;2h"])
+def test_a_list_that_is_not_durations_is_refused(text: str) -> None:
+    assert _refusal(lambda: _context({"remind": text}).optional_durations(REMIND)) == _(
+        "“{durations}” is not a list of durations. Write them like 24h,1h,15m.", durations=text)
 
 
 # --- times -------------------------------------------------------------------------------------------------

@@ -92,7 +92,7 @@ async def test_nonexistent_and_repeated_local_times_end_to_end(h: Harness) -> No
     ("meeting create disinformation Call tomorrow 14:00 repeat:FREQ=MINUTELY;INTERVAL=10", "more than once an hour"),
     ("meeting create disinformation Call tomorrow 14:00 link:ftp://example.org/x", "http:// or https://"),
     ("meeting create disinformation Call tomorrow 14:00 link:javascript:alert(1)", "http:// or https://"),
-    ("meeting create disinformation Call tomorrow 14:00 remind:soon", "not a list of reminder times"),
+    ("meeting create disinformation Call tomorrow 14:00 remind:soon", "not a list of durations"),
     ("meeting create disinformation Call soonish", "now, in 2h"),
     ("meeting create elections Call tomorrow 14:00", "Only a coordinator of “elections”"),
 ])

@@ -11,7 +11,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.errors import UserError
-from bot.meetings.recurrence import expand, parse_offsets, parse_rule
+from bot.i18n import _
+from bot.meetings.recurrence import expand, parse_rule, reminder_minutes
 
 # zone, spring-forward day, autumn-back day, a time in the spring gap, a time in the repeated hour
 CHANGES = [
@@ -130,13 +131,13 @@ def test_bad_rules_are_refused(rule: str, problem: str) -> None:
     assert problem in (message if isinstance(message, str) else message.msgid)
 
 
-def test_reminder_offsets() -> None:
-    assert parse_offsets("24h,1h,15m") == (1440, 60, 15)
-    assert parse_offsets("1h, 1d, 60m") == (1440, 60)
-    assert parse_offsets("1h30m") == (90,)
-    for bad in ("soon", "", "8d", "1h,,"):
-        with pytest.raises(UserError):
-            parse_offsets(bad)
+def test_reminder_offsets_are_minutes_and_at_most_a_week_ahead() -> None:
+    assert reminder_minutes((timedelta(days=1), timedelta(hours=1), timedelta(minutes=15))) == (1440, 60, 15)
+    assert reminder_minutes((timedelta(days=7),)) == (10080,)
+    with pytest.raises(UserError) as raised:
+        reminder_minutes((timedelta(days=8), timedelta(hours=1)))
+    assert raised.value.message == _("A reminder can be at most 7 days before the meeting, not “{offset}”.",
+                                     offset="8d")
 
 
 def test_a_sub_daily_rule_that_never_occurs_is_refused_quickly() -> None:
