@@ -41,6 +41,14 @@ INPUT_PLACEHOLDER = 100
 CHOICES = 25
 CHOICE_TEXT = 100
 IS_COMPONENTS_V2 = 1 << 15
+
+MESSAGE_ROUTE = "POST /channels/{channel_id}/messages"
+DM_OPEN_ROUTE = "POST /users/@me/channels"
+ROUTE_LIMITS: dict[str, tuple[int, float]] = {MESSAGE_ROUTE: (5, 5.0)}
+"""Per-route buckets as Discord announces them in X-RateLimit-* headers, for ``FakeDiscord(route_limits=...)``:
+creating a message is 5 per 5 s per channel (each DM is its own channel, so a DM fan-out never meets it). Opening a
+DM has its own bucket and an unpublished anti-spam limit; the fake gives it the default bucket, so the global
+50 requests/s is what bounds a first fan-out."""
 ACTION_ROW, BUTTON, TEXT_INPUT = 1, 2, 4
 SELECTS = (3, 5, 6, 7, 8)
 

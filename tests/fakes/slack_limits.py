@@ -5,12 +5,18 @@ for a method the installed scopes do not cover; ``invalid_blocks`` / ``invalid_a
 ``response_metadata.messages`` naming the JSON pointer for a message or a view past a limit;
 ``msg_too_long`` for a message text past 40,000 characters. The numbers are Slack's documented ones
 (Block Kit reference: blocks, block elements, composition objects; views.open; response_url).
+
+And the rate limiters the fake arms on request (``FakeSlack.enforce_slack_limits``): a token bucket per channel
+for chat.postMessage, sliding windows for a workspace cap and for the per-minute tiers.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+import math
+from collections import Counter, defaultdict, deque
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 JsonDict = dict[str, Any]
@@ -193,3 +199,122 @@ def view_error(view: Any) -> JsonDict | None:
         return None
     return {"ok": False, "error": "invalid_arguments", "response_metadata": {"messages": [
         f"[ERROR] {problem}" for problem in problems]}}
+
+
+# --- Rate limits ----------------------------------------------------------------------------------------------
+# Slack's rate-limits page: chat.postMessage allows "generally one message per second per channel" with short
+# bursts, "while also maintaining a workspace-wide limit" it does not publish; other Web API methods are limited
+# per minute by tier, per method, per workspace. Refused calls answer 429 with an integer ``Retry-After``.
+
+CHANNEL_POSTS_PER_SECOND = 1.0
+CHANNEL_BURST = 3
+"""Tokens a channel may spend at once ("short bursts allowed"; Slack gives no number)."""
+TIER_PER_MINUTE = {1: 1, 2: 20, 3: 50, 4: 100}
+"""The floor of each tier ("Tier 3: 50+ per minute"): a fake at the floor is the strictest real workspace."""
+METHOD_TIERS: Mapping[str, int] = {
+    "conversations.open": 3,
+    "conversations.info": 3,
+    "conversations.history": 3,
+    "users.info": 4,
+    "usergroups.users.list": 2,
+    "chat.update": 3,
+    "chat.delete": 3,
+}
+
+
+def retry_after_header(wait: float) -> str:
+    """Slack's Retry-After: whole seconds, at least 1 (a 429 never says "retry now")."""
+    return str(max(1, math.ceil(wait)))
+
+
+class SlidingWindow:
+    """At most ``count`` admitted calls within any ``seconds``-long window (a tier's per-minute limit)."""
+
+    def __init__(self, count: float, seconds: float) -> None:
+        self.count, self.seconds = count, seconds
+        self._admitted: deque[float] = deque()
+
+    def wait(self, now: float) -> float:
+        """Seconds until a call would be admitted; 0 when it would be admitted now."""
+        while self._admitted and now - self._admitted[0] >= self.seconds:
+            self._admitted.popleft()
+        if len(self._admitted) < self.count:
+            return 0.0
+        return self.seconds - (now - self._admitted[0])
+
+    def take(self, now: float) -> None:
+        self._admitted.append(now)
+
+
+class TokenBucket:
+    """``rate`` tokens a second up to ``burst``: one message a second per channel with short bursts allowed."""
+
+    def __init__(self, rate: float, burst: float) -> None:
+        self.rate, self.burst = rate, burst
+        self._tokens, self._at = burst, -math.inf
+
+    def _refill(self, now: float) -> None:
+        elapsed = now - self._at if self._at != -math.inf else math.inf
+        self._tokens = min(self.burst, self._tokens + elapsed * self.rate)
+        self._at = now
+
+    def wait(self, now: float) -> float:
+        self._refill(now)
+        return 0.0 if self._tokens >= 1.0 else (1.0 - self._tokens) / self.rate
+
+    def take(self, now: float) -> None:
+        self._refill(now)
+        self._tokens -= 1.0
+
+
+Limiter = SlidingWindow | TokenBucket
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    """One limit on one method: ``scope`` names it in the fake's counts ("channel", "workspace", "tier", …);
+    ``per_channel`` keeps a separate limiter per ``channel`` parameter."""
+
+    scope: str
+    make: Callable[[], Limiter]
+    per_channel: bool = False
+
+
+class RateLimits:
+    """Every limit armed on every method; a call is admitted only if all of its method's limits admit it, and
+    only an admitted call is counted against them (a refused one spends nothing, as on Slack)."""
+
+    def __init__(self) -> None:
+        self._limits: defaultdict[str, list[RateLimit]] = defaultdict(list)
+        self._limiters: dict[tuple[str, str, str], Limiter] = {}
+        self.refused: Counter[tuple[str, str]] = Counter()
+        """429s answered, by (method, scope)."""
+
+    def add(self, method: str, limit: RateLimit) -> None:
+        self._limits[method] = [*(old for old in self._limits[method] if old.scope != limit.scope), limit]
+        for key in [key for key in self._limiters if key[:2] == (method, limit.scope)]:
+            del self._limiters[key]
+
+    def clear(self, method: str | None = None) -> None:
+        for name in [method] if method is not None else list(self._limits):
+            self._limits.pop(name, None)
+            for key in [key for key in self._limiters if key[0] == name]:
+                del self._limiters[key]
+
+    def check(self, method: str, channel: str, now: float) -> tuple[str, float] | None:
+        """``(scope, seconds to wait)`` of the first limit that refuses the call, else ``None`` (and the call
+        is counted against every limit of the method)."""
+        limiters = []
+        for limit in self._limits.get(method, ()):
+            key = (method, limit.scope, channel if limit.per_channel else "")
+            limiter = self._limiters.get(key)
+            if limiter is None:
+                limiter = self._limiters[key] = limit.make()
+            wait = limiter.wait(now)
+            if wait > 0:
+                self.refused[(method, limit.scope)] += 1
+                return limit.scope, wait
+            limiters.append(limiter)
+        for limiter in limiters:
+            limiter.take(now)
+        return None

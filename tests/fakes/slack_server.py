@@ -13,6 +13,11 @@ was given the installed scopes — every Web API method whose scope was not gran
 ``needed`` and ``provided``). A view returned in a Socket Mode ack that Slack would refuse raises
 :class:`SlackRefused` in the test, since the person would see only Slack's own error.
 
+Rate limits are off unless a test arms them: :meth:`FakeSlack.enforce_slack_limits` answers 429 with an
+integer Retry-After as Slack does for a fan-out of DMs (chat.postMessage one a second per channel with short
+bursts, under an optional workspace cap; conversations.open and the other tiered methods per minute), and
+:meth:`FakeSlack.ratelimited` counts the 429s per method and per limit.
+
 Contract: everything runs on the test's event loop (no threads); every wait is bounded by the
 constructor's ``timeout`` (wrap a call in ``asyncio.timeout`` for a tighter bound). Close Socket
 Mode handlers before leaving ``async with FakeSlack()``, or the SDK starts reconnecting.
@@ -146,8 +151,8 @@ class FakeSlack:
         self._dm_failures: dict[str, str] = {}
         self._queued: defaultdict[str, deque[Reply]] = defaultdict(deque)
         self._hooks: list[Hook] = []
-        self._limits: dict[str, tuple[float, bool]] = {}
-        self._limit_windows: defaultdict[tuple[str, str], deque[float]] = defaultdict(deque)
+        self.limits = slack_limits.RateLimits()
+        """Rate limits armed per method (none by default): see :meth:`enforce_slack_limits`."""
         self._ids = itertools.count(1)
         self._ts = itertools.count(100, 100)
         self._ack_waiters: dict[str, asyncio.Future[Ack]] = {}
@@ -252,11 +257,45 @@ class FakeSlack:
         self._dm_failures[user_id] = error
 
     def rate_limit(self, method: str, per_second: float, *, per_channel: bool = False) -> None:
-        """Answer 429 + integer Retry-After once ``method`` exceeds ``per_second`` in a 1 s window."""
-        self._limits[method] = (per_second, per_channel)
+        """Answer 429 + integer Retry-After once ``method`` exceeds ``per_second`` in a 1 s window: across the
+        workspace (scope "workspace"), or per ``channel`` parameter (scope "channel"). Replaces an earlier limit
+        of the same scope; limits of other scopes stay and all must admit a call."""
+        scope = "channel" if per_channel else "workspace"
+        self.limits.add(method, slack_limits.RateLimit(
+            scope, lambda: slack_limits.SlidingWindow(per_second, 1.0), per_channel=per_channel))
 
-    def ratelimited(self, method: str | None = None) -> int:
-        """How many 429s were sent (queued or from the limiter), for one method or all."""
+    def channel_limit(self, method: str = "chat.postMessage", *,
+                      per_second: float = slack_limits.CHANNEL_POSTS_PER_SECOND,
+                      burst: float = slack_limits.CHANNEL_BURST) -> None:
+        """Slack's chat.postMessage limit: ``per_second`` per channel (each DM is its own channel), with
+        bursts of up to ``burst`` (scope "channel")."""
+        self.limits.add(method, slack_limits.RateLimit(
+            "channel", lambda: slack_limits.TokenBucket(per_second, burst), per_channel=True))
+
+    def tier_limit(self, method: str, per_minute: float | None = None) -> None:
+        """A Web API tier's limit: ``per_minute`` calls in any 60 s (default the floor of the method's tier in
+        ``slack_limits.METHOD_TIERS``, e.g. 50 for conversations.open), across the workspace (scope "tier")."""
+        count = per_minute if per_minute is not None else slack_limits.TIER_PER_MINUTE[
+            slack_limits.METHOD_TIERS[method]]
+        self.limits.add(method, slack_limits.RateLimit("tier", lambda: slack_limits.SlidingWindow(count, 60.0)))
+
+    def enforce_slack_limits(self, *, workspace_per_second: float | None = None,
+                             burst: float = slack_limits.CHANNEL_BURST) -> None:
+        """Slack's limits as a fan-out meets them: chat.postMessage one a second per channel with short bursts,
+        under a workspace cap of ``workspace_per_second`` (Slack does not publish it; ``None``: no cap), and
+        every method of ``slack_limits.METHOD_TIERS`` (conversations.open, users.info, …) at its tier's floor.
+        Off until called: other tests post freely."""
+        self.channel_limit("chat.postMessage", burst=burst)
+        if workspace_per_second is not None:
+            self.rate_limit("chat.postMessage", workspace_per_second)
+        for method in slack_limits.METHOD_TIERS:
+            self.tier_limit(method)
+
+    def ratelimited(self, method: str | None = None, *, scope: str | None = None) -> int:
+        """How many 429s were sent for one method or all: queued or from a limiter, or with ``scope`` only
+        those of that limiter ("channel", "workspace", "tier")."""
+        if scope is not None:
+            return sum(n for (m, s), n in self.limits.refused.items() if s == scope and method in (None, m))
         return sum(n for (m, status), n in self.status_counts.items()
                    if status == 429 and method in (None, m))
 
@@ -335,21 +374,19 @@ class FakeSlack:
     def _programmed_reply(self, call: RecordedCall) -> Reply | None:
         if self._queued[call.method]:
             return self._queued[call.method].popleft()
-        if call.method in self._limits:
-            per_second, per_channel = self._limits[call.method]
-            key = str(call.params.get("channel")) if per_channel else ""
-            window = self._limit_windows[(call.method, key)]
-            now = monotonic()
-            while window and now - window[0] >= 1.0:
-                window.popleft()
-            if len(window) >= per_second:
-                retry_after = max(1, math.ceil(1.0 - (now - window[0])))
-                return Reply(429, {"ok": False, "error": "ratelimited"}, {"Retry-After": str(retry_after)})
-            window.append(now)
+        refused = self.limits.check(call.method, self._limit_channel(call), monotonic())
+        if refused is not None:
+            return Reply(429, {"ok": False, "error": "ratelimited"},
+                         {"Retry-After": slack_limits.retry_after_header(refused[1])})
         for hook in self._hooks:
             if (reply := hook(call)) is not None:
                 return reply
         return None
+
+    def _limit_channel(self, call: RecordedCall) -> str:
+        """The channel a per-channel limit counts a call against: a user id posts to their DM channel."""
+        channel = str(call.params.get("channel") or "")
+        return self._resolve_channel(channel) if channel else ""
 
     def _scope_refusal(self, call: RecordedCall) -> Reply | None:
         """``missing_scope`` as Slack answers it, when the installed scopes lack what the method needs."""

@@ -13,6 +13,8 @@ import discord
 import pytest
 from discord import app_commands
 
+from tests.fakes import discord_limits
+from tests.fakes.discord_gateway import FakeUser
 from tests.fakes.discord_limits import FormError, check_autocomplete, check_modal
 from tests.fakes.discord_server import (
     BOB,
@@ -239,3 +241,48 @@ def test_autocomplete_limits() -> None:
         check_autocomplete({"choices": [{"name": "n", "value": "v"}] * 26})
     with pytest.raises(FormError, match="value"):
         check_autocomplete({"choices": [{"name": "n", "value": "v" * 101}]})
+
+
+# --- rate limits as a DM fan-out meets them ----------------------------------------------------------------------
+
+async def request(fake: FakeDiscord, path: str, body: dict[str, Any]) -> tuple[int, dict[str, Any], dict[str, str]]:
+    async with aiohttp.ClientSession() as session:
+        async with session.post(f"{fake.api_base}{path}", json=body,
+                                headers={"Authorization": f"Bot {fake.token}"}) as response:
+            return response.status, await response.json(), dict(response.headers)
+
+
+async def test_dm_opens_and_posts_share_the_global_50_per_second() -> None:
+    users = [FakeUser(1_300_000_000_000_000_000 + n, f"user{n}") for n in range(26)]
+    async with FakeDiscord(users=users, route_limits=discord_limits.ROUTE_LIMITS) as fake:
+        assert fake.global_limit == 50
+        answers = []
+        for user in users[:25]:  # a first fan-out: every recipient costs a DM open and a post
+            status, channel, _ = await request(fake, "/users/@me/channels", {"recipient_id": str(user.id)})
+            answers.append(status)
+            status, _, _ = await request(fake, f"/channels/{channel['id']}/messages", {"content": "hi"})
+            answers.append(status)
+        assert answers == [200] * 50
+        status, body, headers = await request(fake, "/users/@me/channels", {"recipient_id": str(users[25].id)})
+        assert (status, body["global"], headers["X-RateLimit-Scope"]) == (429, True, "global")
+        assert headers["X-RateLimit-Global"] == "true" and headers["Via"]
+        assert 0 < body["retry_after"] <= 1.0
+        assert fake.rate_limited_count == 1 and fake.dm_channel_id(users[25].id) is None
+
+
+async def test_message_bucket_is_five_per_five_seconds_per_channel() -> None:
+    users = [FakeUser(1_300_000_000_000_000_000 + n, f"user{n}") for n in range(2)]
+    async with FakeDiscord(users=users, route_limits=discord_limits.ROUTE_LIMITS, global_limit=None) as fake:
+        channels = [(await request(fake, "/users/@me/channels", {"recipient_id": str(u.id)}))[1]["id"] for u in users]
+        remaining = []
+        for _ in range(5):
+            status, _, headers = await request(fake, f"/channels/{channels[0]}/messages", {"content": "x"})
+            assert (status, headers["X-RateLimit-Limit"]) == (200, "5")
+            assert 4.0 < float(headers["X-RateLimit-Reset-After"]) <= 5.0
+            remaining.append(int(headers["X-RateLimit-Remaining"]))
+        assert remaining == [4, 3, 2, 1, 0]
+        status, body, headers = await request(fake, f"/channels/{channels[0]}/messages", {"content": "x"})
+        assert (status, body["global"], headers["X-RateLimit-Scope"]) == (429, False, "user")
+        status, _, headers = await request(fake, f"/channels/{channels[1]}/messages", {"content": "x"})
+        assert (status, headers["X-RateLimit-Remaining"]) == (200, "4")  # another DM: its own bucket
+        assert len(fake.dm_messages_to(users[0].id)) == 5
