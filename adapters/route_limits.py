@@ -4,8 +4,8 @@ Why here and not in the worker: only the adapter knows which route a delivery ta
 already known never opens one), so only it can refuse a call to a limited route while letting the rest of the
 platform through. Why refuse locally instead of asking again: every request to a route that said 429 is wasted
 and, on Discord, counts towards the ban of bots that make 10,000 invalid requests in 10 minutes. A refusal is a
-:class:`~bot.ports.TransientDeliveryError` with the route and the time left, which the worker turns into a wait
-for that row alone.
+:class:`~bot.delivery.errors.TransientDeliveryError` with the route and the time left, which the worker turns into a
+wait for that row alone.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ import time
 from collections.abc import Callable
 
 from bot.delivery.circuit import RATE_LIMIT_DEFAULT_SECONDS
+from bot.delivery.errors import TransientDeliveryError
 from bot.i18n import Msg
-from bot.ports import TransientDeliveryError
 
 log = logging.getLogger(__name__)
 

@@ -27,12 +27,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from app.assembly import build_app
 from app.settings import Settings
 from bot.commands.context import IncomingCommand
+from bot.delivery.errors import TransientDeliveryError
 from bot.delivery.model import SentMessage
 from bot.delivery.pacing import TokenBucket
 from bot.delivery.worker import Outlet
 from bot.messages import RenderedMessage
 from bot.model import Identity, IdentityRecord
-from bot.ports import TransientDeliveryError
 from bot.subscriptions.model import DeliveryMode
 from bot.topics.model import Policy, Visibility
 

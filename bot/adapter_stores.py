@@ -26,7 +26,7 @@ class ReplayStore(Protocol):
     """Signatures of signed requests already accepted, so an exact replay is refused even after a restart."""
 
     async def claim(self, signature: str, request_ts: int, *, forget_before: int) -> bool:
-        """True the first time; False for a signature already claimed. Forgets those older than
+        """Returns True the first time; False for a signature already claimed. Forgets those older than
         ``forget_before`` (Unix seconds), which no longer pass the signature's freshness check anyway. Raises
         nothing of its own."""
         ...
@@ -38,12 +38,13 @@ class ActionTokenStore(Protocol):
     only in memory, or it would stop working after a restart."""
 
     async def remember(self, token: str, command: str, now: datetime) -> None:
-        """Keep ``command`` under ``token``. A token already kept is left as it is: the adapter derives tokens
-        from their command, so the same token always stands for the same command. Raises nothing of its own."""
+        """Keep ``command`` under ``token``. A token already kept is left as it is: the adapter derives tokens from
+        their command, so the same token always stands for the same command. Returns nothing; raises nothing of its
+        own."""
         ...
 
     async def command_for(self, token: str) -> str | None:
-        """The invocation kept under ``token``; ``None`` for a token never kept (a forged or foreign button).
+        """Returns the invocation kept under ``token``; ``None`` for a token never kept (a forged or foreign button).
         Raises nothing of its own."""
         ...
 
@@ -53,7 +54,7 @@ class SendAttemptStore(Protocol):
     nonce) must read the conversation back before sending again."""
 
     async def first_attempt(self, delivery_key: str, now: datetime) -> datetime:
-        """``now`` on the first call for ``delivery_key`` (and recorded); the recorded instant on every later
+        """Returns ``now`` on the first call for ``delivery_key`` (and recorded); the recorded instant on every later
         call. Raises nothing of its own."""
         ...
 
@@ -85,30 +86,30 @@ class PublishStore(Protocol):
     these, so a restart does not forget it), and how each publish ended."""
 
     async def add(self, channel_id: str, message_id: str, now: datetime) -> None:
-        """Queue the post for publishing, due ``now``. A message already recorded is left as it is. Raises
-        nothing of its own."""
+        """Queue the post for publishing, due ``now``. A message already recorded is left as it is. Returns nothing;
+        raises nothing of its own."""
         ...
 
     async def withhold(self, channel_id: str, message_id: str, reason: str, now: datetime) -> None:
         """Record the post as ``failed`` with ``reason`` without ever queueing it (it must not leave the
-        server). A message already recorded is left as it is. Raises nothing of its own."""
+        server). A message already recorded is left as it is. Returns nothing; raises nothing of its own."""
         ...
 
     async def all(self) -> list[Publish]:
-        """Every publish, oldest first. Raises nothing of its own."""
+        """Returns every publish, oldest first. Raises nothing of its own."""
         ...
 
     async def due(self, now: datetime) -> list[Publish]:
-        """Pending publishes due by ``now``, oldest first. Raises nothing of its own."""
+        """Returns pending publishes due by ``now``, oldest first. Raises nothing of its own."""
         ...
 
     async def next_due(self) -> datetime | None:
-        """When the earliest pending publish falls due; ``None`` when none is pending. Raises nothing of its
+        """Returns when the earliest pending publish falls due; ``None`` when none is pending. Raises nothing of its
         own."""
         ...
 
     async def published_since(self, channel_id: str, since: datetime) -> list[datetime]:
-        """When each of ``channel_id``'s posts published after ``since`` was published, earliest first. Raises
+        """Returns when each of ``channel_id``'s posts published after ``since`` was published, earliest first. Raises
         nothing of its own."""
         ...
 
@@ -116,15 +117,15 @@ class PublishStore(Protocol):
                        attempts: int | None = None) -> None:
         """Keep the publish pending until ``not_before``, saying why; ``attempts`` replaces its count when
         given (a refused attempt), and is left alone when not (it was never tried). An unknown id changes
-        nothing; raises nothing of its own."""
+        nothing; returns nothing and raises nothing of its own."""
         ...
 
     async def mark_published(self, publish_id: int, now: datetime) -> None:
         """End the publish ``published`` at ``now`` (counted in its channel's limit), counting the attempt. An
-        unknown id changes nothing; raises nothing of its own."""
+        unknown id changes nothing; returns nothing and raises nothing of its own."""
         ...
 
     async def mark_failed(self, publish_id: int, reason: str) -> None:
         """End the publish ``failed`` with ``reason``, counting the attempt; it is never tried again. An unknown
-        id changes nothing; raises nothing of its own."""
+        id changes nothing; returns nothing and raises nothing of its own."""
         ...

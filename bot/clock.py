@@ -12,7 +12,7 @@ from typing import Protocol
 
 class Clock(Protocol):
     def now(self) -> datetime:
-        """The current instant, timezone-aware in UTC."""
+        """Returns the current instant, timezone-aware in UTC. Raises nothing."""
 
 
 class SystemClock:

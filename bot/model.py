@@ -88,17 +88,6 @@ class Grant:
 
 
 @dataclass(frozen=True, slots=True)
-class AuditEntry:
-    id: int
-    actor_id: int | None
-    action: str
-    subject: str
-    before: str | None
-    after: str | None
-    at: datetime
-
-
-@dataclass(frozen=True, slots=True)
 class RoleSources:
     """The three places a role comes from; the highest wins."""
 

@@ -17,7 +17,7 @@ def _grant(row: aiosqlite.Row) -> Grant:
 
 
 class SqliteGrants:
-    """The :class:`bot.ports.GrantStore` on the ``grants`` table."""
+    """The :class:`bot.people.store.GrantStore` on the ``grants`` table."""
 
     def __init__(self, db: Database) -> None:
         self._db = db

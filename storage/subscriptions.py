@@ -83,10 +83,11 @@ class SqliteSubscriptions:
             "SELECT 1 FROM invitations WHERE person_id = ? AND topic_id = ?", (person_id, topic_id))
         return row is not None
 
-    async def audience_counts(self, topic_id: int) -> list[tuple[DeliveryMode, str, int]]:
-        """Subscribers by delivery mode and preferred platform, for the preview."""
+    async def audience_counts(self, topic_id: int) -> list[tuple[DeliveryMode, str | None, int]]:
+        """Subscribers by delivery mode and preferred platform, for the preview. SQLite groups the ``NULL``
+        platforms together and sorts them first."""
         rows = await self._db.fetch_all(
-            "SELECT s.mode, IFNULL(p.preferred_platform, '?') AS platform, COUNT(*) AS n FROM subscriptions s"
+            "SELECT s.mode, p.preferred_platform AS platform, COUNT(*) AS n FROM subscriptions s"
             " JOIN people p ON p.id = s.person_id WHERE s.topic_id = ? GROUP BY s.mode, platform"
             " ORDER BY s.mode, platform", (topic_id,))
         return [(DeliveryMode(row["mode"]), row["platform"], int(row["n"])) for row in rows]

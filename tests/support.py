@@ -13,11 +13,11 @@ from app.assembly import App, build_app
 from app.settings import Settings
 from bot.commands.context import IncomingCommand
 from bot.commands.dispatcher import Reply
+from bot.delivery.errors import DeliveryError
 from bot.delivery.model import SentMessage
 from bot.i18n import Translator, decode_text
 from bot.messages import RenderedMessage
 from bot.model import Identity, IdentityRecord, Role
-from bot.ports import DeliveryError
 
 
 def english(stored: str | None) -> str:

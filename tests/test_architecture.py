@@ -372,21 +372,35 @@ def oversized_modules(root: Path, limit: int = MAX_LINES) -> list[str]:
     return offenders
 
 
-def undocumented_store_methods(root: Path) -> list[str]:
-    """Methods of a core store protocol (a ``Protocol`` class named ``…Store``) whose docstring is missing or does
-    not say what they raise (the word "raise": "raises nothing of its own" counts). Properties (the aggregate
-    store's repositories) are not methods that reach the database."""
+def _is_protocol(node: ast.ClassDef) -> bool:
+    """``class X(Protocol)`` or ``class X(Protocol[T])``, however ``Protocol`` was imported."""
+    for base in node.bases:
+        target = base.value if isinstance(base, ast.Subscript) else base
+        if (isinstance(target, ast.Name) and target.id == "Protocol") \
+                or (isinstance(target, ast.Attribute) and target.attr == "Protocol"):
+            return True
+    return False
+
+
+def undocumented_protocol_methods(root: Path) -> list[str]:
+    """Methods of a core interface (any ``Protocol`` class in bot/) whose docstring is missing or does not say both
+    what they return and what they raise: the words "return" ("returns nothing" counts) and "raise" ("raises
+    nothing of its own" counts). Properties (the aggregate store's repositories, an adapter's platform name) are
+    attributes, not calls that can fail, and are left out."""
     offenders = []
     for path in source_files(root, "bot"):
-        for node in ast.parse(path.read_text(encoding="utf-8")).body:
-            if not (isinstance(node, ast.ClassDef) and node.name.endswith("Store")
-                    and any(isinstance(base, ast.Name) and base.id == "Protocol" for base in node.bases)):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not (isinstance(node, ast.ClassDef) and _is_protocol(node)):
                 continue
             for method in node.body:
-                if isinstance(method, ast.FunctionDef | ast.AsyncFunctionDef) \
-                        and not any(isinstance(d, ast.Name) and d.id == "property" for d in method.decorator_list) \
-                        and "raise" not in (ast.get_docstring(method) or "").lower():
-                    offenders.append(f"{path.relative_to(root).as_posix()}: {node.name}.{method.name}")
+                if not isinstance(method, ast.FunctionDef | ast.AsyncFunctionDef) \
+                        or any(isinstance(d, ast.Name) and d.id == "property" for d in method.decorator_list):
+                    continue
+                doc = (ast.get_docstring(method) or "").lower()
+                missing = [word for word in ("return", "raise") if word not in doc]
+                if missing:
+                    offenders.append(f"{path.relative_to(root).as_posix()}: {node.name}.{method.name} "
+                                     f"(says nothing of what it {' or '.join(w + 's' for w in missing)})")
     return offenders
 
 
@@ -435,10 +449,11 @@ def test_no_module_is_over_the_line_limit() -> None:
     assert not offenders, _report(f"modules over {MAX_LINES} lines", offenders)
 
 
-def test_every_store_method_says_what_it_raises() -> None:
-    """Each method of a store protocol in bot/ has a docstring saying what it raises (or that it raises nothing)."""
-    offenders = undocumented_store_methods(ROOT)
-    assert not offenders, _report("store methods that do not say what they raise", offenders)
+def test_every_interface_method_says_what_it_returns_and_raises() -> None:
+    """Each method of a ``Protocol`` in bot/ (stores, platform ports, clocks …) has a docstring saying what it
+    returns (or that it returns nothing) and what it raises (or that it raises nothing)."""
+    offenders = undocumented_protocol_methods(ROOT)
+    assert not offenders, _report("interface methods that do not say what they return and raise", offenders)
 
 
 def test_importing_the_core_loads_no_platform_sdk_or_driver() -> None:
@@ -735,24 +750,44 @@ def test_line_limit_check_flags_only_modules_over_the_limit(tmp_path: Path, line
     assert oversized_modules(root) == expected
 
 
-def test_store_docstring_check_flags_a_method_that_does_not_say_what_it_raises(tmp_path: Path) -> None:
+def test_interface_docstring_check_flags_a_method_that_does_not_say_what_it_returns_or_raises(
+        tmp_path: Path) -> None:
     root = write_tree(tmp_path, {**CLEAN_TREE, "bot/topics/store.py": """\
+        import typing
         from typing import Protocol
 
         class TopicStore(Protocol):
             async def get(self, topic_id: int) -> None:
-                \"\"\"The topic. Raises nothing of its own.\"\"\"
+                \"\"\"Returns the topic. Raises nothing of its own.\"\"\"
 
             async def all(self) -> None:
-                \"\"\"Every topic.\"\"\"
+                \"\"\"Every topic. Raises nothing of its own.\"\"\"
+
+            async def put(self) -> None:
+                \"\"\"Store it; returns nothing.\"\"\"
 
             async def count(self) -> int: ...
 
             @property
             def name(self) -> str: ...
 
+        class Clock(typing.Protocol):
+            def now(self) -> int:
+                \"\"\"The time.\"\"\"
+
+        class Source(Protocol[int]):
+            def read(self) -> int:
+                \"\"\"Returns one; raises ValueError when empty.\"\"\"
+
+            def more(self) -> int: ...
+
         class TopicCache:
             def get(self) -> None: ...
         """})
-    assert undocumented_store_methods(root) == ["bot/topics/store.py: TopicStore.all",
-                                                "bot/topics/store.py: TopicStore.count"]
+    assert undocumented_protocol_methods(root) == [
+        "bot/topics/store.py: TopicStore.all (says nothing of what it returns)",
+        "bot/topics/store.py: TopicStore.put (says nothing of what it raises)",
+        "bot/topics/store.py: TopicStore.count (says nothing of what it returns or raises)",
+        "bot/topics/store.py: Clock.now (says nothing of what it returns or raises)",
+        "bot/topics/store.py: Source.more (says nothing of what it returns or raises)",
+    ]

@@ -35,11 +35,12 @@ from adapters.discord.tokens import token_of
 from adapters.route_limits import RouteLimits
 from bot.adapter_stores import SendAttemptStore
 from bot.clock import Clock
+from bot.delivery.errors import PermanentDeliveryError, TransientDeliveryError
 from bot.delivery.model import SentMessage
 from bot.i18n import Msg, Text, _
 from bot.messages import RenderedMessage
 from bot.model import IdentityRecord, Role
-from bot.ports import PeopleStore, PermanentDeliveryError, TransientDeliveryError
+from bot.people.store import PeopleStore
 
 CANNOT_DM = 50007
 ROLE_TTL_SECONDS = 300.0

@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from bot.adapter_stores import ActionTokenStore, PublishStore, SendAttemptStore
-from bot.ports import PeopleStore
+from bot.people.store import PeopleStore
 
 ForwardCheck = Callable[[str, str], Awaitable[bool]]
 """``(platform, channel_id)``: whether posts in that channel may be forwarded beyond the coalition's server

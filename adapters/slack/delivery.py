@@ -38,12 +38,12 @@ from adapters.slack.blocks import render_slack_blocks
 from adapters.slack.channels import channel_is_public
 from adapters.slack.files import upload_or_reason
 from adapters.slack.identity import SlackDirectory
+from bot.delivery.errors import DeliveryError, PermanentDeliveryError, TransientDeliveryError
 from bot.delivery.model import SentMessage
 from bot.delivery.pacing import TokenBucket
 from bot.i18n import _
 from bot.messages import RenderedMessage
 from bot.model import IdentityRecord, Role
-from bot.ports import DeliveryError, PermanentDeliveryError, TransientDeliveryError
 
 log = logging.getLogger(__name__)
 

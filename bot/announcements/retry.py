@@ -9,6 +9,7 @@ from collections.abc import Callable
 from bot.announcements.declarations import ANNOUNCE_STATUS
 from bot.announcements.model import AnnouncementState
 from bot.announcements.service import AnnouncementService
+from bot.audit import AuditAction
 from bot.clock import Clock
 from bot.commands.context import Caller
 from bot.commands.invoke import invoke
@@ -49,8 +50,8 @@ class AnnouncementRetry:
             # Sending again: the after-batch hook marks it sent once these end, with a final report update.
             await self._store.announcements.transition(announcement.id, AnnouncementState.SENDING,
                                                        [AnnouncementState.SENT], now)
-            await self._store.audit.record(caller.person.id, "announce.retry", f"announcement:{announcement.id}",
-                                           None, str(count), now)
+            await self._store.audit.record(caller.person.id, AuditAction.ANNOUNCE_RETRY,
+                                           f"announcement:{announcement.id}", None, str(count), now)
         self._wake()
         return Message(body=(_n("{n} failed delivery of announcement #{id} is queued again.",
                                 "{n} failed deliveries of announcement #{id} are queued again.", count,

@@ -16,6 +16,7 @@ from bot.announcements.declarations import ANNOUNCE_CANCEL, ANNOUNCE_CONFIRM, AN
 from bot.announcements.model import Announcement, AnnouncementState
 from bot.announcements.payloads import AnnouncementPayload, AnnouncementTarget, ReportPayload
 from bot.announcements.report import delivery_report, state_label
+from bot.audit import AuditAction
 from bot.channels.model import ChannelPurpose
 from bot.clock import Clock
 from bot.commands.context import Caller, ZoneSource
@@ -88,15 +89,15 @@ class AnnouncementService:
         now = self._clock.now()
         async with self._store.transaction():
             announcement = await self._store.announcements.create(topic.id, caller.person.id, text, send_at, now)
-            await self._store.audit.record(caller.person.id, "announce.draft", f"announcement:{announcement.id}",
-                                           None, topic.slug, now)
+            await self._store.audit.record(caller.person.id, AuditAction.ANNOUNCE_DRAFT,
+                                           f"announcement:{announcement.id}", None, topic.slug, now)
         return announcement
 
     async def preview(self, caller: Caller, announcement: Announcement, topic: Topic) -> Message:
         counts = await self._store.subscriptions.audience_counts(topic.id)
         fields = []
         for mode in DeliveryMode:
-            per_platform = [f"{platform} {n}" for m, platform, n in counts if m is mode]
+            per_platform = [f"{'?' if platform is None else platform} {n}" for m, platform, n in counts if m is mode]
             total = sum(n for m, _p, n in counts if m is mode)
             fields.append(Field(mode.label, _("{total} ({platforms})", total=total,
                                               platforms=", ".join(per_platform) or "—")))
@@ -139,15 +140,15 @@ class AnnouncementService:
         if announcement.send_at is not None and announcement.send_at > now:
             await self._store.announcements.transition(announcement.id, AnnouncementState.SCHEDULED,
                                                        [AnnouncementState.DRAFT], now)
-            await self._store.audit.record(caller.person.id, "announce.schedule", f"announcement:{announcement.id}",
-                                           "draft", "scheduled", now)
+            await self._store.audit.record(caller.person.id, AuditAction.ANNOUNCE_SCHEDULE,
+                                           f"announcement:{announcement.id}", "draft", "scheduled", now)
             self._wake()
             return Message(body=(_("Announcement #{id} is scheduled for {time}.", id=announcement.id,
                                    time=stamp(announcement.send_at)),),
                            actions=(Action(_("Cancel"), invoke(ANNOUNCE_CANCEL, id=announcement.id),
                                            ActionStyle.DANGER),))
         count = await self.fan_out(announcement, topic, expected=[AnnouncementState.DRAFT])
-        await self._store.audit.record(caller.person.id, "announce.send", f"announcement:{announcement.id}",
+        await self._store.audit.record(caller.person.id, AuditAction.ANNOUNCE_SEND, f"announcement:{announcement.id}",
                                        "draft", "sending", now)
         return Message(body=(_n("Announcement #{id} is on its way to {n} target.",
                                 "Announcement #{id} is on its way to {n} targets.", count, id=announcement.id),),
@@ -279,8 +280,8 @@ class AnnouncementService:
         self._sources.pop(announcement.id, None)
         async with self._store.transaction():
             await self._store.announcements.update_text(announcement.id, text, now)
-            await self._store.audit.record(caller.person.id, "announce.edit", f"announcement:{announcement.id}",
-                                           announcement.text, text, now)
+            await self._store.audit.record(caller.person.id, AuditAction.ANNOUNCE_EDIT,
+                                           f"announcement:{announcement.id}", announcement.text, text, now)
             copies = await self._propagate(announcement, DeliveryKind.EDIT, now)
         _queued, digested = await self._store.digests.counts(announcement.id)
         body: list[Text | str] = [_("Announcement #{id} updated.", id=announcement.id)]
@@ -308,8 +309,8 @@ class AnnouncementService:
                 announcement.id, encode_text(_("the announcement was cancelled")), now)
             await self._store.digests.drop_undigested(announcement.id)
             removed = await self._propagate(announcement, DeliveryKind.DELETE, now)
-            await self._store.audit.record(caller.person.id, "announce.cancel", f"announcement:{announcement.id}",
-                                           before.value, "cancelled", now)
+            await self._store.audit.record(caller.person.id, AuditAction.ANNOUNCE_CANCEL,
+                                           f"announcement:{announcement.id}", before.value, "cancelled", now)
         body: list[Text | str] = [_("Announcement #{id} is cancelled.", id=announcement.id)]
         if stopped:
             body.append(_n("{n} delivery not yet sent was stopped.", "{n} deliveries not yet sent were stopped.",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from bot.audit import AuditAction
 from bot.channels.model import ChannelBinding, ChannelPurpose
 from bot.clock import Clock
 from bot.commands.context import Caller
@@ -99,8 +100,8 @@ class ChannelService:
             notes.append(_("Make sure only the bot can post there."))
         now = self._clock.now()
         await self._store.channels.bind(ChannelPurpose.PUBLIC, None, platform, channel, now)
-        await self._store.audit.record(caller.person.id, "setup.public-channel", f"{platform}:{channel}", None,
-                                       channel, now)
+        await self._store.audit.record(caller.person.id, AuditAction.SETUP_PUBLIC_CHANNEL, f"{platform}:{channel}",
+                                       None, channel, now)
         return notes
 
     async def bind_topic(self, caller: Caller, topic: Topic, platform: str, channel: str) -> list[Msg]:
@@ -122,7 +123,7 @@ class ChannelService:
                                   "then try again.", channel=channel, topic=topic.slug))
         now = self._clock.now()
         await self._store.channels.bind(ChannelPurpose.TOPIC, topic.id, platform, channel, now)
-        await self._store.audit.record(caller.person.id, "setup.topic-channel", topic.slug, None,
+        await self._store.audit.record(caller.person.id, AuditAction.SETUP_TOPIC_CHANNEL, topic.slug, None,
                                        f"{platform}:{channel}", now)
         return notes
 

@@ -19,10 +19,10 @@ class ChannelStore(Protocol):
     async def bind(self, purpose: ChannelPurpose, topic_id: int | None, platform: str, channel_id: str,
                    now: datetime) -> None:
         """Bind ``channel_id`` for ``purpose`` (``topic_id`` ``None`` for the public feed) on ``platform``,
-        replacing the channel bound there before. Raises nothing of its own."""
+        replacing the channel bound there before. Returns nothing; raises nothing of its own."""
         ...
 
     async def bound(self, purpose: ChannelPurpose, topic_id: int | None) -> list[ChannelBinding]:
-        """The channels bound for ``purpose`` (``topic_id`` ``None`` for the public feed), one per platform, by
+        """Returns the channels bound for ``purpose`` (``topic_id`` ``None`` for the public feed), one per platform, by
         platform; [] when none is. Raises nothing of its own."""
         ...

@@ -40,10 +40,16 @@ class Reply:
 class Callers(Protocol):
     """Who is calling: the people feature answers this (first contact creates a person)."""
 
-    async def caller_for(self, incoming: IncomingCommand) -> Caller: ...
+    async def caller_for(self, incoming: IncomingCommand) -> Caller:
+        """Returns who sent ``incoming``, registering a first contact and refreshing what the platform says.
+        Raises nothing of its own (the store's errors go on)."""
+        ...
 
     async def caller_for_person(self, person_id: int, via: Identity | None = None,
-                                locale: str | None = None) -> Caller: ...
+                                locale: str | None = None) -> Caller:
+        """Returns the caller for a known person (reached through ``via`` when given). Raises ``LookupError``
+        for an unknown person or one with no identity."""
+        ...
 
 
 class Dispatcher:

@@ -26,9 +26,10 @@ class ArgKind(StrEnum):
     LANGUAGE = "language"
     """A language code; a handler reads it normalised (``pt_BR`` → ``pt``) (:meth:`Context.language`)."""
     DURATION = "duration"
-    DURATIONS = "durations"
-    """Comma-separated durations (``24h,1h,15m``), for reminder times and the like."""
     """How long, such as ``1h30m``; a handler reads it as a ``timedelta`` (:meth:`Context.optional_duration`)."""
+    DURATIONS = "durations"
+    """Comma-separated durations (``24h,1h,15m``), for reminder times and the like; a handler reads them as
+    distinct ``timedelta`` values, longest first (:meth:`Context.optional_durations`)."""
     MEETING = "meeting"
     RESOURCE = "resource"
     TIME = "time"

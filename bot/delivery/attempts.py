@@ -22,12 +22,13 @@ from typing import Protocol
 
 from bot.clock import Clock
 from bot.delivery.circuit import RATE_LIMIT_DEFAULT_SECONDS, Circuits, Hold
+from bot.delivery.errors import PermanentDeliveryError, TransientDeliveryError
 from bot.delivery.model import Delivery, DeliveryKind, DeliveryStatus, UnknownKind
 from bot.delivery.pacing import Pace
 from bot.delivery.retry import EXPIRED, GiveUp, Later, Missed, RetryPolicy, Verdict, missed_reason, next_step
 from bot.delivery.routes import Cancelled, Route, Routes, Skip, Unreadable, Waiting
 from bot.i18n import Msg, _, decode_text, encode_text
-from bot.ports import InFlightAware, PermanentDeliveryError, Store, TransientDeliveryError
+from bot.ports import InFlightAware, Store
 
 log = logging.getLogger(__name__)
 
@@ -43,8 +44,14 @@ class Gate(Protocol):
     def stopping(self) -> bool: ...
     @property
     def patience(self) -> float: ...
-    def enter(self, platform: str) -> bool: ...
-    def leave(self, platform: str) -> None: ...
+    def enter(self, platform: str) -> bool:
+        """Returns whether ``platform`` has room for one more row in hand (and takes the place when it has).
+        Raises nothing."""
+        ...
+
+    def leave(self, platform: str) -> None:
+        """Give back a place :meth:`enter` took. Returns nothing; raises nothing."""
+        ...
 
 
 class Attempts:
@@ -222,7 +229,10 @@ class Attempts:
 
 
 class _Later(Protocol):
-    def __call__(self, at: datetime, /) -> Awaitable[None]: ...
+    def __call__(self, at: datetime, /) -> Awaitable[None]:
+        """Hand the row back until ``at``. Returns an awaitable of nothing; raises nothing of its own (the
+        store's errors go on)."""
+        ...
 
 
 def _soon(now: datetime) -> datetime:

@@ -52,7 +52,9 @@ def parse_kind(stored: str) -> DeliveryKind | UnknownKind:
 class DeliveryPayload(Protocol):
     """A row's payload as its kind's typed value; the value alone writes its JSON (and its class reads it)."""
 
-    def to_json(self) -> str: ...
+    def to_json(self) -> str:
+        """Returns the JSON stored in the row, which the class's ``from_json`` reads back. Raises nothing."""
+        ...
 
 
 class PayloadError(ValueError):

@@ -16,13 +16,14 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 
+from bot.delivery.errors import PermanentDeliveryError, TransientDeliveryError
 from bot.delivery.model import Delivery, DeliveryKind, DeliveryStatus, PayloadError, SentMessage, UnknownKind
 from bot.delivery.payloads import ChangePayload, NoticePayload
 from bot.i18n import Msg, Translator, _, decode_text, encode_text
 from bot.messages import Message, RenderedMessage
 from bot.model import IdentityRecord
 from bot.people.service import PeopleService
-from bot.ports import PermanentDeliveryError, PlatformAdapter, PlatformRoles, Store, TransientDeliveryError
+from bot.ports import PlatformAdapter, PlatformRoles, Store
 from bot.topics.access import may_receive
 from bot.topics.model import Topic, Visibility
 

@@ -30,37 +30,37 @@ class OutboxStore(Protocol):
         ...
 
     async def mark_sent(self, delivery_id: int, sent: SentMessage, now: datetime) -> None:
-        """Record the copy; clears the retry streak and ``uncertain``. Raises nothing of its own."""
+        """Record the copy; clears the retry streak and ``uncertain``. Returns nothing; raises nothing of its own."""
         ...
 
     async def mark_final(self, delivery_id: int, status: DeliveryStatus, reason: str, now: datetime, *,
                          platform: str | None = None, retryable: bool = False) -> None:
-        """End the row (failed, skipped, cancelled, missed); ``retryable``: failed for a transient reason.
-        Raises nothing of its own."""
+        """End the row (failed, skipped, cancelled, missed); ``retryable``: failed for a transient reason. Returns
+        nothing; raises nothing of its own."""
         ...
 
     async def retry_later(self, delivery_id: int, not_before: datetime, reason: str, *, since: datetime,
                           platform: str | None = None, uncertain: bool = False) -> None:
-        """Back to ``pending`` after a failed attempt (the attempt stays counted). ``since`` starts the retry
-        deadline's clock unless a streak is running; ``uncertain`` is sticky until the row is sent. Raises
-        nothing of its own."""
+        """Back to ``pending`` after a failed attempt (the attempt stays counted). ``since`` starts the retry deadline's
+        clock unless a streak is running; ``uncertain`` is sticky until the row is sent. Returns nothing; raises nothing
+        of its own."""
         ...
 
     async def defer(self, delivery_id: int, not_before: datetime, *, platform: str, reason: str | None = None,
                     since: datetime | None = None, uncertain: bool = False) -> None:
         """Give a claimed row back unsent until ``not_before`` without counting an attempt (its platform is
         paused, or busy); ``since`` starts the deadline's clock unless a streak is running. A row no longer
-        ``sending`` is left alone. Raises nothing of its own."""
+        ``sending`` is left alone. Returns nothing; raises nothing of its own."""
         ...
 
     async def release(self, delivery_ids: Sequence[int], *, uncertain: bool = False) -> None:
         """Give claimed rows back without counting an attempt: unsent (a graceful stop), or — ``uncertain`` —
         after an attempt whose outcome could not be recorded (it may have been posted: read it back first).
-        Rows no longer ``sending`` are left alone. Raises nothing of its own."""
+        Rows no longer ``sending`` are left alone. Returns nothing; raises nothing of its own."""
         ...
 
     async def in_flight(self) -> list[Delivery]:
-        """Rows in ``sending``, by id. Raises nothing of its own."""
+        """Returns rows in ``sending``, by id. Raises nothing of its own."""
         ...
 
     async def recover_orphans(self, now: datetime) -> int:
@@ -74,20 +74,20 @@ class OutboxStore(Protocol):
         ...
 
     async def next_due(self) -> datetime | None:
-        """When the earliest pending row falls due; ``None`` when none is pending. Raises nothing of its own."""
+        """Returns when the earliest pending row falls due; ``None`` when none is pending. Raises nothing of its own."""
         ...
 
     async def get(self, delivery_id: int) -> Delivery | None:
-        """The row, or ``None`` for an unknown id. Raises nothing of its own."""
+        """Returns the row, or ``None`` for an unknown id. Raises nothing of its own."""
         ...
 
     async def by_kind(self, kind: DeliveryKind) -> list[Delivery]:
-        """Every row of ``kind``, by id. Raises nothing of its own."""
+        """Returns every row of ``kind``, by id. Raises nothing of its own."""
         ...
 
     async def of_announcement(self, announcement_id: int,
                               kind: DeliveryKind = DeliveryKind.ANNOUNCEMENT) -> list[Delivery]:
-        """The announcement's rows of ``kind`` (its copies, or the reports about it), by id. Raises nothing of
+        """Returns the announcement's rows of ``kind`` (its copies, or the reports about it), by id. Raises nothing of
         its own."""
         ...
 
@@ -97,7 +97,7 @@ class OutboxStore(Protocol):
         ...
 
     async def open_for_announcement(self, announcement_id: int) -> int:
-        """How many of the announcement's copies are still ``pending`` or ``sending``. Raises nothing of its
+        """Returns how many of the announcement's copies are still ``pending`` or ``sending``. Raises nothing of its
         own."""
         ...
 
@@ -107,12 +107,12 @@ class CircuitStore(Protocol):
     database agree on one probe."""
 
     async def all(self) -> list[PlatformCircuit]:
-        """Every platform's circuit (status reports), by platform; a platform that never failed nor paused has
+        """Returns every platform's circuit (status reports), by platform; a platform that never failed nor paused has
         none. Raises nothing of its own."""
         ...
 
     async def get(self, platform: str) -> PlatformCircuit | None:
-        """The platform's circuit, or ``None`` when it never failed nor paused. Raises nothing of its own."""
+        """Returns the platform's circuit, or ``None`` when it never failed nor paused. Raises nothing of its own."""
         ...
 
     async def count_failure(self, platform: str, reason: str, now: datetime) -> PlatformCircuit:
@@ -121,18 +121,18 @@ class CircuitStore(Protocol):
         ...
 
     async def open(self, platform: str, failures: int, retry_at: datetime, now: datetime) -> PlatformCircuit | None:
-        """Open a closed circuit until ``retry_at``, when one probe may go; ``None`` when it was open already
+        """Open a closed circuit until ``retry_at``, when one probe may go; returns ``None`` when it was open already
         (another send got there first) or has no row yet. Raises nothing of its own."""
         ...
 
     async def reopen(self, platform: str, failures: int, retry_at: datetime, reason: str,
                      now: datetime) -> PlatformCircuit | None:
-        """A probe failed: stay open until ``retry_at``; ``None`` when it had closed meanwhile. Raises nothing
-        of its own."""
+        """A probe failed: stay open until ``retry_at``; returns the circuit, or ``None`` when it had closed
+        meanwhile. Raises nothing of its own."""
         ...
 
     async def claim_probe(self, platform: str, now: datetime, hold_until: datetime) -> bool:
-        """True for exactly one caller once an open circuit's ``retry_at`` has passed; the others are held
+        """Returns True for exactly one caller once an open circuit's ``retry_at`` has passed; the others are held
         until ``hold_until``. False for a closed circuit. Raises nothing of its own."""
         ...
 
@@ -151,16 +151,17 @@ class LeaseStore(Protocol):
     """Delivery workers' leases over the rows they hold in ``sending``."""
 
     async def acquire(self, lease: WorkerLease) -> None:
-        """Take the lease, or refresh it for the same holder (its start stays). Raises nothing of its own."""
+        """Take the lease, or refresh it for the same holder (its start stays). Returns nothing; raises nothing of its
+        own."""
         ...
 
     async def renew(self, holder: str, expires_at: datetime) -> bool:
-        """Extend the lease to ``expires_at``; False when it was gone (dropped as stale): the worker must
+        """Extend the lease to ``expires_at``; returns False when it was gone (dropped as stale): the worker must
         acquire it again. Raises nothing of its own."""
         ...
 
     async def release(self, holder: str) -> None:
-        """Give the lease up; a lease already gone is no error. Raises nothing of its own."""
+        """Give the lease up; a lease already gone is no error. Returns nothing; raises nothing of its own."""
         ...
 
     async def drop_others(self, holder: str) -> int:
@@ -169,7 +170,7 @@ class LeaseStore(Protocol):
         ...
 
     async def all(self) -> list[WorkerLease]:
-        """Every lease, expired ones too, oldest first. Raises nothing of its own."""
+        """Returns every lease, expired ones too, oldest first. Raises nothing of its own."""
         ...
 
 
@@ -178,16 +179,16 @@ class DeliveryReportStore(Protocol):
     transiently failed rows (``retryable``) can be re-queued, permanent failures never."""
 
     async def announcement_counts(self, announcement_id: int) -> list[DeliveryCount]:
-        """The announcement's copies counted by platform, kind and status. Raises nothing of its own."""
+        """Returns the announcement's copies counted by platform, kind and status. Raises nothing of its own."""
         ...
 
     async def outbox_counts(self, ended_since: datetime) -> list[DeliveryCount]:
-        """Rows still open, and those that ended since ``ended_since``, counted by platform, kind and status.
+        """Returns rows still open, and those that ended since ``ended_since``, counted by platform, kind and status.
         Raises nothing of its own."""
         ...
 
     async def unreported_missed(self, limit: int, after_id: int = 0) -> list[MissedDelivery]:
-        """At most ``limit`` missed rows not yet summarised, oldest first, from after ``after_id`` (to page past
+        """Returns at most ``limit`` missed rows not yet summarised, oldest first, from after ``after_id`` (to page past
         rows nobody can be told about yet). Raises nothing of its own."""
         ...
 
@@ -196,7 +197,7 @@ class DeliveryReportStore(Protocol):
         ...
 
     async def missed_reminders(self, meeting_id: int, limit: int) -> list[MissedReminder]:
-        """The series' missed reminders, one per (occurrence, offset), latest start first, at most ``limit``.
+        """Returns the series' missed reminders, one per (occurrence, offset), latest start first, at most ``limit``.
         Raises nothing of its own."""
         ...
 

@@ -26,7 +26,7 @@ from bot.meetings.declarations import (
     SCOPE,
 )
 from bot.meetings.ics import calendar_for
-from bot.meetings.model import Answer, Meeting, MeetingInput, MeetingState, OccurrenceState
+from bot.meetings.model import Answer, Meeting, MeetingInput, MeetingState, OccurrenceState, RsvpScope
 from bot.meetings.recurrence import describe_rule, format_offset, gap_moves, reminder_minutes
 from bot.meetings.service import DEFAULT_REMIND, MeetingService, answer_label, series_start
 from bot.messages import Action, ActionStyle, Attachment, Field, Message, stamp
@@ -72,7 +72,7 @@ async def meeting_create(ctx: Context[MeetingCommandDeps]) -> Message:
     start = ctx.time(WHEN, zone=zone, max_ahead=service.config.max_ahead)
     remind = ctx.optional_durations(REMIND)
     data = MeetingInput(
-        title=ctx.value(TITLE), start=start.instant, zone=zone.key,
+        title=ctx.value(TITLE), start=start.instant, zone=zone,
         duration=ctx.optional_duration(DURATION) or DEFAULT_DURATION,
         repeat=ctx.get(REPEAT), remind_minutes=reminder_minutes(remind) if remind else DEFAULT_REMIND,
         link=ctx.get(LINK), wall_clock=start.typed)
@@ -215,7 +215,7 @@ async def meeting_reschedule(ctx: Context[MeetingCommandDeps]) -> Message:
 
 async def rsvp(ctx: Context[MeetingCommandDeps]) -> Message:
     return await ctx.deps.meetings.rsvp(ctx.caller, ctx.number(NUMBER), ctx.choice(ANSWER, Answer),
-                                            ctx.get(SCOPE) == "all")
+                                            ctx.optional_choice(SCOPE, RsvpScope) is RsvpScope.ALL)
 
 
 async def meeting_attendees(ctx: Context[MeetingCommandDeps]) -> Message:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from bot.commands.spec import Arg, ArgKind, Command, Option
 from bot.i18n import _
+from bot.meetings.model import Answer, RsvpScope
 from bot.model import Role
 
 NUMBER = Arg("id", _("The meeting number, e.g. 3"), ArgKind.MEETING, max_length=12)
@@ -13,8 +14,8 @@ OCCURRENCE = Option("occurrence", _("Only one occurrence: next, or its day (2026
 
 ONLY_TOPIC = Arg("topic", _("Only this topic"), ArgKind.TOPIC, required=False)
 PAGE = Option("page", _("Page number"), ArgKind.INTEGER, max_length=4)
-ANSWER = Arg("answer", _("yes, no or maybe"), ArgKind.CHOICE, choices=("yes", "no", "maybe"))
-SCOPE = Arg("scope", _("all: every occurrence"), ArgKind.CHOICE, required=False, choices=("all",))
+ANSWER = Arg("answer", _("yes, no or maybe"), ArgKind.CHOICE, choices=tuple(Answer))
+SCOPE = Arg("scope", _("all: every occurrence"), ArgKind.CHOICE, required=False, choices=tuple(RsvpScope))
 
 MEETINGS = Command(("meetings",), _("Upcoming meetings, in your time zone."), args=(ONLY_TOPIC,), options=(PAGE,))
 MEETING_SHOW = Command(("meeting", "show"), _("A meeting's details and next dates."), args=(NUMBER,))

@@ -26,6 +26,12 @@ class Answer(StrEnum):
     MAYBE = "maybe"
 
 
+class RsvpScope(StrEnum):
+    """How far an RSVP reaches when ``all`` is given: every occurrence of the series (else the next one)."""
+
+    ALL = "all"
+
+
 class ReminderOutcome(StrEnum):
     """How one (occurrence, offset) reminder was settled; stored as this text in ``meeting_reminders``."""
 
@@ -107,11 +113,11 @@ class MeetingConfig:
 
 @dataclass(frozen=True, slots=True)
 class MeetingInput:
-    """What ``meeting create`` asks for, already parsed (times aware, zone a canonical IANA name)."""
+    """What ``meeting create`` asks for, already parsed (times aware; the zone's ``key`` is its IANA name)."""
 
     title: str
     start: datetime
-    zone: str
+    zone: ZoneInfo
     duration: timedelta
     repeat: str | None
     remind_minutes: tuple[int, ...]

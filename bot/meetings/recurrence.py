@@ -202,13 +202,13 @@ def _locals(start: datetime, zone: ZoneInfo, body: str | None, after: datetime) 
 
 
 def reminder_minutes(offsets: tuple[timedelta, ...]) -> tuple[int, ...]:
-    """Reminder times (longest first, as the framework gives them) as minutes before the start. Raises
-    :class:`UserError` for one further ahead than :data:`MAX_OFFSET`: the feature's rule, not the grammar's."""
+    """Reminder times as distinct minutes before the start, longest first. Raises :class:`UserError` for one
+    further ahead than :data:`MAX_OFFSET`: the feature's rule, not the grammar's."""
     for offset in offsets:
         if offset > MAX_OFFSET:
             raise UserError(_("A reminder can be at most 7 days before the meeting, not “{offset}”.",
                               offset=format_offset(int(offset.total_seconds() // 60))))
-    return tuple(dict.fromkeys(int(offset.total_seconds() // 60) for offset in offsets))
+    return tuple(sorted({int(offset.total_seconds() // 60) for offset in offsets}, reverse=True))
 
 
 def format_offset(minutes: int) -> str:

@@ -9,8 +9,8 @@ import json
 import re
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
+from bot.audit import AuditAction
 from bot.clock import Clock
 from bot.commands.autocomplete import Suggestion
 from bot.commands.context import Caller
@@ -128,8 +128,8 @@ class MeetingService:
             raise UserError(_("The link must start with http:// or https://, not “{link}”.", link=data.link))
         if not data.title.strip():
             raise UserError(_("The meeting needs a title."), show_usage=True)
-        local = data.wall_clock or local_of(data.start, ZoneInfo(data.zone))
-        rule = parse_rule(data.repeat, local, ZoneInfo(data.zone)) if data.repeat else None
+        local = data.wall_clock or local_of(data.start, data.zone)
+        rule = parse_rule(data.repeat, local, data.zone) if data.repeat else None
         return local, rule
 
     async def create(self, caller: Caller, topic: Topic, data: MeetingInput) -> tuple[Meeting, int]:
@@ -140,14 +140,14 @@ class MeetingService:
         async with self._store.transaction():
             meeting = await self._store.meetings.create(
                 NewMeeting(topic_id=topic.id, author_id=caller.person.id, title=title, start_local=local,
-                           zone=data.zone, duration_minutes=int(data.duration.total_seconds() // 60), rrule=rule,
+                           zone=data.zone.key, duration_minutes=int(data.duration.total_seconds() // 60), rrule=rule,
                            link=data.link, remind_minutes=data.remind_minutes), now)
             # Announced before the occurrences are stored, so a reminder sent at once (short notice) follows it.
             count = await self._notify(meeting, topic, None, "create", _announcement(meeting, topic, now))
             await self._reminders.materialise(meeting, now, fresh=True)
-            await self._store.audit.record(caller.person.id, "meeting.create", f"meeting:{meeting.id}", None,
+            await self._store.audit.record(caller.person.id, AuditAction.MEETING_CREATE, f"meeting:{meeting.id}", None,
                                            json.dumps({"topic": topic.slug, "title": title, "start": local.isoformat(),
-                                                       "zone": data.zone, "rrule": rule}), now)
+                                                       "zone": data.zone.key, "rrule": rule}), now)
         await self._changed(meeting.id)
         return meeting, count
 
@@ -182,7 +182,7 @@ class MeetingService:
         if occasion is None:
             async with self._store.transaction():
                 await self._store.meetings.set_state(meeting.id, MeetingState.CANCELLED, now)
-                await self._store.audit.record(caller.person.id, "meeting.cancel", f"meeting:{meeting.id}",
+                await self._store.audit.record(caller.person.id, AuditAction.MEETING_CANCEL, f"meeting:{meeting.id}",
                                                "active", "cancelled", now)
                 count = await self._notify(meeting, topic, None, f"cancel:{meeting.revision}", Message(
                     title=_("Meeting cancelled: {title}", title=meeting.title),
@@ -195,8 +195,8 @@ class MeetingService:
         async with self._store.transaction():
             await self._store.meetings.set_occurrence(meeting.id, occurrence.original_start, occurrence.start,
                                                       OccurrenceState.CANCELLED)
-            await self._store.audit.record(caller.person.id, "meeting.cancel-occurrence", f"meeting:{meeting.id}",
-                                           occurrence.start.isoformat(), "cancelled", now)
+            await self._store.audit.record(caller.person.id, AuditAction.MEETING_CANCEL_OCCURRENCE,
+                                           f"meeting:{meeting.id}", occurrence.start.isoformat(), "cancelled", now)
             count = await self._notify(meeting, topic, occurrence, f"cancel:{epoch(occurrence.original_start)}",
                                        Message(title=_("Meeting cancelled: {title}", title=meeting.title),
                                                body=(_("The meeting on {time} is cancelled; the series goes on.",
@@ -223,7 +223,8 @@ class MeetingService:
                 await self._store.meetings.set_occurrence(meeting.id, occurrence.original_start, new_start,
                                                           OccurrenceState.MOVED)
                 await self._reminders.settle_past(meeting, moved, now)
-                await self._store.audit.record(caller.person.id, "meeting.move-occurrence", f"meeting:{meeting.id}",
+                await self._store.audit.record(caller.person.id, AuditAction.MEETING_MOVE_OCCURRENCE,
+                                               f"meeting:{meeting.id}",
                                                occurrence.start.isoformat(), new_start.isoformat(), now)
                 count = await self._notify(meeting, topic, occurrence, f"move:{epoch(occurrence.original_start)}:"
                                            f"{epoch(new_start)}", Message(
@@ -243,7 +244,7 @@ class MeetingService:
             fresh = await self._store.meetings.get(meeting.id)
             assert fresh is not None
             await self._reminders.materialise(fresh, now, fresh=True)
-            await self._store.audit.record(caller.person.id, "meeting.reschedule", f"meeting:{meeting.id}",
+            await self._store.audit.record(caller.person.id, AuditAction.MEETING_RESCHEDULE, f"meeting:{meeting.id}",
                                            meeting.start_local.isoformat(), local.isoformat(), now)
             first = await self._store.meetings.occurrences(meeting.id, now, 1)
             when = stamp(first[0].start) if first else stamp(new_start)

@@ -6,6 +6,7 @@ import re
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from bot.audit import AuditAction
 from bot.clock import Clock
 from bot.commands.context import Caller, IncomingCommand, ZoneSource
 from bot.commands.values import zone_names
@@ -143,7 +144,7 @@ class PeopleService:
         async with self._store.transaction():
             added = await self._store.grants.add(person_id, role, topic_id, caller.person.id, now)
             if added:
-                await self._store.audit.record(caller.person.id, "role.grant", f"person:{person_id}", None,
+                await self._store.audit.record(caller.person.id, AuditAction.ROLE_GRANT, f"person:{person_id}", None,
                                                f"{role.name.lower()} {scope}".strip(), now)
         return added
 
@@ -154,7 +155,7 @@ class PeopleService:
         async with self._store.transaction():
             removed = await self._store.grants.remove(person_id, role, topic_id)
             if removed:
-                await self._store.audit.record(caller.person.id, "role.revoke", f"person:{person_id}",
+                await self._store.audit.record(caller.person.id, AuditAction.ROLE_REVOKE, f"person:{person_id}",
                                                f"{role.name.lower()} {scope}".strip(), None, now)
         return removed
 

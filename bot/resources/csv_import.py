@@ -17,6 +17,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from bot.audit import AuditAction
 from bot.errors import UserError
 from bot.i18n import Msg, Text, Translator, _, _n
 from bot.ports import Store
@@ -227,7 +228,7 @@ async def import_resources(store: Store, rows: Iterable[Row], now: datetime, *,
                 await _import_row(store, line, row, slugs, seen, report, now, default_language)
     if report.added or report.updated:
         summary = {"added": report.added, "updated": report.updated, "rejected": len(report.rejected)}
-        await store.audit.record(None, "resource.import", source, None, json.dumps(summary), now)
+        await store.audit.record(None, AuditAction.RESOURCE_IMPORT, source, None, json.dumps(summary), now)
     return report
 
 

@@ -7,6 +7,7 @@ topic coordinator may add, edit and remove only resources whose topics they all 
 
 from __future__ import annotations
 
+from bot.audit import AuditAction
 from bot.clock import Clock
 from bot.commands.autocomplete import Suggestion
 from bot.commands.context import Caller
@@ -75,7 +76,7 @@ class ResourceService:
             raise UserError(_("Type one or more words to search for, e.g. “resource search election observation”."))
         return await run_search(self._store.resources, terms, await self.scope_for(caller), filters, page)
 
-    async def audit(self, caller: Caller | None, action: str, resource_id: int, before: object,
+    async def audit(self, caller: Caller | None, action: AuditAction, resource_id: int, before: object,
                     after: object) -> None:
         if caller is not None:
             await self._topics.audit(caller, action, f"resource:{resource_id}", before, after)
@@ -107,7 +108,7 @@ class ResourceService:
             if existing is not None:
                 raise await self._duplicate(caller, existing)
             resource = await self._store.resources.add(fields, caller.person.id, self._clock.now())
-            await self.audit(caller, "resource.add", resource.id, None, resource)
+            await self.audit(caller, AuditAction.RESOURCE_ADD, resource.id, None, resource)
         return resource
 
     async def update(self, caller: Caller, resource: Resource, fields: ResourceFields) -> Resource:
@@ -117,13 +118,13 @@ class ResourceService:
             if existing is not None and existing.id != resource.id:
                 raise await self._duplicate(caller, existing)
             after = await self._store.resources.update(resource.id, fields, self._clock.now())
-            await self.audit(caller, "resource.edit", resource.id, resource, after)
+            await self.audit(caller, AuditAction.RESOURCE_EDIT, resource.id, resource, after)
         return after
 
     async def remove(self, caller: Caller, resource: Resource) -> None:
         async with self._store.transaction():
             await self._store.resources.remove(resource.id)
-            await self.audit(caller, "resource.remove", resource.id, resource, None)
+            await self.audit(caller, AuditAction.RESOURCE_REMOVE, resource.id, resource, None)
 
     async def _duplicate(self, caller: Caller, existing: Resource) -> UserError:
         """The duplicate-link error; its number only for someone who may see that resource."""

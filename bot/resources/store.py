@@ -18,7 +18,7 @@ class ResourceStore(Protocol):
     query itself; ``None`` means no restriction (import, demo data)."""
 
     async def add(self, fields: ResourceFields, added_by: int | None, now: datetime) -> Resource:
-        """The new resource. Raises the database's integrity error for a URL already in the library (the same
+        """Returns the new resource. Raises the database's integrity error for a URL already in the library (the same
         ``url_key``): callers look with :meth:`by_url_key` first, in the same transaction."""
         ...
 
@@ -28,37 +28,37 @@ class ResourceStore(Protocol):
         ...
 
     async def remove(self, resource_id: int) -> bool:
-        """Delete the resource; False when it did not exist. Raises nothing of its own."""
+        """Delete the resource; returns False when it did not exist. Raises nothing of its own."""
         ...
 
     async def get(self, resource_id: int, scope: ResourceScope | None) -> Resource | None:
-        """The resource, or ``None`` when it does not exist or ``scope`` may not see it. Raises nothing of its
+        """Returns the resource, or ``None`` when it does not exist or ``scope`` may not see it. Raises nothing of its
         own."""
         ...
 
     async def by_url_key(self, url_key: str) -> Resource | None:
-        """The resource with this normalised URL, unscoped, or ``None``. Raises nothing of its own."""
+        """Returns the resource with this normalised URL, unscoped, or ``None``. Raises nothing of its own."""
         ...
 
     async def search(self, match: str, scope: ResourceScope | None, filters: ResourceFilter, *, limit: int,
                      offset: int = 0, window: int | None = None) -> ResourcePage:
-        """A page of resources best first for an FTS5 expression built from quoted tokens (never raw user
+        """Returns a page of resources best first for an FTS5 expression built from quoted tokens (never raw user
         input: a malformed expression is the database's error); with ``window``, ranks only the newest
         ``window`` matches. Raises nothing of its own."""
         ...
 
     async def browse(self, scope: ResourceScope | None, filters: ResourceFilter, *, limit: int,
                      offset: int = 0) -> ResourcePage:
-        """A page of the resources ``scope`` may see that pass ``filters``, newest first. Raises nothing of its
+        """Returns a page of the resources ``scope`` may see that pass ``filters``, newest first. Raises nothing of its
         own."""
         ...
 
     async def count_by_topic(self, scope: ResourceScope | None) -> dict[int, int]:
-        """How many resources ``scope`` may see in each topic; a topic with none is absent. Raises nothing of
+        """Returns how many resources ``scope`` may see in each topic; a topic with none is absent. Raises nothing of
         its own."""
         ...
 
     async def terms(self) -> TermIndex:
-        """How many resources hold each indexed word; current with every committed write. Read only; raises
+        """Returns how many resources hold each indexed word; current with every committed write. Read only; raises
         nothing of its own."""
         ...

@@ -69,7 +69,8 @@ def _at(day: date, hour: int, zone: ZoneInfo) -> datetime:
 
 class MeetingLines(Protocol):
     def digest_lines(self, person_id: int, caller: Caller, mode: DeliveryMode) -> Awaitable[list[Text]]:
-        """Upcoming meetings of the topics this person follows by ``mode`` digest."""
+        """Returns the lines for upcoming meetings of the topics this person follows by ``mode`` digest ([] for
+        none); only meetings ``caller`` may receive. Raises nothing of its own."""
         ...
 
 

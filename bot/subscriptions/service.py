@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
+from bot.audit import AuditAction
 from bot.clock import Clock
 from bot.commands.context import Caller
 from bot.commands.invoke import invoke
@@ -224,7 +225,8 @@ class SubscriptionService:
                 if reason:
                     body.append(_("Reason: {reason}", reason=reason))
                 notice = Message(title=_("Request declined"), body=tuple(body))
-            await store.audit.record(caller.person.id, "request.approve" if approve else "request.deny",
+            await store.audit.record(caller.person.id,
+                                     AuditAction.REQUEST_APPROVE if approve else AuditAction.REQUEST_DENY,
                                      f"request:{request_id}", "pending", reason or "", now)
             # A refusal reaches the requester even if they can no longer see the topic: it only answers
             # their own question. A welcome is re-checked like any post of the topic.

@@ -19,46 +19,47 @@ class SubscriptionStore(Protocol):
     """Subscriptions (person, topic, delivery mode) and invitations to private topics."""
 
     async def get(self, person_id: int, topic_id: int) -> Subscription | None:
-        """The person's subscription to the topic, or ``None``. Raises nothing of its own."""
+        """Returns the person's subscription to the topic, or ``None``. Raises nothing of its own."""
         ...
 
     async def put(self, person_id: int, topic_id: int, mode: DeliveryMode, now: datetime) -> None:
-        """Subscribe, or change the mode of an existing subscription (its start stays). Raises nothing of its
-        own."""
+        """Subscribe, or change the mode of an existing subscription (its start stays). Returns nothing; raises nothing
+        of its own."""
         ...
 
     async def remove(self, person_id: int, topic_id: int) -> bool:
-        """Unsubscribe; False when the person was not subscribed. Raises nothing of its own."""
+        """Unsubscribe; returns False when the person was not subscribed. Raises nothing of its own."""
         ...
 
     async def of_person(self, person_id: int) -> list[Subscription]:
-        """The person's subscriptions, by topic slug. Raises nothing of its own."""
+        """Returns the person's subscriptions, by topic slug. Raises nothing of its own."""
         ...
 
     async def of_topic(self, topic_id: int) -> list[Subscription]:
-        """The topic's subscriptions, by person id. Raises nothing of its own."""
+        """Returns the topic's subscriptions, by person id. Raises nothing of its own."""
         ...
 
-    async def audience_counts(self, topic_id: int) -> list[tuple[DeliveryMode, str, int]]:
-        """(mode, preferred platform or ``"?"``, subscribers) for the topic, by mode and platform: the
-        announcement preview's audience. Raises nothing of its own."""
+    async def audience_counts(self, topic_id: int) -> list[tuple[DeliveryMode, str | None, int]]:
+        """Returns (mode, preferred platform or ``None`` when the person chose none, subscribers) for the topic,
+        by mode, then platform with ``None`` first: the announcement preview's audience. Raises nothing of its
+        own."""
         ...
 
     async def add_invitation(self, person_id: int, topic_id: int, invited_by: int, now: datetime) -> bool:
-        """Invite the person to the topic; False when they were invited already (the first invitation
+        """Invite the person to the topic; returns False when they were invited already (the first invitation
         stays). Raises nothing of its own."""
         ...
 
     async def is_invited(self, person_id: int, topic_id: int) -> bool:
-        """Whether the person holds an invitation to the topic. Raises nothing of its own."""
+        """Returns whether the person holds an invitation to the topic. Raises nothing of its own."""
         ...
 
     async def invitation(self, person_id: int, topic_id: int) -> Invitation | None:
-        """The person's invitation to the topic, or ``None``. Raises nothing of its own."""
+        """Returns the person's invitation to the topic, or ``None``. Raises nothing of its own."""
         ...
 
     async def remove_invitation(self, person_id: int, topic_id: int) -> bool:
-        """Withdraw the invitation; False when there was none. Raises nothing of its own."""
+        """Withdraw the invitation; returns False when there was none. Raises nothing of its own."""
         ...
 
     async def remove_invitations(self, topic_id: int) -> list[Invitation]:
@@ -72,25 +73,25 @@ class RequestStore(Protocol):
 
     async def create(self, person_id: int, topic_id: int, mode: DeliveryMode, now: datetime,
                      expires_at: datetime) -> SubscriptionRequest:
-        """A new pending request. Raises the database's integrity error for a second pending request for the
+        """Returns a new pending request. Raises the database's integrity error for a second pending request for the
         same person and topic: callers look with :meth:`pending_for` first, in the same transaction."""
         ...
 
     async def get(self, request_id: int) -> SubscriptionRequest | None:
-        """The request in any status, or ``None`` for an unknown id. Raises nothing of its own."""
+        """Returns the request in any status, or ``None`` for an unknown id. Raises nothing of its own."""
         ...
 
     async def pending_for(self, person_id: int, topic_id: int) -> SubscriptionRequest | None:
-        """The person's pending request for the topic, or ``None``. Raises nothing of its own."""
+        """Returns the person's pending request for the topic, or ``None``. Raises nothing of its own."""
         ...
 
     async def pending(self, topic_ids: Sequence[int] | None) -> list[SubscriptionRequest]:
-        """Pending requests for these topics (``None``: all topics), oldest first. Raises nothing of its own."""
+        """Returns pending requests for these topics (``None``: all topics), oldest first. Raises nothing of its own."""
         ...
 
     async def decide(self, request_id: int, status: RequestStatus, decided_by: int | None,
                      now: datetime) -> bool:
-        """Move a pending request to ``status``; False when it was no longer pending (or never existed).
+        """Move a pending request to ``status``; returns False when it was no longer pending (or never existed).
         Raises nothing of its own."""
         ...
 
@@ -100,11 +101,11 @@ class RequestStore(Protocol):
         ...
 
     async def pending_of(self, person_id: int) -> list[SubscriptionRequest]:
-        """The person's own requests still waiting, oldest first. Raises nothing of its own."""
+        """Returns the person's own requests still waiting, oldest first. Raises nothing of its own."""
         ...
 
     async def set_mode(self, request_id: int, mode: DeliveryMode) -> bool:
-        """Change the delivery mode a waiting request asks for; False when it was no longer pending. Raises
+        """Change the delivery mode a waiting request asks for; returns False when it was no longer pending. Raises
         nothing of its own."""
         ...
 
@@ -121,22 +122,22 @@ class DigestStore(Protocol):
 
     async def queue(self, rows: Sequence[tuple[int, int, DeliveryMode]], now: datetime) -> None:
         """Queue each (person, announcement, digest mode); an announcement already queued for that person is
-        left as it is. Raises nothing of its own."""
+        left as it is. Returns nothing; raises nothing of its own."""
         ...
 
     async def pending(self) -> list[tuple[int, DeliveryMode, datetime]]:
-        """(person, mode, oldest item's queueing time) for everyone with items not yet in a digest, by person
+        """Returns (person, mode, oldest item's queueing time) for everyone with items not yet in a digest, by person
         and mode. Raises nothing of its own."""
         ...
 
     async def items(self, person_id: int, mode: DeliveryMode, before: datetime) -> list[int]:
-        """The announcements queued for the person's ``mode`` digest before ``before`` and in no digest yet,
+        """Returns the announcements queued for the person's ``mode`` digest before ``before`` and in no digest yet,
         oldest first. Raises nothing of its own."""
         ...
 
     async def mark_digested(self, person_id: int, announcement_ids: Sequence[int], key: str) -> None:
-        """Record that the digest ``key`` carries these items; ids never queued for the person are ignored.
-        Raises nothing of its own."""
+        """Record that the digest ``key`` carries these items; ids never queued for the person are ignored. Returns
+        nothing; raises nothing of its own."""
         ...
 
     async def release_missed(self, now: datetime, reason: str) -> int:
@@ -146,7 +147,7 @@ class DigestStore(Protocol):
         ...
 
     async def counts(self, announcement_id: int) -> tuple[int, int]:
-        """(queued, already in a digest) for the announcement, for a delivery report; (0, 0) when it was
+        """Returns (queued, already in a digest) for the announcement, for a delivery report; (0, 0) when it was
         never queued. Raises nothing of its own."""
         ...
 

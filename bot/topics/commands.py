@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
+from bot.audit import AuditAction
 from bot.channels.service import ChannelService
 from bot.commands.context import Context
 from bot.commands.invoke import invoke
@@ -122,7 +123,7 @@ async def edit_topic(ctx: Context[TopicCommandDeps]) -> Message:
             raise UserError(_("#{channel} can be read by everyone, so “{topic}” cannot stop being public "
                               "while it posts there. Bind a private channel first (setup topic-channel).",
                               channel=public, topic=topic.slug))
-    closed = await service.update(ctx.caller, topic, updated, "topic.edit")
+    closed = await service.update(ctx.caller, topic, updated, AuditAction.TOPIC_EDIT)
     body: list[Text | str] = [_("Topic “{topic}” updated.", topic=topic.slug)]
     if closed:
         body.append(_n("{n} waiting request no longer needs an answer; the requester was told they can join.",

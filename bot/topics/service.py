@@ -9,6 +9,7 @@ import difflib
 import json
 import re
 
+from bot.audit import AuditAction
 from bot.clock import Clock
 from bot.commands.autocomplete import Suggestion
 from bot.commands.context import Caller
@@ -91,7 +92,7 @@ class TopicService:
     async def follower_count(self, topic: Topic) -> int:
         return len(await self._store.subscriptions.of_topic(topic.id))
 
-    async def audit(self, caller: Caller, action: str, subject: str, before: object, after: object) -> None:
+    async def audit(self, caller: Caller, action: AuditAction, subject: str, before: object, after: object) -> None:
         await self._store.audit.record(caller.person.id, action, subject, _json(before), _json(after),
                                        self._clock.now())
 
@@ -116,10 +117,11 @@ class TopicService:
             topic = await self._store.topics.create(slug, title, description, visibility, policy, now)
             if caller.role < Role.COORDINATOR:
                 await self._store.grants.add(caller.person.id, Role.COORDINATOR, topic.id, caller.person.id, now)
-            await self.audit(caller, "topic.create", slug, None, topic)
+            await self.audit(caller, AuditAction.TOPIC_CREATE, slug, None, topic)
         return topic
 
-    async def update(self, caller: Caller, before: Topic, after: Topic, action: str = "topic.edit") -> int:
+    async def update(self, caller: Caller, before: Topic, after: Topic,
+                     action: AuditAction = AuditAction.TOPIC_EDIT) -> int:
         """Store ``after`` in place of ``before``, audited as ``action``. A topic that stops needing approval
         closes its waiting requests (their requesters are offered a Join button); returns how many."""
         now = self._clock.now()
@@ -138,7 +140,7 @@ class TopicService:
         archived = dataclasses.replace(topic, archived=True)
         async with self._store.transaction():
             await self._store.topics.update(archived)
-            await self.audit(caller, "topic.archive", topic.slug, topic, archived)
+            await self.audit(caller, AuditAction.TOPIC_ARCHIVE, topic.slug, topic, archived)
             return await close_for_archive(self._store, self._notifier, archived, caller.person.id, now)
 
     async def unarchive(self, caller: Caller, topic: Topic) -> Topic:
@@ -146,7 +148,7 @@ class TopicService:
         active = dataclasses.replace(topic, archived=False)
         async with self._store.transaction():
             await self._store.topics.update(active)
-            await self.audit(caller, "topic.unarchive", topic.slug, topic, active)
+            await self.audit(caller, AuditAction.TOPIC_UNARCHIVE, topic.slug, topic, active)
         return active
 
     async def invite(self, caller: Caller, topic: Topic, person_id: int) -> InviteOutcome:
@@ -158,7 +160,7 @@ class TopicService:
             if not await self._store.subscriptions.add_invitation(person_id, topic.id, caller.person.id, now):
                 return InviteOutcome.INVITED_ALREADY
             invitation = await self._store.subscriptions.invitation(person_id, topic.id)
-            await self.audit(caller, "topic.invite", topic.slug, None, {"person": person_id})
+            await self.audit(caller, AuditAction.TOPIC_INVITE, topic.slug, None, {"person": person_id})
             await self._notifier.to_people(
                 [person_id],
                 Message(title=_("Invitation"),

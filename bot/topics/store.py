@@ -18,27 +18,27 @@ class TopicStore(Protocol):
 
     async def create(self, slug: str, title: str, description: str, visibility: Visibility, policy: Policy,
                      now: datetime) -> Topic:
-        """The new topic. Raises the database's integrity error for a slug already taken: callers look with
+        """Returns the new topic. Raises the database's integrity error for a slug already taken: callers look with
         :meth:`by_slug` first, in the same transaction."""
         ...
 
     async def by_slug(self, slug: str) -> Topic | None:
-        """The topic, archived or not, with this slug (looked up in lower case), or ``None``. Raises nothing of its
-        own."""
+        """Returns the topic, archived or not, with this slug (looked up in lower case), or ``None``. Raises nothing of
+        its own."""
         ...
 
     async def get(self, topic_id: int) -> Topic | None:
-        """The topic, archived or not, or ``None`` for an unknown id. Raises nothing of its own."""
+        """Returns the topic, archived or not, or ``None`` for an unknown id. Raises nothing of its own."""
         ...
 
     async def all(self, *, include_archived: bool = False) -> list[Topic]:
-        """Every topic not archived (or every one, with ``include_archived``), by slug. Raises nothing of its
+        """Returns every topic not archived (or every one, with ``include_archived``), by slug. Raises nothing of its
         own."""
         ...
 
     async def update(self, topic: Topic) -> None:
         """Store the topic's title, description, visibility, policy and archived flag (its slug stays). An
-        unknown id changes nothing; raises nothing of its own."""
+        unknown id changes nothing; returns nothing and raises nothing of its own."""
         ...
 
     async def seen_by(self, person_id: int, *, slug: str | None = None,

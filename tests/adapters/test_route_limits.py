@@ -9,7 +9,7 @@ import pytest
 
 from adapters.route_limits import RouteLimits
 from bot.delivery.circuit import RATE_LIMIT_DEFAULT_SECONDS
-from bot.ports import TransientDeliveryError
+from bot.delivery.errors import TransientDeliveryError
 
 
 class Monotonic:

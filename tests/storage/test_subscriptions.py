@@ -43,3 +43,18 @@ async def test_subscriptions_and_invitations(tmp_path: Path) -> None:
         assert [i.person_id for i in await subscriptions.remove_invitations(casework.id)] == [ben]
         assert not await subscriptions.is_invited(ben, casework.id)
         assert not await subscriptions.remove_invitation(ben, casework.id)
+
+
+async def test_audience_counts_name_no_platform_as_none(tmp_path: Path) -> None:
+    """A subscriber with no preferred platform is counted under ``None`` (first), not under a made-up name."""
+    async with Database.open(tmp_path / "bot.db") as db:
+        store = SqliteStore(db)
+        people = [(await store.people.ensure_identity(Identity("slack", user), user, NOW)).person_id
+                  for user in ("U1", "U2", "U3")]
+        topic = await store.topics.create("press", "Press", "", Visibility.PUBLIC, Policy.OPEN, NOW)
+        for person in people:
+            await store.subscriptions.put(person, topic.id, DeliveryMode.DAILY, NOW)
+        await db.execute("UPDATE people SET preferred_platform = 'slack' WHERE id = ?", (people[0],))
+        await db.execute("UPDATE people SET preferred_platform = NULL WHERE id <> ?", (people[0],))
+        assert await store.subscriptions.audience_counts(topic.id) == [
+            (DeliveryMode.DAILY, None, 2), (DeliveryMode.DAILY, "slack", 1)]

@@ -14,11 +14,11 @@ import pytest
 
 from adapters.discord.client import DiscordRunner
 from app.assembly import App
+from bot.delivery.errors import TransientDeliveryError
 from bot.delivery.model import DeliveryKind, DeliveryStatus, NewDelivery, SentMessage
 from bot.delivery.payloads import NoticePayload
 from bot.messages import Message
 from bot.model import Identity, IdentityRecord
-from bot.ports import TransientDeliveryError
 from tests.adapters.discord.test_discord_adapter import person_of
 from tests.fakes.discord_server import BOB, GENERAL, FakeDiscord
 from tests.fakes.discord_server import SentMessage as PostedMessage

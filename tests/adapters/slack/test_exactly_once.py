@@ -18,10 +18,10 @@ from slack_sdk.errors import SlackApiError
 
 from adapters.slack.settings import SlackSettings
 from app.assembly import App
+from bot.delivery.errors import TransientDeliveryError
 from bot.delivery.model import DeliveryKind, DeliveryStatus, SentMessage
 from bot.messages import Message, RenderedMessage
 from bot.model import Identity
-from bot.ports import TransientDeliveryError
 from tests.adapters.slack.test_delivery import enqueue_channel, run_until_settled, runner
 from tests.adapters.slack.test_slack_adapter import slack_app
 from tests.fakes.faults import (

@@ -16,10 +16,10 @@ import pytest
 
 from adapters.slack import handlers
 from app.assembly import App
+from bot.delivery.errors import PermanentDeliveryError
 from bot.i18n import Translator
 from bot.messages import Attachment, RenderedMessage
 from bot.model import Identity
-from bot.ports import PermanentDeliveryError
 from bot.topics.model import Policy, Visibility
 from tests.adapters.slack.test_slack_adapter import ADMIN, command, everyone, slack_app, text_of
 from tests.fakes.slack_server import FakeSlack

@@ -18,11 +18,11 @@ from adapters.slack.delivery import SlackDelivery
 from adapters.slack.retries import delivery_client
 from app.assembly import App, build_app
 from bot.delivery.config import Outlet
+from bot.delivery.errors import TransientDeliveryError
 from bot.delivery.model import DeliveryKind, DeliveryStatus, SentMessage
 from bot.delivery.pacing import TokenBucket
 from bot.messages import Message, RenderedMessage
 from bot.model import Identity
-from bot.ports import TransientDeliveryError
 from tests.adapters.slack.test_delivery import enqueue_channel, runner
 from tests.adapters.slack.test_slack_adapter import install, slack_settings
 from tests.bot.delivery.fakes import settings_for

@@ -6,9 +6,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bot.announcements.model import AnnouncementState
+from bot.delivery.errors import TransientDeliveryError
 from bot.delivery.model import DeliveryStatus
 from bot.model import Identity, Role
-from bot.ports import TransientDeliveryError
 from tests.support import FixedClock, Harness, console_settings, english, harness
 
 

@@ -13,11 +13,11 @@ from pathlib import Path
 
 from app.assembly import App, build_app
 from app.settings import Settings
+from bot.delivery.errors import TransientDeliveryError
 from bot.delivery.model import SentMessage
 from bot.i18n import _
 from bot.messages import Message, RenderedMessage
 from bot.model import Identity, IdentityRecord
-from bot.ports import TransientDeliveryError
 from tests.support import FixedClock, RecordingAdapter
 
 

@@ -14,11 +14,11 @@ from pathlib import Path
 
 from app.assembly import App, build_app
 from bot.delivery.config import Outlet
+from bot.delivery.errors import TransientDeliveryError
 from bot.delivery.model import DeliveryStatus, SentMessage
 from bot.delivery.pacing import TokenBucket
 from bot.messages import RenderedMessage
 from bot.model import IdentityRecord
-from bot.ports import TransientDeliveryError
 from tests.bot.delivery.fakes import notify, people_on, run_worker_until, settings_for
 from tests.support import FixedClock, RecordingAdapter, english
 

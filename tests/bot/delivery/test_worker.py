@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from bot.delivery.errors import PermanentDeliveryError, TransientDeliveryError
 from bot.delivery.model import DeliveryStatus
 from bot.i18n import _
 from bot.messages import Message
 from bot.model import Identity, Role
-from bot.ports import PermanentDeliveryError, TransientDeliveryError
 from tests.support import Harness, english
 
 

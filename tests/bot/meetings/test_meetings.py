@@ -93,6 +93,7 @@ async def test_nonexistent_and_repeated_local_times_end_to_end(h: Harness) -> No
     ("meeting create disinformation Call tomorrow 14:00 link:ftp://example.org/x", "http:// or https://"),
     ("meeting create disinformation Call tomorrow 14:00 link:javascript:alert(1)", "http:// or https://"),
     ("meeting create disinformation Call tomorrow 14:00 remind:soon", "not a list of durations"),
+    ("meeting create disinformation Call tomorrow 14:00 remind:1h,8d", "at most 7 days before the meeting"),
     ("meeting create disinformation Call soonish", "now, in 2h"),
     ("meeting create elections Call tomorrow 14:00", "Only a coordinator of “elections”"),
 ])

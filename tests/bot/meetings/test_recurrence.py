@@ -134,6 +134,7 @@ def test_bad_rules_are_refused(rule: str, problem: str) -> None:
 def test_reminder_offsets_are_minutes_and_at_most_a_week_ahead() -> None:
     assert reminder_minutes((timedelta(days=1), timedelta(hours=1), timedelta(minutes=15))) == (1440, 60, 15)
     assert reminder_minutes((timedelta(days=7),)) == (10080,)
+    assert reminder_minutes((timedelta(minutes=15), timedelta(hours=2), timedelta(minutes=120))) == (120, 15)
     with pytest.raises(UserError) as raised:
         reminder_minutes((timedelta(days=8), timedelta(hours=1)))
     assert raised.value.message == _("A reminder can be at most 7 days before the meeting, not “{offset}”.",
