@@ -4,7 +4,8 @@ Two data sets: the demo coalition (``demo``), and the demo plus 100,000 resource
 (``large``; resources written straight into the schema, the search index rebuilt, then the app is opened afresh
 so nothing loaded while filling stays cached). The commands run round-robin as a member (``subscribe`` and
 ``unsubscribe`` alternate, so each really writes), after a warm-up. Round trips are counted at the aiosqlite
-connection (see ``bench/support.py``): thread hops, SQL statements and write transactions per command.
+connection: thread hops, SQL statements and write transactions per command (:class:`bench.support.RoundTrips`,
+which sees the statements of every aiosqlite call, ``execute_fetchall`` included).
 
     .venv/bin/python bench/commands.py                     # both data sets, 300 runs per command
     .venv/bin/python bench/commands.py --data demo --runs 100
@@ -49,6 +50,7 @@ COMMANDS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("resources", ("resources",)),
     ("meetings", ("meetings",)),
     ("help", ("help",)),
+    ("settings language", ("settings language en", "settings language fr")),
 )
 # Issue 23 measured p50 5 ms, p99 10–12 ms (demo) and 20–23 ms (100,000 resources), 36–51 round trips; targets:
 ISSUE = {"p50_ms": 5.0, "p99_ms": {"demo": 12.0, "large": 23.0}, "round_trips": "36-51"}

@@ -84,9 +84,10 @@ def find_connection(app: Any) -> aiosqlite.Connection:
 
 @dataclass
 class RoundTrips:
-    """Counts, on one aiosqlite connection: ``hops`` — every call handed to its thread and awaited (an execute,
-    a fetch, a cursor close: each costs a thread switch and a wake-up); ``statements`` — SQL sent (``execute``
-    and ``executemany``); ``transactions`` — ``BEGIN`` statements."""
+    """Round trips on one aiosqlite connection, counted at the one door every call goes through (its private
+    ``_execute``): ``hops`` — calls handed to its thread and awaited (each costs a thread switch and a wake-up);
+    ``statements`` — those that carry SQL (the first argument of execute, execute_fetchall, execute_insert,
+    executemany); ``transactions`` — ``BEGIN`` statements."""
 
     hops: int = 0
     statements: int = 0
@@ -98,38 +99,22 @@ class RoundTrips:
 
     @contextmanager
     def installed(self, connection: aiosqlite.Connection) -> Iterator[RoundTrips]:
-        """Wrap the connection's own methods (instance attributes, removed on exit)."""
-        original_hop: Callable[..., Awaitable[Any]] = connection._execute
-        original_execute = connection.execute
-        original_many = connection.executemany
+        original: Callable[..., Awaitable[Any]] = connection._execute
 
         async def hop(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
             self.hops += 1
-            return await original_hop(fn, *args, **kwargs)
+            if args and isinstance(args[0], str):
+                head = " ".join(args[0].split())[:60]
+                self.statements += 1
+                self.by_sql[head] += 1
+                self.transactions += head.upper().startswith("BEGIN")
+            return await original(fn, *args, **kwargs)
 
-        def execute(sql: str, parameters: Any = None) -> Any:
-            self._statement(sql)
-            return original_execute(sql, parameters)
-
-        def executemany(sql: str, parameters: Any) -> Any:
-            self._statement(sql)
-            return original_many(sql, parameters)
-
-        connection._execute = hop  # type: ignore[method-assign]
-        connection.execute = execute  # type: ignore[method-assign]
-        connection.executemany = executemany  # type: ignore[method-assign]
+        vars(connection)["_execute"] = hop  # an instance attribute, removed on exit
         try:
             yield self
         finally:
-            for name in ("_execute", "execute", "executemany"):
-                vars(connection).pop(name, None)
-
-    def _statement(self, sql: str) -> None:
-        self.statements += 1
-        head = " ".join(sql.split())[:60]
-        self.by_sql[head] += 1
-        if head.upper().startswith("BEGIN"):
-            self.transactions += 1
+            vars(connection).pop("_execute", None)
 
 
 async def bulk_subscribe(app: Any, platform: str, external_ids: list[str], topic_id: int, now: datetime,

@@ -50,12 +50,11 @@ class SqliteGrants:
         return [row["person_id"] for row in rows]
 
     async def admins(self, identities: Sequence[Identity]) -> list[int]:
-        rows = await self._db.fetch_all("SELECT DISTINCT person_id FROM grants WHERE role = 'admin'")
-        people = {row["person_id"] for row in rows}
-        for identity in identities:
-            row = await self._db.fetch_one(
-                "SELECT person_id FROM identities WHERE platform = ? AND external_id = ?",
-                (identity.platform, identity.external_id))
-            if row is not None:
-                people.add(row["person_id"])
-        return sorted(people)
+        # One statement whatever the number of admins named in settings.
+        pairs = ", ".join("(?, ?)" for _ in identities)
+        named = (f" UNION SELECT i.person_id FROM identities i JOIN (VALUES {pairs}) AS n"
+                 " ON i.platform = n.column1 AND i.external_id = n.column2") if identities else ""
+        rows = await self._db.fetch_all(
+            f"SELECT person_id FROM grants WHERE role = 'admin'{named} ORDER BY 1",
+            [value for identity in identities for value in (identity.platform, identity.external_id)])
+        return [row[0] for row in rows]

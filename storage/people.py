@@ -2,12 +2,28 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 
 import aiosqlite
 
-from bot.model import Identity, IdentityRecord, Person, Role
-from storage.database import Database, from_db_time, to_db_time
+from bot.model import Grant, Identity, IdentityRecord, Person, Role
+from bot.people.store import Profile
+from storage.database import Database, from_db_time, opt_time, to_db_time
+
+# A person's identities and grants as JSON arrays beside their row, so a profile is one statement (one round trip
+# to the database's thread) whatever the number of identities and grants. Sorted again in Python: an aggregate's
+# order is not something SQL promises.
+_PROFILE = (
+    "SELECT p.*, {last_seen} AS looked_up_last_seen,"
+    " (SELECT json_group_array(json_array(i.platform, i.external_id, i.display_name, i.platform_role,"
+    "  i.dm_closed_reason, i.dm_channel_id)) FROM identities i WHERE i.person_id = p.id) AS identity_list,"
+    " (SELECT json_group_array(json_array(g.id, g.role, g.topic_id, g.granted_by, g.created_at))"
+    "  FROM grants g WHERE g.person_id = p.id) AS grant_list"
+)
+_PROFILE_BY_PERSON = _PROFILE.format(last_seen="NULL") + " FROM people p WHERE p.id = ?"
+_PROFILE_BY_IDENTITY = _PROFILE.format(last_seen="me.last_seen_at") + \
+    " FROM identities me JOIN people p ON p.id = me.person_id WHERE me.platform = ? AND me.external_id = ?"
 
 
 def _person(row: aiosqlite.Row) -> Person:
@@ -25,6 +41,20 @@ def _identity(row: aiosqlite.Row) -> IdentityRecord:
         dm_closed_reason=row["dm_closed_reason"],
         dm_channel_id=row["dm_channel_id"],
     )
+
+
+def _profile(row: aiosqlite.Row) -> Profile:
+    person = _person(row)
+    identities = sorted(
+        (IdentityRecord(identity=Identity(platform, external_id), person_id=person.id, display_name=name,
+                        platform_role=Role.parse(role), dm_closed_reason=closed, dm_channel_id=channel)
+         for platform, external_id, name, role, closed, channel in json.loads(row["identity_list"])),
+        key=lambda record: (record.identity.platform, record.identity.external_id))
+    grants = [Grant(person_id=person.id, role=Role.parse(role), topic_id=topic_id, granted_by=granted_by,
+                    created_at=from_db_time(created_at))
+              for _id, role, topic_id, granted_by, created_at in sorted(json.loads(row["grant_list"]))]
+    return Profile(person=person, identities=tuple(identities), grants=tuple(grants),
+                   last_seen_at=opt_time(row["looked_up_last_seen"]))
 
 
 class SqlitePeople:
@@ -68,6 +98,17 @@ class SqlitePeople:
     async def get(self, person_id: int) -> Person | None:
         row = await self._db.fetch_one("SELECT * FROM people WHERE id = ?", (person_id,))
         return _person(row) if row else None
+
+    async def profile(self, person_id: int) -> Profile | None:
+        row = await self._db.fetch_one(_PROFILE_BY_PERSON, (person_id,))
+        return _profile(row) if row else None
+
+    async def profile_of(self, identity: Identity) -> Profile | None:
+        row = await self._db.fetch_one(_PROFILE_BY_IDENTITY, (identity.platform, identity.external_id))
+        return _profile(row) if row else None
+
+    def writes(self) -> int:
+        return self._db.writes
 
     async def identity(self, identity: Identity) -> IdentityRecord | None:
         row = await self._db.fetch_one(

@@ -56,6 +56,9 @@ class SqliteTopics:
              topic.id),
         )
 
+    def writes(self) -> int:
+        return self._db.writes
+
     async def seen_by(self, person_id: int, *, slug: str | None = None,
                       topic_id: int | None = None) -> list[SeenTopic]:
         """Both flags come from the primary keys of ``subscriptions`` and ``invitations`` (person, topic)."""

@@ -73,6 +73,7 @@ class Dispatcher:
 
     async def suggest(self, incoming: IncomingCommand, kind: ArgKind, prefix: str) -> list[Suggestion]:
         """Values for a partly typed argument, for this caller: never something they cannot see."""
+        incoming = dataclasses.replace(incoming, display_name=storable(incoming.display_name))
         return await self._autocomplete.suggest(await self._callers.caller_for(incoming), kind, prefix)
 
     async def handle(self, incoming: IncomingCommand) -> Reply:
@@ -94,7 +95,8 @@ class Dispatcher:
             log.exception("command %s failed", command.name if command else "?")
             message = Message(body=(_("Something went wrong on our side; nothing was changed. Please try "
                                       "again later, and tell a coordinator if it happens again."),), is_error=True)
-        # The handler may have changed the caller's language (settings language): reply in the new one.
+        # The handler may have changed the caller's language (settings language): reply in the new one. The
+        # people feature answers from what it read before the handler when nothing was written since.
         caller = await self._callers.caller_for_person(caller.person.id, via=incoming.identity,
                                                        locale=incoming.locale)
         return Reply(message=message.render(self._translator, caller.language), language=caller.language,

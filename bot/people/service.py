@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from contextvars import ContextVar
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.audit import AuditAction
@@ -15,9 +17,26 @@ from bot.errors import UserError
 from bot.i18n import Translator, _
 from bot.model import Identity, IdentityRecord, Person, Role
 from bot.people.roles import resolve_roles
+from bot.people.store import Profile
 from bot.ports import Store
 
 _MENTION = re.compile(r"^<@!?([A-Za-z0-9]+)(?:\|[^>]*)?>$")
+SEEN_EVERY = timedelta(hours=1)
+"""How stale ``last_seen_at`` may get before a command writes it again: a command that changes nothing else then
+reads only, and needs no write transaction (nothing reads the time more precisely than that)."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Recent:
+    writes: int
+    caller: Caller
+    locale: str | None
+
+
+# The caller this task worked out last, and the store's write count then. The dispatcher asks for the caller again
+# after the handler (it may have changed their language); when nothing was written since, this is that caller.
+# Per task, so it never outlives the command that read it.
+_recent: ContextVar[_Recent | None] = ContextVar("recent_caller", default=None)
 
 
 class PeopleService:
@@ -28,15 +47,46 @@ class PeopleService:
         self._clock = clock
 
     async def caller_for(self, incoming: IncomingCommand) -> Caller:
-        """Register a first contact, refresh what the platform says, and compute roles, language and zone."""
+        """Register a first contact, refresh what the platform says, and compute roles, language and zone.
+
+        One query when nothing changed (the usual case); a write transaction only for a first contact or when
+        the platform says something new (name, role, zone), DMs were marked closed, or the last contact is older
+        than :data:`SEEN_EVERY`.
+        """
+        people = self._store.people
         now = self._clock.now()
-        record = await self._store.people.ensure_identity(incoming.identity, incoming.display_name, now)
-        await self._store.people.touch_identity(incoming.identity, incoming.display_name, incoming.platform_role,
-                                                incoming.platform_timezone, now)
-        return await self.caller_for_person(record.person_id, via=incoming.identity, locale=incoming.locale)
+        writes = people.writes()  # before the read: a write during it makes the reused caller suspect
+        profile = await people.profile_of(incoming.identity)
+        if profile is None or self._outdated(profile, incoming, now):
+            async with self._store.transaction():
+                if profile is None:
+                    await people.ensure_identity(incoming.identity, incoming.display_name, now)
+                await people.touch_identity(incoming.identity, incoming.display_name, incoming.platform_role,
+                                            incoming.platform_timezone, now)
+            writes = people.writes()
+            profile = await people.profile_of(incoming.identity)
+            if profile is None:
+                raise LookupError(f"{incoming.identity} vanished while it was registered")
+        caller = self._caller(profile, incoming.identity, incoming.locale)
+        _recent.set(_Recent(writes, caller, incoming.locale))
+        return caller
+
+    @staticmethod
+    def _outdated(profile: Profile, incoming: IncomingCommand, now: datetime) -> bool:
+        """Whether contact must be recorded: what :meth:`PeopleStore.touch_identity` would change differs."""
+        record = next((i for i in profile.identities if i.identity == incoming.identity), None)
+        return (record is None or record.display_name != incoming.display_name
+                or record.platform_role != incoming.platform_role or record.dm_closed_reason is not None
+                or (bool(incoming.platform_timezone)
+                    and incoming.platform_timezone != profile.person.platform_timezone)
+                or profile.last_seen_at is None or now - profile.last_seen_at >= SEEN_EVERY)
 
     async def caller_for_person(self, person_id: int, via: Identity | None = None,
                                 locale: str | None = None) -> Caller:
+        recent = _recent.get()
+        if (recent is not None and recent.caller.person.id == person_id and recent.locale == locale
+                and via == recent.caller.identity.identity and recent.writes == self._store.people.writes()):
+            return recent.caller
         caller, _identities = await self.recipient(person_id, via=via, locale=locale)
         return caller
 
@@ -46,24 +96,26 @@ class PeopleService:
 
         ``locale`` is the platform's language hint (Discord sends one), used until they choose a language.
         """
-        person = await self._store.people.get(person_id)
-        if person is None:
+        profile = await self._store.people.profile(person_id)
+        if profile is None:
             raise LookupError(f"no person {person_id}")
-        identities = await self._store.people.identities_of(person_id)
+        return self._caller(profile, via, locale), list(profile.identities)
+
+    def _caller(self, profile: Profile, via: Identity | None, locale: str | None) -> Caller:
+        person, identities = profile.person, profile.identities
         if not identities:
-            raise LookupError(f"person {person_id} has no identity")
+            raise LookupError(f"person {person.id} has no identity")
         identity = next((i for i in identities if i.identity == via), identities[0])
-        grants = await self._store.grants.of_person(person_id)
         platform_role = max(i.platform_role for i in identities)
         roles, coordinated = resolve_roles((i.identity for i in identities), self._config.admins, platform_role,
-                                           grants)
+                                           profile.grants)
         timezone, source = self.zone_of(person)
         language = self.language_of(person)
         hint = (locale or "").split("-")[0].lower()
         if person.language is None and hint and self._translator.supports(hint):
             language = hint
         return Caller(person=person, identity=identity, roles=roles, coordinated=coordinated, language=language,
-                      timezone=timezone, timezone_source=source), identities
+                      timezone=timezone, timezone_source=source)
 
     def zone_of(self, person: Person) -> tuple[str, ZoneSource]:
         """Their own setting, else their platform's zone, else the coalition default."""

@@ -7,10 +7,25 @@ method may raise beyond what its docstring says is written once, in :mod:`bot.po
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
 from bot.model import Grant, Identity, IdentityRecord, Person, Role
+
+
+@dataclass(frozen=True, slots=True)
+class Profile:
+    """Everything a caller is made of, read in one query: every command starts with one, so it costs one
+    round trip to the database rather than one per table."""
+
+    person: Person
+    identities: tuple[IdentityRecord, ...]
+    """By platform and id; never empty when looked up through an identity."""
+    grants: tuple[Grant, ...]
+    """Oldest first."""
+    last_seen_at: datetime | None
+    """When the identity it was looked up through last made contact (``None`` looked up by person, or never)."""
 
 
 class PeopleStore(Protocol):
@@ -28,6 +43,22 @@ class PeopleStore(Protocol):
 
     async def get(self, person_id: int) -> Person | None:
         """Returns the person, or ``None`` for an unknown id. Raises nothing of its own."""
+        ...
+
+    async def profile(self, person_id: int) -> Profile | None:
+        """Returns the person with their identities and grants, or ``None`` for an unknown id. One query; raises
+        nothing of its own."""
+        ...
+
+    async def profile_of(self, identity: Identity) -> Profile | None:
+        """Returns the person behind ``identity`` with all their identities and grants, or ``None`` when it never
+        made contact. One query; raises nothing of its own."""
+        ...
+
+    def writes(self) -> int:
+        """Returns a number that moves whenever this process may have written to the store (any write, committed or
+        not, rolled back, and not only to people): a profile read while it stayed the same is still current. Costs
+        no query; raises nothing."""
         ...
 
     async def identity(self, identity: Identity) -> IdentityRecord | None:

@@ -54,8 +54,8 @@ class ResourceStore(Protocol):
         ...
 
     async def count_by_topic(self, scope: ResourceScope | None) -> dict[int, int]:
-        """Returns how many resources ``scope`` may see in each topic; a topic with none is absent. Raises nothing of
-        its own."""
+        """Returns how many resources ``scope`` may see in each topic of ``scope`` (every topic for ``None``); a
+        topic with none is absent. Raises nothing of its own."""
         ...
 
     async def terms(self) -> TermIndex:

@@ -48,3 +48,9 @@ class TopicStore(Protocol):
         topics: :mod:`bot.topics.visibility` applies the rule to what it returns. An unknown slug or id gives [];
         raises nothing of its own."""
         ...
+
+    def writes(self) -> int:
+        """Returns a number that moves whenever this process may have written to the store (any write, committed or
+        not, rolled back, and not only to topics): what :meth:`seen_by` returned while it stayed the same is still
+        what it returns now. Costs no query; raises nothing."""
+        ...

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import sqlite3
 from pathlib import Path
 
@@ -120,3 +122,25 @@ async def test_a_second_bot_on_the_same_database_is_refused(tmp_path: Path) -> N
                 pass
     async with harness(settings):  # released on exit
         pass
+
+
+
+async def test_a_transaction_cancelled_while_it_begins_leaves_none_open(tmp_path: Path) -> None:
+    """A shutdown can cancel a command while BEGIN runs in aiosqlite's thread: the transaction must not stay
+    open, or the next write (the worker releasing its lease on the way out) fails with "cannot start a
+    transaction within a transaction"."""
+    async with Database.open(tmp_path / "x.db") as db:
+        await db.execute("CREATE TABLE marks (n INTEGER)")
+
+        async def write(n: int) -> None:
+            async with db.transaction():
+                await db.execute("INSERT INTO marks (n) VALUES (?)", (n,))
+
+        for n in range(20):
+            task = asyncio.create_task(write(n))
+            await asyncio.sleep(0)  # the task is now awaiting its BEGIN, which aiosqlite's thread runs anyway
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.wait_for(task, timeout=5)
+            assert await db.execute("DELETE FROM marks WHERE n < 0") == 0  # a new transaction can begin
+        assert await db.fetch_all("SELECT n FROM marks") == []  # and nothing cancelled was committed

@@ -50,9 +50,10 @@ async def test_one_query_per_call_for_a_caller_invited_to_many_private_topics(
         visible = await services.topics.visible(caller)
     assert len([t for t in visible if t.slug.startswith("private-")]) == PRIVATE_TOPICS
     assert len(statements) == 1
+    # Later look-ups in the same command reuse the rows read (nothing was written since): at most one query.
     with counting(h.app.db, monkeypatch) as statements:
         await services.topics.find_visible(caller, "private-42")
-    assert len(statements) == 1
+    assert len(statements) <= 1
     with counting(h.app.db, monkeypatch) as statements:
         assert len(await services.resources.visible_topics(caller)) >= PRIVATE_TOPICS
-    assert len(statements) == 1
+    assert len(statements) <= 1
