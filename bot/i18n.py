@@ -16,18 +16,22 @@ import io
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from babel import Locale, UnknownLocaleError
+from babel.dates import format_timedelta
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
-__all__ = ["DEFAULT_LANGUAGE", "Msg", "Text", "Translator", "_", "_n", "decode_text", "encode_text",
+__all__ = ["DEFAULT_LANGUAGE", "Msg", "Text", "Translator", "_", "_n", "decode_text", "duration", "encode_text",
            "text_from_json", "text_to_json"]
 
 DEFAULT_LANGUAGE = "en"
 LOCALES_DIR = Path(__file__).parent / "locales"
-
+_DURATION = "\x00duration"
+"""The message id of a :func:`duration`: no catalogue holds it; :meth:`Translator.render` formats it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +62,13 @@ def _(msgid: str, /, **params: str | int | float | Text) -> Text:
 def _n(singular: str, plural: str, n: int, /, **params: str | int | float | Text) -> Text:
     """Mark a message with plural forms; ``n`` chooses the form and is also available as ``{n}``."""
     return Text(singular, plural=plural, n=n, params=tuple(sorted({**params, "n": n}.items())))
+
+
+def duration(seconds: float) -> Text:
+    """A length of time, rendered in the reader's language by Babel ("4 min", "2 hr"), rounded to its largest
+    unit; under a minute it reads "less than a minute". Lazy like any :class:`Text`, so it survives being
+    stored and is rendered for each reader."""
+    return Text(_DURATION, params=(("seconds", max(0, round(seconds))),))
 
 
 class Translator:
@@ -96,6 +107,8 @@ class Translator:
         """Translate and format ``message``; plain strings pass through untouched."""
         if isinstance(message, str):
             return message
+        if message.msgid == _DURATION:
+            return self._duration(message, language)
         catalogue = self._catalogues.get(language or DEFAULT_LANGUAGE) or self._catalogues[DEFAULT_LANGUAGE]
         if message.plural is not None and message.n is not None:
             template = catalogue.ngettext(message.msgid, message.plural, message.n)
@@ -104,6 +117,16 @@ class Translator:
         values = {key: self.render(value, language) if isinstance(value, Text) else value
                   for key, value in message.params}
         return template.format(**values) if values else template
+
+    def _duration(self, message: Text, language: str | None) -> str:
+        seconds = dict(message.params).get("seconds", 0)
+        if not isinstance(seconds, int | float) or seconds < 60:
+            return self.render(_("less than a minute"), language)
+        try:
+            locale = Locale.parse(language or DEFAULT_LANGUAGE)
+        except (UnknownLocaleError, ValueError):
+            locale = Locale.parse(DEFAULT_LANGUAGE)
+        return format_timedelta(timedelta(seconds=seconds), threshold=1, format="short", locale=locale)
 
 
 def text_to_json(message: Msg) -> Any:

@@ -8,7 +8,15 @@ from datetime import datetime
 import aiosqlite
 
 from bot.announcements.model import Announcement, AnnouncementState
+from bot.announcements.store import Audience, FanOutChunk
+from bot.delivery.model import DeliveryKind
+from bot.subscriptions.model import DeliveryMode
 from storage.database import Database, from_db_time, opt_time, to_db_time
+
+# The platform a subscriber's DM will go through when nothing has been sent yet: the one they prefer, else their
+# only identity's (None: several identities and no preference; the worker picks one when it sends).
+_DM_PLATFORM = ("COALESCE(p.preferred_platform, (SELECT CASE WHEN COUNT(*) = 1 THEN MIN(i.platform) END"
+                " FROM identities i WHERE i.person_id = s.person_id))")
 
 
 def _announcement(row: aiosqlite.Row) -> Announcement:
@@ -57,11 +65,13 @@ class SqliteAnnouncements:
         """Move to ``to`` only from one of ``expected``; False when another path got there first."""
         marks = ",".join("?" for _ in expected)
         sent_at = ", sent_at = ?" if to is AnnouncementState.SENDING else ""
+        # Never sent while its fan-out is still writing rows (a crash between chunks resumes it first).
+        complete = " AND fanout_cursor IS NULL" if to is AnnouncementState.SENT else ""
         params: list[object] = [to.value]
         if sent_at:
             params.append(to_db_time(now))
         changed = await self._db.execute(
-            f"UPDATE announcements SET state = ?{sent_at} WHERE id = ? AND state IN ({marks})",
+            f"UPDATE announcements SET state = ?{sent_at} WHERE id = ? AND state IN ({marks}){complete}",
             (*params, announcement_id, *(state.value for state in expected)))
         return changed > 0
 
@@ -87,3 +97,56 @@ class SqliteAnnouncements:
     async def next_scheduled(self) -> datetime | None:
         row = await self._db.fetch_one("SELECT MIN(send_at) FROM announcements WHERE state = 'scheduled'")
         return from_db_time(row[0]) if row and row[0] else None
+
+    # --- fan-out in chunks ----------------------------------------------------------------------------
+
+    async def begin_fan_out(self, announcement_id: int) -> None:
+        await self._db.execute("UPDATE announcements SET fanout_cursor = 0 WHERE id = ?", (announcement_id,))
+
+    async def unfinished_fan_outs(self) -> list[int]:
+        rows = await self._db.fetch_all(
+            "SELECT id FROM announcements WHERE state = 'sending' AND fanout_cursor IS NOT NULL ORDER BY id")
+        return [int(row["id"]) for row in rows]
+
+    async def fan_out_chunk(self, audience: Audience, now: datetime, limit: int) -> FanOutChunk:
+        """One transaction: the next ``limit`` subscribers after the cursor (in person order, every mode), their
+        DM rows and digest items written set-based, and the cursor moved past them (NULL after the last)."""
+        stamp = to_db_time(now)
+        async with self._db.transaction():
+            row = await self._db.fetch_one("SELECT state, fanout_cursor FROM announcements WHERE id = ?",
+                                           (audience.announcement_id,))
+            if row is None or row["fanout_cursor"] is None:
+                return FanOutChunk(0, 0, done=True)
+            if row["state"] != AnnouncementState.SENDING.value:  # cancelled meanwhile: stop here
+                await self._db.execute("UPDATE announcements SET fanout_cursor = NULL WHERE id = ?",
+                                       (audience.announcement_id,))
+                return FanOutChunk(0, 0, done=True)
+            after = int(row["fanout_cursor"])
+            bound = await self._db.fetch_one(
+                "SELECT person_id FROM subscriptions WHERE topic_id = ? AND person_id > ?"
+                " ORDER BY person_id LIMIT 1 OFFSET ?", (audience.topic_id, after, limit - 1))
+            last = int(bound[0]) if bound is not None else None
+            upto, upto_params = ("", ()) if last is None else (" AND s.person_id <= ?", (last,))
+            dms = await self._db.execute(
+                "INSERT OR IGNORE INTO deliveries (dedupe_key, kind, person_id, topic_id, payload, status,"
+                " not_before, created_at, announcement_id)"
+                " SELECT ? || s.person_id, ?, s.person_id, s.topic_id, ?, 'pending', ?, ?, ? FROM subscriptions s"
+                f" WHERE s.topic_id = ? AND s.mode = ? AND s.person_id > ?{upto} ORDER BY s.person_id",
+                (audience.key_prefix, DeliveryKind.ANNOUNCEMENT.value, audience.payload, stamp, stamp,
+                 audience.announcement_id, audience.topic_id, DeliveryMode.IMMEDIATE.value, after, *upto_params))
+            digests = await self._db.execute(
+                "INSERT OR IGNORE INTO digest_items (person_id, announcement_id, mode, created_at)"
+                " SELECT s.person_id, ?, s.mode, ? FROM subscriptions s"
+                f" WHERE s.topic_id = ? AND s.mode IN (?, ?) AND s.person_id > ?{upto} ORDER BY s.person_id",
+                (audience.announcement_id, stamp, audience.topic_id, DeliveryMode.DAILY.value,
+                 DeliveryMode.WEEKLY.value, after, *upto_params))
+            await self._db.execute("UPDATE announcements SET fanout_cursor = ? WHERE id = ?",
+                                   (last, audience.announcement_id))
+            return FanOutChunk(dms, digests, done=last is None)
+
+    async def audience_platforms(self, topic_id: int) -> list[tuple[str | None, int]]:
+        rows = await self._db.fetch_all(
+            f"SELECT {_DM_PLATFORM} AS platform, COUNT(*) AS n FROM subscriptions s JOIN people p ON p.id = s.person_id"
+            " WHERE s.topic_id = ? AND s.mode = ? GROUP BY platform ORDER BY platform",
+            (topic_id, DeliveryMode.IMMEDIATE.value))
+        return [(row["platform"], int(row["n"])) for row in rows]

@@ -8,10 +8,11 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from bot.delivery.model import DeliveryKind, DeliveryStatus, parse_kind
-from bot.delivery.outcomes import DeliveryCount, MissedDelivery, MissedReminder
+from bot.delivery.outcomes import DeliveryCount, MissedDelivery, MissedReminder, ProblemDelivery, StatusCount
 from bot.meetings.payloads import MEETING, OFFSET, START
 from storage.database import Database, to_db_time
 
+_PROBLEMS = (DeliveryStatus.FAILED, DeliveryStatus.SKIPPED, DeliveryStatus.MISSED)
 # The platform a row went or goes through, as status reports count it (see DeliveryCount).
 _VIA = ("COALESCE(d.sent_platform, d.attempt_platform, d.platform,"
         " (SELECT CASE WHEN COUNT(*) = 1 THEN MIN(i.platform) END FROM identities i WHERE i.person_id = d.person_id))")
@@ -33,6 +34,28 @@ class SqliteDeliveryReports:
     async def announcement_counts(self, announcement_id: int) -> list[DeliveryCount]:
         return await self._counts("d.announcement_id = ? AND d.kind = ?",
                                   (announcement_id, DeliveryKind.ANNOUNCEMENT.value))
+
+    async def live_counts(self, announcement_id: int) -> list[StatusCount]:
+        rows = await self._db.fetch_all(
+            "SELECT status, SUM(n) AS n, SUM(CASE WHEN retryable THEN n ELSE 0 END) AS retryable"
+            " FROM announcement_counts WHERE announcement_id = ? AND kind = ? GROUP BY status ORDER BY status",
+            (announcement_id, DeliveryKind.ANNOUNCEMENT.value))
+        return [StatusCount(DeliveryStatus(row["status"]), int(row["n"]), int(row["retryable"] or 0))
+                for row in rows if row["n"]]
+
+    async def problems(self, announcement_id: int, limit: int) -> list[ProblemDelivery]:
+        # One LIMITed range of the (announcement_id, status) index per status, merged: the cost follows
+        # ``limit``, not how many copies failed.
+        one = ("SELECT * FROM (SELECT id, status, person_id, platform, channel_id, reason FROM deliveries"
+               " WHERE announcement_id = ? AND status = ? AND kind = ? ORDER BY id LIMIT ?)")
+        rows = await self._db.fetch_all(
+            f"SELECT d.*, p.display_name FROM ({one} UNION ALL {one} UNION ALL {one}) d"
+            " LEFT JOIN people p ON p.id = d.person_id ORDER BY d.id LIMIT ?",
+            (*(value for status in _PROBLEMS
+               for value in (announcement_id, status.value, DeliveryKind.ANNOUNCEMENT.value, limit)), limit))
+        return [ProblemDelivery(id=row["id"], status=DeliveryStatus(row["status"]), person_id=row["person_id"],
+                                person_name=row["display_name"], platform=row["platform"],
+                                channel_id=row["channel_id"], reason=row["reason"]) for row in rows]
 
     async def outbox_counts(self, ended_since: datetime) -> list[DeliveryCount]:
         # Rows that ended carry the time they ended in sent_at; created_at covers one that somehow has none.

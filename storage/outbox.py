@@ -154,7 +154,12 @@ class SqliteOutbox:
             (reason, to_db_time(now), announcement_id, DeliveryKind.ANNOUNCEMENT.value))
 
     async def open_for_announcement(self, announcement_id: int) -> int:
+        # From the counters the triggers of migration 0013 keep: the same cost at 100 and 100,000 rows.
         row = await self._db.fetch_one(
-            "SELECT COUNT(*) FROM deliveries WHERE announcement_id = ? AND kind = ?"
+            "SELECT COALESCE(SUM(n), 0) FROM announcement_counts WHERE announcement_id = ? AND kind = ?"
             " AND status IN ('pending', 'sending')", (announcement_id, DeliveryKind.ANNOUNCEMENT.value))
         return int(row[0]) if row else 0
+
+    async def by_key(self, dedupe_key: str) -> Delivery | None:
+        row = await self._db.fetch_one("SELECT * FROM deliveries WHERE dedupe_key = ?", (dedupe_key,))
+        return row_to_delivery(row) if row else None

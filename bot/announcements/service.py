@@ -1,5 +1,10 @@
 """Announcements: draft with a preview, confirm now or at a time, fan-out to every target through the
-outbox in one transaction, edit or cancel everywhere the platform allows, and a delivery report.
+outbox, edit or cancel everywhere the platform allows, and a delivery report.
+
+A fan-out writes its few channel rows and the author's report row with the move to ``sending``, then the
+subscribers' rows in short chunks (set-based, by person id), each its own transaction that moves a cursor
+stored on the announcement: other commands get the database between chunks, a crash between chunks resumes
+from the cursor, a cancel stops the chunks, and the announcement is never marked sent before the last chunk.
 
 State: ``draft → scheduled → sending → sent`` or ``cancelled``; a scheduled one that fell due while the bot
 was down longer than the grace period becomes ``missed`` and its author is told — never silent.
@@ -7,35 +12,37 @@ was down longer than the grace period becomes ``missed`` and its author is told 
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from bot.announcements.declarations import ANNOUNCE_CANCEL, ANNOUNCE_CONFIRM, ANNOUNCE_STATUS
+from bot.announcements.declarations import ANNOUNCE_CANCEL, ANNOUNCE_STATUS
+from bot.announcements.fanout import FanOut
 from bot.announcements.model import Announcement, AnnouncementState
 from bot.announcements.payloads import AnnouncementPayload, AnnouncementTarget, ReportPayload
+from bot.announcements.preview import NoEstimate, PaceEstimate, estimates
+from bot.announcements.preview import preview as preview_message
 from bot.announcements.report import delivery_report, state_label
 from bot.audit import AuditAction
-from bot.channels.model import ChannelPurpose
 from bot.clock import Clock
-from bot.commands.context import Caller, ZoneSource
+from bot.commands.context import Caller
 from bot.commands.invoke import invoke
 from bot.delivery.model import Delivery, DeliveryKind, DeliveryStatus, NewDelivery
 from bot.delivery.notify import Notifier
 from bot.delivery.payloads import ChangePayload
 from bot.errors import PermissionDenied, UserError
 from bot.i18n import Text, _, _n, encode_text
-from bot.messages import Action, ActionStyle, Field, Message, stamp
+from bot.messages import Action, ActionStyle, Message, stamp
 from bot.model import Role
 from bot.ports import Store
 from bot.subscriptions.declarations import SUBSCRIBE, UNSUBSCRIBE
 from bot.subscriptions.model import DeliveryMode
 from bot.topics.access import coordinates
-from bot.topics.model import Topic, Visibility
+from bot.topics.model import Topic
 from bot.topics.visibility import known_topic
 from bot.untrusted import neutralise_mentions
-from bot.when import format_local
 
 OPEN = (AnnouncementState.DRAFT, AnnouncementState.SCHEDULED)
 PROGRESS_INTERVAL = 2.0
@@ -47,17 +54,21 @@ CONFIRM_GRACE = timedelta(minutes=5)  # a "send at 09:00" confirmed at 09:03 sti
 class AnnouncementConfig:
     missed_grace: timedelta = timedelta(hours=6)
     max_ahead: timedelta = timedelta(days=366)
+    fan_out_chunk: int = 5000
+    """Subscribers written per fan-out transaction: ~20 ms of other commands' wait, ~20 chunks for 100,000."""
 
 
 class AnnouncementService:
     def __init__(self, store: Store, clock: Clock, notifier: Notifier, wake: Callable[[], None],
-                 config: AnnouncementConfig) -> None:
+                 config: AnnouncementConfig, estimate: PaceEstimate | None = None) -> None:
         self._store = store
         self._clock = clock
         self._notifier = notifier
         self._wake = wake
         self._config = config
+        self._estimate = estimate or NoEstimate()
         self._last_progress: dict[int, float] = {}
+        self._fan_out = FanOut(store, clock, wake, config.fan_out_chunk)
         # A fan-out builds the same announcement thousands of times: keep it, its topic and author briefly.
         # Edits and cancels clear it, so a copy sent after an edit never carries the old text.
         self._sources: dict[int, tuple[float, Announcement, Topic | None, str]] = {}
@@ -94,38 +105,24 @@ class AnnouncementService:
         return announcement
 
     async def preview(self, caller: Caller, announcement: Announcement, topic: Topic) -> Message:
-        counts = await self._store.subscriptions.audience_counts(topic.id)
-        fields = []
-        for mode in DeliveryMode:
-            per_platform = [f"{'?' if platform is None else platform} {n}" for m, platform, n in counts if m is mode]
-            total = sum(n for m, _p, n in counts if m is mode)
-            fields.append(Field(mode.label, _("{total} ({platforms})", total=total,
-                                              platforms=", ".join(per_platform) or "—")))
-        channels = await self._store.channels.bound(ChannelPurpose.TOPIC, topic.id)
-        public = await self._store.channels.bound(ChannelPurpose.PUBLIC, None) \
-            if topic.visibility is Visibility.PUBLIC else []
-        fields.append(Field(_("Channels"), ", ".join(f"{c.platform}:#{c.channel_id}" for c in channels + public)
-                            or _("none bound (setup topic-channel)")))
-        when: Text = _("Sends when you confirm.") if announcement.send_at is None else \
-            _("Sends at {time} — {local} in your zone.", time=stamp(announcement.send_at),
-              local=format_local(announcement.send_at, caller.zone))
-        body: list[Text | str] = [announcement.text, when]
-        if caller.timezone_source is ZoneSource.DEFAULT:
-            body.append(_("That is the coalition's default zone; set yours with “settings timezone <zone>”."))
-        return Message(
-            title=_("Preview of announcement #{id} to “{topic}”", id=announcement.id, topic=topic.slug),
-            body=tuple(body), fields=tuple(fields),
-            actions=(Action(_("Confirm"), invoke(ANNOUNCE_CONFIRM, id=announcement.id), ActionStyle.PRIMARY),
-                     Action(_("Cancel"), invoke(ANNOUNCE_CANCEL, id=announcement.id), ActionStyle.DANGER)),
-        )
+        return await preview_message(self._store, self._estimate, caller, announcement, topic)
 
     async def confirm(self, caller: Caller, announcement_id: int) -> Message:
         """Send or schedule a draft. Its state is read inside the write transaction that changes it, so
         confirms sent at once (a double click, a retry) answer like confirms sent one after another."""
         async with self._store.transaction():
-            return await self._confirm(caller, announcement_id)
+            outcome = await self._confirm(caller, announcement_id)
+        if isinstance(outcome, Message):
+            return outcome
+        announcement, count = outcome
+        count += await self._fan_out.write_audience(announcement)  # after the commit: in chunks, letting others in
+        return Message(body=(_n("Announcement #{id} is on its way to {n} target.",
+                                "Announcement #{id} is on its way to {n} targets.", count, id=announcement.id),),
+                       actions=(Action(_("Delivery report"), invoke(ANNOUNCE_STATUS, id=announcement.id)),))
 
-    async def _confirm(self, caller: Caller, announcement_id: int) -> Message:
+    async def _confirm(self, caller: Caller, announcement_id: int) -> Message | tuple[Announcement, int]:
+        """A message when it ends here; else the announcement now ``sending`` and its channel targets, whose
+        subscribers' rows the caller writes once this transaction has committed."""
         announcement, topic = await self.coordinated(caller, announcement_id)
         if announcement.state is not AnnouncementState.DRAFT:
             return Message(body=(_("Announcement #{id} is already {state}.", id=announcement.id,
@@ -147,31 +144,23 @@ class AnnouncementService:
                                    time=stamp(announcement.send_at)),),
                            actions=(Action(_("Cancel"), invoke(ANNOUNCE_CANCEL, id=announcement.id),
                                            ActionStyle.DANGER),))
-        count = await self.fan_out(announcement, topic, expected=[AnnouncementState.DRAFT])
+        count = await self._fan_out.begin(announcement, topic, expected=[AnnouncementState.DRAFT])
+        if count is None:
+            return Message(body=(_("Announcement #{id} is already {state}.", id=announcement.id,
+                                   state=state_label(AnnouncementState.SENDING)),))
         await self._store.audit.record(caller.person.id, AuditAction.ANNOUNCE_SEND, f"announcement:{announcement.id}",
                                        "draft", "sending", now)
-        return Message(body=(_n("Announcement #{id} is on its way to {n} target.",
-                                "Announcement #{id} is on its way to {n} targets.", count, id=announcement.id),),
-                       actions=(Action(_("Delivery report"), invoke(ANNOUNCE_STATUS, id=announcement.id)),))
+        return announcement, count
 
     # --- fan-out --------------------------------------------------------------------------------------
 
     async def fan_out(self, announcement: Announcement, topic: Topic,
                       expected: list[AnnouncementState]) -> int:
-        """Write every delivery row in one transaction; returns the number of targets."""
-        now = self._clock.now()
-        store = self._store
-        rows: list[NewDelivery] = []
-        digest: list[tuple[int, int, DeliveryMode]] = []
-
-        def row(key: str, target: AnnouncementTarget, **where: object) -> NewDelivery:
-            return NewDelivery(dedupe_key=f"ann:{announcement.id}:{key}", kind=DeliveryKind.ANNOUNCEMENT,
-                               payload=AnnouncementPayload(announcement.id, target),
-                               not_before=now, topic_id=topic.id, announcement_id=announcement.id,
-                               **where)  # type: ignore[arg-type]
-
+        """Send: the move to ``sending`` with the channel and report rows, then the subscribers' rows in
+        chunks; returns the number of targets (0 when another path moved it first)."""
         if topic.archived:  # archived after it was scheduled: tell the author instead of posting
-            if await store.announcements.transition(announcement.id, AnnouncementState.CANCELLED, expected, now):
+            if await self._store.announcements.transition(announcement.id, AnnouncementState.CANCELLED, expected,
+                                                          self._clock.now()):
                 await self._notifier.to_people(
                     [announcement.author_id],
                     Message(title=_("Announcement #{id} was not sent", id=announcement.id),
@@ -179,31 +168,12 @@ class AnnouncementService:
                                   announcement.text)),
                     key=f"ann:{announcement.id}:archived")
             return 0
-        async with store.transaction():
-            if not await store.announcements.transition(announcement.id, AnnouncementState.SENDING, expected, now):
-                return 0
-            for binding in await store.channels.bound(ChannelPurpose.TOPIC, topic.id):
-                rows.append(row(f"channel:{binding.platform}:{binding.channel_id}", AnnouncementTarget.CHANNEL,
-                                platform=binding.platform, channel_id=binding.channel_id))
-            if topic.visibility is Visibility.PUBLIC:
-                for binding in await store.channels.bound(ChannelPurpose.PUBLIC, None):
-                    rows.append(row(f"public:{binding.platform}:{binding.channel_id}", AnnouncementTarget.PUBLIC,
-                                    platform=binding.platform, channel_id=binding.channel_id))
-            for subscription in await store.subscriptions.of_topic(topic.id):
-                if subscription.mode is DeliveryMode.IMMEDIATE:
-                    rows.append(row(f"person:{subscription.person_id}", AnnouncementTarget.DM,
-                                    person_id=subscription.person_id))
-                elif subscription.mode in (DeliveryMode.DAILY, DeliveryMode.WEEKLY):
-                    digest.append((subscription.person_id, announcement.id, subscription.mode))
-            # Due a moment earlier than the rest, so the author's report goes out first and then follows along.
-            rows.append(NewDelivery(dedupe_key=f"ann:{announcement.id}:report", kind=DeliveryKind.REPORT,
-                                    payload=ReportPayload(announcement.id),
-                                    not_before=now - timedelta(seconds=1),
-                                    person_id=announcement.author_id, announcement_id=announcement.id))
-            await store.outbox.enqueue(rows, now)
-            await store.digests.queue(digest, now)
-        self._wake()
-        return len(rows) - 1 + len(digest)
+        count = await self._fan_out.begin(announcement, topic, expected)
+        return 0 if count is None else count + await self._fan_out.write_audience(announcement)
+
+    async def resume_fan_outs(self) -> int:
+        """Finish fan-outs a crash left between chunks; returns rows written."""
+        return await self._fan_out.resume()
 
     async def run_due(self) -> int:
         """Send scheduled announcements that are due; returns how many."""
@@ -219,6 +189,7 @@ class AnnouncementService:
     async def settle_sending(self) -> list[Delivery]:
         """Close every announcement being sent whose deliveries have all ended (the housekeeping backstop);
         returns the reports to update in place."""
+        await self.resume_fan_outs()
         refresh: list[Delivery] = []
         for announcement in await self._store.announcements.in_state(AnnouncementState.SENDING):
             refresh += await self.settle(announcement.id)
@@ -243,6 +214,7 @@ class AnnouncementService:
                 and await self._store.announcements.transition(announcement_id, AnnouncementState.SENT,
                                                                [AnnouncementState.SENDING], self._clock.now())
         if finished:
+            self._fan_out.forget(announcement_id)
             return await self._report_to_update(announcement_id, final=True)
         return await self._report_to_update(announcement_id)
 
@@ -308,6 +280,7 @@ class AnnouncementService:
             stopped = await self._store.outbox.cancel_announcement(
                 announcement.id, encode_text(_("the announcement was cancelled")), now)
             await self._store.digests.drop_undigested(announcement.id)
+            self._fan_out.forget(announcement.id)
             removed = await self._propagate(announcement, DeliveryKind.DELETE, now)
             await self._store.audit.record(caller.person.id, AuditAction.ANNOUNCE_CANCEL,
                                            f"announcement:{announcement.id}", before.value, "cancelled", now)
@@ -371,7 +344,23 @@ class AnnouncementService:
         return announcement, topic, name
 
     async def report(self, announcement: Announcement) -> Message:
-        return await delivery_report(self._store, announcement)
+        if announcement.state is not AnnouncementState.SENDING:
+            return await delivery_report(self._store, announcement)
+        plan = await self._fan_out.plan(announcement)
+
+        def left(still_open: int, total: int) -> tuple[float, float] | None:
+            return self._time_left(plan, still_open, total)
+
+        return await delivery_report(self._store, announcement, left)
+
+    def _time_left(self, plan: dict[str | None, int], still_open: int, total: int) -> tuple[float, float] | None:
+        """(seconds left, seconds in all) at each platform's current pace, platforms sending side by side: the
+        copies still open are assumed spread over the platforms as the audience is."""
+        if not plan or not total:
+            return None
+        planned = estimates(self._estimate, plan)
+        share = estimates(self._estimate, {p: math.ceil(n * still_open / total) for p, n in plan.items()})
+        return (max(share.values()), max(planned.values())) if planned and share else None
 
     async def _report_to_update(self, announcement_id: int, *, final: bool = False) -> list[Delivery]:
         """The author's delivered report DM, when it is due an update (at most every couple of seconds)."""
@@ -379,7 +368,7 @@ class AnnouncementService:
         if not final and now - self._last_progress.get(announcement_id, 0.0) < PROGRESS_INTERVAL:
             return []
         self._last_progress[announcement_id] = now
-        reports = await self._store.outbox.of_announcement(announcement_id, DeliveryKind.REPORT)
-        if not reports or reports[0].sent is None:
+        report = await self._store.outbox.by_key(f"ann:{announcement_id}:report")
+        if report is None or report.sent is None:
             return []
-        return [reports[0]]
+        return [report]

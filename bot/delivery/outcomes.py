@@ -34,6 +34,30 @@ class DeliveryCount:
 
 
 @dataclass(frozen=True, slots=True)
+class StatusCount:
+    """How many of an announcement's copies are in ``status``; ``retryable`` of them failed for a transient
+    reason."""
+
+    status: DeliveryStatus
+    count: int
+    retryable: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class ProblemDelivery:
+    """A copy that failed, was skipped or was missed, as a report lists it: to whom (the person's name, or the
+    channel) and why (``reason`` as stored: see :func:`bot.i18n.decode_text`)."""
+
+    id: int
+    status: DeliveryStatus
+    person_id: int | None
+    person_name: str | None
+    platform: str | None
+    channel_id: str | None
+    reason: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class PlatformCircuit:
     """A platform's circuit as stored: open (its queue paused) while ``retry_at`` is in the future."""
 

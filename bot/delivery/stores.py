@@ -12,7 +12,14 @@ from datetime import datetime
 from typing import Protocol
 
 from bot.delivery.model import Delivery, DeliveryKind, DeliveryStatus, NewDelivery, SentMessage, WorkerLease
-from bot.delivery.outcomes import DeliveryCount, MissedDelivery, MissedReminder, PlatformCircuit
+from bot.delivery.outcomes import (
+    DeliveryCount,
+    MissedDelivery,
+    MissedReminder,
+    PlatformCircuit,
+    ProblemDelivery,
+    StatusCount,
+)
 
 
 class OutboxStore(Protocol):
@@ -97,8 +104,12 @@ class OutboxStore(Protocol):
         ...
 
     async def open_for_announcement(self, announcement_id: int) -> int:
-        """Returns how many of the announcement's copies are still ``pending`` or ``sending``. Raises nothing of its
-        own."""
+        """Returns how many of the announcement's copies are still ``pending`` or ``sending`` (from counters kept as
+        rows change: the same cost however many copies it has). Raises nothing of its own."""
+        ...
+
+    async def by_key(self, dedupe_key: str) -> Delivery | None:
+        """Returns the row queued under ``dedupe_key``, or ``None``. Raises nothing of its own."""
         ...
 
 
@@ -180,6 +191,17 @@ class DeliveryReportStore(Protocol):
 
     async def announcement_counts(self, announcement_id: int) -> list[DeliveryCount]:
         """Returns the announcement's copies counted by platform, kind and status. Raises nothing of its own."""
+        ...
+
+    async def live_counts(self, announcement_id: int) -> list[StatusCount]:
+        """Returns the announcement's copies counted by status, from counters kept as rows change (the same cost at
+        100 and 100,000 copies; no platform: see :meth:`announcement_counts` for that). Raises nothing of its
+        own."""
+        ...
+
+    async def problems(self, announcement_id: int, limit: int) -> list[ProblemDelivery]:
+        """Returns at most ``limit`` of the announcement's copies that failed, were skipped or were missed, oldest
+        first, each with its recipient's name. Raises nothing of its own."""
         ...
 
     async def outbox_counts(self, ended_since: datetime) -> list[DeliveryCount]:

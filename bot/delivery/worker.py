@@ -35,7 +35,7 @@ from bot.messages import Message
 from bot.people.service import PeopleService
 from bot.ports import Store
 
-__all__ = ["AfterBatch", "Builder", "DeliveryConfig", "DeliveryWorker", "LeaseConfig", "Outlet"]
+__all__ = ["AfterBatch", "Builder", "DeliveryConfig", "DeliveryWorker", "LeaseConfig", "Outlet", "OutletPaces"]
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +46,26 @@ the claim loop, and a platform that hangs must not hold the reports of the other
 AfterBatch = Callable[[Sequence[Delivery]], Awaitable[Sequence[Delivery]]]
 """Called with rows handled (a batch, or those completed since the last call); returns delivered messages to
 rebuild and edit in place now (the live announcement report)."""
+
+
+class OutletPaces:
+    """How long sends take at each platform's pace: the estimate announcement previews and live reports show.
+
+    It reads the very buckets the worker paces with (the outlets it is given), each time it is asked, so a rate
+    that adapts to 429s is read as it is now; a platform connected later is found once it is in ``outlets``.
+    """
+
+    def __init__(self, outlets: Mapping[str, Outlet]) -> None:
+        self._outlets = outlets
+
+    def seconds_for(self, platform: str, messages: int) -> float | None:
+        """Returns ``messages`` sends' seconds at ``platform``'s current rate (0 when it is not paced); ``None``
+        when the platform is not connected. A split message costs more than one send: this is a floor."""
+        outlet = self._outlets.get(platform)
+        if outlet is None:
+            return None
+        bucket = outlet.bucket
+        return 0.0 if bucket is None else max(0.0, messages - bucket.burst) / bucket.rate
 
 
 class _Batch:
