@@ -35,13 +35,14 @@ from bot.channels.service import ChannelService, PlatformNotReady, Platforms
 from bot.clock import Clock, SystemClock
 from bot.commands.dispatcher import Dispatcher
 from bot.commands.registry import CommandRegistry
+from bot.delivery.direct_channels import DirectChannels
 from bot.delivery.missed import MissedReporter
 from bot.delivery.model import DeliveryKind
 from bot.delivery.notify import Notifier
 from bot.delivery.pacing import TokenBucket
 from bot.delivery.status import OutboxReports
 from bot.delivery.wakeup import Wakeup
-from bot.delivery.worker import DeliveryConfig, DeliveryWorker, LeaseConfig, Outlet
+from bot.delivery.worker import DeliveryConfig, DeliveryWorker, LeaseConfig, Outlet, OutletPaces
 from bot.i18n import Translator
 from bot.meetings.ics import coalition_slug
 from bot.meetings.model import MeetingConfig
@@ -50,7 +51,7 @@ from bot.meetings.scheduler import MeetingScheduler
 from bot.meetings.service import MeetingService
 from bot.model import Identity
 from bot.people.service import PeopleService
-from bot.ports import PlatformAdapter
+from bot.ports import DirectChannelOpener, PlatformAdapter
 from bot.resources.service import ResourceService
 from bot.subscriptions.digests import DIGEST_EXPIRED, DigestConfig, DigestService
 from bot.subscriptions.service import SubscriptionService
@@ -79,6 +80,8 @@ class App:
     scheduler: MeetingScheduler
     """Armed when :meth:`serve` starts (tests drive :meth:`run_due` instead)."""
     platform_runners: list[Any] = field(default_factory=list)
+    direct_channels: DirectChannels | None = None
+    """Opens DM channels ahead of fan-outs (runs in :meth:`serve`; tests and benchmarks call its ``run_due``)."""
 
     async def run_due(self) -> None:
         """Do everything that is due now: expire requests, start due announcements, queue digests, send
@@ -105,6 +108,8 @@ class App:
             await stack.enter_async_context(self.scheduler)
             worker = group.create_task(self.worker.run())
             others = [group.create_task(self._housekeeping())]
+            if self.direct_channels is not None:
+                others.append(group.create_task(self.direct_channels.run()))
             if self.console is not None:
                 others.append(group.create_task(self.console.run()))
             waiters = [asyncio.ensure_future(stop.wait())]
@@ -130,6 +135,8 @@ class App:
                 await self.services.meetings.run_due()
                 await self.digests.run_due()
                 await self.services.missed.run_due()
+                if self.direct_channels is not None:
+                    self.direct_channels.wake()  # DM channels still to open before the next announcement
             except Exception:
                 log.exception("housekeeping failed; will try again")
             delay = HOUSEKEEPING_SECONDS
@@ -138,6 +145,21 @@ class App:
                 # At least a second: an announcement that keeps failing must not spin this loop.
                 delay = max(1.0, min(delay, (next_at - self.services.clock.now()).total_seconds()))
             await asyncio.sleep(delay)
+
+
+class LateOpener:
+    """The DM channel opener, known to the subscription service before the platforms it opens on are connected:
+    a wake before it is attached is dropped (the opener looks at the database when it starts anyway)."""
+
+    def __init__(self) -> None:
+        self.opener: DirectChannels | None = None
+
+    def attach(self, opener: DirectChannels) -> None:
+        self.opener = opener
+
+    def wake(self) -> None:
+        if self.opener is not None:
+            self.opener.wake()
 
 
 class AlreadyRunning(RuntimeError):
@@ -185,6 +207,8 @@ async def build_app(settings: Settings, *, clock: Clock | None = None, console_o
         delivery = settings.delivery
         # Everyone who queues a row rings this; the worker, built last, listens.
         wakeup = Wakeup()
+        # A subscription wakes the DM channel opener, built once the platforms are connected.
+        direct_channels = LateOpener()
         notifier = Notifier(store, clock, wakeup)
         people = PeopleService(store, config, translator, clock)
         topics = TopicService(store, clock, notifier)
@@ -200,11 +224,13 @@ async def build_app(settings: Settings, *, clock: Clock | None = None, console_o
                                             ("discord", settings.discord.configured)) if on}
         announcement_service = AnnouncementService(
             store, clock, notifier, wakeup,
-            AnnouncementConfig(missed_grace=timedelta(hours=delivery.missed_grace_hours)))
+            AnnouncementConfig(missed_grace=timedelta(hours=delivery.missed_grace_hours)),
+            estimate=OutletPaces(outlets))  # the worker's own buckets, read when a preview or report asks
         services = Services(
             config=config, clock=clock, translator=translator, registry=CommandRegistry(all_commands()),
             notifier=notifier, people=people, topics=topics,
-            subscriptions=SubscriptionService(store, clock, notifier, config.request_expiry, config.admins),
+            subscriptions=SubscriptionService(store, clock, notifier, config.request_expiry, config.admins,
+                                              subscribed=direct_channels.wake),
             digests=DigestService(store, clock, people, notifier, meetings=meetings,
                                   config=DigestConfig(hour=delivery.digest_hour,
                                                       weekly_day=WEEKDAYS.index(delivery.weekly_digest_day))),
@@ -243,9 +269,11 @@ async def build_app(settings: Settings, *, clock: Clock | None = None, console_o
             from storage.replays import SqliteReplays
 
             slack_runner = await stack.enter_async_context(slack.running(
-                settings.slack, dispatcher, per_second=delivery.slack_per_second,
+                settings.slack, dispatcher, workspace_per_second=delivery.slack_workspace_per_second,
+                workspace_max_per_second=delivery.slack_workspace_max_per_second,
                 language=settings.coalition.language, web_host=settings.web.host, web_port=settings.web.port,
-                replays=SqliteReplays(db)))
+                replays=SqliteReplays(db), remember_dm=store.people.set_dm_channel,
+                forget_dm=store.direct_channels.forget))
             outlets["slack"] = slack_runner.outlet
             runners.append(slack_runner)
         if settings.discord.configured:
@@ -259,13 +287,17 @@ async def build_app(settings: Settings, *, clock: Clock | None = None, console_o
             discord_stores = discord.DiscordStores(
                 people=store.people, action_tokens=SqliteActionTokens(db), send_attempts=SqliteSendAttempts(db),
                 publishes=SqlitePublishes(db),
-                may_forward=lambda platform, channel_id: may_forward(store, platform, channel_id))
+                may_forward=lambda platform, channel_id: may_forward(store, platform, channel_id),
+                forget_dm=store.direct_channels.forget)
             discord_runner = await stack.enter_async_context(
                 discord.running(settings.discord, dispatcher, discord_stores, translator, clock,
-                                per_second=delivery.discord_per_second, language=settings.coalition.language))
+                                global_limit=delivery.discord_global_limit, language=settings.coalition.language))
             outlets["discord"] = discord_runner.outlet
             runners.append(discord_runner)
 
+        openers = {name: outlet.adapter for name, outlet in outlets.items()
+                   if isinstance(outlet.adapter, DirectChannelOpener)}
+        direct_channels.attach(DirectChannels(store, clock, openers))
         announcements = services.announcements
         worker = DeliveryWorker(
             store, clock, translator, people, outlets.values(),
@@ -279,7 +311,7 @@ async def build_app(settings: Settings, *, clock: Clock | None = None, console_o
         await announcements.mark_missed()
         yield App(settings=settings, db=db, store=store, services=services, dispatcher=dispatcher,
                   worker=worker, console=console, digests=services.digests, scheduler=scheduler,
-                  platform_runners=runners)
+                  platform_runners=runners, direct_channels=direct_channels.opener)
 
 
 def delivery_config(delivery: DeliverySettings) -> DeliveryConfig:
@@ -287,6 +319,14 @@ def delivery_config(delivery: DeliverySettings) -> DeliveryConfig:
     if delivery.max_attempts is not None:
         log.warning("[delivery] max_attempts is no longer used: deliveries retry for retry_for_hours (%g h); "
                     "remove it from the settings", delivery.retry_for_hours)
+    if delivery.discord_per_second is not None:
+        log.warning("[delivery] discord_per_second is no longer used: Discord is paced at 0.97 of "
+                    "discord_global_limit (%g/s) and slows down on a global 429; remove it from the settings",
+                    delivery.discord_global_limit)
+    if delivery.slack_per_second is not None:
+        log.warning("[delivery] slack_per_second is no longer used: Slack is paced per channel under a workspace "
+                    "budget that starts at slack_workspace_per_second (%g/s) and learns from 429s; remove it "
+                    "from the settings", delivery.slack_workspace_per_second)
     return DeliveryConfig(poll_seconds=delivery.poll_seconds, concurrency=delivery.concurrency,
                           backoff_base_seconds=delivery.backoff_base_seconds,
                           backoff_max_seconds=delivery.backoff_max_seconds,

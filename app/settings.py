@@ -58,8 +58,19 @@ class DeliverySettings(BaseModel):
     circuit_cooldown_max_seconds: float = Field(default=5.0, gt=0)
     lease_seconds: float = Field(default=60.0, ge=5)
     console_per_second: float = Field(default=100.0, gt=0)
-    slack_per_second: float = Field(default=1.0, gt=0)
-    discord_per_second: float = Field(default=40.0, gt=0)
+    slack_workspace_per_second: float = Field(default=20.0, gt=0)
+    """Where Slack's workspace budget for posts starts; it learns from 429s (down fast, up a step a clean
+    minute). Each channel, each DM included, is also kept to about one post a second."""
+    slack_workspace_max_per_second: float = Field(default=100.0, gt=0)
+    """The most the Slack workspace budget learns to."""
+    discord_global_limit: float = Field(default=50.0, gt=0)
+    """Discord's global request limit for the bot (50 unless Discord granted more); paced at 0.97 of it, lower
+    for a while after Discord answers a global 429."""
+    slack_per_second: float | None = Field(default=None, gt=0)
+    """Deprecated and ignored (see ``slack_workspace_per_second``); still accepted so an existing settings file
+    loads. The composition root logs a warning when it is set."""
+    discord_per_second: float | None = Field(default=None, gt=0)
+    """Deprecated and ignored (see ``discord_global_limit``); still accepted, with a warning."""
     missed_grace_hours: float = Field(default=6.0, ge=0)
     digest_hour: int = Field(default=8, ge=0, le=23)
     weekly_digest_day: Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"] = \

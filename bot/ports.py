@@ -26,12 +26,13 @@ from typing import Protocol, runtime_checkable
 from bot.announcements.store import AnnouncementStore
 from bot.audit import AuditStore
 from bot.channels.store import ChannelStore
+from bot.delivery.direct_store import DirectChannelStore
 from bot.delivery.model import SentMessage
 from bot.delivery.stores import CircuitStore, DeliveryReportStore, LeaseStore, OutboxStore
 from bot.i18n import Msg
 from bot.meetings.store import MeetingStore
 from bot.messages import RenderedMessage
-from bot.model import IdentityRecord, Role
+from bot.model import Identity, IdentityRecord, Role
 from bot.people.store import GrantStore, PeopleStore
 from bot.resources.store import ResourceStore
 from bot.subscriptions.store import DigestStore, RequestStore, SubscriptionStore
@@ -139,6 +140,21 @@ class InFlightAware(Protocol):
         ...
 
 
+@runtime_checkable
+class DirectChannelOpener(Protocol):
+    """Adapters whose DMs go through a channel that must be opened first (Discord, Slack) implement this, so the
+    channel can be opened when someone subscribes or before an announcement is due, not in the middle of a
+    fan-out (where opening costs a request, or a call limited per minute, per recipient)."""
+
+    async def open_direct(self, identity: Identity) -> str:
+        """Open (or find) the DM channel with ``identity``, taking the adapter's own pace. Returns the channel
+        id; it does not store it. Raises :class:`~bot.delivery.errors.TransientDeliveryError` (rate limit, with
+        ``route`` when only opening DMs is limited; 5xx; network) or
+        :class:`~bot.delivery.errors.PermanentDeliveryError` (``dm_closed`` when the person accepts no DMs from
+        the bot; the person is gone)."""
+        ...
+
+
 # --- storage ---------------------------------------------------------------------------------------
 
 
@@ -176,6 +192,8 @@ class Store(Protocol):
     def leases(self) -> LeaseStore: ...
     @property
     def delivery_reports(self) -> DeliveryReportStore: ...
+    @property
+    def direct_channels(self) -> DirectChannelStore: ...
 
     def transaction(self) -> AbstractAsyncContextManager[None]:
         """Returns a context manager: writes inside the block commit together when it ends, or none does when it

@@ -17,6 +17,7 @@ from storage.circuits import SqliteCircuits
 from storage.database import Database
 from storage.delivery_reports import SqliteDeliveryReports
 from storage.digests import SqliteDigests
+from storage.direct_channels import SqliteDirectChannels
 from storage.grants import SqliteGrants
 from storage.leases import SqliteLeases
 from storage.meetings import SqliteMeetings
@@ -48,6 +49,7 @@ class SqliteStore:
         self._circuits = SqliteCircuits(db)
         self._leases = SqliteLeases(db)
         self._delivery_reports = SqliteDeliveryReports(db)
+        self._direct_channels = SqliteDirectChannels(db)
 
     @property
     def people(self) -> SqlitePeople:
@@ -100,6 +102,10 @@ class SqliteStore:
     @property
     def delivery_reports(self) -> SqliteDeliveryReports:
         return self._delivery_reports
+
+    @property
+    def direct_channels(self) -> SqliteDirectChannels:
+        return self._direct_channels
 
     @property
     def circuits(self) -> SqliteCircuits:

@@ -22,8 +22,9 @@ __all__ = ["DiscordStores", "running"]
 
 
 def running(config: DiscordSettings, dispatcher: Dispatcher, stores: DiscordStores, translator: Translator,
-            clock: Clock, *, per_second: float, language: str) -> AbstractAsyncContextManager[DiscordRunner]:
+            clock: Clock, *, global_limit: float = 50.0,
+            language: str) -> AbstractAsyncContextManager[DiscordRunner]:
     """Log in and connect; the runner's ``outlet`` is what the delivery worker sends through."""
     from adapters.discord.client import running as _running
 
-    return _running(config, dispatcher, stores, translator, clock, per_second=per_second, language=language)
+    return _running(config, dispatcher, stores, translator, clock, global_limit=global_limit, language=language)

@@ -11,11 +11,15 @@ import asyncio
 import contextlib
 import functools
 import logging
-from collections.abc import AsyncIterator, Iterator
+import math
+import time
+from collections import deque
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
+import aiohttp
 import discord
 import discord.gateway
 import discord.http
@@ -33,7 +37,7 @@ from adapters.discord.stores import DiscordStores
 from adapters.discord.tokens import ActionTokens
 from bot.clock import Clock
 from bot.commands.dispatcher import Dispatcher
-from bot.delivery.pacing import TokenBucket
+from bot.delivery.pacing import AdaptiveBucket
 from bot.delivery.worker import Outlet
 from bot.i18n import Msg, Translator
 
@@ -41,7 +45,17 @@ log = logging.getLogger(__name__)
 
 MAX_RATELIMIT_WAIT = 30.0  # a longer 429 raises discord.RateLimited: the outbox retries, nothing sleeps
 READY_TIMEOUT_SECONDS = 60.0
-GLOBAL_LIMIT_PER_SECOND = 50.0  # Discord's global request limit for a bot
+GLOBAL_LIMIT_PER_SECOND = 50.0  # Discord's global request limit for a bot (larger bots are granted more)
+PACE_OF_LIMIT = 0.97
+"""The share of the global limit the bot paces itself at. With a burst of one, rate + burst stays under the limit
+in any one second (48.5 + 1 < 50), with room for the jitter of requests in flight."""
+FLOOR_OF_LIMIT = 0.2
+SLOW_DOWN = 0.9
+RECOVER_AFTER_SECONDS = 10.0
+"""After a global 429 the pace drops to :data:`SLOW_DOWN` of itself, and creeps back a step after each clean
+:data:`RECOVER_AFTER_SECONDS`. Gentler and quicker than Slack's workspace budget: Discord's limit is known, so a
+429 at 0.97 of it is the jitter of requests in flight (or another process on the same token), not a limit
+that is lower than thought."""
 GUILD_READY_TIMEOUT = 0.5  # one guild: after its GUILD_CREATE there is nothing more to wait for
 
 
@@ -55,6 +69,70 @@ class CoalitionTree(app_commands.CommandTree["CoalitionClient"]):
     async def on_error(self, interaction: discord.Interaction[CoalitionClient],
                        error: app_commands.AppCommandError, /) -> None:
         await interaction.client.coalition.report_failure(interaction, error)
+
+
+def global_budget(limit: float) -> AdaptiveBucket:
+    """One budget for every request the bot makes, at :data:`PACE_OF_LIMIT` of Discord's global ``limit``."""
+    return AdaptiveBucket(limit * PACE_OF_LIMIT, 1.0, floor=max(1.0, limit * FLOOR_OF_LIMIT),
+                          ceiling=limit * PACE_OF_LIMIT, decrease=SLOW_DOWN, clean_seconds=RECOVER_AFTER_SECONDS,
+                          name="Discord")
+
+
+class GlobalWindow:
+    """At most ``limit - 2`` requests in any one second, counted as each request goes on the wire.
+
+    The token bucket spaces requests when they are *decided*; between that and the wire discord.py takes a route
+    lock and builds the request, and a busy event loop can hold several back and release them together. Discord
+    counts arrivals, so this second guard, right before each request is sent, keeps that bunching from making
+    a 50th request in one second (a 429 that would also slow the bucket down). Two short of the limit: what
+    happens after this point (the connection, the network) can still shift a request by a few milliseconds."""
+
+    def __init__(self, limit: float, *, monotonic: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
+        self.most = max(1, math.ceil(limit) - 2)
+        self._sent: deque[float] = deque()
+        self._monotonic = monotonic
+        self._sleep = sleep
+
+    async def admit(self) -> None:
+        while True:
+            now = self._monotonic()
+            while self._sent and now - self._sent[0] >= 1.0:
+                self._sent.popleft()
+            if len(self._sent) < self.most:
+                self._sent.append(now)
+                return
+            await self._sleep(1.0 - (now - self._sent[0]))
+
+
+def global_limit_trace(bucket: AdaptiveBucket, window: GlobalWindow) -> aiohttp.TraceConfig:
+    """Hooks on every request discord.py makes: :class:`GlobalWindow` before it is sent, and after it Discord's
+    own signal that the bot went over its global limit.
+
+    discord.py waits a global 429 out and retries by itself, so the adapter never sees it; this hook does, and
+    slows the budget down (a 429 with ``X-RateLimit-Global`` or ``X-RateLimit-Scope: global``; a route's own
+    429 is the route's business, see :mod:`adapters.route_limits`)."""
+
+    async def on_request_start(session: aiohttp.ClientSession, context: object,
+                               params: aiohttp.TraceRequestStartParams) -> None:
+        await window.admit()
+
+    async def on_request_end(session: aiohttp.ClientSession, context: object,
+                             params: aiohttp.TraceRequestEndParams) -> None:
+        response = params.response
+        headers = response.headers
+        if response.status == 429 and (headers.get("X-RateLimit-Global", "").lower() == "true"
+                                       or headers.get("X-RateLimit-Scope") == "global"):
+            try:
+                seconds: float | None = float(headers.get("Retry-After", ""))
+            except ValueError:
+                seconds = None
+            bucket.slow_down(seconds)
+
+    trace = aiohttp.TraceConfig()
+    trace.on_request_start.append(on_request_start)
+    trace.on_request_end.append(on_request_end)
+    return trace
 
 
 class CoalitionClient(discord.Client):
@@ -144,9 +222,11 @@ def _endpoints(api_base_url: str, gateway_url: str | None) -> Iterator[None]:
 
 @asynccontextmanager
 async def running(config: DiscordSettings, dispatcher: Dispatcher, stores: DiscordStores, translator: Translator,
-                  clock: Clock, *, per_second: float, language: str) -> AsyncIterator[DiscordRunner]:
+                  clock: Clock, *, global_limit: float = GLOBAL_LIMIT_PER_SECOND,
+                  language: str) -> AsyncIterator[DiscordRunner]:
     """Log in, sync the commands to the guild, connect; the runner's ``outlet`` is what the delivery worker
-    sends through, at most ``per_second`` requests. ``language`` is the coalition's, for command
+    sends through, paced at :data:`PACE_OF_LIMIT` of ``global_limit`` requests a second (lower after Discord
+    says the bot went over it). ``language`` is the coalition's, for command
     descriptions; ``stores`` is everything it keeps (tokens, send attempts, publishes, DM channels). Closes on
     exit."""
     if config.token is None or config.guild_id is None:
@@ -158,7 +238,9 @@ async def running(config: DiscordSettings, dispatcher: Dispatcher, stores: Disco
         return translator.render(text, language)
 
     with _endpoints(config.api_base_url, config.gateway_url):
-        client = CoalitionClient(handler, config.guild_id)
+        bucket = global_budget(global_limit)
+        client = CoalitionClient(handler, config.guild_id,
+                                 http_trace=global_limit_trace(bucket, GlobalWindow(global_limit)))
         async with client:
             await client.login(config.token.get_secret_value())
             await client.tree.set_translator(DescriptionTranslator(translator, language))
@@ -182,13 +264,10 @@ async def running(config: DiscordSettings, dispatcher: Dispatcher, stores: Disco
                 if client.get_guild(config.guild_id) is None:
                     log.warning("Discord: the bot is not in the configured server %s; add it with %s",
                                 config.guild_id, _invite(client))
-                rate = per_second
-                # One budget for every request we make. A small burst: rate + burst must stay within Discord's
-                # global limit in any one second, with room for network jitter (40 + 5 by default).
-                bucket = TokenBucket(rate, max(1.0, min(rate / 4, (GLOBAL_LIMIT_PER_SECOND - rate) / 2)))
                 delivery = DiscordDelivery(client, config.guild_id, stores.people, handler, stores.send_attempts,
                                            publishes, clock, roles=roles, pace=bucket.acquire,
-                                           may_publish=functools.partial(stores.may_forward, PLATFORM))
+                                           may_publish=functools.partial(stores.may_forward, PLATFORM),
+                                           forget_dm=stores.forget_dm)
                 publisher = asyncio.create_task(publishes.run(), name="discord-publish")
                 # It takes a token per request itself: the worker only slows it down after a 429.
                 yield DiscordRunner(client=client, delivery=delivery, publishes=publishes, handler=handler,

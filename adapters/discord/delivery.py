@@ -6,7 +6,8 @@ Why permanent failures must not be retried: repeated 401/403/429 answers count t
 message already posted instead of posting twice; after the window, the channel's recent messages are read
 for the nonce before sending again.
 
-Rate limits: discord.py waits out the global limit and short per-route waits itself; what reaches us as
+Rate limits: discord.py waits out the global limit and short per-route waits itself (a global 429 also slows the
+bot's budget down: :func:`adapters.discord.client.global_limit_trace`); what reaches us as
 ``discord.RateLimited`` is a long limit on one route — opening DMs (route ``dm-open``) or one channel
 (``channel:<id>``, a post, edit, delete or history read in it). That route alone is limited: the adapter
 refuses further calls to it until it lifts, without a request (see :mod:`adapters.route_limits`), and the
@@ -39,10 +40,12 @@ from bot.delivery.errors import PermanentDeliveryError, TransientDeliveryError
 from bot.delivery.model import SentMessage
 from bot.i18n import Msg, Text, _
 from bot.messages import RenderedMessage
-from bot.model import IdentityRecord, Role
+from bot.model import Identity, IdentityRecord, Role
 from bot.people.store import PeopleStore
 
 CANNOT_DM = 50007
+UNKNOWN_CHANNEL = 10003
+UNKNOWN_USER = 10013
 ROLE_TTL_SECONDS = 300.0
 NONCE_WINDOW = timedelta(minutes=4)  # Discord keeps nonces "a few minutes"; stay inside that
 HISTORY_LOOKBACK = 50
@@ -119,8 +122,10 @@ class DiscordDelivery:
                  nonce_window: timedelta = NONCE_WINDOW, roles: RoleMap | None = None,
                  pace: Callable[[], Awaitable[None]] | None = None,
                  may_publish: Callable[[str], Awaitable[bool]] | None = None,
-                 monotonic: Callable[[], float] = time.monotonic) -> None:
+                 monotonic: Callable[[], float] = time.monotonic,
+                 forget_dm: Callable[[Identity, str], Awaitable[bool]] | None = None) -> None:
         self._client = client
+        self._forget_dm = forget_dm
         self._may_publish = may_publish
         # Discord's global limit counts requests, not deliveries: every request this adapter makes (a message
         # part, opening a DM, an edit, a history scan, a member look-up) takes its own token, right before it
@@ -143,13 +148,41 @@ class DiscordDelivery:
 
     async def send_direct(self, recipient: IdentityRecord, message: RenderedMessage, *,
                           delivery_key: str) -> SentMessage:
-        """DM through the cached DM channel; opening one (a request of its own) happens once per person."""
-        channel_id = recipient.dm_channel_id
-        if channel_id is None:
-            user = discord.Object(int(recipient.identity.external_id))
-            dm = await self._call(OPEN_DM, functools.partial(self._client.create_dm, user))
-            channel_id = str(dm.id)
-            await self._people.set_dm_channel(recipient.identity, channel_id)
+        """DM through the stored DM channel; opening one (a request of its own) happens once per person, and
+        normally ahead of time (:class:`bot.delivery.direct_channels.DirectChannels`). A stored channel Discord
+        no longer knows (Unknown Channel) is forgotten and the DM reopened, once."""
+        identity = recipient.identity
+        stored = recipient.dm_channel_id
+        channel_id = stored or await self._open_and_keep(identity)
+        try:
+            return await self._send_dm(channel_id, message, delivery_key)
+        except PermanentDeliveryError as error:
+            cause = error.__cause__
+            if stored is None or not (isinstance(cause, discord.NotFound) and cause.code == UNKNOWN_CHANNEL):
+                raise
+        if self._forget_dm is not None:
+            await self._forget_dm(identity, stored)
+        return await self._send_dm(await self._open_and_keep(identity), message, delivery_key)
+
+    async def open_direct(self, identity: Identity) -> str:
+        """Open the DM channel with ``identity`` (one request, under the global pace); returns its id.
+
+        Through the HTTP client rather than ``Client.create_dm``: that one answers from discord.py's cache of
+        DM channels, which would hand back a channel Discord has since forgotten, and keeps every channel in
+        memory."""
+        if not identity.external_id.isdigit():
+            raise PermanentDeliveryError(_("Discord no longer knows this user, channel or message (error {code}).",
+                                           code=UNKNOWN_USER))
+        data = await self._call(OPEN_DM, functools.partial(self._client.http.start_private_message,
+                                                           int(identity.external_id)))
+        return str(data["id"])
+
+    async def _open_and_keep(self, identity: Identity) -> str:
+        channel_id = await self.open_direct(identity)
+        await self._people.set_dm_channel(identity, channel_id)
+        return channel_id
+
+    async def _send_dm(self, channel_id: str, message: RenderedMessage, delivery_key: str) -> SentMessage:
         channel = self._client.get_partial_messageable(int(channel_id), type=discord.ChannelType.private)
         return await self._send(channel, channel_route(channel_id), message, delivery_key)
 

@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from bot.adapter_stores import ActionTokenStore, PublishStore, SendAttemptStore
+from bot.model import Identity
 from bot.people.store import PeopleStore
 
 ForwardCheck = Callable[[str, str], Awaitable[bool]]
@@ -26,3 +27,5 @@ class DiscordStores:
     send_attempts: SendAttemptStore
     publishes: PublishStore
     may_forward: ForwardCheck
+    forget_dm: Callable[[Identity, str], Awaitable[bool]] | None = None
+    """Clears a stored DM channel Discord no longer knows (``DirectChannelStore.forget``), so it is reopened."""

@@ -6,6 +6,7 @@ The composition root calls :func:`running`. It is imported lazily here so that `
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from typing import TYPE_CHECKING
 
@@ -14,15 +15,20 @@ if TYPE_CHECKING:
     from adapters.slack.settings import SlackSettings
     from bot.adapter_stores import ReplayStore
     from bot.commands.dispatcher import Dispatcher
+    from bot.model import Identity
 
 __all__ = ["running"]
 
 
-def running(slack: SlackSettings, dispatcher: Dispatcher, *, per_second: float, language: str, web_host: str,
-            web_port: int, replays: ReplayStore) -> AbstractAsyncContextManager[SlackRunner]:
+def running(slack: SlackSettings, dispatcher: Dispatcher, *, workspace_per_second: float,
+            workspace_max_per_second: float, language: str, web_host: str, web_port: int, replays: ReplayStore,
+            remember_dm: Callable[[Identity, str], Awaitable[None]] | None = None,
+            forget_dm: Callable[[Identity, str], Awaitable[bool]] | None = None
+            ) -> AbstractAsyncContextManager[SlackRunner]:
     """Connect to Slack and disconnect on exit; the runner's ``outlet`` is what the delivery worker sends
     through."""
     from adapters.slack.app import running as _running
 
-    return _running(slack, dispatcher, per_second=per_second, language=language, web_host=web_host,
-                    web_port=web_port, replays=replays)
+    return _running(slack, dispatcher, workspace_per_second=workspace_per_second,
+                    workspace_max_per_second=workspace_max_per_second, language=language, web_host=web_host,
+                    web_port=web_port, replays=replays, remember_dm=remember_dm, forget_dm=forget_dm)

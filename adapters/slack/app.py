@@ -7,7 +7,7 @@ socket or the HTTP server, then the web client's session — on every path.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 
@@ -26,11 +26,23 @@ from adapters.slack.retries import delivery_client, interactive_client
 from adapters.slack.settings import SlackSettings
 from bot.adapter_stores import ReplayStore
 from bot.commands.dispatcher import Dispatcher
-from bot.delivery.pacing import TokenBucket
+from bot.delivery.pacing import AdaptiveBucket
 from bot.delivery.worker import Outlet
 from bot.i18n import Translator
+from bot.model import Identity
 
 log = logging.getLogger(__name__)
+
+WORKSPACE_FLOOR = 1.0
+WORKSPACE_DECREASE = 0.7
+"""After a workspace 429 the budget drops to this share of itself; it creeps back after a clean minute."""
+
+
+def workspace_budget(start: float, ceiling: float) -> AdaptiveBucket:
+    """The workspace's chat.postMessage budget: Slack does not publish it, so it is learnt (AIMD) from ``start``,
+    never above ``ceiling``. A burst of one: a full second saved up would overshoot a cap the budget sits at."""
+    return AdaptiveBucket(start, 1.0, floor=min(WORKSPACE_FLOOR, start), ceiling=max(start, ceiling),
+                          decrease=WORKSPACE_DECREASE, name="Slack workspace")
 
 
 @dataclass
@@ -47,16 +59,20 @@ class SlackRunner:
     handlers: SlackHandlers
     mode: str
     outlet: Outlet
-    """What the delivery worker sends through, paced by the workspace budget."""
+    """What the delivery worker sends through, paced by the workspace budget (AIMD: it learns from 429s)."""
     url: str | None = None
 
 
 @asynccontextmanager
-async def running(slack: SlackSettings, dispatcher: Dispatcher, *, per_second: float, language: str,
-                  web_host: str, web_port: int, replays: ReplayStore) -> AsyncIterator[SlackRunner]:
-    """``per_second`` is the workspace's send budget; ``language`` the coalition's, for what Slack shows
-    before a person is known; ``web_host``/``web_port`` where HTTP mode listens; ``replays`` remembers the
-    signatures HTTP mode accepted, so a replayed request is refused."""
+async def running(slack: SlackSettings, dispatcher: Dispatcher, *, workspace_per_second: float,
+                  workspace_max_per_second: float, language: str, web_host: str, web_port: int,
+                  replays: ReplayStore, remember_dm: Callable[[Identity, str], Awaitable[None]] | None = None,
+                  forget_dm: Callable[[Identity, str], Awaitable[bool]] | None = None) -> AsyncIterator[SlackRunner]:
+    """``workspace_per_second`` is where the workspace's send budget starts, ``workspace_max_per_second`` the most
+    it may learn to (see :func:`workspace_budget`); ``language`` the coalition's, for what Slack shows before a
+    person is known; ``web_host``/``web_port`` where HTTP mode listens; ``replays`` remembers the signatures HTTP
+    mode accepted, so a replayed request is refused; ``remember_dm``/``forget_dm`` keep DM channel ids (see
+    :class:`SlackDelivery`)."""
     if slack.mode == "socket" and not (slack.app_token and slack.app_token.get_secret_value()):
         raise ValueError("[slack] mode = \"socket\" needs app_token (xapp-…); or use mode = \"http\"")
     if slack.mode == "http" and not (slack.signing_secret and slack.signing_secret.get_secret_value()):
@@ -69,16 +85,15 @@ async def running(slack: SlackSettings, dispatcher: Dispatcher, *, per_second: f
     # The directory's calls (users.info …) are retried only after a dropped connection, never after a 429, so
     # the worker's role re-check through it never waits out a rate limit either.
     directory = SlackDirectory(client, coordinator_group=slack.coordinator_group)
-    delivery = SlackDelivery(posting, dedupe_after_crash=slack.dedupe_after_crash, directory=directory)
+    delivery = SlackDelivery(posting, dedupe_after_crash=slack.dedupe_after_crash, directory=directory,
+                             remember_dm=remember_dm, forget_dm=forget_dm)
     handlers = SlackHandlers(dispatcher, directory, registry, translator, umbrella=slack.umbrella_command,
                              shortcuts=shortcut_commands(registry, slack.umbrella_command),
                              default_language=language, replies=Replies(client, translator))
     bolt = AsyncApp(client=client, name="coalition-bot", signing_secret=(
         slack.signing_secret.get_secret_value() if slack.signing_secret else None))
     handlers.register(bolt)
-    rate = per_second
-    # A burst of one: the workspace budget is a rate, and a full second of saved-up sends would exceed it.
-    outlet = Outlet(delivery, TokenBucket(rate, 1.0))
+    outlet = Outlet(delivery, workspace_budget(workspace_per_second, workspace_max_per_second))
 
     runner = SlackRunner(bolt=bolt, client=client, delivery_client=posting, delivery=delivery, directory=directory,
                          handlers=handlers, mode=slack.mode, outlet=outlet)

@@ -43,7 +43,7 @@ from bot.delivery.model import SentMessage
 from bot.delivery.pacing import TokenBucket
 from bot.i18n import _
 from bot.messages import RenderedMessage
-from bot.model import IdentityRecord, Role
+from bot.model import Identity, IdentityRecord, Role
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +55,9 @@ HISTORY = "conversations.history"
 UPDATE = "chat.update"
 DELETE = "chat.delete"
 RATE_LIMITED = _("Slack: rate limited.")
+OPENS_PER_SECOND = 48 / 60
+"""Opening DMs ahead of time (:meth:`SlackDelivery.open_direct`) stays under conversations.open's Tier 3 floor
+of 50 a minute, burst included."""
 _T = TypeVar("_T")
 
 TRANSIENT_ERRORS = frozenset({"ratelimited", "fatal_error", "internal_error", "service_unavailable",
@@ -115,15 +118,26 @@ def _seconds(value: object) -> float | None:
 class SlackDelivery:
     """Posts rendered messages; paces each channel at about ``channel_rate`` messages a second.
 
-    The workspace-wide budget is the worker's token bucket for ``slack``; the per-channel bucket here
-    keeps the parts of a split message and a busy channel under Slack's one-message-a-second guidance.
+    The workspace-wide budget is the worker's (adaptive) token bucket for ``slack``; the per-channel bucket here
+    keeps the parts of a split message and a busy channel under Slack's one-message-a-second guidance, with the
+    short bursts Slack allows (``channel_burst``). Each DM is a channel of its own, so DMs go out in parallel.
+
+    ``remember_dm`` stores a DM channel id as soon as conversations.open gave it (``PeopleStore.set_dm_channel``),
+    and ``forget_dm`` clears one Slack no longer knows, so conversations.open is called once per person, across
+    restarts, and again only for a channel that went stale.
     """
 
     def __init__(self, client: AsyncWebClient, *, dedupe_after_crash: bool = True, channel_rate: float = 1.0,
-                 channel_burst: float = 4.0, monotonic: Callable[[], float] = time.monotonic,
+                 channel_burst: float = 3.0, monotonic: Callable[[], float] = time.monotonic,
                  sleep: Callable[[float], Awaitable[None]] | None = None,
-                 directory: SlackDirectory | None = None) -> None:
+                 directory: SlackDirectory | None = None,
+                 remember_dm: Callable[[Identity, str], Awaitable[None]] | None = None,
+                 forget_dm: Callable[[Identity, str], Awaitable[bool]] | None = None) -> None:
         self._client = client
+        self._remember_dm = remember_dm
+        self._forget_dm = forget_dm
+        kwargs: dict[str, Any] = {"monotonic": monotonic} | ({"sleep": sleep} if sleep is not None else {})
+        self._open_pace = TokenBucket(OPENS_PER_SECOND, 1.0, **kwargs)
         self._directory = directory
         self._dedupe = dedupe_after_crash
         self._channel_rate = channel_rate
@@ -164,17 +178,45 @@ class SlackDelivery:
 
     async def send_direct(self, recipient: IdentityRecord, message: RenderedMessage, *,
                           delivery_key: str) -> SentMessage:
-        user_id = recipient.identity.external_id
-        channel = recipient.dm_channel_id or self._dm_channels.get(user_id)
-        if channel is None:
-            try:
-                response = await self._on_route(OPEN_DM, functools.partial(self._client.conversations_open,
-                                                                           users=user_id))
-            except Exception as error:
-                _fail(error, direct=True)
-            channel = str(response["channel"]["id"])
-            self._dm_channels[user_id] = channel
-        return await self._post(channel, message, delivery_key, direct=True)
+        """DM through the stored DM channel, opening it first when there is none (normally done ahead of time:
+        :meth:`open_direct`). A stored channel Slack no longer knows is forgotten and the DM reopened, once."""
+        identity = recipient.identity
+        stored = recipient.dm_channel_id or self._dm_channels.get(identity.external_id)
+        channel = stored or await self._open_and_keep(identity)
+        try:
+            return await self._post(channel, message, delivery_key, direct=True)
+        except PermanentDeliveryError as error:
+            cause = error.__cause__
+            if stored is None or not (isinstance(cause, SlackApiError)
+                                      and cause.response.get("error") == "channel_not_found"):
+                raise
+        self._dm_channels.pop(identity.external_id, None)
+        if self._forget_dm is not None:
+            await self._forget_dm(identity, stored)
+        return await self._post(await self._open_and_keep(identity), message, delivery_key, direct=True)
+
+    async def open_direct(self, identity: Identity) -> str:
+        """Open the DM with ``identity`` ahead of time, paced under conversations.open's per-minute limit
+        (:data:`OPENS_PER_SECOND`); returns the channel id (not stored here: the caller stores it)."""
+        await self._open_pace.acquire()
+        return await self._open(identity)
+
+    async def _open(self, identity: Identity) -> str:
+        user_id = identity.external_id
+        try:
+            response = await self._on_route(OPEN_DM, functools.partial(self._client.conversations_open,
+                                                                       users=user_id))
+        except Exception as error:
+            _fail(error, direct=True)
+        channel = str(response["channel"]["id"])
+        self._dm_channels[user_id] = channel
+        return channel
+
+    async def _open_and_keep(self, identity: Identity) -> str:
+        channel = await self._open(identity)
+        if self._remember_dm is not None:
+            await self._remember_dm(identity, channel)
+        return channel
 
     async def send_channel(self, channel_id: str, message: RenderedMessage, *, delivery_key: str) -> SentMessage:
         return await self._post(channel_id, message, delivery_key, direct=False)

@@ -6,9 +6,12 @@ than hold it.
 from __future__ import annotations
 
 import asyncio
+import logging
 import math
 import time
 from collections.abc import Awaitable, Callable
+
+log = logging.getLogger(__name__)
 
 HAND_BACK_AHEAD = 60.0
 """How far ahead of a platform's pace rows handed back are spread, at most (seconds)."""
@@ -65,6 +68,71 @@ class TokenBucket:
         """Return a token whose request was never made (never beyond ``burst``)."""
         self._refill()
         self._tokens = min(self.burst, self._tokens + 1)
+
+
+class AdaptiveBucket(TokenBucket):
+    """A :class:`TokenBucket` whose rate follows what the platform says: AIMD.
+
+    Why: a platform's budget is not always published (Slack's workspace limit), or can be larger or smaller
+    than documented (Discord grants big bots more, and a shared budget leaves less). So the rate starts at
+    ``start`` and, on a platform-wide 429 (:meth:`penalise`, called by the worker, or :meth:`slow_down`, called
+    by an adapter that sees the 429 itself), drops to ``decrease`` × rate (never below ``floor``); after
+    ``clean_seconds`` without one it creeps up by ``max(1, 5 %)`` a step, at most to ``ceiling`` (``None``: no
+    ceiling). Every change is logged.
+    """
+
+    def __init__(self, start: float, burst: float, *, floor: float, ceiling: float | None = None,
+                 decrease: float = 0.5, clean_seconds: float = 60.0, name: str = "platform",
+                 monotonic: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
+        if not 0 < floor <= start or (ceiling is not None and ceiling < start) or not 0 < decrease < 1:
+            raise ValueError("need 0 < floor <= start <= ceiling and 0 < decrease < 1")
+        super().__init__(start, burst, monotonic=monotonic, sleep=sleep)
+        self.floor = floor
+        self.ceiling = ceiling
+        self.decrease = decrease
+        self.clean_seconds = clean_seconds
+        self.name = name
+        self.decreases = 0
+        self._calm_since = monotonic()
+
+    def _refill(self) -> None:
+        super()._refill()
+        if self.ceiling is not None and self.rate >= self.ceiling:
+            return
+        if self._updated - self._calm_since >= self.clean_seconds:
+            step = max(1.0, self.rate * 0.05)
+            self._set_rate(self.rate + step if self.ceiling is None else min(self.ceiling, self.rate + step),
+                           "a clean period")
+            self._calm_since = self._updated
+
+    def _set_rate(self, rate: float, why: str) -> None:
+        if rate != self.rate:
+            log.info("%s pace %.2f/s → %.2f/s after %s", self.name, self.rate, rate, why)
+            self.rate = rate
+
+    def slow_down(self, seconds: float | None = None) -> None:
+        """The platform answered a platform-wide 429: lower the rate, and take the tokens the wait would give.
+
+        429s that arrive together (the requests already in flight) count once: a second decrease within a
+        second of the last would halve the rate for the same overshoot."""
+        super()._refill()
+        now = self._updated
+        if self.decreases == 0 or now - self._calm_since >= 1.0:
+            self.decreases += 1
+            self._set_rate(max(self.floor, self.rate * self.decrease), "a rate limit")
+        self._calm_since = now
+        if seconds is not None and seconds > 0:
+            self._tokens = min(self._tokens, 0.0) - seconds * self.rate
+
+    def penalise(self, seconds: float) -> None:
+        """The worker's path for a platform-wide 429 (see :meth:`slow_down`)."""
+        self.slow_down(seconds)
+
+    def spare(self) -> bool:
+        """Whether a full burst is saved up: nobody is using the budget, so background work may."""
+        self._refill()
+        return self._tokens >= self.burst - 1e-9
 
 
 class Pace:

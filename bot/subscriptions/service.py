@@ -44,8 +44,11 @@ def welcome(topic: Topic, mode: DeliveryMode) -> Message:
 
 class SubscriptionService:
     def __init__(self, store: Store, clock: Clock, notifier: Notifier, request_expiry: timedelta,
-                 admins: frozenset[Identity]) -> None:
+                 admins: frozenset[Identity], subscribed: Callable[[], None] | None = None) -> None:
+        """``subscribed`` is told after someone starts following a topic immediately, so their DM channel is
+        opened ahead of the next fan-out (:class:`bot.delivery.direct_channels.DirectChannels`)."""
         self._store = store
+        self._subscribed = subscribed
         self._clock = clock
         self._notifier = notifier
         self._expiry = request_expiry
@@ -137,7 +140,10 @@ class SubscriptionService:
         if topic.archived:
             raise archived_error(caller, topic)
         async with self._store.transaction():
-            return await self._subscribe(caller, topic, mode)
+            reply = await self._subscribe(caller, topic, mode)
+        if mode is DeliveryMode.IMMEDIATE and self._subscribed is not None:
+            self._subscribed()
+        return reply
 
     async def _subscribe(self, caller: Caller, topic: Topic, mode: DeliveryMode) -> Message:
         store, now = self._store, self._clock.now()

@@ -35,7 +35,7 @@ async def both(tmp_path: Path, slack: FakeSlack, discord: FakeDiscord, clock: Fi
                  "gateway_url": discord.gateway_url, "member_role": "member",
                  "coordinator_role": str(COORDINATOR_ROLE.id)},
         coalition={"admins": ["slack:U1"]},
-        delivery={"slack_per_second": 50.0},
+        delivery={"slack_workspace_per_second": 50.0},
         web={"host": "127.0.0.1", "port": 0},
     )
     install(slack, settings)

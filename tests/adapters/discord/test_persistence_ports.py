@@ -108,7 +108,7 @@ async def test_the_adapter_runs_on_ports_it_is_handed_not_on_the_sqlite_store(
         stores = discord_adapter.DiscordStores(people=app.store.people, action_tokens=tokens, send_attempts=attempts,
                                                publishes=publishes, may_forward=may_forward)
         async with discord_adapter.running(config, app.dispatcher, stores, app.services.translator, clock,
-                                           per_second=40.0, language="en") as runner:
+                                           language="en") as runner:
             join = Action("Subscribe to climate", invoke(SUBSCRIBE, topic="climate"))
             news = Message(body=("News",), actions=(join,))
             sent = await runner.delivery.send_channel(str(ANNOUNCEMENTS.id),

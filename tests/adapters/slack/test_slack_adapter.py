@@ -27,7 +27,7 @@ def slack_settings(tmp_path: Path, fake: FakeSlack, **slack: Any) -> Settings:
         slack={"bot_token": "xoxb-test", "app_token": "xapp-test", "signing_secret": "s3cret",
                "api_base_url": fake.api_url, **slack},
         coalition={"admins": [f"slack:{ADMIN}"]},
-        delivery={"slack_per_second": 50.0},
+        delivery={"slack_workspace_per_second": 50.0},
         web={"host": "127.0.0.1", "port": 0},
     )
 

@@ -1,0 +1,187 @@
+"""Issue 23, item 1: Discord at the global ceiling, and first fan-outs as fast as cached ones. The real discord.py
+client, started by the composition root, against the loopback Discord that enforces the 50 requests/s global limit
+and the per-route buckets; nothing of the SDK is mocked.
+
+Speed is a benchmark's business (non-negotiable 6: `bench/fanout_platforms.py` measures the ratio to the limit and
+the 429s, 10,000 recipients, in the same run); these tests check what must hold however loaded the machine is:
+the pace the adapter is given, every copy delivered once, no DM opened during a fan-out, and a 429 slowing the
+budget."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from adapters.discord.client import PACE_OF_LIMIT, GlobalWindow
+from app.assembly import App
+from bot.commands.context import IncomingCommand
+from bot.delivery.model import DeliveryKind, DeliveryStatus
+from bot.delivery.pacing import AdaptiveBucket
+from bot.messages import Message
+from bot.model import Identity
+from bot.subscriptions.model import DeliveryMode
+from bot.topics.model import Policy, Visibility
+from tests.adapters.discord.test_discord_adapter import discord_app
+from tests.fakes import discord_limits
+from tests.fakes.discord_gateway import FakeUser
+from tests.fakes.discord_server import ALICE, FakeDiscord
+from tests.support import FixedClock
+
+N = 300
+OPEN_DM = "/users/@me/channels"
+MESSAGES = "/channels/{channel_id}/messages"
+USERS = [FakeUser(1_400_000_000_000_000_000 + i, f"reader{i}") for i in range(N)]
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeDiscord]:
+    async with FakeDiscord(users=USERS, route_limits=discord_limits.ROUTE_LIMITS) as server:
+        yield server
+
+
+async def readers(app: App, fake: FakeDiscord, clock: FixedClock, *, cached: bool) -> list[int]:
+    ids = []
+    for user in USERS:
+        identity = Identity("discord", str(user.id))
+        record = await app.store.people.ensure_identity(identity, user.username, clock.now())
+        if cached:
+            await app.store.people.set_dm_channel(identity, str(fake.world.dm_channel_id(user.id)))
+        ids.append(record.person_id)
+    return ids
+
+
+async def fan_out(app: App, fake: FakeDiscord, ids: list[int], key: str, first: int) -> None:
+    """Queue a DM to each of ``ids`` and send them all through the continuous pipeline, as the running bot does."""
+    await app.services.notifier.to_people(ids, Message(body=("Fan-out",)), key=key)
+    worker = asyncio.create_task(app.worker.run())
+    try:
+        fake.timeout = 60  # 300 posts at 0.97 × 50/s take about 6 s; its default allows 5
+        await fake.wait_for(lambda: len(fake.requests_to("POST", MESSAGES)) >= first + len(ids), what="every copy")
+    finally:
+        app.worker.request_stop()
+        async with asyncio.timeout(10):
+            await worker
+
+
+async def test_a_cached_fan_out_is_paced_at_the_ceiling_and_delivers_each_copy_once(
+        fake: FakeDiscord, tmp_path: Path, clock: FixedClock) -> None:
+    async with discord_app(fake, tmp_path, clock) as (app, runner):
+        bucket = runner.outlet.bucket
+        assert isinstance(bucket, AdaptiveBucket)
+        assert bucket.rate == pytest.approx(PACE_OF_LIMIT * 50)  # 0.97 of the limit, not a guessed 40/s
+        ids = await readers(app, fake, clock, cached=True)
+        first = len(fake.requests_to("POST", MESSAGES))
+        await fan_out(app, fake, ids, "cached", first)
+        assert all(len(fake.dm_messages_to(u.id)) == 1 for u in USERS)  # a 429 on a stalled loop is waited out
+        assert fake.requests_to("POST", OPEN_DM) == []
+
+
+async def test_a_subscribe_opens_the_dm_in_the_background_and_the_fan_out_opens_none(
+        tmp_path: Path, clock: FixedClock) -> None:
+    async with FakeDiscord() as fake, discord_app(fake, tmp_path, clock) as (app, _runner):
+        assert app.direct_channels is not None
+        await app.store.topics.create("climate", "Climate", "", Visibility.PUBLIC, Policy.OPEN, clock.now())
+        opener = asyncio.create_task(app.direct_channels.run())
+        try:
+            alice = Identity("discord", str(ALICE.id))
+            await app.dispatcher.handle(IncomingCommand(alice, "Alice", text="subscribe climate"))
+            async with asyncio.timeout(10):
+                await fake.wait_for(lambda: fake.requests_to("POST", OPEN_DM), what="the DM opened")
+                for _ in range(1000):  # stored right after the request came back
+                    record = await app.store.people.identity(alice)
+                    if record is not None and record.dm_channel_id is not None:
+                        break
+                    await asyncio.sleep(0.01)
+        finally:
+            opener.cancel()
+        assert record is not None and record.dm_channel_id == str(fake.dm_channel_id(ALICE.id))
+        assert len(fake.requests_to("POST", OPEN_DM)) == 1
+        await app.services.notifier.to_people([record.person_id], Message(body=("News",)), key="news")
+        async with asyncio.timeout(10):
+            while await app.worker.run_due():
+                pass
+        assert len(fake.dm_messages_to(ALICE.id)) == 1
+        assert len(fake.requests_to("POST", OPEN_DM)) == 1  # none during the fan-out
+        assert await app.direct_channels.run_due() == 0  # nothing left to open
+
+
+async def test_the_first_fan_out_after_opening_ahead_opens_nothing_and_delivers_each_copy_once(
+        fake: FakeDiscord, tmp_path: Path, clock: FixedClock) -> None:
+    async with discord_app(fake, tmp_path, clock) as (app, _runner):
+        assert app.direct_channels is not None
+        topic = await app.store.topics.create("t", "T", "", Visibility.PUBLIC, Policy.OPEN, clock.now())
+        ids = await readers(app, fake, clock, cached=False)
+        for person_id in ids:
+            await app.store.subscriptions.put(person_id, topic.id, DeliveryMode.IMMEDIATE, clock.now())
+        async with asyncio.timeout(60):
+            while await app.direct_channels.run_due():
+                pass
+        opened = len(fake.requests_to("POST", OPEN_DM))
+        assert opened == N
+        first = len(fake.requests_to("POST", MESSAGES))
+        await fan_out(app, fake, ids, "first", first)
+        assert len(fake.requests_to("POST", OPEN_DM)) == opened  # none during the fan-out: it costs as cached
+        assert all(len(fake.dm_messages_to(u.id)) == 1 for u in USERS)
+
+
+async def test_a_global_429_slows_the_pace_down_and_it_recovers(
+        tmp_path: Path, clock: FixedClock) -> None:
+    async with FakeDiscord() as fake, discord_app(fake, tmp_path, clock) as (app, runner):
+        bucket = runner.outlet.bucket
+        assert isinstance(bucket, AdaptiveBucket)
+        assert bucket.rate == pytest.approx(PACE_OF_LIMIT * 50)
+        record = await app.store.people.ensure_identity(Identity("discord", str(ALICE.id)), "Alice", clock.now())
+        fake.queue_failure("POST", MESSAGES, retry_after=0.05, is_global=True)
+        await app.services.notifier.to_people([record.person_id], Message(body=("Once",)), key="once")
+        async with asyncio.timeout(10):
+            while await app.worker.run_due():
+                pass
+        [row] = await app.store.outbox.by_kind(DeliveryKind.NOTICE)
+        assert row.status is DeliveryStatus.SENT and len(fake.dm_messages_to(ALICE.id)) == 1  # waited out, sent
+        assert fake.rate_limited_count == 1 and bucket.decreases == 1
+        slowed = bucket.rate
+        assert slowed < PACE_OF_LIMIT * 50
+        bucket.clean_seconds = 0.05  # a clean minute, shortened
+        async with asyncio.timeout(10):
+            while bucket.rate < PACE_OF_LIMIT * 50:
+                await bucket.acquire()
+                await asyncio.sleep(0.06)
+        assert bucket.rate == pytest.approx(PACE_OF_LIMIT * 50)  # back to the ceiling, never beyond
+        assert bucket.decreases == 1
+
+
+async def test_a_stale_dm_channel_is_reopened_once(tmp_path: Path, clock: FixedClock) -> None:
+    async with FakeDiscord() as fake, discord_app(fake, tmp_path, clock) as (app, _runner):
+        alice = Identity("discord", str(ALICE.id))
+        record = await app.store.people.ensure_identity(alice, "Alice", clock.now())
+        await app.store.people.set_dm_channel(alice, "999999999999999999")  # Discord no longer knows it
+        await app.services.notifier.to_people([record.person_id], Message(body=("Hello",)), key="hello")
+        async with asyncio.timeout(10):
+            while await app.worker.run_due():
+                pass
+        [row] = await app.store.outbox.by_kind(DeliveryKind.NOTICE)
+        assert row.status is DeliveryStatus.SENT and len(fake.dm_messages_to(ALICE.id)) == 1
+        assert len(fake.requests_to("POST", OPEN_DM)) == 1
+        stored = await app.store.people.identity(alice)
+        assert stored is not None and stored.dm_channel_id == str(fake.dm_channel_id(ALICE.id))
+
+
+
+async def test_the_window_before_the_wire_keeps_two_requests_under_the_limit_in_any_second() -> None:
+    now = [0.0]
+    slept: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        now[0] += seconds
+
+    window = GlobalWindow(50, monotonic=lambda: now[0], sleep=sleep)
+    for _ in range(48):  # a bunch released together by a busy event loop
+        await window.admit()
+    assert slept == [] and now[0] == 0.0
+    now[0] = 0.25
+    await window.admit()  # the 49th waits until the first has left the second
+    assert slept == [pytest.approx(0.75)] and now[0] == pytest.approx(1.0)
