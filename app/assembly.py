@@ -297,7 +297,8 @@ async def build_app(settings: Settings, *, clock: Clock | None = None, console_o
 
         openers = {name: outlet.adapter for name, outlet in outlets.items()
                    if isinstance(outlet.adapter, DirectChannelOpener)}
-        direct_channels.attach(DirectChannels(store, clock, openers))
+        direct_channels.attach(DirectChannels(store, clock, openers,
+                                              budgets={name: outlets[name].bucket for name in openers}))
         announcements = services.announcements
         worker = DeliveryWorker(
             store, clock, translator, people, outlets.values(),

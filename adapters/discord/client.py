@@ -47,8 +47,9 @@ MAX_RATELIMIT_WAIT = 30.0  # a longer 429 raises discord.RateLimited: the outbox
 READY_TIMEOUT_SECONDS = 60.0
 GLOBAL_LIMIT_PER_SECOND = 50.0  # Discord's global request limit for a bot (larger bots are granted more)
 PACE_OF_LIMIT = 0.97
-"""The share of the global limit the bot paces itself at. With a burst of one, rate + burst stays under the limit
-in any one second (48.5 + 1 < 50), with room for the jitter of requests in flight."""
+"""The share of the global limit the bot paces itself at, at most: the pace is also no more than what
+:class:`GlobalWindow` lets on the wire in a second (:func:`pace_for`), so the two agree on the steady rate; at 50/s
+that is 48/s (0.96 of the limit), the window holding back only a request the burst or a busy loop bunched."""
 FLOOR_OF_LIMIT = 0.2
 SLOW_DOWN = 0.9
 RECOVER_AFTER_SECONDS = 10.0
@@ -71,11 +72,27 @@ class CoalitionTree(app_commands.CommandTree["CoalitionClient"]):
         await interaction.client.coalition.report_failure(interaction, error)
 
 
+def window_most(limit: float) -> int:
+    """Requests :class:`GlobalWindow` lets on the wire in any one second: two short of Discord's ``limit``."""
+    return max(1, math.ceil(limit) - 2)
+
+
+def pace_for(limit: float) -> float:
+    """The bucket's ceiling for Discord's global ``limit``: :data:`PACE_OF_LIMIT` of it, and no more than
+    :func:`window_most`, so the window only ever holds back requests bunched on their way out."""
+    return max(min(limit * PACE_OF_LIMIT, float(window_most(limit))), max(1.0, limit * FLOOR_OF_LIMIT))
+
+
 def global_budget(limit: float) -> AdaptiveBucket:
-    """One budget for every request the bot makes, at :data:`PACE_OF_LIMIT` of Discord's global ``limit``."""
-    return AdaptiveBucket(limit * PACE_OF_LIMIT, 1.0, floor=max(1.0, limit * FLOOR_OF_LIMIT),
-                          ceiling=limit * PACE_OF_LIMIT, decrease=SLOW_DOWN, clean_seconds=RECOVER_AFTER_SECONDS,
-                          name="Discord")
+    """One budget for every request the bot makes, at :func:`pace_for` Discord's global ``limit``."""
+    pace = pace_for(limit)
+    return AdaptiveBucket(pace, 1.0, floor=max(1.0, limit * FLOOR_OF_LIMIT), ceiling=pace, decrease=SLOW_DOWN,
+                          clean_seconds=RECOVER_AFTER_SECONDS, name="Discord")
+
+
+EXEMPT_PATHS = ("/interactions/", "/webhooks/")
+"""Requests Discord does not count towards the global limit: interaction responses and their follow-ups. They
+skip :class:`GlobalWindow`, so a command's reply never waits behind a fan-out (Discord allows it 3 seconds)."""
 
 
 class GlobalWindow:
@@ -89,12 +106,15 @@ class GlobalWindow:
 
     def __init__(self, limit: float, *, monotonic: Callable[[], float] = time.monotonic,
                  sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
-        self.most = max(1, math.ceil(limit) - 2)
+        self.most = window_most(limit)
         self._sent: deque[float] = deque()
         self._monotonic = monotonic
         self._sleep = sleep
 
-    async def admit(self) -> None:
+    async def admit(self, path: str = "") -> None:
+        """Wait until a request to ``path`` may go on the wire; one of :data:`EXEMPT_PATHS` goes at once, uncounted."""
+        if any(exempt in path for exempt in EXEMPT_PATHS):
+            return
         while True:
             now = self._monotonic()
             while self._sent and now - self._sent[0] >= 1.0:
@@ -115,7 +135,7 @@ def global_limit_trace(bucket: AdaptiveBucket, window: GlobalWindow) -> aiohttp.
 
     async def on_request_start(session: aiohttp.ClientSession, context: object,
                                params: aiohttp.TraceRequestStartParams) -> None:
-        await window.admit()
+        await window.admit(params.url.path)
 
     async def on_request_end(session: aiohttp.ClientSession, context: object,
                              params: aiohttp.TraceRequestEndParams) -> None:
@@ -225,7 +245,7 @@ async def running(config: DiscordSettings, dispatcher: Dispatcher, stores: Disco
                   clock: Clock, *, global_limit: float = GLOBAL_LIMIT_PER_SECOND,
                   language: str) -> AsyncIterator[DiscordRunner]:
     """Log in, sync the commands to the guild, connect; the runner's ``outlet`` is what the delivery worker
-    sends through, paced at :data:`PACE_OF_LIMIT` of ``global_limit`` requests a second (lower after Discord
+    sends through, paced at :func:`pace_for` ``global_limit`` requests a second (lower after Discord
     says the bot went over it). ``language`` is the coalition's, for command
     descriptions; ``stores`` is everything it keeps (tokens, send attempts, publishes, DM channels). Closes on
     exit."""

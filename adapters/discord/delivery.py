@@ -44,6 +44,7 @@ from bot.model import Identity, IdentityRecord, Role
 from bot.people.store import PeopleStore
 
 CANNOT_DM = 50007
+OPENING_DMS_TOO_FAST = 40003  # "You are opening direct messages too fast": a 400, but a limit on opening DMs
 UNKNOWN_CHANNEL = 10003
 UNKNOWN_USER = 10013
 ROLE_TTL_SECONDS = 300.0
@@ -91,6 +92,9 @@ async def call_discord(request: Awaitable[_T], *, route: str | None = None) -> _
         raise TransientDeliveryError(_("Discord: server error {status}.", status=error.status),
                                      may_have_landed=True) from error
     except discord.HTTPException as error:
+        if error.code == OPENING_DMS_TOO_FAST:  # a limit on the DM-open route, not a refusal of this person
+            raise TransientDeliveryError(RATE_LIMITED, _retry_after(error), rate_limited=True,
+                                         route=OPEN_DM) from error
         if error.status == 429:
             raise TransientDeliveryError(RATE_LIMITED, _retry_after(error),
                                          rate_limited=True) from error

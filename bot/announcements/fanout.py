@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 from bot.announcements.model import Announcement, AnnouncementState
@@ -25,17 +25,28 @@ from bot.channels.model import ChannelPurpose
 from bot.clock import Clock
 from bot.delivery.model import DeliveryKind, NewDelivery
 from bot.ports import Store
+from bot.subscriptions.model import DeliveryMode
 from bot.topics.model import Topic, Visibility
 
 log = logging.getLogger(__name__)
 
 
+WRITTEN_MODES = (DeliveryMode.IMMEDIATE, DeliveryMode.DAILY, DeliveryMode.WEEKLY)
+"""The subscribers a fan-out writes something for: a DM row, or a digest item (``channel`` ones get nothing)."""
+
+
 class FanOut:
-    def __init__(self, store: Store, clock: Clock, wake: Callable[[], None], chunk: int) -> None:
+    """``written(announcement id)`` is awaited once a fan-out's last chunk has committed: the worker's after-batch
+    settle may already have run for every row (a topic with only channels and digest subscribers, or none) and
+    found the fan-out under way, and no later batch would settle it."""
+
+    def __init__(self, store: Store, clock: Clock, wake: Callable[[], None], chunk: int,
+                 written: Callable[[int], Awaitable[object]]) -> None:
         self._store = store
         self._clock = clock
         self._wake = wake
         self._chunk = chunk
+        self._written = written
         self._writing: set[int] = set()  # fan-outs this process is writing now (the backstop leaves them alone)
         # DMs per platform of each announcement being sent, read once when its fan-out starts: the live
         # report's estimate of the time left, without reading the audience again at every update.
@@ -87,10 +98,16 @@ class FanOut:
         self._wake()
         return len(rows) - 1
 
+    async def audience(self, topic_id: int) -> int:
+        """The subscribers the fan-out writes a row or digest item for, whoever writes them (this confirm or a
+        resume that got there first): what the confirm reply counts."""
+        counts = await self._store.subscriptions.audience_counts(topic_id)
+        return sum(n for mode, _platform, n in counts if mode in WRITTEN_MODES)
+
     async def write_audience(self, announcement: Announcement) -> int:
         """Write the subscribers' rows chunk by chunk from the stored cursor, yielding between chunks; returns the
         rows and digest items written. Must run outside a transaction (each chunk commits its own). Stops when
-        the announcement stops being sent (a cancel)."""
+        the announcement stops being sent (a cancel); once the last chunk has committed, calls ``written``."""
         if announcement.id in self._writing:
             return 0
         self._writing.add(announcement.id)
@@ -106,10 +123,12 @@ class FanOut:
                 if chunk.dms:
                     self._wake()
                 if chunk.done:
-                    return written
+                    break
                 await asyncio.sleep(0)  # let a waiting command have the database
         finally:
             self._writing.discard(announcement.id)
+        await self._written(announcement.id)
+        return written
 
     async def resume(self) -> int:
         """Finish fan-outs a crash left between chunks (the move to ``sending`` committed, not every

@@ -53,10 +53,20 @@ def estimates(estimate: PaceEstimate, messages: Mapping[str | None, int]) -> dic
     return found
 
 
+PLATFORM_NAMES = {"console": "Console", "discord": "Discord", "slack": "Slack"}
+"""Platforms as their makers spell them: proper nouns, the same in every language (the sentence around them
+is translated)."""
+
+
+def platform_name(platform: str) -> str:
+    """``Discord`` for ``discord``; a platform not listed here (a test's) by its own name."""
+    return PLATFORM_NAMES.get(platform, platform)
+
+
 def time_to_send(per_platform: Mapping[str, float]) -> Text | None:
     """``Discord about 4 min, Slack about 9 min`` (platforms send side by side), or ``None`` with none known."""
-    parts = [_("{platform} about {duration}", platform=platform, duration=duration(seconds)) if seconds >= MINUTE
-             else _("{platform} in less than a minute", platform=platform)
+    parts = [_("{platform} about {duration}", platform=platform_name(platform), duration=duration(seconds))
+             if seconds >= MINUTE else _("{platform} in less than a minute", platform=platform_name(platform))
              for platform, seconds in sorted(per_platform.items())]
     return listing(parts) if parts else None
 

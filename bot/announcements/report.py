@@ -60,7 +60,10 @@ async def delivery_report(store: Store, announcement: Announcement,
                        "{n} failed copies failed for a passing reason (an outage) and can be sent again.",
                        retryable))
         actions = (Action(_("Retry"), invoke(ANNOUNCE_RETRY, id=announcement.id)),)
-    if total and not still_open and announcement.state in (AnnouncementState.SENDING, AnnouncementState.SENT):
+    # Not while the fan-out still writes rows (every row written so far may have gone out already).
+    if total and not still_open and (announcement.state is AnnouncementState.SENT or (
+            announcement.state is AnnouncementState.SENDING
+            and announcement.id not in await store.announcements.unfinished_fan_outs())):
         body.append(_("Finished."))
     fields = [Field(_("State"), state_label(announcement.state))]
     if total - still_open - by_status.get(DeliveryStatus.SENT, 0) - by_status.get(DeliveryStatus.CANCELLED, 0):

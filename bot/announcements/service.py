@@ -68,7 +68,7 @@ class AnnouncementService:
         self._config = config
         self._estimate = estimate or NoEstimate()
         self._last_progress: dict[int, float] = {}
-        self._fan_out = FanOut(store, clock, wake, config.fan_out_chunk)
+        self._fan_out = FanOut(store, clock, wake, config.fan_out_chunk, self._fan_out_written)
         # A fan-out builds the same announcement thousands of times: keep it, its topic and author briefly.
         # Edits and cancels clear it, so a copy sent after an edit never carries the old text.
         self._sources: dict[int, tuple[float, Announcement, Topic | None, str]] = {}
@@ -115,14 +115,15 @@ class AnnouncementService:
         if isinstance(outcome, Message):
             return outcome
         announcement, count = outcome
-        count += await self._fan_out.write_audience(announcement)  # after the commit: in chunks, letting others in
+        await self._fan_out.write_audience(announcement)  # after the commit: in chunks, letting others in
         return Message(body=(_n("Announcement #{id} is on its way to {n} target.",
                                 "Announcement #{id} is on its way to {n} targets.", count, id=announcement.id),),
                        actions=(Action(_("Delivery report"), invoke(ANNOUNCE_STATUS, id=announcement.id)),))
 
     async def _confirm(self, caller: Caller, announcement_id: int) -> Message | tuple[Announcement, int]:
-        """A message when it ends here; else the announcement now ``sending`` and its channel targets, whose
-        subscribers' rows the caller writes once this transaction has committed."""
+        """A message when it ends here; else the announcement now ``sending`` and its targets (channels and
+        subscribers, counted as of this transaction), whose subscribers' rows the caller writes once it has
+        committed. Counted here, not from what the caller writes: a housekeeping resume may write them first."""
         announcement, topic = await self.coordinated(caller, announcement_id)
         if announcement.state is not AnnouncementState.DRAFT:
             return Message(body=(_("Announcement #{id} is already {state}.", id=announcement.id,
@@ -150,7 +151,7 @@ class AnnouncementService:
                                    state=state_label(AnnouncementState.SENDING)),))
         await self._store.audit.record(caller.person.id, AuditAction.ANNOUNCE_SEND, f"announcement:{announcement.id}",
                                        "draft", "sending", now)
-        return announcement, count
+        return announcement, count + await self._fan_out.audience(topic.id)
 
     # --- fan-out --------------------------------------------------------------------------------------
 
@@ -217,6 +218,19 @@ class AnnouncementService:
             self._fan_out.forget(announcement_id)
             return await self._report_to_update(announcement_id, final=True)
         return await self._report_to_update(announcement_id)
+
+    async def _fan_out_written(self, announcement_id: int) -> None:
+        """A fan-out's last chunk committed: settle it now rather than at the next housekeeping pass (the worker
+        may have sent and settled every row already, finding the fan-out under way). The author's report, when it
+        has gone out already, is brought up to date by an edit the worker sends as it would any other."""
+        now = self._clock.now()
+        edits = [NewDelivery(dedupe_key=f"ann:{announcement_id}:report:edit:{now.isoformat()}",
+                             kind=DeliveryKind.EDIT, payload=ChangePayload(report.id), not_before=now,
+                             person_id=report.person_id, platform=report.sent.platform if report.sent else None)
+                 for report in await self.settle(announcement_id)]
+        if edits:
+            await self._store.outbox.enqueue(edits, now)
+            self._wake()
 
     async def recent(self, topic_ids: list[int] | None) -> list[Announcement]:
         """The latest announcements of ``topic_ids`` (``None``: every topic), newest first."""

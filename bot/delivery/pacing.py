@@ -69,6 +69,11 @@ class TokenBucket:
         self._refill()
         self._tokens = min(self.burst, self._tokens + 1)
 
+    def spare(self) -> bool:
+        """Whether a full burst is saved up: nobody is using the budget, so background work may."""
+        self._refill()
+        return self._tokens >= self.burst - 1e-9
+
 
 class AdaptiveBucket(TokenBucket):
     """A :class:`TokenBucket` whose rate follows what the platform says: AIMD.
@@ -128,11 +133,6 @@ class AdaptiveBucket(TokenBucket):
     def penalise(self, seconds: float) -> None:
         """The worker's path for a platform-wide 429 (see :meth:`slow_down`)."""
         self.slow_down(seconds)
-
-    def spare(self) -> bool:
-        """Whether a full burst is saved up: nobody is using the budget, so background work may."""
-        self._refill()
-        return self._tokens >= self.burst - 1e-9
 
 
 class Pace:

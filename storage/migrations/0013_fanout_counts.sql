@@ -1,5 +1,12 @@
 -- Fan-out at scale (issue 23, item 4).
 --
+-- KEEP THE TRIGGERS: `announcement_counts` and `announcement_digest_counts` are right only while the six
+-- triggers below exist (deliveries_count_insert/update/delete, digest_items_count_insert/update/delete).
+-- SQLite drops a table's triggers with the table, so a later migration that rebuilds `deliveries` or
+-- `digest_items` (create a new table, copy, drop, rename — as 0012 did) silently stops the counting: it must
+-- recreate these triggers after the rename and rebuild the counters from a GROUP BY, as this file does.
+-- tests/storage/test_fanout_triggers.py fails when they are missing after migrating.
+--
 -- `fanout_cursor`: an announcement's subscriber rows are written in short chunks (by person id), each chunk
 -- in its own transaction that also moves the cursor to the last person it covered. NULL: the fan-out is
 -- complete (or never started); a number: it is under way and resumes after that person (0: nobody yet), so a

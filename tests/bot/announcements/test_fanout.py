@@ -100,7 +100,8 @@ async def test_confirm_to_ten_thousand_costs_a_few_statements_per_chunk(h: Harne
     inserts = [sql for sql in confirm if sql.startswith("INSERT OR IGNORE INTO deliveries (dedupe_key, kind, person_id,"
                                                         " topic_id")]
     assert len(inserts) == chunks  # one set-based INSERT per chunk, never one per row
-    assert confirm.count("BEGIN IMMEDIATE") == 1 + chunks  # the confirm's, then one short one per chunk
+    # The confirm's, one short one per chunk, and the settle once the last chunk has committed.
+    assert confirm.count("BEGIN IMMEDIATE") == 2 + chunks
     assert len(confirm) <= 20 + 6 * chunks, confirm  # 33 when written
     assert await _count(h, "SELECT COUNT(*) FROM deliveries WHERE kind = 'announcement'") == 10_001
     assert await h.app.store.announcements.unfinished_fan_outs() == []
@@ -172,7 +173,7 @@ async def test_preview_and_report_say_how_long_sending_takes(slow: Harness) -> N
     await _subscribe(slow, "test", 5, first=300_000)
     preview = await slow.text(AUTHOR, "announce new disinformation Hello all")
     # 601 console DMs at 2 a second (less the burst of 2): about 5 minutes; the unpaced platform at once.
-    assert "Time to send: console about 5 min, test in less than a minute" in preview
+    assert "Time to send: Console about 5 min, test in less than a minute" in preview
     await slow.say(AUTHOR, "announce confirm 1")
     status = await slow.text(AUTHOR, "announce status 1")
     assert "Delivered 0 / 606, 0 failed, 0 skipped." in status
@@ -199,9 +200,71 @@ def test_durations_and_estimates_are_rendered_in_the_readers_language() -> None:
     translator = Translator({"fr": gettext.GNUTranslations(buffer)})
     eta = time_to_send({"discord": 240.0, "slack": 5400.0, "console": 12.0})
     assert eta is not None
-    assert translator.render(eta, "en") == "console in less than a minute, discord about 4 min, slack about 2 hr"
+    assert translator.render(eta, "en") == "Console in less than a minute, Discord about 4 min, Slack about 2 hr"
     french = translator.render(eta, "fr").replace("\u202f", " ").replace("\xa0", " ")  # Babel: no-break spaces
-    assert french == "console en moins d’une minute, discord environ 4 min, slack environ 2 h"
+    assert french == "Console en moins d’une minute, Discord environ 4 min, Slack environ 2 h"
     assert translator.render(duration(30), "en") == "less than a minute"
     assert translator.render(duration(90_000), "xx") == "1 day"  # an unknown language falls back to English
     assert time_to_send({}) is None
+
+
+async def test_a_fan_out_ending_after_every_row_went_out_is_settled_at_once(h: Harness,
+                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """Only digest subscribers: the last chunk writes no DM, so no batch of the worker follows it. The worker sent
+    the report (and settled, finding the fan-out under way) before the chunk committed."""
+    await h.app.db.execute("UPDATE subscriptions SET mode = 'daily'")
+    await _subscribe(h, "test", 20, mode="weekly")
+    await h.say(AUTHOR, "announce new disinformation Hello all")
+    chunk = h.app.store.announcements.fan_out_chunk
+
+    async def worker_first(audience: Audience, now: Any, limit: int) -> FanOutChunk:
+        await h.app.worker.drain()
+        return await chunk(audience, now, limit)
+
+    monkeypatch.setattr(h.app.store.announcements, "fan_out_chunk", worker_first)
+    await h.say(AUTHOR, "announce confirm 1")
+    monkeypatch.undo()
+    assert await _state(h) is AnnouncementState.SENT  # not at the next housekeeping pass
+    before = len(h.console_output())
+    await h.app.worker.drain()  # no housekeeping: the author's report is edited to its final state at once
+    edited = h.console_output()[before:]
+    assert "edited" in edited and "Delivery report for announcement #1" in edited and "sent" in edited
+
+
+async def test_finished_waits_for_the_last_chunk(h: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
+    await _subscribe(h, "test", 10)
+    await h.say(AUTHOR, "announce new disinformation Hello all")
+    chunk = h.app.store.announcements.fan_out_chunk
+    midway: list[str] = []
+
+    async def small(audience: Audience, now: Any, limit: int) -> FanOutChunk:
+        if len(midway) == 1:  # every row of the first chunk has gone out; more are still to be written
+            await h.app.worker.drain()
+            midway.append(await h.text(AUTHOR, "announce status 1"))
+        midway.append("")
+        return await chunk(audience, now, 4)
+
+    monkeypatch.setattr(h.app.store.announcements, "fan_out_chunk", small)
+    await h.say(AUTHOR, "announce confirm 1")
+    monkeypatch.undo()
+    assert "Delivered 4 / 4" in midway[1] and "Finished." not in midway[1]
+    await h.app.worker.drain()
+    status = await h.text(AUTHOR, "announce status 1")
+    assert "Delivered 11 / 11" in status and "Finished." in status
+
+
+async def test_the_confirm_counts_rows_another_path_wrote_first(h: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A housekeeping resume (or another process) may write the subscribers' rows before the confirm does."""
+    await _subscribe(h, "test", 10)
+    await _subscribe(h, "test", 3, mode="daily", first=200_000)
+    await h.say(AUTHOR, "announce new disinformation Hello all")
+    chunk = h.app.store.announcements.fan_out_chunk
+
+    async def resumed_first(audience: Audience, now: Any, limit: int) -> FanOutChunk:
+        while not (await chunk(audience, now, limit)).done:
+            pass
+        return await chunk(audience, now, limit)
+
+    monkeypatch.setattr(h.app.store.announcements, "fan_out_chunk", resumed_first)
+    answer = await h.text(AUTHOR, "announce confirm 1")
+    assert "on its way to 14 targets" in answer  # 10 + 3 digests + demo-coordinator's own subscription
