@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import collections
 import json
 import platform as platform_module
 import sys
@@ -119,12 +120,14 @@ async def discord_run(n: int, tmp: Path, per_second: float | None, deadline: flo
                 preopen_seconds = await preopen(app, deadline) if run == "first" else 0.0
                 preopen_requests, preopen_429 = len(fake.requests) - before_open, fake.rate_limited_count - before_429
                 before_requests, before_429 = len(fake.requests), fake.rate_limited_count
+                before_by = collections.Counter(fake.rate_limited_by)
                 seconds = await announce(app, Identity("discord", str(OWNER.id)), number, deadline)
                 counts = [sum(1 for m in fake.dm_messages_to(u.id) if f"Update {number}" in json.dumps(m.embeds))
                           for u in users]
                 result = summary(n, seconds, sum(counts), len(fake.requests) - before_requests, limit,
                                  "Discord global 50 requests/s (one message per request)",
-                                 {"all": fake.rate_limited_count - before_429}, counts.count(0),
+                                 {"all": fake.rate_limited_count - before_429,
+                                  **(fake.rate_limited_by - before_by)}, counts.count(0),
                                  sum(c - 1 for c in counts if c > 1))
                 result["requests_ratio"] = round(float(str(result["requests_per_second"])) / limit, 3)
                 result |= {"preopen_seconds": round(preopen_seconds, 2), "preopen_requests": preopen_requests,

@@ -259,6 +259,8 @@ class FakeDiscord:
         self.interaction_responses: list[InteractionCallback] = []
         self.commands: dict[int | None, list[JSON]] = {}
         self.rate_limited_count = 0
+        self.rate_limited_by: collections.Counter[str] = collections.Counter()
+        """429s by ``"<scope> <METHOD> <route>"`` (scope: global, user, shared), to tell the limits apart."""
         self.invalid_request_count = 0
         self._command_ids: dict[tuple[int | None, int, str], int] = {}
         self._nonces: dict[tuple[int, str], tuple[int, float]] = {}
@@ -621,6 +623,8 @@ class FakeDiscord:
         })
         shared = response.headers.get("X-RateLimit-Scope") == "shared"
         self.rate_limited_count += int(response.status == 429)
+        if response.status == 429:
+            self.rate_limited_by[f"{response.headers.get('X-RateLimit-Scope', '?')} {request.method} {route}"] += 1
         self.invalid_request_count += int(response.status in (401, 403) or (response.status == 429 and not shared))
         self.requests.append(RecordedRequest(
             method=request.method, path=path, route=route, query=dict(request.query), json=body,
