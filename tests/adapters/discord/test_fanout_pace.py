@@ -183,8 +183,8 @@ async def test_a_stale_dm_channel_is_reopened_once(tmp_path: Path, clock: FixedC
         assert stored is not None and stored.dm_channel_id == str(fake.dm_channel_id(ALICE.id))
 
 
-
-async def test_the_window_before_the_wire_keeps_two_requests_under_the_limit_in_any_second() -> None:
+def clocked_window() -> tuple[GlobalWindow, list[float], list[float]]:
+    """A window for Discord's 50/s on a clock the test moves: (window, [now], the sleeps it asked for)."""
     now = [0.0]
     slept: list[float] = []
 
@@ -192,7 +192,11 @@ async def test_the_window_before_the_wire_keeps_two_requests_under_the_limit_in_
         slept.append(seconds)
         now[0] += seconds
 
-    window = GlobalWindow(50, monotonic=lambda: now[0], sleep=sleep)
+    return GlobalWindow(50, monotonic=lambda: now[0], sleep=sleep), now, slept
+
+
+async def test_the_window_before_the_wire_keeps_two_requests_under_the_limit_in_any_second() -> None:
+    window, now, slept = clocked_window()
     for _ in range(48):  # a bunch released together by a busy event loop
         await window.admit()
     assert slept == [] and now[0] == 0.0
@@ -209,14 +213,7 @@ async def test_the_bucket_never_paces_faster_than_the_window_lets_through() -> N
 
 
 async def test_an_interaction_response_is_admitted_at_once_while_the_window_is_full() -> None:
-    now = [0.0]
-    slept: list[float] = []
-
-    async def sleep(seconds: float) -> None:
-        slept.append(seconds)
-        now[0] += seconds
-
-    window = GlobalWindow(50, monotonic=lambda: now[0], sleep=sleep)
+    window, now, slept = clocked_window()
     for _ in range(window.most):  # a fan-out has filled this second
         await window.admit("/api/v10/channels/1/messages")
     await window.admit("/api/v10/interactions/123/token/callback")  # Discord does not count it: no wait
