@@ -16,7 +16,7 @@ from bot.announcements.model import Announcement
 from bot.channels.model import ChannelPurpose
 from bot.commands.context import Caller, ZoneSource
 from bot.commands.invoke import invoke
-from bot.delivery.status import listing
+from bot.delivery.status import listing, platform_name
 from bot.i18n import Text, _, duration
 from bot.messages import Action, ActionStyle, Field, Message, stamp
 from bot.ports import Store
@@ -51,16 +51,6 @@ def estimates(estimate: PaceEstimate, messages: Mapping[str | None, int]) -> dic
         if platform is not None and n > 0 and (seconds := estimate.seconds_for(platform, n)) is not None:
             found[platform] = seconds
     return found
-
-
-PLATFORM_NAMES = {"console": "Console", "discord": "Discord", "slack": "Slack"}
-"""Platforms as their makers spell them: proper nouns, the same in every language (the sentence around them
-is translated)."""
-
-
-def platform_name(platform: str) -> str:
-    """``Discord`` for ``discord``; a platform not listed here (a test's) by its own name."""
-    return PLATFORM_NAMES.get(platform, platform)
 
 
 def time_to_send(per_platform: Mapping[str, float]) -> Text | None:

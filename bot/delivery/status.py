@@ -65,9 +65,19 @@ def kind_label(group: KindGroup) -> Text:
     return _("notices")
 
 
+PLATFORM_NAMES = {"console": "Console", "discord": "Discord", "slack": "Slack"}
+"""Platforms as their makers spell them: proper nouns, the same in every language (the sentence around them
+is translated)."""
+
+
+def platform_name(platform: str) -> str:
+    """``Discord`` for ``discord``; a platform not listed here (a test's) by its own name."""
+    return PLATFORM_NAMES.get(platform, platform)
+
+
 def platform_label(platform: str) -> Msg:
     """A platform's name; a DM whose platform is picked when it is sent is "not chosen yet"."""
-    return _("not chosen yet") if platform == NOT_CHOSEN else platform
+    return _("not chosen yet") if platform == NOT_CHOSEN else platform_name(platform)
 
 
 def until(instant: datetime, now: datetime) -> str:
@@ -118,6 +128,7 @@ def outcome_parts(tally: Tally) -> list[Text]:
 
 
 def circuit_line(platform: str, circuit: PlatformCircuit | None, now: datetime) -> Text:
+    platform = platform_name(platform)
     if circuit is not None and circuit.paused(now) and circuit.retry_at is not None:
         return _("• {platform}: open until {time} — {reason}", platform=platform,
                  time=until(circuit.retry_at, now), reason=reason_text(circuit.reason))
