@@ -46,7 +46,7 @@ sys.path.insert(0, str(ROOT))
 
 from app.assembly import App, build_app  # noqa: E402
 from app.settings import Settings  # noqa: E402
-from bench.support import bulk_subscribe  # noqa: E402
+from bench.support import bulk_subscribe, in_own_thread  # noqa: E402
 from bot.commands.context import IncomingCommand  # noqa: E402
 from bot.model import Identity  # noqa: E402
 from bot.topics.model import Policy, Visibility  # noqa: E402
@@ -103,7 +103,8 @@ async def preopen(app: App, deadline: float) -> float:
 
 async def discord_run(n: int, tmp: Path, per_second: float | None, deadline: float) -> list[dict[str, object]]:
     users = [FakeUser(1_300_000_000_000_000_000 + i, f"user{i}") for i in range(n)]
-    async with FakeDiscord(users=users, route_limits=discord_limits.ROUTE_LIMITS) as fake:
+    # The fake serves from its own thread and event loop, so it stamps requests as they arrive (see in_own_thread).
+    async with in_own_thread(lambda: FakeDiscord(users=users, route_limits=discord_limits.ROUTE_LIMITS)) as fake:
         limit = float(fake.global_limit or 50)
         delivery = {} if per_second is None else {"discord_global_limit": per_second}
         settings = Settings(

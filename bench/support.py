@@ -8,14 +8,15 @@ Only public entry points of the app are measured (``build_app``, ``App.dispatche
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import aiosqlite
 
@@ -23,6 +24,41 @@ from bot.delivery.model import SentMessage
 from bot.messages import RenderedMessage
 from bot.model import IdentityRecord
 from storage.database import to_db_time
+
+Server = TypeVar("Server", bound=AbstractAsyncContextManager[Any])
+
+
+@asynccontextmanager
+async def in_own_thread(factory: Callable[[], Server], limit: float = 30.0) -> AsyncIterator[Server]:
+    """A loopback fake built, entered and served on its own event loop in its own thread.
+
+    A fake sharing the bench's event loop stamps a request when that loop gets round to it: a stall of the loop
+    (SQLite, the bot's own work) bunches requests that left spaced out, and a fake that enforces a per-second limit
+    then counts a burst that never happened on the wire. On its own loop it stamps them as they arrive, as a
+    remote server would. Read its counters from the bench only between runs or for figures (plain lists and
+    counters; the GIL makes each read whole)."""
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, name="fake-server", daemon=True)
+    thread.start()
+
+    async def enter() -> Server:
+        server = factory()
+        return await server.__aenter__()  # type: ignore[no-any-return]
+
+    async def on_loop(coroutine: Awaitable[Any]) -> Any:
+        return await asyncio.wait_for(asyncio.wrap_future(
+            asyncio.run_coroutine_threadsafe(coroutine, loop)), limit)  # type: ignore[arg-type]
+
+    try:
+        server: Server = await on_loop(enter())
+        try:
+            yield server
+        finally:
+            await on_loop(server.__aexit__(None, None, None))
+    finally:
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(limit)
+        loop.close()
 
 
 def percentile(samples: list[float], q: float) -> float:

@@ -72,6 +72,11 @@ class CoalitionTree(app_commands.CommandTree["CoalitionClient"]):
         await interaction.client.coalition.report_failure(interaction, error)
 
 
+_CLOCK_GRAIN = 1e-6
+"""A wait shorter than this is none: after sleeping exactly the wait, float rounding can leave a remainder of
+1e-17 s that a clock (or a test's clock) never moves past."""
+
+
 def window_most(limit: float) -> int:
     """Requests :class:`GlobalWindow` lets on the wire in any one second: two short of Discord's ``limit``."""
     return max(1, math.ceil(limit) - 2)
@@ -96,17 +101,23 @@ skip :class:`GlobalWindow`, so a command's reply never waits behind a fan-out (D
 
 
 class GlobalWindow:
-    """At most ``limit - 2`` requests in any one second, counted as each request goes on the wire.
+    """At most ``limit - 2`` requests in any one second, and no two closer than ``1 / (limit - 2)`` seconds,
+    counted as each request goes on the wire.
 
     The token bucket spaces requests when they are *decided*; between that and the wire discord.py takes a route
     lock and builds the request, and a busy event loop can hold several back and release them together. Discord
-    counts arrivals, so this second guard, right before each request is sent, keeps that bunching from making
-    a 50th request in one second (a 429 that would also slow the bucket down). Two short of the limit: what
-    happens after this point (the connection, the network) can still shift a request by a few milliseconds."""
+    counts *arrivals*, which the network shifts again by a few milliseconds each. The count alone lets a bunch
+    through as long as the second holds no more than 48, and a bunch at the end of one second followed by the
+    next second's first requests arrives as 51 in Discord's second if the network delays the bunch a little.
+    Evenly spaced requests do not have that edge: any ``1 + J`` seconds then hold at most ``48 × (1 + J) + 1``
+    of them, so arrivals may spread by up to ``J`` ≈ 40 ms before a 50th lands in one of Discord's seconds.
+    The spacing costs nothing on average (the bucket paces at the same 48/s); it only pushes back requests
+    that were bunched."""
 
     def __init__(self, limit: float, *, monotonic: Callable[[], float] = time.monotonic,
                  sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
         self.most = window_most(limit)
+        self.spacing = 1.0 / self.most
         self._sent: deque[float] = deque()
         self._monotonic = monotonic
         self._sleep = sleep
@@ -119,10 +130,13 @@ class GlobalWindow:
             now = self._monotonic()
             while self._sent and now - self._sent[0] >= 1.0:
                 self._sent.popleft()
-            if len(self._sent) < self.most:
+            wait = 0.0 if not self._sent else self.spacing - (now - self._sent[-1])
+            if len(self._sent) >= self.most:
+                wait = max(wait, 1.0 - (now - self._sent[0]))
+            if wait <= _CLOCK_GRAIN:
                 self._sent.append(now)
                 return
-            await self._sleep(1.0 - (now - self._sent[0]))
+            await self._sleep(wait)
 
 
 def global_limit_trace(bucket: AdaptiveBucket, window: GlobalWindow) -> aiohttp.TraceConfig:
