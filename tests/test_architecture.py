@@ -39,7 +39,7 @@ PLATFORM_AND_DRIVER_LIBS = frozenset({
 OUTER_PACKAGES = frozenset({"app", "adapters", "storage"})
 RUNTIME_FORBIDDEN = ("slack_bolt", "slack_sdk", "discord", "aiosqlite", "pydantic_settings")
 
-NOT_FEATURES = frozenset({"commands", "locales"})
+NOT_FEATURES = frozenset({"commands", "locales", "when"})
 FRAMEWORK = "bot.commands"
 MODEL_MAY_IMPORT = frozenset({"bot.i18n", "bot.model", "bot.messages", "bot.errors"})
 FRAMEWORK_MAY_IMPORT = frozenset({

@@ -10,6 +10,7 @@ from enum import StrEnum
 from typing import Generic, TypeVar
 from zoneinfo import ZoneInfo
 
+from bot.commands.grammar import read_choice
 from bot.commands.spec import Arg, ArgKind, Command, Option
 from bot.commands.values import Occasion, parse_duration, parse_durations, parse_language, parse_zone, read_occasion
 from bot.errors import UsageError, UserError
@@ -122,13 +123,14 @@ class Context(Generic[D]):
         return int(raw)
 
     def choice(self, arg: Arg, kind: type[E]) -> E:
-        """A required choice argument as its enum member (the grammar checked and lower-cased it)."""
-        return kind(self.value(arg))
+        """A required choice argument as its enum member, typed as its value or one of its words in the
+        caller's language or English (``oui`` for a French reader)."""
+        return kind(read_choice(arg, self.value(arg), self.caller.language))
 
     def optional_choice(self, arg: Arg | Option, kind: type[E]) -> E | None:
         """An optional choice argument or option as its enum member, ``None`` when absent."""
         raw = self.get(arg)
-        return None if raw is None else kind(raw)
+        return None if raw is None else kind(read_choice(arg, raw, self.caller.language))
 
     def zone(self, arg: Arg | Option) -> ZoneInfo:
         """A required :attr:`ArgKind.ZONE` argument as its zone (``zone.key`` is the canonical name)."""
@@ -155,19 +157,22 @@ class Context(Generic[D]):
 
     def time(self, arg: Arg | Option, *, max_ahead: timedelta, zone: ZoneInfo | None = None) -> Reading:
         """A required :attr:`ArgKind.TIME` argument: its instant (aware, UTC) read on the wall clock of ``zone``
-        (the caller's unless given), refused when past or more than ``max_ahead`` ahead (the feature's rule)."""
+        (the caller's unless given) in the caller's words and English, refused when past or more than
+        ``max_ahead`` ahead (the feature's rule)."""
         return self._required(arg, self.optional_time(arg, max_ahead=max_ahead, zone=zone))
 
     def optional_time(self, arg: Arg | Option, *, max_ahead: timedelta,
                       zone: ZoneInfo | None = None) -> Reading | None:
-        where = zone or self.caller.zone
-        return self._typed(arg, ArgKind.TIME, lambda text: read_when(text, where, self.now, max_ahead=max_ahead))
+        where, language = zone or self.caller.zone, self.caller.language
+        return self._typed(arg, ArgKind.TIME,
+                           lambda text: read_when(text, where, self.now, max_ahead=max_ahead, language=language))
 
     def occasion(self, arg: Arg | Option, *, zone: ZoneInfo, max_ahead: timedelta) -> Occasion | None:
         """An optional :attr:`ArgKind.TIME` argument naming one of a series' occurrences (``next``, a day, a
-        day and time), read in ``zone``; ``None`` when absent."""
+        day and time), read in ``zone`` and in the caller's words; ``None`` when absent."""
+        language = self.caller.language
         return self._typed(arg, ArgKind.TIME,
-                           lambda text: read_occasion(text, zone, self.now, max_ahead=max_ahead))
+                           lambda text: read_occasion(text, zone, self.now, max_ahead=max_ahead, language=language))
 
     def _typed(self, arg: Arg | Option, kind: ArgKind, convert: Callable[[str], T]) -> T | None:
         """``convert`` applied to the argument's text, ``None`` when absent; reading an argument of another

@@ -84,8 +84,8 @@ class Dispatcher:
             refuse_unstorable(incoming.text, incoming.values)  # every command's input, once
             command, remainder = self._resolve(incoming, caller)
             self._check_permission(command, caller)
-            values = validate(command, incoming.values) if remainder is None \
-                else parse_arguments(command, remainder)
+            values = validate(command, incoming.values, caller.language) if remainder is None \
+                else parse_arguments(command, remainder, caller.language)
             invocation = Invocation(caller=caller, command=command, values=values, now=self._clock.now())
             message = await self._runners[command.path](invocation)
         except UserError as error:

@@ -13,10 +13,10 @@ import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from bot.commands.spec import ArgKind, Command, Option
+from bot.commands.spec import Arg, ArgKind, Command, Option, choice_names
 from bot.errors import UsageError, UserError
-from bot.i18n import _
-from bot.when import time_length
+from bot.i18n import _, _n
+from bot.when import fold, time_length
 
 OPENING_QUOTES = "\"“”„«"
 CLOSING_QUOTES = "\"“”»"
@@ -86,7 +86,8 @@ def split_command(line: str, known_words: Mapping[str, set[str] | None]) -> tupl
     """
     stripped = line.strip()
     if len(stripped) > MAX_LINE:
-        raise UsageError(_("That is too long: at most {limit} characters.", limit=MAX_LINE))
+        raise UsageError(_n("That is too long: at most {n} character.", "That is too long: at most {n} characters.",
+                            MAX_LINE))
     if not stripped:
         raise UsageError(_("Type a command, or “help” to see what you can do."))
     word, _sep, remainder = stripped.lstrip("/").partition(" ")
@@ -102,10 +103,15 @@ def split_command(line: str, known_words: Mapping[str, set[str] | None]) -> tupl
     return (word,), remainder
 
 
-def parse_arguments(command: Command, text: str) -> dict[str, str]:
-    """Bind the text after the command words to ``command``'s declared arguments and options."""
+def parse_arguments(command: Command, text: str, language: str | None = None) -> dict[str, str]:
+    """Bind the text after the command words to ``command``'s declared arguments and options.
+
+    ``language``: the reader's, whose words (and English ones) a time or a choice may be typed in; ``None``
+    when the caller does not know it — then a time takes as many words as it could in any language and a
+    choice word of any language is kept as typed, for :class:`~bot.commands.context.Context` to read in the
+    reader's language (refusing a word of another one)."""
     tokens = _tokens(command, text)
-    values, positional, option_spans = _take_options(command, tokens, text)
+    values, positional, option_spans = _take_options(command, tokens, text, language)
     index = 0
     for arg in command.args:
         if index >= len(positional):
@@ -121,7 +127,7 @@ def parse_arguments(command: Command, text: str) -> dict[str, str]:
             index = len(positional)
         elif arg.kind is ArgKind.TIME and not positional[index].quoted:
             run = _adjacent_words(text, tokens, positional[index:])
-            taken = max(_time_length([t.value for t in run]), 1)  # not a time at all: the handler says so
+            taken = max(_time_length([t.value for t in run], language), 1)  # not a time at all: the handler says so
             values[arg.name] = " ".join(t.value for t in run[:taken])
             index += taken
         else:
@@ -130,12 +136,12 @@ def parse_arguments(command: Command, text: str) -> dict[str, str]:
     if index < len(positional):
         raise UsageError(_("Too many arguments: “{extra}” was not expected.", extra=positional[index].value))
 
-    return validate(command, values)
+    return validate(command, values, language)
 
 
-def positional_tokens(command: Command, text: str) -> list[Token]:
+def positional_tokens(command: Command, text: str, language: str | None = None) -> list[Token]:
     """The tokens of ``text`` left for positional arguments: not an option, nor a word a time option took."""
-    return _take_options(command, _tokens(command, text), text)[1]
+    return _take_options(command, _tokens(command, text), text, language)[1]
 
 
 def _tokens(command: Command, text: str) -> list[Token]:
@@ -155,8 +161,8 @@ def _option_name(token: Token, names: Mapping[str, Option]) -> str | None:
     return name.lower()
 
 
-def _take_options(command: Command, tokens: list[Token],
-                  text: str) -> tuple[dict[str, str], list[Token], list[Token]]:
+def _take_options(command: Command, tokens: list[Token], text: str,
+                  language: str | None = None) -> tuple[dict[str, str], list[Token], list[Token]]:
     """(option values, positional tokens, option spans to cut from a rest argument).
 
     An unquoted time option (:attr:`ArgKind.TIME`) also takes the words after it that continue its time
@@ -182,7 +188,7 @@ def _take_options(command: Command, tokens: list[Token],
         if options[name].kind is ArgKind.TIME and not token.quoted:
             following = _adjacent_words(text, tokens, tokens[index:], options, after=token)
             words = ([value] if value else []) + [t.value for t in following]
-            taken = _time_length(words) or (1 if value else 0)
+            taken = _time_length(words, language) or (1 if value else 0)
             extra = following[:taken - (1 if value else 0)]
             value = " ".join(words[:taken])
             end = extra[-1].end if extra else end
@@ -192,10 +198,10 @@ def _take_options(command: Command, tokens: list[Token],
     return values, positional, spans
 
 
-def _time_length(words: list[str]) -> int:
+def _time_length(words: list[str], language: str | None) -> int:
     """:func:`bot.when.time_length`, its refusal a usage error like every other grammar error."""
     try:
-        return time_length(words)
+        return time_length(words, language)
     except UserError as error:
         raise UsageError(error.message) from None
 
@@ -218,11 +224,15 @@ def _adjacent_words(text: str, tokens: list[Token], candidates: list[Token],
     return run
 
 
-def validate(command: Command, values: Mapping[str, str]) -> dict[str, str]:
-    """Check lengths, emptiness, choices and required arguments; used for typed platform options too."""
+def validate(command: Command, values: Mapping[str, str], language: str | None = None) -> dict[str, str]:
+    """Check lengths, emptiness, choices and required arguments; used for typed platform options too.
+
+    A choice comes out as its declared value when ``language`` (the reader's) says which word it is
+    (``oui`` → ``yes`` for a French reader); with ``language=None`` a word of another language is kept folded
+    for :meth:`~bot.commands.context.Context.choice` to read in the reader's language."""
     checked = {key: value for key, value in values.items() if value is not None}
-    declared = {arg.name: (arg.max_length, arg.choices) for arg in command.args}
-    declared.update({option.name: (option.max_length, option.choices) for option in command.options})
+    declared: dict[str, Arg | Option] = {arg.name: arg for arg in command.args}
+    declared.update({option.name: option for option in command.options})
     for name in checked:
         if name not in declared:
             raise UsageError(_("Unknown option “{name}”.", name=name))
@@ -230,11 +240,23 @@ def validate(command: Command, values: Mapping[str, str]) -> dict[str, str]:
         if arg.required and arg.name not in checked:
             raise UsageError(_("Missing “{name}”.", name=arg.name))
     for name, value in list(checked.items()):
-        max_length, choices = declared[name]
-        _check_value(name, value, max_length, choices)
-        if choices:
-            checked[name] = value.lower()
+        _check_value(name, value, declared[name].max_length)
+        if declared[name].choices:
+            checked[name] = read_choice(declared[name], value, language, keep=language is None)
     return checked
+
+
+def read_choice(declared: Arg | Option, value: str, language: str | None, *, keep: bool = False) -> str:
+    """The declared choice ``value`` names for a reader of ``language`` (``keep``: a word that names one in
+    some language is returned folded, to be read once the reader's language is known). Raises
+    :class:`UsageError` listing the choices in the reader's words."""
+    if value.lower() in declared.choices:
+        return value.lower()
+    found = declared.choice_for(value, language)
+    if found is not None:
+        return fold(value) if keep else found
+    raise UsageError(_("“{name}” must be one of: {choices}.", name=declared.name,
+                       choices=", ".join(choice_names(declared, language))))
 
 
 def _unwrap(text: str) -> str:
@@ -295,10 +317,9 @@ def storable(text: str) -> str:
     return _UNSTORABLE.sub("\ufffd", text)
 
 
-def _check_value(name: str, value: str, max_length: int, choices: tuple[str, ...]) -> None:
+def _check_value(name: str, value: str, max_length: int) -> None:
     if not value.strip():
         raise UsageError(_("“{name}” must not be empty.", name=name))
     if len(value) > max_length:
-        raise UsageError(_("“{name}” is too long: at most {limit} characters.", name=name, limit=max_length))
-    if choices and value.lower() not in choices:
-        raise UsageError(_("“{name}” must be one of: {choices}.", name=name, choices=", ".join(choices)))
+        raise UsageError(_n("“{name}” is too long: at most {n} character.",
+                            "“{name}” is too long: at most {n} characters.", max_length, name=name))

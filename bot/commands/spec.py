@@ -6,11 +6,14 @@ commands with typed options, console help), so names, arguments, help and permis
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import KW_ONLY, dataclass
 from enum import StrEnum
+from functools import cache
 
 from bot.i18n import Text
 from bot.model import Role
+from bot.when import fold
 
 
 class ArgKind(StrEnum):
@@ -45,8 +48,20 @@ an ``int``, and a button passes an ``int`` for it."""
 
 
 @dataclass(frozen=True, slots=True)
+class ChoiceWords:
+    """The words that say one choice in one language (``ChoiceWords("fr", "yes", ("oui",))``): a reader of
+    that language may type them for the choice, besides its own (English) value. Compared folded (case and
+    accents do not matter: ``peut-etre`` is ``peut-être``)."""
+
+    language: str
+    choice: str
+    words: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class Arg:
-    """A positional argument. ``rest`` takes the rest of the line (only the last one may)."""
+    """A positional argument. ``rest`` takes the rest of the line (only the last one may). A choice may
+    declare its ``words`` in other languages (:class:`ChoiceWords`)."""
 
     name: str
     help: Text
@@ -55,17 +70,79 @@ class Arg:
     rest: bool = False
     choices: tuple[str, ...] = ()
     max_length: int = 100
+    words: tuple[ChoiceWords, ...] = ()
+
+    def __post_init__(self) -> None:
+        choice_meanings(self.name, self.choices, self.words)
+
+    def choice_for(self, typed: str, language: str | None) -> str | None:
+        """The choice ``typed`` names for a reader of ``language`` (its own words and English), if any;
+        ``language=None``: for a reader of some language, as long as it names one choice in all of them."""
+        return _choice_for(self, typed, language)
 
 
 @dataclass(frozen=True, slots=True)
 class Option:
-    """An optional ``name:value`` argument, recognised anywhere on the line."""
+    """An optional ``name:value`` argument, recognised anywhere on the line (choice words as for :class:`Arg`)."""
 
     name: str
     help: Text
     kind: ArgKind = ArgKind.TEXT
     choices: tuple[str, ...] = ()
     max_length: int = 200
+    words: tuple[ChoiceWords, ...] = ()
+
+    def __post_init__(self) -> None:
+        choice_meanings(self.name, self.choices, self.words)
+
+    def choice_for(self, typed: str, language: str | None) -> str | None:
+        """The choice ``typed`` names for a reader of ``language`` (its own words and English), if any;
+        ``language=None``: for a reader of some language, as long as it names one choice in all of them."""
+        return _choice_for(self, typed, language)
+
+
+@cache
+def choice_meanings(name: str, choices: tuple[str, ...],
+                    words: tuple[ChoiceWords, ...]) -> Mapping[str, Mapping[str, str]]:
+    """For each language, every folded word a reader of it may type for a choice (its own words, English
+    words and the choices themselves) and the choice it names; ``"en"`` is what every other reader gets.
+
+    Raises ``ValueError`` — when the declaration is imported, so a test run finds it — for words of a choice
+    not declared, or a word that names two different choices for one language's readers (``no`` cannot be
+    "no" in English and "yes" in another language's words): it would have to be guessed.
+    """
+    def add(known: dict[str, str], entry: ChoiceWords) -> None:
+        if entry.choice not in choices:
+            raise ValueError(f"{name}: words for “{entry.choice}”, which is not one of its choices {list(choices)}")
+        for word in entry.words:
+            if known.setdefault(fold(word), entry.choice) != entry.choice:
+                raise ValueError(f"{name}: “{word}” names both “{known[fold(word)]}” and “{entry.choice}” for "
+                                 f"{entry.language} readers")
+
+    english = {fold(choice): choice for choice in choices}
+    for entry in words:
+        if entry.language == "en":
+            add(english, entry)
+    meanings = {"en": english}
+    for entry in words:
+        if entry.language != "en":
+            add(meanings.setdefault(entry.language, dict(english)), entry)
+    return meanings
+
+
+def _choice_for(declared: Arg | Option, typed: str, language: str | None) -> str | None:
+    meanings = choice_meanings(declared.name, declared.choices, declared.words)
+    if language is None:  # a caller that does not know who reads: a word of any language, if it names one choice
+        named = {found[fold(typed)] for found in meanings.values() if fold(typed) in found}
+        return named.pop() if len(named) == 1 else None
+    return meanings.get(language, meanings["en"]).get(fold(typed))
+
+
+def choice_names(declared: Arg | Option, language: str | None) -> tuple[str, ...]:
+    """Each choice as a reader of ``language`` would type it: its first word in that language, else itself."""
+    own = {entry.choice: entry.words[0] for entry in reversed(declared.words)
+           if entry.language == language and entry.words}
+    return tuple(own.get(choice, choice) for choice in declared.choices)
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,7 +3,7 @@
 Handlers never see these as text: :class:`bot.commands.context.Context` converts them through the
 declaration's kind (``ctx.zone(ZONE)``, ``ctx.language(LANG)``, ``ctx.optional_duration(DURATION)``), and
 each refusal is the same translated message wherever the kind is used. Times have their own grammar in :mod:`bot.when`
-(the one place to translate its words); the context reads them with it.
+(with one table of words per language); the context reads them with it, in the caller's language.
 """
 
 from __future__ import annotations
@@ -20,10 +20,13 @@ from babel import Locale, UnknownLocaleError
 
 from bot.errors import UserError
 from bot.i18n import _
-from bot.when import NEXT_WORDS, TODAY_WORDS, TOMORROW_WORDS, WEEKDAYS, read_when
+from bot.when import fold, read_when, vocabulary
 
 ZONE_EXAMPLES = "Africa/Nairobi, America/Sao_Paulo, Asia/Kolkata, Europe/Paris"
 _LANGUAGE = re.compile(r"^[a-z]{2,3}$")
+_BCP47 = re.compile(r"(?P<language>[a-z]{2,3})(?:-[a-z]{4})?(?:-(?:[a-z]{2}|[0-9]{3}))?"
+                    r"(?:-(?:[a-z0-9]{5,8}|[0-9][a-z0-9]{3}))*")
+"""A language tag: language, then optional script, region (``BR``, ``419``) and variants (``pt-BR``, ``es-419``)."""
 _DURATION = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m(?:in)?)?$")
 _ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
@@ -53,9 +56,11 @@ def parse_zone(text: str) -> ZoneInfo:
 
 
 def parse_language(text: str, among: Collection[str] | None = None) -> str:
-    """The language code ``text`` gives (``pt_BR`` → ``pt``). ``among``: the languages accepted (those the
-    bot speaks, for a person's setting); otherwise any ISO 639 code (a document's language)."""
-    code = text.strip().lower().replace("_", "-").split("-")[0]
+    """The language code ``text`` gives: a BCP 47 tag's language (``pt-BR``, ``pt_PT`` → ``pt``; ``es-419`` →
+    ``es``). ``among``: the languages accepted (those the bot speaks, for a person's setting); otherwise any
+    ISO 639 code (a document's language)."""
+    tag = _BCP47.fullmatch(text.strip().lower().replace("_", "-"))
+    code = tag["language"] if tag is not None else text.strip().lower()
     if among is not None:
         if code not in among:
             raise UserError(_("“{language}” is not available. Supported languages: {languages}.",
@@ -113,12 +118,15 @@ class Occasion:
     at: datetime | None = None
 
 
-def read_occasion(text: str, zone: ZoneInfo, now: datetime, *, max_ahead: timedelta) -> Occasion:
+def read_occasion(text: str, zone: ZoneInfo, now: datetime, *, max_ahead: timedelta,
+                  language: str | None = None) -> Occasion:
     """``next``, a day (``2026-12-01``, ``tuesday``, ``today``) or a day and time (``tuesday 14:00``), read in
-    ``zone``. A lone day word names that day even once its 09:00 is past (``today`` is today all day, and
-    ``tuesday`` on a Tuesday is today), unlike :func:`bot.when.read_when`, which would call it past."""
-    wanted = text.strip().lower()
-    if wanted in NEXT_WORDS:
+    ``zone`` and in the words of ``language`` and English (``prochain``, ``mardi``, ``demain 14h``). A lone day
+    word names that day even once its 09:00 is past (``today`` is today all day, and ``tuesday`` on a Tuesday
+    is today), unlike :func:`bot.when.read_when`, which would call it past."""
+    words = vocabulary(language)
+    wanted = " ".join(fold(text).split())
+    if wanted in words.next:
         return Occasion(text, zone, None)
     if _ISO_DAY.match(wanted):
         try:
@@ -126,11 +134,10 @@ def read_occasion(text: str, zone: ZoneInfo, now: datetime, *, max_ahead: timede
         except ValueError:
             raise UserError(_("“{date}” is not a date. Write it as YYYY-MM-DD.", date=text)) from None
     today = now.astimezone(zone).date()
-    if wanted in TODAY_WORDS:
-        return Occasion(text, zone, today)
-    if wanted in TOMORROW_WORDS:
-        return Occasion(text, zone, today + timedelta(days=1))
-    if wanted in WEEKDAYS:
-        return Occasion(text, zone, today + timedelta(days=(WEEKDAYS[wanted] - today.weekday()) % 7))
-    at = read_when(text, zone, now, max_ahead=max_ahead).instant
+    kind, _sep, weekday = (words.meaning("start", tuple(wanted.split())) or "").partition(":")
+    if kind in ("today", "tomorrow"):
+        return Occasion(text, zone, today + timedelta(days=int(kind == "tomorrow")))
+    if kind == "weekday":
+        return Occasion(text, zone, today + timedelta(days=(int(weekday) - today.weekday()) % 7))
+    at = read_when(text, zone, now, max_ahead=max_ahead, language=language).instant
     return Occasion(text, zone, at.astimezone(zone).date(), at)

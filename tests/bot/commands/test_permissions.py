@@ -17,8 +17,8 @@ INVOCATIONS: dict[str, tuple[str, str]] = {
     "unsubscribe": ("unsubscribe disinformation", "outsider"),
     "mysubs": ("mysubs", "outsider"),
     "whoami": ("whoami", "outsider"),
-    "settings timezone": ("settings timezone Europe/Paris", "member"),
-    "settings language": ("settings language fr", "member"),
+    "settings timezone": ("settings timezone Europe/Paris", "outsider"),  # issue 18: outsiders set their own
+    "settings language": ("settings language fr", "outsider"),
     "topic create": ("topic create new-topic A new topic", "coordinator"),
     "topic edit": ("topic edit disinformation title:Renamed", "coordinator"),
     "topic archive": ("topic archive disinformation", "coordinator"),
@@ -109,7 +109,8 @@ async def test_help_lists_only_what_the_caller_may_run(h: Harness) -> None:
     outsider = await h.text("demo-outsider", "help")
     admin = await h.text("demo-admin", "help")
     coordinator = await h.text("demo-coordinator", "help")
-    assert "/role grant" not in outsider and "/topic create" not in outsider and "/settings" not in outsider
+    assert "/role grant" not in outsider and "/topic create" not in outsider and "/rsvp" not in outsider
+    assert "/settings timezone" in outsider and "/settings language" in outsider
     assert "/role grant" in admin and "/topic create" in admin
     assert "/requests" in coordinator and "/role grant" not in coordinator
     assert "Unknown command" in await h.text("demo-outsider", "help role grant")
@@ -119,8 +120,8 @@ async def test_help_lists_only_what_the_caller_may_run(h: Harness) -> None:
 async def test_platform_role_counts(h: Harness) -> None:
     from bot.model import Role
 
-    text = await h.text("U1", "settings timezone Africa/Nairobi", platform="test", platform_role=Role.MEMBER)
-    assert "Africa/Nairobi" in text
-    text = await h.text("U2", "settings timezone Africa/Nairobi", platform="test", platform_role=Role.OUTSIDER)
+    text = await h.text("U1", "rsvp 1 yes", platform="test", platform_role=Role.MEMBER)
+    assert "member role" not in text and "You answered yes" in text
+    text = await h.text("U2", "rsvp 1 yes", platform="test", platform_role=Role.OUTSIDER)
     assert "member role" in text
     assert "admin" in await h.text("root", "whoami", platform="test")  # admin named in settings
