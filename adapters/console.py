@@ -22,11 +22,10 @@ import sys
 import threading
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
-from zoneinfo import ZoneInfo
 
+from bot import dates
 from bot.commands.context import Caller, IncomingCommand
 from bot.commands.dispatcher import Callers, Reply
 from bot.delivery.model import SentMessage
@@ -44,13 +43,9 @@ Handle = Callable[[IncomingCommand], Awaitable[Reply]]
 FieldLine = Callable[[str, str], str]
 
 
-def format_stamp(unix: int, style: str, zone: str) -> str:
-    local = datetime.fromtimestamp(unix, UTC).astimezone(ZoneInfo(zone))
-    formats = {"t": "%H:%M", "T": "%H:%M:%S", "d": "%Y-%m-%d", "D": "%d %B %Y", "f": "%d %B %Y %H:%M",
-               "F": "%A %d %B %Y %H:%M"}
-    if style == "R":
-        return local.strftime("%Y-%m-%d %H:%M %Z")
-    return f"{local.strftime(formats.get(style, formats['F']))} ({zone})"
+def format_stamp(unix: int, style: str, zone: str, language: str | None = None) -> str:
+    """A core time stamp on the console person's wall clock, in their language (Babel), the zone named."""
+    return dates.format_stamp(unix, style, zone, language)
 
 
 def field_label(name: str) -> str:
@@ -74,7 +69,7 @@ def render_text(message: RenderedMessage, zone: str, field_line: FieldLine = pla
         lines.append(message.footer)
     lines.extend(f"  [{action.label}] /{action.command}" for action in message.actions)
     text = "\n".join(lines)
-    return render_stamps(text, lambda unix, style: format_stamp(unix, style, zone))
+    return render_stamps(text, lambda unix, style: format_stamp(unix, style, zone, message.language))
 
 
 def role_text(caller: Caller) -> Text:
@@ -267,8 +262,8 @@ class ConsoleAdapter:
             _("{label}: {value}", label=field_label(name), value=value)))
 
     def _render_message(self, title: Msg, body: tuple[Msg, ...]) -> str:
-        return render_text(RenderedMessage(title=self._tr(title), body=tuple(self._tr(line) for line in body)),
-                           "UTC")
+        return render_text(RenderedMessage(title=self._tr(title), body=tuple(self._tr(line) for line in body),
+                                           language=self._language), "UTC")
 
     def _prompt(self) -> str:
         return f"{self.user}> "

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -81,6 +81,9 @@ class CoalitionSettings(BaseModel):
     name: str = "Demo Coalition"
     timezone: str = "UTC"
     language: str = "en"
+    languages: list[str] | None = None
+    """Every language the coalition writes in, in the order the read-only public channel carries them
+    (``language`` among them); unset: just ``language``."""
     admins: list[str] = Field(default_factory=list)
     request_expiry_days: float = Field(default=14, gt=0)
 
@@ -100,6 +103,33 @@ class CoalitionSettings(BaseModel):
         if value not in available:
             raise ValueError(f"language {value!r} has no catalogue; available: {', '.join(available)}")
         return value
+
+    @field_validator("languages")
+    @classmethod
+    def _available_languages(cls, value: list[str] | None) -> list[str] | None:
+        if value is None:
+            return None
+        available = available_languages()
+        unknown = [language for language in value if language not in available]
+        if unknown:
+            raise ValueError(f"no catalogue for {', '.join(map(repr, unknown))}; available: {', '.join(available)}")
+        if not value:
+            raise ValueError("list at least one language, or leave it out for just [coalition] language")
+        if len(set(value)) != len(value):
+            raise ValueError(f"a language is listed twice: {value}")
+        return value
+
+    @model_validator(mode="after")
+    def _default_is_listed(self) -> CoalitionSettings:
+        if self.languages is not None and self.language not in self.languages:
+            raise ValueError(f"[coalition] language {self.language!r} must be one of [coalition] languages "
+                             f"{self.languages}")
+        return self
+
+    @property
+    def channel_languages(self) -> tuple[str, ...]:
+        """The coalition's languages in order: ``languages``, or just ``language``."""
+        return tuple(self.languages) if self.languages else (self.language,)
 
     @field_validator("admins")
     @classmethod
@@ -153,6 +183,7 @@ class Settings(BaseSettings):
             coalition_name=self.coalition.name,
             default_timezone=self.coalition.timezone,
             default_language=self.coalition.language,
+            languages=self.coalition.channel_languages,
             admins=frozenset(Identity.parse(entry) for entry in self.coalition.admins),
             request_expiry=timedelta(days=self.coalition.request_expiry_days),
         )

@@ -15,3 +15,11 @@ class CoreConfig:
     default_language: str = "en"
     admins: frozenset[Identity] = field(default_factory=frozenset)
     request_expiry: timedelta = timedelta(days=14)
+    languages: tuple[str, ...] = ()
+    """The coalition's languages, in the order a public channel post carries them; empty: just
+    ``default_language`` (the composition root checked that each one is shipped)."""
+
+    @property
+    def channel_languages(self) -> tuple[str, ...]:
+        """What the read-only public channel is written in: each of the coalition's languages, in order."""
+        return self.languages or (self.default_language,)

@@ -6,7 +6,8 @@ or console text. A button is an :class:`Action`: a label plus a command invocati
 whoever clicks it, with the same permission checks as if it had been typed.
 
 Times inside text are :func:`stamp` markers so each adapter can show them in the reader's own zone
-(``<!date^…>`` on Slack, ``<t:…>`` on Discord, the person's zone on the console).
+(``<!date^…>`` on Slack, ``<t:…>`` on Discord, the person's zone on the console), in the language of the
+:class:`RenderedMessage` they are in.
 """
 
 from __future__ import annotations
@@ -100,6 +101,7 @@ class Message:
             footer=tr(self.footer, language) if self.footer is not None else None,
             is_error=self.is_error,
             attachment=self.attachment,
+            language=language,
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -148,6 +150,9 @@ class RenderedMessage:
     footer: str | None = None
     is_error: bool = False
     attachment: Attachment | None = None
+    language: str | None = None
+    """The language it was rendered in (``None``: the default), so an adapter formats what it adds — a time
+    stamp, a fallback text — in the same language as the rest."""
 
     def plain_text(self) -> str:
         """All text in reading order, e.g. for a notification preview or a log-free fallback."""

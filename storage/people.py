@@ -17,7 +17,8 @@ from storage.database import Database, from_db_time, opt_time, to_db_time
 _PROFILE = (
     "SELECT p.*, {last_seen} AS looked_up_last_seen,"
     " (SELECT json_group_array(json_array(i.platform, i.external_id, i.display_name, i.platform_role,"
-    "  i.dm_closed_reason, i.dm_channel_id)) FROM identities i WHERE i.person_id = p.id) AS identity_list,"
+    "  i.dm_closed_reason, i.dm_channel_id, i.platform_locale)) FROM identities i WHERE i.person_id = p.id)"
+    " AS identity_list,"
     " (SELECT json_group_array(json_array(g.id, g.role, g.topic_id, g.granted_by, g.created_at))"
     "  FROM grants g WHERE g.person_id = p.id) AS grant_list"
 )
@@ -45,16 +46,19 @@ def _identity(row: aiosqlite.Row) -> IdentityRecord:
 
 def _profile(row: aiosqlite.Row) -> Profile:
     person = _person(row)
+    listed = json.loads(row["identity_list"])
     identities = sorted(
         (IdentityRecord(identity=Identity(platform, external_id), person_id=person.id, display_name=name,
                         platform_role=Role.parse(role), dm_closed_reason=closed, dm_channel_id=channel)
-         for platform, external_id, name, role, closed, channel in json.loads(row["identity_list"])),
+         for platform, external_id, name, role, closed, channel, _locale in listed),
         key=lambda record: (record.identity.platform, record.identity.external_id))
+    locales = [(Identity(platform, external_id), locale)
+               for platform, external_id, *_rest, locale in sorted(listed, key=lambda item: item[:2]) if locale]
     grants = [Grant(person_id=person.id, role=Role.parse(role), topic_id=topic_id, granted_by=granted_by,
                     created_at=from_db_time(created_at))
               for _id, role, topic_id, granted_by, created_at in sorted(json.loads(row["grant_list"]))]
     return Profile(person=person, identities=tuple(identities), grants=tuple(grants),
-                   last_seen_at=opt_time(row["looked_up_last_seen"]))
+                   last_seen_at=opt_time(row["looked_up_last_seen"]), locales=tuple(locales))
 
 
 class SqlitePeople:
@@ -80,13 +84,14 @@ class SqlitePeople:
             return record
 
     async def touch_identity(self, identity: Identity, display_name: str, platform_role: Role,
-                             platform_timezone: str | None, now: datetime) -> None:
+                             platform_timezone: str | None, now: datetime, platform_locale: str | None = None) -> None:
         async with self._db.transaction():
             await self._db.execute(
                 "UPDATE identities SET display_name = ?, platform_role = ?, last_seen_at = ?,"
-                " dm_closed_reason = NULL WHERE platform = ? AND external_id = ?",
-                (display_name, platform_role.name.lower(), to_db_time(now), identity.platform,
-                 identity.external_id),
+                " dm_closed_reason = NULL, platform_locale = COALESCE(?, platform_locale)"
+                " WHERE platform = ? AND external_id = ?",
+                (display_name, platform_role.name.lower(), to_db_time(now), platform_locale or None,
+                 identity.platform, identity.external_id),
             )
             if platform_timezone:
                 await self._db.execute(

@@ -18,6 +18,7 @@ from discord import app_commands
 from bot.commands.registry import CommandRegistry
 from bot.commands.spec import Arg, ArgKind, Command, Option
 from bot.i18n import Msg, Translator, _
+from bot.people.languages import platform_language
 
 DESCRIPTION_LIMIT = 100
 STRING_OPTION_LIMIT = 6000
@@ -55,7 +56,10 @@ def _described(describe: Describe, text: Msg) -> app_commands.locale_str:
 
 
 class DescriptionTranslator(app_commands.Translator):
-    """Descriptions in every language the catalogues have. Names stay as declared: the core matches them."""
+    """Descriptions in every Discord locale whose language has a catalogue (``es-ES`` and ``es-419`` both
+    read Spanish, ``pt-BR`` Portuguese, ``fr`` French; Discord has no Arabic or Swahili locale, so those
+    readers see the coalition's language there). Names stay as declared, English on every platform: a
+    command is declared once and the core matches it by name."""
 
     def __init__(self, translator: Translator, default_language: str) -> None:
         self._translator = translator
@@ -64,8 +68,8 @@ class DescriptionTranslator(app_commands.Translator):
     async def translate(self, string: app_commands.locale_str, locale: discord.Locale,
                         context: app_commands.TranslationContextTypes) -> str | None:
         text = string.extras.get("text")
-        language = str(locale.value).split("-")[0].lower()
-        if text is None or language == self._default or not self._translator.supports(language):
+        language = platform_language(str(locale.value), self._translator.languages)
+        if text is None or language is None or language == self._default:
             return None
         return _limit(self._translator.render(text, language))
 

@@ -28,6 +28,7 @@ from bot.commands.dispatcher import Dispatcher
 from bot.commands.spec import Arg, ArgKind, Command
 from bot.i18n import Translator, _
 from bot.messages import ActionStyle, RenderedAction, RenderedMessage
+from bot.people.languages import platform_language
 
 log = logging.getLogger(__name__)
 
@@ -155,9 +156,9 @@ class InteractionHandler:
         return view
 
     def _language(self, interaction: discord.Interaction) -> str:
-        hint = str(interaction.locale).split("-")[0].lower()
-        translator = self._translator
-        return hint if translator.supports(hint) else self._default_language
+        """What Discord shows before the core answers (a modal's label, a failure) is in the client's language
+        when we ship it (the core's rule for platform locales), else the coalition's."""
+        return platform_language(str(interaction.locale), self._translator.languages) or self._default_language
 
     def modal_label(self, interaction: discord.Interaction, arg: Arg) -> str:
         label = self._translator.render(arg.help, self._language(interaction))

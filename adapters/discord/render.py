@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import discord
 
+from bot.bidi import cut
 from bot.messages import Attachment, RenderedAction, RenderedField, RenderedMessage, render_stamps
 
 CONTENT_LIMIT = 2000
@@ -172,4 +173,4 @@ def _unique_actions(actions: tuple[RenderedAction, ...]) -> tuple[RenderedAction
 
 
 def button_label(label: str) -> str:
-    return label if len(label) <= LABEL_LIMIT else label[:LABEL_LIMIT - 1] + "…"
+    return cut(label, LABEL_LIMIT)

@@ -6,18 +6,20 @@ elements, a button label 75 characters and its value 2,000. Text that does not f
 sections and, past 50 blocks, several messages — never silently cut.
 
 A button is a core action: its ``value`` is the command invocation, run as whoever clicks it.
-Times are core stamps rendered as ``<!date^UNIX^{date_short_pretty} at {time}|fallback>`` so every
-reader sees their own local time.
+Times are core stamps rendered as ``<!date^UNIX^{date_short_pretty}, {time}|fallback>`` so every
+reader sees their own local time; the glue between Slack's tokens and the fallback text (shown where Slack
+cannot format the date, in UTC) are in the language the message was rendered in (CLDR, by Babel).
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from adapters.slack.escape import escape_entities, escape_mrkdwn
+from bot import dates
+from bot.bidi import closed, cut
 from bot.messages import ActionStyle, RenderedMessage, render_stamps
 
 Block = dict[str, Any]
@@ -33,15 +35,6 @@ BUTTON_VALUE_LIMIT = 2000
 NOTIFICATION_LIMIT = 150
 ACTION_ID_PREFIX = "coalition:"
 
-_DATE_FORMATS = {
-    "t": "{time}",
-    "T": "{time_secs}",
-    "d": "{date_num}",
-    "D": "{date_long}",
-    "f": "{date_short_pretty} at {time}",
-    "F": "{date_long_pretty} at {time}",
-    "R": "{ago}",
-}
 # Markup the splitter must never cut through: Slack tags and HTML entities.
 _UNBREAKABLE = re.compile(r"<[^<>]*>|&[a-z]+;")
 
@@ -54,23 +47,24 @@ class SlackMessage:
     blocks: tuple[Block, ...]
 
 
-def slack_date(unix: int, style: str) -> str:
-    fallback = datetime.fromtimestamp(unix, UTC).strftime("%Y-%m-%d %H:%M UTC")
-    return f"<!date^{unix}^{_DATE_FORMATS.get(style, _DATE_FORMATS['f'])}|{escape_entities(fallback)}>"
+def slack_date(unix: int, style: str, language: str | None = None) -> str:
+    """Slack's own date marker (each reader's zone); the fallback is the same time in UTC, in ``language``."""
+    fallback = dates.format_stamp(unix, style if style != "R" else "f", "UTC", language)
+    return f"<!date^{unix}^{dates.slack_tokens(style, language)}|{escape_entities(fallback)}>"
 
 
-def mrkdwn(text: str) -> str:
+def mrkdwn(text: str, language: str | None = None) -> str:
     """Untrusted text made safe, with the core's time stamps rendered for each reader's zone."""
-    return render_stamps(escape_mrkdwn(text), slack_date)
+    return render_stamps(escape_mrkdwn(text), lambda unix, style: slack_date(unix, style, language))
 
 
 def split_text(text: str, limit: int) -> list[str]:
     """Split at line breaks, else spaces, else anywhere — but never inside ``<…>`` or ``&…;``."""
     chunks: list[str] = []
     while len(text) > limit:
-        cut = _cut_point(text, limit)
-        chunks.append(text[:cut].rstrip())
-        text = text[cut:].lstrip("\n ")
+        point = _cut_point(text, limit)
+        chunks.append(text[:point].rstrip())
+        text = text[point:].lstrip("\n ")
     if text or not chunks:
         chunks.append(text)
     return [chunk for chunk in chunks if chunk] or [""]
@@ -95,23 +89,24 @@ def _section(text: str) -> Block:
 
 
 def _plain(text: str, limit: int) -> dict[str, Any]:
-    text = text if len(text) <= limit else text[:limit - 1] + "…"
-    return {"type": "plain_text", "text": text or " ", "emoji": True}
+    return {"type": "plain_text", "text": cut(text, limit) or " ", "emoji": True}
 
 
 def _content_blocks(message: RenderedMessage) -> list[Block]:
     blocks: list[Block] = []
+    language = message.language
     prefix = ":warning: " if message.is_error else ""
     if message.title:
-        blocks += [_section(chunk) for chunk in split_text(f"{prefix}*{mrkdwn(message.title)}*", SECTION_LIMIT)]
+        title = f"{prefix}*{mrkdwn(message.title, language)}*"
+        blocks += [_section(chunk) for chunk in split_text(title, SECTION_LIMIT)]
         prefix = ""
     for paragraph in message.body:
-        text = prefix + mrkdwn(paragraph)
+        text = prefix + mrkdwn(paragraph, language)
         prefix = ""
         blocks += [_section(chunk) for chunk in split_text(text, SECTION_LIMIT) if chunk.strip()]
     fields: list[dict[str, str]] = []
     for field in message.fields:
-        text = f"*{mrkdwn(field.name)}*\n{mrkdwn(field.value)}"
+        text = f"*{mrkdwn(field.name, language)}*\n{mrkdwn(field.value, language)}"
         if len(text) <= FIELD_LIMIT:
             fields.append({"type": "mrkdwn", "text": text})
         else:
@@ -120,7 +115,7 @@ def _content_blocks(message: RenderedMessage) -> list[Block]:
         blocks.append({"type": "section", "fields": fields[start:start + FIELDS_PER_SECTION]})
     if message.footer:
         blocks += [{"type": "context", "elements": [{"type": "mrkdwn", "text": chunk}]}
-                   for chunk in split_text(mrkdwn(message.footer), CONTEXT_LIMIT)]
+                   for chunk in split_text(mrkdwn(message.footer, language), CONTEXT_LIMIT)]
     if not blocks:
         blocks.append(_section(prefix.strip() or "…"))
     return blocks
@@ -151,8 +146,12 @@ def _notification_text(blocks: tuple[Block, ...]) -> str:
 
 
 def _shorten(text: str) -> str:
-    cut = _cut_point(text, NOTIFICATION_LIMIT - 1)
-    return text[:cut].rstrip() + "…"
+    point = _cut_point(text, NOTIFICATION_LIMIT - 1)
+    shortened = closed(text[:point].rstrip())
+    while point > 1 and len(shortened) >= NOTIFICATION_LIMIT:  # the isolates it had to close take room too
+        point -= 1
+        shortened = closed(text[:point].rstrip())
+    return shortened + "…"
 
 
 def render_slack_blocks(message: RenderedMessage, *, max_blocks: int = MAX_BLOCKS) -> list[SlackMessage]:

@@ -29,11 +29,12 @@ from adapters.slack.blocks import (
     render_slack_blocks,
     split_text,
 )
+from bot.bidi import cut
 from bot.commands.grammar import parse_arguments, positional_tokens, split_command, tokenize
 from bot.commands.registry import CommandRegistry
 from bot.commands.spec import Arg, Command
 from bot.errors import UsageError
-from bot.i18n import Msg, Translator, _
+from bot.i18n import Msg, Translator, _, _n
 from bot.messages import RenderedMessage
 
 CALLBACK_ID = "coalition_compose"
@@ -87,7 +88,7 @@ def metadata_length(metadata: str) -> int:
 
 
 def _plain(text: str, limit: int) -> dict[str, Any]:
-    return {"type": "plain_text", "text": (text if len(text) <= limit else text[:limit - 1] + "…") or " "}
+    return {"type": "plain_text", "text": cut(text, limit) or " "}
 
 
 def compose_view(found: Composable, translator: Translator, language: str,
@@ -103,9 +104,11 @@ def compose_view(found: Composable, translator: Translator, language: str,
         "element": {"type": "plain_text_input", "action_id": INPUT_ACTION, "multiline": True,
                     "max_length": min(found.arg.max_length, TEXT_LIMIT)}}
     if found.arg.max_length > TEXT_LIMIT:  # Slack's cap, not the command's: say so rather than cut silently
-        field["hint"] = _plain(tr(_("A Slack form takes at most {limit} characters. For a longer text (up to "
-                                    "{most}), type the whole command instead.", limit=TEXT_LIMIT,
-                                    most=found.arg.max_length), language), 2000)
+        field["hint"] = _plain(tr(_n("A Slack form takes at most {n} character. For a longer text (up to "
+                                     "{most}), type the whole command instead.",
+                                     "A Slack form takes at most {n} characters. For a longer text (up to "
+                                     "{most}), type the whole command instead.", TEXT_LIMIT,
+                                     most=found.arg.max_length), language), 2000)
     return {
         "type": "modal",
         "callback_id": CALLBACK_ID,
@@ -151,7 +154,7 @@ def result_view(message: RenderedMessage, translator: Translator, language: str,
         else:
             note = _("This answer is too long for a Slack form, and Slack refused to send the rest to your "
                      "direct messages ({error}).", error=dm_failed)
-        blocks = [*blocks[:keep], context_block(mrkdwn(translator.render(note, language)))]
+        blocks = [*blocks[:keep], context_block(mrkdwn(translator.render(note, language), language))]
     title = message.title or translator.render(_("Done"), language)
     view = {"type": "modal", "callback_id": f"{CALLBACK_ID}_result",
             "title": _plain(title, TITLE_LIMIT),

@@ -39,6 +39,7 @@ from bot.commands.registry import CommandRegistry
 from bot.i18n import Text, Translator, _
 from bot.messages import RenderedMessage, strip_markers
 from bot.model import Identity
+from bot.people.languages import platform_language
 
 log = logging.getLogger(__name__)
 
@@ -167,8 +168,7 @@ class SlackHandlers:
 
     async def _modal_language(self, user_id: str) -> str:
         profile = await self._directory.profile(user_id)
-        hint = (profile.locale or "").split("-")[0].lower()
-        return hint if hint and self._translator.supports(hint) else self._default_language
+        return platform_language(profile.locale, self._translator.languages) or self._default_language
 
     async def _update_modal(self, client: AsyncWebClient, view_id: str, user_id: str, message: RenderedMessage,
                             language: str) -> None:

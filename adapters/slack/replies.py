@@ -46,7 +46,7 @@ class Replies:
 
     def note(self, message: Msg, language: str) -> SlackMessage:
         """One of the adapter's own notes, as a message of one small line."""
-        text = mrkdwn(self._translator.render(message, language))
+        text = mrkdwn(self._translator.render(message, language), language)
         return SlackMessage(text=text, blocks=(context_block(text),))
 
     async def respond(self, respond: AsyncRespond | None, user_id: str, message: RenderedMessage,

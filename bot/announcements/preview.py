@@ -17,12 +17,12 @@ from bot.channels.model import ChannelPurpose
 from bot.commands.context import Caller, ZoneSource
 from bot.commands.invoke import invoke
 from bot.delivery.status import listing, platform_name
-from bot.i18n import Text, _, duration
+from bot.i18n import Text, _, duration, moment
+from bot.i18n import listing as join
 from bot.messages import Action, ActionStyle, Field, Message, stamp
 from bot.ports import Store
 from bot.subscriptions.model import DeliveryMode
 from bot.topics.model import Topic, Visibility
-from bot.when import format_local
 
 MINUTE = 60.0
 
@@ -78,12 +78,12 @@ async def preview(store: Store, estimate: PaceEstimate, caller: Caller, announce
         per_platform = [f"{'?' if platform is None else platform} {n}" for m, platform, n in counts if m is mode]
         total = sum(n for m, _p, n in counts if m is mode)
         fields.append(Field(mode.label, _("{total} ({platforms})", total=total,
-                                          platforms=", ".join(per_platform) or "—")))
+                                          platforms=join(per_platform, counts=True) if per_platform else "—")))
     channels = await store.channels.bound(ChannelPurpose.TOPIC, topic.id)
     public = await store.channels.bound(ChannelPurpose.PUBLIC, None) \
         if topic.visibility is Visibility.PUBLIC else []
-    fields.append(Field(_("Channels"), ", ".join(f"{c.platform}:#{c.channel_id}" for c in channels + public)
-                        or _("none bound (setup topic-channel)")))
+    bound = [f"{c.platform}:#{c.channel_id}" for c in channels + public]
+    fields.append(Field(_("Channels"), join(bound, counts=True) if bound else _("none bound (setup topic-channel)")))
     if immediate_by_platform(counts):
         # The DMs by the platform they will go through (a preference, else the only identity), not only by
         # the stated preference the counts above show.
@@ -93,7 +93,7 @@ async def preview(store: Store, estimate: PaceEstimate, caller: Caller, announce
             fields.append(Field(_("Time to send"), eta))
     when: Text = _("Sends when you confirm.") if announcement.send_at is None else \
         _("Sends at {time} — {local} in your zone.", time=stamp(announcement.send_at),
-          local=format_local(announcement.send_at, caller.zone))
+          local=moment(announcement.send_at, caller.zone, with_zone=True))
     body: list[Text | str] = [announcement.text, when]
     if caller.timezone_source is ZoneSource.DEFAULT:
         body.append(_("That is the coalition's default zone; set yours with “settings timezone <zone>”."))

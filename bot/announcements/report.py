@@ -34,9 +34,11 @@ async def delivery_report(store: Store, announcement: Announcement,
     still_open = sum(n for s, n in by_status.items() if s in OPEN_STATUSES)
     queued, digested = await store.digests.counts(announcement.id)
     body: list[Text | str] = [
-        _("Delivered {sent} / {total}, {failed} failed, {skipped} skipped.",
-          sent=by_status.get(DeliveryStatus.SENT, 0), total=total,
-          failed=by_status.get(DeliveryStatus.FAILED, 0), skipped=by_status.get(DeliveryStatus.SKIPPED, 0)),
+        # Each count in its own plural-aware piece: "0 failed" and "1 failed" differ in many languages.
+        _n("Delivered {sent} / {n}, {failed}, {skipped}.", "Delivered {sent} / {n}, {failed}, {skipped}.", total,
+           sent=by_status.get(DeliveryStatus.SENT, 0),
+           failed=_n("{n} failed", "{n} failed", by_status.get(DeliveryStatus.FAILED, 0)),
+           skipped=_n("{n} skipped", "{n} skipped", by_status.get(DeliveryStatus.SKIPPED, 0))),
     ]
     estimate = left(still_open, total) if left is not None and still_open else None
     if estimate is not None and announcement.state is AnnouncementState.SENDING:
@@ -46,13 +48,15 @@ async def delivery_report(store: Store, announcement: Announcement,
                     _("Less than a minute left at the current pace (about {planned} in all).",
                       planned=duration(planned)))
     if queued:
-        body.append(_("Digests: {queued} queued, {digested} sent.", queued=queued, digested=digested))
+        body.append(_("Digests: {waiting}, {done}.", waiting=_n("{n} queued", "{n} queued", queued),
+                      done=_n("{n} sent", "{n} sent", digested)))
     if by_status.get(DeliveryStatus.MISSED):
         body.append(_n("{n} copy was missed: it was no longer relevant when it could have been sent.",
                        "{n} copies were missed: they were no longer relevant when they could have been sent.",
                        by_status[DeliveryStatus.MISSED]))
     if by_status.get(DeliveryStatus.CANCELLED):
-        body.append(_("{n} stopped by cancelling.", n=by_status[DeliveryStatus.CANCELLED]))
+        body.append(_n("{n} copy stopped by cancelling.", "{n} copies stopped by cancelling.",
+                       by_status[DeliveryStatus.CANCELLED]))
     retryable = sum(c.retryable for c in counts if c.status is DeliveryStatus.FAILED)
     actions: tuple[Action, ...] = ()
     if retryable and announcement.state is not AnnouncementState.CANCELLED:

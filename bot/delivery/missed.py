@@ -21,10 +21,9 @@ from bot.delivery.model import DeliveryKind, PayloadError
 from bot.delivery.notify import Notifier
 from bot.delivery.outcomes import MissedDelivery
 from bot.delivery.status import reason_text
-from bot.i18n import Msg, Text, _, _n
+from bot.i18n import Msg, Text, _, _n, exact_duration
 from bot.meetings.declarations import MEETING_SHOW
 from bot.meetings.payloads import ReminderPayload
-from bot.meetings.recurrence import format_offset
 from bot.messages import Action, Message, stamp
 from bot.model import Identity
 from bot.ports import Store
@@ -159,7 +158,7 @@ class MissedReporter:
                 titles[meeting_id] = meeting.title if meeting is not None else "?"
             row = grouped.reminders[(meeting_id, start, offset)]
             lines.append(_("• {time}: the {offset} reminder of “{title}” (meeting #{id}) — {reason}",
-                           time=stamp(start, "f"), offset=format_offset(offset),
+                           time=stamp(start, "f"), offset=exact_duration(offset * 60),
                            title=titles[meeting_id], id=meeting_id, reason=reason_text(row.reason)))
         if len(keys) > REMINDER_LINES:
             extra = len(keys) - REMINDER_LINES

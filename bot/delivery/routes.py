@@ -13,15 +13,18 @@ A row this version cannot read — an unknown kind, or a payload its kind's type
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
+from bot.bidi import stripped
+from bot.channels.model import ChannelBinding, ChannelPurpose
 from bot.delivery.errors import PermanentDeliveryError, TransientDeliveryError
 from bot.delivery.model import Delivery, DeliveryKind, DeliveryStatus, PayloadError, SentMessage, UnknownKind
 from bot.delivery.payloads import ChangePayload, NoticePayload
 from bot.i18n import Msg, Translator, _, decode_text, encode_text
-from bot.messages import Message, RenderedMessage
+from bot.messages import Message, RenderedAction, RenderedMessage
 from bot.model import IdentityRecord
+from bot.people.languages import own_name
 from bot.people.service import PeopleService
 from bot.ports import PlatformAdapter, PlatformRoles, Store
 from bot.topics.access import may_receive
@@ -86,10 +89,13 @@ class Routes:
         self._adapters = adapters
         self._builders = builders
         self._topics: dict[int, Topic] = {}
+        self._public: list[ChannelBinding] | None = None
 
     def forget_topics(self) -> None:
-        """Topics are read once per round, so access is re-checked at most a round late."""
+        """Topics (and the public channels) are read once per round, so access is re-checked at most a round
+        late."""
         self._topics = {}
+        self._public = None
 
     def builder(self, kind: DeliveryKind | UnknownKind) -> Builder | None:
         """The builder of rows of ``kind``; ``None`` for a message queued as it is, or a kind not known here."""
@@ -114,11 +120,18 @@ class Routes:
         return await self._channel(delivery, message)
 
     async def render_for(self, delivery: Delivery, message: Message) -> RenderedMessage:
-        language = None
-        if delivery.person_id is not None:
-            person = await self._store.people.get(delivery.person_id)
-            language = self._people.language_of(person) if person else None
-        return message.render(self._translator, language)
+        """``message`` as ``delivery``'s copy reads: a DM in the language of the identity it went through, a
+        channel post as :meth:`_channel` writes it."""
+        if delivery.person_id is None:
+            return await self._for_channel(delivery.platform or "", delivery.channel_id or "", message)
+        try:
+            recipient = await self._people.recipient(delivery.person_id)
+        except LookupError:
+            return message.render(self._translator, self._people.default_language)
+        sent = delivery.sent
+        through = next((i.identity for i in recipient.identities if sent and i.identity.platform == sent.platform),
+                       recipient.caller.identity.identity)
+        return message.render(self._translator, recipient.language_through(through).language)
 
     async def _change_delivered(self, delivery: Delivery, kind: DeliveryKind) -> Route:
         """An edit or delete of a copy delivered earlier, rebuilt from its current source."""
@@ -155,25 +168,27 @@ class Routes:
 
     async def _direct(self, delivery: Delivery, message: Message, person_id: int) -> Route:
         try:
-            caller, identities = await self._people.recipient(person_id)
+            recipient = await self._people.recipient(person_id)
         except LookupError:
             raise Skip(_("the recipient no longer exists")) from None
         if delivery.topic_id is not None:
             topic = await self._topic(delivery.topic_id)
             if topic is not None and topic.visibility is not Visibility.PUBLIC \
-                    and await self._refresh_platform_roles(identities):
-                caller, identities = await self._people.recipient(person_id)
+                    and await self._refresh_platform_roles(recipient.identities):
+                recipient = await self._people.recipient(person_id)
+            caller = recipient.caller
             subscribed = await self._store.subscriptions.get(person_id, delivery.topic_id) is not None
             if topic is None or not may_receive(topic, caller.role, caller.coordinated, subscribed=subscribed):
                 raise Skip(_("the recipient may no longer see this topic"))
         # An attempt that may have landed is retried where it went, so the read-back looks in the right place.
-        preferred = (delivery.uncertain and delivery.attempt_platform) or caller.person.preferred_platform
-        identity = self._pick_identity(identities, preferred)
+        preferred = (delivery.uncertain and delivery.attempt_platform) or recipient.caller.person.preferred_platform
+        identity = self._pick_identity(recipient.identities, preferred)
         if identity.dm_closed_reason:
             raise Skip(_("direct messages closed: {reason}", reason=decode_text(identity.dm_closed_reason)))
         platform = identity.identity.platform
         adapter = self._adapters[platform]
-        rendered = message.render(self._translator, caller.language)
+        # In the language of the identity it goes through: its platform's locale may be another's.
+        rendered = message.render(self._translator, recipient.language_through(identity.identity).language)
 
         async def send() -> SentMessage:
             try:
@@ -188,7 +203,7 @@ class Routes:
             return sent
         return Route(platform, adapter, send, posts=True)
 
-    async def _refresh_platform_roles(self, identities: list[IdentityRecord]) -> bool:
+    async def _refresh_platform_roles(self, identities: Sequence[IdentityRecord]) -> bool:
         """Ask each platform what it says about this person now; True when a stored role changed."""
         changed = False
         for identity in identities:
@@ -201,7 +216,7 @@ class Routes:
                 changed = True
         return changed
 
-    def _pick_identity(self, identities: list[IdentityRecord], preferred: str | None) -> IdentityRecord:
+    def _pick_identity(self, identities: Sequence[IdentityRecord], preferred: str | None) -> IdentityRecord:
         reachable = [i for i in identities if i.identity.platform in self._adapters]
         if not reachable:
             raise Skip(_("no running platform reaches this person"))
@@ -219,10 +234,53 @@ class Routes:
             topic = await self._topic(delivery.topic_id)
             if topic is None or topic.archived:
                 raise Skip(_("the topic was archived"))
-        # A channel has many readers: it gets the coalition's language.
-        rendered = message.render(self._translator, self._people.default_language)
+        rendered = await self._for_channel(adapter.platform, delivery.channel_id, message)
         channel_id = delivery.channel_id
 
         async def send() -> SentMessage:
             return await adapter.send_channel(channel_id, rendered, delivery_key=delivery.dedupe_key)
         return Route(adapter.platform, adapter, send, posts=True)
+
+    async def _for_channel(self, platform: str, channel_id: str, message: Message) -> RenderedMessage:
+        """A channel has many readers: it gets the coalition's language — each of them, in order, in the
+        read-only public channel when the coalition declares several (the public reads there, and cannot ask)."""
+        languages = self._people.channel_languages
+        if len(languages) > 1 and ChannelBinding(platform, channel_id) in await self._public_channels():
+            return render_in_each(message, self._translator, languages)
+        return message.render(self._translator, self._people.default_language)
+
+    async def _public_channels(self) -> list[ChannelBinding]:
+        if self._public is None:
+            self._public = await self._store.channels.bound(ChannelPurpose.PUBLIC, None)
+        return self._public
+
+
+def render_in_each(message: Message, translator: Translator, languages: Sequence[str]) -> RenderedMessage:
+    """One message holding ``message`` in each of ``languages``, in order: the body has a section per language,
+    headed by the language's own name, with that language's text, fields and footer, so a reader finds theirs
+    at a glance. A title or button label that reads the same in every language (a topic's name, a person's
+    words) is shown once. Long posts are split by the adapters as any other."""
+    renderings = [message.render(translator, language) for language in languages]
+    body: list[str] = []
+    for language, rendered in zip(languages, renderings, strict=True):
+        body.append(f"── {own_name(language)} ──")
+        body.extend(rendered.body)
+        body.extend(f"{field.name}: {field.value}" for field in rendered.fields)
+        if rendered.footer:
+            body.append(rendered.footer)
+    first = renderings[0]
+    actions = tuple(RenderedAction(_distinct(r.actions[i].label for r in renderings), action.command, action.style)
+                    for i, action in enumerate(first.actions))
+    title = _distinct(r.title for r in renderings if r.title) if first.title else None
+    return RenderedMessage(body=tuple(body), title=title, actions=actions, is_error=first.is_error,
+                           attachment=first.attachment)
+
+
+def _distinct(texts: Iterable[str | None]) -> str:
+    """Texts that differ between languages joined with " / "; one that reads the same in all, once (the
+    isolates an RTL rendering wraps around a name do not make it differ)."""
+    seen: dict[str, str] = {}
+    for text in texts:
+        if text:
+            seen.setdefault(stripped(text), text)
+    return " / ".join(seen.values())

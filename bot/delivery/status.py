@@ -22,6 +22,7 @@ from bot.delivery.outcomes import (
     tally_by,
 )
 from bot.i18n import Msg, Text, _, _n, decode_text
+from bot.i18n import listing as join
 from bot.messages import Message, stamp
 from bot.ports import Store
 
@@ -86,13 +87,10 @@ def until(instant: datetime, now: datetime) -> str:
 
 
 def listing(parts: Sequence[Text]) -> Text:
-    """``a, b, c`` from translated parts (a translation may use another separator)."""
+    """Tallies joined in the reader's language ("3 queued, 2 sent"; CLDR's list for measures), or "nothing"."""
     if not parts:
         return _("nothing")
-    joined = parts[-1]
-    for part in reversed(parts[:-1]):
-        joined = _("{first}, {rest}", first=part, rest=joined)
-    return joined
+    return join(parts, counts=True)
 
 
 def reason_text(stored: str | None) -> Msg:

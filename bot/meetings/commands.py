@@ -11,7 +11,7 @@ from bot.commands.invoke import invoke
 from bot.commands.routes import Route, route
 from bot.commands.spec import Arg, ArgKind, Option
 from bot.delivery.status import OutboxReports, reason_text
-from bot.i18n import Text, _, _n
+from bot.i18n import Msg, Text, _, _n, exact_duration, listing, moment, wall_clock
 from bot.meetings.declarations import (
     ANSWER,
     MEETING_CANCEL,
@@ -27,13 +27,12 @@ from bot.meetings.declarations import (
 )
 from bot.meetings.ics import calendar_for
 from bot.meetings.model import Answer, Meeting, MeetingInput, MeetingState, OccurrenceState, RsvpScope
-from bot.meetings.recurrence import describe_rule, format_offset, gap_moves, reminder_minutes
+from bot.meetings.recurrence import describe_rule, gap_moves, reminder_minutes
 from bot.meetings.service import DEFAULT_REMIND, MeetingService, answer_label, series_start
 from bot.messages import Action, ActionStyle, Attachment, Field, Message, stamp
 from bot.model import Role
 from bot.people.service import PeopleService
 from bot.topics.service import TopicService
-from bot.when import format_local
 
 DEFAULT_DURATION = timedelta(hours=1)
 ICS_TYPE = "text/calendar"
@@ -82,12 +81,12 @@ async def meeting_create(ctx: Context[MeetingCommandDeps]) -> Message:
                                 title=meeting.title, topic=topic.slug)]
     if first is not None:
         body.append(_("First: {time} — {local} in the meeting's zone.", time=stamp(first.start),
-                      local=format_local(first.start, meeting.tz)))
+                      local=moment(first.start, meeting.tz, with_zone=True)))
     body += _gap_notes(meeting.start_local, meeting.tz, meeting.rrule, ctx.now)
     if typed_zone is None and ctx.caller.timezone_source is ZoneSource.DEFAULT:
         body.append(_("That is the coalition's default zone; set yours with “settings timezone <zone>” or give "
                       "zone:<IANA name>."))
-    body.append(_("{n} notices are on their way.", n=notices))
+    body.append(_n("{n} notice is on its way.", "{n} notices are on their way.", notices))
     return Message(body=tuple(body), fields=_fields(meeting),
                    actions=(Action(_("Show"), invoke(MEETING_SHOW, id=meeting.id)),
                             Action(_("Cancel"), invoke(MEETING_CANCEL, id=meeting.id), ActionStyle.DANGER)))
@@ -98,17 +97,18 @@ def _gap_notes(start_local: datetime, zone: ZoneInfo, rrule: str | None, now: da
     moves = gap_moves(start_local, zone, rrule, now, now + GAP_LOOKAHEAD, 4)
     if not moves:
         return []
+    moved: list[Msg] = [wall_clock(when, "f") for _typed, when in moves[:3]]
     return [_("{time} does not exist in {zone} when the clocks go forward, so the meeting starts later then: "
-              "{moved}.", time=f"{moves[0][0]:%H:%M}", zone=zone.key,
-              moved=", ".join(f"{moved:%Y-%m-%d %H:%M}" for _typed, moved in moves[:3])
-              + (" …" if len(moves) > 3 else ""))]
+              "{moved}.", time=wall_clock(moves[0][0], "t"), zone=zone.key,
+              moved=listing([*moved, "…"] if len(moves) > 3 else moved))]
 
 
 def _fields(meeting: Meeting) -> tuple[Field, ...]:
-    fields = [Field(_("Duration"), format_offset(meeting.duration_minutes)),
-              Field(_("Repeats"), describe_rule(meeting.rrule)),
+    reminders = [exact_duration(minutes * 60) for minutes in meeting.remind_minutes]
+    fields = [Field(_("Duration"), exact_duration(meeting.duration_minutes * 60)),
+              Field(_("Repeats"), describe_rule(meeting.rrule, meeting.start_local)),
               Field(_("Zone"), meeting.zone),
-              Field(_("Reminders"), ", ".join(format_offset(m) for m in meeting.remind_minutes) or "—")]
+              Field(_("Reminders"), listing(reminders) if reminders else "—")]
     if meeting.link:
         fields.append(Field(_("Link"), meeting.link))
     return tuple(fields)
@@ -135,8 +135,9 @@ async def meetings_list(ctx: Context[MeetingCommandDeps]) -> Message:
         lines.append(_("#{id} {topic} — {time}: {title}", id=meeting.id, topic=by_id[meeting.topic_id].slug,
                        time=stamp(occurrence.start), title=meeting.title))
     first = (page - 1) * PAGE_SIZE + 1
-    lines.append(_("Meetings {first}–{last} of {total} in the next 31 days.", first=first,
-                   last=first + len(shown) - 1, total=len(upcoming)))
+    lines.append(_n("Meetings {first}–{last} of {n} in the next 31 days.",
+                    "Meetings {first}–{last} of {n} in the next 31 days.", len(upcoming), first=first,
+                    last=first + len(shown) - 1))
     actions = [Action(_("Show #{id}", id=m.id), invoke(MEETING_SHOW, id=m.id))
                for m in dict((m.id, m) for m, _o in shown).values()][:3]
     topic = {"topic": visible[0].slug} if only else {}
@@ -167,7 +168,7 @@ async def meeting_show(ctx: Context[MeetingCommandDeps]) -> Message:
     if missed:  # never silent: whoever looks at the meeting sees what was not sent, and why
         body.append(_("Missed reminders (not sent):"))
         body += [_("• {time}: the {offset} reminder — {reason}", time=stamp(m.start, "f"),
-                   offset=format_offset(m.offset_minutes), reason=reason_text(m.reason)) for m in missed]
+                   offset=exact_duration(m.offset_minutes * 60), reason=reason_text(m.reason)) for m in missed]
     next_occurrence = await service.next_occurrence(meeting)
     answers = await service.answers(meeting.id, next_occurrence)
     fields = list(_fields(meeting))
@@ -207,7 +208,7 @@ async def meeting_reschedule(ctx: Context[MeetingCommandDeps]) -> Message:
           when=when, zone=zone.key)]
     if occurrence is not None and new.shifted and new.typed is not None:
         notes.append(_("{typed} does not exist in {zone}: the clocks go forward then, so it is {moved}.",
-                       typed=f"{new.typed:%Y-%m-%d %H:%M}", zone=zone.key, moved=format_local(new.instant, zone)))
+                       typed=wall_clock(new.typed, "f"), zone=zone.key, moved=moment(new.instant, zone, "f")))
     elif occurrence is None:
         notes += _gap_notes(series_start(new, meeting), meeting.tz, meeting.rrule, ctx.now)
     return replace(reply, body=(*reply.body, *notes))
@@ -229,7 +230,7 @@ async def meeting_attendees(ctx: Context[MeetingCommandDeps]) -> Message:
         for person_id, given in answers.items():
             if given is answer:
                 names.append(await ctx.deps.people.display_name(person_id))
-        fields.append(Field(answer_label(answer), ", ".join(sorted(names)) or "—"))
+        fields.append(Field(answer_label(answer), listing(sorted(names)) if names else "—"))
     when: Text = _("Answers for {time}.", time=stamp(occurrence.start)) if occurrence else \
         _("There is no upcoming occurrence.")
     return Message(title=_("Attendees of meeting #{id}: {title}", id=meeting.id, title=meeting.title),
@@ -253,8 +254,9 @@ async def meeting_calendar(ctx: Context[MeetingCommandDeps]) -> Message:
     series = [meeting for meeting, _occurrences in meetings]
     data = calendar_for(meetings, service.coalition_slug, ctx.now, name=topic.title)
     cancelled = sum(1 for m in series if m.state is MeetingState.CANCELLED)
-    body: list[Text] = [_("The calendar of “{topic}” with {n} meeting series.", topic=topic.slug,
-                          n=len(series) - cancelled)]
+    body: list[Text] = [_n("The calendar of “{topic}” with {n} meeting series.",
+                           "The calendar of “{topic}” with {n} meeting series.", len(series) - cancelled,
+                           topic=topic.slug)]
     if cancelled:
         # Importing the file again removes them from calendars that took them from an earlier copy.
         body.append(_n("It also holds a series cancelled in the last {days} days, marked cancelled.",

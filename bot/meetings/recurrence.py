@@ -16,14 +16,14 @@ Rules are stored as the body of an RFC 5545 RRULE (``FREQ=WEEKLY;BYDAY=TU``) so 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from dateutil.rrule import rrule, rrulestr
 
 from bot.errors import UserError
-from bot.i18n import _
+from bot.i18n import Text, _, _n, exact_duration, weekdays
 
 __all__ = ["RULE_WORDS", "describe_rule", "expand", "gap_moves", "local_of", "parse_rule", "reminder_minutes", "to_utc"]
 
@@ -207,31 +207,112 @@ def reminder_minutes(offsets: tuple[timedelta, ...]) -> tuple[int, ...]:
     for offset in offsets:
         if offset > MAX_OFFSET:
             raise UserError(_("A reminder can be at most 7 days before the meeting, not “{offset}”.",
-                              offset=format_offset(int(offset.total_seconds() // 60))))
+                              offset=exact_duration(offset.total_seconds())))
     return tuple(sorted({int(offset.total_seconds() // 60) for offset in offsets}, reverse=True))
 
 
 def format_offset(minutes: int) -> str:
-    """``90`` → ``1h30m`` (the same notation people type)."""
+    """``90`` → ``1h30m`` (the notation people type): for logs and stored keys; a reader sees
+    :func:`bot.i18n.exact_duration`."""
     days, rest = divmod(minutes, 1440)
     hours, mins = divmod(rest, 60)
     text = (f"{days}d" if days else "") + (f"{hours}h" if hours else "") + (f"{mins}m" if mins else "")
     return text or "0m"
 
 
-def describe_rule(body: str | None) -> str:
-    """A short form for listings: the shorthand when there is one, else the RRULE itself."""
+def describe_rule(body: str | None, start: datetime | None = None) -> Text:
+    """The rule in words, rendered in the reader's language: "every Tuesday and Thursday", "every weekday",
+    "every two weeks on Monday", "on the last Friday of each month", "once".
+
+    ``start`` (the naive local first start) names the day of a weekly or monthly rule that gives none. A rule
+    the words below cannot say (an UNTIL, a COUNT, hours, set positions…) reads as a generic sentence, never as
+    its RFC 5545 code: the calendar file carries it exactly.
+    """
     if body is None:
-        return "once"
-    known = {"FREQ=DAILY": "daily", "FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR": "weekdays", "FREQ=WEEKLY": "weekly",
-             "FREQ=WEEKLY;INTERVAL=2": "biweekly"}
-    if body in known:
-        return known[body]
-    if body.startswith("FREQ=MONTHLY;BYDAY=") and ";" not in body[len("FREQ=MONTHLY;BYDAY="):]:
-        return "monthly"
-    if body.startswith("FREQ=WEEKLY;BYDAY=") and ";" not in body[len("FREQ=WEEKLY;BYDAY="):]:
-        return body[len("FREQ=WEEKLY;BYDAY="):].lower()
-    return body
+        return _("once")
+    parts = dict(part.split("=", 1) for part in body.upper().split(";") if "=" in part)
+    parts.pop("WKST", None)
+    freq = parts.pop("FREQ", "")
+    interval_text = parts.pop("INTERVAL", "1")
+    interval = int(interval_text) if interval_text.isdigit() and int(interval_text) > 0 else 0
+    by_day = parts.pop("BYDAY", None)
+    by_month_day = parts.pop("BYMONTHDAY", None)
+    if parts or not interval:
+        return _CUSTOM
+    if freq in ("DAILY", "WEEKLY") and by_month_day is None:
+        days = _weekdays_of(by_day, start if freq == "WEEKLY" else None)
+        if days is None and by_day is None:
+            return _daily(interval) if freq == "DAILY" else _every_week(interval)
+        if days is None:
+            return _CUSTOM
+        if freq == "DAILY" and interval != 1:
+            return _CUSTOM
+        return _weekly(days, interval)
+    if freq == "MONTHLY" and interval == 1:
+        return _monthly(by_day, by_month_day, start)
+    if freq == "YEARLY" and interval == 1 and by_day is None and by_month_day is None:
+        return _("every year")
+    if freq == "HOURLY" and by_day is None and by_month_day is None:
+        return _n("every hour", "every {n} hours", interval)
+    return _CUSTOM
+
+
+_CUSTOM = _("on a schedule of its own (see the calendar file)")
+_NTH: dict[int, Callable[[Text], Text]] = {
+    1: lambda day: _("on the first {day} of each month", day=day),
+    2: lambda day: _("on the second {day} of each month", day=day),
+    3: lambda day: _("on the third {day} of each month", day=day),
+    4: lambda day: _("on the fourth {day} of each month", day=day),
+    -1: lambda day: _("on the last {day} of each month", day=day),
+}
+_POSITION = re.compile(r"([+-]?[1-5])?(MO|TU|WE|TH|FR|SA|SU)")
+
+
+def _weekdays_of(by_day: str | None, start: datetime | None) -> tuple[int, ...] | None:
+    """Weekday numbers of a plain ``BYDAY`` list (no positions), else of ``start``; ``None`` when neither."""
+    if by_day is None:
+        return (start.weekday(),) if start is not None else None
+    codes = by_day.split(",")
+    if not all(code in _CODES for code in codes):
+        return None
+    return tuple(sorted({_CODES.index(code) for code in codes}))
+
+
+def _daily(interval: int) -> Text:
+    return _("every day") if interval == 1 else _n("every {n} day", "every {n} days", interval)
+
+
+def _every_week(interval: int) -> Text:
+    if interval == 1:
+        return _("every week")
+    return _("every two weeks") if interval == 2 else _n("every {n} week", "every {n} weeks", interval)
+
+
+def _weekly(days: tuple[int, ...], interval: int) -> Text:
+    if interval == 1:
+        return _("every weekday") if days == (0, 1, 2, 3, 4) else _("every {weekdays}", weekdays=weekdays(days))
+    if interval == 2:
+        return _("every two weeks on {weekdays}", weekdays=weekdays(days))
+    return _n("every {n} week on {weekdays}", "every {n} weeks on {weekdays}", interval,
+              weekdays=weekdays(days))
+
+
+def _monthly(by_day: str | None, by_month_day: str | None, start: datetime | None) -> Text:
+    if by_day is not None and by_month_day is None:
+        match = _POSITION.fullmatch(by_day)
+        nth = int(match.group(1)) if match and match.group(1) else 0
+        if match is None or nth not in _NTH:
+            return _CUSTOM
+        return _NTH[nth](weekdays((_CODES.index(match.group(2)),)))
+    if by_day is None:
+        day_text = by_month_day if by_month_day is not None else (str(start.day) if start is not None else None)
+        if day_text is not None and day_text.isdigit() and 1 <= int(day_text) <= 31:
+            return _("on day {day} of each month", day=int(day_text))
+        if day_text == "-1":
+            return _("on the last day of each month")
+        if day_text is None:
+            return _("every month")
+    return _CUSTOM
 
 
 def _invalid(rule: str) -> UserError:

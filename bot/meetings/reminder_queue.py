@@ -9,10 +9,10 @@ from datetime import UTC, datetime, timedelta
 from bot.channels.model import ChannelBinding, ChannelPurpose
 from bot.clock import Clock
 from bot.delivery.model import Delivery, DeliveryKind, NewDelivery
-from bot.i18n import _, encode_text
+from bot.i18n import _, encode_text, exact_duration
 from bot.meetings.model import Answer, Meeting, MeetingConfig, Occurrence, OccurrenceState, ReminderOutcome, epoch
 from bot.meetings.payloads import ReminderPayload, ReminderTarget
-from bot.meetings.recurrence import MAX_OFFSET, expand, format_offset
+from bot.meetings.recurrence import MAX_OFFSET, expand
 from bot.meetings.reminders import build_reminder
 from bot.messages import Message
 from bot.ports import Store
@@ -124,7 +124,7 @@ class ReminderQueue:
         await self._store.meetings.record_skipped_delivery(
             key, meeting.author_id, meeting.topic_id, self._payload(occurrence, offset, late=True),
             encode_text(_("missed: the bot was offline when the {offset} reminder was due and the meeting had "
-                          "already started", offset=format_offset(offset))), now)
+                          "already started", offset=exact_duration(offset * 60))), now)
 
     async def _queue_reminder(self, meeting: Meeting, occurrence: Occurrence, offset: int, late: bool,
                               now: datetime) -> int:

@@ -7,11 +7,10 @@ from datetime import timedelta
 
 from bot.commands.invoke import invoke
 from bot.delivery.model import Delivery
-from bot.i18n import Text, _
+from bot.i18n import Text, _, exact_duration
 from bot.meetings.declarations import RSVP
 from bot.meetings.model import Meeting, MeetingState, OccurrenceState, epoch
 from bot.meetings.payloads import ReminderPayload, ReminderTarget
-from bot.meetings.recurrence import format_offset
 from bot.messages import Action, ActionStyle, Field, Message, stamp
 from bot.ports import Store
 
@@ -44,7 +43,7 @@ async def build_reminder(store: Store, delivery: Delivery) -> Message | None:
 
 
 def _fields(meeting: Meeting) -> tuple[Field, ...]:
-    fields = [Field(_("Duration"), format_offset(meeting.duration_minutes))]
+    fields = [Field(_("Duration"), exact_duration(meeting.duration_minutes * 60))]
     if meeting.link:
         fields.append(Field(_("Link"), meeting.link))
     return tuple(fields)

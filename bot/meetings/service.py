@@ -19,7 +19,7 @@ from bot.commands.values import Occasion
 from bot.delivery.model import DeliveryKind, NewDelivery
 from bot.delivery.payloads import NoticePayload
 from bot.errors import PermissionDenied, UserError
-from bot.i18n import Text, _
+from bot.i18n import Text, _, _n
 from bot.meetings.declarations import MEETING_SHOW
 from bot.meetings.model import (
     Answer,
@@ -189,8 +189,9 @@ class MeetingService:
                     body=(_("Every occurrence of meeting #{id} is cancelled.", id=meeting.id),),
                     footer=_("Topic “{topic}”", topic=topic.slug)))
             await self._changed(meeting.id)
-            return Message(body=(_("Meeting #{id} is cancelled; {n} notices are on their way.", id=meeting.id,
-                                   n=count),))
+            return Message(body=(_n("Meeting #{id} is cancelled; {n} notice is on its way.",
+                                    "Meeting #{id} is cancelled; {n} notices are on their way.", count,
+                                    id=meeting.id),))
         occurrence = await self.find_occurrence(meeting, occasion)
         async with self._store.transaction():
             await self._store.meetings.set_occurrence(meeting.id, occurrence.original_start, occurrence.start,
@@ -203,8 +204,9 @@ class MeetingService:
                                                        time=stamp(occurrence.start)),),
                                                footer=_("Topic “{topic}”", topic=topic.slug)))
         await self._changed(meeting.id)
-        return Message(body=(_("The meeting on {time} is cancelled; {n} notices are on their way.",
-                               time=stamp(occurrence.start), n=count),))
+        return Message(body=(_n("The meeting on {time} is cancelled; {n} notice is on its way.",
+                                "The meeting on {time} is cancelled; {n} notices are on their way.", count,
+                                time=stamp(occurrence.start)),))
 
     async def reschedule(self, caller: Caller, meeting_id: int, new: Reading,
                          occasion: Occasion | None) -> Message:
@@ -233,8 +235,8 @@ class MeetingService:
                                                        old=stamp(occurrence.start), new=stamp(new_start)),),
                                                footer=_("Topic “{topic}”", topic=topic.slug)))
             await self._changed(meeting.id)
-            return Message(body=(_("Moved to {time}; {n} notices are on their way.", time=stamp(new_start),
-                                   n=count),))
+            return Message(body=(_n("Moved to {time}; {n} notice is on its way.",
+                                    "Moved to {time}; {n} notices are on their way.", count, time=stamp(new_start)),))
         local = series_start(new, meeting)
         if meeting.rrule is not None:
             parse_rule(meeting.rrule, local, meeting.tz)  # the rule must still occur from the new start
@@ -249,13 +251,13 @@ class MeetingService:
             first = await self._store.meetings.occurrences(meeting.id, now, 1)
             when = stamp(first[0].start) if first else stamp(new_start)
             body = _("Meeting #{id} now starts {time}, repeating {rule}.", id=meeting.id, time=when,
-                     rule=describe_rule(meeting.rrule)) if meeting.rrule else \
+                     rule=describe_rule(meeting.rrule, local)) if meeting.rrule else \
                 _("Meeting #{id} now takes place {time}.", id=meeting.id, time=when)
             count = await self._notify(meeting, topic, None, f"reschedule:{fresh.revision}", Message(
                 title=_("Meeting moved: {title}", title=meeting.title), body=(body,),
                 footer=_("Topic “{topic}”", topic=topic.slug)))
         await self._changed(meeting.id)
-        return Message(body=(body, _("{n} notices are on their way.", n=count)))
+        return Message(body=(body, _n("{n} notice is on its way.", "{n} notices are on their way.", count)))
 
     async def _notify(self, meeting: Meeting, topic: Topic, occurrence: Occurrence | None, key: str,
                       message: Message) -> int:
@@ -333,7 +335,7 @@ def _announcement(meeting: Meeting, topic: Topic, now: datetime) -> Message:
     first = expand(meeting.start_local, meeting.tz, meeting.rrule, now, FAR_FUTURE, 1)
     when = stamp(first[0]) if first else stamp(now)
     body = _("Meeting #{id} starts {time}, repeating {rule}.", id=meeting.id, time=when,
-             rule=describe_rule(meeting.rrule)) if meeting.rrule else \
+             rule=describe_rule(meeting.rrule, meeting.start_local)) if meeting.rrule else \
         _("Meeting #{id} takes place {time}.", id=meeting.id, time=when)
     return Message(title=_("New meeting: {title}", title=meeting.title), body=(body,),
                    actions=(Action(_("Show"), invoke(MEETING_SHOW, id=meeting.id)),),

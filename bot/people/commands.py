@@ -7,10 +7,12 @@ from dataclasses import dataclass
 from bot.commands.context import Context, ZoneSource
 from bot.commands.routes import Route, route
 from bot.commands.spec import Arg, ArgKind
+from bot.delivery.status import platform_name
 from bot.errors import UserError
-from bot.i18n import Text, Translator, _
+from bot.i18n import Text, Translator, _, available_languages
 from bot.messages import Field, Message
 from bot.model import Role
+from bot.people.languages import LanguageChoice, LanguageSource, language_name, own_names
 from bot.people.service import PeopleService
 from bot.topics.service import TopicService
 
@@ -19,7 +21,9 @@ GRANTABLE = tuple(role.name.lower() for role in Role if role > Role.OUTSIDER)
 drift from it."""
 
 ZONE = Arg("zone", _("An IANA time zone name"), ArgKind.ZONE)
-LANGUAGE = Arg("language", _("A language code such as en or fr"), ArgKind.LANGUAGE, max_length=10)
+LANGUAGE = Arg("language", _("One of: {languages}", languages=own_names(available_languages())), ArgKind.LANGUAGE,
+               max_length=10)
+"""Its help lists each shipped language by its own name (and code), so a reader finds theirs in any language."""
 PERSON = Arg("person", _("Who: a name, a mention or platform:id"), ArgKind.PERSON)
 ROLE = Arg("role", _("member, coordinator or admin"), ArgKind.CHOICE, choices=GRANTABLE)
 ROLE_TOPIC = Arg("topic", _("Limit a coordinator role to one topic"), ArgKind.TOPIC, required=False)
@@ -35,7 +39,8 @@ class PeopleCommandDeps:
 async def whoami(ctx: Context[PeopleCommandDeps]) -> Message:
     caller = ctx.caller
     people = ctx.deps.people
-    identities = await people.identity_records(caller.person.id)
+    seen = await people.recipient(caller.person.id, via=caller.identity.identity)
+    identities = seen.identities
     zone_note = {ZoneSource.OWN: _("your setting"), ZoneSource.PLATFORM: _("from your platform profile"),
                  ZoneSource.DEFAULT: _("the coalition default")}[caller.timezone_source]
     roles: list[Text | str] = [caller.role.label]
@@ -49,12 +54,22 @@ async def whoami(ctx: Context[PeopleCommandDeps]) -> Message:
         Field(_("Role"), _("{roles}", roles=", ".join(ctx.deps.translator.render(r, caller.language)
                                                     for r in roles))),
         Field(_("Time zone"), _("{zone} ({source})", zone=caller.timezone, source=zone_note)),
-        Field(_("Language"), caller.language),
+        Field(_("Language"), _("{language} ({source})", language=language_name(caller.language, caller.language),
+                               source=_language_note(seen.language_through(caller.identity.identity)))),
     ]
     body: tuple[Text | str, ...] = ()
     if caller.timezone_source is ZoneSource.DEFAULT:
         body = (_("Tip: set your own time zone with “settings timezone Africa/Nairobi” (your zone's name)."),)
     return Message(title=_("Who you are"), body=body, fields=tuple(fields))
+
+
+def _language_note(choice: LanguageChoice) -> Text:
+    """Where the language comes from, as whoami says it (like the zone's source beside the zone)."""
+    if choice.source is LanguageSource.OWN:
+        return _("your setting")
+    if choice.source is LanguageSource.PLATFORM and choice.platform:
+        return _("from your {platform} settings", platform=platform_name(choice.platform))
+    return _("the coalition default")
 
 
 async def set_timezone(ctx: Context[PeopleCommandDeps]) -> Message:
@@ -66,9 +81,9 @@ async def set_timezone(ctx: Context[PeopleCommandDeps]) -> Message:
 async def set_language(ctx: Context[PeopleCommandDeps]) -> Message:
     language = ctx.language(LANGUAGE, among=ctx.deps.translator.languages)
     await ctx.deps.people.set_language(ctx.caller, language)
-    # Answer in the new language straight away: the reply is rendered for the caller after this returns.
-    return Message(body=(_("Your language is now English."),)) if language == "en" else \
-        Message(body=(_("Your language is now {language}.", language=language),))
+    # Answer in the new language straight away (the reply is rendered for the caller after this returns),
+    # naming it as its readers do: "Votre langue est désormais : français", never a bare code.
+    return Message(body=(_("Your language is now {language}.", language=language_name(language, language)),))
 
 
 async def _role_target(ctx: Context[PeopleCommandDeps]) -> tuple[int, str, Role, int | None, str]:
@@ -117,10 +132,12 @@ async def revoke_role(ctx: Context[PeopleCommandDeps]) -> Message:
 def routes() -> list[Route[PeopleCommandDeps]]:
     return [
         route(("whoami",), _("Show your name, accounts, role, time zone and language."), whoami),
+        # Personal settings are everyone's, outsiders included: the public audience reads in its own time and
+        # language too. They change nothing anyone else sees.
         route(("settings", "timezone"), _("Set your time zone, e.g. Africa/Nairobi."), set_timezone,
-              role=Role.MEMBER, args=(ZONE,)),
+              args=(ZONE,)),
         route(("settings", "language"), _("Set the language the bot uses with you."), set_language,
-              role=Role.MEMBER, args=(LANGUAGE,)),
+              args=(LANGUAGE,)),
         route(("role", "grant"), _("Give someone a role, optionally for one topic."), grant_role,
               role=Role.ADMIN, args=(PERSON, ROLE, ROLE_TOPIC)),
         route(("role", "revoke"), _("Take back a role given by a grant."), revoke_role, role=Role.ADMIN,

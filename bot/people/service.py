@@ -16,6 +16,7 @@ from bot.config import CoreConfig
 from bot.errors import UserError
 from bot.i18n import Translator, _
 from bot.model import Identity, IdentityRecord, Person, Role
+from bot.people.languages import LanguageChoice, LanguageSource, platform_language
 from bot.people.roles import resolve_roles
 from bot.people.store import Profile
 from bot.ports import Store
@@ -24,6 +25,22 @@ _MENTION = re.compile(r"^<@!?([A-Za-z0-9]+)(?:\|[^>]*)?>$")
 SEEN_EVERY = timedelta(hours=1)
 """How stale ``last_seen_at`` may get before a command writes it again: a command that changes nothing else then
 reads only, and needs no write transaction (nothing reads the time more precisely than that)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Recipient:
+    """A person as a delivery sees them: the caller view (roles for access checks), every identity, and the
+    language each identity is answered in — a DM goes through one identity, picked after this is read, and
+    is rendered in that identity's language (its platform's locale may differ from another's)."""
+
+    caller: Caller
+    identities: tuple[IdentityRecord, ...]
+    languages: tuple[tuple[Identity, LanguageChoice], ...]
+
+    def language_through(self, identity: Identity) -> LanguageChoice:
+        """The language a message to this person through ``identity`` is written in (an identity that is not
+        theirs: the first one's)."""
+        return dict(self.languages).get(identity, self.languages[0][1])
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,8 +67,9 @@ class PeopleService:
         """Register a first contact, refresh what the platform says, and compute roles, language and zone.
 
         One query when nothing changed (the usual case); a write transaction only for a first contact or when
-        the platform says something new (name, role, zone), DMs were marked closed, or the last contact is older
-        than :data:`SEEN_EVERY`.
+        the platform says something new (name, role, zone, locale), DMs were marked closed, or the last contact
+        is older than :data:`SEEN_EVERY`. The locale is remembered for the identity, so what is sent to them
+        later (announcements, reminders, digests) is in their client's language too.
         """
         people = self._store.people
         now = self._clock.now()
@@ -62,7 +80,7 @@ class PeopleService:
                 if profile is None:
                     await people.ensure_identity(incoming.identity, incoming.display_name, now)
                 await people.touch_identity(incoming.identity, incoming.display_name, incoming.platform_role,
-                                            incoming.platform_timezone, now)
+                                            incoming.platform_timezone, now, platform_locale=incoming.locale)
             writes = people.writes()
             profile = await people.profile_of(incoming.identity)
             if profile is None:
@@ -79,6 +97,7 @@ class PeopleService:
                 or record.platform_role != incoming.platform_role or record.dm_closed_reason is not None
                 or (bool(incoming.platform_timezone)
                     and incoming.platform_timezone != profile.person.platform_timezone)
+                or (bool(incoming.locale) and incoming.locale != profile.locale_of(incoming.identity))
                 or profile.last_seen_at is None or now - profile.last_seen_at >= SEEN_EVERY)
 
     async def caller_for_person(self, person_id: int, via: Identity | None = None,
@@ -87,19 +106,24 @@ class PeopleService:
         if (recent is not None and recent.caller.person.id == person_id and recent.locale == locale
                 and via == recent.caller.identity.identity and recent.writes == self._store.people.writes()):
             return recent.caller
-        caller, _identities = await self.recipient(person_id, via=via, locale=locale)
-        return caller
+        return (await self.recipient(person_id, via=via, locale=locale)).caller
 
     async def recipient(self, person_id: int, via: Identity | None = None,
-                        locale: str | None = None) -> tuple[Caller, list[IdentityRecord]]:
-        """The same view of a person without a platform event: deliveries re-check roles with it.
+                        locale: str | None = None) -> Recipient:
+        """The same view of a person without a platform event: deliveries re-check roles with it, and render
+        in :meth:`Recipient.language_through` the identity they pick.
 
-        ``locale`` is the platform's language hint (Discord sends one), used until they choose a language.
+        ``locale`` is the platform's language hint for ``via`` now (it wins over the one remembered for it),
+        used until they choose a language. Raises ``LookupError`` for an unknown person or one with no identity.
         """
         profile = await self._store.people.profile(person_id)
         if profile is None:
             raise LookupError(f"no person {person_id}")
-        return self._caller(profile, via, locale), list(profile.identities)
+        caller = self._caller(profile, via, locale)
+        languages = tuple((record.identity, self._language(profile, record.identity,
+                                                           locale if record.identity == via else None))
+                          for record in profile.identities)
+        return Recipient(caller, profile.identities, languages)
 
     def _caller(self, profile: Profile, via: Identity | None, locale: str | None) -> Caller:
         person, identities = profile.person, profile.identities
@@ -110,12 +134,30 @@ class PeopleService:
         roles, coordinated = resolve_roles((i.identity for i in identities), self._config.admins, platform_role,
                                            profile.grants)
         timezone, source = self.zone_of(person)
-        language = self.language_of(person)
-        hint = (locale or "").split("-")[0].lower()
-        if person.language is None and hint and self._translator.supports(hint):
-            language = hint
+        # Without ``via`` (a digest, a notice) the language of the identity a DM goes through first.
+        speaks = via if via is not None else self._dm_identity(profile)
+        language = self._language(profile, speaks, locale if via is not None else None).language
         return Caller(person=person, identity=identity, roles=roles, coordinated=coordinated, language=language,
                       timezone=timezone, timezone_source=source)
+
+    def _language(self, profile: Profile, identity: Identity, locale: str | None) -> LanguageChoice:
+        """Their own setting, else the locale ``identity``'s platform gives (``locale`` now, or the one
+        remembered), mapped to a shipped language, else the coalition's language."""
+        own = profile.person.language
+        if own and self._translator.supports(own):
+            return LanguageChoice(own, LanguageSource.OWN)
+        hinted = platform_language(locale or profile.locale_of(identity), self._translator.languages)
+        if hinted is not None:
+            return LanguageChoice(hinted, LanguageSource.PLATFORM, identity.platform)
+        return LanguageChoice(self._config.default_language, LanguageSource.DEFAULT)
+
+    @staticmethod
+    def _dm_identity(profile: Profile) -> Identity:
+        """The identity a DM to this person is sent through when every platform runs: their preferred
+        platform's, else the first (as :class:`bot.delivery.routes.Routes` picks)."""
+        preferred = profile.person.preferred_platform
+        open_dms = [i for i in profile.identities if not i.dm_closed_reason] or list(profile.identities)
+        return next((i.identity for i in open_dms if i.identity.platform == preferred), open_dms[0].identity)
 
     def zone_of(self, person: Person) -> tuple[str, ZoneSource]:
         """Their own setting, else their platform's zone, else the coalition default."""
@@ -129,10 +171,10 @@ class PeopleService:
     def default_language(self) -> str:
         return self._config.default_language
 
-    def language_of(self, person: Person) -> str:
-        if person.language and self._translator.supports(person.language):
-            return person.language
-        return self._config.default_language
+    @property
+    def channel_languages(self) -> tuple[str, ...]:
+        """The languages the read-only public channel is written in, in order (at least the default)."""
+        return self._config.channel_languages
 
     async def find(self, reference: str, caller: Caller) -> Person:
         """A person from ``slack:U1``, a platform mention ``<@U1>``, or a display name / user id.
@@ -169,9 +211,6 @@ class PeopleService:
         identities = await self._store.people.identities_of(person.id)
         handles = ", ".join(str(i.identity) for i in identities)
         return f"{person.display_name} ({handles})" if handles else person.display_name
-
-    async def identity_records(self, person_id: int) -> list[IdentityRecord]:
-        return await self._store.people.identities_of(person_id)
 
     async def display_name(self, person_id: int) -> str:
         """Their name, or their number when the person is gone."""

@@ -26,6 +26,14 @@ class Profile:
     """Oldest first."""
     last_seen_at: datetime | None
     """When the identity it was looked up through last made contact (``None`` looked up by person, or never)."""
+    locales: tuple[tuple[Identity, str], ...] = ()
+    """The locale each identity's platform last gave (Slack's profile, Discord's client), raw as the platform
+    spells it; identities whose platform never gave one are not listed. Remembered so that a DM sent later,
+    with no platform event to read it from, is in the language the person's client is in."""
+
+    def locale_of(self, identity: Identity) -> str | None:
+        """The locale ``identity``'s platform last gave, ``None`` when it never gave one."""
+        return next((locale for known, locale in self.locales if known == identity), None)
 
 
 class PeopleStore(Protocol):
@@ -36,9 +44,10 @@ class PeopleStore(Protocol):
         ...
 
     async def touch_identity(self, identity: Identity, display_name: str, platform_role: Role,
-                             platform_timezone: str | None, now: datetime) -> None:
-        """Record contact: refreshes name, platform role and zone (kept when ``None``), and reopens DMs marked
-        closed. An unknown identity changes nothing; returns nothing and raises nothing of its own."""
+                             platform_timezone: str | None, now: datetime, platform_locale: str | None = None) -> None:
+        """Record contact: refreshes name, platform role, zone and the identity's locale (each kept when
+        ``None``), and reopens DMs marked closed. An unknown identity changes nothing; returns nothing and raises
+        nothing of its own."""
         ...
 
     async def get(self, person_id: int) -> Person | None:

@@ -64,9 +64,13 @@ class ImportReport:
     rejected: list[Rejected] = field(default_factory=list)
 
     def render(self, translator: Translator, language: str) -> str:
-        lines = [translator.render(_("Imported: {added} new, {updated} updated, {unchanged} unchanged, "
-                                     "{rejected} rejected.", added=self.added, updated=self.updated,
-                                     unchanged=self.unchanged, rejected=len(self.rejected)), language)]
+        # One count per plural-aware piece: a sentence with four counts cannot agree with all of them.
+        lines = [translator.render(_("Imported: {new_part}, {updated_part}, {unchanged_part}, {rejected_part}.",
+                                     new_part=_n("{n} new", "{n} new", self.added),
+                                     updated_part=_n("{n} updated", "{n} updated", self.updated),
+                                     unchanged_part=_n("{n} unchanged", "{n} unchanged", self.unchanged),
+                                     rejected_part=_n("{n} rejected", "{n} rejected", len(self.rejected))),
+                                   language)]
         if self.rejected:
             lines.append(translator.render(_n("{n} row was rejected:", "{n} rows were rejected:",
                                               len(self.rejected)), language))
@@ -144,8 +148,10 @@ def _records(text: str, separator: str) -> Iterator[tuple[int, list[str]]]:
 
 def _csv_problem(detail: str, line: int, separator: str) -> Text:
     if detail.startswith("field larger than field limit"):
-        return _("The row that starts on line {line} has a cell longer than {limit} characters, often because a "
-                 "quote (\") is never closed. Nothing was imported.", line=line, limit=csv.field_size_limit())
+        return _n("The row that starts on line {line} has a cell longer than {n} character, often because a "
+                  "quote (\") is never closed. Nothing was imported.",
+                  "The row that starts on line {line} has a cell longer than {n} characters, often because a "
+                  "quote (\") is never closed. Nothing was imported.", csv.field_size_limit(), line=line)
     if detail == "unexpected end of data":
         return _("The row that starts on line {line} opens a quote (\") that is never closed, so every later line "
                  "would be read into one cell. Close the quote, or write a quote inside a cell as two quotes "

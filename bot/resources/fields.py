@@ -10,7 +10,7 @@ import re
 
 from bot.commands.values import parse_language as parse_language  # a CSV cell: the rule of every argument
 from bot.errors import UserError
-from bot.i18n import _
+from bot.i18n import Text, _, _n
 from bot.resources.model import ResourceKind, ResourceVisibility, normalise_url
 
 KINDS = tuple(k.value for k in ResourceKind)
@@ -20,6 +20,12 @@ MAX_TAGS = 20
 MAX_TAG = 40
 MAX_TITLE = 300
 MAX_SUMMARY = 2000
+
+
+def too_long(name: str, limit: int) -> Text:
+    """A field over its limit: a count of characters, so plural-aware (Arabic has six forms)."""
+    return _n("“{name}” is too long: at most {n} character.", "“{name}” is too long: at most {n} characters.",
+              limit, name=name)
 
 
 def parse_url(raw: str) -> tuple[str, str]:
@@ -49,8 +55,9 @@ def parse_visibility(raw: str) -> ResourceVisibility:
 def parse_tags(raw: str) -> tuple[str, ...]:
     tags = tuple(dict.fromkeys(t.strip().lower() for t in LIST_SPLIT.split(raw) if t.strip()))
     if len(tags) > MAX_TAGS or any(len(t) > MAX_TAG for t in tags):
-        raise UserError(_("Use at most {count} tags of at most {limit} characters each.", count=MAX_TAGS,
-                          limit=MAX_TAG))
+        raise UserError(_("Use at most {tags} of at most {characters} each.",
+                          tags=_n("{n} tag", "{n} tags", MAX_TAGS),
+                          characters=_n("{n} character", "{n} characters", MAX_TAG)))
     return tags
 
 
@@ -59,12 +66,12 @@ def parse_title(raw: str) -> str:
     if not title:
         raise UserError(_("A resource needs a title."))
     if len(title) > MAX_TITLE:
-        raise UserError(_("“{name}” is too long: at most {limit} characters.", name="title", limit=MAX_TITLE))
+        raise UserError(too_long("title", MAX_TITLE))
     return title
 
 
 def parse_summary(raw: str) -> str:
     summary = raw.strip()
     if len(summary) > MAX_SUMMARY:
-        raise UserError(_("“{name}” is too long: at most {limit} characters.", name="summary", limit=MAX_SUMMARY))
+        raise UserError(too_long("summary", MAX_SUMMARY))
     return summary

@@ -99,8 +99,8 @@ async def create_topic(ctx: Context[TopicCommandDeps]) -> Message:
     policy = ctx.optional_choice(POLICY, Policy) or Policy.OPEN
     topic = await ctx.deps.topics.create(ctx.caller, slug, ctx.value(TITLE), ctx.get(DESCRIPTION) or "",
                                          visibility, policy)
-    return Message(body=(_("Topic “{topic}” created: {title} ({visibility}, {policy}).", topic=slug,
-                           title=topic.title, visibility=visibility_label(visibility), policy=policy.value),),
+    return Message(body=(_("Topic “{topic}” created: {title} ({access}).", topic=slug, title=topic.title,
+                           access=describe_access(topic)),),
                    actions=(Action(_("Subscribe"), invoke(SUBSCRIBE, topic=slug), ActionStyle.PRIMARY),))
 
 

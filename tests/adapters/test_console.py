@@ -8,6 +8,7 @@ import io
 import signal
 from collections.abc import Callable
 from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -16,7 +17,7 @@ from adapters.console import ConsoleAdapter, render_text
 from bot.commands.context import Caller, IncomingCommand
 from bot.commands.dispatcher import Reply
 from bot.i18n import Translator
-from bot.messages import Attachment, RenderedField, RenderedMessage
+from bot.messages import Attachment, RenderedField, RenderedMessage, stamp
 from bot.model import Identity
 from tests.bot_process import BotProcess, TerminalBot, bot_env, run_bot
 from tests.support import Harness
@@ -119,6 +120,18 @@ def test_a_field_name_ending_in_a_colon_prints_one_colon() -> None:
     assert render_text(message, "UTC") == "  when: tomorrow\n  Name: Ana\n  Zone: UTC"
 
 
+def test_times_are_shown_on_the_readers_wall_clock_in_their_language() -> None:
+    instant = datetime(2026, 12, 1, 14, 0, tzinfo=UTC)
+    message = RenderedMessage(title=f"Rendez-vous {stamp(instant, 't')}", body=(f"Commence {stamp(instant)}",),
+                              fields=(RenderedField("Date", stamp(instant, "D")),), language="fr")
+    assert render_text(message, "Europe/Paris") == ("== Rendez-vous 15:00 (Europe/Paris) ==\n"
+                                                    "Commence mardi 1 décembre 2026, 15:00 (Europe/Paris)\n"
+                                                    "  Date: 1 décembre 2026 (Europe/Paris)")
+    english = render_text(replace(message, language=None), "America/New_York")
+    assert "Tuesday, December 1, 2026, 9:00\u202fAM (America/New_York)" in english
+    assert "%" not in english and "Tue " not in english
+
+
 class _Marked(gettext.NullTranslations):
     """A language in which every translated string is visibly marked, to find text that bypasses it."""
 
@@ -177,7 +190,8 @@ def test_the_prompt_comes_back_after_each_reply_and_after_a_delivery(tmp_path: P
     with TerminalBot(tmp_path, env, "--user", "demo-coordinator") as terminal:
         terminal.wait_for(_ends_with_prompt("demo-coordinator", "Ctrl-D to leave."), "the greeting and a prompt")
         terminal.type("/whoami\n")
-        terminal.wait_for(_ends_with_prompt("demo-coordinator", "Language: en"), "the reply, then the prompt")
+        terminal.wait_for(_ends_with_prompt("demo-coordinator", "Language: English (the coalition default)"),
+                          "the reply, then the prompt")
         terminal.type("/announce new disinformation Hello\n")
         terminal.wait_for(_ends_with_prompt("demo-coordinator", "/announce confirm 1"), "the preview")
         terminal.type("/announce confirm 1\n")

@@ -74,3 +74,27 @@ def test_check_config_masks_secrets(tmp_path: Path) -> None:
     printed = json.loads(result.stdout)
     assert printed["slack"]["bot_token"] == "**********"
     assert printed["discord"]["token"] == "**********"
+
+
+def test_coalition_languages_default_to_the_one_language_and_bad_lists_are_refused(tmp_path: Path) -> None:
+    assert Settings().core_config().channel_languages == ("en",)
+    assert Settings(coalition={"language": "fr"}).core_config().channel_languages == ("fr",)
+    several = Settings(coalition={"language": "fr", "languages": ["fr", "sw", "ar"]}).core_config()
+    assert several.channel_languages == ("fr", "sw", "ar") and several.default_language == "fr"
+    config = tmp_path / "s.toml"
+    for body, message in [('languages = ["en", "xx"]', "no catalogue for 'xx'"),
+                          ('languages = []', "at least one language"),
+                          ('languages = ["en", "fr", "en"]', "listed twice"),
+                          ('language = "en"\nlanguages = ["fr", "es"]', "must be one of")]:
+        config.write_text(f"[coalition]\n{body}\n")
+        with pytest.raises(ValidationError, match=message):
+            Settings.load(config)
+
+
+def test_a_bad_language_list_stops_the_start_with_a_clear_message(tmp_path: Path) -> None:
+    config = tmp_path / "s.toml"
+    config.write_text('[coalition]\nlanguages = ["en", "klingon"]\n')
+    result = subprocess.run([sys.executable, "-m", "bot", "--config", str(config), "check-config"],
+                            capture_output=True, text=True, env={"PATH": ""}, cwd=ROOT, timeout=60, check=False)
+    assert result.returncode != 0
+    assert "languages" in result.stderr and "no catalogue for 'klingon'" in result.stderr

@@ -7,15 +7,30 @@ import json
 import re
 import string
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from babel.messages.catalog import Catalog, Message
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 
-from bot.i18n import LOCALES_DIR, Text, Translator, _, _n, text_from_json, text_to_json
+from bot.i18n import (
+    LOCALES_DIR,
+    Text,
+    Translator,
+    _,
+    _n,
+    exact_duration,
+    listing,
+    moment,
+    text_from_json,
+    text_to_json,
+    wall_clock,
+    weekdays,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 SOURCE_DIRS = ("bot", "adapters")  # the same trees `make messages` extracts from (see babel.cfg)
@@ -143,8 +158,8 @@ def test_french_header() -> None:
     catalog = read_catalogue(LOCALES_DIR / "fr" / "LC_MESSAGES" / "messages.po")
     assert catalog.charset.lower() == "utf-8"
     assert str(catalog.locale) == "fr"
-    assert catalog.num_plurals == 2
-    assert catalog.plural_expr.replace(" ", "") == "(n>1)"
+    assert catalog.num_plurals == 3  # current CLDR: one (0 and 1), many (exact millions), other
+    assert catalog.plural_expr.replace(" ", "") == "(n==0||n==1)?0:n!=0&&n%1000000==0?1:2"
     assert not catalog.fuzzy
 
 
@@ -230,7 +245,10 @@ def test_untranslated_translator_renders_english() -> None:
     _("{person} now has the {role} role{scope}.", person="Amina", role=_("coordinator"),
       scope=_(" for “{topic}”", topic="climate")),
     _("Request #{id} was already {status}.", id=7, status=_n("{n} topic:", "{n} topics:", 1, extra=1.5)),
-], ids=lambda m: m if isinstance(m, str) else m.msgid)
+    _("Sends at {time}.", time=moment(datetime(2026, 12, 1, 11, 0, tzinfo=UTC), ZoneInfo("Africa/Nairobi"))),
+    listing(["Amina", _("coordinator"), exact_duration(5400), weekdays([1, 3])], counts=True),
+    wall_clock(datetime(2027, 3, 28, 2, 30, tzinfo=UTC)),
+], ids=lambda m: m if isinstance(m, str) else m.msgid.strip("\x00"))
 def test_json_round_trip(message: Text | str) -> None:
     data = text_to_json(message)
     through_json = json.loads(json.dumps(data))
@@ -245,6 +263,15 @@ def test_json_round_trip_renders_the_same(translator: Translator) -> None:
         assert translator.render(restored, language) == translator.render(message, language)
     assert translator.render(restored, "fr") == \
         f"Amina a désormais le rôle coordinateur·rice pour «{NBSP}climate{NBSP}»."
+
+
+def test_formatted_values_render_in_the_readers_language(translator: Translator) -> None:
+    message = _("Meeting #{id} starts {time}, repeating {rule}.", id=3,
+                time=moment(datetime(2026, 12, 1, 11, 0, tzinfo=UTC), ZoneInfo("Africa/Nairobi")),
+                rule=_("every {days}", days=weekdays([1, 3])))
+    french = translator.render(message, "fr")
+    assert "mardi 1 décembre 2026, 14:00" in french and "mardi et jeudi" in french
+    assert "Tuesday" not in french and "December" not in french
 
 
 @pytest.mark.parametrize("data", [None, 3, [], {"plural": None}, {"msgid": 5}])

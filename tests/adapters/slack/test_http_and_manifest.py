@@ -140,7 +140,7 @@ def test_times_fields_errors_and_buttons() -> None:
     assert blocks[0]["text"]["text"] == ":warning: *Meeting*"
     assert blocks[1]["text"]["text"] == f"Starts {slack_date(int(when.timestamp()), 'f')}"
     assert slack_date(int(when.timestamp()), "f") == \
-        f"<!date^{int(when.timestamp())}^{{date_short_pretty}} at {{time}}|2026-03-29 01:30 UTC>"
+        f"<!date^{int(when.timestamp())}^{{date_short_pretty}}, {{time}}|March 29, 2026, 1:30\u202fAM (UTC)>"
     assert blocks[2]["fields"] == [{"type": "mrkdwn", "text": "*Where*\nOnline"}]
     assert blocks[3]["type"] == "context"
     button = blocks[4]["elements"][0]

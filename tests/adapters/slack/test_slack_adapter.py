@@ -149,14 +149,11 @@ async def test_guests_and_slack_connect_users_are_refused_members_only_commands(
         everyone(fake)
         async with slack_app(tmp_path, fake) as app, fake.socket_mode(app.platform_runners[0].bolt):
             for user in ("UGUEST", "UCONNECT"):
-                reply = await command(fake, "/settings", "timezone Europe/Paris", user)
+                reply = await command(fake, "/coalition", "rsvp 1 yes", user)
                 assert reply["response_type"] == "ephemeral"
                 assert ":warning:" in text_of(reply) and "This needs the member role." in text_of(reply)
-                record = await app.store.people.identity(Identity("slack", user))
-                assert record is not None
-                person = await app.store.people.get(record.person_id)
-                assert person is not None and person.timezone is None
-            member = await command(fake, "/settings", "timezone Europe/Paris", "UMEM")
+                assert await app.store.people.identity(Identity("slack", user)) is not None
+            member = await command(fake, "/coalition", "rsvp 1 yes", "UMEM")
             assert "This needs" not in text_of(member)
 
 

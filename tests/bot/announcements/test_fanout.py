@@ -202,7 +202,7 @@ def test_durations_and_estimates_are_rendered_in_the_readers_language() -> None:
     assert eta is not None
     assert translator.render(eta, "en") == "Console in less than a minute, Discord about 4 min, Slack about 2 hr"
     french = translator.render(eta, "fr").replace("\u202f", " ").replace("\xa0", " ")  # Babel: no-break spaces
-    assert french == "Console en moins d’une minute, Discord environ 4 min, Slack environ 2 h"
+    assert french == "Console en moins d’une minute, Discord environ 4 min et Slack environ 2 h"
     assert translator.render(duration(30), "en") == "less than a minute"
     assert translator.render(duration(90_000), "xx") == "1 day"  # an unknown language falls back to English
     assert time_to_send({}) is None

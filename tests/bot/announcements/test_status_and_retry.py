@@ -75,7 +75,7 @@ async def test_status_counts_copies_per_platform_in_every_state(h: Harness) -> N
     assert "By platform:" in text
     assert "• Console: 1 queued, 1 sent" in text  # demo-coordinator's copy went out; demo-member's waits
     assert "• Discord: 1 sent, 2 failed (1 can be retried), 1 skipped, 1 missed" in text
-    assert "• Slack: 2 paused until 12:10 (UTC)" in text
+    assert "• Slack: 2 paused until 12:10\u202fPM (UTC)" in text
     assert "• not chosen yet: 1 queued" in text
     assert "1 failed copy failed for a passing reason (an outage) and can be sent again." in text
     assert "[Retry] /announce retry 1" in text

@@ -62,7 +62,7 @@ async def test_delivery_status_counts_per_platform_and_kind_with_circuits_and_no
     assert SECRET not in text  # neither the text nor the stored reasons
     assert "Queued now, by platform:" in text and "Queued now, by kind:" in text
     assert "• Console: 1 queued\n" in text  # demo-member's notice: their only account is on the console
-    assert "• Slack: 1 paused until 12:30 (UTC)" in text
+    assert "• Slack: 1 paused until 12:30\u202fPM (UTC)" in text
     assert "• announcement copies: 1 paused" in text and "• notices: 1 queued" in text
     assert "In the last 24 hours, by platform:" in text and "In the last 24 hours, by kind:" in text
     assert "• Discord: 1 failed (1 can be retried)" in text
@@ -71,5 +71,5 @@ async def test_delivery_status_counts_per_platform_and_kind_with_circuits_and_no
     assert "• reminders: 1 missed" in text
     assert "Platforms:" in text
     assert "• Console: closed" in text
-    assert "• Slack: open until 12:30 (UTC) — HTTP 503" in text
+    assert "• Slack: open until 12:30\u202fPM (UTC) — HTTP 503" in text
     assert "• Discord: probing — the next send decides whether it is back" in text

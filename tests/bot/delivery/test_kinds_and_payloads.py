@@ -196,7 +196,7 @@ async def test_rows_written_by_the_previous_version_parse_and_send(h: Harness) -
     assert "Sent before the upgrade" in edit.plain_text()
     assert [copy.message_ids for copy in h.adapter.deletes] == [("42",)]
     # The missed reminder (no target) is read by the summary and by the SQL behind "meeting show".
-    assert "the 1d reminder of “Disinformation working group call” (meeting #1) — offline" in h.console_output()
+    assert "the 1 day reminder of “Disinformation working group call” (meeting #1) — offline" in h.console_output()
     assert await store.delivery_reports.missed_reminders(1, 5) == [
         MissedReminder(meeting_id=1, start=occurrence.start, offset_minutes=1440, reason="offline", copies=1)]
 

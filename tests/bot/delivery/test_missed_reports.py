@@ -54,9 +54,9 @@ async def test_a_reminder_missed_during_downtime_is_summarised_once_to_the_coord
         assert out.count("== Missed deliveries in “disinformation” ==") == 1
         assert "[DM → demo-coordinator] == Missed deliveries in “disinformation” ==" in out
         assert "3 messages could not be sent in time and will not be sent:" in out
-        assert "24 November 2026 13:30 (Europe/Brussels): the 1h reminder of “Soon” (meeting #2)" in out
-        assert "24 November 2026 13:15 (Europe/Brussels): the 2h reminder of “Sooner” (meeting #3)" in out
-        assert "24 November 2026 13:15 (Europe/Brussels): the 1h reminder of “Sooner” (meeting #3)" in out
+        assert "November 24, 2026, 1:30\u202fPM (Europe/Brussels): the 1 hour reminder of “Soon” (meeting #2)" in out
+        assert "November 24, 2026, 1:15\u202fPM (Europe/Brussels): the 2 hours reminder of “Sooner” (meeting #3)" in out
+        assert "November 24, 2026, 1:15\u202fPM (Europe/Brussels): the 1 hour reminder of “Sooner” (meeting #3)" in out
         assert "the meeting had already started" in out  # why
         assert "delivery status" in out and "[Meeting #2] /meeting show 2" in out
         assert "[DM → demo-admin] == Missed" not in out  # the topic has a coordinator
@@ -80,7 +80,7 @@ async def test_a_topic_without_coordinators_reports_to_the_admins(tmp_path: Path
         await h.app.run_due()
         out = h.console_output()
         assert "[DM → demo-admin] == Missed deliveries in “elections” ==" in out
-        assert "24 November 2026 12:30 (UTC): the 1h reminder of “Briefing” (meeting #2)" in out
+        assert "November 24, 2026, 12:30\u202fPM (UTC): the 1 hour reminder of “Briefing” (meeting #2)" in out
         assert "[Delivery status] /delivery status" in out
         assert "[DM → demo-coordinator] == Missed" not in out
 
@@ -97,7 +97,7 @@ async def test_a_private_topics_summary_reaches_only_its_coordinator(tmp_path: P
         out = h.console_output()
         assert "[DM → demo-coordinator] == Missed deliveries in “incident-response” ==" in out
         assert out.count("Missed deliveries") == 1  # nobody else, not even the subscribed admin
-        assert "the 1h reminder of “Drill” (meeting #2)" in out
+        assert "the 1 hour reminder of “Drill” (meeting #2)" in out
 
 
 async def test_a_summary_queued_before_a_crash_is_sent_after_the_restart_not_twice(tmp_path: Path) -> None:

@@ -43,14 +43,15 @@ async def test_create_show_and_list_in_the_readers_zone(h: Harness) -> None:
     reply = await _text(h, "demo-coordinator", 'meeting create disinformation "Fact-check sync" 2026-12-01 14:00 '
                         "repeat:weekly remind:24h,1h link:https://meet.example.org/x", "Europe/Brussels")
     assert "Meeting #2 “Fact-check sync” in “disinformation” is scheduled." in reply
-    assert "Tuesday 01 December 2026 14:00 (Europe/Brussels)" in reply
-    assert "Repeats: weekly" in reply and "Reminders: 1d, 1h" in reply and "Zone: Europe/Brussels" in reply
+    assert "— Tuesday, December 1, 2026, 2:00\u202fPM (Europe/Brussels) in the meeting's zone." in reply
+    assert "Repeats: every Tuesday" in reply and "Reminders: 1 day and 1 hour" in reply
+    assert "Zone: Europe/Brussels" in reply
     show = await _text(h, "demo-outsider", "meeting show 2", "America/New_York")
     assert "Meeting #2: Fact-check sync" in show
-    assert "Tuesday 01 December 2026 08:00 (America/New_York)" in show  # the reader's zone
+    assert "Tuesday, December 1, 2026, 8:00\u202fAM (America/New_York)" in show  # the reader's zone
     assert "Link: https://meet.example.org/x" in show
     listing = await _text(h, "demo-member", "meetings disinformation")
-    assert "#2 disinformation — Tuesday 01 December 2026 13:00 (UTC): Fact-check sync" in listing
+    assert "#2 disinformation — Tuesday, December 1, 2026, 1:00\u202fPM (UTC): Fact-check sync" in listing
     assert "Disinformation working group call" in listing  # the demo meeting
     audit = await h.app.store.audit.recent()
     assert any(entry.action == "meeting.create" for entry in audit)
@@ -171,7 +172,7 @@ async def test_cancel_and_reschedule_notify_the_same_audience(h: Harness) -> Non
     await h.say("demo-member", "rsvp 2 yes all")
     await h.say("nosayer", "rsvp 2 no all")
     cancelled = await _text(h, "demo-coordinator", "meeting cancel 2 occurrence:2026-12-03")
-    assert "Thursday 03 December 2026 10:00 (UTC) is cancelled" in cancelled
+    assert "Thursday, December 3, 2026, 10:00\u202fAM (UTC) is cancelled" in cancelled
     await h.app.run_due()
     out = h.console_output()
     for target in ("[DM → demo-coordinator]", "[DM → demo-member]", "[#wg-disinformation]"):
@@ -181,11 +182,11 @@ async def test_cancel_and_reschedule_notify_the_same_audience(h: Harness) -> Non
     assert [o.state for o in occurrences[:3]] == [OccurrenceState.SCHEDULED, OccurrenceState.CANCELLED,
                                                   OccurrenceState.SCHEDULED]
     moved = await _text(h, "demo-coordinator", "meeting reschedule 2 2026-12-10 15:00 occurrence:2026-12-10")
-    assert "Moved to Thursday 10 December 2026 15:00 (UTC)" in moved
+    assert "Moved to Thursday, December 10, 2026, 3:00\u202fPM (UTC)" in moved
     await h.app.run_due()
     assert h.console_output().count("== Meeting moved: Weekly ==") == 3
     series = await _text(h, "demo-coordinator", "meeting reschedule 2 2026-12-15 09:00")
-    assert "now starts Tuesday 15 December 2026 09:00 (UTC), repeating weekly" in series
+    assert "now starts Tuesday, December 15, 2026, 9:00\u202fAM (UTC), repeating every Tuesday" in series
     assert "no upcoming occurrence on 2026-12-03" in await h.text("demo-coordinator",
                                                                 "meeting cancel 2 occurrence:2026-12-03")
     assert "is cancelled" in await h.text("demo-coordinator", "meeting cancel 2")

@@ -27,7 +27,9 @@ async def test_meeting_show_lists_a_reminder_missed_during_downtime(tmp_path: Pa
         await h.app.run_due()
         shown = await _show(h, "demo-outsider", "meeting show 2", "America/New_York")
         assert "Missed reminders (not sent):" in shown
-        assert "• 24 November 2026 07:30 (America/New_York): the 2h reminder — missed: the bot was offline" in shown
-        assert "• 24 November 2026 07:30 (America/New_York): the 1h reminder — missed: the bot was offline" in shown
+        assert ("• November 24, 2026, 7:30\u202fAM (America/New_York): the 2 hours reminder — missed: the bot was "
+                "offline") in shown
+        assert ("• November 24, 2026, 7:30\u202fAM (America/New_York): the 1 hour reminder — missed: the bot was "
+                "offline") in shown
         other = await _show(h, "demo-member", "meeting show 1", "UTC")  # another meeting: nothing missed
         assert "Missed reminders" not in other

@@ -41,8 +41,8 @@ async def test_a_new_meeting_and_a_new_series_are_announced_to_their_audience(h:
     for target in ("[DM → demo-member]", "[DM → demo-coordinator]", "[#wg-disinformation]"):
         assert out.count(f"{target} == New meeting: Kickoff ==") == 1, target
         assert out.count(f"{target} == New meeting: Weekly ==") == 1, target
-    assert "Meeting #2 takes place Tuesday 24 November 2026 10:00 (UTC)." in out
-    assert "Meeting #3 starts Thursday 26 November 2026 10:00 (UTC), repeating weekly." in out
+    assert "Meeting #2 takes place Tuesday, November 24, 2026, 10:00\u202fAM (UTC)." in out
+    assert "Meeting #3 starts Thursday, November 26, 2026, 10:00\u202fAM (UTC), repeating every Thursday." in out
     assert "Reminder" not in out  # a day ahead: the reminders come when due
 
 
@@ -91,8 +91,8 @@ async def test_a_series_in_a_dst_gap_is_told_and_keeps_its_wall_clock_time(h: Ha
     h.clock.current = datetime(2027, 3, 20, 12, 0, tzinfo=UTC)
     reply = await h.text("demo-coordinator", "meeting create disinformation Early 2027-03-28 02:30 repeat:daily "
                                              "zone:Europe/Copenhagen")
-    assert ("02:30 does not exist in Europe/Copenhagen when the clocks go forward, so the meeting starts later "
-            "then: 2027-03-28 03:30.") in reply
+    assert ("2:30\u202fAM does not exist in Europe/Copenhagen when the clocks go forward, so the meeting starts "
+            "later then: March 28, 2027, 3:30\u202fAM.") in reply
     local = [start.astimezone(CPH) for start in (await _starts(h, 2))[:3]]
     assert [(d.day, d.hour, d.minute) for d in local] == [(28, 3, 30), (29, 2, 30), (30, 2, 30)]
     plain = await h.text("demo-coordinator", "meeting create disinformation Plain 2027-03-27 10:00 "
@@ -104,12 +104,12 @@ async def test_a_reschedule_into_a_dst_gap_is_told(h: Harness) -> None:
     h.clock.current = datetime(2027, 3, 20, 12, 0, tzinfo=UTC)
     await h.text("demo-coordinator", "meeting create disinformation Once 2027-03-27 10:00 zone:Europe/Copenhagen")
     series = await h.text("demo-coordinator", "meeting reschedule 2 2027-03-28 02:30")
-    assert "02:30 does not exist in Europe/Copenhagen" in series and "2027-03-28 03:30" in series
+    assert "2:30\u202fAM does not exist in Europe/Copenhagen" in series and "March 28, 2027, 3:30\u202fAM" in series
     await h.text("demo-coordinator", "meeting create disinformation Daily 2027-03-25 10:00 repeat:daily "
                                      "zone:Europe/Copenhagen")
     one = await h.text("demo-coordinator", "meeting reschedule 3 2027-03-28 02:45 occurrence:2027-03-29")
-    assert ("2027-03-28 02:45 does not exist in Europe/Copenhagen: the clocks go forward then, so it is "
-            "Sun 28 Mar 2027 03:45 (Europe/Copenhagen).") in one
+    assert ("March 28, 2027, 2:45\u202fAM does not exist in Europe/Copenhagen: the clocks go forward then, so it is "
+            "March 28, 2027, 3:45\u202fAM.") in one
 
 
 # --- item 6: occurrence: takes a whole time too ---------------------------------------------------------------

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.errors import UserError
-from bot.i18n import _
+from bot.i18n import Translator, _, exact_duration
 from bot.meetings.recurrence import expand, parse_rule, reminder_minutes
 
 # zone, spring-forward day, autumn-back day, a time in the spring gap, a time in the repeated hour
@@ -138,7 +138,8 @@ def test_reminder_offsets_are_minutes_and_at_most_a_week_ahead() -> None:
     with pytest.raises(UserError) as raised:
         reminder_minutes((timedelta(days=8), timedelta(hours=1)))
     assert raised.value.message == _("A reminder can be at most 7 days before the meeting, not “{offset}”.",
-                                     offset="8d")
+                                     offset=exact_duration(8 * 86400))
+    assert Translator.untranslated().render(raised.value.message, "en").endswith("not “8 days”.")
 
 
 def test_a_sub_daily_rule_that_never_occurs_is_refused_quickly() -> None:

@@ -1,0 +1,107 @@
+"""Arabic messages holding Latin topic names, URLs and numbers, rendered by the real translator and the real
+platform renderers: every inserted value sits in its own isolate, and the isolates balance in the final
+platform text (issue 18, item 3).
+
+This states the intended behaviour: ``Translator.render`` isolates every parameter value and every plain
+user-content paragraph when the reader's language is right to left (with :func:`bot.bidi.isolate`)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from adapters.console import render_text
+from adapters.discord.render import render_parts
+from adapters.slack.blocks import render_slack_blocks
+from bot.bidi import FSI, PDI, balanced, is_rtl
+from bot.i18n import Translator, _, _n
+from bot.messages import Field, Message, RenderedMessage, stamp
+
+TOPIC = "Election Watch 2026"
+PERSON = "demo-member"
+URL = "https://example.org/reports/7?page=2"
+USER_PARAGRAPH = "Read https://example.org/brief/ (PDF, 12 pages) before #3."
+COUNT = 3
+
+def arabic_message() -> Message:
+    """Translated sentences with Latin values, a count, a time, and a plain user paragraph."""
+    return Message(
+        title=_("{person} asks to join “{topic}” (request #{id}).", person=PERSON, topic=TOPIC, id=12),
+        body=(
+            _n("You follow {n} topic:", "You follow {n} topics:", COUNT),
+            _("“{url}” is not a web link. Give a full address starting with http:// or https://.", url=URL),
+            USER_PARAGRAPH,
+            _("Approved: {person} now follows “{topic}”.", person=PERSON,
+              topic=_("{topic} at {time}", topic=TOPIC, time=stamp(datetime(2026, 12, 1, 9, 0, tzinfo=UTC)))),
+        ),
+        fields=(Field(_("Link"), URL),),
+        footer=USER_PARAGRAPH,
+    )
+
+
+INSERTED = (TOPIC, PERSON, URL, USER_PARAGRAPH, str(COUNT), "12")
+"""Every value the message inserts into a translated sentence, and the plain user content."""
+
+
+def rendered() -> RenderedMessage:
+    assert is_rtl("ar")
+    return arabic_message().render(Translator.load(), "ar")
+
+
+def _strings(value: Any) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _strings(item)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            yield from _strings(item)
+
+
+def slack_text() -> str:
+    messages = render_slack_blocks(rendered())
+    return "\n".join([m.text for m in messages] + [s for m in messages for s in _strings(list(m.blocks))])
+
+
+def discord_text() -> str:
+    texts: list[str] = []
+    for part in render_parts(rendered()):
+        if part.embed is None:
+            continue
+        texts += [part.embed.title or "", part.embed.description or "", part.embed.footer.text or ""]
+        texts += [f"{f.name}\n{f.value}" for f in part.embed.fields]
+    return "\n".join(texts)
+
+
+def console_text() -> str:
+    return render_text(rendered(), "Africa/Cairo")
+
+
+PLATFORMS = {"slack": slack_text, "discord": discord_text, "console": console_text}
+
+
+@pytest.mark.parametrize("platform", sorted(PLATFORMS))
+def test_isolates_balance_in_the_final_platform_text(platform: str) -> None:
+    """Holds today (no isolates at all) and must keep holding once they are added."""
+    text = PLATFORMS[platform]()
+    bad = [line for line in text.splitlines() if not balanced(line)]
+    assert not bad, f"{platform}: unbalanced isolates in {bad!r}"
+
+
+@pytest.mark.parametrize("platform", sorted(PLATFORMS))
+def test_every_inserted_value_is_isolated_on_every_platform(platform: str) -> None:
+    text = PLATFORMS[platform]()
+    missing = [value for value in INSERTED if f"{FSI}{value}{PDI}" not in text]
+    assert not missing, f"{platform}: not wrapped in FSI…PDI in Arabic text: {missing!r}\n{text!r}"
+
+
+def test_left_to_right_readers_get_no_isolates() -> None:
+    """Isolation is for right-to-left readers only: French and English text stays free of controls."""
+    translator = Translator.load()
+    for language in ("en", "fr"):
+        text = arabic_message().render(translator, language).plain_text()
+        assert FSI not in text and PDI not in text, (language, text)
