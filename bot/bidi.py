@@ -19,7 +19,8 @@ from functools import lru_cache
 
 from babel import Locale, UnknownLocaleError
 
-__all__ = ["FSI", "LRI", "PDI", "RLI", "balanced", "closed", "cut", "is_rtl", "isolate", "stripped"]
+__all__ = ["FSI", "LRI", "PDI", "RLI", "SPLIT_ROOM", "balanced", "carried", "closed", "cut", "is_rtl", "isolate",
+           "split_room", "stripped"]
 
 LRI = "\u2066"
 """LEFT-TO-RIGHT ISOLATE."""
@@ -35,7 +36,10 @@ OPENERS = frozenset({LRI, RLI, FSI})
 _PARAGRAPH = re.compile("(\r\n|[\n\r\x1c-\x1e\x85\u2029])")
 
 
-_CONTROLS = {ord(c): None for c in "\u2066\u2067\u2068\u2069"}
+_ENDS_WITH_LINK = re.compile(r"\b[a-z][a-z0-9+.-]*://\S+$", re.IGNORECASE)
+
+_CONTROLS = {ord(c): None for c in "\u200e\u200f\u061c\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"}
+"""Every bidi control: marks (LRM, RLM, ALM), embeddings and overrides, isolates."""
 
 
 @lru_cache(maxsize=64)
@@ -94,8 +98,47 @@ def cut(text: str, limit: int, ellipsis: str = "…") -> str:
     return ellipsis[:limit]
 
 
+SPLIT_ROOM = 8
+"""Characters a splitter keeps free in each piece of text that holds isolates, for :func:`carried` to close
+and reopen them (four levels of nesting; the bot nests two)."""
+
+
+def split_room(text: str) -> int:
+    """How much shorter than its limit a splitter should cut ``text``: :data:`SPLIT_ROOM` when it holds an
+    isolate opener, else 0 (text without isolates is cut exactly as before)."""
+    return SPLIT_ROOM if any(opener in text for opener in OPENERS) else 0
+
+
+def carried(pieces: list[str]) -> list[str]:
+    """Pieces of one text split for a platform's limit, each with its isolates balanced: an isolate a cut
+    leaves open is closed at the end of its piece and opened again at the start of the next, so each message
+    or section the platform shows on its own reads in the right direction."""
+    out: list[str] = []
+    reopen = ""
+    for piece in pieces:
+        piece = reopen + piece
+        still_open = _still_open(_PARAGRAPH.split(piece)[-1])
+        out.append(piece + PDI * len(still_open))
+        reopen = "".join(still_open)
+    return out
+
+
+def _still_open(line: str) -> list[str]:
+    stack: list[str] = []
+    for char in line:
+        if char in OPENERS:
+            stack.append(char)
+        elif char == PDI and stack:
+            stack.pop()
+    return stack
+
+
 def stripped(text: str) -> str:
-    """``text`` without any isolate or embedding control: what a reader sees, to compare two renderings."""
+    """``text`` without any bidi control (marks, embeddings, overrides, isolates).
+
+    What a reader sees, to compare two renderings; and what a command is read from: an Arabic reader who copies
+    a command, a topic name or an id out of a reply copies the isolates around it too, and ``⁨rsvp 1 yes⁩`` must
+    read as ``rsvp 1 yes``."""
     return text.translate(_CONTROLS)
 
 
@@ -111,7 +154,10 @@ def balanced(text: str) -> bool:
 def _isolate_line(line: str) -> str:
     if not line or _is_one_isolate(line):
         return line
-    return f"{FSI}{_repaired(line)}{PDI}"
+    repaired = _repaired(line)
+    # A link that ends the line ends at a space, not at the PDI: Discord and Slack take every non-space
+    # character after "https://" into the link, and a PDI glued to it would break the address.
+    return f"{FSI}{repaired} {PDI}" if _ENDS_WITH_LINK.search(repaired) else f"{FSI}{repaired}{PDI}"
 
 
 def _is_one_isolate(line: str) -> bool:

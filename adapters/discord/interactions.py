@@ -22,6 +22,7 @@ from discord import app_commands
 from adapters.discord.identity import RoleMap, identity_of
 from adapters.discord.render import NO_MENTIONS, Part, button_label, render_parts
 from adapters.discord.tokens import TOKEN_LENGTH, ActionTokens
+from bot.bidi import cut
 from bot.clock import Clock
 from bot.commands.context import IncomingCommand
 from bot.commands.dispatcher import Dispatcher
@@ -162,15 +163,14 @@ class InteractionHandler:
 
     def modal_label(self, interaction: discord.Interaction, arg: Arg) -> str:
         label = self._translator.render(arg.help, self._language(interaction))
-        return label if len(label) <= MODAL_TITLE_LIMIT else label[:MODAL_TITLE_LIMIT - 1] + "…"
+        return cut(label, MODAL_TITLE_LIMIT)
 
 
 def choices_for(suggestions: Iterable[tuple[str, str]]) -> list[app_commands.Choice[str]]:
     """At most 25 choices (Discord refuses the whole answer otherwise; typing more narrows the list). A label
     over 100 characters is shortened with "…"; a value over 100 cannot be offered at all, since a shortened
     value would run the command on something else."""
-    choices = [app_commands.Choice(name=label if len(label) <= CHOICE_LIMIT else label[:CHOICE_LIMIT - 1] + "…",
-                                   value=value)
+    choices = [app_commands.Choice(name=cut(label, CHOICE_LIMIT), value=value)
                for label, value in suggestions if 0 < len(value) <= CHOICE_LIMIT]
     return choices[:CHOICES_PER_ANSWER]
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import discord
 
-from bot.bidi import cut
+from bot.bidi import SPLIT_ROOM, carried, cut, split_room
 from bot.messages import Attachment, RenderedAction, RenderedField, RenderedMessage, render_stamps
 
 CONTENT_LIMIT = 2000
@@ -78,6 +78,13 @@ def split_text(text: str, limit: int) -> list[str]:
     """
     if limit < 1:
         raise ValueError("limit must be positive")
+    room = split_room(text) if limit > 2 * SPLIT_ROOM else 0
+    if room:  # Arabic text: keep room to close and reopen an isolate a cut falls inside
+        return carried(_split_plain(text, limit - room))
+    return _split_plain(text, limit)
+
+
+def _split_plain(text: str, limit: int) -> list[str]:
     pieces: list[str] = []
     rest = text
     while len(rest) > limit:

@@ -19,7 +19,7 @@ from typing import Any
 
 from adapters.slack.escape import escape_entities, escape_mrkdwn
 from bot import dates
-from bot.bidi import closed, cut
+from bot.bidi import SPLIT_ROOM, carried, closed, cut, split_room
 from bot.messages import ActionStyle, RenderedMessage, render_stamps
 
 Block = dict[str, Any]
@@ -59,7 +59,15 @@ def mrkdwn(text: str, language: str | None = None) -> str:
 
 
 def split_text(text: str, limit: int) -> list[str]:
-    """Split at line breaks, else spaces, else anywhere — but never inside ``<…>`` or ``&…;``."""
+    """Split at line breaks, else spaces, else anywhere — but never inside ``<…>`` or ``&…;``; isolates a cut
+    falls inside are closed and reopened (:func:`bot.bidi.carried`)."""
+    room = split_room(text) if limit > 2 * SPLIT_ROOM else 0
+    if room:  # Arabic text: keep room to close and reopen an isolate a cut falls inside
+        return carried(_split_plain(text, limit - room))
+    return _split_plain(text, limit)
+
+
+def _split_plain(text: str, limit: int) -> list[str]:
     chunks: list[str] = []
     while len(text) > limit:
         point = _cut_point(text, limit)

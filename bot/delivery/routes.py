@@ -273,7 +273,7 @@ def render_in_each(message: Message, translator: Translator, languages: Sequence
                     for i, action in enumerate(first.actions))
     title = _distinct(r.title for r in renderings if r.title) if first.title else None
     return RenderedMessage(body=tuple(body), title=title, actions=actions, is_error=first.is_error,
-                           attachment=first.attachment)
+                           attachment=first.attachment, language=first.language)
 
 
 def _distinct(texts: Iterable[str | None]) -> str:

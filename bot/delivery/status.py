@@ -128,14 +128,15 @@ def outcome_parts(tally: Tally) -> list[Text]:
 def circuit_line(platform: str, circuit: PlatformCircuit | None, now: datetime) -> Text:
     platform = platform_name(platform)
     if circuit is not None and circuit.paused(now) and circuit.retry_at is not None:
-        return _("• {platform}: open until {time} — {reason}", platform=platform,
+        return _("• {platform}: sending paused until {time} — {reason}", platform=platform,
                  time=until(circuit.retry_at, now), reason=reason_text(circuit.reason))
     if circuit is not None and circuit.probing(now):
-        return _("• {platform}: probing — the next send decides whether it is back", platform=platform)
+        return _("• {platform}: trying again — the next send decides whether it is back", platform=platform)
     if circuit is not None and circuit.failures:
-        return _n("• {platform}: closed ({n} recent failure)", "• {platform}: closed ({n} recent failures)",
+        return _n("• {platform}: sending normally ({n} recent failure)",
+                  "• {platform}: sending normally ({n} recent failures)",
                   circuit.failures, platform=platform)
-    return _("• {platform}: closed", platform=platform)
+    return _("• {platform}: sending normally", platform=platform)
 
 
 def _kind_queued_parts(tally: Tally) -> list[Text]:

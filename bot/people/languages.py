@@ -14,8 +14,7 @@ from enum import StrEnum
 
 from babel import Locale, UnknownLocaleError
 
-FIRST_STRONG_ISOLATE = "\u2068"
-POP_DIRECTIONAL_ISOLATE = "\u2069"
+from bot.bidi import is_rtl, isolate
 
 
 class LanguageSource(StrEnum):
@@ -62,11 +61,7 @@ def own_name(language: str) -> str:
     """``language`` in itself ("español", "العربية"), wrapped in Unicode isolates when it is written right to
     left, so it keeps its place among left-to-right text (a list of languages, "(ar)" after it)."""
     name = language_name(language, language)
-    try:
-        rtl = Locale.parse(language).character_order == "right-to-left"
-    except (UnknownLocaleError, ValueError, TypeError):
-        rtl = False
-    return f"{FIRST_STRONG_ISOLATE}{name}{POP_DIRECTIONAL_ISOLATE}" if rtl else name
+    return isolate(name) if is_rtl(language) else name
 
 
 def own_names(languages: Collection[str]) -> str:

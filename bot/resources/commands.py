@@ -12,9 +12,10 @@ from bot.commands.invoke import InvocationError, invoke
 from bot.commands.routes import Route, route
 from bot.commands.spec import Arg, ArgKind, Option
 from bot.errors import UserError
-from bot.i18n import Text, _
+from bot.i18n import Text, _, listing
 from bot.messages import Action, ActionStyle, Field, Message, stamp
 from bot.model import Role
+from bot.people.languages import language_name
 from bot.resources.declarations import (
     BROWSE_TOPIC,
     KIND,
@@ -195,8 +196,10 @@ async def show_resource(ctx: Context[ResourceCommandDeps]) -> Message:
     added: Text = _("{when} by {person}", when=stamp(resource.created_at, "D"), person=author) \
         if author is not None else _("{when}", when=stamp(resource.created_at, "D"))
     fields = [Field(_("Link"), resource.url), Field(_("Kind"), resource.kind.label),
-              Field(_("Language"), resource.language), Field(_("Topics"), ", ".join(names) or _("no topic")),
-              Field(_("Tags"), ", ".join(resource.tags) or "—"),
+              Field(_("Language"), _("{language} ({code})", code=resource.language,
+                                     language=language_name(resource.language, ctx.caller.language))),
+              Field(_("Topics"), listing(names) if names else _("no topic")),
+              Field(_("Tags"), listing(resource.tags) if resource.tags else "—"),
               Field(_("Visible to"), _("everyone") if resource.visibility is ResourceVisibility.PUBLIC
                     else _("members only")),
               Field(_("Added"), added)]

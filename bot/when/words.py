@@ -23,6 +23,8 @@ from typing import Any
 
 from babel import Locale
 
+from bot.bidi import stripped
+
 __all__ = ["ENGLISH", "TABLES", "LanguageWords", "Vocabulary", "fold", "vocabulary"]
 
 _DIGITS = str.maketrans({**{chr(0x0660 + i): str(i) for i in range(10)},  # Arabic-Indic ٠-٩
@@ -35,7 +37,7 @@ _DIGITS = str.maketrans({**{chr(0x0660 + i): str(i) for i in range(10)},  # Arab
 def fold(text: str) -> str:
     """``text`` as the tables compare it: case-folded, without accents, Arabic diacritics (harakat, hamza and
     madda marks) or tatweel, Arabic-Indic digits as ASCII. ``Peut-Être`` → ``peut-etre``, ``غداً`` → ``غدا``."""
-    decomposed = unicodedata.normalize("NFD", text.translate(_DIGITS).casefold())
+    decomposed = unicodedata.normalize("NFD", stripped(text).translate(_DIGITS).casefold())
     return unicodedata.normalize("NFC", "".join(c for c in decomposed if unicodedata.category(c) != "Mn"))
 
 
@@ -112,7 +114,7 @@ TABLES: Mapping[str, LanguageWords] = MappingProxyType({
         weekday_suffixes=("-feira",), hour_mark=True),
     "ar": LanguageWords(
         examples="الآن، بعد ساعتين، بعد 30 دقيقة، غدا 09:00، الاثنين 14:00، 2026-12-01 14:00",
-        now=("الآن",), in_=("بعد", "خلال"), at=("الساعة",), today=("اليوم",), tomorrow=("غدا",),
+        now=("الآن",), in_=("بعد",), at=("الساعة",), today=("اليوم",), tomorrow=("غدا",),
         next=("القادم", "القادمة", "التالي", "التالية"),
         units=_units(minutes="دقيقة دقائق", hours="ساعة ساعات", days="يوم أيام", weeks="أسبوع أسابيع"),
         counted=MappingProxyType({"دقيقتين": (2, _MINUTES), "دقيقتان": (2, _MINUTES), "ساعتين": (2, _HOURS),

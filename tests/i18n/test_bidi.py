@@ -18,7 +18,7 @@ def test_is_rtl_follows_cldr_character_order(language: str | None, rtl: bool) ->
 
 def test_isolate_wraps_in_first_strong_isolate() -> None:
     assert isolate("Election Watch 2026") == f"{FSI}Election Watch 2026{PDI}"
-    assert isolate("https://example.org/a/") == f"{FSI}https://example.org/a/{PDI}"
+    assert isolate("https://example.org/a/") == f"{FSI}https://example.org/a/ {PDI}"  # the link ends at a space
     assert isolate("#12") == f"{FSI}#12{PDI}"
 
 

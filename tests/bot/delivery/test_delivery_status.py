@@ -70,6 +70,6 @@ async def test_delivery_status_counts_per_platform_and_kind_with_circuits_and_no
     assert "• digests: 1 sent\n" in text  # the failure 30 hours ago is outside the window
     assert "• reminders: 1 missed" in text
     assert "Platforms:" in text
-    assert "• Console: closed" in text
-    assert "• Slack: open until 12:30\u202fPM (UTC) — HTTP 503" in text
-    assert "• Discord: probing — the next send decides whether it is back" in text
+    assert "• Console: sending normally" in text
+    assert "• Slack: sending paused until 12:30\u202fPM (UTC) — HTTP 503" in text
+    assert "• Discord: trying again — the next send decides whether it is back" in text
