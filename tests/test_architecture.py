@@ -43,7 +43,8 @@ NOT_FEATURES = frozenset({"commands", "locales", "when"})
 FRAMEWORK = "bot.commands"
 MODEL_MAY_IMPORT = frozenset({"bot.i18n", "bot.model", "bot.messages", "bot.errors"})
 FRAMEWORK_MAY_IMPORT = frozenset({
-    "bot.model", "bot.i18n", "bot.messages", "bot.errors", "bot.clock", "bot.config", "bot.when", "bot.untrusted",
+    "bot.model", "bot.i18n", "bot.bidi", "bot.messages", "bot.errors", "bot.clock", "bot.config", "bot.when",
+    "bot.untrusted",
     FRAMEWORK,
 })
 MAX_LINES = 400

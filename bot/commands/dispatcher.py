@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from bot.bidi import stripped
 from bot.clock import Clock
 from bot.commands.autocomplete import Autocomplete, Suggestion
 from bot.commands.context import Caller, IncomingCommand
@@ -52,15 +53,25 @@ class Callers(Protocol):
         ...
 
 
+class CommandMetrics(Protocol):
+    """Where each answered command is counted (:class:`bot.metrics.Metrics` is one); declared here because the
+    command framework imports nothing outside its allowance."""
+
+    def command_handled(self, command: str, outcome: str) -> None:
+        """Count ``command`` (its path, or ``unknown``) answered with ``outcome``. Returns nothing; raises nothing."""
+        ...
+
+
 class Dispatcher:
     def __init__(self, commands: Sequence[BoundCommand], callers: Callers, translator: Translator, clock: Clock,
-                 autocomplete: Autocomplete) -> None:
+                 autocomplete: Autocomplete, metrics: CommandMetrics | None = None) -> None:
         self._registry = CommandRegistry(bound.command for bound in commands)
         self._runners: dict[tuple[str, ...], Runner] = {bound.command.path: bound.run for bound in commands}
         self._callers = callers
         self._translator = translator
         self._clock = clock
         self._autocomplete = autocomplete
+        self._metrics = metrics
 
     @property
     def registry(self) -> CommandRegistry:
@@ -77,9 +88,14 @@ class Dispatcher:
         return await self._autocomplete.suggest(await self._callers.caller_for(incoming), kind, prefix)
 
     async def handle(self, incoming: IncomingCommand) -> Reply:
-        incoming = dataclasses.replace(incoming, display_name=storable(incoming.display_name))
+        # Bidi controls are never part of a command: they come from copying an RTL reply (bot.bidi.stripped).
+        incoming = dataclasses.replace(
+            incoming, display_name=storable(incoming.display_name),
+            text=None if incoming.text is None else stripped(incoming.text),
+            values={name: stripped(value) for name, value in incoming.values.items()})
         caller = await self._callers.caller_for(incoming)
         command: Command | None = None
+        outcome = "ok"
         try:
             refuse_unstorable(incoming.text, incoming.values)  # every command's input, once
             command, remainder = self._resolve(incoming, caller)
@@ -89,12 +105,16 @@ class Dispatcher:
             invocation = Invocation(caller=caller, command=command, values=values, now=self._clock.now())
             message = await self._runners[command.path](invocation)
         except UserError as error:
+            outcome = "user_error"
             message = self._error_message(error, command)
         except Exception:
+            outcome = "internal_error"
             # A bug in one command must not take the bot down, nor leave the person without an answer.
             log.exception("command %s failed", command.name if command else "?")
             message = Message(body=(_("Something went wrong on our side; nothing was changed. Please try "
                                       "again later, and tell a coordinator if it happens again."),), is_error=True)
+        if self._metrics is not None:  # a declared path only: never what the person typed
+            self._metrics.command_handled(" ".join(command.path) if command else "unknown", outcome)
         # The handler may have changed the caller's language (settings language): reply in the new one. The
         # people feature answers from what it read before the handler when nothing was written since.
         caller = await self._callers.caller_for_person(caller.person.id, via=incoming.identity,
