@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import time
 from collections import defaultdict
 from collections.abc import Awaitable, Mapping
 from datetime import datetime, timedelta
@@ -28,6 +29,7 @@ from bot.delivery.pacing import Pace
 from bot.delivery.retry import EXPIRED, GiveUp, Later, Missed, RetryPolicy, Verdict, missed_reason, next_step
 from bot.delivery.routes import Cancelled, Route, Routes, Skip, Unreadable, Waiting
 from bot.i18n import Msg, _, decode_text, encode_text
+from bot.metrics import NO_METRICS, NO_PLATFORM, Metrics
 from bot.ports import InFlightAware, Store
 
 log = logging.getLogger(__name__)
@@ -57,7 +59,7 @@ class Gate(Protocol):
 class Attempts:
     def __init__(self, store: Store, clock: Clock, routes: Routes, circuits: Circuits, paces: Mapping[str, Pace],
                  policy: RetryPolicy, expired: Mapping[DeliveryKind, Msg], concurrency: int,
-                 rng: random.Random) -> None:
+                 rng: random.Random, metrics: Metrics = NO_METRICS) -> None:
         self._store = store
         self._clock = clock
         self._routes = routes
@@ -66,6 +68,7 @@ class Attempts:
         self._policy = policy
         self._expired = expired
         self._rng = rng
+        self._metrics = metrics
         self._slots: defaultdict[str, asyncio.Semaphore] = defaultdict(lambda: asyncio.Semaphore(concurrency))
 
     async def attempt(self, delivery: Delivery, gate: Gate) -> Delivery | None:
@@ -134,12 +137,15 @@ class Attempts:
         platform = route.platform
         if delivery.uncertain and route.posts and isinstance(route.adapter, InFlightAware):
             route.adapter.expect_in_flight([delivery.dedupe_key])
+        started = time.monotonic()
         try:
             sent = await route.send()
         except PermanentDeliveryError as error:
             await self._end(delivery, DeliveryStatus.FAILED, error.reason, platform)
             await self._circuits.succeeded(platform)  # it answered: the platform is up
         except TransientDeliveryError as error:
+            if error.rate_limited:
+                self._metrics.rate_limited(platform)
             if error.rate_limited and error.route is not None:
                 await self._wait_for_route(delivery, platform, error)
             elif error.rate_limited or error.retry_after is not None:
@@ -156,7 +162,9 @@ class Attempts:
             await self._retry(delivery, platform, _("unexpected error: {error}", error=type(error).__name__),
                               uncertain=route.posts)
         else:
+            self._metrics.send_latency(platform, time.monotonic() - started)
             await self._store.outbox.mark_sent(delivery.id, sent, self._clock.now())
+            self._metrics.delivery_finished(platform, DeliveryStatus.SENT.value)
             await self._circuits.succeeded(platform)
 
     async def _retry(self, delivery: Delivery, platform: str | None, reason: Msg, *, uncertain: bool = False) -> None:
@@ -222,6 +230,7 @@ class Attempts:
                    retryable: bool = False) -> None:
         await self._store.outbox.mark_final(delivery.id, status, encode_text(reason), self._clock.now(),
                                             platform=platform, retryable=retryable)
+        self._metrics.delivery_finished(platform or delivery.platform or NO_PLATFORM, status.value)
 
     def _expired_reason(self, delivery: Delivery) -> Msg:
         kind = delivery.kind

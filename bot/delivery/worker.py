@@ -32,6 +32,7 @@ from bot.delivery.routes import Builder, Routes
 from bot.delivery.wakeup import Wakeup
 from bot.i18n import Msg, Translator
 from bot.messages import Message
+from bot.metrics import NO_METRICS, Metrics
 from bot.people.service import PeopleService
 from bot.ports import Store
 
@@ -91,7 +92,8 @@ class DeliveryWorker:
     def __init__(self, store: Store, clock: Clock, translator: Translator, people: PeopleService,
                  outlets: Iterable[Outlet], builders: Mapping[DeliveryKind, Builder], config: DeliveryConfig,
                  wakeup: Wakeup, after_batch: Sequence[AfterBatch] = (), rng: random.Random | None = None,
-                 lease: LeaseConfig | None = None, expired: Mapping[DeliveryKind, Msg] | None = None) -> None:
+                 lease: LeaseConfig | None = None, expired: Mapping[DeliveryKind, Msg] | None = None,
+                 metrics: Metrics = NO_METRICS) -> None:
         self._store = store
         self._clock = clock
         outlets = list(outlets)
@@ -104,7 +106,7 @@ class DeliveryWorker:
         self._routes = Routes(store, translator, people, self._adapters, self._builders)
         self._circuits = Circuits(store.circuits, clock, config.circuit(), self._resume)
         self._attempts = Attempts(store, clock, self._routes, self._circuits, self._paces, config.retry_policy(),
-                                  dict(expired or {}), config.concurrency, rng or random.Random())
+                                  dict(expired or {}), config.concurrency, rng or random.Random(), metrics)
         self._lease = Lease(store.leases, clock, lease or LeaseConfig(holder="delivery-worker"))
         self._pipeline = Pipeline(store, clock, self._attempts, self._routes, self._lease, wakeup, config,
                                   len(outlets), self._after, self.recover)
