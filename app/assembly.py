@@ -23,12 +23,18 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
+from aiohttp import web
+
 from adapters.console import PLATFORM as CONSOLE
 from adapters.console import ConsoleAdapter
+from adapters.web.ops import Probe, always_ready, discord_gateway, slack_socket
+from adapters.web.prometheus import PrometheusMetrics
+from adapters.web.server import SiteAddress
 from app.commands import all_commands, autocomplete, bound_commands
 from app.demo.coalition import is_empty, load_demo
 from app.services import Services
 from app.settings import DeliverySettings, Settings
+from app.web import build_web, listen, printer, public_service, web_enabled
 from bot.announcements.retry import AnnouncementRetry
 from bot.announcements.service import AnnouncementConfig, AnnouncementService
 from bot.channels.service import ChannelService, PlatformNotReady, Platforms
@@ -52,11 +58,13 @@ from bot.meetings.service import MeetingService
 from bot.model import Identity
 from bot.people.service import PeopleService
 from bot.ports import DirectChannelOpener, PlatformAdapter
+from bot.public.service import PublicService
 from bot.resources.service import ResourceService
 from bot.subscriptions.digests import DIGEST_EXPIRED, DigestConfig, DigestService
 from bot.subscriptions.service import SubscriptionService
 from bot.topics.service import TopicService
 from storage.database import Database
+from storage.health import SqliteHealth
 from storage.store import SqliteStore
 
 log = logging.getLogger(__name__)
@@ -82,6 +90,12 @@ class App:
     platform_runners: list[Any] = field(default_factory=list)
     direct_channels: DirectChannels | None = None
     """Opens DM channels ahead of fan-outs (runs in :meth:`serve`; tests and benchmarks call its ``run_due``)."""
+    public: PublicService | None = None
+    site: web.Application | None = None
+    """The public web site, listening on ``[web]`` while :meth:`serve` runs; ``None`` when it is off."""
+    site_address: SiteAddress | None = None
+    say: Callable[[str], None] | None = None
+    """Where the console user reads what the app itself reports at start (the site's address)."""
 
     async def run_due(self) -> None:
         """Do everything that is due now: expire requests, start due announcements, queue digests, send
@@ -106,6 +120,7 @@ class App:
         async with AsyncExitStack() as stack, asyncio.TaskGroup() as group:
             # Meeting wake-ups are armed from the database now, not in build_app: tests drive run_due().
             await stack.enter_async_context(self.scheduler)
+            self.site_address = await listen(self.site, self.settings, stack, self.say, self.services.translator)
             worker = group.create_task(self.worker.run())
             others = [group.create_task(self._housekeeping())]
             if self.direct_channels is not None:
@@ -242,7 +257,9 @@ async def build_app(settings: Settings, *, clock: Clock | None = None, console_o
             outbox_reports=OutboxReports(store, clock, lambda: tuple(outlets)),
             announcement_retry=AnnouncementRetry(store, clock, wakeup, announcement_service),
         )
-        dispatcher = Dispatcher(bound_commands(services), people, translator, clock, autocomplete(services))
+        metrics = PrometheusMetrics()  # the web site's /metrics; the core reports through bot.metrics
+        dispatcher = Dispatcher(bound_commands(services), people, translator, clock, autocomplete(services),
+                                metrics=metrics)
 
         if await should_load_demo(settings, store):
             await load_demo(store, clock.now())
@@ -264,6 +281,7 @@ async def build_app(settings: Settings, *, clock: Clock | None = None, console_o
             outlets[outlet.adapter.platform] = outlet
 
         runners: list[Any] = []
+        probes: dict[str, Probe] = {}  # readiness of each configured platform, for /readyz
         if settings.slack.configured:
             from adapters import slack  # only when configured: the SDK stays unloaded otherwise
             from storage.replays import SqliteReplays
@@ -276,6 +294,7 @@ async def build_app(settings: Settings, *, clock: Clock | None = None, console_o
                 forget_dm=store.direct_channels.forget))
             outlets["slack"] = slack_runner.outlet
             runners.append(slack_runner)
+            probes["slack"] = always_ready if slack_runner.socket is None else slack_socket(slack_runner.socket.client)
         if settings.discord.configured:
             from adapters import discord
             from bot.channels.service import may_forward
@@ -294,6 +313,7 @@ async def build_app(settings: Settings, *, clock: Clock | None = None, console_o
                                 global_limit=delivery.discord_global_limit, language=settings.coalition.language))
             outlets["discord"] = discord_runner.outlet
             runners.append(discord_runner)
+            probes["discord"] = discord_gateway(discord_runner.client)
 
         openers = {name: outlet.adapter for name, outlet in outlets.items()
                    if isinstance(outlet.adapter, DirectChannelOpener)}
@@ -306,13 +326,17 @@ async def build_app(settings: Settings, *, clock: Clock | None = None, console_o
                       DeliveryKind.REMINDER: reminders.build},
             config=delivery_config(delivery), wakeup=wakeup, after_batch=(announcements.after_batch,),
             lease=worker_lease(delivery.lease_seconds),
-            expired={DeliveryKind.REMINDER: REMINDER_EXPIRED, DeliveryKind.DIGEST: DIGEST_EXPIRED})
+            expired={DeliveryKind.REMINDER: REMINDER_EXPIRED, DeliveryKind.DIGEST: DIGEST_EXPIRED}, metrics=metrics)
         await worker.start()
         stack.push_async_callback(worker.close)  # a clean stop releases the worker's lease
         await announcements.mark_missed()
+        public = public_service(services, store)
+        site = build_web(settings, services, public, health=SqliteHealth(db), probes=probes, metrics=metrics) \
+            if web_enabled(settings) else None
         yield App(settings=settings, db=db, store=store, services=services, dispatcher=dispatcher,
                   worker=worker, console=console, digests=services.digests, scheduler=scheduler,
-                  platform_runners=runners, direct_channels=direct_channels.opener)
+                  platform_runners=runners, direct_channels=direct_channels.opener, public=public, site=site,
+                  say=printer(console_output) if console is not None else None)
 
 
 def delivery_config(delivery: DeliverySettings) -> DeliveryConfig:

@@ -40,8 +40,28 @@ class ConsoleSettings(BaseModel):
 
 
 class WebSettings(BaseModel):
+    """The public web site (pages, feeds, calendars, health), served by the bot process itself."""
+
+    enabled: bool = True
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)
+    base_url: str | None = None
+    """The site's public address behind a reverse proxy (``https://follow.example.org/``): absolute links in
+    feeds and calendars, canonical and ``webcal://`` links. Unset: links are relative."""
+    indexable: bool = False
+    """Whether search engines may index the site; off: ``robots.txt`` disallows all and pages say noindex."""
+    log_addresses: bool = False
+    """Whether access logs keep client addresses (off: nobody can later list who read what)."""
+
+    @field_validator("base_url")
+    @classmethod
+    def _base_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        value = value.strip()
+        if not value.startswith(("http://", "https://")) or "?" in value or "#" in value:
+            raise ValueError(f"base_url must be an http:// or https:// address without ? or #, not {value!r}")
+        return value.rstrip("/")
 
 
 class DeliverySettings(BaseModel):

@@ -60,6 +60,14 @@ class SqliteAnnouncements:
                 (*topic_ids, limit))
         return [_announcement(row) for row in rows]
 
+    async def published(self, topic_ids: Sequence[int], *, limit: int, offset: int = 0) -> list[Announcement]:
+        marks = ",".join("?" for _ in topic_ids) or "NULL"
+        rows = await self._db.fetch_all(
+            f"SELECT * FROM announcements WHERE topic_id IN ({marks}) AND state IN ('sending', 'sent')"
+            " ORDER BY COALESCE(sent_at, created_at) DESC, id DESC LIMIT ? OFFSET ?",
+            (*topic_ids, limit, offset))
+        return [_announcement(row) for row in rows]
+
     async def transition(self, announcement_id: int, to: AnnouncementState, expected: Sequence[AnnouncementState],
                          now: datetime) -> bool:
         """Move to ``to`` only from one of ``expected``; False when another path got there first."""

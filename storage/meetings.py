@@ -150,10 +150,15 @@ class SqliteMeetings:
 
     async def set_occurrence(self, meeting_id: int, original_start: datetime, start: datetime,
                              state: OccurrenceState) -> None:
-        await self._db.execute(
-            "INSERT INTO meeting_occurrences (meeting_id, original_start, start, state) VALUES (?, ?, ?, ?)"
-            " ON CONFLICT (meeting_id, original_start) DO UPDATE SET start = excluded.start, state = excluded.state",
-            (meeting_id, to_db_time(original_start), to_db_time(start), state.value))
+        async with self._db.transaction():
+            await self._db.execute(
+                "INSERT INTO meeting_occurrences (meeting_id, original_start, start, state) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT (meeting_id, original_start) DO UPDATE SET start = excluded.start,"
+                " state = excluded.state",
+                (meeting_id, to_db_time(original_start), to_db_time(start), state.value))
+            # A moved or cancelled occurrence changes the series' calendar entry (EXDATE, RECURRENCE-ID): its
+            # SEQUENCE (revision - 1 in bot/meetings/ics.py) must grow, as for a reschedule or a cancel.
+            await self._db.execute("UPDATE meetings SET revision = revision + 1 WHERE id = ?", (meeting_id,))
 
     async def next_wakes(self, now: datetime, horizon: datetime,
                          meeting_id: int | None = None) -> list[tuple[int, tuple[int, ...], datetime]]:

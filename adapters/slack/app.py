@@ -61,6 +61,8 @@ class SlackRunner:
     outlet: Outlet
     """What the delivery worker sends through, paced by the workspace budget (AIMD: it learns from 429s)."""
     url: str | None = None
+    socket: AsyncSocketModeHandler | None = None
+    """The Socket Mode connection (``None`` in HTTP mode): the web site's readiness check asks it."""
 
 
 @asynccontextmanager
@@ -103,6 +105,7 @@ async def running(slack: SlackSettings, dispatcher: Dispatcher, *, workspace_per
             socket = AsyncSocketModeHandler(bolt, app_token=slack.app_token.get_secret_value())
             await socket.connect_async()  # type: ignore[no-untyped-call]
             stack.push_async_callback(socket.close_async)
+            runner.socket = socket
             log.info("Slack: connected in Socket Mode")
         else:
             assert slack.signing_secret is not None

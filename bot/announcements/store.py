@@ -56,6 +56,12 @@ class AnnouncementStore(Protocol):
         nothing of its own."""
         ...
 
+    async def published(self, topic_ids: Sequence[int], *, limit: int, offset: int = 0) -> list[Announcement]:
+        """Returns announcements of these topics that went out (``sending`` or ``sent``: not drafts, scheduled,
+        cancelled or missed ones), newest first by when they went out, skipping ``offset``: the public archive
+        and feeds page through it. Raises nothing of its own."""
+        ...
+
     async def transition(self, announcement_id: int, to: AnnouncementState, expected: Sequence[AnnouncementState],
                          now: datetime) -> bool:
         """Move to ``to`` only from one of ``expected`` (stamping ``sent_at`` when ``to`` is ``sending``; never to

@@ -83,7 +83,8 @@ class MeetingStore(Protocol):
     async def set_occurrence(self, meeting_id: int, original_start: datetime, start: datetime,
                              state: OccurrenceState) -> None:
         """Store one occurrence (keyed by its original start) as moved to ``start`` in ``state``, creating it
-        when it was not stored. Returns nothing; raises nothing of its own."""
+        when it was not stored, and count a revision of the series (its calendar SEQUENCE). Returns nothing;
+        raises nothing of its own."""
         ...
 
     async def next_wakes(self, now: datetime, horizon: datetime,

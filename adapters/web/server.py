@@ -1,0 +1,121 @@
+"""One aiohttp application per process for everything the bot serves over HTTP: the public pages (part
+"site"), feeds and calendars, operations endpoints, and whatever route tables the composition root adds.
+
+Every response passes :func:`security_headers`: a strict Content-Security-Policy (nothing from another origin;
+inline styles and scripts only with this response's nonce), no sniffing, no referrer, no framing. Access logs
+leave out client addresses unless ``log_addresses`` is set: coalitions under threat should not keep a list of
+who read what.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from aiohttp import web
+
+log = logging.getLogger(__name__)
+
+NONCE_KEY = web.RequestKey("csp_nonce", str)
+"""``request[NONCE_KEY]``: this response's CSP nonce, for the page's one ``<style>`` and ``<script>``."""
+
+ErrorPage = Callable[[web.Request, int], Awaitable[web.StreamResponse]]
+RouteTable = Sequence[web.RouteDef]
+
+ACCESS_LOG_FORMAT = '"%r" %s %b %Tf'
+"""aiohttp's default without ``%a`` (the client address) and ``%{User-Agent}i``."""
+ACCESS_LOG_WITH_ADDRESSES = '%a "%r" %s %b %Tf'
+
+
+def csp(nonce: str) -> str:
+    return ("default-src 'none'; "
+            f"style-src 'nonce-{nonce}'; script-src 'nonce-{nonce}'; "
+            "img-src 'self' data:; form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
+
+
+def _headers(response: web.StreamResponse, nonce: str) -> None:
+    headers = response.headers
+    headers["Content-Security-Policy"] = csp(nonce)
+    headers["X-Content-Type-Options"] = "nosniff"
+    headers["Referrer-Policy"] = "no-referrer"
+    headers["X-Frame-Options"] = "DENY"
+    headers["Cross-Origin-Opener-Policy"] = "same-origin"
+    headers["Cross-Origin-Resource-Policy"] = "same-origin"
+    headers["Permissions-Policy"] = "interest-cohort=(), camera=(), microphone=(), geolocation=()"
+
+
+def security_headers(error_page: ErrorPage | None) -> Callable[..., Awaitable[web.StreamResponse]]:
+    """The middleware: a fresh nonce per request, the headers on every response (errors included), and every 404
+    and 405 answered by ``error_page`` — one answer for "missing" and "not yours to see"."""
+
+    @web.middleware
+    async def middleware(request: web.Request,
+                         handler: Callable[[web.Request], Awaitable[web.StreamResponse]]) -> web.StreamResponse:
+        nonce = secrets.token_urlsafe(16)
+        request[NONCE_KEY] = nonce
+        try:
+            response = await handler(request)
+        except web.HTTPException as error:
+            response = await _answer(request, error, error_page)
+        except Exception:
+            log.exception("web: %s %s failed", request.method, request.path)
+            response = web.Response(status=500, text="500: Internal Server Error")
+        _headers(response, nonce)
+        return response
+
+    return middleware
+
+
+async def _answer(request: web.Request, error: web.HTTPException, error_page: ErrorPage | None) -> web.StreamResponse:
+    """What an HTTP exception answers: the site's own page for 404 and 405, else a plain copy of it."""
+    if error.status in (404, 405) and error_page is not None:
+        response = await error_page(request, error.status)
+        if error.status == 405:
+            response.headers["Allow"] = error.headers.get("Allow", "GET, HEAD")
+        return response
+    # A copy: returning the exception itself is deprecated in aiohttp.
+    return web.Response(status=error.status, reason=error.reason, text=error.text, headers=error.headers)
+
+
+def build_site(route_tables: Iterable[RouteTable], *, error_page: ErrorPage | None = None,
+               middlewares: Sequence[Callable[..., Awaitable[web.StreamResponse]]] = ()) -> web.Application:
+    """The application: part 1's ``page_routes(...)``, then each extra table the composition root hands in
+    (``feed_routes(...)``, ``ops_routes(...)``, the Slack events endpoint …) — EXTRA ROUTE TABLES GO HERE, in
+    the order given. A route defined twice is a programming error (aiohttp refuses it at build time)."""
+    app = web.Application(middlewares=[security_headers(error_page), *middlewares],
+                          client_max_size=256 * 1024)
+    for table in route_tables:
+        app.add_routes(table)
+    return app
+
+
+@dataclass(frozen=True, slots=True)
+class SiteAddress:
+    host: str
+    port: int
+
+    @property
+    def url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}/"
+
+
+@asynccontextmanager
+async def serving(app: web.Application, host: str, port: int, *,
+                  log_addresses: bool = False) -> AsyncIterator[SiteAddress]:
+    """Listen on ``host``:``port`` (0: any free port) until the block ends; yields where it listens."""
+    runner = web.AppRunner(app, access_log_format=ACCESS_LOG_WITH_ADDRESSES if log_addresses else ACCESS_LOG_FORMAT,
+                           handle_signals=False)
+    await runner.setup()
+    try:
+        site = web.TCPSite(runner, host, port)
+        await site.start()
+        bound = runner.addresses[0]
+        address = SiteAddress(str(bound[0]), int(bound[1]))
+        log.info("web: listening on %s", address.url)
+        yield address
+    finally:
+        await runner.cleanup()

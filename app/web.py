@@ -1,0 +1,95 @@
+"""The public web site's part of the composition root: the read-only service for anonymous readers, the one
+aiohttp application with every route table, and whether it runs at all.
+
+Kept beside :mod:`app.assembly` (which calls it) so the root stays one screenful per concern. The site is built
+with the app but listens only while :meth:`app.assembly.App.serve` runs: tests that drive ``run_due`` open no
+port, and the web fixture listens on port 0 itself.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Callable, Mapping
+from contextlib import AsyncExitStack
+from typing import TextIO
+
+from aiohttp import web
+
+from adapters.web.feeds import feed_routes
+from adapters.web.ops import Probe, ops_routes
+from adapters.web.pages import LABELS, Pages, listening, page_routes
+from adapters.web.prometheus import PrometheusMetrics
+from adapters.web.render import Renderer, SiteConfig
+from adapters.web.server import RouteTable, SiteAddress, build_site, serving
+from app.services import Services
+from app.settings import Settings
+from bot.i18n import Translator
+from bot.metrics import HealthStore
+from bot.ports import Store
+from bot.public.service import PublicService
+
+log = logging.getLogger(__name__)
+
+
+def public_service(services: Services, store: Store) -> PublicService:
+    return PublicService(store, services.clock, services.topics, services.meetings, services.resources,
+                         language=services.config.default_language)
+
+
+def site_config(settings: Settings) -> SiteConfig:
+    return SiteConfig(coalition=settings.coalition.name, default_language=settings.coalition.language,
+                      base_url=settings.web.base_url, indexable=settings.web.indexable)
+
+
+def build_web(settings: Settings, services: Services, public: PublicService, *, health: HealthStore,
+              probes: Mapping[str, Probe], metrics: PrometheusMetrics,
+              extra: tuple[RouteTable, ...] = ()) -> web.Application:
+    """The site: the pages, the Atom feeds and calendars, the operations endpoints (health, readiness,
+    metrics), then ``extra`` route tables (tests); every table passes the same security middleware and 404
+    page. ``probes`` is read on every readiness check, so platforms connected later still count."""
+    pages = Pages(public, Renderer(services.translator, site_config(settings), LABELS))
+    feeds = feed_routes(public, services.translator, services.clock, coalition_name=settings.coalition.name,
+                        default_language=settings.coalition.language, base_url=settings.web.base_url,
+                        coalition_slug=services.meetings.coalition_slug)
+    tables: list[RouteTable] = [page_routes(pages), feeds, ops_routes(health, probes, metrics), *extra]
+    return build_site(tables, error_page=pages.error)
+
+
+def web_enabled(settings: Settings) -> bool:
+    """On unless ``[web] enabled = false``; off while Slack runs in HTTP mode, whose own endpoint listens on the
+    same ``[web]`` address (moving it onto this site is still to do)."""
+    if not settings.web.enabled:
+        return False
+    if settings.slack.configured and settings.slack.mode == "http":
+        log.warning("web: the public pages are off while Slack runs in HTTP mode on %s:%s",
+                    settings.web.host, settings.web.port)
+        return False
+    return True
+
+
+async def listen(site: web.Application | None, settings: Settings, stack: AsyncExitStack,
+                 say: Callable[[str], None] | None, translator: Translator) -> SiteAddress | None:
+    """Open the site on ``[web]`` host/port until ``stack`` closes, and tell the console user where. A port
+    another program holds is logged, and the bot serves chat without its pages rather than not at all."""
+    if site is None:
+        return None
+    host, port = settings.web.host, settings.web.port
+    try:
+        address = await stack.enter_async_context(serving(site, host, port,
+                                                          log_addresses=settings.web.log_addresses))
+    except OSError as error:
+        log.error("web: cannot listen on %s:%s (%s); serving without the public pages", host, port, error)
+        return None
+    if say is not None:
+        say(translator.render(listening(address.url), settings.coalition.language))
+    return address
+
+
+def printer(output: TextIO | None) -> Callable[[str], None]:
+    """Writes a line for the console user (standard output unless the app was given another stream)."""
+    def say(line: str) -> None:
+        stream = output or sys.stdout
+        stream.write(line + "\n")
+        stream.flush()
+    return say
