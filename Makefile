@@ -6,8 +6,12 @@ BIN := $(VENV)/bin
 STAMP_RUN := $(VENV)/.installed-run
 STAMP_DEV := $(VENV)/.installed-dev
 ARGS ?=
+# The browser tests drive Debian's chromium through Playwright (no `playwright install`: it downloads a
+# browser build of its own, which this project's machines cannot fetch).
+CHROMIUM := /usr/bin/chromium
+SCREENSHOTS := $(CURDIR)/docs/screenshots
 
-.PHONY: run test check lint typecheck messages bench clean
+.PHONY: run test check lint typecheck messages bench clean chromium screenshots
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,8 +27,27 @@ $(STAMP_DEV): pyproject.toml | $(BIN)/python
 run: $(STAMP_RUN)
 	@$(BIN)/python -m bot run $(ARGS)
 
-test: $(STAMP_DEV) check
+test: $(STAMP_DEV) check chromium
 	$(BIN)/python -m pytest
+
+# Installs the browser only when it is missing, so a second `make test` needs no network. Without root or
+# password-less sudo, or when apt fails, it says so and goes on: the browser tests then skip, except in CI
+# (CI set), where they fail.
+chromium:
+	@if [ ! -x $(CHROMIUM) ]; then \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; \
+	  elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then SUDO="sudo -n"; \
+	  else echo "$(CHROMIUM) is missing and installing it needs root: run 'sudo apt-get install -y chromium'" \
+	    "(the browser tests skip until then, and fail in CI)." >&2; exit 0; fi; \
+	  echo "Installing Debian's chromium for the browser tests..." >&2; \
+	  $$SUDO apt-get update -qq 1>&2 || echo "apt-get update failed; trying the package lists there are" >&2; \
+	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium 1>&2 || \
+	    echo "Installing chromium failed: the browser tests skip, and fail in CI." >&2; \
+	fi
+
+# Refreshes the screenshots the README shows (the browser tests write them under tmp_path otherwise).
+screenshots: $(STAMP_DEV) chromium
+	SCREENSHOTS_DIR=$(SCREENSHOTS) $(BIN)/python -m pytest -q -p no:cacheprovider tests/web/test_browser*.py
 
 check: lint typecheck
 

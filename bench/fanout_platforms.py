@@ -101,12 +101,15 @@ async def preopen(app: App, deadline: float) -> float:
     return time.monotonic() - started
 
 
-async def discord_run(n: int, tmp: Path, per_second: float | None, deadline: float) -> list[dict[str, object]]:
+async def discord_run(n: int, tmp: Path, per_second: float | None, deadline: float,
+                      concurrency: int | None = None) -> list[dict[str, object]]:
     users = [FakeUser(1_300_000_000_000_000_000 + i, f"user{i}") for i in range(n)]
     # The fake serves from its own thread and event loop, so it stamps requests as they arrive (see in_own_thread).
     async with in_own_thread(lambda: FakeDiscord(users=users, route_limits=discord_limits.ROUTE_LIMITS)) as fake:
         limit = float(fake.global_limit or 50)
-        delivery = {} if per_second is None else {"discord_global_limit": per_second}
+        delivery: dict[str, object] = {} if per_second is None else {"discord_global_limit": per_second}
+        if concurrency is not None:
+            delivery["concurrency"] = concurrency
         settings = Settings(
             discord={"token": fake.token, "guild_id": fake.guild_id, "api_base_url": fake.api_base,
                      "gateway_url": fake.gateway_url},
@@ -201,7 +204,7 @@ def table(results: list[dict[str, Any]]) -> str:
 async def main_async(args: argparse.Namespace) -> list[dict[str, object]]:
     runs: list[Callable[[Path], Awaitable[list[dict[str, object]]]]] = []
     if args.platform in ("both", "discord"):
-        runs.append(lambda tmp: discord_run(args.n, tmp, args.discord_global_limit, args.deadline))
+        runs.append(lambda tmp: discord_run(args.n, tmp, args.discord_global_limit, args.deadline, args.concurrency))
     if args.platform in ("both", "slack"):
         slack_runs = ["first", "cached"] if args.slack_run == "both" else [args.slack_run]
         runs.append(lambda tmp: slack_run(args.n, tmp, args.slack_limit, args.slack_start, slack_runs,
@@ -224,6 +227,8 @@ def main() -> None:
                         help="override the shipped discord_global_limit (the bot paces at 0.97 of it)")
     parser.add_argument("--slack-start", type=float, default=None,
                         help="override the shipped slack_workspace_per_second (where the learnt budget starts)")
+    parser.add_argument("--concurrency", type=int, default=None,
+                        help="override the shipped [delivery] concurrency (sends in flight per platform)")
     parser.add_argument("--deadline", type=float, default=4 * 3600.0, help="stop waiting after this many seconds")
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
