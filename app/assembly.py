@@ -34,7 +34,7 @@ from app.commands import all_commands, autocomplete, bound_commands
 from app.demo.coalition import is_empty, load_demo
 from app.services import Services
 from app.settings import DeliverySettings, Settings
-from app.web import build_web, listen, printer, public_service, web_enabled
+from app.web import build_web, listen, printer, public_service
 from bot.announcements.retry import AnnouncementRetry
 from bot.announcements.service import AnnouncementConfig, AnnouncementService
 from bot.channels.service import ChannelService, PlatformNotReady, Platforms
@@ -92,7 +92,8 @@ class App:
     """Opens DM channels ahead of fan-outs (runs in :meth:`serve`; tests and benchmarks call its ``run_due``)."""
     public: PublicService | None = None
     site: web.Application | None = None
-    """The public web site, listening on ``[web]`` while :meth:`serve` runs; ``None`` when it is off."""
+    """The web site, listening on ``[web]`` while :meth:`serve` runs (Slack's events endpoint too, in HTTP mode);
+    ``None`` when it is off and Slack does not need it."""
     site_address: SiteAddress | None = None
     say: Callable[[str], None] | None = None
     """Where the console user reads what the app itself reports at start (the site's address)."""
@@ -282,6 +283,7 @@ async def build_app(settings: Settings, *, clock: Clock | None = None, console_o
 
         runners: list[Any] = []
         probes: dict[str, Probe] = {}  # readiness of each configured platform, for /readyz
+        mounts: dict[str, web.Application] = {}  # the web site's sub-applications: Slack's events in HTTP mode
         if settings.slack.configured:
             from adapters import slack  # only when configured: the SDK stays unloaded otherwise
             from storage.replays import SqliteReplays
@@ -289,12 +291,13 @@ async def build_app(settings: Settings, *, clock: Clock | None = None, console_o
             slack_runner = await stack.enter_async_context(slack.running(
                 settings.slack, dispatcher, workspace_per_second=delivery.slack_workspace_per_second,
                 workspace_max_per_second=delivery.slack_workspace_max_per_second,
-                language=settings.coalition.language, web_host=settings.web.host, web_port=settings.web.port,
-                replays=SqliteReplays(db), remember_dm=store.people.set_dm_channel,
+                language=settings.coalition.language, replays=SqliteReplays(db),
+                remember_dm=store.people.set_dm_channel,
                 forget_dm=store.direct_channels.forget))
             outlets["slack"] = slack_runner.outlet
             runners.append(slack_runner)
             probes["slack"] = always_ready if slack_runner.socket is None else slack_socket(slack_runner.socket.client)
+            mounts.update(slack_runner.web_mounts)
         if settings.discord.configured:
             from adapters import discord
             from bot.channels.service import may_forward
@@ -331,8 +334,8 @@ async def build_app(settings: Settings, *, clock: Clock | None = None, console_o
         stack.push_async_callback(worker.close)  # a clean stop releases the worker's lease
         await announcements.mark_missed()
         public = public_service(services, store)
-        site = build_web(settings, services, public, health=SqliteHealth(db), probes=probes, metrics=metrics) \
-            if web_enabled(settings) else None
+        site = build_web(settings, services, public, health=SqliteHealth(db), probes=probes, metrics=metrics,
+                         mounts=mounts)
         yield App(settings=settings, db=db, store=store, services=services, dispatcher=dispatcher,
                   worker=worker, console=console, digests=services.digests, scheduler=scheduler,
                   platform_runners=runners, direct_channels=direct_channels.opener, public=public, site=site,

@@ -21,7 +21,7 @@ __all__ = ["running"]
 
 
 def running(slack: SlackSettings, dispatcher: Dispatcher, *, workspace_per_second: float,
-            workspace_max_per_second: float, language: str, web_host: str, web_port: int, replays: ReplayStore,
+            workspace_max_per_second: float, language: str, replays: ReplayStore,
             remember_dm: Callable[[Identity, str], Awaitable[None]] | None = None,
             forget_dm: Callable[[Identity, str], Awaitable[bool]] | None = None
             ) -> AbstractAsyncContextManager[SlackRunner]:
@@ -30,5 +30,5 @@ def running(slack: SlackSettings, dispatcher: Dispatcher, *, workspace_per_secon
     from adapters.slack.app import running as _running
 
     return _running(slack, dispatcher, workspace_per_second=workspace_per_second,
-                    workspace_max_per_second=workspace_max_per_second, language=language, web_host=web_host,
-                    web_port=web_port, replays=replays, remember_dm=remember_dm, forget_dm=forget_dm)
+                    workspace_max_per_second=workspace_max_per_second, language=language, replays=replays,
+                    remember_dm=remember_dm, forget_dm=forget_dm)

@@ -1,7 +1,9 @@
 """Bolt wiring: the web client, the listeners, Socket Mode or the HTTP endpoint, and the delivery adapter.
 
 :func:`running` is the entry point the composition root enters on its exit stack; leaving it closes the
-socket or the HTTP server, then the web client's session — on every path.
+socket, then the web client's session — on every path. In HTTP mode nothing listens here: the runner hands
+the composition root :attr:`SlackRunner.events`, which the one web site mounts at :data:`EVENTS_PREFIX`, so
+Slack's events share ``[web]`` host/port with the pages, feeds and operations endpoints.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 
 from aiohttp import web
+from aiohttp.typedefs import Middleware
+from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.app.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
@@ -36,6 +40,8 @@ log = logging.getLogger(__name__)
 WORKSPACE_FLOOR = 1.0
 WORKSPACE_DECREASE = 0.7
 """After a workspace 429 the budget drops to this share of itself; it creeps back after a clean minute."""
+EVENTS_PREFIX, _, _EVENTS_LEAF = EVENTS_PATH.rpartition("/")
+"""Where the web site mounts :attr:`SlackRunner.events` (``/slack``), so the endpoint is :data:`EVENTS_PATH`."""
 
 
 def workspace_budget(start: float, ceiling: float) -> AdaptiveBucket:
@@ -47,7 +53,7 @@ def workspace_budget(start: float, ceiling: float) -> AdaptiveBucket:
 
 @dataclass
 class SlackRunner:
-    """What is running; ``url`` is the HTTP endpoint in HTTP mode (useful when the port was 0)."""
+    """What is running; in HTTP mode, ``events`` is the endpoint for the web site to mount."""
 
     bolt: AsyncApp
     client: AsyncWebClient
@@ -60,20 +66,28 @@ class SlackRunner:
     mode: str
     outlet: Outlet
     """What the delivery worker sends through, paced by the workspace budget (AIMD: it learns from 429s)."""
-    url: str | None = None
+    events: web.Application | None = None
+    """HTTP mode: the events endpoint as a sub-application to mount at :data:`EVENTS_PREFIX` (see
+    :func:`events_app`); ``None`` in Socket Mode."""
     socket: AsyncSocketModeHandler | None = None
     """The Socket Mode connection (``None`` in HTTP mode): the web site's readiness check asks it."""
+
+    @property
+    def web_mounts(self) -> dict[str, web.Application]:
+        """What the web site mounts, by path prefix: the events endpoint in HTTP mode, nothing in Socket Mode."""
+        return {} if self.events is None else {EVENTS_PREFIX: self.events}
 
 
 @asynccontextmanager
 async def running(slack: SlackSettings, dispatcher: Dispatcher, *, workspace_per_second: float,
-                  workspace_max_per_second: float, language: str, web_host: str, web_port: int,
-                  replays: ReplayStore, remember_dm: Callable[[Identity, str], Awaitable[None]] | None = None,
+                  workspace_max_per_second: float, language: str, replays: ReplayStore,
+                  remember_dm: Callable[[Identity, str], Awaitable[None]] | None = None,
                   forget_dm: Callable[[Identity, str], Awaitable[bool]] | None = None) -> AsyncIterator[SlackRunner]:
     """``workspace_per_second`` is where the workspace's send budget starts, ``workspace_max_per_second`` the most
     it may learn to (see :func:`workspace_budget`); ``language`` the coalition's, for what Slack shows before a
-    person is known; ``web_host``/``web_port`` where HTTP mode listens; ``replays`` remembers the signatures HTTP
-    mode accepted, so a replayed request is refused; ``remember_dm``/``forget_dm`` keep DM channel ids (see
+    person is known (in HTTP mode the web site listens and mounts :attr:`SlackRunner.web_mounts`); ``replays``
+    remembers the signatures
+    HTTP mode accepted, so a replayed request is refused; ``remember_dm``/``forget_dm`` keep DM channel ids (see
     :class:`SlackDelivery`)."""
     if slack.mode == "socket" and not (slack.app_token and slack.app_token.get_secret_value()):
         raise ValueError("[slack] mode = \"socket\" needs app_token (xapp-…); or use mode = \"http\"")
@@ -109,15 +123,22 @@ async def running(slack: SlackSettings, dispatcher: Dispatcher, *, workspace_per
             log.info("Slack: connected in Socket Mode")
         else:
             assert slack.signing_secret is not None
-            web_app = bolt.web_app(path=EVENTS_PATH)
             # In front of bolt's handler: malformed headers and replays never reach it (see http_guard).
-            web_app.middlewares.append(replay_guard(slack.signing_secret.get_secret_value(), replays, EVENTS_PATH))
-            site_runner = web.AppRunner(web_app, access_log=None)
-            await site_runner.setup()
-            stack.push_async_callback(site_runner.cleanup)
-            site = web.TCPSite(site_runner, web_host, web_port)
-            await site.start()
-            host, port = site_runner.addresses[0][:2]
-            runner.url = f"http://{host}:{port}{EVENTS_PATH}"
-            log.info("Slack: listening for events on %s", runner.url)
+            runner.events = events_app(bolt, replay_guard(slack.signing_secret.get_secret_value(), replays,
+                                                          EVENTS_PATH))
+            log.info("Slack: HTTP mode, events at %s on the web site", EVENTS_PATH)
         yield runner
+
+
+def events_app(bolt: AsyncApp, guard: Middleware) -> web.Application:
+    """Bolt's events endpoint as a sub-application, ``guard`` in front of it. Not ``bolt.web_app()``: its handler
+    answers 404 unless the request's full path equals the path it was built with, which under a mount prefix it
+    never does. The handler is bolt's own, through bolt's aiohttp adapter, so Slack gets bolt's status, body
+    and headers unchanged."""
+
+    async def handle(request: web.Request) -> web.Response:
+        return await to_aiohttp_response(await bolt.async_dispatch(await to_bolt_request(request)))
+
+    app = web.Application(middlewares=[guard])
+    app.router.add_post(f"/{_EVENTS_LEAF}", handle)
+    return app

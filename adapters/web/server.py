@@ -1,5 +1,6 @@
 """One aiohttp application per process for everything the bot serves over HTTP: the public pages (part
-"site"), feeds and calendars, operations endpoints, and whatever route tables the composition root adds.
+"site"), feeds and calendars, operations endpoints, whatever route tables the composition root adds, and the
+sub-applications it mounts (Slack's events endpoint in HTTP mode).
 
 Every response passes :func:`security_headers`: a strict Content-Security-Policy (nothing from another origin;
 inline styles and scripts only with this response's nonce), no sniffing, no referrer, no framing. Access logs
@@ -11,9 +12,10 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from types import MappingProxyType
 
 from aiohttp import web
 
@@ -81,14 +83,22 @@ async def _answer(request: web.Request, error: web.HTTPException, error_page: Er
 
 
 def build_site(route_tables: Iterable[RouteTable], *, error_page: ErrorPage | None = None,
-               middlewares: Sequence[Callable[..., Awaitable[web.StreamResponse]]] = ()) -> web.Application:
+               middlewares: Sequence[Callable[..., Awaitable[web.StreamResponse]]] = (),
+               mounts: Mapping[str, web.Application] = MappingProxyType({})) -> web.Application:
     """The application: part 1's ``page_routes(...)``, then each extra table the composition root hands in
-    (``feed_routes(...)``, ``ops_routes(...)``, the Slack events endpoint …) — EXTRA ROUTE TABLES GO HERE, in
-    the order given. A route defined twice is a programming error (aiohttp refuses it at build time)."""
+    (``feed_routes(...)``, ``ops_routes(...)`` …) — EXTRA ROUTE TABLES GO HERE, in the order given. A route
+    defined twice is a programming error (aiohttp refuses it at build time).
+
+    ``mounts`` are sub-applications by path prefix (the Slack events endpoint at ``/slack``): they keep their
+    own middlewares (Slack's replay guard runs in front of bolt) and answer with their own status, body and
+    headers; this site only adds its security headers, and answers for them only what they raise (a 404 or
+    405 under the prefix gets the site's page)."""
     app = web.Application(middlewares=[security_headers(error_page), *middlewares],
                           client_max_size=256 * 1024)
     for table in route_tables:
         app.add_routes(table)
+    for prefix, sub in mounts.items():
+        app.add_subapp(prefix, sub)
     return app
 
 

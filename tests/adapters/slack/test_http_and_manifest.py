@@ -1,22 +1,24 @@
-"""Slack HTTP mode (signature checks on the bot's own aiohttp server), the generated manifest, and the
-Block Kit rendering limits."""
+"""Slack HTTP mode (signature checks on the endpoint the bot's one web site serves), the generated manifest, and
+the Block Kit rendering limits."""
 
 from __future__ import annotations
 
 import io
 import json
 import time
-from contextlib import redirect_stdout
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager, redirect_stdout
 from pathlib import Path
 
 import aiohttp
 
 from adapters.slack.blocks import MAX_BLOCKS, SECTION_LIMIT, render_slack_blocks, slack_date, split_text
 from adapters.slack.escape import clean_command_text, escape_mrkdwn
-from adapters.slack.manifest import HISTORY_SCOPES, RESERVED_COMMANDS, build_manifest
-from app.assembly import all_commands
+from adapters.slack.manifest import EVENTS_PATH, HISTORY_SCOPES, RESERVED_COMMANDS, build_manifest
+from app.assembly import App, all_commands
 from app.cli import main
 from app.settings import Settings
+from app.web import listen
 from bot.commands.registry import CommandRegistry
 from bot.messages import RenderedAction, RenderedField, RenderedMessage, stamp
 from tests.adapters.slack.test_slack_adapter import ADMIN, everyone, slack_app, text_of
@@ -26,12 +28,22 @@ SECRET = "s3cret"
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 
 
+@asynccontextmanager
+async def events_url(app: App) -> AsyncIterator[str]:
+    """The app's web site listening as :meth:`App.serve` opens it (``[web]`` port 0 in these settings); yields
+    the URL of Slack's events endpoint on it."""
+    async with AsyncExitStack() as stack:
+        address = await listen(app.site, app.settings, stack, None, app.services.translator)
+        assert address is not None
+        yield address.url.rstrip("/") + EVENTS_PATH
+
+
 async def test_http_mode_runs_signed_requests_and_rejects_bad_or_stale_ones(tmp_path: Path) -> None:
     async with FakeSlack() as fake:
         everyone(fake)
-        async with slack_app(tmp_path, fake, mode="http", app_token=None) as app, aiohttp.ClientSession() as http:
-            url = app.platform_runners[0].url
-            assert url is not None and url.endswith("/slack/events")
+        async with slack_app(tmp_path, fake, mode="http", app_token=None) as app, events_url(app) as url, \
+                aiohttp.ClientSession() as http:
+            assert url.endswith("/slack/events")
             now = int(time.time())
             body = slash_command_form(fake.slash_command_payload(command="/coalition", user_id=ADMIN,
                                                                  text="topic create climate Climate"))

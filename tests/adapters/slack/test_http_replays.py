@@ -1,6 +1,6 @@
 """Slack HTTP mode under hostile traffic: an exact replay of a signed request runs nothing (even after a
 restart: the signatures are kept in the database), and malformed signature headers answer 400/401, never
-500, with nothing run. The real bolt app over HTTP, on a real SQLite file."""
+500, with nothing run. The real bolt app over HTTP (mounted on the bot's web site), on a real SQLite file."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import aiohttp
 
 from storage.database import Database
 from storage.replays import SqliteReplays
+from tests.adapters.slack.test_http_and_manifest import events_url
 from tests.adapters.slack.test_slack_adapter import ADMIN, everyone, slack_app, text_of
 from tests.fakes.slack_server import FakeSlack, sign, slash_command_form
 
@@ -34,9 +35,8 @@ async def test_exact_replay_of_a_signed_request_is_refused_even_after_a_restart(
         everyone(fake)
         body = create_topic(fake, "climate")
         headers = sign(body, SECRET, int(time.time()))
-        async with slack_app(tmp_path, fake, mode="http", app_token=None) as app, aiohttp.ClientSession() as http:
-            url = app.platform_runners[0].url
-            assert url is not None
+        async with slack_app(tmp_path, fake, mode="http", app_token=None) as app, events_url(app) as url, \
+                aiohttp.ClientSession() as http:
             assert await post(http, url, body, headers) == 200
             assert "created" in text_of(await fake.next_response())
             assert await post(http, url, body, headers) == 401  # the replay
@@ -46,9 +46,8 @@ async def test_exact_replay_of_a_signed_request_is_refused_even_after_a_restart(
             await fake.next_response()
         assert len(fake.responses) == 2
 
-        async with slack_app(tmp_path, fake, mode="http", app_token=None) as app, aiohttp.ClientSession() as http:
-            url = app.platform_runners[0].url
-            assert url is not None
+        async with slack_app(tmp_path, fake, mode="http", app_token=None) as app, events_url(app) as url, \
+                aiohttp.ClientSession() as http:
             assert await post(http, url, body, headers) == 401  # the database remembers across a restart
         assert len(fake.responses) == 2
 
@@ -70,9 +69,8 @@ async def test_malformed_signature_headers_answer_400_or_401_never_500_and_run_n
             {"X-Slack-Signature": good["X-Slack-Signature"]},
             {"X-Slack-Request-Timestamp": str(now)},
         ]
-        async with slack_app(tmp_path, fake, mode="http", app_token=None) as app, aiohttp.ClientSession() as http:
-            url = app.platform_runners[0].url
-            assert url is not None
+        async with slack_app(tmp_path, fake, mode="http", app_token=None) as app, events_url(app) as url, \
+                aiohttp.ClientSession() as http:
             for headers in malformed:
                 assert await post(http, url, body, headers) in (400, 401), headers
             not_utf8 = b"text=\xff\xfe"
