@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -52,6 +52,9 @@ class WebSettings(BaseModel):
     """Whether search engines may index the site; off: ``robots.txt`` disallows all and pages say noindex."""
     log_addresses: bool = False
     """Whether access logs keep client addresses (off: nobody can later list who read what)."""
+    metrics_token: SecretStr | None = None
+    """The bearer token a Prometheus scrape of ``/metrics`` must send; unset: ``/metrics`` is off (its counts
+    would tell anyone when members-only work happens)."""
 
     @field_validator("base_url")
     @classmethod

@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 from aiohttp import web
 
 from adapters.web.syndication import Versions, conditional, etag_of, language_of, printable
+from bot.bidi import stripped
 from bot.i18n import Translator, _
 from bot.meetings.ics import calendar_for
 from bot.meetings.model import Meeting, MeetingState, Occurrence, OccurrenceState
@@ -115,14 +116,15 @@ def _shown(meeting: Meeting, occurrences: Sequence[Occurrence]) -> Meeting:
     """The series as the file shows it: its title on one line (a line break, even a lone CR, must never reach a
     content line) without the control characters RFC 5545 forbids, and a one-off
     meeting whose only occurrence was cancelled as a cancelled event (the export marks cancelled occurrences
-    with EXDATE, which only a recurring series has)."""
+    with EXDATE, which only a recurring series has), and never its call link."""
     state = meeting.state
     if meeting.rrule is None and occurrences and all(o.state is OccurrenceState.CANCELLED for o in occurrences):
         state = MeetingState.CANCELLED
-    link = "".join(printable(meeting.link).split()) if meeting.link else None
-    return dataclasses.replace(meeting, title=_one_line(meeting.title), state=state,
-                               link=link or None)
+    # No call link on the public web, in calendars either: a stranger with the link could join the call.
+    return dataclasses.replace(meeting, title=_one_line(meeting.title), state=state, link=None)
 
 
 def _one_line(text: str) -> str:
-    return " ".join(printable(text).split())
+    """One line, without control characters or bidi controls (a right-to-left override in a title would
+    reverse what a calendar app shows next to it; the pages drop them too)."""
+    return " ".join(stripped(printable(text)).split())

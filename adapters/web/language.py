@@ -35,7 +35,7 @@ def from_accept(header: str | None, shipped: Collection[str]) -> str | None:
                     quality = float(value)
                 except ValueError:
                     quality = 0.0
-        if quality <= 0 or not tag or tag == "*":
+        if not quality > 0 or quality == float("inf") or not tag or tag == "*":  # "nan" compares false
             continue
         language = platform_language(tag, shipped)
         if language is not None:

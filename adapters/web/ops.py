@@ -16,6 +16,7 @@ Platform readiness comes in as probes, one per configured platform, so this modu
 from __future__ import annotations
 
 import asyncio
+import hmac
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Protocol
@@ -40,10 +41,14 @@ Probe = Callable[[], Awaitable[bool]]
 
 
 def ops_routes(health: HealthStore, platforms: Mapping[str, Probe], metrics: PrometheusMetrics, *,
-               check_seconds: float = CHECK_SECONDS) -> list[web.RouteDef]:
+               metrics_token: str | None = None, check_seconds: float = CHECK_SECONDS) -> list[web.RouteDef]:
     """The routes for :func:`adapters.web.server.build_site`. ``platforms``: a probe per *configured* platform,
     by name, read on every request (a configured platform not connected yet appears as :func:`not_connected`);
-    ``metrics``: the instance the composition root gave the worker and the dispatcher."""
+    ``metrics``: the instance the composition root gave the worker and the dispatcher.
+
+    ``/metrics`` answers only a request bearing ``metrics_token`` (``Authorization: Bearer …``); without a
+    token configured it does not exist (404, like any unknown page). Why: the site is public, and counts of
+    commands and deliveries rising tell anyone *when* members-only work happens."""
 
     async def healthz(request: web.Request) -> web.Response:
         return web.json_response({"status": "ok"})
@@ -58,6 +63,9 @@ def ops_routes(health: HealthStore, platforms: Mapping[str, Probe], metrics: Pro
         return web.json_response({"status": "ready"})
 
     async def metrics_view(request: web.Request) -> web.Response:
+        if metrics_token is None or not hmac.compare_digest(request.headers.get("Authorization", ""),
+                                                             f"Bearer {metrics_token}"):
+            raise web.HTTPNotFound()
         try:
             async with asyncio.timeout(check_seconds):
                 depth: Mapping[str, int] | None = await health.open_deliveries()

@@ -186,4 +186,5 @@ def _link(request: web.Request, shown_in: str, /, **params: object) -> str:
              if value is not None and value != "" and not (key == "page" and value == 1)}
     if request.query.get("lang") == shown_in:
         query["lang"] = shown_in
-    return request.path + ("?" + urlencode(query) if query else "")
+    # The path collapsed to one leading slash: "//evil.example/x" must not become a link to another site.
+    return "/" + request.path.lstrip("/") + ("?" + urlencode(query) if query else "")

@@ -116,7 +116,7 @@ class Renderer:
             query = dict(request.query)
             query["lang"] = code
             switcher.append({"code": code, "name": own_name(code), "current": code == language,
-                             "href": request.path + "?" + urlencode(query)})
+                             "href": "?" + urlencode(query)})  # query only: never a path to elsewhere
         labels = {key: self.text(value, language) for key, value in self._labels.items()}
         when: Callable[[datetime], Markup] = lambda instant: self.when(instant, language)  # noqa: E731
         html = self._env.get_template(template).render(

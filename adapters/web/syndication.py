@@ -142,7 +142,10 @@ def conditional(request: web.Request, body: bytes, content_type: str, *, etag: s
                 max_age: int) -> web.Response:
     """The answer to a GET or HEAD: ``body`` with its validators, or a 304 with the same validators."""
     headers = {"ETag": etag, "Last-Modified": format_datetime(_whole_second(last_modified), usegmt=True),
-               "Cache-Control": f"public, max-age={max_age}"}
+               "Cache-Control": f"public, max-age={max_age}",
+               # Without [web] base_url the links inside name the host the request came to: a shared cache
+               # must not hand one host's copy to another.
+               "Vary": "Host, Accept-Encoding"}
     if not_modified(request, etag, last_modified):
         return web.Response(status=304, headers=headers)
     return web.Response(body=body, content_type=content_type, charset="utf-8", headers=headers)

@@ -73,11 +73,16 @@ def settings(fake: FakeDiscord, tmp_path: Path) -> Settings:
         storage={"path": tmp_path / "bot.db"})
 
 
+TOKEN = "scrape-secret"
+
+
 @asynccontextmanager
 async def serving(app: App, platforms: Mapping[str, Probe], metrics: PrometheusMetrics,
                   health: HealthStore | None = None) -> AsyncIterator[TestClient[web.Request, web.Application]]:
-    site = build_site([ops_routes(health or SqliteHealth(app.db), platforms, metrics, check_seconds=1.0)])
-    async with TestClient(TestServer(site, host="127.0.0.1"), timeout=ClientTimeout(total=WAIT)) as client:
+    site = build_site([ops_routes(health or SqliteHealth(app.db), platforms, metrics, metrics_token=TOKEN,
+                                  check_seconds=1.0)])
+    async with TestClient(TestServer(site, host="127.0.0.1"), timeout=ClientTimeout(total=WAIT),
+                          headers={"Authorization": f"Bearer {TOKEN}"}) as client:
         yield client
 
 
@@ -247,3 +252,19 @@ def test_two_apps_in_one_process_keep_their_own_registries() -> None:
     assert ('coalition_commands_handled_total{command="help",outcome="ok"} 1.0'
             in first.exposition().decode())
     assert "command=\"help\"" not in second.exposition().decode()
+
+
+@pytest.mark.parametrize(("configured", "sent"), [(None, None), (None, "Bearer x"), ("right", None),
+                                                  ("right", "Bearer wrong"), ("right", "right")])
+async def test_metrics_are_not_public_without_the_scrape_token(ops: Ops, configured: str | None,
+                                                              sent: str | None) -> None:
+    """Counts of commands and deliveries tell anyone when members-only work happens: /metrics answers only a
+    request with the configured token, and does not exist without one (the same 404 as any unknown page)."""
+    site = build_site([ops_routes(SqliteHealth(ops.app.db), {}, ops.metrics, metrics_token=configured)])
+    async with TestClient(TestServer(site, host="127.0.0.1"), timeout=ClientTimeout(total=WAIT)) as client:
+        headers = {} if sent is None else {"Authorization": sent}
+        response = await client.get("/metrics", headers=headers)
+        assert response.status == 404
+        assert "coalition_" not in await response.text()
+        assert (await client.get("/metrics", headers={"Authorization": "Bearer right"})).status == \
+            (200 if configured == "right" else 404)

@@ -33,7 +33,6 @@ HIDDEN_DEMO_TITLES = [title for _u, title, _s, _k, topics, _t, _l, visibility in
                       if visibility is ResourceVisibility.MEMBERS or not set(topics) & PUBLIC_SLUGS]
 HIDDEN_DEMO_TOPICS = [title for slug, title, _d, _v, _p in DEMO_TOPICS if slug not in PUBLIC_SLUGS]
 SECURITY_HEADERS = ("Content-Security-Policy", "X-Content-Type-Options", "Referrer-Policy")
-OTHER_PARTS = re.compile(r"\.(atom|ics)$")
 """Feeds and calendars (part 2): followed and checked when wired, tolerated as 404 until then."""
 
 
@@ -83,15 +82,9 @@ def check_private(path: str, body: str, content_type: str = "text/html") -> None
         assert html.escape(title) not in body and title not in body, (path, title)
     if "html" in content_type or "xml" in content_type:  # markup: user text is escaped (a calendar is plain text)
         assert "<script>alert" not in lowered, path
-    if content_type == "text/html":  # pages drop bidi controls; feeds and calendars keep them, isolated (part 2)
+    if content_type in ("text/html", "text/calendar"):  # pages and calendars drop bidi controls; feeds isolate them
         assert RLO not in body, path
     assert not re.search(r"<[a-z]+\s[^>]*(href|src|action)\s*=\s*[\"']?\s*javascript:", lowered), path
-
-
-def feeds_wired(site: Site) -> bool:
-    """Whether the composition root has added part 2's routes (then their links must answer 200 too)."""
-    assert site.h.app.site is not None
-    return any(OTHER_PARTS.search(resource.canonical) for resource in site.h.app.site.router.resources())
 
 
 async def walk(site: Site, starts: list[str]) -> dict[str, int]:
@@ -108,8 +101,6 @@ async def walk(site: Site, starts: list[str]) -> dict[str, int]:
         check_headers(path, response.headers)
         check_private(path, body, response.content_type)
         assert len(body.encode()) < MAX_PAGE, (path, len(body.encode()))
-        if response.status == 404 and OTHER_PARTS.search(urlsplit(path).path) and not feeds_wired(site):
-            continue
         assert response.status == 200, (path, response.status)
         if not response.content_type == "text/html":
             continue
