@@ -70,7 +70,8 @@ class InteractionHandler:
         text_values = {name: _as_text(value) for name, value in values.items()}
         missing = command.form_arg
         if missing is not None and missing.name not in text_values:
-            await interaction.response.send_modal(CommandModal(self, interaction, command, text_values, missing))
+            label = await self.modal_label(interaction, missing)
+            await interaction.response.send_modal(CommandModal(self, command, text_values, missing, label))
             return
         await self.run_values(interaction, command, text_values)
 
@@ -161,9 +162,10 @@ class InteractionHandler:
         when we ship it (the core's rule for platform locales), else the coalition's."""
         return platform_language(str(interaction.locale), self._translator.languages) or self._default_language
 
-    def modal_label(self, interaction: discord.Interaction, arg: Arg) -> str:
-        label = self._translator.render(arg.help, self._language(interaction))
-        return cut(label, MODAL_TITLE_LIMIT)
+    async def modal_label(self, interaction: discord.Interaction, arg: Arg) -> str:
+        """In the person's own language when they set one (as the reply will be), else their client's."""
+        language = await self._dispatcher.language_for(await self.incoming(interaction))
+        return cut(self._translator.render(arg.help, language), MODAL_TITLE_LIMIT)
 
 
 def choices_for(suggestions: Iterable[tuple[str, str]]) -> list[app_commands.Choice[str]]:
@@ -214,8 +216,8 @@ class ActionButton(discord.ui.DynamicItem[discord.ui.Button[Any]],
 class CommandModal(discord.ui.Modal):
     """Asks for a command's missing free-text argument; submitting runs the whole command."""
 
-    def __init__(self, handler: InteractionHandler, interaction: discord.Interaction, command: Command,
-                 values: Mapping[str, str], arg: Arg) -> None:
+    def __init__(self, handler: InteractionHandler, command: Command, values: Mapping[str, str], arg: Arg,
+                 label: str) -> None:
         super().__init__(title=f"/{command.name}"[:MODAL_TITLE_LIMIT],
                          custom_id=MODAL_PREFIX + os.urandom(8).hex(), timeout=900)
         self._handler = handler
@@ -223,7 +225,7 @@ class CommandModal(discord.ui.Modal):
         self._values = dict(values)
         self._arg = arg
         self.field: discord.ui.TextInput[CommandModal] = discord.ui.TextInput(
-            label=handler.modal_label(interaction, arg), custom_id=arg.name, style=discord.TextStyle.paragraph,
+            label=label, custom_id=arg.name, style=discord.TextStyle.paragraph,
             max_length=min(arg.max_length, 4000))
         self.add_item(self.field)
 

@@ -39,7 +39,6 @@ from bot.commands.registry import CommandRegistry
 from bot.i18n import Text, Translator, _
 from bot.messages import RenderedMessage, strip_markers
 from bot.model import Identity
-from bot.people.languages import platform_language
 
 log = logging.getLogger(__name__)
 
@@ -167,8 +166,12 @@ class SlackHandlers:
         return reply.message, reply.language
 
     async def _modal_language(self, user_id: str) -> str:
+        """The person's own language when they set one, else their Slack locale, else the default — as the
+        reply will be."""
         profile = await self._directory.profile(user_id)
-        return platform_language(profile.locale, self._translator.languages) or self._default_language
+        return await self._dispatcher.language_for(IncomingCommand(
+            identity=Identity(PLATFORM, user_id), display_name=profile.display_name, platform_role=profile.role,
+            platform_timezone=profile.timezone, locale=profile.locale))
 
     async def _update_modal(self, client: AsyncWebClient, view_id: str, user_id: str, message: RenderedMessage,
                             language: str) -> None:

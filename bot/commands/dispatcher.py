@@ -87,6 +87,12 @@ class Dispatcher:
         incoming = dataclasses.replace(incoming, display_name=storable(incoming.display_name))
         return await self._autocomplete.suggest(await self._callers.caller_for(incoming), kind, prefix)
 
+    async def language_for(self, incoming: IncomingCommand) -> str:
+        """The language this caller is answered in (own setting, else the platform's locale, else the default):
+        for what an adapter shows before the core answers — a form's labels — so it matches the reply."""
+        incoming = dataclasses.replace(incoming, display_name=storable(incoming.display_name))
+        return (await self._callers.caller_for(incoming)).language
+
     async def handle(self, incoming: IncomingCommand) -> Reply:
         # Bidi controls are never part of a command: they come from copying an RTL reply (bot.bidi.stripped).
         incoming = dataclasses.replace(

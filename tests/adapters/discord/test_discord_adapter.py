@@ -27,6 +27,7 @@ from bot.errors import UserError
 from bot.messages import Action, Message
 from bot.model import Identity, Role
 from bot.subscriptions.declarations import SUBSCRIBE
+from bot.topics.commands import TITLE
 from bot.topics.model import Policy, Visibility
 from tests.fakes.discord_server import (
     ALICE,
@@ -613,3 +614,17 @@ async def test_guild_roles_map_to_core_roles_by_name_or_id(
             assert record is not None
             roles[user.username] = record.platform_role
         assert roles == {"alice": Role.COORDINATOR, "bob": Role.MEMBER, "owner": Role.OUTSIDER}
+
+
+async def test_a_modal_is_labelled_in_the_language_the_person_chose(
+        fake: FakeDiscord, running: tuple[App, DiscordRunner]) -> None:
+    """The client says en-US, the person chose French: the form's label is French, as the reply will be."""
+    app, _ = running
+    chose = await fake.send_slash_command("settings language", {"language": "fr"}, user_id=ALICE.id)
+    await chose.callback()
+    shown = await fake.send_slash_command("topic create", {"slug": "water", "visibility": "public"}, user_id=ALICE.id)
+    body = await shown.callback()
+    assert body["type"] == 9
+    [row] = body["data"]["components"]
+    french = app.services.translator.render(TITLE.help, "fr")
+    assert french != "Title" and row["components"][0]["label"] == french

@@ -10,6 +10,7 @@ from pathlib import Path
 from bot.i18n import _
 from bot.messages import Message
 from bot.model import Identity
+from bot.topics.commands import TITLE
 from tests.adapters.slack.test_slack_adapter import command, everyone, slack_app, text_of
 from tests.fakes.slack_server import FakeSlack
 
@@ -62,3 +63,16 @@ async def test_guests_set_their_own_zone_and_language_and_are_still_refused_memb
                 assert ":warning:" in refused and "membre" in refused  # refused, in their language now
             member = text_of(await command(fake, "/coalition", "rsvp 1 yes", "UMEM"))
             assert "This needs" not in member
+
+
+async def test_a_form_opens_in_the_language_the_person_chose_not_only_their_slack_locale(tmp_path: Path) -> None:
+    """Someone with `settings language fr` on an English Slack gets the form in French, as the reply will be."""
+    async with FakeSlack() as fake:
+        everyone(fake)
+        async with slack_app(tmp_path, fake) as app, fake.socket_mode(app.platform_runners[0].bolt):
+            await command(fake, "/coalition", "settings language fr", "UADMIN")
+            await fake.send_slash_command(command="/coalition", text="topic create climate", user_id="UADMIN")
+            await fake.wait_for_calls("views.open")
+            view = next(iter(fake.views.values()))
+            french = app.services.translator.render(TITLE.help, "fr")
+            assert french != "Title" and view["blocks"][1]["label"]["text"] == french
