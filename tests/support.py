@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import io
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from app.assembly import App, build_app
 from app.settings import Settings
@@ -127,3 +128,15 @@ async def harness(settings: Settings, clock: FixedClock | None = None,
     adapter = adapter or RecordingAdapter()
     async with build_app(settings, clock=clock, console_output=out, extra_adapters=(lambda _d: adapter,)) as app:
         yield Harness(app=app, clock=clock, console_out=out, adapter=adapter)
+
+
+def strings_in(value: Any) -> Iterator[str]:
+    """Every string inside ``value`` (nested dicts, lists and tuples): what a platform payload shows."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from strings_in(item)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            yield from strings_in(item)

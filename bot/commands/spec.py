@@ -58,8 +58,26 @@ class ChoiceWords:
     words: tuple[str, ...]
 
 
+class _Choosable:
+    """What :class:`Arg` and :class:`Option` share about choices: their words are checked when declared (a word
+    naming two choices in one language fails at import), and read per reader's language."""
+
+    __slots__ = ()
+    name: str
+    choices: tuple[str, ...]
+    words: tuple[ChoiceWords, ...]
+
+    def __post_init__(self) -> None:
+        choice_meanings(self.name, self.choices, self.words)
+
+    def choice_for(self, typed: str, language: str | None) -> str | None:
+        """The choice ``typed`` names for a reader of ``language`` (its own words and English), if any;
+        ``language=None``: for a reader of some language, as long as it names one choice in all of them."""
+        return _choice_for(self, typed, language)
+
+
 @dataclass(frozen=True, slots=True)
-class Arg:
+class Arg(_Choosable):
     """A positional argument. ``rest`` takes the rest of the line (only the last one may). A choice may
     declare its ``words`` in other languages (:class:`ChoiceWords`)."""
 
@@ -72,17 +90,9 @@ class Arg:
     max_length: int = 100
     words: tuple[ChoiceWords, ...] = ()
 
-    def __post_init__(self) -> None:
-        choice_meanings(self.name, self.choices, self.words)
-
-    def choice_for(self, typed: str, language: str | None) -> str | None:
-        """The choice ``typed`` names for a reader of ``language`` (its own words and English), if any;
-        ``language=None``: for a reader of some language, as long as it names one choice in all of them."""
-        return _choice_for(self, typed, language)
-
 
 @dataclass(frozen=True, slots=True)
-class Option:
+class Option(_Choosable):
     """An optional ``name:value`` argument, recognised anywhere on the line (choice words as for :class:`Arg`)."""
 
     name: str
@@ -91,14 +101,6 @@ class Option:
     choices: tuple[str, ...] = ()
     max_length: int = 200
     words: tuple[ChoiceWords, ...] = ()
-
-    def __post_init__(self) -> None:
-        choice_meanings(self.name, self.choices, self.words)
-
-    def choice_for(self, typed: str, language: str | None) -> str | None:
-        """The choice ``typed`` names for a reader of ``language`` (its own words and English), if any;
-        ``language=None``: for a reader of some language, as long as it names one choice in all of them."""
-        return _choice_for(self, typed, language)
 
 
 @cache
@@ -130,7 +132,7 @@ def choice_meanings(name: str, choices: tuple[str, ...],
     return meanings
 
 
-def _choice_for(declared: Arg | Option, typed: str, language: str | None) -> str | None:
+def _choice_for(declared: _Choosable, typed: str, language: str | None) -> str | None:
     meanings = choice_meanings(declared.name, declared.choices, declared.words)
     if language is None:  # a caller that does not know who reads: a word of any language, if it names one choice
         named = {found[fold(typed)] for found in meanings.values() if fold(typed) in found}

@@ -22,7 +22,6 @@ from __future__ import annotations
 import enum
 import logging
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -41,7 +40,7 @@ from bot.commands.registry import CommandRegistry
 from bot.commands.spec import ArgKind
 from bot.i18n import LOCALES_DIR, Msg, Text, Translator, available_languages
 from bot.messages import RenderedMessage
-from tests.support import FixedClock, Harness, console_settings, harness
+from tests.support import FixedClock, Harness, console_settings, harness, strings_in
 
 ADMIN, COORDINATOR, MEMBER, OUTSIDER = "demo-admin", "demo-coordinator", "demo-member", "demo-outsider"
 OK, ERROR, ANY = "ok", "error", "any"
@@ -222,17 +221,6 @@ def recording_translator(seen: Seen) -> type[Translator]:
     return Recording
 
 
-def _strings(value: Any) -> Iterator[str]:
-    if isinstance(value, str):
-        yield value
-    elif isinstance(value, dict):
-        for item in value.values():
-            yield from _strings(item)
-    elif isinstance(value, list | tuple):
-        for item in value:
-            yield from _strings(item)
-
-
 def platform_texts(message: RenderedMessage) -> dict[str, str]:
     """The message as each platform's renderer writes it."""
     slack = render_slack_blocks(message)
@@ -244,7 +232,7 @@ def platform_texts(message: RenderedMessage) -> dict[str, str]:
         discord += [action.label for action in part.actions]
     return {
         "console": render_text(message, "Europe/Paris"),
-        "slack": "\n".join([m.text for m in slack] + list(_strings([m.blocks for m in slack]))),
+        "slack": "\n".join([m.text for m in slack] + list(strings_in([m.blocks for m in slack]))),
         "discord": "\n".join(discord),
     }
 

@@ -8,7 +8,6 @@ user-content paragraph when the reader's language is right to left (with :func:`
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -23,7 +22,7 @@ from adapters.slack.blocks import split_text as slack_split
 from bot.bidi import FSI, PDI, balanced, is_rtl, stripped
 from bot.i18n import Translator, _, _n
 from bot.messages import Field, Message, RenderedMessage, stamp
-from tests.support import console_settings, harness
+from tests.support import console_settings, harness, strings_in
 
 TOPIC = "Election Watch 2026"
 PERSON = "demo-member"
@@ -56,20 +55,9 @@ def rendered() -> RenderedMessage:
     return arabic_message().render(Translator.load(), "ar")
 
 
-def _strings(value: Any) -> Iterator[str]:
-    if isinstance(value, str):
-        yield value
-    elif isinstance(value, dict):
-        for item in value.values():
-            yield from _strings(item)
-    elif isinstance(value, list | tuple):
-        for item in value:
-            yield from _strings(item)
-
-
 def slack_text() -> str:
     messages = render_slack_blocks(rendered())
-    return "\n".join([m.text for m in messages] + [s for m in messages for s in _strings(list(m.blocks))])
+    return "\n".join([m.text for m in messages] + [s for m in messages for s in strings_in(list(m.blocks))])
 
 
 def discord_text() -> str:
