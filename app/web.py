@@ -59,14 +59,14 @@ def build_web(settings: Settings, services: Services, public: PublicService, *, 
     operations endpoints — but not ``mounts``: Slack in HTTP mode still gets its endpoint on ``[web]``
     host/port, alone on the server. With nothing to serve, nothing is built and nothing listens."""
     if not settings.web.enabled:
-        return build_site((), mounts=mounts) if mounts else None
+        return build_site((), indexable=settings.web.indexable, mounts=mounts) if mounts else None
     pages = Pages(public, Renderer(services.translator, site_config(settings), LABELS))
     feeds = feed_routes(public, services.translator, services.clock, coalition_name=settings.coalition.name,
                         default_language=settings.coalition.language, base_url=settings.web.base_url,
                         coalition_slug=services.meetings.coalition_slug)
     ops = ops_routes(health, probes, metrics, metrics_token=_secret(settings.web.metrics_token))
     tables: list[RouteTable] = [page_routes(pages), feeds, ops, *extra]
-    return build_site(tables, error_page=pages.error, mounts=mounts)
+    return build_site(tables, error_page=pages.error, indexable=settings.web.indexable, mounts=mounts)
 
 
 def slack_over_http(settings: Settings) -> bool:

@@ -35,11 +35,13 @@ ACCESS_LOG_WITH_ADDRESSES = '%a "%r" %s %b %Tf'
 def csp(nonce: str) -> str:
     return ("default-src 'none'; "
             f"style-src 'nonce-{nonce}'; script-src 'nonce-{nonce}'; "
-            "img-src 'self' data:; form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
+            "img-src 'none'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
 
 
-def _headers(response: web.StreamResponse, nonce: str) -> None:
+def _headers(response: web.StreamResponse, nonce: str, indexable: bool) -> None:
     headers = response.headers
+    if not indexable:  # feeds and calendars too, which carry no <meta name="robots">
+        headers["X-Robots-Tag"] = "noindex, nofollow"
     headers["Content-Security-Policy"] = csp(nonce)
     headers["X-Content-Type-Options"] = "nosniff"
     headers["Referrer-Policy"] = "no-referrer"
@@ -49,9 +51,11 @@ def _headers(response: web.StreamResponse, nonce: str) -> None:
     headers["Permissions-Policy"] = "interest-cohort=(), camera=(), microphone=(), geolocation=()"
 
 
-def security_headers(error_page: ErrorPage | None) -> Callable[..., Awaitable[web.StreamResponse]]:
-    """The middleware: a fresh nonce per request, the headers on every response (errors included), and every 404
-    and 405 answered by ``error_page`` — one answer for "missing" and "not yours to see"."""
+def security_headers(error_page: ErrorPage | None, *,
+                     indexable: bool = True) -> Callable[..., Awaitable[web.StreamResponse]]:
+    """The middleware: a fresh nonce per request, the headers on every response (errors included; with
+    ``indexable`` off, ``X-Robots-Tag: noindex``), and every 404 and 405 answered by ``error_page`` — one answer
+    for "missing" and "not yours to see"."""
 
     @web.middleware
     async def middleware(request: web.Request,
@@ -65,7 +69,7 @@ def security_headers(error_page: ErrorPage | None) -> Callable[..., Awaitable[we
         except Exception:
             log.exception("web: %s %s failed", request.method, request.path)
             response = web.Response(status=500, text="500: Internal Server Error")
-        _headers(response, nonce)
+        _headers(response, nonce, indexable)
         return response
 
     return middleware
@@ -82,7 +86,7 @@ async def _answer(request: web.Request, error: web.HTTPException, error_page: Er
     return web.Response(status=error.status, reason=error.reason, text=error.text, headers=error.headers)
 
 
-def build_site(route_tables: Iterable[RouteTable], *, error_page: ErrorPage | None = None,
+def build_site(route_tables: Iterable[RouteTable], *, error_page: ErrorPage | None = None, indexable: bool = True,
                middlewares: Sequence[Callable[..., Awaitable[web.StreamResponse]]] = (),
                mounts: Mapping[str, web.Application] = MappingProxyType({})) -> web.Application:
     """The application: part 1's ``page_routes(...)``, then each extra table the composition root hands in
@@ -93,7 +97,7 @@ def build_site(route_tables: Iterable[RouteTable], *, error_page: ErrorPage | No
     own middlewares (Slack's replay guard runs in front of bolt) and answer with their own status, body and
     headers; this site only adds its security headers, and answers for them only what they raise (a 404 or
     405 under the prefix gets the site's page)."""
-    app = web.Application(middlewares=[security_headers(error_page), *middlewares],
+    app = web.Application(middlewares=[security_headers(error_page, indexable=indexable), *middlewares],
                           client_max_size=256 * 1024)
     for table in route_tables:
         app.add_routes(table)

@@ -252,6 +252,8 @@ async def test_robots_follow_the_indexable_setting(site: Site, tmp_path: Path, c
     robots = await site.page("/robots.txt")
     assert "Disallow: /" in robots
     assert '<meta name="robots" content="noindex">' in await site.page("/")
+    for path in ("/", "/feeds/all.atom", "/calendar.ics", "/no-such-page"):  # feeds carry no <meta>: a header
+        assert (await site.get(path))[0].headers.get("X-Robots-Tag") == "noindex, nofollow", path
     settings = console_settings(tmp_path / "indexable")
     settings = settings.model_copy(update={"web": WebSettings(indexable=True,
                                                               base_url="https://follow.example.org")})
@@ -260,6 +262,7 @@ async def test_robots_follow_the_indexable_setting(site: Site, tmp_path: Path, c
         indexable = await anext(open_site)
         try:
             assert "Disallow" not in await indexable.page("/robots.txt")
+            assert "X-Robots-Tag" not in (await indexable.get("/feeds/all.atom"))[0].headers
             home = await indexable.page("/")
             assert "noindex" not in home
             assert '<link rel="canonical" href="https://follow.example.org/">' in home
