@@ -238,16 +238,18 @@ async def build_app(settings: Settings, *, clock: Clock | None = None, console_o
         outlets: dict[str, Outlet] = {}
         connecting = {name for name, on in (("slack", settings.slack.configured),
                                             ("discord", settings.discord.configured)) if on}
+        metrics = PrometheusMetrics()  # the web site's /metrics; the core reports through bot.metrics
         announcement_service = AnnouncementService(
             store, clock, notifier, wakeup,
             AnnouncementConfig(missed_grace=timedelta(hours=delivery.missed_grace_hours)),
-            estimate=OutletPaces(outlets))  # the worker's own buckets, read when a preview or report asks
+            estimate=OutletPaces(outlets),  # the worker's own buckets, read when a preview or report asks
+            metrics=metrics)
         services = Services(
             config=config, clock=clock, translator=translator, registry=CommandRegistry(all_commands()),
             notifier=notifier, people=people, topics=topics,
             subscriptions=SubscriptionService(store, clock, notifier, config.request_expiry, config.admins,
                                               subscribed=direct_channels.wake),
-            digests=DigestService(store, clock, people, notifier, meetings=meetings,
+            digests=DigestService(store, clock, people, notifier, meetings=meetings, metrics=metrics,
                                   config=DigestConfig(hour=delivery.digest_hour,
                                                       weekly_day=WEEKDAYS.index(delivery.weekly_digest_day))),
             resources=ResourceService(store, clock, topics),
@@ -258,7 +260,6 @@ async def build_app(settings: Settings, *, clock: Clock | None = None, console_o
             outbox_reports=OutboxReports(store, clock, lambda: tuple(outlets)),
             announcement_retry=AnnouncementRetry(store, clock, wakeup, announcement_service),
         )
-        metrics = PrometheusMetrics()  # the web site's /metrics; the core reports through bot.metrics
         dispatcher = Dispatcher(bound_commands(services), people, translator, clock, autocomplete(services),
                                 metrics=metrics)
 

@@ -32,9 +32,10 @@ class Metrics(Protocol):
     """Counters and a histogram the core reports to. A failing exporter must never stop a delivery or a command:
     implementations swallow their own errors."""
 
-    def delivery_finished(self, platform: str, status: str) -> None:
-        """A row reached a final status (``sent``, ``failed``, ``skipped``, ``cancelled``, ``missed``) through
-        ``platform`` (:data:`NO_PLATFORM` when none was chosen). Returns nothing; raises nothing."""
+    def delivery_finished(self, platform: str, status: str, count: int = 1) -> None:
+        """``count`` rows reached a final status (``sent``, ``failed``, ``skipped``, ``cancelled``, ``missed``)
+        through ``platform`` (:data:`NO_PLATFORM` when none was chosen): one by the worker, many at once when an
+        announcement is cancelled or digests are missed. Returns nothing; raises nothing."""
         ...
 
     def send_latency(self, platform: str, seconds: float) -> None:
@@ -57,7 +58,7 @@ class Metrics(Protocol):
 class NoMetrics:
     """The default: reports go nowhere, at the cost of a method call."""
 
-    def delivery_finished(self, platform: str, status: str) -> None:
+    def delivery_finished(self, platform: str, status: str, count: int = 1) -> None:
         return None
 
     def send_latency(self, platform: str, seconds: float) -> None:

@@ -12,6 +12,7 @@ from bot.announcements.store import Audience, FanOutChunk
 from bot.delivery.model import DeliveryKind
 from bot.subscriptions.model import DeliveryMode
 from storage.database import Database, from_db_time, opt_time, to_db_time
+from storage.public_ids import new_public_id
 
 # The platform a subscriber's DM will go through when nothing has been sent yet: the one they prefer, else their
 # only identity's (None: several identities and no preference; the worker picks one when it sends).
@@ -24,8 +25,18 @@ def _announcement(row: aiosqlite.Row) -> Announcement:
         id=row["id"], topic_id=row["topic_id"], author_id=row["author_id"], text=row["text"],
         state=AnnouncementState(row["state"]), send_at=opt_time(row["send_at"]),
         created_at=from_db_time(row["created_at"]), sent_at=opt_time(row["sent_at"]),
-        edited_at=opt_time(row["edited_at"]), revision=row["revision"],
+        edited_at=opt_time(row["edited_at"]), revision=row["revision"], public_id=row["public_id"],
     )
+
+
+def published_query(topics: int) -> str:
+    """The archive's query for ``topics`` topic ids, then LIMIT and OFFSET. Both forms walk an index of
+    migration 0015 newest first and stop at the limit: one topic its own (topic_id, published) index; several
+    topics the published index, skipping other topics' rows (the unary + keeps SQLite from searching by topic and
+    then sorting everything it found)."""
+    where = "topic_id = ?" if topics == 1 else f"+topic_id IN ({','.join('?' * topics) or 'NULL'})"
+    return (f"SELECT * FROM announcements WHERE {where} AND state IN ('sending', 'sent')"
+            " ORDER BY COALESCE(sent_at, created_at) DESC, id DESC LIMIT ? OFFSET ?")
 
 
 class SqliteAnnouncements:
@@ -38,9 +49,10 @@ class SqliteAnnouncements:
                      now: datetime) -> Announcement:
         async with self._db.transaction():
             announcement_id = await self._db.insert(
-                "INSERT INTO announcements (topic_id, author_id, text, state, send_at, created_at)"
-                " VALUES (?, ?, ?, 'draft', ?, ?)",
-                (topic_id, author_id, text, to_db_time(send_at) if send_at else None, to_db_time(now)),
+                "INSERT INTO announcements (topic_id, author_id, text, state, send_at, created_at, public_id)"
+                " VALUES (?, ?, ?, 'draft', ?, ?, ?)",
+                (topic_id, author_id, text, to_db_time(send_at) if send_at else None, to_db_time(now),
+                 new_public_id()),
             )
             created = await self.get(announcement_id)
             assert created is not None
@@ -48,6 +60,10 @@ class SqliteAnnouncements:
 
     async def get(self, announcement_id: int) -> Announcement | None:
         row = await self._db.fetch_one("SELECT * FROM announcements WHERE id = ?", (announcement_id,))
+        return _announcement(row) if row else None
+
+    async def by_public_id(self, public_id: str) -> Announcement | None:
+        row = await self._db.fetch_one("SELECT * FROM announcements WHERE public_id = ?", (public_id,))
         return _announcement(row) if row else None
 
     async def recent(self, topic_ids: Sequence[int] | None, limit: int = 20) -> list[Announcement]:
@@ -61,11 +77,7 @@ class SqliteAnnouncements:
         return [_announcement(row) for row in rows]
 
     async def published(self, topic_ids: Sequence[int], *, limit: int, offset: int = 0) -> list[Announcement]:
-        marks = ",".join("?" for _ in topic_ids) or "NULL"
-        rows = await self._db.fetch_all(
-            f"SELECT * FROM announcements WHERE topic_id IN ({marks}) AND state IN ('sending', 'sent')"
-            " ORDER BY COALESCE(sent_at, created_at) DESC, id DESC LIMIT ? OFFSET ?",
-            (*topic_ids, limit, offset))
+        rows = await self._db.fetch_all(published_query(len(topic_ids)), (*topic_ids, limit, offset))
         return [_announcement(row) for row in rows]
 
     async def transition(self, announcement_id: int, to: AnnouncementState, expected: Sequence[AnnouncementState],

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from bot.delivery.model import DeliveryKind
-from bot.subscriptions.model import DeliveryMode
+from bot.subscriptions.model import DeliveryMode, MissedDigests
 from storage.database import Database, from_db_time, to_db_time
 
 
@@ -45,22 +45,23 @@ class SqliteDigests:
                     "UPDATE digest_items SET digest_key = ? WHERE person_id = ? AND announcement_id = ?",
                     (key, person_id, announcement_id))
 
-    async def release_missed(self, now: datetime, reason: str) -> int:
+    async def release_missed(self, now: datetime, reason: str) -> MissedDigests:
         """A digest row still pending past its expiry (the next digest is due) is missed now, and the items of
         every missed digest, and of every digest that failed (a weekly digest outlasts the retry deadline), go
         back to the queue, so the next digest carries them. Returns items released."""
         stamp = to_db_time(now)
         async with self._db.transaction():
-            await self._db.execute(
+            missed = await self._db.execute(
                 "UPDATE deliveries SET status = 'missed', reason = ?, sent_at = ? WHERE kind = ?"
                 " AND status = 'pending' AND expires_at <= ?", (reason, stamp, DeliveryKind.DIGEST.value, stamp))
             # A digest row's key is the items' digest_key plus ":person:<id>" (Notifier.to_people).
-            return await self._db.execute(
+            released = await self._db.execute(
                 "UPDATE digest_items SET digest_key = NULL WHERE (person_id, digest_key) IN"
                 " (SELECT person_id, substr(dedupe_key, 1, instr(dedupe_key, ':person:') - 1) FROM deliveries"
                 "  WHERE kind = ? AND person_id IS NOT NULL"
                 "  AND ((status = 'missed' AND expires_at <= ?) OR status = 'failed'))",
                 (DeliveryKind.DIGEST.value, stamp))
+            return MissedDigests(missed, released)
 
     async def counts(self, announcement_id: int) -> tuple[int, int]:
         """(queued, already in a sent digest) for a delivery report."""

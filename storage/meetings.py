@@ -19,6 +19,7 @@ from bot.meetings.model import (
     Rsvp,
 )
 from storage.database import Database, from_db_time, opt_time, to_db_time
+from storage.public_ids import new_public_id
 
 LOCAL_FORMAT = "%Y-%m-%dT%H:%M"
 NEXT_WAKES_SQL = (
@@ -38,6 +39,7 @@ def _meeting(row: aiosqlite.Row) -> Meeting:
         remind_minutes=tuple(int(m) for m in row["remind"].split(",") if m),
         state=MeetingState(row["state"]), revision=row["revision"],
         materialised_until=opt_time(row["materialised_until"]), created_at=from_db_time(row["created_at"]),
+        public_id=row["public_id"],
     )
 
 
@@ -59,16 +61,20 @@ class SqliteMeetings:
         async with self._db.transaction():
             meeting_id = await self._db.insert(
                 "INSERT INTO meetings (topic_id, author_id, title, start_local, zone, duration_minutes, rrule,"
-                " link, remind, state, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'active', ?)",
+                " link, remind, state, created_at, public_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'active', ?, ?)",
                 (new.topic_id, new.author_id, new.title, new.start_local.strftime(LOCAL_FORMAT), new.zone,
                  new.duration_minutes, new.rrule, new.link, ",".join(str(m) for m in new.remind_minutes),
-                 to_db_time(now)))
+                 to_db_time(now), new_public_id()))
             created = await self.get(meeting_id)
             assert created is not None
             return created
 
     async def get(self, meeting_id: int) -> Meeting | None:
         row = await self._db.fetch_one("SELECT * FROM meetings WHERE id = ?", (meeting_id,))
+        return _meeting(row) if row else None
+
+    async def by_public_id(self, public_id: str) -> Meeting | None:
+        row = await self._db.fetch_one("SELECT * FROM meetings WHERE public_id = ?", (public_id,))
         return _meeting(row) if row else None
 
     async def active(self, topic_ids: Sequence[int] | None = None) -> list[Meeting]:

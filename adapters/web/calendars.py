@@ -26,6 +26,7 @@ from bot.bidi import stripped
 from bot.i18n import Translator, _
 from bot.meetings.ics import calendar_for
 from bot.meetings.model import Meeting, MeetingState, Occurrence, OccurrenceState
+from bot.public.model import PUBLIC_ID
 from bot.public.service import PublicService
 
 __all__ = ["CALENDAR_TYPE", "calendar_routes"]
@@ -50,7 +51,7 @@ def calendar_routes(public: PublicService, translator: Translator, *, versions: 
                            max_age)
     return [web.get("/calendar.ics", calendars.everything),
             web.get("/topics/{slug}/calendar.ics", calendars.topic),
-            web.get("/meetings/{id}.ics", calendars.meeting)]
+            web.get(f"/meetings/{{id:{PUBLIC_ID.pattern}}}.ics", calendars.meeting)]
 
 
 class _Calendars:
@@ -78,20 +79,18 @@ class _Calendars:
         language = self._language(request)
         name = self._translator.render(_("Meetings: {topic} — {coalition}", topic=topic.title,
                                          coalition=self._coalition), language)
-        return self._answer(request, f"/topics/{topic.slug}/calendar.ics", f"topic-{topic.id}", language, series,
+        return self._answer(request, f"/topics/{topic.slug}/calendar.ics", f"topic-{topic.slug}", language, series,
                             name)
 
     async def meeting(self, request: web.Request) -> web.StreamResponse:
-        raw = request.match_info["id"]
-        found = await self._public.meeting_calendar(int(raw)) if raw.isascii() and raw.isdigit() \
-            and len(raw) <= 18 else None
+        found = await self._public.meeting_calendar(request.match_info["id"])
         if found is None:
             raise web.HTTPNotFound()
         meeting, occurrences = found
         language = self._language(request)
         name = self._translator.render(_("{title} — {coalition}", title=meeting.title, coalition=self._coalition),
                                        language)
-        return self._answer(request, f"/meetings/{meeting.id}.ics", f"meeting-{meeting.id}", language,
+        return self._answer(request, f"/meetings/{meeting.public_id}.ics", f"meeting-{meeting.public_id}", language,
                             [(meeting, occurrences)], name)
 
     def _language(self, request: web.Request) -> str:

@@ -23,14 +23,13 @@ from bot.clock import Clock
 from bot.i18n import Msg, Translator, _
 from bot.public.model import PublicAnnouncement
 from bot.public.service import PublicService
+from bot.public.service import headline as title_of
 from bot.topics.model import Topic
 
 __all__ = ["ATOM_TYPE", "feed_routes"]
 
 ATOM = "http://www.w3.org/2005/Atom"
 ATOM_TYPE = "application/atom+xml"
-TITLE_LENGTH = 100
-"""An entry's title is the first line of its text, cut here: announcements have no title of their own."""
 
 
 def feed_routes(public: PublicService, translator: Translator, clock: Clock, *, coalition_name: str,
@@ -94,7 +93,7 @@ class _Feeds:
             title = self._text(_("Announcements of {coalition}", coalition=self._coalition), language)
             page = "/"
         else:
-            feed_id = site.tag(topic.created_at, f"topic/{topic.id}")
+            feed_id = site.tag(topic.created_at, f"topic/{topic.slug}")
             title = self._text(_("{topic} — {coalition}", topic=topic.title, coalition=self._coalition), language)
             page = f"/topics/{topic.slug}"
         _add(feed, "id", feed_id)
@@ -116,15 +115,15 @@ class _Feeds:
     def _entry(self, site: Site, item: PublicAnnouncement, language: str) -> ElementTree.Element:
         entry = ElementTree.Element("entry")
         text = printable(item.text).replace("\r\n", "\n").replace("\r", "\n")
-        first_line = next((line.strip() for line in text.splitlines() if line.strip()), "")
-        title = _contained(bidi.cut(first_line, TITLE_LENGTH), language) if first_line else \
-            self._text(_("Announcement #{id}", id=item.id), language)
-        _add(entry, "id", site.tag(item.announcement.created_at, f"announcement/{item.id}"))
+        headline = title_of(item)
+        title = _contained(printable(headline), language) if isinstance(headline, str) else \
+            self._text(headline, language)
+        _add(entry, "id", site.tag(item.announcement.created_at, f"announcement/{item.public_id}"))
         _add(entry, "title", title, type="text")
         _add(entry, "published", _instant(item.published_at))
         _add(entry, "updated", _instant(item.updated_at))
         _add(entry, "link", None, rel="alternate", type="text/html",
-             href=site.url(_with_lang(f"/announcements/{item.id}", language)))
+             href=site.url(_with_lang(f"/announcements/{item.public_id}", language)))
         _add(entry, "category", None, term=item.topic.slug, label=_contained(printable(item.topic.title), language))
         _add(entry, "content", text, type="text")
         return entry

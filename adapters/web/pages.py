@@ -17,8 +17,9 @@ from adapters.web.render import Renderer
 from bot.i18n import Text, _, exact_duration
 from bot.meetings.model import MeetingState
 from bot.meetings.recurrence import describe_rule
-from bot.public.model import ResourceResults
+from bot.public.model import PUBLIC_ID, ResourceResults
 from bot.public.service import PublicService
+from bot.public.service import headline as title_of
 from bot.resources.model import KIND_LABELS, ResourceFilter, ResourceKind
 
 MAX_QUERY = 200
@@ -85,15 +86,16 @@ class Pages:
 
     async def announcement(self, request: web.Request) -> web.StreamResponse:
         language = self.language(request)
-        item = await self._public.announcement(_number(request, "id"))
+        item = await self._public.announcement(request.match_info["id"])
         if item is None:
             raise web.HTTPNotFound()
-        title = self._text(_("Announcement #{id}", id=item.id), language)
+        headline = title_of(item)
+        title = headline if isinstance(headline, str) else self._text(headline, language)
         return self._render.page(request, "announcement.html", language, title=title, item=item)
 
     async def meeting(self, request: web.Request) -> web.StreamResponse:
         language = self.language(request)
-        item = await self._public.meeting(_number(request, "id"))
+        item = await self._public.meeting(request.match_info["id"])
         if item is None:
             raise web.HTTPNotFound()
         meeting = item.meeting
@@ -129,6 +131,9 @@ class Pages:
             else:
                 suggestion_label = self._text(_("Did you mean “{suggestion}”?", suggestion=suggestion), language)
                 suggestion_href = _link(request, language, q=suggestion, **filters)
+        if results.no_words:
+            notes.append(self._text(_("“{query}” has no words to search for. Type one or more words, for example "
+                                      "“election observation”.", query=query.strip()), language))
         has_more = results.has_more
         prev_href = _link(request, language, q=query, page=page - 1, **filters) if page > 1 else None
         next_href = _link(request, language, q=query, page=page + 1, **filters) if has_more else None
@@ -145,10 +150,13 @@ class Pages:
         return web.Response(text=body, content_type="text/plain", charset="utf-8")
 
     async def error(self, request: web.Request, status: int) -> web.StreamResponse:
-        """The one answer for anything that is not there, or not there for an anonymous reader."""
+        """The one answer for anything that is not there, or not there for an anonymous reader (404), a method
+        other than reading (405), and a bug (500: no cause named, the log has it)."""
         language = self.language(request)
         if status == 404:
             title, message = _("Not found"), _("There is nothing here, or it is not public.")
+        elif status >= 500:
+            title, message = _("Something went wrong"), _("This page could not be shown. Please try again later.")
         else:
             title, message = _("Not allowed"), _("This address only answers reading.")
         return self._render.page(request, "error.html", language, status=status, title=self._text(title, language),
@@ -163,15 +171,9 @@ def listening(url: str) -> Text:
 def page_routes(pages: Pages) -> list[web.RouteDef]:
     """Part 1's route table for :func:`adapters.web.server.build_site`."""
     return [web.get("/", pages.home), web.get("/topics/{slug}", pages.topic),
-            web.get(r"/announcements/{id:\d+}", pages.announcement), web.get(r"/meetings/{id:\d+}", pages.meeting),
+            web.get(f"/announcements/{{id:{PUBLIC_ID.pattern}}}", pages.announcement),
+            web.get(f"/meetings/{{id:{PUBLIC_ID.pattern}}}", pages.meeting),
             web.get("/resources", pages.resources), web.get("/robots.txt", pages.robots)]
-
-
-def _number(request: web.Request, name: str) -> int:
-    raw = request.match_info[name]
-    if len(raw) > 12:
-        raise web.HTTPNotFound()
-    return int(raw)
 
 
 def _page(request: web.Request) -> int:

@@ -51,9 +51,10 @@ class PrometheusMetrics:
             "delivery_queue_depth", "Outbox rows pending or being sent, read from the database at scrape time.",
             ("status",), namespace=NAMESPACE, registry=self.registry)
 
-    def delivery_finished(self, platform: str, status: str) -> None:
+    def delivery_finished(self, platform: str, status: str, count: int = 1) -> None:
         try:
-            self._deliveries.labels(platform=platform, status=status).inc()
+            if count > 0:
+                self._deliveries.labels(platform=platform, status=status).inc(count)
         except Exception:
             log.exception("metrics: could not count a finished delivery")
 

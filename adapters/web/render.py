@@ -125,5 +125,6 @@ class Renderer:
             switcher=switcher, explicit_lang=explicit, canonical=self.absolute(request.path),
             **{"feeds": (), **context})
         return web.Response(text=html, status=status, content_type="text/html", charset="utf-8",
-                            headers={"Cache-Control": "public, max-age=60", "Content-Language": language,
+                            headers={"Cache-Control": "no-store" if status >= 500 else "public, max-age=60",
+                                     "Content-Language": language,
                                      "Vary": "Accept-Language"})

@@ -55,7 +55,7 @@ def security_headers(error_page: ErrorPage | None, *,
                      indexable: bool = True) -> Callable[..., Awaitable[web.StreamResponse]]:
     """The middleware: a fresh nonce per request, the headers on every response (errors included; with
     ``indexable`` off, ``X-Robots-Tag: noindex``), and every 404 and 405 answered by ``error_page`` — one answer
-    for "missing" and "not yours to see"."""
+    for "missing" and "not yours to see" — as is a bug (500), in the reader's language."""
 
     @web.middleware
     async def middleware(request: web.Request,
@@ -67,12 +67,24 @@ def security_headers(error_page: ErrorPage | None, *,
         except web.HTTPException as error:
             response = await _answer(request, error, error_page)
         except Exception:
+            # The path only: a query string can carry what a reader typed.
             log.exception("web: %s %s failed", request.method, request.path)
-            response = web.Response(status=500, text="500: Internal Server Error")
+            response = await _failed(request, error_page)
         _headers(response, nonce, indexable)
         return response
 
     return middleware
+
+
+async def _failed(request: web.Request, error_page: ErrorPage | None) -> web.StreamResponse:
+    """A bug's answer: the site's own page in the reader's language (it names no cause), or a plain 500 when even
+    that page cannot be made (the fault may be in rendering itself)."""
+    if error_page is not None:
+        try:
+            return await error_page(request, 500)
+        except Exception:
+            log.exception("web: the error page failed too")
+    return web.Response(status=500, text="500: Internal Server Error")
 
 
 async def _answer(request: web.Request, error: web.HTTPException, error_page: ErrorPage | None) -> web.StreamResponse:

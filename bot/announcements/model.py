@@ -28,3 +28,6 @@ class Announcement:
     sent_at: datetime | None
     edited_at: datetime | None
     revision: int
+    public_id: str
+    """16 random hex digits naming it on the public web (URLs, feed ids): a row number there would tell a
+    stranger how many members-only announcements exist."""

@@ -35,6 +35,7 @@ from bot.delivery.payloads import ChangePayload
 from bot.errors import PermissionDenied, UserError
 from bot.i18n import Text, _, _n, encode_text
 from bot.messages import Action, ActionStyle, Message, stamp
+from bot.metrics import NO_METRICS, NO_PLATFORM, Metrics
 from bot.model import Role
 from bot.ports import Store
 from bot.subscriptions.declarations import SUBSCRIBE, UNSUBSCRIBE
@@ -60,13 +61,15 @@ class AnnouncementConfig:
 
 class AnnouncementService:
     def __init__(self, store: Store, clock: Clock, notifier: Notifier, wake: Callable[[], None],
-                 config: AnnouncementConfig, estimate: PaceEstimate | None = None) -> None:
+                 config: AnnouncementConfig, estimate: PaceEstimate | None = None,
+                 metrics: Metrics = NO_METRICS) -> None:
         self._store = store
         self._clock = clock
         self._notifier = notifier
         self._wake = wake
         self._config = config
         self._estimate = estimate or NoEstimate()
+        self._metrics = metrics
         self._last_progress: dict[int, float] = {}
         self._fan_out = FanOut(store, clock, wake, config.fan_out_chunk, self._fan_out_written)
         # A fan-out builds the same announcement thousands of times: keep it, its topic and author briefly.
@@ -298,6 +301,8 @@ class AnnouncementService:
             removed = await self._propagate(announcement, DeliveryKind.DELETE, now)
             await self._store.audit.record(caller.person.id, AuditAction.ANNOUNCE_CANCEL,
                                            f"announcement:{announcement.id}", before.value, "cancelled", now)
+        # The rows ended together, not one by one through the worker: counted here, once committed.
+        self._metrics.delivery_finished(NO_PLATFORM, DeliveryStatus.CANCELLED.value, stopped)
         body: list[Text | str] = [_("Announcement #{id} is cancelled.", id=announcement.id)]
         if stopped:
             body.append(_n("{n} delivery not yet sent was stopped.", "{n} deliveries not yet sent were stopped.",

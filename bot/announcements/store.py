@@ -51,6 +51,11 @@ class AnnouncementStore(Protocol):
         """Returns the announcement, or ``None`` for an unknown id. Raises nothing of its own."""
         ...
 
+    async def by_public_id(self, public_id: str) -> Announcement | None:
+        """Returns the row whose public id (:attr:`Announcement.public_id`) this is, in any state, or ``None``. Raises
+        nothing of its own."""
+        ...
+
     async def recent(self, topic_ids: Sequence[int] | None, limit: int = 20) -> list[Announcement]:
         """Returns the newest ``limit`` announcements of these topics (``None``: all topics), newest first. Raises
         nothing of its own."""

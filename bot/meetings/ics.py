@@ -1,8 +1,9 @@
 """RFC 5545 export of meetings with icalendar: one VEVENT per series (DTSTART in the meeting's own zone,
 VTIMEZONE, RRULE, EXDATE for cancelled occurrences) plus one per moved occurrence (RECURRENCE-ID).
 
-UIDs are stable (``meeting-<id>@<coalition-slug>``) and SEQUENCE follows the meeting's revision, so a calendar
-app that imports the file again updates the event instead of duplicating it.
+UIDs are stable (``meeting-<public id>@<coalition-slug>``: the same in a chat export and a public calendar, and
+never the row number, which would count the members-only meetings) and SEQUENCE follows the meeting's revision,
+so a calendar app that imports the file again updates the event instead of duplicating it.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ def coalition_slug(name: str) -> str:
 
 
 def meeting_uid(meeting: Meeting, coalition_slug: str) -> str:
-    return f"meeting-{meeting.id}@{coalition_slug}"
+    return f"meeting-{meeting.public_id}@{coalition_slug}"
 
 
 def calendar_for(meetings: Sequence[tuple[Meeting, Sequence[Occurrence]]], coalition_slug: str, now: datetime,

@@ -70,6 +70,9 @@ class Meeting(NewMeeting):
     revision: int
     materialised_until: datetime | None
     created_at: datetime
+    public_id: str
+    """16 random hex digits naming it on the public web and in calendar UIDs (a row number would count the
+    members-only meetings)."""
 
     @property
     def tz(self) -> ZoneInfo:

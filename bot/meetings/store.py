@@ -34,6 +34,11 @@ class MeetingStore(Protocol):
         """Returns the series in any state, or ``None`` for an unknown id. Raises nothing of its own."""
         ...
 
+    async def by_public_id(self, public_id: str) -> Meeting | None:
+        """Returns the row whose public id (:attr:`Meeting.public_id`) this is, in any state, or ``None``. Raises
+        nothing of its own."""
+        ...
+
     async def active(self, topic_ids: Sequence[int] | None = None) -> list[Meeting]:
         """Returns active series of these topics (``None``: all topics), by id. Raises nothing of its own."""
         ...

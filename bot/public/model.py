@@ -4,13 +4,20 @@ receive a row the rule did not pass."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Final
 
 from bot.announcements.model import Announcement
 from bot.meetings.model import Meeting, Occurrence
 from bot.resources.model import Resource
 from bot.topics.model import Topic
+
+PUBLIC_ID: Final = re.compile("[0-9a-f]{16}")
+"""How announcements and meetings are named on the public web (their ``public_id``, 64 random bits): a row
+number in a URL, an Atom id or a calendar UID would count the rows a stranger may not see (a gap between two
+public announcements is members-only work), and could be stepped through."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,8 +29,8 @@ class PublicAnnouncement:
     topic: Topic
 
     @property
-    def id(self) -> int:
-        return self.announcement.id
+    def public_id(self) -> str:
+        return self.announcement.public_id
 
     @property
     def text(self) -> str:
@@ -85,7 +92,8 @@ class TopicPage:
 class ResourceResults:
     """One page of the public library: the chat's search when words were typed (``searched``: the words as read;
     ``suggestion``: a correction, and ``corrected`` when the page holds its results because the words found
-    nothing), else the newest first. ``topics`` names each public topic a resource may list."""
+    nothing; ``no_words`` when it had none to search for), else the newest first. ``topics`` names each public
+    topic a resource may list."""
 
     items: tuple[Resource, ...]
     has_more: bool
@@ -94,3 +102,6 @@ class ResourceResults:
     searched: str | None = None
     suggestion: str | None = None
     corrected: bool = False
+    no_words: bool = False
+    """The query had nothing to search for (only punctuation, say): the page says so and lists nothing, rather
+    than silently showing the whole library as if it were the answer."""

@@ -12,15 +12,25 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from bot import bidi
 from bot.announcements.model import AnnouncementState
 from bot.clock import Clock
 from bot.commands.context import Caller, ZoneSource
 from bot.errors import UserError
+from bot.i18n import Text, _
 from bot.meetings.model import Meeting, MeetingState, Occurrence
 from bot.meetings.service import MeetingService
 from bot.model import Identity, IdentityRecord, Person, Role, RoleSources
 from bot.ports import Store
-from bot.public.model import Home, PublicAnnouncement, PublicMeeting, ResourceResults, TopicPage, UpcomingMeeting
+from bot.public.model import (
+    PUBLIC_ID,
+    Home,
+    PublicAnnouncement,
+    PublicMeeting,
+    ResourceResults,
+    TopicPage,
+    UpcomingMeeting,
+)
 from bot.resources.model import ResourceFilter
 from bot.resources.query import describe
 from bot.resources.search import PAGE_SIZE
@@ -37,6 +47,17 @@ PUBLISHED = (AnnouncementState.SENDING, AnnouncementState.SENT)
 draft, a scheduled, a cancelled or a missed one."""
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+HEADLINE_LENGTH = 100
+
+
+def headline(item: PublicAnnouncement, length: int = HEADLINE_LENGTH) -> str | Text:
+    """What a page or feed entry is titled: announcements have no title of their own, so the first line with
+    words (cut to ``length``), else a sentence naming the topic — never the row number, which would count the
+    members-only announcements between two public ones."""
+    text = item.text.replace("\r\n", "\n").replace("\r", "\n")
+    first = next((line.strip() for line in text.splitlines() if line.strip()), "")
+    return bidi.cut(first, length) if first else _("Announcement in {topic}", topic=item.topic.title)
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,10 +134,12 @@ class PublicService:
         meetings = await self.upcoming([topic], limit=self._config.topic_meetings)
         return TopicPage(topic, tuple(rows[:size]), page, len(rows) > size, tuple(meetings))
 
-    async def announcement(self, announcement_id: int) -> PublicAnnouncement | None:
-        """A published announcement of a topic an outsider may see; ``None`` for a draft, a scheduled, cancelled
-        or missed one, one of a hidden topic, and an unknown id alike."""
-        announcement = await self._store.announcements.get(announcement_id)
+    async def announcement(self, public_id: str) -> PublicAnnouncement | None:
+        """A published announcement of a topic an outsider may see, by its public id; ``None`` for a draft, a
+        scheduled, cancelled or missed one, one of a hidden topic, and an unknown id alike."""
+        if PUBLIC_ID.fullmatch(public_id) is None:
+            return None
+        announcement = await self._store.announcements.by_public_id(public_id)
         if announcement is None or announcement.state not in PUBLISHED:
             return None
         topic = await self._visible_topic(announcement.topic_id)
@@ -141,10 +164,10 @@ class PublicService:
         found = await self._meetings.upcoming(topics, now, now + self._config.ahead)
         return [UpcomingMeeting(m, by_id[m.topic_id], o) for m, o in found[:limit]]
 
-    async def meeting(self, meeting_id: int) -> PublicMeeting | None:
+    async def meeting(self, public_id: str) -> PublicMeeting | None:
         """A meeting series of a topic an outsider may see, with its next occurrences; ``None`` otherwise. A
         cancelled series still answers (with no occurrences), so a shared link says "cancelled" rather than 404."""
-        found = await self._meeting(meeting_id)
+        found = await self._meeting(public_id)
         if found is None:
             return None
         meeting, topic = found
@@ -168,9 +191,10 @@ class PublicService:
             series += await self._meetings.for_calendar(topic, since)
         return series
 
-    async def meeting_calendar(self, meeting_id: int) -> tuple[Meeting, list[Occurrence]] | None:
-        """One series and all its stored occurrences, for ``/meetings/{id}.ics``; ``None`` as :meth:`meeting`."""
-        found = await self._meeting(meeting_id)
+    async def meeting_calendar(self, public_id: str) -> tuple[Meeting, list[Occurrence]] | None:
+        """One series and all its stored occurrences, for ``/meetings/{public_id}.ics``; ``None`` as
+        :meth:`meeting`."""
+        found = await self._meeting(public_id)
         if found is None:
             return None
         return found[0], await self._meetings.occurrences(found[0])
@@ -188,12 +212,11 @@ class PublicService:
         if query.strip():
             try:
                 result = await self._resources.search(caller, query, filters, page)
-            except UserError:
-                result = None
-            if result is not None:
-                suggestion = describe(result.suggestion) if result.suggestion is not None else None
-                return ResourceResults(result.page.items, result.page.has_more, page, topics,
-                                       describe(result.terms), suggestion, result.corrected)
+            except UserError:  # the only refusal: no words in it (the chat's sentence names a chat command)
+                return ResourceResults((), False, page, topics, no_words=True)
+            suggestion = describe(result.suggestion) if result.suggestion is not None else None
+            return ResourceResults(result.page.items, result.page.has_more, page, topics,
+                                   describe(result.terms), suggestion, result.corrected)
         found = await self._store.resources.browse(await self._resources.scope_for(caller), filters,
                                                    limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
         return ResourceResults(found.items, found.has_more, page, topics)
@@ -204,8 +227,10 @@ class PublicService:
         topics = await self.topics()
         return next((t for t in topics if t.id == topic_id), None)
 
-    async def _meeting(self, meeting_id: int) -> tuple[Meeting, Topic] | None:
-        meeting = await self._store.meetings.get(meeting_id)
+    async def _meeting(self, public_id: str) -> tuple[Meeting, Topic] | None:
+        if PUBLIC_ID.fullmatch(public_id) is None:
+            return None
+        meeting = await self._store.meetings.by_public_id(public_id)
         if meeting is None:
             return None
         topic = await self._visible_topic(meeting.topic_id)

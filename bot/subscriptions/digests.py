@@ -14,10 +14,11 @@ from bot.announcements.model import AnnouncementState
 from bot.clock import Clock
 from bot.commands.context import Caller
 from bot.commands.invoke import invoke
-from bot.delivery.model import DeliveryKind
+from bot.delivery.model import DeliveryKind, DeliveryStatus
 from bot.delivery.notify import Notifier
 from bot.i18n import Text, _, _n, encode_text
 from bot.messages import Action, Message
+from bot.metrics import NO_METRICS, NO_PLATFORM, Metrics
 from bot.people.service import PeopleService
 from bot.ports import Store
 from bot.subscriptions.declarations import SUBSCRIBE
@@ -76,13 +77,14 @@ class MeetingLines(Protocol):
 
 class DigestService:
     def __init__(self, store: Store, clock: Clock, people: PeopleService, notifier: Notifier,
-                 config: DigestConfig, meetings: MeetingLines | None = None) -> None:
+                 config: DigestConfig, meetings: MeetingLines | None = None, metrics: Metrics = NO_METRICS) -> None:
         self._store = store
         self._clock = clock
         self._people = people
         self._notifier = notifier
         self._config = config
         self._meetings = meetings
+        self._metrics = metrics
 
     async def run_due(self) -> int:
         """Queue every digest whose local time has come; returns how many were queued."""
@@ -90,7 +92,8 @@ class DigestService:
         queued = 0
         handled: set[tuple[int, DeliveryMode]] = set()
         # A digest that could not go before this one was due is missed: its items go into this one.
-        await self._store.digests.release_missed(now, encode_text(DIGEST_EXPIRED))
+        released = await self._store.digests.release_missed(now, encode_text(DIGEST_EXPIRED))
+        self._metrics.delivery_finished(NO_PLATFORM, DeliveryStatus.MISSED.value, released.rows)
         for person_id, mode, oldest in await self._store.digests.pending():
             try:
                 caller = await self._people.caller_for_person(person_id)

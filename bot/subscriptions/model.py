@@ -78,3 +78,12 @@ class Rejoin(StrEnum):
     """No Undo: once out, the person can no longer see the topic (private, or members only without the role)."""
     ARCHIVED = "archived"
     """No Undo: nothing is sent to an archived topic."""
+
+
+@dataclass(frozen=True, slots=True)
+class MissedDigests:
+    """What releasing missed digests did: ``rows`` digest deliveries became ``missed`` now (operators count them),
+    and ``items`` announcements went back to their readers' queues for the next digest."""
+
+    rows: int
+    items: int

@@ -12,7 +12,14 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Protocol
 
-from bot.subscriptions.model import DeliveryMode, Invitation, RequestStatus, Subscription, SubscriptionRequest
+from bot.subscriptions.model import (
+    DeliveryMode,
+    Invitation,
+    MissedDigests,
+    RequestStatus,
+    Subscription,
+    SubscriptionRequest,
+)
 
 
 class SubscriptionStore(Protocol):
@@ -140,10 +147,11 @@ class DigestStore(Protocol):
         nothing; raises nothing of its own."""
         ...
 
-    async def release_missed(self, now: datetime, reason: str) -> int:
+    async def release_missed(self, now: datetime, reason: str) -> MissedDigests:
         """Digest rows still pending past their expiry (the next digest is due) become ``missed`` with
         ``reason``, and the items of every missed or failed digest go back to the queue, so the next digest
-        carries them. Returns the items released. Raises nothing of its own."""
+        carries them. Returns how many rows were missed now and how many items were released. Raises nothing of
+        its own."""
         ...
 
     async def counts(self, announcement_id: int) -> tuple[int, int]:

@@ -12,7 +12,7 @@ from bot.delivery.model import DeliveryKind, DeliveryStatus, NewDelivery, SentMe
 from bot.delivery.payloads import NoticePayload
 from bot.messages import Message
 from bot.model import Identity
-from bot.subscriptions.model import DeliveryMode
+from bot.subscriptions.model import DeliveryMode, MissedDigests
 from bot.topics.model import Policy, Visibility
 from storage.database import Database
 from storage.store import SqliteStore
@@ -136,11 +136,11 @@ async def test_a_missed_digest_releases_its_items_once_the_next_is_due(store: Sq
     await store.outbox.enqueue([NewDelivery(dedupe_key=f"{key}:person:{person}", kind=DeliveryKind.DIGEST,
                                             payload=POST, not_before=NOW, person_id=person, expires_at=expires)],
                                NOW)
-    assert await store.digests.release_missed(expires - timedelta(seconds=1), "next due") == 0
+    assert await store.digests.release_missed(expires - timedelta(seconds=1), "next due") == MissedDigests(0, 0)
     assert await store.digests.pending() == []
-    assert await store.digests.release_missed(expires, "next due") == 1
+    assert await store.digests.release_missed(expires, "next due") == MissedDigests(1, 1)
     [row] = await store.outbox.by_kind(DeliveryKind.DIGEST)
     assert row.status is DeliveryStatus.MISSED and row.reason == "next due"
     assert await store.digests.items(person, DeliveryMode.DAILY, expires) == [announcement.id]
-    assert await store.digests.release_missed(expires, "next due") == 0  # once
+    assert await store.digests.release_missed(expires, "next due") == MissedDigests(0, 0)  # once
 

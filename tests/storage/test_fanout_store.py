@@ -38,8 +38,11 @@ async def store(tmp_path: Path) -> AsyncIterator[SqliteStore]:
         yield SqliteStore(db)
 
 
-async def _audience(store: SqliteStore, people: int, seed: int = 7) -> tuple[int, int]:
-    """A topic with ``people`` subscribers in mixed modes (person ids with gaps), and a draft to it."""
+async def _audience(store: SqliteStore, people: int, seed: int = 7, *, schema_before: int | None = None,
+                    ) -> tuple[int, int]:
+    """A topic with ``people`` subscribers in mixed modes (person ids with gaps), and an announcement to it being
+    sent. ``schema_before``: the database is at an older version, so the announcement is written as its SQL
+    would have been (no public id before migration 15)."""
     rng = random.Random(seed)
     topic = await store.topics.create("news", "News", "", Visibility.PUBLIC, Policy.OPEN, NOW)
     other = await store.topics.create("other", "Other", "", Visibility.PUBLIC, Policy.OPEN, NOW)
@@ -51,6 +54,11 @@ async def _audience(store: SqliteStore, people: int, seed: int = 7) -> tuple[int
         "INSERT INTO subscriptions (person_id, topic_id, mode, created_at) VALUES (?, ?, ?, ?)",
         [(pid, topic.id, rng.choice(MODES).value, stamp) for pid in ids]
         + [(pid, other.id, DeliveryMode.IMMEDIATE.value, stamp) for pid in ids[::3]])
+    if schema_before is not None and schema_before < 15:
+        announcement_id = await store.db.insert(
+            "INSERT INTO announcements (topic_id, author_id, text, state, created_at, sent_at)"
+            " VALUES (?, ?, 'hello', 'sending', ?, ?)", (topic.id, ids[0], stamp, stamp))
+        return topic.id, announcement_id
     announcement = await store.announcements.create(topic.id, ids[0], "hello", None, NOW)
     assert await store.announcements.transition(announcement.id, AnnouncementState.SENDING,
                                                 [AnnouncementState.DRAFT], NOW)
@@ -254,7 +262,7 @@ async def test_migration_backfills_the_counters(tmp_path: Path) -> None:
     path = tmp_path / "old.db"
     async with Database.open(path, target_version=12) as db:
         store = SqliteStore(db)
-        topic_id, announcement_id = await _audience(store, 50)
+        topic_id, announcement_id = await _audience(store, 50, schema_before=12)
         for person_id, status, retryable in ((1, "sent", 0), (2, "failed", 1), (3, "failed", 0), (4, "pending", 0)):
             await db.execute(
                 "INSERT INTO deliveries (dedupe_key, kind, person_id, topic_id, payload, status, not_before,"

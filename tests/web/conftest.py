@@ -43,7 +43,7 @@ class Site:
     h: Harness
     session: ClientSession
     base: str
-    ids: dict[str, int] = field(default_factory=dict)
+    ids: dict[str, Any] = field(default_factory=dict)
     """What :func:`add_hostile` created, by name (``private_announcement``, ``public_meeting`` …)."""
 
     async def get(self, path: str, **headers: str) -> tuple[ClientResponse, str]:
@@ -92,7 +92,8 @@ async def _announcement(store: Store, topic: Topic, text: str, now: datetime,
     return created
 
 
-async def _meeting(store: Store, topic: Topic, title: str, now: datetime, link: str | None = None) -> int:
+async def _meeting(store: Store, topic: Topic, title: str, now: datetime, link: str | None = None) -> str:
+    """A weekly series; returns its public id (what the site's URLs name)."""
     zone = ZoneInfo("Africa/Nairobi")
     start = (now + timedelta(days=3)).astimezone(zone).replace(tzinfo=None, hour=10, minute=0, second=0,
                                                               microsecond=0)
@@ -101,7 +102,7 @@ async def _meeting(store: Store, topic: Topic, title: str, now: datetime, link: 
         rrule="FREQ=WEEKLY", link=link, remind_minutes=(60,)), now)
     until = now + timedelta(days=60)
     await store.meetings.materialise(meeting.id, expand(start, zone, meeting.rrule, now, until, 1000), until)
-    return meeting.id
+    return meeting.public_id
 
 
 async def _resource(store: Store, url: str, title: str, summary: str, topics: tuple[int, ...],
@@ -115,7 +116,7 @@ async def _resource(store: Store, url: str, title: str, summary: str, topics: tu
     return (await store.resources.add(fields, None, now)).id
 
 
-async def add_hostile(h: Harness) -> dict[str, int]:
+async def add_hostile(h: Harness) -> dict[str, Any]:
     store, now = h.app.store, h.clock.now()
     ids: dict[str, Any] = {}
     async with store.transaction():
@@ -130,21 +131,21 @@ async def add_hostile(h: Harness) -> dict[str, int]:
         disinformation = await store.topics.by_slug("disinformation")
         assert disinformation is not None
         ids["members_topic"], ids["private_topic"] = members.id, private.id
-        ids["members_announcement"] = (await _announcement(store, members, f"{SECRET}6 {SCRIPT}", now)).id
-        ids["private_announcement"] = (await _announcement(store, private, f"{SECRET}7", now)).id
-        ids["archived_announcement"] = (await _announcement(store, archived, f"{SECRET}8", now)).id
+        ids["members_announcement"] = (await _announcement(store, members, f"{SECRET}6 {SCRIPT}", now)).public_id
+        ids["private_announcement"] = (await _announcement(store, private, f"{SECRET}7", now)).public_id
+        ids["archived_announcement"] = (await _announcement(store, archived, f"{SECRET}8", now)).public_id
         ids["draft_announcement"] = (await _announcement(store, disinformation, f"{SECRET}9 draft", now,
-                                                         AnnouncementState.DRAFT)).id
+                                                         AnnouncementState.DRAFT)).public_id
         ids["scheduled_announcement"] = (await _announcement(store, disinformation, f"{SECRET}10 scheduled", now,
-                                                             AnnouncementState.SCHEDULED)).id
+                                                             AnnouncementState.SCHEDULED)).public_id
         ids["cancelled_announcement"] = (await _announcement(store, disinformation, f"{SECRET}11 cancelled", now,
-                                                             AnnouncementState.CANCELLED)).id
+                                                             AnnouncementState.CANCELLED)).public_id
         ids["public_announcement"] = (await _announcement(
             store, hostile, f"{SCRIPT} <a href=\"javascript:alert(1)\">click</a> {RLO}reversed\nsecond line",
-            now)).id
+            now)).public_id
         edited = await _announcement(store, disinformation, "Original wording of the debunk", now)
         await store.announcements.update_text(edited.id, "Corrected wording of the debunk", now + timedelta(hours=1))
-        ids["edited_announcement"] = edited.id
+        ids["edited_announcement"] = edited.public_id
         ids["members_meeting"] = await _meeting(store, members, f"{SECRET}12 call", now)
         ids["private_meeting"] = await _meeting(store, private, f"{SECRET}13 call", now)
         ids["archived_meeting"] = await _meeting(store, archived, f"{SECRET}14 call", now)

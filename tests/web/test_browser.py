@@ -148,8 +148,9 @@ async def test_a_reader_follows_topic_announcement_and_search_then_reads_arabic(
         await _screenshot(page, tmp_path, "topic")
 
         await page.locator("li", has_text=ANNOUNCEMENT).get_by_role("link", name="Read and share").click()
-        await expect(page).to_have_url(re.compile(r"/announcements/\d+$"))
+        await expect(page).to_have_url(re.compile(r"/announcements/[0-9a-f]{16}$"))
         await expect(page.locator("article")).to_contain_text(ANNOUNCEMENT)
+        await expect(page.get_by_role("heading", level=1)).to_have_text(ANNOUNCEMENT.splitlines()[0])
         await _screenshot(page, tmp_path, "announcement")
 
         await page.get_by_role("link", name="Resource library").click()

@@ -92,6 +92,19 @@ async def published(h: Harness, topic: str, text: str) -> int:
     return created.id
 
 
+async def public_id(h: Harness, announcement: int) -> str:
+    """The id the public web names announcement ``announcement`` (a chat number) by."""
+    found = await h.app.store.announcements.get(announcement)
+    assert found is not None
+    return found.public_id
+
+
+async def meeting_public_id(h: Harness, meeting: int) -> str:
+    found = await h.app.store.meetings.get(meeting)
+    assert found is not None
+    return found.public_id
+
+
 async def hidden_content(h: Harness) -> None:
     """Announcements and meetings on a members-only and a private topic, with marker text."""
     await announce(h, "demo-admin", "cybersecurity", MEMBERS_MARK)
@@ -132,7 +145,8 @@ async def test_all_feed_lists_public_announcements_with_stable_ids(feeds: Site) 
     assert feed.feed.author == "Demo Coalition"
     assert feed.feed.language == "en"
     ids = [entry.id for entry in feed.entries]
-    assert ids == [f"tag:coalition.example,2026-11-23:announcement/{n}" for n in (hostile, first)]
+    assert ids == [f"tag:coalition.example,2026-11-23:announcement/{await public_id(feeds.h, n)}"
+                   for n in (hostile, first)]
     by_id = {entry.id: entry for entry in feed.entries}
     entry = by_id[ids[0]]
     assert entry.content[0].type == "text/plain"
@@ -140,7 +154,8 @@ async def test_all_feed_lists_public_announcements_with_stable_ids(feeds: Site) 
     assert "\x07" not in entry.content[0].value
     assert "second line" not in entry.title  # the first line only, its RTL override kept inside an isolate
     assert entry.title.startswith("\u2068") and entry.title.endswith("\u2069")
-    assert by_id[ids[1]].link == f"https://coalition.example/announcements/{first}?lang=en"
+    assert by_id[ids[1]].link == \
+        f"https://coalition.example/announcements/{await public_id(feeds.h, first)}?lang=en"
     assert by_id[ids[1]].title == "Fact-check hub opens"
 
 
@@ -176,10 +191,10 @@ async def test_an_edit_updates_the_entry_and_a_cancel_removes_it(feeds: Site) ->
 
 
 async def test_language_comes_from_the_query_else_the_default(feeds: Site) -> None:
-    await announce(feeds.h, "demo-coordinator", "disinformation", "Hello")
+    shown = await public_id(feeds.h, await announce(feeds.h, "demo-coordinator", "disinformation", "Hello"))
     arabic = await feeds.ok("/feeds/all.atom?lang=ar")
     assert b'xml:lang="ar"' in arabic
-    assert b"/announcements/1?lang=ar" in arabic
+    assert f"/announcements/{shown}?lang=ar".encode() in arabic
     unknown = await feeds.ok("/feeds/all.atom?lang=zz%3Cscript%3E")
     assert b'xml:lang="en"' in unknown and b"zz" not in unknown
     _response, body = await feeds.get("/feeds/all.atom", **{"Accept-Language": "fr"})
@@ -187,11 +202,11 @@ async def test_language_comes_from_the_query_else_the_default(feeds: Site) -> No
 
 
 async def test_without_base_url_links_and_ids_use_the_address_reached(feeds: Site) -> None:
-    await announce(feeds.h, "demo-coordinator", "disinformation", "Hello")
+    shown = await public_id(feeds.h, await announce(feeds.h, "demo-coordinator", "disinformation", "Hello"))
     async with feeds_of(feeds.h, None) as bare:
         entry = feedparser.parse(await bare.ok("/feeds/all.atom")).entries[0]
-    assert entry.link == f"{bare.base}announcements/1?lang=en"
-    assert entry.id == "tag:127.0.0.1,2026-11-23:announcement/1"
+    assert entry.link == f"{bare.base}announcements/{shown}?lang=en"
+    assert entry.id == f"tag:127.0.0.1,2026-11-23:announcement/{shown}"
 
 
 # --- conditional GET ----------------------------------------------------------------------------------------
@@ -263,35 +278,38 @@ async def test_calendar_lists_public_meetings_only(feeds: Site) -> None:
     assert b"\r\nBEGIN:VALARM" not in body
     assert b"x.example" not in body  # no call link on the public web, in calendars either
     found = {str(e["UID"]): e for e in events(body)}
-    assert set(found) == {"meeting-1@demo-coalition", f"meeting-{hostile.id}@demo-coalition"}
+    first = f"meeting-{await meeting_public_id(feeds.h, 1)}@demo-coalition"
+    assert set(found) == {first, f"meeting-{hostile.public_id}@demo-coalition"}
     assert {str(tz["TZID"]) for tz in Calendar.from_ical(body).walk("VTIMEZONE")} == {"Europe/Brussels",
                                                                                         "Africa/Nairobi"}
-    assert str(found["meeting-1@demo-coalition"]["RRULE"].to_ical(), "ascii") == "FREQ=WEEKLY;BYDAY=TU"
+    assert str(found[first]["RRULE"].to_ical(), "ascii") == "FREQ=WEEKLY;BYDAY=TU"
     # DTSTAMP is when the file's information changed, not when it was fetched: polls get the same bytes.
     feeds.h.clock.advance(minutes=7)
     assert await feeds.ok("/calendar.ics") == body
 
     topic_file = await feeds.ok("/topics/disinformation/calendar.ics")
-    assert [str(e["UID"]) for e in events(topic_file)] == ["meeting-1@demo-coalition"]
+    assert [str(e["UID"]) for e in events(topic_file)] == [first]
     for meeting_id in (2, 3):  # the members-only and the private meeting
-        response, missing = await feeds.get(f"/meetings/{meeting_id}.ics")
-        assert response.status == 404
-        no_hidden(missing)
-    assert (await feeds.get("/meetings/999.ics"))[0].status == 404
-    assert (await feeds.get("/meetings/x1.ics"))[0].status == 404
+        for name in (str(meeting_id), await meeting_public_id(feeds.h, meeting_id)):
+            response, missing = await feeds.get(f"/meetings/{name}.ics")
+            assert response.status == 404
+            no_hidden(missing)
+    for name in ("1", "999", "x1", "0123456789abcdef", "0123456789ABCDEF", (await meeting_public_id(feeds.h, 1)) + "0"):
+        assert (await feeds.get(f"/meetings/{name}.ics"))[0].status == 404, name
 
 
 async def test_sequence_grows_after_a_reschedule(feeds: Site) -> None:
     await feeds.h.text("demo-coordinator", "meeting create disinformation Briefing 2026-12-02 10:00 zone:UTC")
-    response, body = await feeds.get("/meetings/2.ics")
+    path = f"/meetings/{await meeting_public_id(feeds.h, 2)}.ics"
+    response, body = await feeds.get(path)
     before = events(body)[0]
     etag = response.headers["ETag"]
-    assert (await feeds.get("/meetings/2.ics", **{"If-None-Match": etag}))[0].status == 304
+    assert (await feeds.get(path, **{"If-None-Match": etag}))[0].status == 304
 
     feeds.h.clock.advance(minutes=2)
     reply = await feeds.h.text("demo-coordinator", "meeting reschedule 2 2026-12-03 11:00 zone:UTC")
     assert "now takes place" in reply
-    response, body = await feeds.get("/meetings/2.ics", **{"If-None-Match": etag})
+    response, body = await feeds.get(path, **{"If-None-Match": etag})
     assert response.status == 200
     after = events(body)[0]
     assert after["UID"] == before["UID"]
@@ -300,12 +318,13 @@ async def test_sequence_grows_after_a_reschedule(feeds: Site) -> None:
     assert after.decoded("DTSTAMP") == datetime(2026, 11, 23, 12, 2, tzinfo=UTC)
     assert parsedate_to_datetime(response.headers["Last-Modified"]) == datetime(2026, 11, 23, 12, 2, tzinfo=UTC)
     old = format_datetime(datetime(2026, 11, 23, 12, 1, tzinfo=UTC), usegmt=True)
-    assert (await feeds.get("/meetings/2.ics", **{"If-Modified-Since": old}))[0].status == 200
+    assert (await feeds.get(path, **{"If-Modified-Since": old}))[0].status == 200
 
 
 async def test_cancelled_occurrences_and_series_are_marked(feeds: Site) -> None:
     assert "is cancelled" in await feeds.h.text("demo-coordinator", "meeting cancel 1 occurrence:2026-12-08")
-    master = events(await feeds.ok("/meetings/1.ics"))[0]
+    first = await meeting_public_id(feeds.h, 1)
+    master = events(await feeds.ok(f"/meetings/{first}.ics"))[0]
     excluded = [d.dt for d in master["EXDATE"].dts] if not isinstance(master["EXDATE"], list) else \
         [d.dt for ex in master["EXDATE"] for d in ex.dts]
     assert [d.astimezone(UTC) for d in excluded] == [datetime(2026, 12, 8, 13, tzinfo=UTC)]
@@ -313,21 +332,23 @@ async def test_cancelled_occurrences_and_series_are_marked(feeds: Site) -> None:
 
     await feeds.h.text("demo-coordinator", "meeting create disinformation Once 2026-12-02 10:00 zone:UTC")
     assert "is cancelled" in await feeds.h.text("demo-coordinator", "meeting cancel 2 occurrence:2026-12-02")
-    assert str(events(await feeds.ok("/meetings/2.ics"))[0]["STATUS"]) == "CANCELLED"
+    once = await meeting_public_id(feeds.h, 2)
+    assert str(events(await feeds.ok(f"/meetings/{once}.ics"))[0]["STATUS"]) == "CANCELLED"
 
     assert "is cancelled" in await feeds.h.text("demo-coordinator", "meeting cancel 1")
     series = events(await feeds.ok("/topics/disinformation/calendar.ics"))
-    assert {str(e["UID"]): str(e["STATUS"]) for e in series} == {"meeting-1@demo-coalition": "CANCELLED",
-                                                                 "meeting-2@demo-coalition": "CANCELLED"}
+    assert {str(e["UID"]): str(e["STATUS"]) for e in series} == {f"meeting-{first}@demo-coalition": "CANCELLED",
+                                                                 f"meeting-{once}@demo-coalition": "CANCELLED"}
     feeds.h.clock.advance(days=31)  # a cancelled series stays 30 days (PublicService's window)
     assert [str(e["UID"]) for e in events(await feeds.ok("/topics/disinformation/calendar.ics"))] == \
-        ["meeting-2@demo-coalition"]
+        [f"meeting-{once}@demo-coalition"]
 
 
 async def test_sequence_grows_when_one_occurrence_changes(feeds: Site) -> None:
-    before = int(events(await feeds.ok("/meetings/1.ics"))[0]["SEQUENCE"])
+    path = f"/meetings/{await meeting_public_id(feeds.h, 1)}.ics"
+    before = int(events(await feeds.ok(path))[0]["SEQUENCE"])
     await feeds.h.text("demo-coordinator", "meeting cancel 1 occurrence:2026-12-08")
-    assert int(events(await feeds.ok("/meetings/1.ics"))[0]["SEQUENCE"]) > before
+    assert int(events(await feeds.ok(path))[0]["SEQUENCE"]) > before
 
 
 async def test_beside_the_pages_a_hidden_feed_gets_the_same_404_page_as_a_missing_one(feeds: Site) -> None:
@@ -338,8 +359,9 @@ async def test_beside_the_pages_a_hidden_feed_gets_the_same_404_page_as_a_missin
     async with serving(h.app.site, "127.0.0.1", 0) as at, \
             ClientSession(timeout=ClientTimeout(total=WAIT)) as session:
         full = Site(h, session, at.url)
-        assert (await full.get("/meetings/1"))[0].status == 200  # the page and its calendar file side by side
-        assert (await full.get("/meetings/1.ics"))[0].headers["Content-Type"].startswith("text/calendar")
+        first = await meeting_public_id(h, 1)
+        assert (await full.get(f"/meetings/{first}"))[0].status == 200  # the page and its file side by side
+        assert (await full.get(f"/meetings/{first}.ics"))[0].headers["Content-Type"].startswith("text/calendar")
         def page(body: bytes) -> bytes:  # each response has its own CSP nonce
             return re.sub(rb'nonce="[^"]*"', b'nonce=""', body)
 

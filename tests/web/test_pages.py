@@ -14,8 +14,10 @@ from pathlib import Path
 from urllib.parse import parse_qsl, quote_plus, urlencode, urljoin, urlsplit
 
 import pytest
+from aiohttp import ClientSession, ClientTimeout, web
 
 from adapters.web.prometheus import PrometheusMetrics
+from adapters.web.server import serving
 from app.demo.coalition import DEMO_TOPICS
 from app.demo.resources import DEMO_RESOURCES
 from app.settings import WebSettings
@@ -24,7 +26,7 @@ from bot.resources.model import ResourceVisibility
 from bot.topics.model import Visibility
 from storage.health import SqliteHealth
 from tests.support import FixedClock, console_settings, harness
-from tests.web.conftest import RLO, SECRET, Site, site_for
+from tests.web.conftest import RLO, SECRET, WAIT, Site, site_for
 
 MAX_PAGE = 50 * 1024
 MAX_WALK = 3000
@@ -125,6 +127,59 @@ async def test_privacy_walk_finds_only_public_content(site: Site) -> None:
     assert f"/meetings/{site.ids['public_meeting']}" in pages
     assert any(path.startswith("/resources?") and "page=2" in path for path in seen)
     assert not any("zprivate" in path or "zmembers" in path or "zarchived" in path for path in pages)
+    # No row number anywhere a stranger reads: it would count the members-only items between public ones.
+    named = [path for path in pages if path.startswith(("/announcements/", "/meetings/"))]
+    assert len(named) >= 4
+    assert all(re.fullmatch(r"/(announcements|meetings)/[0-9a-f]{16}(\.ics)?", path) for path in named), named
+
+
+async def test_row_numbers_name_nothing_on_the_site(site: Site) -> None:
+    """The chat's numbers (``announce status 12``) are not public names: a public announcement or meeting
+    answers at its public id only, its page is titled by its text, and no "#12" appears."""
+    store = site.h.app.store
+    ids = {name: value for name, value in site.ids.items() if name.endswith(("_announcement", "_meeting"))}
+    missing = (await site.get("/announcements/0123456789abcdef"))[0].status
+    for name, public_id in ids.items():
+        found = await (store.meetings if name.endswith("_meeting") else store.announcements).by_public_id(public_id)
+        assert found is not None
+        kind = "meetings" if name.endswith("_meeting") else "announcements"
+        assert (await site.get(f"/{kind}/{found.id}"))[0].status == missing == 404, name
+        assert (await site.get(f"/{kind}/{public_id.upper()}"))[0].status == 404, name
+    edited = await site.page(f"/announcements/{site.ids['edited_announcement']}")
+    assert "<h1><bdi>Corrected wording of the debunk</bdi></h1>" in edited
+    for path in ("/", "/topics/disinformation", "/topics/hostile", f"/announcements/{site.ids['public_announcement']}"):
+        shown = re.sub(r"<(style|script)[^>]*>.*?</\1>", "", await site.page(path), flags=re.DOTALL)
+        assert not re.search(r"#\s*\d", html.unescape(re.sub(r"<[^>]+>", " ", shown))), path
+
+
+async def test_a_query_without_words_says_so_instead_of_listing_everything(site: Site) -> None:
+    for language, expected in (("en", "has no words to search for"), ("fr", "ne contient aucun mot")):
+        body = await site.page("/resources?" + urlencode({"q": "?! …", "lang": language}))
+        assert expected in body, language
+        assert 'class="items"' not in body and "No resources match" not in body
+
+
+async def test_a_bug_gets_the_site_s_page_in_the_reader_s_language(site: Site,
+                                                                   caplog: pytest.LogCaptureFixture) -> None:
+    async def broken(request: web.Request) -> web.StreamResponse:
+        raise RuntimeError("secret detail of the failure")
+
+    app = site.h.app
+    failing = build_web(app.settings, app.services, app.public or public_service(app.services, app.store),
+                        health=SqliteHealth(app.db), probes={}, metrics=PrometheusMetrics(),
+                        extra=([web.get("/broken", broken)],))
+    assert failing is not None
+    with caplog.at_level(logging.ERROR, logger="adapters.web.server"):
+        async with serving(failing, "127.0.0.1", 0) as address, \
+                ClientSession(timeout=ClientTimeout(total=WAIT)) as session:
+            broken_site = Site(site.h, session, address.url)
+            response, body = await broken_site.get("/broken?lang=fr&q=private+words")
+    assert response.status == 500
+    assert "Un problème est survenu" in body and 'lang="fr"' in body
+    assert "secret detail" not in body and "Traceback" not in body
+    assert response.headers["Cache-Control"] == "no-store"
+    check_headers("/broken", response.headers)
+    assert "secret detail of the failure" in caplog.text and "private words" not in caplog.text
 
 
 async def test_hidden_items_answer_exactly_like_missing_ones(site: Site) -> None:
@@ -136,8 +191,8 @@ async def test_hidden_items_answer_exactly_like_missing_ones(site: Site) -> None
         body = re.sub(r'nonce="[^"]+"', 'nonce=""', body)
         return response.status, body.replace(urlsplit(path).path, "/PATH")
 
-    missing_announcement = await normalised("/announcements/987654")
-    missing_meeting = await normalised("/meetings/987654")
+    missing_announcement = await normalised("/announcements/0123456789abcdef")
+    missing_meeting = await normalised("/meetings/0123456789abcdef")
     missing_topic = await normalised("/topics/no-such-topic")
     assert missing_announcement[0] == missing_meeting[0] == missing_topic[0] == 404
     for name in ("members_announcement", "private_announcement", "archived_announcement", "draft_announcement",

@@ -234,7 +234,9 @@ async def test_ics_attachment_and_scheduler_wakeups(h: Harness) -> None:
     reply = await h.say("demo-outsider", "meeting ics 1")
     assert reply.message.attachment is not None
     assert reply.message.attachment.filename == "meeting-1.ics"
-    assert b"UID:meeting-1@demo-coalition" in reply.message.attachment.data
+    first = await h.app.store.meetings.get(1)
+    assert first is not None
+    assert f"UID:meeting-{first.public_id}@demo-coalition".encode() in reply.message.attachment.data
     calendar = await h.say("demo-outsider", "meeting calendar disinformation")
     assert calendar.message.attachment is not None and b"BEGIN:VTIMEZONE" in calendar.message.attachment.data
     await h.text("demo-coordinator", "meeting create disinformation Wake 2026-11-30 10:00 remind:24h,1h")
