@@ -6,7 +6,7 @@ a hidden row is never fetched, counted or ranked for someone who may not see it.
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, OrderedDict
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
@@ -30,6 +30,10 @@ from storage.database import Database, from_db_time, to_db_time
 _COLUMNS = ("r.id, r.url, r.url_key, r.title, r.summary, r.kind, r.tags, r.language, r.visibility, r.added_by,"
             " r.created_at, r.updated_at,"
             " (SELECT group_concat(topic_id) FROM resource_topics WHERE resource_id = r.id) AS topic_list")
+
+SCOPED_INDEXES = 8
+"""Scoped word counts kept at once (the public web asks for one scope; a topic's visibility changing makes
+another)."""
 
 
 def _resource(row: aiosqlite.Row) -> Resource:
@@ -83,6 +87,10 @@ class SqliteResources:
         # Links per (topic, public?), kept the same way as the term counts: counting them in SQL reads every link
         # and its resource's row (~300 ms at 100,000 resources), on every "resources" page.
         self._links: tuple[tuple[int, int], Counter[tuple[int, bool]]] | None = None
+        # Counts of the words one scope may see (the public web's): built from that scope's rows when asked, kept
+        # until a resource changes (``_changes``, moved after each commit that touched one) or the version does.
+        self._changes = 0
+        self._scoped: OrderedDict[tuple[tuple[int, int], int, ResourceScope], TermIndex] = OrderedDict()
 
     async def add(self, fields: ResourceFields, added_by: int | None, now: datetime) -> Resource:
         title, tags, summary = _search_columns(fields)
@@ -154,7 +162,11 @@ class SqliteResources:
             "SELECT search_title, search_tags, search_summary FROM resources WHERE id = ?", (resource_id,))
         return (row[0], row[1], row[2]) if row else None
 
+    def _changed(self) -> None:
+        self._changes += 1
+
     def _count_after_commit(self, columns: tuple[str, str, str], change: int) -> None:
+        self._db.after_commit(self._changed)  # every write that counts words also changes scoped counts
         if self._terms is None:
             # Nothing to keep current (an import from the command line never searches). Counts cannot be
             # loaded before this transaction ends: loading waits for it, and then sees its rows.
@@ -255,9 +267,13 @@ class SqliteResources:
                 counts[topic_id] += n
         return {topic_id: n for topic_id, n in counts.items() if n > 0}
 
-    async def terms(self) -> TermIndex:
-        """How many resources hold each indexed word (see :mod:`bot.resources.terms`)."""
+    async def terms(self, scope: ResourceScope | None = None) -> TermIndex:
+        """How many resources hold each indexed word (see :mod:`bot.resources.terms`); with ``scope``, only the
+        resources that scope may see (for readers who must not learn, even from timing, which words hidden
+        resources hold: the public web)."""
         version = await self._version()
+        if scope is not None:
+            return await self._scoped_terms(version, scope)
         if self._terms is None or self._terms[0] != version:
             # Between transactions: the connection is shared, and a load that saw another coroutine's
             # uncommitted row would count it twice once that row's delta arrives (or once after a rollback).
@@ -265,3 +281,22 @@ class SqliteResources:
                 rows = await self._db.fetch_all("SELECT term, doc FROM resources_vocab")
             self._terms = (version, TermIndex((term_row[0], term_row[1]) for term_row in rows))
         return self._terms[1]
+
+    async def _scoped_terms(self, version: tuple[int, int], scope: ResourceScope) -> TermIndex:
+        key = (version, self._changes, scope)
+        found = self._scoped.get(key)
+        if found is not None:
+            self._scoped.move_to_end(key)
+            return found
+        where, params = scope_sql(scope)
+        async with self._db.settled():  # as terms(): never another coroutine's uncommitted rows
+            rows = await self._db.fetch_all(
+                f"SELECT r.search_title, r.search_tags, r.search_summary FROM resources r WHERE {where}", params)
+        counts: Counter[str] = Counter()
+        for row in rows:
+            counts.update({token for column in (row[0], row[1], row[2]) for token in words(column)})
+        index = TermIndex(counts.items())
+        self._scoped[key] = index
+        while len(self._scoped) > SCOPED_INDEXES:
+            self._scoped.popitem(last=False)
+        return index

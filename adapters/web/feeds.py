@@ -79,7 +79,8 @@ class _Feeds:
         etag = etag_of(body)
         newest = max((e.updated_at for e in entries), default=None)
         stamp = self._versions.last_modified(_with_lang(path, language), etag, newest)
-        return conditional(request, body, ATOM_TYPE, etag=etag, last_modified=stamp, max_age=self._max_age)
+        return conditional(request, body, ATOM_TYPE, etag=etag, last_modified=stamp, now=self._versions.now(),
+                           max_age=self._max_age)
 
     def _text(self, message: Msg, language: str) -> str:
         return printable(self._translator.render(message, language))
@@ -94,7 +95,8 @@ class _Feeds:
             page = "/"
         else:
             feed_id = site.tag(topic.created_at, f"topic/{topic.slug}")
-            title = self._text(_("{topic} — {coalition}", topic=topic.title, coalition=self._coalition), language)
+            title = self._text(_("{topic} — {coalition}", topic=_contained(printable(topic.title), language),
+                                 coalition=self._coalition), language)
             page = f"/topics/{topic.slug}"
         _add(feed, "id", feed_id)
         _add(feed, "title", title, type="text")

@@ -4,8 +4,8 @@ sub-applications it mounts (Slack's events endpoint in HTTP mode).
 
 Every response passes :func:`security_headers`: a strict Content-Security-Policy (nothing from another origin;
 inline styles and scripts only with this response's nonce), no sniffing, no referrer, no framing. Access logs
-leave out client addresses unless ``log_addresses`` is set: coalitions under threat should not keep a list of
-who read what.
+leave out client addresses unless ``log_addresses`` is set (coalitions under threat should not keep a list of
+who read what), and query strings always (they hold what readers searched for, and link tokens).
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 
 from aiohttp import web
+from aiohttp.abc import AbstractAccessLogger
 
 log = logging.getLogger(__name__)
 
@@ -27,9 +28,21 @@ NONCE_KEY = web.RequestKey("csp_nonce", str)
 ErrorPage = Callable[[web.Request, int], Awaitable[web.StreamResponse]]
 RouteTable = Sequence[web.RouteDef]
 
-ACCESS_LOG_FORMAT = '"%r" %s %b %Tf'
-"""aiohttp's default without ``%a`` (the client address) and ``%{User-Agent}i``."""
-ACCESS_LOG_WITH_ADDRESSES = '%a "%r" %s %b %Tf'
+class AccessLog(AbstractAccessLogger):
+    """One line per request: method, path, status, size and time — never the query string, which holds what a
+    reader searched for (``/resources?q=…``) or a link's token, and never the client's address."""
+
+    def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
+        self.logger.info("%s %s %s %s %.6f", request.method, request.path, response.status,
+                         response.body_length, time)
+
+
+class AccessLogWithAddresses(AbstractAccessLogger):
+    """:class:`AccessLog` with the client's address first (``[web] log_addresses``)."""
+
+    def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
+        self.logger.info("%s %s %s %s %s %.6f", request.remote, request.method, request.path, response.status,
+                         response.body_length, time)
 
 
 def csp(nonce: str) -> str:
@@ -88,8 +101,8 @@ async def _failed(request: web.Request, error_page: ErrorPage | None) -> web.Str
 
 
 async def _answer(request: web.Request, error: web.HTTPException, error_page: ErrorPage | None) -> web.StreamResponse:
-    """What an HTTP exception answers: the site's own page for 404 and 405, else a plain copy of it."""
-    if error.status in (404, 405) and error_page is not None:
+    """What an HTTP exception answers: the site's own page for 400, 404 and 405, else a plain copy of it."""
+    if error.status in (400, 404, 405) and error_page is not None:
         response = await error_page(request, error.status)
         if error.status == 405:
             response.headers["Allow"] = error.headers.get("Allow", "GET, HEAD")
@@ -133,7 +146,7 @@ class SiteAddress:
 async def serving(app: web.Application, host: str, port: int, *,
                   log_addresses: bool = False) -> AsyncIterator[SiteAddress]:
     """Listen on ``host``:``port`` (0: any free port) until the block ends; yields where it listens."""
-    runner = web.AppRunner(app, access_log_format=ACCESS_LOG_WITH_ADDRESSES if log_addresses else ACCESS_LOG_FORMAT,
+    runner = web.AppRunner(app, access_log_class=AccessLogWithAddresses if log_addresses else AccessLog,
                            handle_signals=False)
     await runner.setup()
     try:

@@ -36,6 +36,12 @@ which RFC 5545 TEXT forbids as well, plus DEL and the C1 controls, which neither
 choke on."""
 
 
+_HOST = re.compile(r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}"
+                   r"[A-Za-z0-9])?)*|\[[0-9A-Fa-f:.]+\])(?::(?:6553[0-5]|655[0-2]\d|65[0-4]\d\d|6[0-4]\d{3}|[1-5]\d{4}"
+                   r"|[1-9]\d{0,3}))?")
+"""A ``Host`` header fit to name the site in feeds: a DNS name or an IP literal, and a port in range."""
+
+
 def printable(text: str) -> str:
     """``text`` without the characters an XML or iCalendar document may not carry: one control character in a
     title must not make a whole feed unreadable (a parser rejects the document, not the entry)."""
@@ -53,7 +59,12 @@ class Site:
         """``base_url``, else the address this request reached (Atom needs absolute ids and links; behind a
         reverse proxy that forwards ``Host`` it is the public name, but only ``base_url`` keeps ids stable
         whichever name a reader used)."""
-        return Site(base_url or str(request.url.origin()))
+        if base_url:
+            return Site(base_url)
+        host = request.headers.get("Host", "")
+        if not _HOST.fullmatch(host):  # copied into ids and links: a name and a port, nothing else
+            raise web.HTTPBadRequest()
+        return Site(f"{request.scheme}://{host.lower()}")
 
     def url(self, path: str) -> str:
         return self.base_url.rstrip("/") + path
@@ -93,6 +104,9 @@ class Versions:
         self._seen: OrderedDict[str, tuple[str, datetime]] = OrderedDict()
         self._forgot = False
 
+    def now(self) -> datetime:
+        return self._clock.now()
+
     def last_modified(self, key: str, etag: str, recorded: datetime | None) -> datetime:
         """When the body ``etag`` served at ``key`` changed last; ``recorded``: the newest change its data
         records (``None``: none)."""
@@ -120,12 +134,13 @@ def _etags(header: str) -> list[str]:
     return [tag.strip().removeprefix("W/") for tag in header.split(",") if tag.strip()]
 
 
-def not_modified(request: web.Request, etag: str, last_modified: datetime) -> bool:
-    """RFC 9110 §13.2.2: ``If-None-Match`` decides when present (weak comparison); else ``If-Modified-Since``."""
+def not_modified(request: web.Request, etag: str, last_modified: datetime, now: datetime) -> bool:
+    """RFC 9110 §13.2.2: ``If-None-Match`` decides when present (weak comparison); else ``If-Modified-Since``,
+    ignored when it names a time after ``now`` (§13.1.3: such a date is invalid)."""
     if_none_match = request.headers.get("If-None-Match")
     if if_none_match is not None:
         tags = _etags(if_none_match)
-        return "*" in tags or etag in tags
+        return "*" in tags or etag.removeprefix("W/") in tags
     since = request.headers.get("If-Modified-Since")
     if not since:
         return False
@@ -135,17 +150,17 @@ def not_modified(request: web.Request, etag: str, last_modified: datetime) -> bo
         return False
     if instant.tzinfo is None:
         instant = instant.replace(tzinfo=UTC)
-    return _whole_second(last_modified) <= instant
+    return _whole_second(last_modified) <= instant <= now
 
 
 def conditional(request: web.Request, body: bytes, content_type: str, *, etag: str, last_modified: datetime,
-                max_age: int) -> web.Response:
+                now: datetime, max_age: int) -> web.Response:
     """The answer to a GET or HEAD: ``body`` with its validators, or a 304 with the same validators."""
     headers = {"ETag": etag, "Last-Modified": format_datetime(_whole_second(last_modified), usegmt=True),
                "Cache-Control": f"public, max-age={max_age}",
                # Without [web] base_url the links inside name the host the request came to: a shared cache
                # must not hand one host's copy to another.
                "Vary": "Host, Accept-Encoding"}
-    if not_modified(request, etag, last_modified):
+    if not_modified(request, etag, last_modified, now):
         return web.Response(status=304, headers=headers)
     return web.Response(body=body, content_type=content_type, charset="utf-8", headers=headers)

@@ -204,21 +204,26 @@ class PublicService:
     async def resources(self, query: str, filters: ResourceFilter, page: int = 1) -> ResourceResults | None:
         """One page of the library as an outsider sees it: the chat's search (typos, accents, corrections) when
         ``query`` has words, else the newest first. ``None`` for a page out of range. A filter naming a topic
-        an outsider may not see finds nothing, as for an empty topic."""
+        an outsider may not see finds nothing, as for an empty topic. A page after the last is ``None`` too."""
         if not 1 <= page <= self._config.max_page:
             return None
         caller = self.anonymous()
         topics = {t.id: t for t in await self._topics.visible(caller)}
         if query.strip():
             try:
-                result = await self._resources.search(caller, query, filters, page)
+                # Its own vocabulary: timing must not tell which words hidden resources hold.
+                result = await self._resources.search(caller, query, filters, page, own_vocabulary=True)
             except UserError:  # the only refusal: no words in it (the chat's sentence names a chat command)
                 return ResourceResults((), False, page, topics, no_words=True)
+            if page > 1 and not result.page.items:
+                return None
             suggestion = describe(result.suggestion) if result.suggestion is not None else None
             return ResourceResults(result.page.items, result.page.has_more, page, topics,
                                    describe(result.terms), suggestion, result.corrected)
         found = await self._store.resources.browse(await self._resources.scope_for(caller), filters,
                                                    limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
+        if page > 1 and not found.items:
+            return None
         return ResourceResults(found.items, found.has_more, page, topics)
 
     # --- internals ------------------------------------------------------------------------------------

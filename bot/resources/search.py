@@ -28,15 +28,19 @@ class SearchResult:
 
 
 async def run_search(resources: ResourceStore, terms: list[Term], scope: ResourceScope, filters: ResourceFilter,
-                     page: int) -> SearchResult:
+                     page: int, *, own_vocabulary: bool = False) -> SearchResult:
     """One page of results for ``terms`` as ``scope`` may see them, with a correction when one helps.
 
     When the query finds nothing, every page holds the correction's results, recomputed from the query as
     typed: the next-page action repeats that query, so pages never mix two result sets. The benchmark
     times exactly this function.
+
+    ``own_vocabulary``: decide with the words of what ``scope`` may see only, not the whole library's. With the
+    whole vocabulary a word held only by hidden resources costs extra look-ups (it is known, so it is checked
+    and corrected), and a stranger timing the public search could learn that a hidden resource holds it.
     """
     offset = (page - 1) * PAGE_SIZE
-    index = await resources.terms()
+    index = await resources.terms(scope if own_vocabulary else None)
     found = await resources.search(match_expression(terms), scope, filters, limit=PAGE_SIZE, offset=offset,
                                    window=ranking_window(terms, index))
     if found.items or (page > 1 and await _finds_any(resources, terms, scope, filters)):

@@ -70,11 +70,15 @@ class ResourceService:
             ids.append(topic.id)
         return tuple(sorted(set(ids)))
 
-    async def search(self, caller: Caller, query: str, filters: ResourceFilter, page: int) -> SearchResult:
+    async def search(self, caller: Caller, query: str, filters: ResourceFilter, page: int, *,
+                     own_vocabulary: bool = False) -> SearchResult:
+        """One page for ``query`` as ``caller`` may see it; ``own_vocabulary`` for anonymous readers (see
+        :func:`run_search`)."""
         terms = parse_query(query)
         if not terms:
             raise UserError(_("Type one or more words to search for, e.g. “resource search election observation”."))
-        return await run_search(self._store.resources, terms, await self.scope_for(caller), filters, page)
+        return await run_search(self._store.resources, terms, await self.scope_for(caller), filters, page,
+                                own_vocabulary=own_vocabulary)
 
     async def audit(self, caller: Caller | None, action: AuditAction, resource_id: int, before: object,
                     after: object) -> None:

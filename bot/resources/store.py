@@ -58,7 +58,7 @@ class ResourceStore(Protocol):
         topic with none is absent. Raises nothing of its own."""
         ...
 
-    async def terms(self) -> TermIndex:
-        """Returns how many resources hold each indexed word; current with every committed write. Read only; raises
-        nothing of its own."""
+    async def terms(self, scope: ResourceScope | None = None) -> TermIndex:
+        """Returns how many resources hold each indexed word (with ``scope``: of the resources that scope may see);
+        current with every committed write. Read only; raises nothing of its own."""
         ...

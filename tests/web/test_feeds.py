@@ -27,6 +27,7 @@ from adapters.web.server import build_site, serving
 from bot.announcements.model import AnnouncementState
 from bot.meetings.model import NewMeeting
 from bot.public.service import PublicService
+from bot.topics.model import Policy, Visibility
 from tests.support import FixedClock, Harness, console_settings, harness
 
 WAIT = 30.0
@@ -372,3 +373,34 @@ async def test_beside_the_pages_a_hidden_feed_gets_the_same_404_page_as_a_missin
                 response, body = await full.get(f"/topics/{slug}/{kind}")
                 assert response.status == 404
                 assert page(body).replace(slug.encode(), b"no-such-topic") == missing  # the URL asked is echoed
+
+
+async def test_a_direction_override_in_a_topic_title_stays_inside_the_feed_title(feeds: Site) -> None:
+    store, now = feeds.h.app.store, feeds.h.clock.now()
+    await store.topics.create("rtl", "\u202eHostile topic", "", Visibility.PUBLIC, Policy.OPEN, now)
+    feed = feedparser.parse(await feeds.ok("/topics/rtl/feed.atom"))
+    assert feed.feed.title == "\u2068\u202eHostile topic\u2069 — Demo Coalition"
+
+
+@pytest.mark.parametrize("host", ["evil.example:99999", "x y", "evil.example/path?x", "a@b", "", "[zz]"])
+async def test_without_base_url_a_host_that_is_no_name_is_refused(feeds: Site, host: str) -> None:
+    async with feeds_of(feeds.h, None) as bare:
+        for path in ("/feeds/all.atom", "/topics/disinformation/feed.atom"):
+            response, body = await bare.get(path, Host=host)
+            assert response.status == 400, (host, path)
+            assert b"evil" not in body and b"tag:" not in body
+
+
+async def test_a_date_in_the_future_is_no_reason_for_304(feeds: Site) -> None:
+    await announce(feeds.h, "demo-coordinator", "disinformation", "First")
+    future = format_datetime(datetime(2030, 1, 1, tzinfo=UTC), usegmt=True)
+    response, body = await feeds.get("/topics/disinformation/feed.atom", **{"If-Modified-Since": future})
+    assert response.status == 200 and body
+
+
+async def test_calendar_etags_are_weak_and_still_answer_304(feeds: Site) -> None:
+    response, _body = await feeds.get("/calendar.ics")
+    etag = response.headers["ETag"]
+    assert etag.startswith('W/"')
+    for sent in (etag, etag.removeprefix("W/")):
+        assert (await feeds.get("/calendar.ics", **{"If-None-Match": sent}))[0].status == 304
