@@ -29,6 +29,7 @@ from bot.channels.store import ChannelStore
 from bot.delivery.direct_store import DirectChannelStore
 from bot.delivery.model import SentMessage
 from bot.delivery.stores import CircuitStore, DeliveryReportStore, LeaseStore, OutboxStore
+from bot.email.store import EmailHealthStore, EmailStore
 from bot.i18n import Msg
 from bot.meetings.store import MeetingStore
 from bot.messages import RenderedMessage
@@ -194,6 +195,10 @@ class Store(Protocol):
     def delivery_reports(self) -> DeliveryReportStore: ...
     @property
     def direct_channels(self) -> DirectChannelStore: ...
+    @property
+    def email(self) -> EmailStore: ...
+    @property
+    def email_health(self) -> EmailHealthStore: ...
 
     def transaction(self) -> AbstractAsyncContextManager[None]:
         """Returns a context manager: writes inside the block commit together when it ends, or none does when it

@@ -18,6 +18,7 @@ from storage.database import Database
 from storage.delivery_reports import SqliteDeliveryReports
 from storage.digests import SqliteDigests
 from storage.direct_channels import SqliteDirectChannels
+from storage.email import SqliteEmail, SqliteEmailHealth
 from storage.grants import SqliteGrants
 from storage.leases import SqliteLeases
 from storage.meetings import SqliteMeetings
@@ -50,6 +51,8 @@ class SqliteStore:
         self._leases = SqliteLeases(db)
         self._delivery_reports = SqliteDeliveryReports(db)
         self._direct_channels = SqliteDirectChannels(db)
+        self._email = SqliteEmail(db)
+        self._email_health = SqliteEmailHealth(db)
 
     @property
     def people(self) -> SqlitePeople:
@@ -114,6 +117,14 @@ class SqliteStore:
     @property
     def leases(self) -> SqliteLeases:
         return self._leases
+
+    @property
+    def email(self) -> SqliteEmail:
+        return self._email
+
+    @property
+    def email_health(self) -> SqliteEmailHealth:
+        return self._email_health
 
     def transaction(self) -> AbstractAsyncContextManager[None]:
         return self.db.transaction()
