@@ -7,14 +7,15 @@ the same. Every sentence is a catalogue message defined here (:data:`LABELS` and
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from urllib.parse import urlencode
 
 from aiohttp import web
 
+from adapters.web.email import subscribe_form
 from adapters.web.language import choose
 from adapters.web.render import Renderer
-from bot.i18n import Text, _, exact_duration
+from bot.i18n import Msg, Text, _, exact_duration
 from bot.meetings.model import MeetingState
 from bot.meetings.recurrence import describe_rule
 from bot.public.model import PUBLIC_ID, ResourceResults
@@ -49,9 +50,10 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 class Pages:
-    def __init__(self, public: PublicService, renderer: Renderer) -> None:
+    def __init__(self, public: PublicService, renderer: Renderer, *, email_enabled: bool = False) -> None:
         self._public = public
         self._render = renderer
+        self._email = email_enabled
 
     def language(self, request: web.Request) -> str:
         return choose(request.query.get("lang"), request.headers.get("Accept-Language"),
@@ -68,7 +70,9 @@ class Pages:
         return self._render.page(request, "home.html", language, title=self._text(LABELS["home"], language),
                                  home=home, feeds=feeds, webcal_all=self._render.webcal("/calendar.ics"))
 
-    async def topic(self, request: web.Request) -> web.StreamResponse:
+    async def topic(self, request: web.Request, *, values: Mapping[str, str] | None = None, error: Msg | None = None,
+                    status: int = 200) -> web.StreamResponse:
+        """The topic page; with email on, its subscribe form (``values`` and ``error``: a form sent back)."""
         language = self.language(request)
         page = await self._public.topic_page(request.match_info["slug"], _page(request))
         if page is None:
@@ -81,8 +85,10 @@ class Pages:
         archive = _("Announcements — page {page}", page=page.page) if page.page > 1 else _("Announcements")
         return self._render.page(request, "topic.html", language, title=page.topic.title, page=page, feeds=feeds,
                                  how_to_follow=self._text(follow, language),
-                                 archive_title=self._text(archive, language),
-                                 webcal=self._render.webcal(f"/topics/{slug}/calendar.ics"))
+                                 archive_title=self._text(archive, language), status=status,
+                                 webcal=self._render.webcal(f"/topics/{slug}/calendar.ics"),
+                                 subscribe=subscribe_form(self._render, language, slug, values, error)
+                                 if self._email else None)
 
     async def announcement(self, request: web.Request) -> web.StreamResponse:
         language = self.language(request)
@@ -115,6 +121,9 @@ class Pages:
         language_filter = request.query.get("language") or None
         topic_id = next((t.id for t in topics if t.slug == chosen_topic), None)
         notes: list[str] = []
+        if kind_value and kind is None:  # a hand-edited link: say what was ignored rather than pretend
+            notes.append(self._text(_("There is no kind “{kind}”; every kind is shown.", kind=kind_value[:40]),
+                                    language))
         suggestion_href = suggestion_label = None
         if chosen_topic and topic_id is None:  # not a public topic: the same as a topic with nothing in it
             results: ResourceResults | None = ResourceResults((), False, page, {})
@@ -155,6 +164,8 @@ class Pages:
         language = self.language(request)
         if status == 404:
             title, message = _("Not found"), _("There is nothing here, or it is not public.")
+        elif status == 400:
+            title, message = _("Bad request"), _("This request could not be read.")
         elif status >= 500:
             title, message = _("Something went wrong"), _("This page could not be shown. Please try again later.")
         else:

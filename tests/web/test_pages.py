@@ -50,7 +50,7 @@ class Links(HTMLParser):
         values = dict(attrs)
         if tag in ("a", "link") and values.get("href"):
             self.hrefs.append(str(values["href"]))
-        if tag == "form" and values.get("action"):
+        if tag == "form" and values.get("action") and (values.get("method") or "get").lower() == "get":
             self.forms.append(str(values["action"]))
 
 
