@@ -11,16 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import fcntl
 import logging
 import os
 import secrets
 import socket
-from collections.abc import AsyncIterator, Callable, Collection, Iterator, Mapping
+from collections.abc import AsyncIterator, Callable, Collection, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
-from pathlib import Path
 from typing import Any, TextIO
 
 from aiohttp import web
@@ -32,6 +30,7 @@ from adapters.web.prometheus import PrometheusMetrics
 from adapters.web.server import SiteAddress
 from app.commands import all_commands, autocomplete, bound_commands
 from app.demo.coalition import is_empty, load_demo
+from app.instance import AlreadyRunning, single_instance
 from app.services import Services
 from app.settings import DeliverySettings, Settings
 from app.web import build_web, listen, printer, public_service
@@ -49,6 +48,8 @@ from bot.delivery.pacing import TokenBucket
 from bot.delivery.status import OutboxReports
 from bot.delivery.wakeup import Wakeup
 from bot.delivery.worker import DeliveryConfig, DeliveryWorker, LeaseConfig, Outlet, OutletPaces
+from bot.email.model import PLATFORM as PLATFORM_EMAIL
+from bot.email.service import EmailFollowers
 from bot.i18n import Translator
 from bot.meetings.ics import coalition_slug
 from bot.meetings.model import MeetingConfig
@@ -95,20 +96,29 @@ class App:
     """The web site, listening on ``[web]`` while :meth:`serve` runs (Slack's events endpoint too, in HTTP mode);
     ``None`` when it is off and Slack does not need it."""
     site_address: SiteAddress | None = None
+    email: EmailFollowers | None = None
+    """Followers by email, when ``[email]`` is configured (the web pages call it; ``run_due`` prunes)."""
     say: Callable[[str], None] | None = None
     """Where the console user reads what the app itself reports at start (the site's address)."""
 
     async def run_due(self) -> None:
         """Do everything that is due now: expire requests, start due announcements, queue digests, send
         due deliveries, close finished announcements. Tests drive this with a controlled clock."""
+        await self._scheduled()
+        while await self.worker.run_due():
+            pass
+        await self._announcements_due()
+
+    async def _scheduled(self) -> None:
+        """What falls due with time, in order: request expiry, due announcements, reminders, digests, missed
+        reports, and unconfirmed email requests past their expiry."""
         await self.services.subscriptions.expire_requests()
         await self._announcements_due()
         await self.services.meetings.run_due()
         await self.digests.run_due()
         await self.services.missed.run_due()
-        while await self.worker.run_due():
-            pass
-        await self._announcements_due()
+        if self.email is not None:
+            await self.email.prune(self.services.clock.now())
 
     async def _announcements_due(self) -> None:
         """Start scheduled announcements that fell due; close those whose deliveries have all ended, and
@@ -146,11 +156,7 @@ class App:
         """Wake for the next scheduled announcement, or every poll interval as a backstop."""
         while True:
             try:
-                await self.services.subscriptions.expire_requests()
-                await self._announcements_due()
-                await self.services.meetings.run_due()
-                await self.digests.run_due()
-                await self.services.missed.run_due()
+                await self._scheduled()
                 if self.direct_channels is not None:
                     self.direct_channels.wake()  # DM channels still to open before the next announcement
             except Exception:
@@ -176,32 +182,6 @@ class LateOpener:
     def wake(self) -> None:
         if self.opener is not None:
             self.opener.wake()
-
-
-class AlreadyRunning(RuntimeError):
-    """Another bot process serves this database: two would both retry each other's in-flight deliveries."""
-
-
-@contextlib.contextmanager
-def single_instance(database: Path) -> Iterator[None]:
-    """Hold an exclusive lock beside the database for the life of the app (released by the OS on a crash).
-
-    The lock is named after the database's real path, so every spelling of one file (a symlink, a relative
-    path, ``x/../x``) takes the same lock: a second process naming it differently is still refused."""
-    if str(database) == ":memory:":
-        yield
-        return
-    database.parent.mkdir(parents=True, exist_ok=True)
-    # Not strict: a database not created yet resolves through its directory (made above), then the name.
-    with open(f"{database.resolve()}.lock", "a+") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise AlreadyRunning(f"another coalition-bot process is using {database}") from None
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 async def should_load_demo(settings: Settings, store: SqliteStore) -> bool:
@@ -319,6 +299,12 @@ async def build_app(settings: Settings, *, clock: Clock | None = None, console_o
             runners.append(discord_runner)
             probes["discord"] = discord_gateway(discord_runner.client)
 
+        email = None
+        if settings.email.configured:  # the SMTP client stays unloaded otherwise
+            from app.email import email_outlet, followers
+
+            email = followers(settings, services, store)
+            outlets[PLATFORM_EMAIL] = email_outlet(settings, services, store, clock, email)
         openers = {name: outlet.adapter for name, outlet in outlets.items()
                    if isinstance(outlet.adapter, DirectChannelOpener)}
         direct_channels.attach(DirectChannels(store, clock, openers,
@@ -336,10 +322,11 @@ async def build_app(settings: Settings, *, clock: Clock | None = None, console_o
         await announcements.mark_missed()
         public = public_service(services, store)
         site = build_web(settings, services, public, health=SqliteHealth(db), probes=probes, metrics=metrics,
-                         mounts=mounts)
+                         mounts=mounts, email=email)
         yield App(settings=settings, db=db, store=store, services=services, dispatcher=dispatcher,
                   worker=worker, console=console, digests=services.digests, scheduler=scheduler,
                   platform_runners=runners, direct_channels=direct_channels.opener, public=public, site=site,
+                  email=email,
                   say=printer(console_output) if console is not None else None)
 
 

@@ -13,7 +13,9 @@ from pathlib import Path
 from pydantic import ValidationError
 from pydantic_settings import SettingsError
 
+from adapters.email.settings import EmailSettings
 from app.settings import Settings
+from bot.meetings.ics import coalition_slug
 from storage.database import Database
 
 
@@ -25,6 +27,8 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser("run", help="migrate the database and start the bot")
     run.add_argument("--user", default=None, help="console only: who you are (default: [console] user)")
+    run.add_argument("--email-to-folder", type=Path, default=None, metavar="DIR",
+                     help="turn email on and write each mail as an .eml file in DIR instead of sending it")
     commands.add_parser("migrate", help="apply database migrations and exit")
     commands.add_parser("check-config", help="print the effective settings, secrets masked")
     importer = commands.add_parser("import-resources", help="add or update library resources from a CSV file "
@@ -45,6 +49,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if getattr(args, "user", None):
         settings.console.user = args.user
+    if getattr(args, "email_to_folder", None):
+        settings.email = mail_to_folder(settings.email, args.email_to_folder, settings.coalition.name)
     level = args.log_level or ("WARNING" if settings.console_only else "INFO")
     logging.basicConfig(level=level.upper(), stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -77,6 +83,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{error}; stop it first, or set another [storage] path.", file=sys.stderr)  # noqa: T201
         return 1
     return 0
+
+
+def mail_to_folder(email: EmailSettings, folder: Path, coalition: str) -> EmailSettings:
+    """``--email-to-folder``: email on, every mail written to ``folder``; without a configured sender the mails
+    come from an address under ``.invalid`` (reserved: nothing can ever be delivered to or from it)."""
+    sender = email.from_address or f"{coalition_slug(coalition)}@example.invalid"
+    return email.model_copy(update={"enabled": True, "to_folder": folder, "from_address": sender})
 
 
 async def _import_resources(settings: Settings, path: Path) -> int:

@@ -21,6 +21,7 @@ from pydantic_settings import (
 )
 
 from adapters.discord.settings import DiscordSettings
+from adapters.email.settings import EmailSettings
 from adapters.slack.settings import SlackSettings
 from bot.config import CoreConfig
 from bot.i18n import available_languages
@@ -170,6 +171,7 @@ class Settings(BaseSettings):
     discord: DiscordSettings = DiscordSettings()
     console: ConsoleSettings = ConsoleSettings()
     web: WebSettings = WebSettings()
+    email: EmailSettings = EmailSettings()
     delivery: DeliverySettings = DeliverySettings()
     coalition: CoalitionSettings = CoalitionSettings()
 
@@ -190,6 +192,15 @@ class Settings(BaseSettings):
             return cls()
         finally:
             _settings_file.reset(token)
+
+    @model_validator(mode="after")
+    def _email_needs_the_site(self) -> Settings:
+        if self.email.configured and not self.web.enabled:
+            raise ValueError("[email] needs the web pages ([web] enabled = true): every mail links to them "
+                             "(confirm, manage, unsubscribe)")
+        if self.email.configured and self.web.port == 0 and not self.web.base_url:
+            raise ValueError("[email] with [web] port = 0 needs [web] base_url: mails must link to a known address")
+        return self
 
     @property
     def console_enabled(self) -> bool:

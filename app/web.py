@@ -20,6 +20,7 @@ from aiohttp import web
 from pydantic import SecretStr
 
 from adapters.slack.manifest import EVENTS_PATH
+from adapters.web.email import email_routes
 from adapters.web.feeds import feed_routes
 from adapters.web.ops import Probe, ops_routes
 from adapters.web.pages import LABELS, Pages, listening, page_routes
@@ -28,6 +29,7 @@ from adapters.web.render import Renderer, SiteConfig
 from adapters.web.server import RouteTable, SiteAddress, build_site, serving
 from app.services import Services
 from app.settings import Settings
+from bot.email.service import EmailFollowers
 from bot.i18n import Translator
 from bot.metrics import HealthStore
 from bot.ports import Store
@@ -49,7 +51,7 @@ def site_config(settings: Settings) -> SiteConfig:
 def build_web(settings: Settings, services: Services, public: PublicService, *, health: HealthStore,
               probes: Mapping[str, Probe], metrics: PrometheusMetrics,
               mounts: Mapping[str, web.Application] = MappingProxyType({}),
-              extra: tuple[RouteTable, ...] = ()) -> web.Application | None:
+              extra: tuple[RouteTable, ...] = (), email: EmailFollowers | None = None) -> web.Application | None:
     """The site: the pages, the Atom feeds and calendars, the operations endpoints (health, readiness,
     metrics), then ``extra`` route tables (tests); every table passes the same security middleware and 404
     page. ``probes`` is read on every readiness check, so platforms connected later still count. ``mounts``
@@ -57,15 +59,21 @@ def build_web(settings: Settings, services: Services, public: PublicService, *, 
 
     ``[web] enabled = false`` turns off what the site itself serves — pages, feeds, calendars and the
     operations endpoints — but not ``mounts``: Slack in HTTP mode still gets its endpoint on ``[web]``
-    host/port, alone on the server. With nothing to serve, nothing is built and nothing listens."""
+    host/port, alone on the server. With nothing to serve, nothing is built and nothing listens.
+
+    ``email``: followers by email are on; topic pages get the subscribe form, and the confirm, manage and
+    unsubscribe pages their links point to are served."""
     if not settings.web.enabled:
         return build_site((), indexable=settings.web.indexable, mounts=mounts) if mounts else None
-    pages = Pages(public, Renderer(services.translator, site_config(settings), LABELS))
+    renderer = Renderer(services.translator, site_config(settings), LABELS)
+    pages = Pages(public, renderer, email_enabled=email is not None)
     feeds = feed_routes(public, services.translator, services.clock, coalition_name=settings.coalition.name,
                         default_language=settings.coalition.language, base_url=settings.web.base_url,
                         coalition_slug=services.meetings.coalition_slug)
     ops = ops_routes(health, probes, metrics, metrics_token=_secret(settings.web.metrics_token))
     tables: list[RouteTable] = [page_routes(pages), feeds, ops, *extra]
+    if email is not None:
+        tables.append(email_routes(email, renderer, pages.topic))
     return build_site(tables, error_page=pages.error, indexable=settings.web.indexable, mounts=mounts)
 
 
