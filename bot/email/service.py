@@ -126,7 +126,9 @@ class EmailFollowers:
             if await self._over_limit(*subjects, now):
                 log.info("an email signup was over a rate limit: nothing stored or sent")
                 return
-            record = await store.people.ensure_identity(Identity(PLATFORM, address), address, now)
+            # Named by the masked address: delivery reports show coordinators who a copy failed for, and a
+            # follower's full address is for the mail server, not for every coordinator.
+            record = await store.people.ensure_identity(Identity(PLATFORM, address), mask(address), now)
             key = await store.email.ensure_key(address, new_token(), now)
             person_id = record.person_id
             following = await store.subscriptions.get(person_id, topic.id)

@@ -165,3 +165,53 @@ def test_email_to_folder_turns_email_on_with_a_sender_that_cannot_be_mailed(tmp_
     on = mail_to_folder(settings.email, tmp_path / "mail", settings.coalition.name)
     assert on.configured and on.to_folder == tmp_path / "mail" and on.from_address is not None
     assert on.from_address.endswith("@example.invalid")
+
+
+async def follow(running: Running, address: str, mode: str) -> None:
+    """Subscribe on the page and follow the confirmation mail's link, as a reader does."""
+    response, _body = await running.post(f"{running.base}/topics/disinformation/subscribe",
+                                         {"address": address, "mode": mode, "language": "en", "zone": "UTC"})
+    assert response.status == 200
+    (confirmation,) = await running.mails()
+    response, _body = await running.post(link(confirmation, "confirm"), {})
+    assert response.status == 200
+
+
+async def announce(h: Harness, text: str) -> str:
+    preview = await h.text("demo-coordinator", f"announce new disinformation {text}")
+    number = re.search(r"announce confirm (\d+)", preview)
+    assert number is not None, preview
+    await h.text("demo-coordinator", f"announce confirm {number.group(1)}")
+    return number.group(1)
+
+
+async def test_a_daily_follower_gets_one_digest_mail(running: Running) -> None:
+    await follow(running, "daily@example.org", "daily")
+    await announce(running.h, "First daily item")
+    await announce(running.h, "Second daily item")
+    assert await running.mails() == []  # nothing immediate for a digest follower
+    running.h.clock.advance(days=1)
+    (digest,) = await running.mails()
+    assert digest["To"] == "daily@example.org"
+    body = text_of(digest)
+    assert "First daily item" in body and "Second daily item" in body
+    assert digest["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+
+
+async def test_refusals_fail_the_copy_show_in_the_report_and_pause_the_address(running: Running) -> None:
+    await follow(running, "gone@example.org", "immediate")
+    for attempt in range(3):
+        running.smtp.rcpt_answers.append("550 5.1.1 no such mailbox")
+        number = await announce(running.h, f"Item {attempt}")
+        assert await running.mails() == []
+        report = await running.h.text("demo-coordinator", f"announce status {number}")
+        assert "g•••@example.org" in report and "refused this address (550)" in report, report
+        assert "gone@example.org" not in report  # coordinators see the masked address only
+    connections = running.smtp.connections
+    await announce(running.h, "After the pause")
+    assert await running.mails() == [] and running.smtp.connections == connections  # not even tried
+    email = running.h.app.email
+    assert email is not None
+    key = await email.key_for("gone@example.org")
+    _response, page = await running.get(f"{running.base}/email/manage/{key}")
+    assert "paused" in page

@@ -8,6 +8,7 @@ import logging
 
 import pytest
 
+from bot.email.address import mask
 from bot.email.model import EmailConfig
 from bot.errors import UserError
 from bot.subscriptions.model import DeliveryMode
@@ -28,7 +29,7 @@ async def test_a_request_mails_one_confirmation_in_the_language_chosen(h: Harnes
     assert mail.to == ADDRESS and mail.language == "fr"
     assert "Countering disinformation" in mail.text and "48" in mail.text
     record = await h.app.store.people.identity(__import__("bot.model").model.Identity("email", ADDRESS))
-    assert record is not None and record.platform_role.name == "OUTSIDER" and record.display_name == ADDRESS
+    assert record is not None and record.platform_role.name == "OUTSIDER" and record.display_name == mask(ADDRESS)
     person = await h.app.store.people.get(record.person_id)
     assert person is not None and person.language == "fr" and person.timezone == "Europe/Paris"
     confirmation = await service.confirmation(mail.confirm_token())
