@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from aiohttp import ClientResponse, ClientSession, ClientTimeout
+from playwright.async_api import Browser, async_playwright
 
 from adapters.web.server import serving
 from bot.announcements.model import Announcement, AnnouncementState
@@ -165,3 +166,36 @@ async def add_hostile(h: Harness) -> dict[str, Any]:
                                                   now)
     return ids
 
+
+# --- a real browser (Debian's chromium driven by Playwright) for every browser test ----------------------
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run", "--disable-sync"]
+TIMEOUT_MS = 15_000
+"""Every Playwright wait (navigation, click, expect) gives up after this; a healthy run needs well under 1 s."""
+
+
+def require_chromium() -> None:
+    if CHROMIUM.exists():
+        return
+    pytest.fail(f"{CHROMIUM} is missing: `make test` installs it (as root or with password-less sudo), or run "
+                "`apt-get install -y chromium` as root. The browser tests never skip: a green run means they ran.")
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    require_chromium()
+    async with asyncio.timeout(60):
+        playwright = await async_playwright().start()
+    try:
+        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True,
+                                                   timeout=TIMEOUT_MS)
+        try:
+            yield browser
+        finally:
+            async with asyncio.timeout(30):
+                await browser.close()
+    finally:
+        async with asyncio.timeout(30):
+            await playwright.stop()

@@ -20,16 +20,11 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Browser, BrowserContext, Page, ViewportSize, async_playwright, expect
+from playwright.async_api import Browser, BrowserContext, Page, ViewportSize, expect
 
 from tests.support import FixedClock, console_settings, harness
-from tests.web.conftest import Site, site_for
+from tests.web.conftest import TIMEOUT_MS, Site, site_for
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run", "--disable-sync"]
-TIMEOUT_MS = 15_000
-"""Every Playwright wait (navigation, click, expect) gives up after this; a healthy run needs well under 1 s."""
 TEST_LIMIT = 120
 """Seconds for a whole test, for the calls Playwright gives no timeout of their own (new page, evaluate …)."""
 PHONE = ViewportSize(width=390, height=844)
@@ -48,31 +43,6 @@ async def demo_site(tmp_path: Path, clock: FixedClock) -> AsyncIterator[Site]:
         await h.app.run_due()
         async for running in site_for(h):
             yield running
-
-
-def _require_chromium() -> None:
-    if CHROMIUM.exists():
-        return
-    pytest.fail(f"{CHROMIUM} is missing: `make test` installs it (as root or with password-less sudo), or run "
-                "`apt-get install -y chromium` as root. The browser tests never skip: a green run means they ran.")
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    _require_chromium()
-    async with asyncio.timeout(60):
-        playwright = await async_playwright().start()
-    try:
-        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True,
-                                                   timeout=TIMEOUT_MS)
-        try:
-            yield browser
-        finally:
-            async with asyncio.timeout(30):
-                await browser.close()
-    finally:
-        async with asyncio.timeout(30):
-            await playwright.stop()
 
 
 class Watch:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 from aiohttp import ClientResponse, ClientSession, ClientTimeout
-from playwright.async_api import Browser, async_playwright, expect
+from playwright.async_api import Browser, expect
 
 from adapters.web.email import email_routes
 from adapters.web.pages import LABELS, Pages, page_routes
@@ -31,7 +31,7 @@ from bot.i18n import Msg, _
 from bot.model import Identity
 from bot.subscriptions.model import DeliveryMode
 from tests.support import FixedClock, Harness, RecordingAdapter, console_settings, harness
-from tests.web.test_browser import CHROMIUM, CHROMIUM_ARGS, TEST_LIMIT, TIMEOUT_MS, Watch, _context, _require_chromium
+from tests.web.test_browser import TEST_LIMIT, Watch, _context
 
 WAIT = 30.0
 ADDRESS = "Reader@Example.org"
@@ -395,30 +395,12 @@ async def test_a_get_on_the_form_address_goes_back_to_the_topic(site: EmailSite)
     assert response.headers["Location"] == "/topics/disinformation"
 
 
-@pytest.fixture
-async def chromium() -> AsyncIterator[Browser]:
-    _require_chromium()
-    async with asyncio.timeout(60):
-        playwright = await async_playwright().start()
-    try:
-        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True,
-                                                   timeout=TIMEOUT_MS)
-        try:
-            yield browser
-        finally:
-            async with asyncio.timeout(30):
-                await browser.close()
-    finally:
-        async with asyncio.timeout(30):
-            await playwright.stop()
-
-
-async def test_a_reader_subscribes_confirms_and_unsubscribes_in_a_browser(chromium: Browser,
+async def test_a_reader_subscribes_confirms_and_unsubscribes_in_a_browser(browser: Browser,
                                                                           site: EmailSite) -> None:
     """The site's own forms pass the cross-site check as a browser sends them (``Origin: null`` under the pages'
     ``no-referrer`` policy), the CSP lets them submit, and the zone comes from the browser."""
     async with asyncio.timeout(TEST_LIMIT):
-        context = await _context(chromium, zone="Asia/Tokyo")
+        context = await _context(browser, zone="Asia/Tokyo")
         page = await context.new_page()
         watch = Watch(page, site.base.rstrip("/"))
         origins: list[str | None] = []
