@@ -142,6 +142,10 @@ class SqliteEmail:
                 await self._db.execute("DELETE FROM identities WHERE platform = ? AND external_id = ?",
                                        (PLATFORM, row["external_id"]))
                 people += await self.remove_person_if_unused(int(row["person_id"]))
+            # Refusals of an address nobody holds any more: the address itself must not stay stored, and a pause
+            # left behind would refuse its real owner's confirmation mail later, with no link to resume.
+            await self._db.execute("DELETE FROM email_health WHERE address NOT IN"
+                                   " (SELECT external_id FROM identities WHERE platform = ?)", (PLATFORM,))
         return signups, people
 
 

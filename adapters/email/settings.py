@@ -5,10 +5,13 @@ No aiosmtplib here: ``check-config`` loads this without opening anything.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, Field, SecretStr, model_validator
+
+_DOMAIN = re.compile(r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}")
 
 
 class EmailSettings(BaseModel):
@@ -33,6 +36,21 @@ class EmailSettings(BaseModel):
     """Consecutive refusals of an address (5xx at RCPT) after which nothing more is sent to it."""
     timeout: float = Field(default=30.0, gt=0)
     """Seconds each network step (connect, each command, the message body) may take."""
+
+    @model_validator(mode="after")
+    def _complete_when_enabled(self) -> EmailSettings:
+        """``enabled`` with something missing stops the start with what is missing, rather than leaving email
+        quietly off while the operator believes followers are being mailed."""
+        if self.list_id_domain is not None and not _DOMAIN.fullmatch(self.list_id_domain):
+            raise ValueError(f"[email] list_id_domain must be a domain name, not {self.list_id_domain!r}")
+        if self.enabled:
+            missing = [name for name, value in (("from_address", self.from_address),
+                                                ("host or to_folder", self.host or self.to_folder)) if not value]
+            if self.from_address and "@" not in self.from_address:
+                missing.append("a from_address with a domain")
+            if missing:
+                raise ValueError(f"[email] enabled = true needs {' and '.join(missing)}")
+        return self
 
     @property
     def default_port(self) -> int:

@@ -12,6 +12,7 @@ Links in mails carry the secret (a confirm token, a person key) in the path, so 
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Protocol
 from urllib.parse import quote
@@ -78,9 +79,25 @@ ClientKey = Callable[[web.Request], str]
 
 
 def remote_client(request: web.Request) -> str:
-    """The rate limit's client: the peer address (behind a reverse proxy, the proxy's: every reader shares one
-    limit unless the composition root passes a ``client_of`` that trusts the proxy's header)."""
-    return request.remote or "unknown"
+    """The rate limit's client: the peer address, an IPv6 one by its /64 (one host holds a whole /64 and could
+    otherwise be a new client per request). Behind a reverse proxy it is the proxy's: every reader shares one
+    limit unless the composition root passes a ``client_of`` that trusts the proxy's header."""
+    return client_key(request.remote)
+
+
+def client_key(remote: str | None) -> str:
+    """A peer address as a rate-limit client: IPv4 as is (an IPv4-mapped IPv6 address too), IPv6 by its /64."""
+    if remote is None:
+        return "unknown"
+    try:
+        found = ipaddress.ip_address(remote)
+    except ValueError:
+        return remote
+    if isinstance(found, ipaddress.IPv6Address):
+        if found.ipv4_mapped is not None:
+            return str(found.ipv4_mapped)
+        return str(ipaddress.IPv6Network((found, 64), strict=False))
+    return str(found)
 
 
 def labels(renderer: Renderer, language: str) -> dict[str, str]:

@@ -28,12 +28,22 @@ NONCE_KEY = web.RequestKey("csp_nonce", str)
 ErrorPage = Callable[[web.Request, int], Awaitable[web.StreamResponse]]
 RouteTable = Sequence[web.RouteDef]
 
+def route_of(request: web.BaseRequest) -> str:
+    """What an access log names: the route's pattern (``/email/manage/{key}``, ``/topics/{slug}``), never the
+    path — a path holds link secrets (confirm tokens, manage keys) and says which topic or announcement someone
+    read — and never the query string (what a reader searched for). ``-`` when no route matched."""
+    match_info = getattr(request, "match_info", None)
+    route = getattr(match_info, "route", None)
+    resource = getattr(route, "resource", None)
+    return resource.canonical if resource is not None else "-"
+
+
 class AccessLog(AbstractAccessLogger):
-    """One line per request: method, path, status, size and time — never the query string, which holds what a
-    reader searched for (``/resources?q=…``) or a link's token, and never the client's address."""
+    """One line per request: method, route pattern (:func:`route_of`), status, size and time; never the client's
+    address."""
 
     def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
-        self.logger.info("%s %s %s %s %.6f", request.method, request.path, response.status,
+        self.logger.info("%s %s %s %s %.6f", request.method, route_of(request), response.status,
                          response.body_length, time)
 
 
@@ -41,8 +51,8 @@ class AccessLogWithAddresses(AbstractAccessLogger):
     """:class:`AccessLog` with the client's address first (``[web] log_addresses``)."""
 
     def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
-        self.logger.info("%s %s %s %s %s %.6f", request.remote, request.method, request.path, response.status,
-                         response.body_length, time)
+        self.logger.info("%s %s %s %s %s %.6f", request.remote, request.method, route_of(request),
+                         response.status, response.body_length, time)
 
 
 def csp(nonce: str) -> str:

@@ -43,6 +43,20 @@ def _valid(address: str) -> bool:
     return len(labels) >= 2 and all(_LABEL.match(label) for label in labels) and not labels[-1].isdigit()
 
 
+_DOTLESS = {"gmail.com": "gmail.com", "googlemail.com": "gmail.com"}
+"""Providers that ignore dots in the local part (and the domain they are one mailbox with)."""
+
+
+def mailbox(address: str) -> str:
+    """The mailbox a normalised ``address`` reaches, for rate limits only: without a ``+tag`` and, at providers
+    that ignore them, without dots — ``a.n.n+1@gmail.com`` and ``ann+2@googlemail.com`` are one inbox to flood."""
+    local, _at, domain = address.partition("@")
+    local = local.split("+", 1)[0] or local
+    if domain in _DOTLESS:
+        local, domain = local.replace(".", ""), _DOTLESS[domain]
+    return f"{local}@{domain}"
+
+
 def mask(address: str) -> str:
     """``a•••@example.org``: enough for its owner to recognise, too little to harvest from a forwarded link."""
     local, _at, domain = address.partition("@")

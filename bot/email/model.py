@@ -26,6 +26,9 @@ class EmailConfig:
     """…and at most this many per address in a day, so the form cannot mail-bomb anyone."""
     client_hourly: int = 20
     """At most this many requests per client (remote address) in an hour, whatever addresses it names."""
+    site_hourly: int = 200
+    """At most this many confirmation mails from the whole site in an hour: many clients (a botnet, an IPv6
+    range) must not turn the form into a mailer either."""
     pause_after: int = 3
     """Consecutive permanent refusals after which mail to an address pauses."""
 

@@ -20,7 +20,7 @@ from bot.clock import Clock
 from bot.commands.context import Caller, ZoneSource
 from bot.commands.values import parse_language, parse_zone
 from bot.delivery.notify import Notifier
-from bot.email.address import mask, normalise
+from bot.email.address import mailbox, mask, normalise
 from bot.email.links import EmailLinks
 from bot.email.mails import already_mail, confirm_mail
 from bot.email.model import (
@@ -119,7 +119,8 @@ class EmailFollowers:
         zone = parse_zone(zone).key
         now = self._clock.now()
         salt = await self._store.email.client_salt()
-        subjects = (_subject(salt, "address", address), _subject(salt, "client", client))
+        subjects = (_subject(salt, "address", mailbox(address)), _subject(salt, "client", client),
+                    _subject(salt, "site", "all"))
         store = self._store
         # One write transaction from the count to the stamp: two requests at once count each other.
         async with store.transaction():
@@ -132,9 +133,10 @@ class EmailFollowers:
             key = await store.email.ensure_key(address, new_token(), now)
             person_id = record.person_id
             following = await store.subscriptions.get(person_id, topic.id)
-            if not await store.subscriptions.of_person(person_id):
+            if await store.email.follower_key(address) is None and await self._only_email(person_id):
                 # Nobody confirmed anything for this address yet: its mail may as well be in the language asked
-                # for. A follower's own choices change only through their link (confirm, manage).
+                # for. A follower's own choices (or a chat person's) change only through their link or in chat —
+                # never because a stranger typed their address into a form.
                 await store.people.set_language(person_id, language)
                 await store.people.set_timezone(person_id, zone)
             signup = await store.email.add_signup(person_id, address, topic.id, chosen, language, zone, new_token(),
@@ -149,11 +151,17 @@ class EmailFollowers:
             await self._notifier.to_people([person_id], message, key=f"email-confirm:{signup.id}",
                                            expires_at=signup.expires_at)
 
-    async def _over_limit(self, address_subject: str, client_subject: str, now: datetime) -> bool:
+    async def _over_limit(self, address_subject: str, client_subject: str, site_subject: str,
+                          now: datetime) -> bool:
         email, config = self._store.email, self._config
-        return (await email.count_stamps(client_subject, now - timedelta(hours=1)) >= config.client_hourly
+        return (await email.count_stamps(site_subject, now - timedelta(hours=1)) >= config.site_hourly
+                or await email.count_stamps(client_subject, now - timedelta(hours=1)) >= config.client_hourly
                 or await email.count_stamps(address_subject, now - config.address_interval) >= 1
                 or await email.count_stamps(address_subject, now - timedelta(days=1)) >= config.address_daily)
+
+    async def _only_email(self, person_id: int) -> bool:
+        profile = await self._store.people.profile(person_id)
+        return profile is not None and all(i.identity.platform == PLATFORM for i in profile.identities)
 
     async def _public_topic(self, slug: str) -> Topic:
         """The topic ``slug`` names if an anonymous outsider may see it and it is not archived."""

@@ -10,7 +10,9 @@
 -- One row per confirmation mail asked for. `confirmed_at` set: the token is spent (confirmed, or a request that
 -- needed no confirmation). Expired rows are pruned; their unconfirmed people with them.
 CREATE TABLE email_signups (
-    id           INTEGER PRIMARY KEY,
+    -- AUTOINCREMENT: the confirmation mail's outbox key names the signup, and signups are pruned; a reused id
+    -- would make a later request's mail a duplicate of an old one (never sent).
+    id           INTEGER PRIMARY KEY AUTOINCREMENT,
     person_id    INTEGER NOT NULL REFERENCES people(id) ON DELETE CASCADE,
     address      TEXT NOT NULL,
     topic_id     INTEGER NOT NULL REFERENCES topics(id),

@@ -13,6 +13,7 @@ from bot.subscriptions.model import DeliveryMode
 from bot.topics.model import Policy, Visibility
 from storage.database import Database
 from storage.store import SqliteStore
+from tests.support import FixedClock
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 EXPIRES = NOW + timedelta(hours=48)
@@ -100,3 +101,21 @@ async def test_prune_keeps_confirmed_and_linked_people(tmp_path: Path) -> None:
         assert await store.email.prune(EXPIRES, NOW) == (1, 1)
         assert await store.people.get(ann) is None
         assert await store.people.get(bob) is not None and await store.people.get(cyd) is not None
+
+
+async def test_pruning_an_address_forgets_its_refusals(tmp_path: Path) -> None:
+    """A paused address nobody holds any more must not stay stored, nor refuse its real owner's mail later."""
+    from bot.email.health import EmailHealth
+
+    clock = FixedClock()
+    async with Database.open(tmp_path / "bot.db") as db:
+        store = SqliteStore(db)
+        health = EmailHealth(store.email_health)
+        await store.people.ensure_identity(Identity("email", "gone@example.org"), "g•••@example.org", clock.now())
+        for _refusal in range(3):
+            await health.refused("gone@example.org", clock.now())
+        assert await health.is_paused("gone@example.org")
+        await store.email.prune(clock.now() + timedelta(days=3), clock.now())
+        assert await store.people.identity(Identity("email", "gone@example.org")) is None
+        assert not await health.is_paused("gone@example.org")
+        assert await db.fetch_all("SELECT * FROM email_health") == []

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import html
+import logging
 import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -428,3 +429,24 @@ async def test_a_reader_subscribes_confirms_and_unsubscribes_in_a_browser(browse
         assert len(origins) == 3, origins
         assert watch.problems == [], watch.problems
         await context.close()
+
+
+def test_an_ipv6_client_is_its_64_for_the_limits() -> None:
+    from adapters.web.email import client_key
+
+    assert client_key("2001:db8:1:2:aaaa::1") == client_key("2001:db8:1:2:ffff::9") == "2001:db8:1:2::/64"
+    assert client_key("2001:db8:1:3::1") != client_key("2001:db8:1:2::1")
+    assert client_key("::ffff:192.0.2.7") == "192.0.2.7" == client_key("192.0.2.7")
+    assert client_key(None) == "unknown"
+
+
+async def test_links_secrets_never_reach_the_access_log(site: EmailSite, caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.INFO, logger="aiohttp.access"):
+        await confirmed(site)
+        key = await site.key()
+        await site.get(f"/email/manage/{key}")
+        await site.get(f"/email/unsubscribe/{key}")
+    lines = [record.getMessage() for record in caplog.records if record.name == "aiohttp.access"]
+    assert any(line.startswith("GET /email/manage/{key} 200") for line in lines), lines
+    assert any("/email/confirm/{token}" in line for line in lines), lines
+    assert not any(key in line or STORED in line or "disinformation" in line for line in lines), lines

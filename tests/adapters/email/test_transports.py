@@ -212,9 +212,17 @@ async def test_a_folder_that_cannot_be_written_is_transient(tmp_path: Path) -> N
 # --- settings ------------------------------------------------------------------------------------------
 
 
-def test_settings_are_off_unless_complete() -> None:
+def test_settings_are_off_unless_enabled_and_refused_when_incomplete() -> None:
     assert not EmailSettings().configured
-    assert not EmailSettings(enabled=True, host="smtp.example.org").configured  # no sender
+    assert not EmailSettings(host="smtp.example.org", from_address="bot@x.org").configured  # not enabled
+    for incomplete, missing in (({"host": "smtp.example.org"}, "from_address"),
+                                ({"from_address": "bot@x.org"}, "host or to_folder"),
+                                ({"host": "smtp.example.org", "from_address": "bot"}, "with a domain")):
+        with pytest.raises(ValidationError, match=missing):
+            EmailSettings.model_validate({"enabled": True, **incomplete})
+    for bad in ("lists x.org", "x.org>", "x"):
+        with pytest.raises(ValidationError, match="list_id_domain"):
+            EmailSettings(list_id_domain=bad)
     on = EmailSettings(enabled=True, host="smtp.example.org", from_address="bot@coalition.example",
                        password="s3cret")
     assert on.configured and on.domain == "coalition.example" and on.default_port == 587

@@ -11,6 +11,7 @@ import pytest
 from bot.email.address import mask
 from bot.email.model import EmailConfig
 from bot.errors import UserError
+from bot.i18n import _
 from bot.subscriptions.model import DeliveryMode
 from tests.bot.email.support import count, followers, mails, person_of, topic
 from tests.support import Harness
@@ -47,7 +48,8 @@ async def test_an_address_that_follows_already_gets_the_manage_link_instead(h: H
     h.clock.advance(minutes=11)
     await service.request(ADDRESS, "disinformation", DeliveryMode.WEEKLY, "en", "UTC", "client-1")
     again = (await mails(h))[1]
-    assert "already" in again.text and "/email/confirm/" not in again.text
+    already = h.app.services.translator.render(_("To change or stop it: {url}", url="URL"), "fr").split("URL")[0]
+    assert already in again.text and "/email/confirm/" not in again.text
     assert "résumé quotidien" in again.text  # the mode as the follower reads it (their language: fr)
     key = again.manage_key()
     view = await service.manage(key)
@@ -61,7 +63,7 @@ async def test_one_mail_per_address_in_ten_minutes_and_five_a_day(h: Harness) ->
         h.clock.advance(minutes=1)
     assert len(await mails(h)) == 2  # at 0 and at 10 minutes
     assert await count(h, "email_signups") == 2
-    for _ in range(5):
+    for _later in range(5):
         h.clock.advance(minutes=10)
         await service.request(ADDRESS, "elections", DAILY, "en", "UTC", "another")
     assert len(await mails(h)) == 5  # five in a day, then nothing stored or sent
@@ -154,3 +156,52 @@ async def test_no_address_or_token_is_logged(h: Harness, caplog: pytest.LogCaptu
         if record.name.split(".")[0] in ("aiosqlite", "asyncio"):
             continue
         assert ADDRESS not in record.getMessage() and token not in record.getMessage()
+
+
+async def test_a_request_after_everything_was_pruned_still_gets_its_mail(h: Harness) -> None:
+    """Signup ids are never reused: the confirmation mail's outbox key names the signup, and a reused id made a
+    later request's mail a duplicate of an old one — silently never sent while the page said it was coming."""
+    service = followers(h)
+    await service.request(ADDRESS, "disinformation", DAILY, "en", "UTC", "client-1")
+    [first] = await mails(h)
+    assert await service.confirm(first.confirm_token()) is not None
+    key = await service.key_for(ADDRESS)
+    assert key is not None and await service.unsubscribe_all(key)
+    h.clock.advance(days=3)
+    await service.prune(h.clock.now())
+    assert await count(h, "email_signups") == 0
+    await service.request(ADDRESS, "elections", DAILY, "en", "UTC", "client-1")
+    sent = await mails(h)
+    assert len(sent) == 2 and sent[1].confirm_token() != first.confirm_token()
+
+
+@pytest.mark.parametrize(("first", "second"), [("ann+one@example.org", "ann+two@example.org"),
+                                               ("a.n.n@gmail.com", "ann+x@googlemail.com")])
+async def test_tags_and_dots_do_not_make_a_new_mailbox_for_the_limits(h: Harness, first: str, second: str) -> None:
+    service = followers(h)
+    await service.request(first, "disinformation", DAILY, "en", "UTC", "client-1")
+    await service.request(second, "disinformation", DAILY, "en", "UTC", "client-2")
+    assert len(await mails(h)) == 1  # one inbox: one mail per ten minutes
+
+
+async def test_the_whole_site_sends_at_most_site_hourly_confirmations(h: Harness) -> None:
+    service = followers(h, EmailConfig(site_hourly=3))
+    for n in range(5):
+        await service.request(f"reader{n}@example.org", "disinformation", DAILY, "en", "UTC", f"client-{n}")
+    assert len(await mails(h)) == 3
+    h.clock.advance(minutes=61)
+    await service.request("late@example.org", "disinformation", DAILY, "en", "UTC", "client-9")
+    assert len(await mails(h)) == 4
+
+
+async def test_a_stranger_cannot_change_a_follower_s_language_or_zone(h: Harness) -> None:
+    service = followers(h)
+    await service.request(ADDRESS, "disinformation", DAILY, "fr", "Europe/Paris", "client-1")
+    [mail] = await mails(h)
+    assert await service.confirm(mail.confirm_token()) is not None
+    key = await service.key_for(ADDRESS)
+    assert key is not None and await service.unsubscribe_all(key)  # follows nothing now, but confirmed once
+    h.clock.advance(minutes=11)
+    await service.request(ADDRESS, "elections", DAILY, "ar", "Asia/Tokyo", "stranger")
+    person = await h.app.store.people.get(await person_of(h, ADDRESS) or 0)
+    assert person is not None and (person.language, person.timezone) == ("fr", "Europe/Paris")
