@@ -5,8 +5,9 @@ Why not batches: a batch waits for its slowest row, so a Slack rate limit of 40 
 copies claimed with it by 40 s. Here every row runs on its own; room is counted per platform once a row's
 platform is known (a DM's only after its recipient's identity is picked), a platform's rows beyond its room or
 far from their turn go back to the database, and a paused platform's rows are handed back, not held. The
-after-batch hook (the live announcement report) runs for rows as they complete, at most every couple of
-seconds, and whenever the pipeline runs dry.
+after-batch hook (the live announcement report) runs for rows as they complete, every
+``report_every_seconds``, and whenever the pipeline runs dry — by the clock, not every batch: each run may edit a
+report, a request that comes out of the platform's limit like a message does.
 """
 
 from __future__ import annotations
@@ -27,6 +28,12 @@ from bot.delivery.wakeup import Wakeup
 from bot.ports import Store
 
 log = logging.getLogger(__name__)
+
+TOPICS_EVERY_SECONDS = 2.0
+"""How long the loop trusts the topics it read (a topic's access changed mid fan-out applies within this)."""
+HELD_MOST = 20
+"""Batches of finished rows held for the hook at most, whatever the clock says (an unpaced platform's thousands a
+second stay a few megabytes)."""
 
 
 class Flow:
@@ -99,7 +106,7 @@ class Pipeline:
                     free = self._capacity - len(tasks)
                     claimed: list[Delivery] = []
                     if free > 0:
-                        if loop.time() - topics_read >= self._config.report_every_seconds:
+                        if loop.time() - topics_read >= TOPICS_EVERY_SECONDS:
                             self._routes.forget_topics()
                             topics_read = loop.time()
                         claimed = await self._store.outbox.claim_due(self._clock.now(), free, self._lease.holder)
@@ -107,7 +114,7 @@ class Pipeline:
                             task = asyncio.create_task(self._one(delivery))
                             tasks.add(task)
                             task.add_done_callback(tasks.discard)
-                    if self._done and (len(self._done) >= self._config.batch_size or not tasks
+                    if self._done and (len(self._done) >= HELD_MOST * self._config.batch_size or not tasks
                                        or self._report_due(loop.time()) <= 0):
                         self._start_flush()
                     if claimed and len(claimed) == free:

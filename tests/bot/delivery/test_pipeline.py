@@ -1,5 +1,5 @@
 """The continuous loop: the after-batch hook (the live announcement report) sees every row as rows complete,
-while the loop runs, and is called about once per batch as before, not once per row."""
+while the loop runs, and is called by the clock (and when the loop runs dry), not once per row or per batch."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from bot.delivery.wakeup import Wakeup
 from bot.delivery.worker import DeliveryConfig, DeliveryWorker, LeaseConfig, Outlet
 from bot.i18n import _
 from bot.messages import Message, RenderedMessage
+from bot.model import IdentityRecord
 from tests.bot.delivery.fakes import FaultyAdapter, app_with, notify, people_on
 from tests.support import FixedClock
 
@@ -103,3 +104,47 @@ async def test_a_hanging_report_edit_on_one_platform_holds_up_no_platform(tmp_pa
             async with asyncio.timeout(10):
                 await running
         await worker.close()
+
+
+async def test_the_hook_runs_by_the_clock_not_after_every_batch(tmp_path: Path) -> None:
+    """Each run of the hook may edit a live report, a request out of the platform's limit: while rows keep
+    completing it runs every ``report_every_seconds``, not after every ``batch_size`` rows (which cost Discord
+    fan-outs 1 % of their budget in edits)."""
+    clock = FixedClock()
+
+    class Steady(FaultyAdapter):
+        """Takes a moment per send, as a paced platform does, so the pipeline never runs dry mid-way."""
+
+        async def send_direct(self, recipient: IdentityRecord, message: RenderedMessage, *,
+                              delivery_key: str) -> SentMessage:
+            await asyncio.sleep(0.002)
+            return await super().send_direct(recipient, message, delivery_key=delivery_key)
+
+    adapter = Steady(clock=clock)
+    seen: list[int] = []
+    all_seen = asyncio.Event()
+
+    async def hook(rows: Sequence[Delivery]) -> list[Delivery]:
+        seen.append(len(rows))
+        if sum(seen) >= ROWS:
+            all_seen.set()
+        return []
+
+    async with app_with(tmp_path, clock, adapter) as app:
+        await notify(app, await people_on(app, "test", ROWS), "k")
+        config = DeliveryConfig(batch_size=10, report_every_seconds=60.0)
+        worker = DeliveryWorker(app.store, clock, app.services.translator, app.services.people, [Outlet(adapter)],
+                                {}, config, Wakeup(), after_batch=(hook,),
+                                lease=LeaseConfig("clocked", sole_instance=False))
+        await worker.start()
+        running = asyncio.create_task(worker.run())
+        try:
+            async with asyncio.timeout(10):
+                await all_seen.wait()  # the last rows are handed over once the pipeline runs dry
+        finally:
+            worker.request_stop()
+            async with asyncio.timeout(10):
+                await running
+        await worker.close()
+    assert sum(seen) == ROWS
+    assert len(seen) <= 3  # after every batch it was called 12 times
