@@ -26,6 +26,7 @@ from adapters.slack.settings import SlackSettings
 from bot.config import CoreConfig
 from bot.i18n import available_languages
 from bot.model import Identity
+from bot.retention import RetentionPolicy
 
 DEFAULT_SETTINGS_FILE = Path("settings.toml")
 _settings_file: ContextVar[Path] = ContextVar("settings_file", default=DEFAULT_SETTINGS_FILE)
@@ -101,6 +102,19 @@ class DeliverySettings(BaseModel):
         "monday"
 
 
+class PrivacySettings(BaseModel):
+    """How long the bot keeps what it no longer needs, in days (0: for ever); pruned once a day."""
+
+    keep_deliveries_days: int = Field(default=90, ge=0)
+    keep_audit_days: int = Field(default=365, ge=0)
+    keep_past_meetings_days: int = Field(default=365, ge=0)
+
+    def policy(self) -> RetentionPolicy:
+        """The windows as the core takes them (it never reads the settings)."""
+        return RetentionPolicy.from_days(self.keep_deliveries_days, self.keep_audit_days,
+                                         self.keep_past_meetings_days)
+
+
 class CoalitionSettings(BaseModel):
     name: str = "Demo Coalition"
     timezone: str = "UTC"
@@ -174,6 +188,7 @@ class Settings(BaseSettings):
     email: EmailSettings = EmailSettings()
     delivery: DeliverySettings = DeliverySettings()
     coalition: CoalitionSettings = CoalitionSettings()
+    privacy: PrivacySettings = PrivacySettings()
 
     @classmethod
     def settings_customise_sources(

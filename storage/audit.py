@@ -3,9 +3,22 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from bot.audit import AuditAction, AuditEntry, parse_action
+from aiosqlite import Row
+
+from bot.audit import AuditAction, AuditEntry, AuditFilter, parse_action
 from storage.database import Database, from_db_time, to_db_time
+
+# The subjects that belong to a topic besides the topic's own slug: its announcements, meetings, join
+# requests and resources, each an indexed lookup of ``audit_subject`` (migration 0018).
+_TOPIC_SUBJECTS = (
+    "a.subject = ?"
+    " OR a.subject IN (SELECT 'announcement:' || id FROM announcements WHERE topic_id = ?)"
+    " OR a.subject IN (SELECT 'meeting:' || id FROM meetings WHERE topic_id = ?)"
+    " OR a.subject IN (SELECT 'request:' || id FROM subscription_requests WHERE topic_id = ?)"
+    " OR a.subject IN (SELECT 'resource:' || resource_id FROM resource_topics WHERE topic_id = ?)"
+)
 
 
 class SqliteAudit:
@@ -23,6 +36,34 @@ class SqliteAudit:
 
     async def recent(self, limit: int = 50) -> list[AuditEntry]:
         rows = await self._db.fetch_all("SELECT * FROM audit_log ORDER BY id DESC LIMIT ?", (limit,))
-        return [AuditEntry(id=row["id"], actor_id=row["actor_id"], action=parse_action(row["action"]),
-                           subject=row["subject"], before=row["before"], after=row["after"],
-                           at=from_db_time(row["at"])) for row in rows]
+        return [_entry(row) for row in rows]
+
+    async def listing(self, only: AuditFilter, offset: int, limit: int) -> list[AuditEntry]:
+        sql, params = listing_query(only, offset, limit)
+        return [_entry(row, row["actor_name"]) for row in await self._db.fetch_all(sql, params)]
+
+
+def listing_query(only: AuditFilter, offset: int, limit: int) -> tuple[str, tuple[Any, ...]]:
+    """The SQL and parameters of :meth:`SqliteAudit.listing` (apart, so a test can EXPLAIN it)."""
+    where: list[str] = []
+    params: list[Any] = []
+    if only.person_id is not None:
+        where.append("(a.actor_id = ? OR a.subject = ?)")
+        params += [only.person_id, f"person:{only.person_id}"]
+    if only.topic_id is not None:
+        where.append(f"({_TOPIC_SUBJECTS})")
+        params += [only.topic_slug, *[only.topic_id] * 4]
+    if only.since is not None:
+        # The first entry since then (a range of audit_log_at) bounds the ids: a range of the primary key, read
+        # newest first, instead of a walk through the whole log.
+        where.append("a.at >= ? AND a.id >= (SELECT MIN(id) FROM audit_log INDEXED BY audit_log_at WHERE at >= ?)")
+        params += [to_db_time(only.since)] * 2
+    sql = ("SELECT a.*, p.display_name AS actor_name FROM audit_log a LEFT JOIN people p ON p.id = a.actor_id"
+           f" {'WHERE ' + ' AND '.join(where) if where else ''} ORDER BY a.id DESC LIMIT ? OFFSET ?")
+    return sql, (*params, limit, offset)
+
+
+def _entry(row: Row, actor_name: str | None = None) -> AuditEntry:
+    return AuditEntry(id=row["id"], actor_id=row["actor_id"], action=parse_action(row["action"]),
+                      subject=row["subject"], before=row["before"], after=row["after"],
+                      at=from_db_time(row["at"]), actor_name=actor_name)

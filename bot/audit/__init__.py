@@ -2,7 +2,7 @@
 
 Every feature appends to the one log, so it belongs to none of them; its values live here rather than in
 :mod:`bot.model` (who someone is) or :mod:`bot.ports` (the platform ports). ``storage/audit.py`` implements
-:class:`AuditStore`.
+:class:`AuditStore`. Reading it back for admins (the ``audit`` command) is in :mod:`bot.audit.commands`.
 """
 
 from __future__ import annotations
@@ -28,6 +28,8 @@ class AuditAction(StrEnum):
     MEETING_CREATE = "meeting.create"
     MEETING_MOVE_OCCURRENCE = "meeting.move-occurrence"
     MEETING_RESCHEDULE = "meeting.reschedule"
+    PERSON_ERASE = "person.erase"
+    """A person erased themselves (``forget me``): the entry says that it happened, never who."""
     REQUEST_APPROVE = "request.approve"
     REQUEST_DENY = "request.deny"
     RESOURCE_ADD = "resource.add"
@@ -46,6 +48,18 @@ class AuditAction(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
+class AuditFilter:
+    """Which entries an admin asks for. ``person_id``: entries they made or that are about them (a grant to
+    them); ``topic_id`` with its current ``topic_slug``: the topic's own changes and those of its announcements,
+    meetings, requests and resources; ``since``: entries at or after that instant. Empty: every entry."""
+
+    person_id: int | None = None
+    topic_id: int | None = None
+    topic_slug: str = ""
+    since: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class AuditEntry:
     """One line of the log. ``action`` is a plain ``str`` only for a row whose action this version does not know
     (written by a newer version, or by hand): reading the log must never fail on history."""
@@ -57,6 +71,8 @@ class AuditEntry:
     before: str | None
     after: str | None
     at: datetime
+    actor_name: str | None = None
+    """The actor's display name when the entry was read for a listing (``None``: the bot, or not read)."""
 
 
 def parse_action(stored: str) -> AuditAction | str:
@@ -79,4 +95,10 @@ class AuditStore(Protocol):
     async def recent(self, limit: int = 50) -> list[AuditEntry]:
         """Returns the newest ``limit`` entries, newest first (an unknown stored action as a plain ``str``, see
         :class:`AuditEntry`). Raises nothing of its own."""
+        ...
+
+    async def listing(self, only: AuditFilter, offset: int, limit: int) -> list[AuditEntry]:
+        """Returns the entries matching ``only``, newest first, skipping ``offset`` and at most ``limit``, each
+        with its actor's display name. Every filter is served by an index (the cost follows the page, not the
+        log). Raises nothing of its own."""
         ...

@@ -1,0 +1,106 @@
+"""Retention: once a day, delete what the coalition chose not to keep (``[privacy]`` in the settings):
+finished delivery rows, audit entries and past meetings older than their windows.
+
+The core never reads the settings: the composition root hands it a :class:`RetentionPolicy`. When the job last
+ran is kept in the database (:class:`RetentionStore`), so a restart neither runs it twice in a day nor waits
+a whole day again. The log says how many rows went, never what they held.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from bot.clock import Clock
+
+log = logging.getLogger(__name__)
+
+JOB = "retention"
+EVERY = timedelta(days=1)
+
+
+@dataclass(frozen=True, slots=True)
+class RetentionPolicy:
+    """How long each kind of record is kept; ``None``: for ever."""
+
+    deliveries: timedelta | None = timedelta(days=90)
+    audit: timedelta | None = timedelta(days=365)
+    past_meetings: timedelta | None = timedelta(days=365)
+
+    @classmethod
+    def from_days(cls, deliveries: int, audit: int, past_meetings: int) -> RetentionPolicy:
+        """From whole days as the settings write them, 0 meaning for ever."""
+        def window(days: int) -> timedelta | None:
+            if days < 0:
+                raise ValueError("a retention window cannot be negative")
+            return timedelta(days=days) if days else None
+        return cls(deliveries=window(deliveries), audit=window(audit), past_meetings=window(past_meetings))
+
+
+@dataclass(frozen=True, slots=True)
+class Pruned:
+    """How many rows one run deleted, by kind (what the log reports)."""
+
+    deliveries: int = 0
+    audit_entries: int = 0
+    meetings: int = 0
+
+
+class RetentionStore(Protocol):
+    """Deletes by age, and remembers when a periodic job last ran. Raises nothing of its own."""
+
+    async def last_run(self, job: str) -> datetime | None:
+        """Returns when ``job`` last completed, ``None`` if never. Raises nothing of its own."""
+        ...
+
+    async def mark_run(self, job: str, now: datetime) -> None:
+        """Record that ``job`` completed at ``now``; returns nothing. Raises nothing of its own."""
+        ...
+
+    async def prune_deliveries(self, ended_before: datetime) -> int:
+        """Delete finished delivery rows that ended before ``ended_before`` (never pending or sending ones,
+        nor one an unfinished announcement or an unsent missed report still needs), leaving every
+        announcement's report numbers as they were; returns how many. Raises nothing of its own."""
+        ...
+
+    async def prune_audit(self, before: datetime) -> int:
+        """Delete audit entries written before ``before``; returns how many. Raises nothing of its own."""
+        ...
+
+    async def prune_meetings(self, ended_before: datetime) -> int:
+        """Delete meetings that ended before ``ended_before``, with their occurrences, RSVPs and reminder
+        records; returns how many meetings. Raises nothing of its own."""
+        ...
+
+
+class Retention:
+    """The daily prune. :meth:`run_due` is cheap when it is not due (one indexed read), so the app's scheduled
+    work calls it every round."""
+
+    def __init__(self, store: RetentionStore, clock: Clock, policy: RetentionPolicy) -> None:
+        self._store = store
+        self._clock = clock
+        self._policy = policy
+
+    async def run_due(self) -> Pruned | None:
+        """Prune if the last run is a day old or more (or there was none); ``None`` when it was not due."""
+        now = self._clock.now()
+        last = await self._store.last_run(JOB)
+        if last is not None and now - last < EVERY:
+            return None
+        pruned = await self.prune(now)
+        await self._store.mark_run(JOB, now)
+        log.info("retention: pruned %d delivery rows, %d audit entries, %d past meetings",
+                 pruned.deliveries, pruned.audit_entries, pruned.meetings)
+        return pruned
+
+    async def prune(self, now: datetime) -> Pruned:
+        """Delete everything older than its window at ``now``, whether due or not."""
+        policy = self._policy
+        return Pruned(
+            deliveries=await self._store.prune_deliveries(now - policy.deliveries) if policy.deliveries else 0,
+            audit_entries=await self._store.prune_audit(now - policy.audit) if policy.audit else 0,
+            meetings=await self._store.prune_meetings(now - policy.past_meetings) if policy.past_meetings else 0,
+        )

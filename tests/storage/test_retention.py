@@ -1,0 +1,175 @@
+"""Retention (``[privacy]``): what is older than its window goes, what is younger or still needed stays, an
+announcement's report says the same afterwards, and the daily job runs once a day across restarts."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from app.settings import Settings
+from bot.audit import AuditAction, AuditFilter
+from bot.retention import Retention, RetentionPolicy
+from storage.audit import SqliteAudit, listing_query
+from storage.database import Database, to_db_time
+from storage.delivery_reports import SqliteDeliveryReports
+from storage.retention import SqliteRetention
+from tests.support import FixedClock
+
+NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+OLD = NOW - timedelta(days=100)
+YOUNG = NOW - timedelta(days=10)
+POLICY = RetentionPolicy(deliveries=timedelta(days=90), audit=timedelta(days=365),
+                         past_meetings=timedelta(days=365))
+
+
+@pytest.fixture
+async def db(tmp_path: Path) -> AsyncIterator[Database]:
+    async with Database.open(tmp_path / "bot.db") as opened:
+        await opened.execute("INSERT INTO people (id, display_name, created_at) VALUES (1, 'Ana', ?)",
+                             (to_db_time(OLD),))
+        await opened.execute("INSERT INTO topics (id, slug, title, visibility, policy, created_at)"
+                             " VALUES (1, 'disinfo', 'Disinfo', 'members', 'open', ?)", (to_db_time(OLD),))
+        yield opened
+
+
+async def _announcement(db: Database, ended: datetime, state: str = "sent") -> int:
+    return await db.insert(
+        "INSERT INTO announcements (topic_id, author_id, text, state, created_at, sent_at)"
+        " VALUES (1, 1, 'hello', ?, ?, ?)", (state, to_db_time(ended), to_db_time(ended)))
+
+
+async def _delivery(db: Database, key: str, status: str, ended: datetime, announcement_id: int | None = None,
+                    kind: str = "announcement") -> None:
+    await db.insert(
+        "INSERT INTO deliveries (dedupe_key, kind, person_id, payload, status, not_before, created_at, sent_at,"
+        " announcement_id, reported_at) VALUES (?, ?, 1, '{}', ?, ?, ?, ?, ?, ?)",
+        (key, kind, status, to_db_time(ended), to_db_time(ended),
+         to_db_time(ended) if status not in ("pending", "sending") else None, announcement_id, to_db_time(ended)))
+
+
+async def _keys(db: Database) -> set[str]:
+    return {row["dedupe_key"] for row in await db.fetch_all("SELECT dedupe_key FROM deliveries")}
+
+
+async def test_finished_rows_older_than_the_window_go_younger_and_pending_stay(db: Database) -> None:
+    await _delivery(db, "old-sent", "sent", OLD, kind="reminder")
+    await _delivery(db, "old-failed", "failed", OLD, kind="reminder")
+    await _delivery(db, "old-pending", "pending", OLD, kind="reminder")
+    await _delivery(db, "old-sending", "sending", OLD, kind="reminder")
+    await _delivery(db, "young-sent", "sent", YOUNG, kind="reminder")
+    old = await _announcement(db, OLD)
+    await _delivery(db, "old-announcement", "sent", OLD, old)
+    young = await _announcement(db, YOUNG)
+    await _delivery(db, "young-announcement", "sent", OLD, young)  # its announcement ended recently
+    busy = await _announcement(db, OLD)
+    await _delivery(db, "busy-sent", "sent", OLD, busy)
+    await _delivery(db, "busy-pending", "pending", OLD, busy)  # an unfinished fan-out keeps all its rows
+
+    pruned = await Retention(SqliteRetention(db), FixedClock(NOW), POLICY).prune(NOW)
+
+    assert pruned.deliveries == 3
+    assert await _keys(db) == {"old-pending", "old-sending", "young-sent", "young-announcement", "busy-sent",
+                               "busy-pending"}
+
+
+async def test_an_announcements_report_numbers_are_unchanged_by_pruning(db: Database) -> None:
+    old = await _announcement(db, OLD)
+    for n, status in enumerate(["sent", "sent", "sent", "failed", "skipped"]):
+        await _delivery(db, f"a{n}", status, OLD, old)
+    reports = SqliteDeliveryReports(db)
+    before = await reports.live_counts(old)
+    assert sum(c.count for c in before) == 5
+
+    assert (await SqliteRetention(db).prune_deliveries(NOW - timedelta(days=90))) == 5
+
+    assert await _keys(db) == set()
+    assert await reports.live_counts(old) == before
+    # Any other delete still counts down (the marker of the prune is gone).
+    await _delivery(db, "later", "sent", NOW, old)
+    await db.execute("DELETE FROM deliveries WHERE dedupe_key = 'later'")
+    assert await reports.live_counts(old) == before
+
+
+async def test_audit_entries_and_past_meetings_older_than_their_windows_go(db: Database) -> None:
+    audit = SqliteAudit(db)
+    await audit.record(1, AuditAction.TOPIC_EDIT, "disinfo", None, None, NOW - timedelta(days=400))
+    await audit.record(1, AuditAction.TOPIC_EDIT, "disinfo", None, None, NOW - timedelta(days=300))
+    for meeting_id, start in ((1, NOW - timedelta(days=400)), (2, NOW - timedelta(days=30))):
+        await db.execute(
+            "INSERT INTO meetings (id, topic_id, author_id, title, start_local, zone, duration_minutes, remind,"
+            " state, created_at) VALUES (?, 1, 1, 'Call', '2025-01-01T10:00', 'UTC', 60, '', 'active', ?)",
+            (meeting_id, to_db_time(start - timedelta(days=7))))
+        await db.execute("INSERT INTO meeting_occurrences (meeting_id, original_start, start, state)"
+                         " VALUES (?, ?, ?, 'scheduled')", (meeting_id, to_db_time(start), to_db_time(start)))
+        await db.execute("INSERT INTO meeting_rsvps (meeting_id, person_id, occurrence, answer, updated_at)"
+                         " VALUES (?, 1, '', 'yes', ?)", (meeting_id, to_db_time(start)))
+
+    pruned = await Retention(SqliteRetention(db), FixedClock(NOW), POLICY).prune(NOW)
+
+    assert (pruned.audit_entries, pruned.meetings) == (1, 1)
+    assert len(await audit.recent()) == 1
+    for table in ("meetings", "meeting_occurrences", "meeting_rsvps"):
+        rows = await db.fetch_all(f"SELECT meeting_id FROM {table}" if table != "meetings"
+                                  else "SELECT id AS meeting_id FROM meetings")
+        assert [row["meeting_id"] for row in rows] == [2]
+
+
+async def test_zero_keeps_for_ever(db: Database) -> None:
+    await _delivery(db, "ancient", "sent", NOW - timedelta(days=5000), kind="reminder")
+    forever = RetentionPolicy.from_days(0, 0, 0)
+    assert forever == RetentionPolicy(None, None, None)
+    await Retention(SqliteRetention(db), FixedClock(NOW), forever).prune(NOW)
+    assert await _keys(db) == {"ancient"}
+
+
+async def test_the_job_runs_once_a_day_across_a_restart(tmp_path: Path) -> None:
+    path = tmp_path / "restart.db"
+    clock = FixedClock(NOW)
+    async with Database.open(path) as db:
+        job = Retention(SqliteRetention(db), clock, POLICY)
+        assert await job.run_due() is not None
+        clock.advance(hours=23)
+        assert await job.run_due() is None
+    async with Database.open(path) as reopened:  # a restart: only the database remembers
+        job = Retention(SqliteRetention(reopened), clock, POLICY)
+        assert await job.run_due() is None
+        clock.advance(hours=1)
+        assert await job.run_due() is not None
+        assert await job.run_due() is None
+
+
+async def _plan(db: Database, sql: str, params: tuple[object, ...]) -> str:
+    return " | ".join(str(row["detail"]) for row in await db.fetch_all("EXPLAIN QUERY PLAN " + sql, params))
+
+
+@pytest.mark.parametrize(("only", "indexes"), [
+    (AuditFilter(person_id=1), ("audit_log_actor", "audit_log_subject")),
+    (AuditFilter(topic_id=1, topic_slug="disinfo"), ("audit_log_subject", "announcements_topic", "meetings_topic",
+                                                     "requests_topic", "resource_topics_topic")),
+    (AuditFilter(since=NOW), ("INTEGER PRIMARY KEY (rowid>?)", "audit_log_at")),
+])
+async def test_audit_listing_reads_indexes_not_the_whole_log(db: Database, only: AuditFilter,
+                                                             indexes: tuple[str, ...]) -> None:
+    plan = await _plan(db, *listing_query(only, 0, 16))
+    assert "SCAN" not in plan, plan
+    for index in indexes:
+        assert index in plan, plan
+
+
+async def test_pruning_the_audit_log_reads_its_time_index(db: Database) -> None:
+    plan = await _plan(db, "SELECT id FROM audit_log WHERE at < ? LIMIT 500", ("x",))
+    assert "audit_log_at" in plan and "SCAN" not in plan
+
+
+def test_privacy_settings_refuse_negative_windows(tmp_path: Path) -> None:
+    config = tmp_path / "s.toml"
+    config.write_text("[privacy]\nkeep_audit_days = -1\n")
+    with pytest.raises(ValidationError):
+        Settings.load(config)
+    config.write_text("[privacy]\nkeep_deliveries_days = 30\nkeep_past_meetings_days = 0\n")
+    policy = Settings.load(config).privacy.policy()
+    assert policy == RetentionPolicy(deliveries=timedelta(days=30), audit=timedelta(days=365), past_meetings=None)
