@@ -60,13 +60,17 @@ from bot.meetings.service import MeetingService
 from bot.model import Identity
 from bot.people.service import PeopleService
 from bot.ports import DirectChannelOpener, PlatformAdapter
+from bot.privacy.service import PrivacyService
 from bot.public.service import PublicService
 from bot.resources.service import ResourceService
+from bot.retention import Retention
 from bot.subscriptions.digests import DIGEST_EXPIRED, DigestConfig, DigestService
 from bot.subscriptions.service import SubscriptionService
 from bot.topics.service import TopicService
 from storage.database import Database
 from storage.health import SqliteHealth
+from storage.privacy import SqlitePrivacy
+from storage.retention import SqliteRetention
 from storage.store import SqliteStore
 
 log = logging.getLogger(__name__)
@@ -101,6 +105,8 @@ class App:
     """Followers by email, when ``[email]`` is configured (the web pages call it; ``run_due`` prunes)."""
     say: Callable[[str], None] | None = None
     """Where the console user reads what the app itself reports at start (the site's address)."""
+    retention: Retention | None = None
+    """The daily prune of what ``[privacy]`` no longer keeps (its last run is in the database)."""
 
     async def run_due(self) -> None:
         """Do everything that is due now: expire requests, start due announcements, queue digests, send
@@ -112,7 +118,7 @@ class App:
 
     async def _scheduled(self) -> None:
         """What falls due with time, in order: request expiry, due announcements, reminders, digests, missed
-        reports, and unconfirmed email requests past their expiry."""
+        reports, unconfirmed email requests past their expiry, and the daily retention prune."""
         await self.services.subscriptions.expire_requests()
         await self._announcements_due()
         await self.services.meetings.run_due()
@@ -120,6 +126,8 @@ class App:
         await self.services.missed.run_due()
         if self.email is not None:
             await self.email.prune(self.services.clock.now())
+        if self.retention is not None:
+            await self.retention.run_due()
 
     async def _announcements_due(self) -> None:
         """Start scheduled announcements that fell due; close those whose deliveries have all ended, and
@@ -239,7 +247,8 @@ async def build_app(settings: Settings, *, clock: Clock | None = None, console_o
             meetings=meetings, reminders=reminders,
             missed=MissedReporter(store, clock, notifier, wakeup, config.admins),
             outbox_reports=OutboxReports(store, clock, lambda: tuple(outlets)),
-            announcement_retry=AnnouncementRetry(store, clock, wakeup, announcement_service),
+            announcement_retry=AnnouncementRetry(store, clock, wakeup, announcement_service), audit=store.audit,
+            privacy=PrivacyService(SqlitePrivacy(db), store, clock, config.admins),
         )
         dispatcher = Dispatcher(bound_commands(services), people, translator, clock, autocomplete(services),
                                 metrics=metrics)
@@ -327,7 +336,7 @@ async def build_app(settings: Settings, *, clock: Clock | None = None, console_o
         yield App(settings=settings, db=db, store=store, services=services, dispatcher=dispatcher,
                   worker=worker, console=console, digests=services.digests, scheduler=scheduler,
                   platform_runners=runners, direct_channels=direct_channels.opener, public=public, site=site,
-                  email=email,
+                  email=email, retention=Retention(SqliteRetention(db), clock, settings.privacy.policy()),
                   say=printer(console_output) if console is not None else None)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from app.services import Services
 from bot.announcements import commands as announcements
+from bot.audit import commands as audit
 from bot.channels import commands as channels
 from bot.commands import help
 from bot.commands.autocomplete import Autocomplete, Suggestion, fixed, time_zones
@@ -14,6 +15,7 @@ from bot.commands.spec import ArgKind, Command
 from bot.delivery import commands as delivery
 from bot.meetings import commands as meetings
 from bot.people import commands as people
+from bot.privacy import commands as privacy
 from bot.resources import commands as resources
 from bot.subscriptions import commands as subscriptions
 from bot.topics import commands as topics
@@ -25,7 +27,8 @@ def all_commands() -> list[Command]:
         + [r.command for r in subscriptions.routes()] + [r.command for r in resources.routes()] \
         + [r.command for r in announcements.routes()] + [r.command for r in channels.routes()] \
         + [r.command for r in meetings.routes()] + [r.command for r in people.routes()] \
-        + [r.command for r in delivery.routes()]
+        + [r.command for r in delivery.routes()] + [r.command for r in audit.routes()] \
+        + [r.command for r in privacy.routes()]
 
 
 def bound_commands(s: Services) -> list[BoundCommand]:
@@ -44,6 +47,8 @@ def bound_commands(s: Services) -> list[BoundCommand]:
         *bind(meetings.routes(), meetings.MeetingCommandDeps(s.meetings, s.topics, s.people, s.outbox_reports)),
         *bind(people.routes(), people.PeopleCommandDeps(s.people, s.topics, s.translator)),
         *bind(delivery.routes(), delivery.DeliveryCommandDeps(s.outbox_reports)),
+        *bind(audit.routes(), audit.AuditCommandDeps(s.audit, s.people, s.topics)),
+        *bind(privacy.routes(), privacy.PrivacyCommandDeps(s.privacy)),
     ]
 
 

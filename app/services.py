@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from bot.announcements.retry import AnnouncementRetry
 from bot.announcements.service import AnnouncementService
+from bot.audit import AuditStore
 from bot.channels.service import ChannelService
 from bot.clock import Clock
 from bot.commands.registry import CommandRegistry
@@ -20,6 +21,7 @@ from bot.i18n import Translator
 from bot.meetings.reminder_queue import ReminderQueue
 from bot.meetings.service import MeetingService
 from bot.people.service import PeopleService
+from bot.privacy.service import PrivacyService
 from bot.resources.service import ResourceService
 from bot.subscriptions.digests import DigestService
 from bot.subscriptions.service import SubscriptionService
@@ -45,3 +47,6 @@ class Services:
     missed: MissedReporter
     outbox_reports: OutboxReports
     announcement_retry: AnnouncementRetry
+    privacy: PrivacyService
+    audit: AuditStore
+    """The audit log, read by the admins' ``audit`` command (every feature writes it through the store)."""

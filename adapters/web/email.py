@@ -23,10 +23,11 @@ from multidict import MultiDictProxy
 from adapters.web.language import choose
 from adapters.web.render import Renderer, clean
 from bot.email.address import mask, normalise
-from bot.email.model import EMAIL_MODES, ManageView
+from bot.email.model import EMAIL_MODES, PLATFORM, ManageView
 from bot.email.service import EmailFollowers, email_mode
 from bot.errors import UserError
 from bot.i18n import Msg, Text, _
+from bot.model import Identity
 from bot.people.languages import own_name
 from bot.subscriptions.model import MODE_LABELS, DeliveryMode
 
@@ -61,6 +62,7 @@ EMAIL_LABELS: dict[str, Text] = {
     "removed_title": _("Address removed"), "removed": _("Your address has been removed. These links no longer work."),
     "zone": _("Time zone"), "refused_title": _("Not allowed"),
     "refused": _("This form can only be sent from this site's own pages."),
+    "mydata": _("Download everything we hold about you (JSON)"),
 }
 MODE_CHOICES: dict[DeliveryMode, Text] = {DeliveryMode.IMMEDIATE: EMAIL_LABELS["immediate"],
                                           **{mode: MODE_LABELS[mode] for mode in EMAIL_MODES[1:]}}
@@ -76,6 +78,8 @@ class TopicPage(Protocol):
 
 
 ClientKey = Callable[[web.Request], str]
+MyData = Callable[[Identity], Awaitable[bytes | None]]
+"""Everything held about whoever an identity belongs to, as the JSON file (``PrivacyService.export_of``)."""
 
 
 def remote_client(request: web.Request) -> str:
@@ -141,11 +145,12 @@ class EmailPages:
     """The handlers of :func:`email_routes`; each page is ``no-store`` and ``noindex`` (see above)."""
 
     def __init__(self, followers: EmailFollowers, renderer: Renderer, topic_page: TopicPage,
-                 client_of: ClientKey = remote_client) -> None:
+                 client_of: ClientKey = remote_client, my_data: MyData | None = None) -> None:
         self._followers = followers
         self._render = renderer
         self._topic_page = topic_page
         self._client_of = client_of
+        self._my_data = my_data
 
     def language(self, request: web.Request) -> str:
         return choose(request.query.get("lang"), request.headers.get("Accept-Language"),
@@ -274,7 +279,18 @@ class EmailPages:
                           saved=saved, modes=mode_choices(self._render, language), chosen=chosen,
                           languages=[(code, own_name(code)) for code in self._render.languages],
                           chosen_language=given.get("language", view.language), zone=given.get("zone", view.zone),
-                          field=TOPIC_FIELD, stop=STOP)
+                          field=TOPIC_FIELD, stop=STOP, mydata=self._my_data is not None)
+
+    async def my_data(self, request: web.Request) -> web.StreamResponse:
+        """The follower's data as a JSON download (what ``mydata`` sends in chat): the key is the only way in,
+        so an unknown or spent one answers the expired page like every other link."""
+        view = await self._followers.manage(request.match_info["key"])
+        data = None if view is None or self._my_data is None else await self._my_data(Identity(PLATFORM, view.address))
+        if data is None:
+            return self._expired(request)
+        return web.Response(body=data, content_type="application/json", charset="utf-8",
+                            headers={"Cache-Control": "no-store", "X-Robots-Tag": "noindex, nofollow",
+                                     "Content-Disposition": 'attachment; filename="mydata.json"'})
 
     async def manage(self, request: web.Request) -> web.StreamResponse:
         if cross_site(request, self._render.config.base_url):
@@ -326,10 +342,12 @@ def _changes(view: ManageView, form: Mapping[str, str]) -> dict[str, DeliveryMod
 
 
 def email_routes(followers: EmailFollowers, renderer: Renderer, topic_page: TopicPage, *,
-                 client_of: ClientKey = remote_client) -> list[web.RouteDef]:
+                 client_of: ClientKey = remote_client, my_data: MyData | None = None) -> list[web.RouteDef]:
     """The email pages' route table for :func:`adapters.web.server.build_site` (only when email is on).
-    ``topic_page`` is :meth:`adapters.web.pages.Pages.topic` of a ``Pages(..., email_enabled=True)``."""
-    pages = EmailPages(followers, renderer, topic_page, client_of)
+    ``topic_page`` is :meth:`adapters.web.pages.Pages.topic` of a ``Pages(..., email_enabled=True)``; with
+    ``my_data``, the manage page offers the follower's data as a download."""
+    pages = EmailPages(followers, renderer, topic_page, client_of, my_data)
+    download = [web.get(f"/email/manage/{{key:{TOKEN}}}/mydata.json", pages.my_data)] if my_data else []
     return [web.post("/topics/{slug}/subscribe", pages.subscribe),
             web.get("/topics/{slug}/subscribe", pages.back_to_topic),
             web.get(f"/email/confirm/{{token:{TOKEN}}}", pages.confirm_page),
@@ -337,4 +355,4 @@ def email_routes(followers: EmailFollowers, renderer: Renderer, topic_page: Topi
             web.get(f"/email/unsubscribe/{{key:{TOKEN}}}", pages.unsubscribe_page),
             web.post(f"/email/unsubscribe/{{key:{TOKEN}}}", pages.unsubscribe),
             web.get(f"/email/manage/{{key:{TOKEN}}}", pages.manage_page),
-            web.post(f"/email/manage/{{key:{TOKEN}}}", pages.manage)]
+            web.post(f"/email/manage/{{key:{TOKEN}}}", pages.manage), *download]

@@ -33,11 +33,12 @@ from bot.delivery.model import Delivery, DeliveryKind, DeliveryStatus, NewDelive
 from bot.delivery.notify import Notifier
 from bot.delivery.payloads import ChangePayload
 from bot.errors import PermissionDenied, UserError
-from bot.i18n import Text, _, _n, encode_text
+from bot.i18n import Msg, Text, _, _n, encode_text
 from bot.messages import Action, ActionStyle, Message, stamp
 from bot.metrics import NO_METRICS, NO_PLATFORM, Metrics
 from bot.model import Role
 from bot.ports import Store
+from bot.privacy.model import FORMER_MEMBER, FORMER_PERSON_ID
 from bot.subscriptions.declarations import SUBSCRIBE, UNSUBSCRIBE
 from bot.subscriptions.model import DeliveryMode
 from bot.topics.access import coordinates
@@ -77,7 +78,7 @@ class AnnouncementService:
         self._fan_out = FanOut(store, clock, wake, config.fan_out_chunk, self._fan_out_written)
         # A fan-out builds the same announcement thousands of times: keep it, its topic and author briefly.
         # Edits and cancels clear it, so a copy sent after an edit never carries the old text.
-        self._sources: dict[int, tuple[float, Announcement, Topic | None, str]] = {}
+        self._sources: dict[int, tuple[float, Announcement, Topic | None, Msg]] = {}
 
     @property
     def config(self) -> AnnouncementConfig:
@@ -352,7 +353,7 @@ class AnnouncementService:
                        footer=_("From {author} · topic “{topic}”", author=author, topic=topic.slug),
                        actions=actions)
 
-    async def _source(self, announcement_id: int) -> tuple[Announcement | None, Topic | None, str]:
+    async def _source(self, announcement_id: int) -> tuple[Announcement | None, Topic | None, Msg]:
         cached = self._sources.get(announcement_id)
         if cached is not None and time.monotonic() - cached[0] < SOURCE_TTL:
             return cached[1], cached[2], cached[3]
@@ -361,7 +362,8 @@ class AnnouncementService:
             return None, None, "?"
         topic = await self._store.topics.get(announcement.topic_id)
         author = await self._store.people.get(announcement.author_id)
-        name = author.display_name if author else "?"
+        # An erased author's announcements stay, signed as a former member (bot.privacy).
+        name: Msg = author.display_name if author and author.id != FORMER_PERSON_ID else FORMER_MEMBER
         self._sources[announcement_id] = (time.monotonic(), announcement, topic, name)
         return announcement, topic, name
 

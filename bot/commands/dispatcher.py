@@ -123,8 +123,11 @@ class Dispatcher:
             self._metrics.command_handled(" ".join(command.path) if command else "unknown", outcome)
         # The handler may have changed the caller's language (settings language): reply in the new one. The
         # people feature answers from what it read before the handler when nothing was written since.
-        caller = await self._callers.caller_for_person(caller.person.id, via=incoming.identity,
-                                                       locale=incoming.locale)
+        try:
+            caller = await self._callers.caller_for_person(caller.person.id, via=incoming.identity,
+                                                           locale=incoming.locale)
+        except LookupError:  # the handler erased the caller ("forget me"): answer as read before it ran
+            pass
         return Reply(message=message.render(self._translator, caller.language), language=caller.language,
                      timezone=caller.timezone, person_id=caller.person.id)
 

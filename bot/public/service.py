@@ -40,7 +40,9 @@ from bot.topics.service import TopicService
 from bot.topics.visibility import known_topics
 
 ANONYMOUS_ID = 0
-"""No stored person has id 0 (SQLite ids start at 1), so nobody's subscriptions or invitations apply."""
+"""Person 0 is nobody (SQLite ids start at 1) or, after an erasure, the placeholder "former member" that erased
+authors' announcements point to (:data:`bot.privacy.model.FORMER_PERSON_ID`), which never holds a subscription,
+grant or invitation: either way nothing of anyone's applies to an anonymous reader."""
 
 PUBLISHED = (AnnouncementState.SENDING, AnnouncementState.SENT)
 """What a reader may see: from the moment it goes out (the public channel has it then), edits included; never a

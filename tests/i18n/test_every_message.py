@@ -54,6 +54,10 @@ EXAMPLES: dict[str, list[tuple[str, str, str]]] = {
     "help": [(OUTSIDER, "help", OK), (MEMBER, "help subscribe", OK), (ADMIN, "help topic create", OK),
              (MEMBER, "help nosuchcommand", ERROR)],
     "topics": [(OUTSIDER, "topics", OK), (MEMBER, "topics", OK), (ADMIN, "topics", OK)],
+    "audit": [(ADMIN, "audit", OK), (ADMIN, "audit demo-member since:7d", OK), (ADMIN, "audit disinformation", OK),
+              (ADMIN, "audit since:0", ERROR), (MEMBER, "audit", ERROR)],
+    "mydata": [(OUTSIDER, "mydata", OK), (MEMBER, "mydata", OK)],
+    "forget me": [(MEMBER, "forget me", OK), (MEMBER, "forget me maybe", ERROR)],
     "topic create": [(ADMIN, "topic create climate Climate justice visibility:members policy:approval "
                              'description:"Digital rights and the climate"', OK),
                      (ADMIN, "topic create Bad!Slug Title", ERROR), (MEMBER, "topic create other Other", ERROR)],

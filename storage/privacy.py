@@ -1,0 +1,180 @@
+"""Every row that names one person, read for their export and erased on their word (:class:`PrivacyStore`).
+
+Most of the erasure is the schema's own ``ON DELETE CASCADE`` from ``people`` (identities and, through them, email
+keys; subscriptions, requests, invitations, grants, RSVPs, digest items, signups, deliveries addressed to them); the
+rest is here because it names the person without being theirs: who granted, decided or invited, who acted in the
+audit log, whom an entry is about, and the authors of what stays.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+import aiosqlite
+
+from bot.audit import AuditAction
+from bot.privacy.model import (
+    ERASED_SUBJECT,
+    FORMER_PERSON_ID,
+    AuditData,
+    AuthoredData,
+    DeliveryData,
+    Erasure,
+    GrantData,
+    IdentityData,
+    InvitationData,
+    PersonData,
+    RequestData,
+    RsvpData,
+    SubscriptionData,
+)
+from storage.database import Database, from_db_time, opt_time, to_db_time
+
+EMAIL = "email"
+FORMER_NAME = "a former member"
+"""What a queued message to someone else says where it named the erased person (it was rendered already)."""
+
+
+class SqlitePrivacy:
+    """The :class:`bot.privacy.store.PrivacyStore` on the whole schema."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def person_data(self, person_id: int) -> PersonData | None:
+        db = self._db
+        person = await db.fetch_one("SELECT * FROM people WHERE id = ?", (person_id,))
+        if person is None or person_id == FORMER_PERSON_ID:
+            return None
+        identities = await db.fetch_all(
+            "SELECT platform, external_id, display_name, platform_role, platform_locale, last_seen_at"
+            " FROM identities WHERE person_id = ? ORDER BY platform, external_id", (person_id,))
+        grants = await db.fetch_all(
+            "SELECT g.role, t.slug, g.created_at FROM grants g LEFT JOIN topics t ON t.id = g.topic_id"
+            " WHERE g.person_id = ? ORDER BY g.created_at, g.id", (person_id,))
+        subscriptions = await db.fetch_all(
+            "SELECT t.slug, s.mode, s.created_at FROM subscriptions s JOIN topics t ON t.id = s.topic_id"
+            " WHERE s.person_id = ? ORDER BY s.created_at, t.slug", (person_id,))
+        requests = await db.fetch_all(
+            "SELECT r.id, t.slug, r.mode, r.status, r.created_at, r.decided_at FROM subscription_requests r"
+            " JOIN topics t ON t.id = r.topic_id WHERE r.person_id = ? ORDER BY r.created_at, r.id", (person_id,))
+        invitations = await db.fetch_all(
+            "SELECT t.slug, i.created_at FROM invitations i JOIN topics t ON t.id = i.topic_id"
+            " WHERE i.person_id = ? ORDER BY i.created_at, t.slug", (person_id,))
+        rsvps = await db.fetch_all(
+            "SELECT m.id, m.title, t.slug, r.occurrence, r.answer, r.updated_at FROM meeting_rsvps r"
+            " JOIN meetings m ON m.id = r.meeting_id JOIN topics t ON t.id = m.topic_id"
+            " WHERE r.person_id = ? ORDER BY r.updated_at, m.id, r.occurrence", (person_id,))
+        authored = await db.fetch_all(
+            "SELECT 'announcement' AS kind, a.id, t.slug, a.state, a.created_at, a.send_at, a.sent_at"
+            " FROM announcements a JOIN topics t ON t.id = a.topic_id WHERE a.author_id = ?"
+            " UNION ALL SELECT 'meeting', m.id, t.slug, m.state, m.created_at, NULL, NULL"
+            " FROM meetings m JOIN topics t ON t.id = m.topic_id WHERE m.author_id = ?"
+            " ORDER BY 5, 1, 2", (person_id, person_id))
+        deliveries = await db.fetch_all(
+            "SELECT d.id, d.kind, d.status, COALESCE(d.sent_platform, d.attempt_platform, d.platform) AS via,"
+            " d.announcement_id, t.slug, d.created_at, d.sent_at FROM deliveries d"
+            " LEFT JOIN topics t ON t.id = d.topic_id WHERE d.person_id = ? ORDER BY d.created_at, d.id",
+            (person_id,))
+        audit = await db.fetch_all(
+            "SELECT id, CASE WHEN actor_id = ? THEN 'actor' ELSE 'subject' END AS role, action, subject, at"
+            " FROM audit_log WHERE actor_id = ? OR subject = ? OR (action = ? AND json_valid(after)"
+            " AND json_extract(after, '$.person') = ?) ORDER BY id",
+            (person_id, person_id, f"person:{person_id}", AuditAction.TOPIC_INVITE.value, person_id))
+        return PersonData(
+            person_id=person_id, display_name=person["display_name"], timezone=person["timezone"],
+            language=person["language"], platform_timezone=person["platform_timezone"],
+            preferred_platform=person["preferred_platform"], organisation=person["organisation"],
+            country=person["country"], created_at=from_db_time(person["created_at"]),
+            identities=tuple(IdentityData(r["platform"], r["external_id"], r["display_name"], r["platform_role"],
+                                          r["platform_locale"], opt_time(r["last_seen_at"])) for r in identities),
+            grants=tuple(GrantData(r["role"], r["slug"], from_db_time(r["created_at"])) for r in grants),
+            subscriptions=tuple(SubscriptionData(r["slug"], r["mode"], from_db_time(r["created_at"]))
+                                for r in subscriptions),
+            requests=tuple(RequestData(r["id"], r["slug"], r["mode"], r["status"], from_db_time(r["created_at"]),
+                                       opt_time(r["decided_at"])) for r in requests),
+            invitations=tuple(InvitationData(r["slug"], from_db_time(r["created_at"])) for r in invitations),
+            rsvps=tuple(RsvpData(r["id"], r["title"], r["slug"], r["occurrence"], r["answer"],
+                                 from_db_time(r["updated_at"])) for r in rsvps),
+            authored=tuple(AuthoredData(r["kind"], r["id"], r["slug"], r["state"], from_db_time(r["created_at"]),
+                                        opt_time(r["send_at"]), opt_time(r["sent_at"])) for r in authored),
+            deliveries=tuple(DeliveryData(r["id"], r["kind"], r["status"], r["via"], r["announcement_id"],
+                                          r["slug"], from_db_time(r["created_at"]), opt_time(r["sent_at"]))
+                             for r in deliveries),
+            audit=tuple(AuditData(r["id"], r["role"], r["action"], r["subject"], from_db_time(r["at"]))
+                        for r in audit),
+        )
+
+    async def erase(self, person_id: int, now: datetime) -> Erasure | None:
+        db = self._db
+        async with db.transaction():
+            person = await db.fetch_one("SELECT display_name FROM people WHERE id = ?", (person_id,))
+            if person is None or person_id == FORMER_PERSON_ID:
+                return None
+            identities = await db.fetch_all(
+                "SELECT platform, external_id, display_name FROM identities WHERE person_id = ?", (person_id,))
+            subscriptions = await _count(db, "SELECT COUNT(*) FROM subscriptions WHERE person_id = ?", person_id)
+            deliveries = await _count(db, "SELECT COUNT(*) FROM deliveries WHERE person_id = ?", person_id)
+            kept = await _count(db, "SELECT COUNT(*) FROM announcements WHERE author_id = ?", person_id)
+            meetings = await _count(db, "SELECT COUNT(*) FROM meetings WHERE author_id = ?", person_id)
+            if kept or meetings:
+                await db.execute("INSERT OR IGNORE INTO people (id, display_name, created_at) VALUES (?, '', ?)",
+                                 (FORMER_PERSON_ID, to_db_time(now)))
+                await db.execute("UPDATE announcements SET author_id = ? WHERE author_id = ?",
+                                 (FORMER_PERSON_ID, person_id))
+                await db.execute("UPDATE meetings SET author_id = ? WHERE author_id = ?", (FORMER_PERSON_ID, person_id))
+            for table, column in (("grants", "granted_by"), ("subscription_requests", "decided_by"),
+                                  ("invitations", "invited_by"), ("audit_log", "actor_id")):
+                await db.execute(f"UPDATE {table} SET {column} = NULL WHERE {column} = ?", (person_id,))
+            await db.execute("UPDATE audit_log SET subject = ? WHERE subject = ?",
+                             (ERASED_SUBJECT, f"person:{person_id}"))
+            await db.execute(
+                "UPDATE audit_log SET after = json_set(after, '$.person', NULL) WHERE action = ?"
+                " AND json_valid(after) AND json_extract(after, '$.person') = ?",
+                (AuditAction.TOPIC_INVITE.value, person_id))
+            addresses = [row["external_id"] for row in identities if row["platform"] == EMAIL]
+            for address in addresses:
+                await db.execute("DELETE FROM email_health WHERE address = ?", (address,))
+            names = {person["display_name"], *(row["display_name"] for row in identities),
+                     *(row["external_id"] for row in identities)} - {""}
+            await _scrub_payloads(db, person_id, names)
+            # The cascade removes the rest: identities (and their email keys), subscriptions, requests,
+            # invitations, grants, RSVPs, digest items, signups and every delivery row addressed to them.
+            await db.execute("DELETE FROM people WHERE id = ?", (person_id,))
+            return Erasure(identities=len(identities), subscriptions=subscriptions, deliveries=deliveries,
+                           kept_announcements=kept)
+
+
+async def _count(db: Database, sql: str, person_id: int) -> int:
+    row = await db.fetch_one(sql, (person_id,))
+    return int(row[0]) if row else 0
+
+
+async def _scrub_payloads(db: Database, person_id: int, names: set[str]) -> None:
+    """Queued and past messages to others that named the person (a coordinator's "… asks to join") name a
+    former member instead: every text value equal to one of their names or ids is replaced."""
+    for name in names:
+        rows: list[aiosqlite.Row] = await db.fetch_all(
+            "SELECT id, payload FROM deliveries WHERE (person_id IS NOT ? OR person_id IS NULL)"
+            " AND instr(payload, ?) > 0", (person_id, json.dumps(name)[1:-1]))
+        for row in rows:
+            try:
+                payload = json.loads(row["payload"])
+            except ValueError:
+                continue
+            scrubbed = _replace(payload, names)
+            if scrubbed != payload:
+                await db.execute("UPDATE deliveries SET payload = ? WHERE id = ?",
+                                 (json.dumps(scrubbed, ensure_ascii=False), row["id"]))
+
+
+def _replace(value: Any, names: set[str]) -> Any:
+    if isinstance(value, str):
+        return FORMER_NAME if value in names else value
+    if isinstance(value, list):
+        return [_replace(item, names) for item in value]
+    if isinstance(value, dict):
+        return {key: _replace(item, names) for key, item in value.items()}
+    return value

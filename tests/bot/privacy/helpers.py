@@ -1,0 +1,43 @@
+"""A member with something in every table that can name them: subscriptions (one waiting for approval, which
+tells the coordinators their name), an RSVP, a coordinator grant, an authored announcement and the deliveries it
+made, and audit entries by and about them."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from bot.model import Role
+from tests.support import Harness
+
+MEMBER = "zq-member-7"
+"""Their id and display name on the recording platform ``test``: unlike anything in the demo data, so a search
+of every table finds only what names them."""
+OTHER = "yk-reader-3"
+
+
+async def say(h: Harness, user: str, text: str) -> str:
+    reply = await h.say(user, text, platform="test", platform_role=Role.MEMBER)
+    assert not reply.message.is_error, (text, reply.message.plain_text())
+    return reply.message.plain_text()
+
+
+async def member_with_history(h: Harness) -> int:
+    """Returns the announcement the member wrote (sent, delivered to them and to :data:`OTHER`)."""
+    await say(h, MEMBER, "subscribe disinformation")
+    await say(h, MEMBER, "subscribe whrd-safety")  # approval: a request, and a notice naming them
+    await say(h, OTHER, "subscribe disinformation")
+    await say(h, MEMBER, "rsvp 1 yes")
+    await h.say("demo-admin", f"role grant test:{MEMBER} coordinator disinformation")
+    preview = await h.say(MEMBER, "announce new disinformation Field notes from the member", platform="test",
+                          platform_role=Role.MEMBER)
+    confirm = next(a.command for a in preview.message.actions if a.command.startswith("announce confirm"))
+    await say(h, MEMBER, confirm)
+    await h.app.run_due()
+    return int(confirm.rsplit(" ", 1)[1])
+
+
+def export(reply_data: bytes) -> dict[str, Any]:
+    document = json.loads(reply_data.decode("utf-8"))
+    assert isinstance(document, dict)
+    return document

@@ -1,0 +1,133 @@
+"""``forget me``: asks first (a button confirms), then erases the person in one transaction. Afterwards no table
+holds a row naming them — their id in a person column, their name, or any of their platform ids — while what they
+wrote stays, signed "a former member", and the audit log says an erasure happened, never whose."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from bot.audit import AuditAction
+from bot.messages import ActionStyle
+from bot.model import Identity, Role
+from bot.privacy.model import ERASED_SUBJECT
+from storage.database import Database
+from tests.bot.privacy.helpers import MEMBER, OTHER, member_with_history, say
+from tests.support import Harness
+
+PERSON_COLUMNS = {"person_id", "author_id", "actor_id", "granted_by", "decided_by", "invited_by", "added_by"}
+ERASED = "Everything the bot held about you is erased. If you use the bot again, it starts afresh."
+WAIT = 30.0
+
+
+async def _person_id(h: Harness, user: str, platform: str = "test") -> int:
+    profile = await h.app.store.people.profile_of(Identity(platform, user))
+    assert profile is not None
+    return profile.person.id
+
+
+async def rows_naming(h: Harness | Database, person_id: int, words: set[str]) -> list[tuple[str, str, Any]]:
+    """Every (table, column, value) in the database that names the person: their id in a person column or a
+    ``person:<id>`` subject, or any of ``words`` inside a text value. Every table, whatever it is."""
+    db = h if isinstance(h, Database) else h.app.db
+    found = []
+    tables = [row["name"] for row in await db.fetch_all("SELECT name FROM sqlite_master WHERE type = 'table'")]
+    assert {"people", "identities", "deliveries", "audit_log", "email_keys", "meeting_rsvps"} <= set(tables)
+    for table in tables:
+        for row in await db.fetch_all(f'SELECT * FROM "{table}"'):
+            for column in row.keys():
+                value = row[column]
+                if column in PERSON_COLUMNS and value == person_id:
+                    found.append((table, column, value))
+                elif isinstance(value, str) and (value == f"person:{person_id}"
+                                                 or any(word in value for word in words)):
+                    found.append((table, column, value))
+    return found
+
+
+async def test_the_button_erases_and_no_table_names_them_afterwards(h: Harness) -> None:
+    announcement = await member_with_history(h)
+    person_id = await _person_id(h, MEMBER)
+    assert await rows_naming(h, person_id, {MEMBER}), "the search finds them before"
+
+    asked = await h.say(MEMBER, "forget me", platform="test", platform_role=Role.MEMBER)
+    (button,) = asked.message.actions
+    assert button.command == "forget me confirm" and button.style is ActionStyle.DANGER
+    assert await h.app.store.people.identity(Identity("test", MEMBER)) is not None, "asking erases nothing"
+
+    assert await say(h, MEMBER, button.command) == ERASED
+    assert await rows_naming(h, person_id, {MEMBER}) == []
+
+    kept = await h.app.store.announcements.get(announcement)
+    assert kept is not None and kept.text == "Field notes from the member"
+    (erasure,) = [e for e in await h.app.store.audit.recent(200) if e.action is AuditAction.PERSON_ERASE]
+    assert erasure.actor_id is None and erasure.subject == ERASED_SUBJECT and erasure.after is None
+    assert any(e.subject == ERASED_SUBJECT and e.action is AuditAction.ROLE_GRANT
+               for e in await h.app.store.audit.recent(200)), "the grant's entry stays, about nobody"
+    other = await h.app.store.people.identity(Identity("test", OTHER))
+    assert other is not None, "nobody else is touched"
+    status = await h.text("demo-admin", f"announce status {announcement}")
+    assert "Delivered" in status
+
+
+async def test_what_they_wrote_still_goes_out_signed_by_a_former_member(h: Harness) -> None:
+    await say(h, OTHER, "subscribe disinformation")
+    await say(h, MEMBER, "whoami")
+    await h.say("demo-admin", f"role grant test:{MEMBER} coordinator disinformation")
+    preview = await h.say(MEMBER, "announce new disinformation Still worth reading", platform="test",
+                          platform_role=Role.MEMBER)
+    confirm = next(a.command for a in preview.message.actions if a.command.startswith("announce confirm"))
+    await say(h, MEMBER, confirm)
+    assert await say(h, MEMBER, "forget me confirm") == ERASED  # typed: no button needed
+
+    await h.app.run_due()
+    (copy,) = h.adapter.dms_to(OTHER)
+    assert "Still worth reading" in copy.plain_text()
+    assert copy.footer is not None and "From a former member" in copy.footer
+    assert MEMBER not in copy.plain_text()
+
+
+async def test_the_last_admin_is_refused_and_nothing_changes(h: Harness) -> None:
+    reply = await h.say("demo-admin", "forget me confirm")
+    assert reply.message.is_error
+    assert "last admin" in reply.message.plain_text()
+    assert await h.app.store.people.identity(Identity("console", "demo-admin")) is not None
+    assert not [e for e in await h.app.store.audit.recent(200) if e.action is AuditAction.PERSON_ERASE]
+
+    await h.say("root", "whoami", platform="test")  # the other admin named in the settings makes contact
+    reply = await h.say("demo-admin", "forget me confirm")
+    assert not reply.message.is_error, reply.message.plain_text()
+    assert await h.app.store.people.identity(Identity("console", "demo-admin")) is None
+
+
+async def test_two_confirms_at_once_answer_like_two_in_a_row(h: Harness) -> None:
+    await say(h, OTHER, "subscribe disinformation")
+    in_a_row = [await say(h, OTHER, "forget me confirm"), await say(h, OTHER, "forget me confirm")]
+
+    await say(h, MEMBER, "subscribe disinformation")
+    person_id = await _person_id(h, MEMBER)
+    async with asyncio.timeout(WAIT):
+        at_once = await asyncio.gather(*(h.say(MEMBER, "forget me confirm", platform="test",
+                                               platform_role=Role.MEMBER) for _ in range(2)))
+    assert [r.message.plain_text() for r in at_once] == in_a_row == [ERASED, ERASED]
+    assert await rows_naming(h, person_id, {MEMBER}) == []
+
+
+async def test_a_scheduled_announcement_of_an_erased_author_goes_out_later(h: Harness) -> None:
+    await say(h, OTHER, "subscribe disinformation")
+    await say(h, MEMBER, "whoami")
+    await h.say("demo-admin", f"role grant test:{MEMBER} coordinator disinformation")
+    preview = await h.say(MEMBER, "announce new disinformation Read this tomorrow when:in 2h", platform="test",
+                          platform_role=Role.MEMBER)
+    confirm = next(a.command for a in preview.message.actions if a.command.startswith("announce confirm"))
+    await say(h, MEMBER, confirm)
+    person_id = await _person_id(h, MEMBER)
+    assert await say(h, MEMBER, "forget me confirm") == ERASED
+
+    h.clock.advance(hours=3)
+    await h.app.run_due()
+    (copy,) = h.adapter.dms_to(OTHER)
+    assert copy.footer is not None and "From a former member" in copy.footer
+    announcement = await h.app.store.announcements.get(int(confirm.rsplit(" ", 1)[1]))
+    assert announcement is not None and announcement.state.value == "sent"
+    assert await rows_naming(h, person_id, {MEMBER}) == []
