@@ -11,7 +11,7 @@ from bot.audit import AuditAction, AuditEntry, AuditFilter, parse_action
 from storage.database import Database, from_db_time, to_db_time
 
 # The subjects that belong to a topic besides the topic's own slug: its announcements, meetings, join
-# requests and resources, each an indexed lookup of ``audit_subject`` (migration 0018).
+# requests and resources, each an indexed lookup of ``audit_log_subject`` (migration 0017).
 _TOPIC_SUBJECTS = (
     "a.subject = ?"
     " OR a.subject IN (SELECT 'announcement:' || id FROM announcements WHERE topic_id = ?)"

@@ -70,8 +70,12 @@ class SqlitePeople:
             existing = await self.identity(identity)
             if existing is not None:
                 return existing
+            # Above every id ever used, deleted ones included (migration 0018): an erased person's id must never
+            # name a newcomer.
             person_id = await self._db.insert(
-                "INSERT INTO people (display_name, preferred_platform, created_at) VALUES (?, ?, ?)",
+                "INSERT INTO people (id, display_name, preferred_platform, created_at) VALUES"
+                " (max(COALESCE((SELECT MAX(id) FROM people), 0),"
+                "      COALESCE((SELECT last FROM id_floors WHERE name = 'people'), 0)) + 1, ?, ?, ?)",
                 (display_name, identity.platform, to_db_time(now)),
             )
             await self._db.execute(

@@ -15,8 +15,10 @@ from typing import Any
 import aiosqlite
 
 from bot.audit import AuditAction
+from bot.i18n import text_to_json
 from bot.privacy.model import (
     ERASED_SUBJECT,
+    FORMER_MEMBER,
     FORMER_PERSON_ID,
     AuditData,
     AuthoredData,
@@ -33,8 +35,9 @@ from bot.privacy.model import (
 from storage.database import Database, from_db_time, opt_time, to_db_time
 
 EMAIL = "email"
-FORMER_NAME = "a former member"
-"""What a queued message to someone else says where it named the erased person (it was rendered already)."""
+NAME_PARAMS = frozenset({"person", "inviter", "name", "author", "requester"})
+"""The message parameters that carry a person's name: only these are scrubbed (a display name may also be a
+topic's slug or any word, which other parameters carry for their own meaning)."""
 
 
 class SqlitePrivacy:
@@ -154,27 +157,40 @@ async def _count(db: Database, sql: str, person_id: int) -> int:
 
 async def _scrub_payloads(db: Database, person_id: int, names: set[str]) -> None:
     """Queued and past messages to others that named the person (a coordinator's "… asks to join") name a
-    former member instead: every text value equal to one of their names or ids is replaced."""
-    for name in names:
-        rows: list[aiosqlite.Row] = await db.fetch_all(
-            "SELECT id, payload FROM deliveries WHERE (person_id IS NOT ? OR person_id IS NULL)"
-            " AND instr(payload, ?) > 0", (person_id, json.dumps(name)[1:-1]))
-        for row in rows:
-            try:
-                payload = json.loads(row["payload"])
-            except ValueError:
-                continue
-            scrubbed = _replace(payload, names)
-            if scrubbed != payload:
-                await db.execute("UPDATE deliveries SET payload = ? WHERE id = ?",
-                                 (json.dumps(scrubbed, ensure_ascii=False), row["id"]))
+    former member instead — in each reader's language, as a message of its own — where a name parameter
+    (:data:`NAME_PARAMS`) held one of their names or ids. One pass over the rows holding any of them."""
+    needles = sorted(json.dumps(name, ensure_ascii=False)[1:-1] for name in names)  # as payloads are stored
+    if not needles:
+        return
+    holds = " OR ".join("instr(payload, ?) > 0" for _ in needles)
+    rows: list[aiosqlite.Row] = await db.fetch_all(
+        f"SELECT id, payload FROM deliveries WHERE (person_id IS NOT ? OR person_id IS NULL) AND ({holds})",
+        (person_id, *needles))
+    for row in rows:
+        try:
+            payload = json.loads(row["payload"])
+        except ValueError:
+            continue
+        scrubbed = _replace(payload, names)
+        if scrubbed != payload:
+            await db.execute("UPDATE deliveries SET payload = ? WHERE id = ?",
+                             (json.dumps(scrubbed, ensure_ascii=False), row["id"]))
 
 
 def _replace(value: Any, names: set[str]) -> Any:
-    if isinstance(value, str):
-        return FORMER_NAME if value in names else value
+    """``value`` with every name parameter of every serialised message (:func:`bot.i18n.text_to_json`) that
+    held one of ``names`` replaced by "a former member" as a message of its own."""
     if isinstance(value, list):
         return [_replace(item, names) for item in value]
-    if isinstance(value, dict):
-        return {key: _replace(item, names) for key, item in value.items()}
-    return value
+    if not isinstance(value, dict):
+        return value
+    if isinstance(value.get("msgid"), str) and isinstance(value.get("params"), list):
+        params = []
+        for pair in value["params"]:
+            if isinstance(pair, list) and len(pair) == 2 and pair[0] in NAME_PARAMS and pair[1] in names:
+                params.append([pair[0], text_to_json(FORMER_MEMBER)])
+            else:
+                params.append([pair[0], _replace(pair[1], names)] if isinstance(pair, list) and len(pair) == 2
+                              else pair)
+        return {**value, "params": params}
+    return {key: _replace(item, names) for key, item in value.items()}

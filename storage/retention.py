@@ -34,7 +34,7 @@ class SqliteRetention:
         """Finished rows that ended before ``ended_before``: rows of no announcement by their own end, an
         announcement's rows only once the announcement itself finished (sent, cancelled or missed, its fan-out
         complete, nothing pending or sending) before then. Its counters are left as they are, so its report
-        says the same afterwards (see migration 0018)."""
+        says the same afterwards (see migration 0017)."""
         cutoff = to_db_time(ended_before)
         pruned = await self._chunks(
             "DELETE FROM deliveries WHERE id IN (SELECT id FROM deliveries WHERE announcement_id IS NULL"
@@ -47,8 +47,10 @@ class SqliteRetention:
             "                 AND d.status IN ('pending', 'sending'))", (cutoff,))
         for row in finished:
             pruned += await self._chunks(
+                # Channel posts stay (a handful per announcement): an edit or cancel later must still reach the
+                # public channel and topic channels; DM copies older than the window can no longer be changed.
                 "DELETE FROM deliveries WHERE id IN (SELECT id FROM deliveries WHERE announcement_id = ?"
-                f" AND {_PRUNABLE} LIMIT ?)", (row["id"],), keep_counts=True)
+                f" AND person_id IS NOT NULL AND {_PRUNABLE} LIMIT ?)", (row["id"],), keep_counts=True)
         return pruned
 
     async def prune_audit(self, before: datetime) -> int:

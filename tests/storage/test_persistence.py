@@ -9,7 +9,7 @@ from pathlib import Path
 
 from app.assembly import should_load_demo
 from bot.model import Identity
-from storage.database import Database, available_migrations
+from storage.database import Database, available_migrations, to_db_time
 from storage.store import SqliteStore
 from tests.support import FixedClock, console_settings, harness
 
@@ -58,13 +58,17 @@ async def test_migrations_upgrade_a_previous_version_and_keep_its_data(tmp_path:
     path = tmp_path / "old.db"
     async with Database.open(path, target_version=1) as db:
         assert await db.schema_version() == 1
-        store = SqliteStore(db)
-        record = await store.people.ensure_identity(Identity("console", "early"), "Early adopter",
-                                                    FixedClock().now())
+        # Written as that version's SQL would (today's store numbers people above migration 18's floor).
+        person_id = await db.insert("INSERT INTO people (display_name, created_at) VALUES ('Early adopter', ?)",
+                                    (to_db_time(FixedClock().now()),))
+        await db.execute("INSERT INTO identities (platform, external_id, person_id, display_name)"
+                         " VALUES ('console', 'early', ?, 'Early adopter')", (person_id,))
     async with Database.open(path) as db:
         assert await db.schema_version() == len(available_migrations())
         store = SqliteStore(db)
-        assert (await store.people.get(record.person_id)).display_name == "Early adopter"  # type: ignore[union-attr]
+        assert (await store.people.get(person_id)).display_name == "Early adopter"  # type: ignore[union-attr]
+        record = await store.people.identity(Identity("console", "early"))
+        assert record is not None and record.person_id == person_id
         assert await store.requests.pending(None) == []
 
 

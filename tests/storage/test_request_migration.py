@@ -7,10 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.model import Identity
 from bot.subscriptions.model import DeliveryMode, RequestStatus
 from bot.topics.model import Policy, Visibility
-from storage.database import Database
+from storage.database import Database, to_db_time
 from storage.store import SqliteStore
 from tests.support import FixedClock
 
@@ -22,7 +21,7 @@ async def test_requests_written_before_withdrawal_existed_survive_and_can_be_wit
     now = FixedClock().now()
     async with Database.open(path, target_version=BEFORE_WITHDRAWN) as db:
         store = SqliteStore(db)
-        person = (await store.people.ensure_identity(Identity("console", "p"), "P", now)).person_id
+        person = await db.insert("INSERT INTO people (display_name, created_at) VALUES ('P', ?)", (to_db_time(now),))
         topic = await store.topics.create("t", "T", "", Visibility.PUBLIC, Policy.APPROVAL, now)
         other = await store.topics.create("u", "U", "", Visibility.PUBLIC, Policy.APPROVAL, now)
         denied = await store.requests.create(person, topic.id, DeliveryMode.WEEKLY, now, now)

@@ -10,7 +10,7 @@ from typing import Any
 from bot.model import Role
 from tests.support import Harness
 
-MEMBER = "zq-member-7"
+MEMBER = "zq-josé-ñandú-7"
 """Their id and display name on the recording platform ``test``: unlike anything in the demo data, so a search
 of every table finds only what names them."""
 OTHER = "yk-reader-3"

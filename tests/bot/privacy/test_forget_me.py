@@ -8,6 +8,7 @@ import asyncio
 from typing import Any
 
 from bot.audit import AuditAction
+from bot.delivery.model import DeliveryKind
 from bot.messages import ActionStyle
 from bot.model import Identity, Role
 from bot.privacy.model import ERASED_SUBJECT
@@ -131,3 +132,23 @@ async def test_a_scheduled_announcement_of_an_erased_author_goes_out_later(h: Ha
     announcement = await h.app.store.announcements.get(int(confirm.rsplit(" ", 1)[1]))
     assert announcement is not None and announcement.state.value == "sent"
     assert await rows_naming(h, person_id, {MEMBER}) == []
+
+
+async def test_an_erased_person_s_id_never_names_a_newcomer(h: Harness) -> None:
+    await member_with_history(h)
+    person_id = await _person_id(h, MEMBER)
+    assert await say(h, MEMBER, "forget me confirm") == ERASED
+    newcomer = await h.app.store.people.ensure_identity(Identity("test", "newcomer-1"), "newcomer", h.clock.now())
+    assert newcomer.person_id > person_id
+
+
+async def test_only_name_parameters_are_scrubbed_from_other_people_s_messages(h: Harness) -> None:
+    """A display name that is also a topic's slug: the erasure replaces the name where a message names the
+    person, never the same word where it names the topic."""
+    await say(h, "whrd-safety", "subscribe whrd-safety")  # a person called like the topic asks to join it
+    before = [d.payload for d in await h.app.store.outbox.by_kind(DeliveryKind.NOTICE)]
+    assert any("whrd-safety" in p for p in before)
+    assert await say(h, "whrd-safety", "forget me confirm") == ERASED
+    after = [d.payload for d in await h.app.store.outbox.by_kind(DeliveryKind.NOTICE)]
+    assert after and all('["topic", "whrd-safety"]' in p or '"topic"' not in p for p in after), after
+    assert any("a former member" in p for p in after)
