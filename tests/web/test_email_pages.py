@@ -13,6 +13,7 @@ import html
 import logging
 import re
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -112,8 +113,10 @@ class EmailSite:
         return path if path.startswith("http") else self.base + path.lstrip("/")
 
 
-@pytest.fixture
-async def site(tmp_path: Path, clock: FixedClock) -> AsyncIterator[EmailSite]:
+@asynccontextmanager
+async def email_site(tmp_path: Path, clock: FixedClock, *, download: bool = False) -> AsyncIterator[EmailSite]:
+    """The pages and the email pages on loopback, over the real app with a recording email platform;
+    ``download``: with the manage page's data download (``mydata``)."""
     mail = RecordingAdapter(platform="email")
     async with harness(console_settings(tmp_path), clock, adapter=mail) as h:
         services, links = h.app.services, Links()
@@ -122,12 +125,19 @@ async def site(tmp_path: Path, clock: FixedClock) -> AsyncIterator[EmailSite]:
                                    languages=services.translator.languages)
         renderer = Renderer(services.translator, site_config(h.app.settings), LABELS)
         pages = Pages(public_service(services, h.app.store), renderer, email_enabled=True)
-        app = build_site([page_routes(pages), email_routes(followers, renderer, pages.topic)],
-                         error_page=pages.error)
+        routes = email_routes(followers, renderer, pages.topic,
+                              my_data=services.privacy.export_of if download else None)
+        app = build_site([page_routes(pages), routes], error_page=pages.error)
         async with serving(app, "127.0.0.1", 0) as address, \
                 ClientSession(timeout=ClientTimeout(total=WAIT)) as session:
             links.base = address.url
             yield EmailSite(h, followers, mail, session, address.url)
+
+
+@pytest.fixture
+async def site(tmp_path: Path, clock: FixedClock) -> AsyncIterator[EmailSite]:
+    async with email_site(tmp_path, clock) as running:
+        yield running
 
 
 def link_in(mail: str, kind: str) -> str:

@@ -8,37 +8,16 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from aiohttp import ClientSession, ClientTimeout
 
-from adapters.web.email import email_routes
-from adapters.web.pages import LABELS, Pages, page_routes
-from adapters.web.render import Renderer
-from adapters.web.server import build_site, serving
-from app.web import public_service, site_config
-from bot.email.model import EmailConfig
-from bot.email.service import EmailFollowers
 from bot.privacy.model import SCHEMA
-from tests.support import FixedClock, RecordingAdapter, console_settings, harness
-from tests.web.test_email_pages import STORED, WAIT, EmailSite, Links, confirmed
+from tests.support import FixedClock
+from tests.web.test_email_pages import STORED, EmailSite, confirmed, email_site
 
 
 @pytest.fixture
 async def site(tmp_path: Path, clock: FixedClock) -> AsyncIterator[EmailSite]:
-    mail = RecordingAdapter(platform="email")
-    async with harness(console_settings(tmp_path), clock, adapter=mail) as h:
-        services, links = h.app.services, Links()
-        followers = EmailFollowers(h.app.store, clock, services.subscriptions, services.topics, services.notifier,
-                                   links, EmailConfig(), people=services.people,
-                                   languages=services.translator.languages)
-        renderer = Renderer(services.translator, site_config(h.app.settings), LABELS)
-        pages = Pages(public_service(services, h.app.store), renderer, email_enabled=True)
-        app = build_site([page_routes(pages), email_routes(followers, renderer, pages.topic,
-                                                           my_data=services.privacy.export_of)],
-                         error_page=pages.error)
-        async with serving(app, "127.0.0.1", 0) as address, \
-                ClientSession(timeout=ClientTimeout(total=WAIT)) as session:
-            links.base = address.url
-            yield EmailSite(h, followers, mail, session, address.url)
+    async with email_site(tmp_path, clock, download=True) as running:
+        yield running
 
 
 async def test_the_manage_page_links_the_download_and_it_serves_the_follower_data(site: EmailSite) -> None:
