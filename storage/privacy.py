@@ -120,6 +120,8 @@ class SqlitePrivacy:
                 "SELECT platform, external_id, display_name FROM identities WHERE person_id = ?", (person_id,))
             subscriptions = await _count(db, "SELECT COUNT(*) FROM subscriptions WHERE person_id = ?", person_id)
             deliveries = await _count(db, "SELECT COUNT(*) FROM deliveries WHERE person_id = ?", person_id)
+            # Their drafts go (nobody else could ever send or see them); what was scheduled or sent stays.
+            await db.execute("DELETE FROM announcements WHERE author_id = ? AND state = 'draft'", (person_id,))
             kept = await _count(db, "SELECT COUNT(*) FROM announcements WHERE author_id = ?", person_id)
             meetings = await _count(db, "SELECT COUNT(*) FROM meetings WHERE author_id = ?", person_id)
             if kept or meetings:

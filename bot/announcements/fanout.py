@@ -25,6 +25,7 @@ from bot.channels.model import ChannelPurpose
 from bot.clock import Clock
 from bot.delivery.model import DeliveryKind, NewDelivery
 from bot.ports import Store
+from bot.privacy.model import FORMER_PERSON_ID
 from bot.subscriptions.model import DeliveryMode
 from bot.topics.model import Topic, Visibility
 
@@ -89,14 +90,16 @@ class FanOut:
                 for binding in await store.channels.bound(ChannelPurpose.PUBLIC, None):
                     rows.append(row(f"public:{binding.platform}:{binding.channel_id}", AnnouncementTarget.PUBLIC,
                                     binding.platform, binding.channel_id))
-            # Due a moment earlier than the rest, so the author's report goes out first and then follows along.
-            rows.append(NewDelivery(dedupe_key=f"ann:{announcement.id}:report", kind=DeliveryKind.REPORT,
-                                    payload=ReportPayload(announcement.id),
-                                    not_before=now - timedelta(seconds=1),
-                                    person_id=announcement.author_id, announcement_id=announcement.id))
+            # Due a moment earlier than the rest, so the author's report goes out first and then follows along;
+            # none for an erased author (the placeholder person has nobody to read it).
+            if announcement.author_id != FORMER_PERSON_ID:
+                rows.append(NewDelivery(dedupe_key=f"ann:{announcement.id}:report", kind=DeliveryKind.REPORT,
+                                        payload=ReportPayload(announcement.id),
+                                        not_before=now - timedelta(seconds=1),
+                                        person_id=announcement.author_id, announcement_id=announcement.id))
             await store.outbox.enqueue(rows, now)
         self._wake()
-        return len(rows) - 1
+        return len(rows) - (announcement.author_id != FORMER_PERSON_ID)  # the report row is no copy
 
     async def audience(self, topic_id: int) -> int:
         """The subscribers the fan-out writes a row or digest item for, whoever writes them (this confirm or a

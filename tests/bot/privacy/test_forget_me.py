@@ -132,6 +132,20 @@ async def test_a_scheduled_announcement_of_an_erased_author_goes_out_later(h: Ha
     announcement = await h.app.store.announcements.get(int(confirm.rsplit(" ", 1)[1]))
     assert announcement is not None and announcement.state.value == "sent"
     assert await rows_naming(h, person_id, {MEMBER}) == []
+    reports = [d for d in await h.app.store.outbox.by_kind(DeliveryKind.REPORT) if d.announcement_id == announcement.id]
+    assert reports == []  # nobody to tell: no report row for the placeholder author
+
+
+async def test_an_erased_author_s_drafts_go_with_them(h: Harness) -> None:
+    await say(h, MEMBER, "whoami")
+    await h.say("demo-admin", f"role grant test:{MEMBER} coordinator disinformation")
+    preview = await h.say(MEMBER, "announce new disinformation Never finished", platform="test",
+                          platform_role=Role.MEMBER)
+    number = int(next(a.command for a in preview.message.actions
+                      if a.command.startswith("announce confirm")).rsplit(" ", 1)[1])
+    assert await h.app.store.announcements.get(number) is not None
+    assert await say(h, MEMBER, "forget me confirm") == ERASED
+    assert await h.app.store.announcements.get(number) is None
 
 
 async def test_an_erased_person_s_id_never_names_a_newcomer(h: Harness) -> None:
