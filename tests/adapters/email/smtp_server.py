@@ -14,9 +14,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from email.message import EmailMessage
 from email.policy import default
+from functools import partial
 from typing import Any
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
+
+from app.email import SiteLinks
 
 DROP = "drop"
 """A queued DATA answer: read the message, keep nothing, and cut the connection before the final reply."""
@@ -117,14 +120,6 @@ class Health:
         return self.refusals.get(address, 0) >= self.pause_after
 
 
-class Links:
-    base = "http://127.0.0.1:8080"
-
-    def confirm_url(self, token: str) -> str:
-        return f"{self.base}/email/confirm/{token}"
-
-    def manage_url(self, key: str) -> str:
-        return f"{self.base}/email/manage/{key}"
-
-    def unsubscribe_url(self, key: str) -> str:
-        return f"{self.base}/email/unsubscribe/{key}"
+BASE = "http://127.0.0.1:8080"
+Links = partial(SiteLinks, BASE)
+"""The adapter tests' links: the app's own :class:`app.email.SiteLinks` on a fixed address."""

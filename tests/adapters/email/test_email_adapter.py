@@ -25,7 +25,7 @@ from bot.delivery.model import SentMessage
 from bot.i18n import Translator
 from bot.messages import Attachment, RenderedAction, RenderedField, RenderedMessage, stamp
 from bot.model import Identity, IdentityRecord, Role
-from tests.adapters.email.smtp_server import TIMEOUT, Handler, Health, Links, smtp_server
+from tests.adapters.email.smtp_server import BASE, TIMEOUT, Handler, Health, Links, smtp_server
 from tests.support import FixedClock
 
 ADDRESS = "follower@example.org"
@@ -109,18 +109,18 @@ async def test_a_subscriber_gets_every_header_both_parts_and_the_footer_links(
     assert re.fullmatch(r"<[0-9a-f]{32}@coalition\.example>", mail["Message-ID"])
     assert mail["List-Id"] == '"Green Coalition" <green-coalition.coalition.example>'
     # A long URL is folded onto its own line (RFC 5322 folding): readers unfold it.
-    assert mail["List-Unsubscribe"].strip() == f"<{Links.base}/email/unsubscribe/{KEY}>"
+    assert mail["List-Unsubscribe"].strip() == f"<{BASE}/email/unsubscribe/{KEY}>"
     assert mail["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     assert mail["Auto-Submitted"] == "auto-generated"
     assert mail["Precedence"] == "list"
     assert mail.get_content_type() == "multipart/alternative"
     plain, rich = parts(mail)
     assert "Climate march on Saturday" in plain and "Meet at the station.\nBring water." in plain
-    assert f"Manage your subscription: {Links.base}/email/manage/{KEY}" in plain
-    assert f"Unsubscribe: {Links.base}/email/unsubscribe/{KEY}" in plain
+    assert f"Manage your subscription: {BASE}/email/manage/{KEY}" in plain
+    assert f"Unsubscribe: {BASE}/email/unsubscribe/{KEY}" in plain
     assert "\n-- \n" in plain
-    assert f'<a href="{Links.base}/email/manage/{KEY}">Manage your subscription</a>' in rich
-    assert f'<a href="{Links.base}/email/unsubscribe/{KEY}">Unsubscribe</a>' in rich
+    assert f'<a href="{BASE}/email/manage/{KEY}">Manage your subscription</a>' in rich
+    assert f'<a href="{BASE}/email/unsubscribe/{KEY}">Unsubscribe</a>' in rich
     assert '<a href="https://example.org/march?day=sat&amp;x=1">' in rich
     assert "Meet at the station.<br>\nBring water." in rich
     assert 'lang="en" dir="ltr"' in rich

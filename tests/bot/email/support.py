@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from app.email import SiteLinks
 from bot.email.model import EmailConfig
 from bot.email.service import EmailFollowers
 from bot.model import Identity
@@ -17,26 +18,13 @@ CONFIRM_LINK = re.compile(re.escape(SITE) + r"/email/confirm/([A-Za-z0-9_-]{32})
 MANAGE_LINK = re.compile(re.escape(SITE) + r"/email/manage/([A-Za-z0-9_-]{32})")
 
 
-class SiteLinks:
-    """The :class:`bot.email.links.EmailLinks` of a site at ``https://site.example``."""
-
-    def confirm_url(self, token: str) -> str:
-        return f"{SITE}/email/confirm/{token}"
-
-    def manage_url(self, key: str) -> str:
-        return f"{SITE}/email/manage/{key}"
-
-    def unsubscribe_url(self, key: str) -> str:
-        return f"{SITE}/email/unsubscribe/{key}"
-
-
 def email_adapter() -> RecordingAdapter:
     return RecordingAdapter(platform="email")
 
 
 def followers(h: Harness, config: EmailConfig | None = None) -> EmailFollowers:
     s = h.app.services
-    return EmailFollowers(h.app.store, h.clock, s.subscriptions, s.topics, s.notifier, SiteLinks(), config,
+    return EmailFollowers(h.app.store, h.clock, s.subscriptions, s.topics, s.notifier, SiteLinks(SITE), config,
                           people=s.people, languages=s.translator.languages)
 
 
