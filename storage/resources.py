@@ -6,6 +6,8 @@ a hidden row is never fetched, counted or ranked for someone who may not see it.
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections import Counter, OrderedDict
 from collections.abc import Iterable, Sequence
 from datetime import datetime
@@ -34,6 +36,10 @@ _COLUMNS = ("r.id, r.url, r.url_key, r.title, r.summary, r.kind, r.tags, r.langu
 SCOPED_INDEXES = 8
 """Scoped word counts kept at once (the public web asks for one scope; a topic's visibility changing makes
 another)."""
+SCOPED_REFRESH_SECONDS = 60.0
+"""How stale scoped word counts may get while resources change: a rebuild reads and splits every row the scope may
+see (about a second at 100,000 resources), so it happens at most this often, not after every edit. Only typo
+corrections read these counts; results always come from the full-text index."""
 
 
 def _resource(row: aiosqlite.Row) -> Resource:
@@ -90,7 +96,7 @@ class SqliteResources:
         # Counts of the words one scope may see (the public web's): built from that scope's rows when asked, kept
         # until a resource changes (``_changes``, moved after each commit that touched one) or the version does.
         self._changes = 0
-        self._scoped: OrderedDict[tuple[tuple[int, int], int, ResourceScope], TermIndex] = OrderedDict()
+        self._scoped: OrderedDict[ResourceScope, tuple[tuple[tuple[int, int], int], float, TermIndex]] = OrderedDict()
 
     async def add(self, fields: ResourceFields, added_by: int | None, now: datetime) -> Resource:
         title, tags, summary = _search_columns(fields)
@@ -283,20 +289,27 @@ class SqliteResources:
         return self._terms[1]
 
     async def _scoped_terms(self, version: tuple[int, int], scope: ResourceScope) -> TermIndex:
-        key = (version, self._changes, scope)
-        found = self._scoped.get(key)
-        if found is not None:
-            self._scoped.move_to_end(key)
-            return found
+        state, now = (version, self._changes), time.monotonic()
+        found = self._scoped.get(scope)
+        if found is not None and (found[0] == state or now - found[1] < SCOPED_REFRESH_SECONDS):
+            self._scoped.move_to_end(scope)
+            return found[2]
         where, params = scope_sql(scope)
         async with self._db.settled():  # as terms(): never another coroutine's uncommitted rows
             rows = await self._db.fetch_all(
                 f"SELECT r.search_title, r.search_tags, r.search_summary FROM resources r WHERE {where}", params)
-        counts: Counter[str] = Counter()
-        for row in rows:
-            counts.update({token for column in (row[0], row[1], row[2]) for token in words(column)})
-        index = TermIndex(counts.items())
-        self._scoped[key] = index
+        # Splitting every row into words takes a while on a large library: off the event loop.
+        index = await asyncio.to_thread(_counted, [(row[0], row[1], row[2]) for row in rows])
+        self._scoped[scope] = (state, now, index)
+        self._scoped.move_to_end(scope)
         while len(self._scoped) > SCOPED_INDEXES:
             self._scoped.popitem(last=False)
         return index
+
+
+def _counted(rows: list[tuple[str, str, str]]) -> TermIndex:
+    """Word counts of these rows' indexed columns, each word once per row."""
+    counts: Counter[str] = Counter()
+    for columns in rows:
+        counts.update({token for column in columns for token in words(column)})
+    return TermIndex(counts.items())

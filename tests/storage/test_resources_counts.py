@@ -74,3 +74,26 @@ async def test_counts_per_topic_follow_every_write(tmp_path: Path) -> None:
             await SqliteResources(other).add(_fields(6, (a, c), ResourceVisibility.PUBLIC), None, NOW)
         await _check(db, resources, scopes)
         assert (await resources.count_by_topic(None))[a] == 2
+
+
+async def test_scoped_word_counts_hold_only_what_the_scope_sees_and_refresh_at_most_every_minute(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import storage.resources as module
+
+    clock = [1000.0]
+    monkeypatch.setattr(module.time, "monotonic", lambda: clock[0])
+    async with Database.open(tmp_path / "bot.db") as db:
+        topic = (await SqliteTopics(db).create("a", "a", "", Visibility.PUBLIC, Policy.OPEN, NOW)).id
+        resources = SqliteResources(db)
+        public = ResourceScope(False, frozenset({topic}))
+        await resources.add(replace(_fields(1, (topic,), ResourceVisibility.PUBLIC), title="Zanzibar atlas"), None, NOW)
+        await resources.add(replace(_fields(2, (topic,), ResourceVisibility.MEMBERS), title="Quokka plan"), None, NOW)
+        index = await resources.terms(public)
+        assert index.has("zanzibar", prefix=False) and not index.has("quokka", prefix=False)
+        assert (await resources.terms()).has("quokka", prefix=False)  # the whole library's counts know it
+
+        await resources.add(replace(_fields(3, (topic,), ResourceVisibility.PUBLIC), title="Wombat guide"), None, NOW)
+        clock[0] += module.SCOPED_REFRESH_SECONDS - 1
+        assert await resources.terms(public) is index  # within the minute: not rebuilt for each edit
+        clock[0] += 2
+        assert (await resources.terms(public)).has("wombat", prefix=False)
