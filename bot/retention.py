@@ -1,5 +1,6 @@
 """Retention: once a day, delete what the coalition chose not to keep (``[privacy]`` in the settings):
-finished delivery rows, audit entries and past meetings older than their windows.
+finished delivery rows (and the platform's records of sending them), audit entries and past meetings older than
+their windows.
 
 The core never reads the settings: the composition root hands it a :class:`RetentionPolicy`. When the job last
 ran is kept in the database (:class:`RetentionStore`), so a restart neither runs it twice in a day nor waits
@@ -46,6 +47,7 @@ class Pruned:
     deliveries: int = 0
     audit_entries: int = 0
     meetings: int = 0
+    send_attempts: int = 0
 
 
 class RetentionStore(Protocol):
@@ -63,6 +65,12 @@ class RetentionStore(Protocol):
         """Delete finished delivery rows that ended before ``ended_before`` (never pending or sending ones,
         nor one an unfinished announcement or an unsent missed report still needs), leaving every
         announcement's report numbers as they were; returns how many. Raises nothing of its own."""
+        ...
+
+    async def prune_send_attempts(self, before: datetime) -> int:
+        """Delete the records of when a message was first attempted (Discord's, keyed by the delivery, so they
+        name its recipient) made before ``before``, except those of a delivery still pending or sending (a retry
+        still needs to know); returns how many. Raises nothing of its own."""
         ...
 
     async def prune_audit(self, before: datetime) -> int:
@@ -92,8 +100,8 @@ class Retention:
             return None
         pruned = await self.prune(now)
         await self._store.mark_run(JOB, now)
-        log.info("retention: pruned %d delivery rows, %d audit entries, %d past meetings",
-                 pruned.deliveries, pruned.audit_entries, pruned.meetings)
+        log.info("retention: pruned %d delivery rows, %d send attempt records, %d audit entries, %d past meetings",
+                 pruned.deliveries, pruned.send_attempts, pruned.audit_entries, pruned.meetings)
         return pruned
 
     async def prune(self, now: datetime) -> Pruned:
@@ -101,6 +109,8 @@ class Retention:
         policy = self._policy
         return Pruned(
             deliveries=await self._store.prune_deliveries(now - policy.deliveries) if policy.deliveries else 0,
+            # The same window as the deliveries: a record of sending lives as long as the row it was sent for.
+            send_attempts=await self._store.prune_send_attempts(now - policy.deliveries) if policy.deliveries else 0,
             audit_entries=await self._store.prune_audit(now - policy.audit) if policy.audit else 0,
             meetings=await self._store.prune_meetings(now - policy.past_meetings) if policy.past_meetings else 0,
         )

@@ -8,6 +8,7 @@ from typing import Any
 from aiosqlite import Row
 
 from bot.audit import AuditAction, AuditEntry, AuditFilter, parse_action
+from bot.audit.about import about
 from storage.database import Database, from_db_time, to_db_time
 
 # The subjects that belong to a topic besides the topic's own slug: its announcements, meetings, join
@@ -29,9 +30,14 @@ class SqliteAudit:
 
     async def record(self, actor_id: int | None, action: AuditAction, subject: str, before: str | None,
                      after: str | None, now: datetime) -> None:
+        # Whom it is about (``about_id``, migration 0021): a request's requester is read here, as it is now, and
+        # only someone who exists is recorded (as the migration does for older entries).
+        who = about(subject, before, after)
         await self._db.insert(
-            "INSERT INTO audit_log (actor_id, action, subject, before, after, at) VALUES (?, ?, ?, ?, ?, ?)",
-            (actor_id, action.value, subject, before, after, to_db_time(now)),
+            "INSERT INTO audit_log (actor_id, action, subject, before, after, at, about_id) VALUES (?, ?, ?, ?, ?, ?,"
+            " (SELECT id FROM people WHERE id = COALESCE(?, (SELECT person_id FROM subscription_requests"
+            " WHERE id = ?))))",
+            (actor_id, action.value, subject, before, after, to_db_time(now), who.person_id, who.request_id),
         )
 
     async def recent(self, limit: int = 50) -> list[AuditEntry]:
@@ -48,8 +54,9 @@ def listing_query(only: AuditFilter, offset: int, limit: int) -> tuple[str, tupl
     where: list[str] = []
     params: list[Any] = []
     if only.person_id is not None:
-        where.append("(a.actor_id = ? OR a.subject = ?)")
-        params += [only.person_id, f"person:{only.person_id}"]
+        # Who acted, or whom it is about (a role given, an invitation, a request decided, a resource of theirs).
+        where.append("(a.actor_id = ? OR a.about_id = ?)")
+        params += [only.person_id, only.person_id]
     if only.topic_id is not None:
         where.append(f"({_TOPIC_SUBJECTS})")
         params += [only.topic_slug, *[only.topic_id] * 4]

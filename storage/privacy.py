@@ -14,7 +14,7 @@ from typing import Any
 
 import aiosqlite
 
-from bot.audit import AuditAction
+from bot.audit.about import PERSON_KEYS
 from bot.i18n import text_to_json
 from bot.privacy.model import (
     ERASED_SUBJECT,
@@ -23,18 +23,24 @@ from bot.privacy.model import (
     AuditData,
     AuthoredData,
     DeliveryData,
+    DigestItemData,
+    EmailKeyData,
     Erasure,
     GrantData,
     IdentityData,
     InvitationData,
     PersonData,
     RequestData,
+    ResourceData,
     RsvpData,
+    SignupData,
     SubscriptionData,
 )
 from storage.database import Database, from_db_time, opt_time, to_db_time
 
 EMAIL = "email"
+FINISHED = "('sent', 'failed', 'skipped', 'missed', 'cancelled')"
+"""The delivery statuses that are over: such a row keeps counting in its announcement's report after erasure."""
 NAME_PARAMS = frozenset({"person", "inviter", "name", "author", "requester"})
 """The message parameters that carry a person's name: only these are scrubbed (a display name may also be a
 topic's slug or any word, which other parameters carry for their own meaning)."""
@@ -46,7 +52,7 @@ class SqlitePrivacy:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    async def person_data(self, person_id: int) -> PersonData | None:
+    async def person_data(self, person_id: int, now: datetime) -> PersonData | None:
         db = self._db
         person = await db.fetch_one("SELECT * FROM people WHERE id = ?", (person_id,))
         if person is None or person_id == FORMER_PERSON_ID:
@@ -83,9 +89,24 @@ class SqlitePrivacy:
             (person_id,))
         audit = await db.fetch_all(
             "SELECT id, CASE WHEN actor_id = ? THEN 'actor' ELSE 'subject' END AS role, action, subject, at"
-            " FROM audit_log WHERE actor_id = ? OR subject = ? OR (action = ? AND json_valid(after)"
-            " AND json_extract(after, '$.person') = ?) ORDER BY id",
-            (person_id, person_id, f"person:{person_id}", AuditAction.TOPIC_INVITE.value, person_id))
+            " FROM audit_log WHERE actor_id = ? OR about_id = ? ORDER BY id", (person_id, person_id, person_id))
+        signups = await db.fetch_all(
+            "SELECT s.address, t.slug, s.mode, s.language, s.zone, s.created_at, s.expires_at, s.confirmed_at"
+            " FROM email_signups s JOIN topics t ON t.id = s.topic_id WHERE s.person_id = ? ORDER BY s.created_at,"
+            " s.id", (person_id,))
+        keys = await db.fetch_all(
+            "SELECT k.address, k.created_at, k.confirmed_at FROM email_keys k JOIN identities i"
+            " ON i.platform = k.platform AND i.external_id = k.address WHERE i.person_id = ? ORDER BY k.address",
+            (person_id,))
+        resources = await db.fetch_all(
+            "SELECT r.id, r.title, r.url, r.created_at, (SELECT json_group_array(slug) FROM (SELECT t.slug FROM"
+            " resource_topics rt JOIN topics t ON t.id = rt.topic_id WHERE rt.resource_id = r.id ORDER BY t.slug))"
+            " AS topics FROM resources r WHERE r.added_by = ? ORDER BY r.created_at, r.id", (person_id,))
+        digest_items = await db.fetch_all(
+            "SELECT d.announcement_id, t.slug, d.mode, d.created_at FROM digest_items d"
+            " JOIN announcements a ON a.id = d.announcement_id JOIN topics t ON t.id = a.topic_id"
+            " WHERE d.person_id = ? AND d.digest_key IS NULL ORDER BY d.created_at, d.announcement_id",
+            (person_id,))
         return PersonData(
             person_id=person_id, display_name=person["display_name"], timezone=person["timezone"],
             language=person["language"], platform_timezone=person["platform_timezone"],
@@ -108,6 +129,16 @@ class SqlitePrivacy:
                              for r in deliveries),
             audit=tuple(AuditData(r["id"], r["role"], r["action"], r["subject"], from_db_time(r["at"]))
                         for r in audit),
+            signups=tuple(SignupData(r["address"], r["slug"], r["mode"], r["language"], r["zone"],
+                                     _signup_state(r["confirmed_at"], from_db_time(r["expires_at"]), now),
+                                     from_db_time(r["created_at"]), from_db_time(r["expires_at"]),
+                                     opt_time(r["confirmed_at"])) for r in signups),
+            email_keys=tuple(EmailKeyData(r["address"], from_db_time(r["created_at"]), opt_time(r["confirmed_at"]))
+                             for r in keys),
+            resources=tuple(ResourceData(r["id"], r["title"], r["url"], tuple(json.loads(r["topics"])),
+                                         from_db_time(r["created_at"])) for r in resources),
+            digest_items=tuple(DigestItemData(r["announcement_id"], r["slug"], r["mode"], from_db_time(r["created_at"]))
+                               for r in digest_items),
         )
 
     async def erase(self, person_id: int, now: datetime) -> Erasure | None:
@@ -133,12 +164,15 @@ class SqlitePrivacy:
             for table, column in (("grants", "granted_by"), ("subscription_requests", "decided_by"),
                                   ("invitations", "invited_by"), ("audit_log", "actor_id")):
                 await db.execute(f"UPDATE {table} SET {column} = NULL WHERE {column} = ?", (person_id,))
-            await db.execute("UPDATE audit_log SET subject = ? WHERE subject = ?",
-                             (ERASED_SUBJECT, f"person:{person_id}"))
+            await _scrub_audit(db, person_id)
+            # Discord's first-attempt records of messages to them (keyed by the delivery, "…:person:<id>"),
+            # before their delivery rows go; a key whose row retention already pruned is found by its shape.
             await db.execute(
-                "UPDATE audit_log SET after = json_set(after, '$.person', NULL) WHERE action = ?"
-                " AND json_valid(after) AND json_extract(after, '$.person') = ?",
-                (AuditAction.TOPIC_INVITE.value, person_id))
+                "DELETE FROM discord_send_attempts WHERE delivery_key IN"
+                " (SELECT dedupe_key FROM deliveries WHERE person_id = ?)"
+                " OR delivery_key GLOB '*:person:' || ? OR delivery_key GLOB '*:person:' || ? || ':*'",
+                (person_id, str(person_id), str(person_id)))
+            await _keep_finished_counts(db, person_id)
             addresses = [row["external_id"] for row in identities if row["platform"] == EMAIL]
             for address in addresses:
                 await db.execute("DELETE FROM email_health WHERE address = ?", (address,))
@@ -150,6 +184,54 @@ class SqlitePrivacy:
             await db.execute("DELETE FROM people WHERE id = ?", (person_id,))
             return Erasure(identities=len(identities), subscriptions=subscriptions, deliveries=deliveries,
                            kept_announcements=kept)
+
+
+def _signup_state(confirmed_at: str | None, expires_at: datetime, now: datetime) -> str:
+    if confirmed_at is not None:
+        return "confirmed"
+    return "waiting" if expires_at > now else "expired"
+
+
+async def _scrub_audit(db: Database, person_id: int) -> None:
+    """Entries about the person (``about_id``, migration 0021) stop naming them: a ``person:<id>`` subject reads
+    :data:`ERASED_SUBJECT`, their id in a ``person`` or ``added_by`` value becomes ``null``. What happened stays."""
+    rows = await db.fetch_all("SELECT id, subject, before, after FROM audit_log WHERE about_id = ?", (person_id,))
+    for row in rows:
+        subject = ERASED_SUBJECT if row["subject"] == f"person:{person_id}" else row["subject"]
+        await db.execute("UPDATE audit_log SET subject = ?, before = ?, after = ?, about_id = NULL WHERE id = ?",
+                         (subject, _without(row["before"], person_id), _without(row["after"], person_id), row["id"]))
+
+
+def _without(value: str | None, person_id: int) -> str | None:
+    """An audit value with ``person_id`` gone from its person keys (:data:`bot.audit.about.PERSON_KEYS`)."""
+    if not value:
+        return value
+    try:
+        document = json.loads(value)
+    except ValueError:
+        return value
+    if not isinstance(document, dict):
+        return value
+    changed = {key: None if key in PERSON_KEYS and item == person_id and not isinstance(item, bool) else item
+               for key, item in document.items()}
+    return value if changed == document else json.dumps(changed, ensure_ascii=False, sort_keys=True)
+
+
+async def _keep_finished_counts(db: Database, person_id: int) -> None:
+    """An announcement's report keeps counting what already went to the person (a count names nobody), while
+    what was still to go stops counting: it never will, and ``settle`` must not wait for it.
+
+    Their finished announcement rows are deleted here under migration 0017's marker, which leaves
+    ``announcement_counts`` alone; the cascade then deletes the pending and sending ones, which count down. A
+    digest item already in a digest is counted back up before the cascade's trigger counts it down; one still
+    waiting for a digest counts down."""
+    await db.execute("INSERT INTO retention_pruning (active) VALUES (1)")
+    await db.execute("DELETE FROM deliveries WHERE person_id = ? AND announcement_id IS NOT NULL"
+                     f" AND status IN {FINISHED}", (person_id,))
+    await db.execute("DELETE FROM retention_pruning")
+    await db.execute(
+        "UPDATE announcement_digest_counts SET queued = queued + 1, digested = digested + 1 WHERE announcement_id IN"
+        " (SELECT announcement_id FROM digest_items WHERE person_id = ? AND digest_key IS NOT NULL)", (person_id,))
 
 
 async def _count(db: Database, sql: str, person_id: int) -> int:

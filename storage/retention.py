@@ -1,9 +1,10 @@
-"""Retention: deleting what is older than ``[privacy]`` allows (finished delivery rows, audit entries, past
-meetings), and when the daily prune last ran (``scheduled_runs``). Implements
+"""Retention: deleting what is older than ``[privacy]`` allows (finished delivery rows, Discord's send-attempt
+records, audit entries, past meetings), and when the daily prune last ran (``scheduled_runs``). Implements
 :class:`bot.retention.RetentionStore`.
 
 Deletes go in short chunks, each its own transaction, so a large first prune never holds the write lock long
-enough to delay the delivery worker; a crash between chunks loses nothing (the next run carries on)."""
+enough to delay the delivery worker; a crash between chunks loses nothing (the next run carries on). The
+statements are module constants, so a test can EXPLAIN exactly what runs (each chunk an index range)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,31 @@ CHUNK = 500
 _FINISHED = "('sent', 'failed', 'cancelled', 'skipped', 'missed')"
 # A missed row not yet summarised for the admins (reported_at) is still needed by the missed report.
 _PRUNABLE = f"status IN {_FINISHED} AND NOT (status = 'missed' AND reported_at IS NULL)"
+
+PRUNE_UNANNOUNCED = (
+    "DELETE FROM deliveries WHERE id IN (SELECT id FROM deliveries WHERE announcement_id IS NULL"
+    f" AND COALESCE(sent_at, created_at) < ? AND {_PRUNABLE} LIMIT ?)")
+"""One chunk of the rows of no announcement (reminders, notices, digests) that ended before the cutoff."""
+FINISHED_ANNOUNCEMENTS = (
+    "SELECT id FROM announcements a WHERE state IN ('sent', 'cancelled', 'missed') AND fanout_cursor IS NULL"
+    " AND COALESCE(edited_at, sent_at, created_at) < ?"
+    " AND EXISTS (SELECT 1 FROM deliveries d WHERE d.announcement_id = a.id)"
+    " AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.announcement_id = a.id"
+    "                 AND d.status IN ('pending', 'sending'))")
+"""The announcements that finished before the cutoff and still have rows."""
+PRUNE_ANNOUNCED = (
+    # Channel posts stay (a handful per announcement): an edit or cancel later must still reach the public
+    # channel and topic channels; DM copies older than the window can no longer be changed.
+    "DELETE FROM deliveries WHERE id IN (SELECT id FROM deliveries WHERE announcement_id = ?"
+    f" AND person_id IS NOT NULL AND {_PRUNABLE} LIMIT ?)")
+"""One chunk of one finished announcement's DM copies."""
+PRUNE_SEND_ATTEMPTS = (
+    "DELETE FROM discord_send_attempts WHERE rowid IN (SELECT s.rowid FROM discord_send_attempts s"
+    " WHERE s.first_at < ? AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.dedupe_key = s.delivery_key"
+    " AND d.status IN ('pending', 'sending')) LIMIT ?)")
+"""One chunk of the first-attempt records made before the cutoff, but a still open delivery's."""
+PRUNE_AUDIT = "DELETE FROM audit_log WHERE id IN (SELECT id FROM audit_log WHERE at < ? LIMIT ?)"
+"""One chunk of the audit entries written before the cutoff."""
 
 
 class SqliteRetention:
@@ -36,26 +62,16 @@ class SqliteRetention:
         complete, nothing pending or sending) before then. Its counters are left as they are, so its report
         says the same afterwards (see migration 0017)."""
         cutoff = to_db_time(ended_before)
-        pruned = await self._chunks(
-            "DELETE FROM deliveries WHERE id IN (SELECT id FROM deliveries WHERE announcement_id IS NULL"
-            f" AND COALESCE(sent_at, created_at) < ? AND {_PRUNABLE} LIMIT ?)", (cutoff,))
-        finished = await self._db.fetch_all(
-            "SELECT id FROM announcements a WHERE state IN ('sent', 'cancelled', 'missed') AND fanout_cursor IS NULL"
-            " AND COALESCE(edited_at, sent_at, created_at) < ?"
-            " AND EXISTS (SELECT 1 FROM deliveries d WHERE d.announcement_id = a.id)"
-            " AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.announcement_id = a.id"
-            "                 AND d.status IN ('pending', 'sending'))", (cutoff,))
-        for row in finished:
-            pruned += await self._chunks(
-                # Channel posts stay (a handful per announcement): an edit or cancel later must still reach the
-                # public channel and topic channels; DM copies older than the window can no longer be changed.
-                "DELETE FROM deliveries WHERE id IN (SELECT id FROM deliveries WHERE announcement_id = ?"
-                f" AND person_id IS NOT NULL AND {_PRUNABLE} LIMIT ?)", (row["id"],), keep_counts=True)
+        pruned = await self._chunks(PRUNE_UNANNOUNCED, (cutoff,))
+        for row in await self._db.fetch_all(FINISHED_ANNOUNCEMENTS, (cutoff,)):
+            pruned += await self._chunks(PRUNE_ANNOUNCED, (row["id"],), keep_counts=True)
         return pruned
 
+    async def prune_send_attempts(self, before: datetime) -> int:
+        return await self._chunks(PRUNE_SEND_ATTEMPTS, (to_db_time(before),))
+
     async def prune_audit(self, before: datetime) -> int:
-        return await self._chunks("DELETE FROM audit_log WHERE id IN (SELECT id FROM audit_log WHERE at < ? LIMIT ?)",
-                                  (to_db_time(before),))
+        return await self._chunks(PRUNE_AUDIT, (to_db_time(before),))
 
     async def prune_meetings(self, ended_before: datetime) -> int:
         """Meetings whose last occurrence ended (or that were cancelled or created, whichever is later) before

@@ -30,6 +30,8 @@ class AuditAction(StrEnum):
     MEETING_RESCHEDULE = "meeting.reschedule"
     PERSON_ERASE = "person.erase"
     """A person erased themselves (``forget me``): the entry says that it happened, never who."""
+    PERSON_LINK = "person.link"
+    PERSON_UNLINK = "person.unlink"
     REQUEST_APPROVE = "request.approve"
     REQUEST_DENY = "request.deny"
     RESOURCE_ADD = "resource.add"
@@ -49,9 +51,11 @@ class AuditAction(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class AuditFilter:
-    """Which entries an admin asks for. ``person_id``: entries they made or that are about them (a grant to
-    them); ``topic_id`` with its current ``topic_slug``: the topic's own changes and those of its announcements,
-    meetings, requests and resources; ``since``: entries at or after that instant. Empty: every entry."""
+    """Which entries an admin asks for. ``person_id``: entries they made or that are about them, whatever the
+    subject says (a grant to them, an invitation, a request of theirs decided, a resource they added: see
+    :mod:`bot.audit.about`); ``topic_id`` with its current ``topic_slug``: the topic's own changes and those of
+    its announcements, meetings, requests and resources; ``since``: entries at or after that instant. Empty:
+    every entry."""
 
     person_id: int | None = None
     topic_id: int | None = None

@@ -19,6 +19,8 @@ ACTION_WORDS: dict[AuditAction, Text] = {
     AuditAction.MEETING_MOVE_OCCURRENCE: _("moved one meeting date"),
     AuditAction.MEETING_RESCHEDULE: _("rescheduled a meeting"),
     AuditAction.PERSON_ERASE: _("erased someone's data at their request"),
+    AuditAction.PERSON_LINK: _("linked accounts into one person"),
+    AuditAction.PERSON_UNLINK: _("unlinked an account"),
     AuditAction.REQUEST_APPROVE: _("approved a request to join"),
     AuditAction.REQUEST_DENY: _("declined a request to join"),
     AuditAction.RESOURCE_ADD: _("added a resource"),

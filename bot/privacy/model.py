@@ -107,6 +107,52 @@ class DeliveryData:
 
 
 @dataclass(frozen=True, slots=True)
+class SignupData:
+    """An email sign-up (a confirmation mail asked for): never its token, which is the link's secret.
+    ``state``: ``confirmed``, ``waiting`` (for the link to be followed) or ``expired``."""
+
+    address: str
+    topic: str
+    mode: str
+    language: str
+    zone: str
+    state: str
+    created_at: datetime
+    expires_at: datetime
+    confirmed_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class EmailKeyData:
+    """That an address has a manage key and since when — never the key, which opens the manage page."""
+
+    address: str
+    created_at: datetime
+    confirmed_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class ResourceData:
+    """A resource the person added to the library."""
+
+    id: int
+    title: str
+    url: str
+    topics: tuple[str, ...]
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class DigestItemData:
+    """An announcement waiting for the person's next daily or weekly digest."""
+
+    announcement_id: int
+    topic: str
+    mode: str
+    queued_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class AuditData:
     """An audit entry the person made (``role`` ``actor``) or that is about them (``subject``)."""
 
@@ -139,6 +185,10 @@ class PersonData:
     authored: tuple[AuthoredData, ...]
     deliveries: tuple[DeliveryData, ...]
     audit: tuple[AuditData, ...]
+    signups: tuple[SignupData, ...] = ()
+    email_keys: tuple[EmailKeyData, ...] = ()
+    resources: tuple[ResourceData, ...] = ()
+    digest_items: tuple[DigestItemData, ...] = ()
 
     def delivery_counts(self) -> dict[str, int]:
         """How many messages addressed to the person are in each status, by status."""
@@ -185,10 +235,14 @@ def export_json(data: PersonData, generated_at: datetime) -> bytes:
         "authored": [_plain(item) for item in data.authored],
         "deliveries": {"counts": data.delivery_counts(), "items": [_plain(item) for item in data.deliveries]},
         "audit": [_plain(item) for item in data.audit],
+        "email_signups": [_plain(item) for item in data.signups],
+        "email_manage_keys": [_plain(item) for item in data.email_keys],
+        "resources_added": [_plain(item) for item in data.resources],
+        "digest_queue": [_plain(item) for item in data.digest_items],
     }
     return (json.dumps(document, ensure_ascii=False, sort_keys=True, indent=2) + "\n").encode("utf-8")
 
 
 def _plain(value: Any) -> dict[str, Any]:
-    return {name: iso(field) if isinstance(field, datetime) else field
+    return {name: iso(field) if isinstance(field, datetime) else list(field) if isinstance(field, tuple) else field
             for name in value.__slots__ for field in (getattr(value, name),)}

@@ -13,9 +13,10 @@ from bot.announcements.model import AnnouncementState
 from bot.announcements.report import state_label
 from bot.audit import AuditAction
 from bot.clock import Clock
-from bot.commands.context import Caller
+from bot.commands.context import Caller, ZoneSource
 from bot.commands.invoke import invoke
 from bot.delivery.model import DeliveryKind
+from bot.delivery.status import platform_name
 from bot.email.address import mask
 from bot.errors import UserError
 from bot.i18n import Msg, Text, _, _n, listing
@@ -23,6 +24,7 @@ from bot.meetings.model import Answer, MeetingState
 from bot.meetings.service import answer_label
 from bot.messages import Action, ActionStyle, Attachment, Field, Message, stamp
 from bot.model import Identity, Role
+from bot.people.languages import language_name, platform_language
 from bot.ports import Store
 from bot.privacy.declarations import CONFIRM, FORGET_ME
 from bot.privacy.model import ERASED_SUBJECT, AuthoredData, PersonData, export_json
@@ -65,8 +67,9 @@ class PrivacyService:
     async def export(self, person_id: int) -> bytes | None:
         """The person's data as the JSON file (see :func:`~bot.privacy.model.export_json`); ``None`` for an unknown
         person."""
-        data = await self._privacy.person_data(person_id)
-        return None if data is None else export_json(data, self._clock.now())
+        now = self._clock.now()
+        data = await self._privacy.person_data(person_id, now)
+        return None if data is None else export_json(data, now)
 
     async def export_of(self, identity: Identity) -> bytes | None:
         """The JSON file of whoever ``identity`` belongs to (the email manage page's download); ``None`` when it
@@ -76,12 +79,12 @@ class PrivacyService:
 
     async def mydata(self, caller: Caller) -> Message:
         now = self._clock.now()
-        data = await self._privacy.person_data(caller.person.id)
+        data = await self._privacy.person_data(caller.person.id, now)
         if data is None:  # erased by a concurrent "forget me" after this command began
             return Message(body=(_("The bot holds nothing about you."),))
         return Message(title=_("Your data"),
                        body=(_("This is what the bot holds about you; the attached file has all of it."),),
-                       fields=_summary(data),
+                       fields=_summary(data, caller),
                        attachment=Attachment(f"mydata-{now:%Y%m%d}.json", "application/json",
                                              export_json(data, now)))
 
@@ -109,7 +112,34 @@ class PrivacyService:
                                "afresh."),))
 
 
-def _summary(data: PersonData) -> tuple[Field, ...]:
+def _language_applied(data: PersonData, caller: Caller) -> Text:
+    """The language the caller is answered in and why, as ``whoami`` says it. The caller carries the language
+    :class:`~bot.people.service.PeopleService` chose (own setting, else their platform's locale, else the
+    coalition's); only the reason is read back here, from the same data in the same order."""
+    if data.language and data.language == caller.language:
+        source: Text = _("your setting")
+    else:
+        mine = caller.identity.identity
+        locale = next((i.platform_locale for i in data.identities
+                       if (i.platform, i.external_id) == (mine.platform, mine.external_id)), None)
+        source = _("from your {platform} settings", platform=platform_name(mine.platform)) \
+            if platform_language(locale, (caller.language,)) else _("the coalition default")
+    return _("{language} ({source})", language=language_name(caller.language, caller.language), source=source)
+
+
+def _zone_applied(caller: Caller) -> Text:
+    """The time zone the caller's times are shown in and why, as ``whoami`` says it."""
+    source = {ZoneSource.OWN: _("your setting"), ZoneSource.PLATFORM: _("from your platform profile"),
+              ZoneSource.DEFAULT: _("the coalition default")}[caller.timezone_source]
+    return _("{zone} ({source})", zone=caller.timezone, source=source)
+
+
+_SIGNUP_STATES: dict[str, Text] = {
+    "confirmed": _("confirmed"), "waiting": _("waiting for the link in the mail"), "expired": _("expired"),
+}
+
+
+def _summary(data: PersonData, caller: Caller) -> tuple[Field, ...]:
     none = _("none")
 
     def joined(items: Iterable[Msg]) -> Msg:
@@ -117,8 +147,8 @@ def _summary(data: PersonData) -> tuple[Field, ...]:
         return listing(listed) if listed else none
 
     settings = _("language {language}, time zone {zone}, preferred platform {platform}",
-                 language=data.language or none, zone=data.timezone or data.platform_timezone or none,
-                 platform=data.preferred_platform or none)
+                 language=_language_applied(data, caller), zone=_zone_applied(caller),
+                 platform=platform_name(data.preferred_platform) if data.preferred_platform else none)
     counts = data.delivery_counts()
     recent = sorted(data.deliveries, key=lambda d: (d.created_at, d.id))[-RECENT_DELIVERIES:]
     return (
@@ -139,6 +169,18 @@ def _summary(data: PersonData) -> tuple[Field, ...]:
         Field(_("Latest messages"), joined(_("#{id} {kind} {status} ({date})", id=d.id, kind=_kind(d.kind),
                                              status=_delivery_status(d.status), date=stamp(d.created_at, "d"))
                                            for d in recent)),
+        Field(_("Waiting for your digest"), joined(
+            _("announcement #{id} in {topic} ({mode})", id=d.announcement_id, topic=d.topic, mode=_mode(d.mode))
+            for d in data.digest_items)),
+        Field(_("Email sign-ups"), joined(
+            _("{address} for {topic} ({state}, {date})", address=mask(s.address), topic=s.topic,
+              state=_SIGNUP_STATES.get(s.state, s.state), date=stamp(s.created_at, "d"))
+            for s in data.signups)),
+        Field(_("Email manage links"), joined(
+            _("a link to manage {address}, made {date}", address=mask(k.address), date=stamp(k.created_at, "d"))
+            for k in data.email_keys)),
+        Field(_("Resources you added"), joined(_("{title} ({date})", title=r.title, date=stamp(r.created_at, "d"))
+                                               for r in data.resources)),
         Field(_("Audit entries"), _n("{n} entry by or about you", "{n} entries by or about you", len(data.audit))),
     )
 

@@ -12,9 +12,10 @@ from bot.privacy.model import Erasure, PersonData
 class PrivacyStore(Protocol):
     """Every row that names a person, read together or erased together."""
 
-    async def person_data(self, person_id: int) -> PersonData | None:
+    async def person_data(self, person_id: int, now: datetime) -> PersonData | None:
         """Returns everything held about the person (their deliveries only, never another's), or ``None`` for an
-        unknown id. Raises nothing of its own."""
+        unknown id; ``now`` tells an email sign-up waiting for its link from an expired one. Raises nothing of its
+        own."""
         ...
 
     async def erase(self, person_id: int, now: datetime) -> Erasure | None:
@@ -22,6 +23,9 @@ class PrivacyStore(Protocol):
         settings, subscriptions, requests, invitations, RSVPs, grants, digest items, deliveries addressed to them,
         their addresses' email keys, signups and health; announcements and meetings they wrote stay, attributed to
         :data:`~bot.privacy.model.FORMER_PERSON_ID`; audit entries they made lose their actor and entries about
-        them their subject. Records nothing in the audit log itself. Returns what was removed, or ``None`` when the
+        them (:mod:`bot.audit.about`) every mention of them; Discord's first-attempt records of messages to them go.
+        Announcement reports keep counting the copies that had already gone out to them (sent, failed, skipped,
+        missed, cancelled, or carried in a digest) and stop counting those that had not. Records nothing in the
+        audit log itself. Returns what was removed, or ``None`` when the
         person is already gone (nothing changes). Raises nothing of its own."""
         ...

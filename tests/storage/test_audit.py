@@ -45,3 +45,59 @@ async def test_an_unknown_stored_action_reads_back_as_its_string(tmp_path: Path)
         assert newest.action == "topic.renamed-in-a-later-version"
         assert not isinstance(newest.action, AuditAction)
         assert oldest.action is AuditAction.TOPIC_CREATE
+
+
+BEFORE_ABOUT = 20
+"""The schema version before migration 0021 recorded whom each entry is about."""
+SHAPES = [  # (action, subject, before, after, about): every shape of entry the features write
+    (AuditAction.ROLE_GRANT, "person:{ana}", None, "coordinator disinfo", "ana"),
+    (AuditAction.TOPIC_INVITE, "disinfo", None, '{"person": {ben}}', "ben"),
+    (AuditAction.REQUEST_APPROVE, "request:{request}", "pending", "", "ben"),
+    (AuditAction.RESOURCE_EDIT, "resource:1", '{"added_by": {ana}, "title": "A"}', '{"added_by": {ana}, "title": "B"}',
+     "ana"),
+    (AuditAction.RESOURCE_IMPORT, "upload.csv", None, '{"added": 3}', None),
+    (AuditAction.TOPIC_EDIT, "disinfo", '{"title": "Disinfo"}', '{"title": "Fact-checking"}', None),
+    (AuditAction.MEETING_CANCEL, "meeting:3", "active", "cancelled", None),
+    (AuditAction.ROLE_GRANT, "person:{gone}", None, "member", None),  # about someone no longer there
+]
+
+
+async def test_whom_an_entry_is_about_is_the_same_when_written_and_when_migrated(tmp_path: Path) -> None:
+    """Entries written before migration 0021 get the same ``about_id`` as :meth:`SqliteAudit.record` gives new
+    ones, for every shape of entry: a person subject, an invitation's ``person``, a request's requester, a
+    resource's ``added_by``, and none for the rest."""
+
+    async def people(db: Database) -> dict[str, int]:
+        stamp = "2026-11-23T12:00:00Z"
+        ids = {name: await db.insert("INSERT INTO people (display_name, created_at) VALUES (?, ?)", (name, stamp))
+               for name in ("ana", "ben", "gone")}
+        topic = await db.insert("INSERT INTO topics (slug, title, visibility, policy, created_at)"
+                                " VALUES ('disinfo', 'Disinfo', 'members', 'approval', ?)", (stamp,))
+        ids["request"] = await db.insert(
+            "INSERT INTO subscription_requests (person_id, topic_id, mode, status, created_at, expires_at)"
+            " VALUES (?, ?, 'immediate', 'approved', ?, ?)", (ids["ben"], topic, stamp, stamp))
+        await db.execute("DELETE FROM people WHERE id = ?", (ids["gone"],))
+        return ids
+
+    def filled(text: str | None, ids: dict[str, int]) -> str | None:
+        for name, value in ids.items():
+            text = None if text is None else text.replace(f"{{{name}}}", str(value))
+        return text
+
+    path = tmp_path / "old.db"
+    async with Database.open(path, target_version=BEFORE_ABOUT) as old:
+        ids = await people(old)
+        for action, subject, before, after, _about in SHAPES:
+            await old.insert("INSERT INTO audit_log (actor_id, action, subject, before, after, at)"
+                             " VALUES (NULL, ?, ?, ?, ?, '2026-11-23T12:00:00Z')",
+                             (action.value, filled(subject, ids), filled(before, ids), filled(after, ids)))
+    async with Database.open(path) as migrated:
+        backfilled = [row["about_id"] for row in await migrated.fetch_all("SELECT about_id FROM audit_log ORDER BY id")]
+    async with Database.open(tmp_path / "new.db") as new:
+        ids = await people(new)
+        for action, subject, before, after, _about in SHAPES:
+            await SqliteAudit(new).record(None, action, filled(subject, ids) or "", filled(before, ids),
+                                          filled(after, ids), NOW)
+        recorded = [row["about_id"] for row in await new.fetch_all("SELECT about_id FROM audit_log ORDER BY id")]
+    expected = [None if about is None else ids[about] for *_rest, about in SHAPES]
+    assert backfilled == recorded == expected

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any, cast
 
 import pytest
 from pydantic import ValidationError
@@ -16,7 +17,15 @@ from bot.retention import Retention, RetentionPolicy
 from storage.audit import SqliteAudit, listing_query
 from storage.database import Database, to_db_time
 from storage.delivery_reports import SqliteDeliveryReports
-from storage.retention import SqliteRetention
+from storage.retention import (
+    FINISHED_ANNOUNCEMENTS,
+    PRUNE_ANNOUNCED,
+    PRUNE_AUDIT,
+    PRUNE_SEND_ATTEMPTS,
+    PRUNE_UNANNOUNCED,
+    SqliteRetention,
+)
+from storage.send_attempts import SqliteSendAttempts
 from tests.support import FixedClock
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
@@ -147,7 +156,7 @@ async def _plan(db: Database, sql: str, params: tuple[object, ...]) -> str:
 
 
 @pytest.mark.parametrize(("only", "indexes"), [
-    (AuditFilter(person_id=1), ("audit_log_actor", "audit_log_subject")),
+    (AuditFilter(person_id=1), ("audit_log_actor", "audit_log_about")),
     (AuditFilter(topic_id=1, topic_slug="disinfo"), ("audit_log_subject", "announcements_topic", "meetings_topic",
                                                      "requests_topic", "resource_topics_topic")),
     (AuditFilter(since=NOW), ("INTEGER PRIMARY KEY (rowid>?)", "audit_log_at")),
@@ -160,9 +169,64 @@ async def test_audit_listing_reads_indexes_not_the_whole_log(db: Database, only:
         assert index in plan, plan
 
 
-async def test_pruning_the_audit_log_reads_its_time_index(db: Database) -> None:
-    plan = await _plan(db, "SELECT id FROM audit_log WHERE at < ? LIMIT 500", ("x",))
-    assert "audit_log_at" in plan and "SCAN" not in plan
+class _Recording:
+    """The database as the retention store uses it, writing down every statement it runs."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.statements: list[str] = []
+
+    async def execute(self, sql: str, params: Any = ()) -> int:
+        self.statements.append(sql)
+        return await self.db.execute(sql, params)
+
+    async def fetch_all(self, sql: str, params: Any = ()) -> Any:
+        self.statements.append(sql)
+        return await self.db.fetch_all(sql, params)
+
+    def transaction(self) -> Any:
+        return self.db.transaction()
+
+
+async def test_every_statement_the_prune_runs_reads_an_index(db: Database) -> None:
+    """The plans are those of the statements storage/retention.py ran (recorded as it ran them), not of a copy:
+    each chunk is an index range, so a daily prune costs what it deletes, not the size of the tables."""
+    old = await _announcement(db, OLD)
+    await _delivery(db, "ann:old:person:1", "sent", OLD, old)
+    await _delivery(db, "old-notice", "sent", OLD, kind="notice")
+    await SqliteSendAttempts(db).first_attempt("old-notice", OLD)
+    await SqliteAudit(db).record(1, AuditAction.TOPIC_EDIT, "disinfo", None, None, NOW - timedelta(days=400))
+    recording = _Recording(db)
+    no_meetings = RetentionPolicy(deliveries=timedelta(days=90), audit=timedelta(days=365), past_meetings=None)
+
+    pruned = await Retention(SqliteRetention(cast(Database, recording)), FixedClock(NOW), no_meetings).prune(NOW)
+
+    assert (pruned.deliveries, pruned.send_attempts, pruned.audit_entries) == (2, 1, 1)
+    ran = set(recording.statements) - {"INSERT INTO retention_pruning (active) VALUES (1)",
+                                       "DELETE FROM retention_pruning"}
+    assert ran == {PRUNE_UNANNOUNCED, FINISHED_ANNOUNCEMENTS, PRUNE_ANNOUNCED, PRUNE_SEND_ATTEMPTS, PRUNE_AUDIT}
+    expected = {PRUNE_UNANNOUNCED: "deliveries_announcement", FINISHED_ANNOUNCEMENTS: "announcements_due",
+                PRUNE_ANNOUNCED: "deliveries_announcement", PRUNE_SEND_ATTEMPTS: "discord_send_attempts_first",
+                PRUNE_AUDIT: "audit_log_at"}
+    for statement in ran:
+        plan = await _plan(db, statement, ("x",) * statement.count("?"))
+        assert "SCAN" not in plan and expected[statement] in plan, (statement, plan)
+
+
+async def test_send_attempt_records_go_with_the_delivery_window_but_an_open_delivery_s(db: Database) -> None:
+    attempts = SqliteSendAttempts(db)
+    await _delivery(db, "ann:1:person:1", "sent", OLD, kind="notice")
+    await _delivery(db, "retrying:person:1", "pending", OLD, kind="notice")
+    for key in ("ann:1:person:1", "retrying:person:1", "gone-long-ago:person:1"):
+        await attempts.first_attempt(key, OLD)
+    await attempts.first_attempt("recent:person:1", YOUNG)
+
+    pruned = await Retention(SqliteRetention(db), FixedClock(NOW), POLICY).prune(NOW)
+
+    assert pruned.send_attempts == 2
+    left = {row["delivery_key"] for row in await db.fetch_all("SELECT delivery_key FROM discord_send_attempts")}
+    assert left == {"retrying:person:1", "recent:person:1"}
+    assert await attempts.first_attempt("retrying:person:1", NOW) == OLD, "a retry still reads back its first try"
 
 
 def test_privacy_settings_refuse_negative_windows(tmp_path: Path) -> None:

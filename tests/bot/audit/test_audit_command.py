@@ -83,3 +83,20 @@ async def test_reader_zone_and_language(h: Harness) -> None:
     await h.say("demo-member", "settings language fr")
     refused = await h.text("demo-member", "audit")
     assert "Cette action nécessite le rôle administrateur·rice." in refused
+
+
+async def test_a_person_s_audit_lists_entries_about_them_whatever_the_subject(h: Harness) -> None:
+    """An invitation names the topic (the invitee is in its ``after``) and an approval names the request (its
+    requester is whom it is about): ``audit <person>`` lists both, and nobody else's."""
+    await h.say("demo-admin", "topic invite incident-response demo-outsider")
+    h.clock.advance(minutes=1)
+    await h.say("demo-member", "subscribe whrd-safety")
+    assert "Approved" in await h.text("demo-admin", "approve 1")  # nobody coordinates it: an admin decides
+    h.clock.advance(minutes=1)
+    await h.say("demo-admin", "topic invite incident-response demo-member")
+
+    outsider = await h.text("demo-admin", "audit console:demo-outsider")
+    assert outsider.count("invited someone to a topic") == 1 and "approved a request" not in outsider, outsider
+    member = await h.text("demo-admin", "audit console:demo-member")
+    assert "approved a request to join: request #1" in member, member
+    assert member.count("invited someone to a topic") == 1, member

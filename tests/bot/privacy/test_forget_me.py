@@ -13,10 +13,12 @@ from bot.messages import ActionStyle
 from bot.model import Identity, Role
 from bot.privacy.model import ERASED_SUBJECT
 from storage.database import Database
+from storage.send_attempts import SqliteSendAttempts
 from tests.bot.privacy.helpers import MEMBER, OTHER, member_with_history, say
 from tests.support import Harness
 
-PERSON_COLUMNS = {"person_id", "author_id", "actor_id", "granted_by", "decided_by", "invited_by", "added_by"}
+PERSON_COLUMNS = {"person_id", "author_id", "actor_id", "granted_by", "decided_by", "invited_by", "added_by",
+                  "about_id"}
 ERASED = "Everything the bot held about you is erased. If you use the bot again, it starts afresh."
 WAIT = 30.0
 
@@ -166,3 +168,86 @@ async def test_only_name_parameters_are_scrubbed_from_other_people_s_messages(h:
     after = [d.payload for d in await h.app.store.outbox.by_kind(DeliveryKind.NOTICE)]
     assert after and all('["topic", "whrd-safety"]' in p or '"topic"' not in p for p in after), after
     assert any("a former member" in p for p in after)
+
+
+async def _announce(h: Harness, topic: str, text: str) -> int:
+    preview = await h.say("demo-admin", f"announce new {topic} {text}")
+    confirm = next(a.command for a in preview.message.actions if a.command.startswith("announce confirm"))
+    assert not (await h.say("demo-admin", confirm)).message.is_error
+    return int(confirm.rsplit(" ", 1)[1])
+
+
+async def _totals(h: Harness, announcement: int) -> tuple[dict[str, int], tuple[int, int]]:
+    live = await h.app.store.delivery_reports.live_counts(announcement)
+    return {c.status.value: c.count for c in live}, await h.app.store.digests.counts(announcement)
+
+
+async def test_reports_keep_what_went_to_them_and_drop_what_never_will(h: Harness) -> None:
+    """A sent copy and a digest already sent keep counting after the erasure (the numbers name nobody); a copy
+    still queued and a digest item still waiting stop counting, and the announcement settles without them."""
+    await say(h, MEMBER, "subscribe disinformation")
+    await say(h, MEMBER, "subscribe elections mode:daily")
+    await say(h, OTHER, "subscribe elections mode:daily")
+    digested = await _announce(h, "elections", "In yesterday's digest")
+    await h.app.run_due()
+    h.clock.advance(days=1, minutes=5)
+    await h.app.run_due()
+    sent = await _announce(h, "disinformation", "Already delivered")
+    await h.app.run_due()
+    waiting = await _announce(h, "elections", "Still waiting for a digest")
+    await h.app.run_due()
+    queued = await _announce(h, "disinformation", "Not sent yet")
+    await h.app.db.execute("UPDATE deliveries SET status = 'pending' WHERE announcement_id = ? AND status = 'sent'",
+                           (queued,))  # the worker has not reached it yet
+    before = {n: await _totals(h, n) for n in (digested, sent, waiting, queued)}
+    (in_digests, went), (to_digest, none_yet) = before[digested][1], before[waiting][1]
+    assert in_digests == went >= 2 and to_digest >= 2 and none_yet == 0, before
+    assert before[sent][0].get("sent", 0) >= 1 and before[queued][0].get("pending", 0) >= 1, before
+
+    assert await say(h, MEMBER, "forget me confirm") == ERASED
+
+    after = {n: await _totals(h, n) for n in (digested, sent, waiting, queued)}
+    assert after[digested] == before[digested] and after[sent] == before[sent]
+    assert after[waiting] == (before[waiting][0], (to_digest - 1, 0))
+    assert after[queued][0]["pending"] == before[queued][0]["pending"] - 1
+    await h.app.run_due()
+    settled = await h.app.store.announcements.get(queued)
+    assert settled is not None and settled.state.value == "sent"
+    status = await h.text("demo-admin", f"announce status {queued}")
+    assert "Finished." in status, status
+
+
+async def test_discord_send_attempt_records_of_their_messages_go_with_them(h: Harness) -> None:
+    await member_with_history(h)
+    person_id = await _person_id(h, MEMBER)
+    other_id = await _person_id(h, OTHER)
+    attempts = SqliteSendAttempts(h.app.db)
+    theirs = [d.dedupe_key for d in await h.app.store.outbox.by_kind(DeliveryKind.ANNOUNCEMENT)
+              if d.person_id == person_id]
+    assert theirs
+    keys = [*theirs, f"digest:2026-11-23:daily:person:{person_id}", f"pruned-long-ago:person:{person_id}",
+            f"ann:9:person:{person_id}0", f"ann:9:person:{other_id}"]
+    for key in keys:
+        await attempts.first_attempt(key, h.clock.now())
+
+    assert await say(h, MEMBER, "forget me confirm") == ERASED
+
+    left = {row["delivery_key"] for row in await h.app.db.fetch_all("SELECT delivery_key FROM discord_send_attempts")}
+    assert left == {f"ann:9:person:{person_id}0", f"ann:9:person:{other_id}"}, "another person's stay"
+
+
+async def test_an_invitation_and_a_decided_request_stop_naming_them(h: Harness) -> None:
+    await say(h, MEMBER, "whoami")
+    person_id = await _person_id(h, MEMBER)
+    await h.say("demo-admin", f"topic invite incident-response test:{MEMBER}")
+    await say(h, MEMBER, "subscribe whrd-safety")
+    assert "Approved" in await h.text("demo-admin", "approve 1")
+    about = await h.app.db.fetch_all("SELECT action FROM audit_log WHERE about_id = ?", (person_id,))
+    assert {row["action"] for row in about} == {"topic.invite", "request.approve"}
+
+    assert await say(h, MEMBER, "forget me confirm") == ERASED
+
+    assert await rows_naming(h, person_id, {MEMBER}) == []
+    (invite,) = [e for e in await h.app.store.audit.recent(200) if e.action is AuditAction.TOPIC_INVITE]
+    assert invite.after == '{"person": null}'
+    assert "invited someone to a topic" in await h.text("demo-admin", "audit"), "what happened stays"

@@ -5,12 +5,16 @@ from __future__ import annotations
 
 import io
 import re
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from adapters.console import ConsoleAdapter
-from bot.model import Role
+from bot.email.address import mask
+from bot.i18n import _
+from bot.model import Identity, Role
 from bot.privacy.model import SCHEMA, SCHEMA_VERSION
-from tests.bot.privacy.helpers import MEMBER, OTHER, export, member_with_history
+from storage.database import to_db_time
+from tests.bot.privacy.helpers import MEMBER, OTHER, export, member_with_history, say
 from tests.support import Harness
 
 ISO_UTC = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
@@ -80,3 +84,88 @@ async def test_the_console_writes_the_file(h: Harness, tmp_path: Path) -> None:
     (written,) = (tmp_path / "exports").iterdir()
     assert f"(file written: {written})" in out.getvalue()
     assert export(written.read_bytes())["identities"][0]["external_id"] == "demo-member"
+
+
+ADDRESS = "zq-reader@example.org"
+MADE = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
+
+
+async def _email_of(h: Harness, person_id: int) -> None:
+    """Give the person an email address with its manage key and a sign-up waiting for its link (as the web's
+    subscribe form leaves them), written as the email store writes them."""
+    db = h.app.db
+    stamp = to_db_time(MADE)
+    await db.execute("INSERT INTO identities (platform, external_id, person_id, display_name) VALUES"
+                     " ('email', ?, ?, ?)", (ADDRESS, person_id, ADDRESS))
+    await db.execute("INSERT INTO email_keys (address, key, created_at) VALUES (?, ?, ?)",
+                     (ADDRESS, "K" * 32, stamp))
+    await db.execute("INSERT INTO email_signups (person_id, address, topic_id, mode, language, zone, token,"
+                     " created_at, expires_at) SELECT ?, ?, id, 'weekly', 'fr', 'Europe/Paris', ?, ?, ? FROM topics"
+                     " WHERE slug = 'elections'", (person_id, ADDRESS, "T" * 32, stamp,
+                                                  to_db_time(MADE + timedelta(days=3650))))
+
+
+async def test_the_digest_queue_resources_added_and_email_signups_and_keys_are_in_it(h: Harness) -> None:
+    await say(h, MEMBER, "subscribe disinformation mode:daily")
+    await h.say("demo-admin", f"role grant test:{MEMBER} coordinator disinformation")
+    await say(h, MEMBER, "resource add https://example.org/zq-guide Field guide for zq topics:disinformation")
+    preview = await h.say("demo-admin", "announce new disinformation Waiting for the digest")
+    confirm = next(a.command for a in preview.message.actions if a.command.startswith("announce confirm"))
+    await h.say("demo-admin", confirm)
+    await h.app.run_due()
+    announcement = int(confirm.rsplit(" ", 1)[1])
+    profile = await h.app.store.people.profile_of(Identity("test", MEMBER))
+    assert profile is not None
+    await _email_of(h, profile.person.id)
+
+    reply = await h.say(MEMBER, "mydata", platform="test", platform_role=Role.MEMBER)
+    message = reply.message
+    assert message.attachment is not None
+    fields = {f.name: f.value for f in message.fields}
+    assert f"announcement #{announcement} in disinformation (daily digest)" in fields["Waiting for your digest"]
+    assert "Field guide for zq" in fields["Resources you added"]
+    shown = mask(ADDRESS)
+    assert f"{shown} for elections (waiting for the link in the mail" in fields["Email sign-ups"], fields
+    assert f"a link to manage {shown}, made" in fields["Email manage links"]
+    assert ADDRESS not in message.plain_text(), "a chat reply masks an address"
+
+    text = message.attachment.data.decode("utf-8")
+    assert "K" * 32 not in text and "T" * 32 not in text, "never a key or a token: they are the links' secrets"
+    data = export(message.attachment.data)
+    assert [(d["announcement_id"], d["topic"], d["mode"]) for d in data["digest_queue"]] == [
+        (announcement, "disinformation", "daily")]
+    (resource,) = data["resources_added"]
+    assert resource["title"] == "Field guide for zq" and resource["topics"] == ["disinformation"]
+    assert resource["url"] == "https://example.org/zq-guide" and ISO_UTC.match(resource["created_at"])
+    (signup,) = data["email_signups"]
+    assert (signup["address"], signup["topic"], signup["mode"], signup["state"]) == (
+        ADDRESS, "elections", "weekly", "waiting")
+    assert signup["created_at"] == "2026-11-20T08:00:00Z" and signup["confirmed_at"] is None
+    assert data["email_manage_keys"] == [{"address": ADDRESS, "created_at": "2026-11-20T08:00:00Z",
+                                          "confirmed_at": None}]
+
+    await h.app.run_due()  # once the digest goes out, nothing waits for it any more
+    h.clock.advance(days=1)
+    await h.app.run_due()
+    again = await h.say(MEMBER, "mydata", platform="test", platform_role=Role.MEMBER)
+    assert again.message.attachment is not None
+    assert export(again.message.attachment.data)["digest_queue"] == []
+
+
+async def test_the_language_and_zone_in_use_are_named_with_their_source_as_whoami_does(h: Harness) -> None:
+    fields = {f.name: f.value for f in (await h.say("passer-by", "mydata")).message.fields}
+    assert fields["Settings"].startswith("language English (the coalition default), time zone "), fields
+    assert fields["Settings"].split("time zone ", 1)[1].split(", preferred")[0].endswith("(the coalition default)")
+
+    hinted = await h.say("zq-slack-user", "mydata", platform="test", locale="es-419")
+    assert hinted.language == "es"
+    settings = hinted.message.fields[2].value  # the field order is the same in every language
+    source = h.app.services.translator.render(_("from your {platform} settings", platform="test"), "es")
+    assert f"español ({source})" in settings, settings
+
+    await h.say("passer-by", "settings language fr")
+    await h.say("passer-by", "settings timezone Africa/Nairobi")
+    chosen = await h.say("passer-by", "mydata")
+    settings = chosen.message.fields[2].value
+    mine = h.app.services.translator.render(_("your setting"), "fr")
+    assert f"français ({mine})" in settings and f"Africa/Nairobi ({mine})" in settings, settings
