@@ -15,9 +15,31 @@ from storage.database import Database, from_db_time, opt_time, to_db_time
 from storage.public_ids import new_public_id
 
 # The platform a subscriber's DM will go through when nothing has been sent yet: the one they prefer, else their
-# only identity's (None: several identities and no preference; the worker picks one when it sends).
-_DM_PLATFORM = ("COALESCE(p.preferred_platform, (SELECT CASE WHEN COUNT(*) = 1 THEN MIN(i.platform) END"
+# only identity's (None: several identities and no preference; the worker picks one when it sends). ``all``: the
+# counted row's, their first account's (bot.delivery.accounts.primary_platform); the copies are not counted.
+_DM_PLATFORM = ("COALESCE(NULLIF(p.preferred_platform, 'all'), (SELECT CASE WHEN COUNT(*) = 1"
+                " OR p.preferred_platform = 'all' THEN MIN(i.platform) END"
                 " FROM identities i WHERE i.person_id = s.person_id))")
+
+# A chunk's DM rows, one statement: each immediate subscriber's counted row, and for a subscriber whose preferred
+# platform is ``all`` an ``announcement-copy`` row pinned to each platform of theirs but the first (which carries
+# the counted row), none on email for a topic that is not public (email carries public topics only). Keys as
+# bot.delivery.model.counted_key and copy_key spell them.
+_DM_ROWS = (
+    "INSERT OR IGNORE INTO deliveries (dedupe_key, kind, person_id, topic_id, platform, payload, status,"
+    " not_before, created_at, announcement_id)"
+    " SELECT ? || s.person_id, ?, s.person_id, s.topic_id, NULL, ?, 'pending', ?, ?, ? FROM subscriptions s"
+    " WHERE s.topic_id = ? AND s.mode = ? AND s.person_id > ?{upto}"
+    " UNION ALL"
+    " SELECT 'ann:' || ? || ':copy:' || i.platform || ':' || s.person_id, ?, s.person_id, s.topic_id,"
+    " i.platform, ?, 'pending', ?, ?, ?"
+    " FROM subscriptions s JOIN people p ON p.id = s.person_id JOIN identities i ON i.person_id = s.person_id"
+    " JOIN topics t ON t.id = s.topic_id"
+    " WHERE s.topic_id = ? AND s.mode = ? AND s.person_id > ?{upto} AND p.preferred_platform = 'all'"
+    " AND i.platform > (SELECT MIN(f.platform) FROM identities f WHERE f.person_id = s.person_id)"
+    " AND (i.platform <> 'email' OR t.visibility = 'public')"
+    " ORDER BY 3"
+)
 
 
 def _announcement(row: aiosqlite.Row) -> Announcement:
@@ -148,11 +170,10 @@ class SqliteAnnouncements:
             last = int(bound[0]) if bound is not None else None
             upto, upto_params = ("", ()) if last is None else (" AND s.person_id <= ?", (last,))
             dms = await self._db.execute(
-                "INSERT OR IGNORE INTO deliveries (dedupe_key, kind, person_id, topic_id, payload, status,"
-                " not_before, created_at, announcement_id)"
-                " SELECT ? || s.person_id, ?, s.person_id, s.topic_id, ?, 'pending', ?, ?, ? FROM subscriptions s"
-                f" WHERE s.topic_id = ? AND s.mode = ? AND s.person_id > ?{upto} ORDER BY s.person_id",
+                _DM_ROWS.format(upto=upto),
                 (audience.key_prefix, DeliveryKind.ANNOUNCEMENT.value, audience.payload, stamp, stamp,
+                 audience.announcement_id, audience.topic_id, DeliveryMode.IMMEDIATE.value, after, *upto_params,
+                 audience.announcement_id, DeliveryKind.ANNOUNCEMENT_COPY.value, audience.payload, stamp, stamp,
                  audience.announcement_id, audience.topic_id, DeliveryMode.IMMEDIATE.value, after, *upto_params))
             digests = await self._db.execute(
                 "INSERT OR IGNORE INTO digest_items (person_id, announcement_id, mode, created_at)"

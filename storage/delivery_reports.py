@@ -43,6 +43,12 @@ class SqliteDeliveryReports:
         return [StatusCount(DeliveryStatus(row["status"]), int(row["n"]), int(row["retryable"] or 0))
                 for row in rows if row["n"]]
 
+    async def copies_sent(self, announcement_id: int) -> int:
+        row = await self._db.fetch_one(
+            "SELECT COALESCE(SUM(n), 0) FROM announcement_counts WHERE announcement_id = ? AND kind = ? AND status = ?",
+            (announcement_id, DeliveryKind.ANNOUNCEMENT_COPY.value, DeliveryStatus.SENT.value))
+        return int(row[0]) if row else 0
+
     async def problems(self, announcement_id: int, limit: int) -> list[ProblemDelivery]:
         # One LIMITed range of the (announcement_id, status) index per status, merged: the cost follows
         # ``limit``, not how many copies failed.

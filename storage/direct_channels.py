@@ -11,17 +11,20 @@ from datetime import datetime
 from bot.model import Identity
 from storage.database import Database, to_db_time
 
-# Whether identity ``i`` is the one a DM to its person goes through (bot.delivery.routes picks it at send time):
-# the preferred platform's, else any when there is no preference or the preferred one's DMs are closed (with
-# several identities and no preference the worker picks one; each is opened, the cheaper mistake).
-_DM_TARGET = ("(p.preferred_platform IS NULL OR p.preferred_platform = i.platform OR NOT EXISTS ("
-              "SELECT 1 FROM identities o WHERE o.person_id = i.person_id AND o.platform = p.preferred_platform"
-              " AND o.dm_closed_reason IS NULL))")
+# Whether identity ``i`` is one a DM to its person goes through (bot.delivery.routes picks it at send time): every
+# one for ``all`` (each account gets its copy of an announcement); the preferred platform's, else any when there is
+# no preference or the preferred one's DMs are closed (with several identities and no preference the worker picks
+# one; each is opened, the cheaper mistake).
+_DM_TARGET = ("(p.preferred_platform IS NULL OR p.preferred_platform = 'all' OR p.preferred_platform = i.platform"
+              " OR NOT EXISTS (SELECT 1 FROM identities o WHERE o.person_id = i.person_id"
+              " AND o.platform = p.preferred_platform AND o.dm_closed_reason IS NULL))")
 
-# The platform a queued row goes out on: where its last attempt went, its channel's, else its recipient's DM
-# platform as in storage.announcements; ``?`` (the platform asked about) when the worker will choose.
-_ROW_PLATFORM = ("COALESCE(d.attempt_platform, d.platform, p.preferred_platform, (SELECT CASE WHEN COUNT(*) = 1"
-                 " THEN MIN(x.platform) END FROM identities x WHERE x.person_id = d.person_id), ?)")
+# The platform a queued row goes out on: where its last attempt went, its channel's (or the platform a pinned row
+# names), else its recipient's DM platform as in storage.announcements (``all``: their first account's); ``?``
+# (the platform asked about) when the worker will choose.
+_ROW_PLATFORM = ("COALESCE(d.attempt_platform, d.platform, NULLIF(p.preferred_platform, 'all'), (SELECT CASE"
+                 " WHEN COUNT(*) = 1 OR p.preferred_platform = 'all' THEN MIN(x.platform) END FROM identities x"
+                 " WHERE x.person_id = d.person_id), ?)")
 
 
 class SqliteDirectChannels:

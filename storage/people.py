@@ -146,6 +146,9 @@ class SqlitePeople:
     async def set_language(self, person_id: int, language: str | None) -> None:
         await self._db.execute("UPDATE people SET language = ? WHERE id = ?", (language, person_id))
 
+    async def set_preferred_platform(self, person_id: int, platform: str | None) -> None:
+        await self._db.execute("UPDATE people SET preferred_platform = ? WHERE id = ?", (platform, person_id))
+
     async def set_dm_closed(self, identity: Identity, reason: str | None) -> None:
         await self._db.execute(
             "UPDATE identities SET dm_closed_reason = ? WHERE platform = ? AND external_id = ?",

@@ -84,10 +84,13 @@ class SqliteSubscriptions:
         return row is not None
 
     async def audience_counts(self, topic_id: int) -> list[tuple[DeliveryMode, str | None, int]]:
-        """Subscribers by delivery mode and preferred platform, for the preview. SQLite groups the ``NULL``
-        platforms together and sorts them first."""
+        """Subscribers by delivery mode and preferred platform, for the preview (``all``: the platform of their
+        counted copy, their first account's; each person counts once). SQLite groups the ``NULL`` platforms
+        together and sorts them first."""
         rows = await self._db.fetch_all(
-            "SELECT s.mode, p.preferred_platform AS platform, COUNT(*) AS n FROM subscriptions s"
+            "SELECT s.mode, CASE WHEN p.preferred_platform = 'all' THEN (SELECT MIN(i.platform) FROM identities i"
+            " WHERE i.person_id = s.person_id) ELSE p.preferred_platform END AS platform, COUNT(*) AS n"
+            " FROM subscriptions s"
             " JOIN people p ON p.id = s.person_id WHERE s.topic_id = ? GROUP BY s.mode, platform"
             " ORDER BY s.mode, platform", (topic_id,))
         return [(DeliveryMode(row["mode"]), row["platform"], int(row["n"])) for row in rows]

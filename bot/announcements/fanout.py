@@ -23,7 +23,7 @@ from bot.announcements.payloads import AnnouncementPayload, AnnouncementTarget, 
 from bot.announcements.store import Audience
 from bot.channels.model import ChannelPurpose
 from bot.clock import Clock
-from bot.delivery.model import DeliveryKind, NewDelivery
+from bot.delivery.model import Delivery, DeliveryKind, NewDelivery
 from bot.ports import Store
 from bot.privacy.model import FORMER_PERSON_ID
 from bot.subscriptions.model import DeliveryMode
@@ -132,6 +132,13 @@ class FanOut:
             self._writing.discard(announcement.id)
         await self._written(announcement.id)
         return written
+
+    async def delivered(self, announcement_id: int) -> list[Delivery]:
+        """Every copy of the announcement an edit or delete must reach: its counted rows and the extra copies of
+        people who take announcements on every account (``announcement-copy``), by kind then id."""
+        outbox = self._store.outbox
+        return [*await outbox.of_announcement(announcement_id),
+                *await outbox.of_announcement(announcement_id, DeliveryKind.ANNOUNCEMENT_COPY)]
 
     async def resume(self) -> int:
         """Finish fan-outs a crash left between chunks (the move to ``sending`` committed, not every

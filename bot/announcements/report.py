@@ -40,6 +40,11 @@ async def delivery_report(store: Store, announcement: Announcement,
            failed=_n("{n} failed", "{n} failed", by_status.get(DeliveryStatus.FAILED, 0)),
            skipped=_n("{n} skipped", "{n} skipped", by_status.get(DeliveryStatus.SKIPPED, 0))),
     ]
+    copies = await store.delivery_reports.copies_sent(announcement.id)
+    if copies:
+        # People are counted once; those who take announcements on every account got these besides.
+        body.append(_n("And {n} more copy on their other accounts.", "And {n} more copies on their other accounts.",
+                       copies))
     estimate = left(still_open, total) if left is not None and still_open else None
     if estimate is not None and announcement.state is AnnouncementState.SENDING:
         seconds, planned = estimate

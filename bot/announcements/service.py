@@ -326,7 +326,7 @@ class AnnouncementService:
         rows = [NewDelivery(dedupe_key=f"ann:{announcement.id}:{kind}:{revision}:{d.id}", kind=kind,
                             payload=ChangePayload(d.id), not_before=now, person_id=d.person_id,
                             platform=d.sent.platform if d.sent else d.platform, announcement_id=announcement.id)
-                for d in await self._store.outbox.of_announcement(announcement.id)
+                for d in await self._fan_out.delivered(announcement.id)
                 if d.status is DeliveryStatus.SENDING or (d.status is DeliveryStatus.SENT and d.sent is not None)]
         if rows:
             await self._store.outbox.enqueue(rows, now)

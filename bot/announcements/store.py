@@ -31,8 +31,9 @@ class Audience:
 
 @dataclass(frozen=True, slots=True)
 class FanOutChunk:
-    """What one chunk wrote: ``dms`` new outbox rows, ``digests`` new digest items; ``done`` when no chunk is
-    left (the audience is covered, or the announcement stopped being sent)."""
+    """What one chunk wrote: ``dms`` new outbox rows (``announcement-copy`` rows of people who take
+    announcements on every account included), ``digests`` new digest items; ``done`` when no chunk is left (the
+    audience is covered, or the announcement stopped being sent)."""
 
     dms: int
     digests: int

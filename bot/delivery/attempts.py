@@ -22,6 +22,7 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from bot.clock import Clock
+from bot.delivery.accounts import Rerouted
 from bot.delivery.circuit import RATE_LIMIT_DEFAULT_SECONDS, Circuits, Hold
 from bot.delivery.errors import PermanentDeliveryError, TransientDeliveryError
 from bot.delivery.model import Delivery, DeliveryKind, DeliveryStatus, UnknownKind
@@ -140,6 +141,12 @@ class Attempts:
         started = time.monotonic()
         try:
             sent = await route.send()
+        except Rerouted as rerouted:
+            # The platform answered (it is up); the row goes again now through the person's next account, at
+            # that platform's pace: handed back, no attempt counted.
+            await self._circuits.succeeded(platform)
+            await self._store.outbox.defer(delivery.id, self._clock.now(), platform=platform,
+                                           reason=encode_text(rerouted.reason))
         except PermanentDeliveryError as error:
             await self._end(delivery, DeliveryStatus.FAILED, error.reason, platform)
             await self._circuits.succeeded(platform)  # it answered: the platform is up

@@ -18,9 +18,14 @@ class DeliveryKind(StrEnum):
     ``reminder`` a ``ReminderPayload`` (``bot/meetings/payloads.py``), ``edit`` and ``delete`` a
     ``ChangePayload``, and ``notice``, ``meeting-notice`` and ``digest`` a ``NoticePayload`` — the message
     itself, composed when queued (``bot/delivery/payloads.py``).
+
+    ``announcement-copy`` is an ``AnnouncementPayload`` too: the extra copy a person whose preferred platform is
+    ``all`` gets on each platform besides the one their counted ``announcement`` row goes through. A distinct
+    kind so that reports count people, not identities, while edits and deletes still reach every copy.
     """
 
     ANNOUNCEMENT = "announcement"
+    ANNOUNCEMENT_COPY = "announcement-copy"
     REPORT = "report"
     EDIT = "edit"
     DELETE = "delete"
@@ -142,3 +147,19 @@ class WorkerLease:
     host: str
     started_at: datetime
     expires_at: datetime
+
+
+ALL_PLATFORMS = "all"
+"""The preferred platform that means "every account": each announcement DM goes to every identity that can be
+reached (one counted ``announcement`` row, the others ``announcement-copy`` rows pinned to their platform).
+Reminders, notices and digests still go through one identity (the first reachable)."""
+
+
+def counted_key(announcement_id: int, person_id: int) -> str:
+    """The dedupe key of a subscriber's counted announcement row (what every earlier version wrote)."""
+    return f"ann:{announcement_id}:person:{person_id}"
+
+
+def copy_key(announcement_id: int, platform: str, person_id: int) -> str:
+    """The dedupe key of an ``announcement-copy`` row pinned to ``platform``."""
+    return f"ann:{announcement_id}:copy:{platform}:{person_id}"

@@ -18,10 +18,12 @@ from dataclasses import dataclass
 
 from bot.bidi import stripped
 from bot.channels.model import ChannelBinding, ChannelPurpose
+from bot.delivery.accounts import NoAccount, Rerouted, pick_accounts
+from bot.delivery.copies import Copies
 from bot.delivery.errors import PermanentDeliveryError, TransientDeliveryError
 from bot.delivery.model import Delivery, DeliveryKind, DeliveryStatus, PayloadError, SentMessage, UnknownKind
 from bot.delivery.payloads import ChangePayload, NoticePayload
-from bot.i18n import Msg, Translator, _, decode_text, encode_text
+from bot.i18n import Msg, Translator, _, encode_text
 from bot.messages import Message, RenderedAction, RenderedMessage
 from bot.model import IdentityRecord
 from bot.people.languages import own_name
@@ -90,6 +92,7 @@ class Routes:
         self._builders = builders
         self._topics: dict[int, Topic] = {}
         self._public: list[ChannelBinding] | None = None
+        self._copies = Copies(store)
 
     def forget_topics(self) -> None:
         """Topics (and the public channels) are read once per round, so access is re-checked at most a round
@@ -98,8 +101,12 @@ class Routes:
         self._public = None
 
     def builder(self, kind: DeliveryKind | UnknownKind) -> Builder | None:
-        """The builder of rows of ``kind``; ``None`` for a message queued as it is, or a kind not known here."""
-        return None if isinstance(kind, UnknownKind) else self._builders.get(kind)
+        """The builder of rows of ``kind``; ``None`` for a message queued as it is, or a kind not known here. An
+        ``announcement-copy`` is built as the counted announcement row is, unless a builder of its own is given."""
+        if isinstance(kind, UnknownKind):
+            return None
+        return self._builders.get(kind) or (self._builders.get(DeliveryKind.ANNOUNCEMENT)
+                                            if kind is DeliveryKind.ANNOUNCEMENT_COPY else None)
 
     async def route(self, delivery: Delivery) -> Route:
         kind = delivery.kind
@@ -108,7 +115,7 @@ class Routes:
         try:
             if kind in CHANGES:
                 return await self._change_delivered(delivery, kind)
-            builder = self._builders.get(kind)
+            builder = self.builder(kind)
             message = await builder(delivery) if builder else NoticePayload.from_json(delivery.payload).message
         except PayloadError as error:
             log.warning("delivery %d of kind %s is unreadable: %s", delivery.id, kind, error)
@@ -171,6 +178,7 @@ class Routes:
             recipient = await self._people.recipient(person_id)
         except LookupError:
             raise Skip(_("the recipient no longer exists")) from None
+        public = True
         if delivery.topic_id is not None:
             topic = await self._topic(delivery.topic_id)
             if topic is not None and topic.visibility is not Visibility.PUBLIC \
@@ -180,13 +188,24 @@ class Routes:
             subscribed = await self._store.subscriptions.get(person_id, delivery.topic_id) is not None
             if topic is None or not may_receive(topic, caller.role, caller.coordinated, subscribed=subscribed):
                 raise Skip(_("the recipient may no longer see this topic"))
+            public = topic.visibility is Visibility.PUBLIC
         # An attempt that may have landed is retried where it went, so the read-back looks in the right place.
         preferred = (delivery.uncertain and delivery.attempt_platform) or recipient.caller.person.preferred_platform
-        identity = self._pick_identity(recipient.identities, preferred)
-        if identity.dm_closed_reason:
-            raise Skip(_("direct messages closed: {reason}", reason=decode_text(identity.dm_closed_reason)))
+        try:
+            accounts = pick_accounts(delivery, recipient.identities, self._adapters, preferred, public=public)
+        except NoAccount as none:
+            raise Skip(none.reason) from None
+        identity = accounts.chosen
         platform = identity.identity.platform
         adapter = self._adapters[platform]
+        try:
+            adopted = await self._copies.adopt(delivery, person_id, platform, recipient.identities)
+        except NoAccount as taken:
+            raise Skip(taken.reason) from None
+        if adopted is not None:
+            async def same() -> SentMessage:
+                return adopted
+            return Route(platform, adapter, same, posts=False)
         # In the language of the identity it goes through: its platform's locale may be another's.
         rendered = message.render(self._translator, recipient.language_through(identity.identity).language)
 
@@ -194,8 +213,14 @@ class Routes:
             try:
                 sent = await adapter.send_direct(identity, rendered, delivery_key=delivery.dedupe_key)
             except PermanentDeliveryError as error:
-                if error.dm_closed:
+                if error.dm_closed or accounts.fallbacks:
+                    # Not tried again until it talks to the bot; with a fallback left, the next round goes there.
                     await self._store.people.set_dm_closed(identity.identity, encode_text(error.reason))
+                if accounts.fallbacks:
+                    raise Rerouted(error.reason) from error
+                if accounts.refused and delivery.platform is None:
+                    raise PermanentDeliveryError(accounts.all_refused(error.reason), dm_closed=error.dm_closed) \
+                        from error
                 raise
             if sent.channel_id != identity.dm_channel_id:
                 # Remember the DM channel, so the next fan-out costs one request per recipient, not two.
@@ -215,16 +240,6 @@ class Routes:
                 await self._store.people.set_platform_role(identity.identity, role)
                 changed = True
         return changed
-
-    def _pick_identity(self, identities: Sequence[IdentityRecord], preferred: str | None) -> IdentityRecord:
-        reachable = [i for i in identities if i.identity.platform in self._adapters]
-        if not reachable:
-            raise Skip(_("no running platform reaches this person"))
-        open_dms = [i for i in reachable if not i.dm_closed_reason] or reachable
-        for identity in open_dms:
-            if identity.identity.platform == preferred:
-                return identity
-        return open_dms[0]
 
     async def _channel(self, delivery: Delivery, message: Message) -> Route:
         adapter = self._adapters.get(delivery.platform or "")

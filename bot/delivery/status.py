@@ -44,7 +44,8 @@ class KindGroup(StrEnum):
 
 
 KIND_GROUPS: dict[DeliveryKind, KindGroup] = {
-    DeliveryKind.ANNOUNCEMENT: KindGroup.ANNOUNCEMENT, DeliveryKind.REMINDER: KindGroup.REMINDER,
+    DeliveryKind.ANNOUNCEMENT: KindGroup.ANNOUNCEMENT, DeliveryKind.ANNOUNCEMENT_COPY: KindGroup.ANNOUNCEMENT,
+    DeliveryKind.REMINDER: KindGroup.REMINDER,
     DeliveryKind.DIGEST: KindGroup.DIGEST, DeliveryKind.EDIT: KindGroup.CHANGE, DeliveryKind.DELETE: KindGroup.CHANGE}
 """The kinds features queue; anything else is a notice (reports, requests, meeting notices, unknown kinds)."""
 

@@ -199,6 +199,11 @@ class DeliveryReportStore(Protocol):
         own."""
         ...
 
+    async def copies_sent(self, announcement_id: int) -> int:
+        """Returns how many ``announcement-copy`` rows of the announcement were delivered (extra copies on other
+        accounts, not people), from the same counters as :meth:`live_counts`. Raises nothing of its own."""
+        ...
+
     async def problems(self, announcement_id: int, limit: int) -> list[ProblemDelivery]:
         """Returns at most ``limit`` of the announcement's copies that failed, were skipped or were missed, oldest
         first, each with its recipient's name. Raises nothing of its own."""

@@ -6,7 +6,8 @@ delivery. The stable ``dedupe_key`` is handed to the adapter so the platform sid
 (Discord's nonce; Slack's metadata), and a row whose earlier attempt may have landed is marked *uncertain*, so
 the adapter reads the conversation back before posting it again.
 
-The parts: :mod:`~bot.delivery.routes` (what a row is and where it goes), :mod:`~bot.delivery.attempts` (one
+The parts: :mod:`~bot.delivery.routes` (what a row is and where it goes: through which of a person's accounts,
+:mod:`~bot.delivery.accounts` and :mod:`~bot.delivery.copies`), :mod:`~bot.delivery.attempts` (one
 row from claim to outcome), :mod:`~bot.delivery.retry` (deadline and relevance), :mod:`~bot.delivery.circuit`
 (a circuit per platform), :mod:`~bot.delivery.pacing`, :mod:`~bot.delivery.lease` and
 :mod:`~bot.delivery.pipeline` (the continuous loop :meth:`DeliveryWorker.run` runs).

@@ -1,4 +1,4 @@
-"""People commands: ``whoami``, ``settings timezone|language``, ``role grant|revoke``."""
+"""People commands: ``whoami``, ``settings timezone|language|platform``, ``role grant|revoke``."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from bot.commands.context import Context, ZoneSource
 from bot.commands.routes import Route, route
 from bot.commands.spec import Arg, ArgKind
+from bot.delivery.model import ALL_PLATFORMS
+from bot.delivery.preferences import CHOICES, PreferredPlatforms
 from bot.delivery.status import platform_name
 from bot.errors import UserError
 from bot.i18n import Text, Translator, _, available_languages
@@ -26,6 +28,7 @@ LANGUAGE = Arg("language", _("One of: {languages}", languages=own_names(availabl
 """Its help lists each shipped language by its own name (and code), so a reader finds theirs in any language."""
 PERSON = Arg("person", _("Who: a name, a mention or platform:id"), ArgKind.PERSON)
 ROLE = Arg("role", _("member, coordinator or admin"), ArgKind.CHOICE, choices=GRANTABLE)
+PLATFORM = Arg("platform", _("slack, discord, email, or all: every account"), ArgKind.CHOICE, choices=CHOICES)
 ROLE_TOPIC = Arg("topic", _("Limit a coordinator role to one topic"), ArgKind.TOPIC, required=False)
 
 
@@ -34,6 +37,13 @@ class PeopleCommandDeps:
     people: PeopleService
     topics: TopicService
     translator: Translator
+
+
+@dataclass(frozen=True, slots=True)
+class PlatformCommandDeps:
+    """``settings platform``'s own: it writes through the delivery feature's :class:`PreferredPlatforms`."""
+
+    preferences: PreferredPlatforms
 
 
 async def whoami(ctx: Context[PeopleCommandDeps]) -> Message:
@@ -56,6 +66,7 @@ async def whoami(ctx: Context[PeopleCommandDeps]) -> Message:
         Field(_("Time zone"), _("{zone} ({source})", zone=caller.timezone, source=zone_note)),
         Field(_("Language"), _("{language} ({source})", language=language_name(caller.language, caller.language),
                                source=_language_note(seen.language_through(caller.identity.identity)))),
+        Field(_("Direct messages"), _platform_note(caller.person.preferred_platform)),
     ]
     body: tuple[Text | str, ...] = ()
     if caller.timezone_source is ZoneSource.DEFAULT:
@@ -70,6 +81,25 @@ def _language_note(choice: LanguageChoice) -> Text:
     if choice.source is LanguageSource.PLATFORM and choice.platform:
         return _("from your {platform} settings", platform=platform_name(choice.platform))
     return _("the coalition default")
+
+
+def _platform_note(preferred: str | None) -> Text:
+    """Where DMs go, as whoami says it: the preferred platform, every account, or the first reachable."""
+    if preferred == ALL_PLATFORMS:
+        return _("to every account (settings platform)")
+    if preferred:
+        return _("through {platform} (settings platform)", platform=platform_name(preferred))
+    return _("through your first reachable account (settings platform)")
+
+
+async def set_platform(ctx: Context[PlatformCommandDeps]) -> Message:
+    chosen = await ctx.deps.preferences.choose(ctx.caller, ctx.value(PLATFORM))
+    if chosen == ALL_PLATFORMS:
+        return Message(body=(_("Announcements now reach you on every account you have with the bot. Reminders "
+                               "and other messages still come once, through your first reachable account."),))
+    return Message(body=(_("Your direct messages now go through {platform}. When it cannot reach you for good "
+                           "(direct messages closed, account gone), they go to another of your accounts.",
+                           platform=platform_name(chosen)),))
 
 
 async def set_timezone(ctx: Context[PeopleCommandDeps]) -> Message:
@@ -144,3 +174,11 @@ def routes() -> list[Route[PeopleCommandDeps]]:
               args=(PERSON, ROLE, ROLE_TOPIC)),
     ]
 
+
+
+def preference_routes() -> list[Route[PlatformCommandDeps]]:
+    """``settings platform``: everyone's, like the other personal settings (it changes nothing others see)."""
+    return [
+        route(("settings", "platform"), _("Choose the platform your direct messages go through, or all."),
+              set_platform, args=(PLATFORM,)),
+    ]

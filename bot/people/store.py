@@ -93,6 +93,12 @@ class PeopleStore(Protocol):
         raises nothing of its own."""
         ...
 
+    async def set_preferred_platform(self, person_id: int, platform: str | None) -> None:
+        """Set the platform the person's direct messages go through (``all``: every account; ``None``: the first
+        reachable). The caller checked they have an identity there; an unknown person changes nothing. Returns
+        nothing; raises nothing of its own."""
+        ...
+
     async def set_dm_closed(self, identity: Identity, reason: str | None) -> None:
         """Mark the identity's DMs closed with ``reason`` (``None``: open again). An unknown identity changes
         nothing; returns nothing and raises nothing of its own."""

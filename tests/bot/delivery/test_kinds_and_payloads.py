@@ -48,8 +48,10 @@ OLD_MEETING_NOTICE = (
 
 
 def test_the_kinds_are_the_strings_stored_before() -> None:
+    # Issue 21 added "announcement-copy" (the extra copies of someone who takes announcements on every account).
     assert {kind.value for kind in DeliveryKind} == {
-        "announcement", "report", "edit", "delete", "reminder", "digest", "notice", "meeting-notice"}
+        "announcement", "report", "edit", "delete", "reminder", "digest", "notice", "meeting-notice",
+        "announcement-copy"}
     assert parse_kind("meeting-notice") is DeliveryKind.MEETING_NOTICE
     assert parse_kind("carrier-pigeon") == UnknownKind("carrier-pigeon")
 

@@ -1,0 +1,58 @@
+"""The preferred platform in SQLite (issue 21): stored as chosen, forgotten when its last account leaves
+(migration 0020), and ``all`` read as the first account's platform wherever a DM's platform is guessed."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bot.model import Identity
+from bot.subscriptions.model import DeliveryMode
+from bot.topics.model import Policy, Visibility
+from storage.database import Database, to_db_time
+from storage.store import SqliteStore
+
+NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+
+
+async def _two_accounts(db: Database, store: SqliteStore) -> int:
+    ana = (await store.people.ensure_identity(Identity("slack", "U1"), "Ana", NOW)).person_id
+    await db.execute("INSERT INTO identities (platform, external_id, person_id, display_name, last_seen_at)"
+                     " VALUES ('discord', 'D1', ?, 'Ana', ?)", (ana, to_db_time(NOW)))
+    return ana
+
+
+async def _preferred(store: SqliteStore, person_id: int) -> str | None:
+    person = await store.people.get(person_id)
+    assert person is not None
+    return person.preferred_platform
+
+
+async def test_a_preference_is_forgotten_when_its_last_account_leaves_the_person(tmp_path: Path) -> None:
+    async with Database.open(tmp_path / "bot.db") as db:
+        store = SqliteStore(db)
+        ana = await _two_accounts(db, store)
+        await store.people.set_preferred_platform(ana, "discord")
+        assert await _preferred(store, ana) == "discord"
+        await db.execute("DELETE FROM identities WHERE platform = 'slack'")  # another platform: kept
+        assert await _preferred(store, ana) == "discord"
+        ben = (await store.people.ensure_identity(Identity("slack", "U2"), "Ben", NOW)).person_id
+        await db.execute("UPDATE identities SET person_id = ? WHERE platform = 'discord'", (ben,))  # moved
+        assert await _preferred(store, ana) is None
+        await store.people.set_preferred_platform(ben, "all")
+        await db.execute("DELETE FROM identities WHERE platform = 'discord'")
+        assert await _preferred(store, ben) == "all"
+
+
+async def test_all_is_counted_once_under_the_first_accounts_platform(tmp_path: Path) -> None:
+    async with Database.open(tmp_path / "bot.db") as db:
+        store = SqliteStore(db)
+        ana = await _two_accounts(db, store)
+        await store.people.set_preferred_platform(ana, "all")
+        topic = await store.topics.create("press", "Press", "", Visibility.PUBLIC, Policy.OPEN, NOW)
+        await store.subscriptions.put(ana, topic.id, DeliveryMode.IMMEDIATE, NOW)
+        assert await store.subscriptions.audience_counts(topic.id) == [(DeliveryMode.IMMEDIATE, "discord", 1)]
+        assert await store.announcements.audience_platforms(topic.id) == [("discord", 1)]
+        # Both accounts get their DM channel opened ahead: each receives a copy.
+        assert await store.direct_channels.lacking("slack", 10) == [Identity("slack", "U1")]
+        assert await store.direct_channels.lacking("discord", 10) == [Identity("discord", "D1")]
