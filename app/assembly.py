@@ -32,7 +32,7 @@ from adapters.web.server import SiteAddress
 from app.commands import all_commands, autocomplete, bound_commands
 from app.demo.coalition import is_empty, load_demo
 from app.instance import AlreadyRunning, single_instance
-from app.services import Services
+from app.services import PreferredPlatforms, Services, link_service
 from app.settings import DeliverySettings, Settings
 from app.web import build_web, listen, printer, public_service
 from bot.announcements.retry import AnnouncementRetry
@@ -241,10 +241,10 @@ async def build_app(settings: Settings, *, clock: Clock | None = None, console_o
             digests=DigestService(store, clock, people, notifier, meetings=meetings, metrics=metrics,
                                   config=DigestConfig(hour=delivery.digest_hour,
                                                       weekly_day=WEEKDAYS.index(delivery.weekly_digest_day))),
-            resources=ResourceService(store, clock, topics),
+            resources=ResourceService(store, clock, topics), preferences=PreferredPlatforms(store),
             announcements=announcement_service,
             channels=ChannelService(store, clock, platform_lookup(outlets, connecting)),
-            meetings=meetings, reminders=reminders,
+            meetings=meetings, reminders=reminders, links=link_service(store, clock, wakeup),
             missed=MissedReporter(store, clock, notifier, wakeup, config.admins),
             outbox_reports=OutboxReports(store, clock, lambda: tuple(outlets)),
             announcement_retry=AnnouncementRetry(store, clock, wakeup, announcement_service), audit=store.audit,

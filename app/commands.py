@@ -13,6 +13,7 @@ from bot.commands.context import Caller
 from bot.commands.routes import BoundCommand, bind
 from bot.commands.spec import ArgKind, Command
 from bot.delivery import commands as delivery
+from bot.linking import commands as linking
 from bot.meetings import commands as meetings
 from bot.people import commands as people
 from bot.privacy import commands as privacy
@@ -27,8 +28,9 @@ def all_commands() -> list[Command]:
         + [r.command for r in subscriptions.routes()] + [r.command for r in resources.routes()] \
         + [r.command for r in announcements.routes()] + [r.command for r in channels.routes()] \
         + [r.command for r in meetings.routes()] + [r.command for r in people.routes()] \
+        + [r.command for r in people.preference_routes()] \
         + [r.command for r in delivery.routes()] + [r.command for r in audit.routes()] \
-        + [r.command for r in privacy.routes()]
+        + [r.command for r in privacy.routes()] + [r.command for r in linking.routes()]
 
 
 def bound_commands(s: Services) -> list[BoundCommand]:
@@ -46,9 +48,11 @@ def bound_commands(s: Services) -> list[BoundCommand]:
         *bind(channels.routes(), channels.ChannelCommandDeps(s.channels, s.topics)),
         *bind(meetings.routes(), meetings.MeetingCommandDeps(s.meetings, s.topics, s.people, s.outbox_reports)),
         *bind(people.routes(), people.PeopleCommandDeps(s.people, s.topics, s.translator)),
+        *bind(people.preference_routes(), people.PlatformCommandDeps(s.preferences)),
         *bind(delivery.routes(), delivery.DeliveryCommandDeps(s.outbox_reports)),
         *bind(audit.routes(), audit.AuditCommandDeps(s.audit, s.people, s.topics)),
         *bind(privacy.routes(), privacy.PrivacyCommandDeps(s.privacy)),
+        *bind(linking.routes(), linking.LinkCommandDeps(s.links)),
     ]
 
 

@@ -5,6 +5,7 @@ Handlers never see this: each feature's commands are bound to the few services t
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from bot.announcements.retry import AnnouncementRetry
@@ -16,11 +17,14 @@ from bot.commands.registry import CommandRegistry
 from bot.config import CoreConfig
 from bot.delivery.missed import MissedReporter
 from bot.delivery.notify import Notifier
+from bot.delivery.preferences import PreferredPlatforms as PreferredPlatforms  # re-exported for the root
 from bot.delivery.status import OutboxReports
 from bot.i18n import Translator
+from bot.linking.service import LinkService
 from bot.meetings.reminder_queue import ReminderQueue
 from bot.meetings.service import MeetingService
 from bot.people.service import PeopleService
+from bot.ports import Store
 from bot.privacy.service import PrivacyService
 from bot.resources.service import ResourceService
 from bot.subscriptions.digests import DigestService
@@ -50,3 +54,11 @@ class Services:
     privacy: PrivacyService
     audit: AuditStore
     """The audit log, read by the admins' ``audit`` command (every feature writes it through the store)."""
+    links: LinkService
+    preferences: PreferredPlatforms
+    """Where each person's direct messages go (``settings platform``)."""
+
+
+def link_service(store: Store, clock: Clock, wake: Callable[[], None]) -> LinkService:
+    """Account linking, built here rather than in ``app.assembly`` (which is at the module size limit)."""
+    return LinkService(store, clock, wake)

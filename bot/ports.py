@@ -31,6 +31,7 @@ from bot.delivery.model import SentMessage
 from bot.delivery.stores import CircuitStore, DeliveryReportStore, LeaseStore, OutboxStore
 from bot.email.store import EmailHealthStore, EmailStore
 from bot.i18n import Msg
+from bot.linking.store import LinkStore
 from bot.meetings.store import MeetingStore
 from bot.messages import RenderedMessage
 from bot.model import Identity, IdentityRecord, Role
@@ -199,6 +200,8 @@ class Store(Protocol):
     def email(self) -> EmailStore: ...
     @property
     def email_health(self) -> EmailHealthStore: ...
+    @property
+    def links(self) -> LinkStore: ...
 
     def transaction(self) -> AbstractAsyncContextManager[None]:
         """Returns a context manager: writes inside the block commit together when it ends, or none does when it

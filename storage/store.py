@@ -21,6 +21,7 @@ from storage.direct_channels import SqliteDirectChannels
 from storage.email import SqliteEmail, SqliteEmailHealth
 from storage.grants import SqliteGrants
 from storage.leases import SqliteLeases
+from storage.linking import SqliteLinks
 from storage.meetings import SqliteMeetings
 from storage.outbox import SqliteOutbox
 from storage.people import SqlitePeople
@@ -53,6 +54,7 @@ class SqliteStore:
         self._direct_channels = SqliteDirectChannels(db)
         self._email = SqliteEmail(db)
         self._email_health = SqliteEmailHealth(db)
+        self._links = SqliteLinks(db)
 
     @property
     def people(self) -> SqlitePeople:
@@ -125,6 +127,10 @@ class SqliteStore:
     @property
     def email_health(self) -> SqliteEmailHealth:
         return self._email_health
+
+    @property
+    def links(self) -> SqliteLinks:
+        return self._links
 
     def transaction(self) -> AbstractAsyncContextManager[None]:
         return self.db.transaction()

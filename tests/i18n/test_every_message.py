@@ -58,6 +58,10 @@ EXAMPLES: dict[str, list[tuple[str, str, str]]] = {
               (ADMIN, "audit since:0", ERROR), (MEMBER, "audit", ERROR)],
     "mydata": [(OUTSIDER, "mydata", OK), (MEMBER, "mydata", OK)],
     "forget me": [(MEMBER, "forget me", OK), (MEMBER, "forget me maybe", ERROR)],
+    "link": [(OUTSIDER, "link", OK), (MEMBER, "link AAAA-AAAA", ERROR), (MEMBER, "link confirm", ERROR),
+             (MEMBER, "link cancel", ERROR)],
+    "unlink": [(MEMBER, "unlink slack", ANY), (MEMBER, "unlink web", ERROR)],
+    "settings platform": [(MEMBER, "settings platform all", OK), (MEMBER, "settings platform discord", ERROR)],
     "topic create": [(ADMIN, "topic create climate Climate justice visibility:members policy:approval "
                              'description:"Digital rights and the climate"', OK),
                      (ADMIN, "topic create Bad!Slug Title", ERROR), (MEMBER, "topic create other Other", ERROR)],

@@ -1,0 +1,2 @@
+"""One person on every platform: ``link`` joins two identities' people with a one-time code, ``unlink`` splits one
+platform's identities off again."""

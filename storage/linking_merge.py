@@ -1,0 +1,231 @@
+"""Joining two people into one: the merge plan read from both sides, and the merge itself.
+
+The sibling of the erasure (``storage/privacy.py``): that one enumerates every row that names a person to delete or
+anonymise it; this one enumerates the same rows to move them to another person. :data:`PERSON_COLUMNS` lists every
+column with a foreign key to ``people`` and how the merge treats it; ``tests/storage/test_linking_merge.py`` fails
+when a migration adds one that is not listed, so a new table cannot be silently dropped by the final delete's
+cascade.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from bot.audit.about import PERSON_KEYS
+from bot.linking.model import MergePlan
+from storage.database import Database, to_db_time
+
+PERSON_COLUMNS: dict[tuple[str, str], str] = {
+    ("identities", "person_id"): "move",
+    ("subscriptions", "person_id"): "union, the more frequent mode",
+    ("subscription_requests", "person_id"): "move, a duplicate pending request withdrawn",
+    ("subscription_requests", "decided_by"): "repoint",
+    ("invitations", "person_id"): "move, one per topic",
+    ("invitations", "invited_by"): "repoint",
+    ("grants", "person_id"): "union, a duplicate keeps the older",
+    ("grants", "granted_by"): "repoint",
+    ("meeting_rsvps", "person_id"): "the later answer per occurrence",
+    ("digest_items", "person_id"): "union, one per announcement",
+    ("deliveries", "person_id"): "history moves, a queued duplicate is dropped",
+    ("announcements", "author_id"): "repoint",
+    ("meetings", "author_id"): "repoint",
+    ("resources", "added_by"): "repoint",
+    ("audit_log", "actor_id"): "repoint",
+    ("email_signups", "person_id"): "repoint",
+}
+"""(table, column) of every foreign key to ``people``, and what the merge does with it."""
+UNKEYED_PERSON_COLUMNS: dict[tuple[str, str], str] = {
+    ("audit_log", "about_id"): "repoint, with the subject and the person ids in before and after",
+}
+"""Columns holding a person's id without a foreign key (an audit write must never fail on a missing person)."""
+
+SETTINGS = ("timezone", "language", "preferred_platform", "organisation", "country")
+"""The settings the confirming side keeps where set, else takes from the other side."""
+_FINISHED = "status NOT IN ('pending', 'sending')"
+_RANK = "CASE {0} WHEN 'immediate' THEN 0 WHEN 'daily' THEN 1 WHEN 'weekly' THEN 2 ELSE 3 END"
+_REPOINTED = (("subscription_requests", "decided_by"), ("invitations", "invited_by"), ("grants", "granted_by"),
+              ("announcements", "author_id"), ("meetings", "author_id"), ("resources", "added_by"),
+              ("audit_log", "actor_id"), ("email_signups", "person_id"))
+
+
+def rewritten_key(key: str, absorbed: int, survivor: int) -> str:
+    """An outbox key as it would have been written for the survivor: ``…:person:<id>`` at the end (every message
+    to a person) and a digest's ``digest:<id>:`` at the start."""
+    suffix = f":person:{absorbed}"
+    if key.endswith(suffix):
+        key = key[: -len(suffix)] + f":person:{survivor}"
+    prefix = f"digest:{absorbed}:"
+    if key.startswith(prefix):
+        key = f"digest:{survivor}:" + key[len(prefix):]
+    return key
+
+
+async def _column(db: Database, sql: str, params: tuple[object, ...]) -> tuple[str, ...]:
+    return tuple(str(row[0]) for row in await db.fetch_all(sql, params))
+
+
+async def _count(db: Database, sql: str, params: tuple[object, ...]) -> int:
+    row = await db.fetch_one(sql, params)
+    return int(row[0]) if row else 0
+
+
+async def _queued_split(db: Database, survivor: int, absorbed: int) -> tuple[list[int], dict[int, str], int]:
+    """The absorbed person's queued rows that duplicate one the survivor has (same kind and announcement, or the
+    same key once rewritten), every row's key to write (unchanged when the rewritten one is taken, or the row's
+    earlier attempt may have landed under its key), and how many queued rows move."""
+    theirs = await db.fetch_all("SELECT dedupe_key, kind, announcement_id FROM deliveries WHERE person_id = ?",
+                                (survivor,))
+    keys = {row["dedupe_key"] for row in theirs}
+    carried = {(row["kind"], row["announcement_id"]) for row in theirs if row["announcement_id"] is not None}
+    duplicates: list[int] = []
+    new_keys: dict[int, str] = {}
+    queued = 0
+    for row in await db.fetch_all("SELECT id, dedupe_key, kind, status, announcement_id, uncertain FROM deliveries"
+                                  " WHERE person_id = ? ORDER BY id", (absorbed,)):
+        key = rewritten_key(row["dedupe_key"], absorbed, survivor)
+        if row["status"] in ("pending", "sending"):
+            if key in keys or (row["kind"], row["announcement_id"]) in carried:
+                duplicates.append(row["id"])
+                continue
+            queued += 1
+        if key != row["dedupe_key"] and key not in keys and not row["uncertain"]:
+            new_keys[row["id"]] = key
+            keys.add(key)
+    return duplicates, new_keys, queued
+
+
+def _repointed(value: str | None, absorbed: int, survivor: int) -> str | None:
+    """An audit value with the absorbed person's id in its person keys (:data:`bot.audit.about.PERSON_KEYS`)
+    replaced by the survivor's; anything else as it is."""
+    try:
+        document: Any = json.loads(value) if value else None
+    except ValueError:
+        return value
+    if not isinstance(document, dict):
+        return value
+    changed = {key: survivor if key in PERSON_KEYS and item == absorbed and not isinstance(item, bool) else item
+               for key, item in document.items()}
+    return value if changed == document else json.dumps(changed, ensure_ascii=False, sort_keys=True)
+
+
+async def _repoint_audit(db: Database, survivor: int, absorbed: int) -> None:
+    """Entries about the absorbed person (``about_id``, migration 0021, or a ``person:<id>`` subject) are about
+    the survivor: subject, the person ids in their values, and ``about_id``."""
+    rows = await db.fetch_all("SELECT id, subject, before, after FROM audit_log WHERE about_id = ? OR subject = ?",
+                              (absorbed, f"person:{absorbed}"))
+    for row in rows:
+        subject = f"person:{survivor}" if row["subject"] == f"person:{absorbed}" else row["subject"]
+        await db.execute("UPDATE audit_log SET subject = ?, before = ?, after = ?, about_id = ? WHERE id = ?",
+                         (subject, _repointed(row["before"], absorbed, survivor),
+                          _repointed(row["after"], absorbed, survivor), survivor, row["id"]))
+
+
+async def plan(db: Database, survivor: int, absorbed: int) -> MergePlan:
+    """What :func:`merge` would do now, read in one go; raises ``LookupError`` for an unknown person."""
+    people = await db.fetch_all("SELECT * FROM people WHERE id IN (?, ?)", (survivor, absorbed))
+    by_id = {row["id"]: row for row in people}
+    if survivor not in by_id or absorbed not in by_id or survivor == absorbed:
+        raise LookupError(f"cannot merge person {absorbed} into {survivor}")
+    s, a = (survivor, absorbed)
+    platforms = "SELECT DISTINCT platform FROM identities WHERE person_id = ? ORDER BY platform"
+    both_follow = "SELECT topic_id FROM subscriptions WHERE person_id IN (?, ?)"
+    duplicates, _keys, queued = await _queued_split(db, s, a)
+    return MergePlan(
+        survivor_id=s, absorbed_id=a,
+        survivor_platforms=await _column(db, platforms, (s,)), absorbed_platforms=await _column(db, platforms, (a,)),
+        identities=await _count(db, "SELECT COUNT(*) FROM identities WHERE person_id = ?", (a,)),
+        new_topics=await _column(db, "SELECT t.slug FROM subscriptions x JOIN topics t ON t.id = x.topic_id"
+                                     " WHERE x.person_id = ? AND x.topic_id NOT IN"
+                                     " (SELECT topic_id FROM subscriptions WHERE person_id = ?) ORDER BY t.slug",
+                                 (a, s)),
+        more_often=await _column(db, "SELECT t.slug FROM subscriptions x JOIN subscriptions y ON y.topic_id ="
+                                     " x.topic_id AND y.person_id = ? JOIN topics t ON t.id = x.topic_id"
+                                     f" WHERE x.person_id = ? AND {_RANK.format('x.mode')} < "
+                                     f"{_RANK.format('y.mode')} ORDER BY t.slug", (s, a)),
+        requests=await _count(db, "SELECT COUNT(*) FROM subscription_requests WHERE person_id = ?", (a,)),
+        withdrawn=await _column(db, "SELECT DISTINCT t.slug FROM subscription_requests r JOIN topics t"
+                                    " ON t.id = r.topic_id WHERE r.status = 'pending' AND ((r.person_id IN (?, ?)"
+                                    f" AND r.topic_id IN ({both_follow})) OR (r.person_id = ? AND EXISTS"
+                                    " (SELECT 1 FROM subscription_requests o WHERE o.person_id = ?"
+                                    " AND o.topic_id = r.topic_id AND o.status = 'pending'))) ORDER BY t.slug",
+                                (s, a, s, a, a, s)),
+        invitations=await _count(db, "SELECT COUNT(*) FROM invitations WHERE person_id = ? AND topic_id NOT IN"
+                                     " (SELECT topic_id FROM invitations WHERE person_id = ?)", (a, s)),
+        grants=await _count(db, "SELECT COUNT(*) FROM grants x WHERE x.person_id = ? AND NOT EXISTS (SELECT 1"
+                                " FROM grants y WHERE y.person_id = ? AND y.role = x.role"
+                                " AND IFNULL(y.topic_id, 0) = IFNULL(x.topic_id, 0))", (a, s)),
+        rsvps=await _count(db, "SELECT COUNT(*) FROM meeting_rsvps x WHERE x.person_id = ? AND NOT EXISTS"
+                               " (SELECT 1 FROM meeting_rsvps y WHERE y.person_id = ? AND y.meeting_id ="
+                               " x.meeting_id AND y.occurrence = x.occurrence AND y.updated_at >= x.updated_at)",
+                           (a, s)),
+        history=await _count(db, f"SELECT COUNT(*) FROM deliveries WHERE person_id = ? AND {_FINISHED}", (a,)),
+        queued=queued, duplicates=len(duplicates),
+        settings=tuple(name for name in SETTINGS if by_id[s][name] is None and by_id[a][name] is not None),
+    )
+
+
+async def merge(db: Database, survivor: int, absorbed: int, now: datetime) -> MergePlan:
+    """Carry out :func:`plan` in one transaction (joining the caller's) and delete the absorbed person."""
+    s, a = survivor, absorbed
+    async with db.transaction():
+        done = await plan(db, s, a)
+        duplicates, new_keys, _queued = await _queued_split(db, s, a)
+        # Settings: the confirming side's where set, else the other's; the name stays the survivor's. Before the
+        # identities move: moving them clears a preferred platform they leave (migration 0020).
+        await db.execute(
+            "UPDATE people SET " + ", ".join(f"{name} = COALESCE({name}, (SELECT {name} FROM people WHERE id = ?))"
+                                             for name in (*SETTINGS, "platform_timezone")) + " WHERE id = ?",
+            (*[a] * (len(SETTINGS) + 1), s))
+        await db.execute("UPDATE identities SET person_id = ? WHERE person_id = ?", (s, a))
+        # Subscriptions: the union; where both follow a topic, the more frequent mode.
+        await db.execute(
+            "UPDATE subscriptions SET mode = (SELECT x.mode FROM subscriptions x WHERE x.person_id = ?"
+            " AND x.topic_id = subscriptions.topic_id) WHERE person_id = ? AND EXISTS (SELECT 1 FROM subscriptions x"
+            f" WHERE x.person_id = ? AND x.topic_id = subscriptions.topic_id AND {_RANK.format('x.mode')} <"
+            f" {_RANK.format('subscriptions.mode')})", (a, s, a))
+        await db.execute("DELETE FROM subscriptions WHERE person_id = ? AND topic_id IN"
+                         " (SELECT topic_id FROM subscriptions WHERE person_id = ?)", (a, s))
+        await db.execute("UPDATE subscriptions SET person_id = ? WHERE person_id = ?", (s, a))
+        # Requests: pending ones for a topic now followed, and the absorbed side's duplicates, are withdrawn.
+        await db.execute(
+            "UPDATE subscription_requests SET status = 'withdrawn', decided_by = ?, decided_at = ?"
+            " WHERE status = 'pending' AND ((person_id IN (?, ?) AND topic_id IN"
+            " (SELECT topic_id FROM subscriptions WHERE person_id = ?)) OR (person_id = ? AND topic_id IN"
+            " (SELECT topic_id FROM subscription_requests WHERE person_id = ? AND status = 'pending')))",
+            (s, to_db_time(now), s, a, s, a, s))
+        await db.execute("UPDATE subscription_requests SET person_id = ? WHERE person_id = ?", (s, a))
+        await db.execute("DELETE FROM invitations WHERE person_id = ? AND topic_id IN"
+                         " (SELECT topic_id FROM invitations WHERE person_id = ?)", (a, s))
+        await db.execute("UPDATE invitations SET person_id = ? WHERE person_id = ?", (s, a))
+        # Grants keep their origin (granted_by, created_at); of two equal ones the older stays.
+        await db.execute(
+            "DELETE FROM grants WHERE id IN (SELECT CASE WHEN (x.created_at, x.id) < (y.created_at, y.id)"
+            " THEN y.id ELSE x.id END FROM grants x JOIN grants y ON y.role = x.role"
+            " AND IFNULL(y.topic_id, 0) = IFNULL(x.topic_id, 0) WHERE x.person_id = ? AND y.person_id = ?)", (a, s))
+        await db.execute("UPDATE grants SET person_id = ? WHERE person_id = ?", (s, a))
+        # RSVPs: per meeting occurrence, the later answer.
+        await db.execute(
+            "DELETE FROM meeting_rsvps WHERE rowid IN (SELECT CASE WHEN x.updated_at > y.updated_at THEN y.rowid"
+            " ELSE x.rowid END FROM meeting_rsvps x JOIN meeting_rsvps y ON y.meeting_id = x.meeting_id"
+            " AND y.occurrence = x.occurrence WHERE x.person_id = ? AND y.person_id = ?)", (a, s))
+        await db.execute("UPDATE meeting_rsvps SET person_id = ? WHERE person_id = ?", (s, a))
+        # The digest queue: one item per announcement; a digest key names its person like an outbox key.
+        await db.execute("DELETE FROM digest_items WHERE person_id = ? AND announcement_id IN"
+                         " (SELECT announcement_id FROM digest_items WHERE person_id = ?)", (a, s))
+        await db.execute(
+            "UPDATE digest_items SET person_id = ?, digest_key = CASE WHEN substr(digest_key, 1, length(?)) = ?"
+            " THEN ? || substr(digest_key, length(?) + 1) ELSE digest_key END WHERE person_id = ?",
+            (s, f"digest:{a}:", f"digest:{a}:", f"digest:{s}:", f"digest:{a}:", a))
+        # The outbox: one copy per person; history moves as it is.
+        for row_id in duplicates:
+            await db.execute("DELETE FROM deliveries WHERE id = ?", (row_id,))
+        for row_id, key in new_keys.items():
+            await db.execute("UPDATE deliveries SET dedupe_key = ? WHERE id = ?", (key, row_id))
+        await db.execute("UPDATE deliveries SET person_id = ? WHERE person_id = ?", (s, a))
+        for table, column in _REPOINTED:
+            await db.execute(f"UPDATE {table} SET {column} = ? WHERE {column} = ?", (s, a))
+        await _repoint_audit(db, s, a)
+        await db.execute("DELETE FROM people WHERE id = ?", (a,))
+    return done
