@@ -5,42 +5,18 @@ Slack alone (issue 16: a 40 s Slack Retry-After used to hold the Discord copies 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import timedelta
 from pathlib import Path
 
 from adapters.slack.app import SlackRunner
-from app.assembly import App, build_app
-from app.settings import Settings
 from bot.delivery.model import DeliveryStatus
 from bot.messages import Message
 from bot.model import Identity
-from tests.adapters.slack.test_slack_adapter import install
-from tests.fakes.discord_server import ALICE, BOB, COORDINATOR_ROLE, FakeDiscord
+from tests.adapters.both_platforms import SLACK_USERS, both
+from tests.fakes.discord_server import ALICE, BOB, FakeDiscord
 from tests.fakes.faults import RATE_LIMITED, Fault
 from tests.fakes.slack_server import FakeSlack
 from tests.support import FixedClock, english
-
-SLACK_USERS = ("U1", "U2", "U3")
-
-
-@asynccontextmanager
-async def both(tmp_path: Path, slack: FakeSlack, discord: FakeDiscord, clock: FixedClock) -> AsyncIterator[App]:
-    settings = Settings(
-        storage={"path": tmp_path / "bot.db"},
-        slack={"bot_token": "xoxb-test", "app_token": "xapp-test", "signing_secret": "s3cret",
-               "api_base_url": slack.api_url},
-        discord={"token": discord.token, "guild_id": discord.guild_id, "api_base_url": discord.api_base,
-                 "gateway_url": discord.gateway_url, "member_role": "member",
-                 "coordinator_role": str(COORDINATOR_ROLE.id)},
-        coalition={"admins": ["slack:U1"]},
-        delivery={"slack_workspace_per_second": 50.0},
-        web={"host": "127.0.0.1", "port": 0},
-    )
-    install(slack, settings)
-    async with build_app(settings, clock=clock) as app:
-        yield app
 
 
 async def test_discord_copies_go_on_time_while_slack_asks_to_wait_40_seconds(tmp_path: Path) -> None:
