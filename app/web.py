@@ -73,7 +73,8 @@ def build_web(settings: Settings, services: Services, public: PublicService, *, 
     ops = ops_routes(health, probes, metrics, metrics_token=_secret(settings.web.metrics_token))
     tables: list[RouteTable] = [page_routes(pages), feeds, ops, *extra]
     if email is not None:
-        tables.append(email_routes(email, renderer, pages.topic, my_data=services.privacy.export_of))
+        tables.append(email_routes(email, renderer, pages.topic, my_data=services.privacy.export_of,
+                                   link=services.links.claim))
     return build_site(tables, error_page=pages.error, indexable=settings.web.indexable, mounts=mounts)
 
 

@@ -20,6 +20,7 @@ from urllib.parse import quote
 from aiohttp import web
 from multidict import MultiDictProxy
 
+from adapters.web.email_link import LINK_LABELS, LinkClaim, answer_lines, claim
 from adapters.web.language import choose
 from adapters.web.render import Renderer, clean
 from bot.email.address import mask, normalise
@@ -62,7 +63,7 @@ EMAIL_LABELS: dict[str, Text] = {
     "removed_title": _("Address removed"), "removed": _("Your address has been removed. These links no longer work."),
     "zone": _("Time zone"), "refused_title": _("Not allowed"),
     "refused": _("This form can only be sent from this site's own pages."),
-    "mydata": _("Download everything we hold about you (JSON)"),
+    "mydata": _("Download everything we hold about you (JSON)"), **LINK_LABELS,
 }
 MODE_CHOICES: dict[DeliveryMode, Text] = {DeliveryMode.IMMEDIATE: EMAIL_LABELS["immediate"],
                                           **{mode: MODE_LABELS[mode] for mode in EMAIL_MODES[1:]}}
@@ -145,8 +146,10 @@ class EmailPages:
     """The handlers of :func:`email_routes`; each page is ``no-store`` and ``noindex`` (see above)."""
 
     def __init__(self, followers: EmailFollowers, renderer: Renderer, topic_page: TopicPage,
-                 client_of: ClientKey = remote_client, my_data: MyData | None = None) -> None:
+                 client_of: ClientKey = remote_client, my_data: MyData | None = None,
+                 link: LinkClaim | None = None) -> None:
         self._followers = followers
+        self._link = link
         self._render = renderer
         self._topic_page = topic_page
         self._client_of = client_of
@@ -161,8 +164,7 @@ class EmailPages:
         language = self.language(request)
         response = self._render.page(request, template, language, status=status,
                                      title=self._render.text(EMAIL_LABELS[title], language),
-                                     E=labels(self._render, language), request_path=request.path,
-                                     **context)
+                                     E=labels(self._render, language), **{"request_path": request.path, **context})
         # The path holds a secret (token or key): no cache keeps it, no search engine lists it.
         response.headers["Cache-Control"] = "no-store"
         response.headers["X-Robots-Tag"] = "noindex, nofollow"
@@ -267,13 +269,16 @@ class EmailPages:
             return self._expired(request)
         return self._manage(request, view)
 
-    def _manage(self, request: web.Request, view: ManageView, *, error: Msg | None = None,
-                saved: bool = False, values: Mapping[str, str] | None = None) -> web.Response:
+    def _manage(self, request: web.Request, view: ManageView, *, error: Msg | None = None, saved: bool = False,
+                values: Mapping[str, str] | None = None, linked: tuple[str, ...] = (),
+                link_refused: bool = False) -> web.Response:
         language = self.language(request)
         given = values or {}
         chosen = {topic.slug: given.get(TOPIC_FIELD + topic.slug, topic.mode.value if topic.mode else "")
                   for topic in (*view.followed, *view.available)}
-        return self._page(request, "email_manage.html", "manage_title", status=400 if error else 200, view=view,
+        return self._page(request, "email_manage.html", "manage_title", status=400 if error or link_refused else 200,
+                          view=view, request_path=f"/email/manage/{request.match_info['key']}", link=bool(self._link),
+                          linked=linked, link_refused=link_refused,
                           address=mask(view.address), error=None if error is None else self._render.text(error,
                                                                                                        language),
                           saved=saved, modes=mode_choices(self._render, language), chosen=chosen,
@@ -282,8 +287,12 @@ class EmailPages:
                           field=TOPIC_FIELD, stop=STOP, mydata=self._my_data is not None)
 
     async def my_data(self, request: web.Request) -> web.StreamResponse:
-        """The follower's data as a JSON download (what ``mydata`` sends in chat): the key is the only way in,
-        so an unknown or spent one answers the expired page like every other link."""
+        """The follower's data as a JSON download (what ``mydata`` sends in chat), for the manage page's button.
+        A POST like the page's other forms, refused from another site: a link would hand the file to whatever
+        fetches the URL (a mail scanner, a prefetching browser, a page that embeds it). The key is the only way
+        in, so an unknown or spent one answers the expired page like every other link."""
+        if cross_site(request, self._render.config.base_url):
+            return self._refused(request)
         view = await self._followers.manage(request.match_info["key"])
         data = None if view is None or self._my_data is None else await self._my_data(Identity(PLATFORM, view.address))
         if data is None:
@@ -291,6 +300,32 @@ class EmailPages:
         return web.Response(body=data, content_type="application/json", charset="utf-8",
                             headers={"Cache-Control": "no-store", "X-Robots-Tag": "noindex, nofollow",
                                      "Content-Disposition": 'attachment; filename="mydata.json"'})
+
+    async def back_to_manage(self, request: web.Request) -> web.StreamResponse:
+        """A GET on the download's or the link form's address (an old link, a typed URL, the language switcher of
+        the link's answer): the manage page, where their buttons are. As :meth:`back_to_topic` does for the
+        subscribe form; the file itself is never served to a GET, nor is a code ever read from one."""
+        lang = request.query.get("lang")
+        suffix = f"?lang={lang}" if lang in self._render.languages else ""
+        raise web.HTTPSeeOther(f"/email/manage/{request.match_info['key']}{suffix}")
+
+    async def link(self, request: web.Request) -> web.StreamResponse:
+        """``link <code>`` as ``email:<address>``, from the manage page's form, answered on the page in its language:
+        the core's own answer (a wrong code and an expired one read alike, and count towards the same wrong-code
+        limits as in chat). The code travels in the body, so the access log (route patterns only) never holds it,
+        and the page never shows it back."""
+        if cross_site(request, self._render.config.base_url):
+            return self._refused(request)
+        key = request.match_info["key"]
+        caller = None if self._link is None else await self._followers.caller(key)
+        if caller is None or self._link is None:
+            return self._expired(request)
+        answer, refused = await claim(self._link, caller, (await self._form(request)).get("code", ""))
+        view = await self._followers.manage(key)
+        if view is None:
+            return self._expired(request)
+        return self._manage(request, view, linked=answer_lines(self._render, answer, self.language(request), view.zone),
+                            link_refused=refused)
 
     async def manage(self, request: web.Request) -> web.StreamResponse:
         if cross_site(request, self._render.config.base_url):
@@ -342,12 +377,15 @@ def _changes(view: ManageView, form: Mapping[str, str]) -> dict[str, DeliveryMod
 
 
 def email_routes(followers: EmailFollowers, renderer: Renderer, topic_page: TopicPage, *,
-                 client_of: ClientKey = remote_client, my_data: MyData | None = None) -> list[web.RouteDef]:
+                 client_of: ClientKey = remote_client, my_data: MyData | None = None,
+                 link: LinkClaim | None = None) -> list[web.RouteDef]:
     """The email pages' route table for :func:`adapters.web.server.build_site` (only when email is on).
     ``topic_page`` is :meth:`adapters.web.pages.Pages.topic` of a ``Pages(..., email_enabled=True)``; with
-    ``my_data``, the manage page offers the follower's data as a download."""
-    pages = EmailPages(followers, renderer, topic_page, client_of, my_data)
-    download = [web.get(f"/email/manage/{{key:{TOKEN}}}/mydata.json", pages.my_data)] if my_data else []
+    ``my_data``, the manage page offers the follower's data as a download (a POST; a GET goes back to the page);
+    with ``link``, a form that takes a code from chat's ``link`` (the same)."""
+    pages = EmailPages(followers, renderer, topic_page, client_of, my_data, link)
+    download = [web.post(f"/email/manage/{{key:{TOKEN}}}/mydata.json", pages.my_data),
+                web.get(f"/email/manage/{{key:{TOKEN}}}/mydata.json", pages.back_to_manage)] if my_data else []
     return [web.post("/topics/{slug}/subscribe", pages.subscribe),
             web.get("/topics/{slug}/subscribe", pages.back_to_topic),
             web.get(f"/email/confirm/{{token:{TOKEN}}}", pages.confirm_page),
@@ -355,4 +393,6 @@ def email_routes(followers: EmailFollowers, renderer: Renderer, topic_page: Topi
             web.get(f"/email/unsubscribe/{{key:{TOKEN}}}", pages.unsubscribe_page),
             web.post(f"/email/unsubscribe/{{key:{TOKEN}}}", pages.unsubscribe),
             web.get(f"/email/manage/{{key:{TOKEN}}}", pages.manage_page),
-            web.post(f"/email/manage/{{key:{TOKEN}}}", pages.manage), *download]
+            web.post(f"/email/manage/{{key:{TOKEN}}}", pages.manage), *download,
+            *([web.post(f"/email/manage/{{key:{TOKEN}}}/link", pages.link),
+               web.get(f"/email/manage/{{key:{TOKEN}}}/link", pages.back_to_manage)] if link else [])]

@@ -336,6 +336,12 @@ class EmailFollowers:
         person = await self._store.people.get(record.person_id) if record else None
         return person.language if person else None
 
+    async def caller(self, key: str) -> Caller | None:
+        """Whom the manage page's owner acts as in the core's other features (``link <code>`` from the page): the
+        person behind ``email:<address>``, with their roles; ``None`` for an unknown key."""
+        found = await self._by_key(key)
+        return None if found is None else found[1]
+
     async def _by_key(self, key: str) -> tuple[EmailKey, Caller] | None:
         if not TOKEN.fullmatch(key):
             return None

@@ -114,9 +114,10 @@ class EmailSite:
 
 
 @asynccontextmanager
-async def email_site(tmp_path: Path, clock: FixedClock, *, download: bool = False) -> AsyncIterator[EmailSite]:
+async def email_site(tmp_path: Path, clock: FixedClock, *, download: bool = False,
+                     link: bool = False) -> AsyncIterator[EmailSite]:
     """The pages and the email pages on loopback, over the real app with a recording email platform;
-    ``download``: with the manage page's data download (``mydata``)."""
+    ``download``: with the manage page's data download (``mydata``); ``link``: with its form for a link code."""
     mail = RecordingAdapter(platform="email")
     async with harness(console_settings(tmp_path), clock, adapter=mail) as h:
         services, links = h.app.services, Links()
@@ -126,7 +127,8 @@ async def email_site(tmp_path: Path, clock: FixedClock, *, download: bool = Fals
         renderer = Renderer(services.translator, site_config(h.app.settings), LABELS)
         pages = Pages(public_service(services, h.app.store), renderer, email_enabled=True)
         routes = email_routes(followers, renderer, pages.topic,
-                              my_data=services.privacy.export_of if download else None)
+                              my_data=services.privacy.export_of if download else None,
+                              link=services.links.claim if link else None)
         app = build_site([page_routes(pages), routes], error_page=pages.error)
         async with serving(app, "127.0.0.1", 0) as address, \
                 ClientSession(timeout=ClientTimeout(total=WAIT)) as session:
