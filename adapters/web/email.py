@@ -20,12 +20,13 @@ from urllib.parse import quote
 from aiohttp import web
 from multidict import MultiDictProxy
 
-from adapters.web.email_link import LINK_LABELS, LinkClaim, answer_lines, claim
+from adapters.web.email_guard import cross_site
+from adapters.web.email_link import LINK_LABELS, MYDATA_IN_CHAT, LinkClaim, answer_lines, chat_topics, claim
 from adapters.web.language import choose
 from adapters.web.render import Renderer, clean
 from bot.email.address import mask, normalise
 from bot.email.model import EMAIL_MODES, PLATFORM, ManageView
-from bot.email.service import EmailFollowers, email_mode
+from bot.email.service import ChatSide, EmailFollowers, email_mode
 from bot.errors import UserError
 from bot.i18n import Msg, Text, _
 from bot.model import Identity
@@ -123,23 +124,6 @@ def subscribe_form(renderer: Renderer, language: str, slug: str, values: Mapping
             "address": given.get("address", ""), "mode": given.get("mode", DeliveryMode.IMMEDIATE.value),
             "language": given.get("language", language), "zone": given.get("zone", "UTC"),
             "error": None if error is None else renderer.text(error, language)}
-
-
-def cross_site(request: web.Request, base_url: str | None) -> bool:
-    """Whether a POST comes from another site's page (CSRF). ``Sec-Fetch-Site: cross-site`` says so; else an
-    ``Origin`` naming another host does. ``Origin: null`` is not refused: browsers send it for this site's own
-    forms, because every page says ``Referrer-Policy: no-referrer`` (Chromium does: the browser test sees it); a
-    cross-site null (sandboxed frame) carries ``Sec-Fetch-Site: cross-site`` in current browsers."""
-    if request.headers.get("Sec-Fetch-Site", "").strip().lower() == "cross-site":
-        return True
-    origin = request.headers.get("Origin")
-    if origin is None or origin.strip().lower() == "null":
-        return False
-    host = origin.strip().lower().partition("://")[2].rstrip("/")
-    own = {request.host.lower()}
-    if base_url:
-        own.add(base_url.lower().partition("://")[2].split("/", 1)[0])
-    return host not in own
 
 
 class EmailPages:
@@ -264,14 +248,16 @@ class EmailPages:
                              link_label=self._render.text(EMAIL_LABELS["manage"], self.language(request)))
 
     async def manage_page(self, request: web.Request) -> web.StreamResponse:
-        view = await self._followers.manage(request.match_info["key"])
-        if view is None:
-            return self._expired(request)
-        return self._manage(request, view)
+        found = await self._state(request.match_info["key"])
+        return self._expired(request) if found is None else self._manage(request, *found)
 
-    def _manage(self, request: web.Request, view: ManageView, *, error: Msg | None = None, saved: bool = False,
-                values: Mapping[str, str] | None = None, linked: tuple[str, ...] = (),
-                link_refused: bool = False) -> web.Response:
+    async def _state(self, key: str) -> tuple[ManageView, ChatSide] | None:
+        view, side = await self._followers.manage(key), await self._followers.chat_side(key)
+        return None if view is None or side is None else (view, side)
+
+    def _manage(self, request: web.Request, view: ManageView, side: ChatSide, *, error: Msg | None = None,
+                saved: bool = False, values: Mapping[str, str] | None = None, linked: tuple[str, ...] = (),
+                link_refused: bool = False, in_chat: bool = False) -> web.Response:
         language = self.language(request)
         given = values or {}
         chosen = {topic.slug: given.get(TOPIC_FIELD + topic.slug, topic.mode.value if topic.mode else "")
@@ -284,16 +270,24 @@ class EmailPages:
                           saved=saved, modes=mode_choices(self._render, language), chosen=chosen,
                           languages=[(code, own_name(code)) for code in self._render.languages],
                           chosen_language=given.get("language", view.language), zone=given.get("zone", view.zone),
-                          field=TOPIC_FIELD, stop=STOP, mydata=self._my_data is not None)
+                          field=TOPIC_FIELD, stop=STOP, mydata=self._my_data is not None and not side.linked,
+                          in_chat=self._render.text(MYDATA_IN_CHAT, language) if self._my_data and side.linked
+                          else None, in_chat_alert=in_chat, chat_topics=chat_topics(self._render, side, language),
+                          linked_account=side.linked)
 
     async def my_data(self, request: web.Request) -> web.StreamResponse:
         """The follower's data as a JSON download (what ``mydata`` sends in chat), for the manage page's button.
         A POST like the page's other forms, refused from another site: a link would hand the file to whatever
         fetches the URL (a mail scanner, a prefetching browser, a page that embeds it). The key is the only way
-        in, so an unknown or spent one answers the expired page like every other link."""
+        in, so an unknown or spent one answers the expired page like every other link. An address linked to a chat
+        account gets the page saying to use ``mydata`` in chat: the key (in every mail, and mails leak) must not
+        open the person's chat data."""
         if cross_site(request, self._render.config.base_url):
             return self._refused(request)
-        view = await self._followers.manage(request.match_info["key"])
+        found = await self._state(request.match_info["key"])
+        if found is not None and found[1].linked:
+            return self._manage(request, *found, in_chat=True)
+        view = None if found is None else found[0]
         data = None if view is None or self._my_data is None else await self._my_data(Identity(PLATFORM, view.address))
         if data is None:
             return self._expired(request)
@@ -321,24 +315,25 @@ class EmailPages:
         if caller is None or self._link is None:
             return self._expired(request)
         answer, refused = await claim(self._link, caller, (await self._form(request)).get("code", ""))
-        view = await self._followers.manage(key)
-        if view is None:
+        found = await self._state(key)
+        if found is None:
             return self._expired(request)
-        return self._manage(request, view, linked=answer_lines(self._render, answer, self.language(request), view.zone),
-                            link_refused=refused)
+        return self._manage(request, *found, linked=answer_lines(self._render, answer, self.language(request),
+                                                                 found[0].zone), link_refused=refused)
 
     async def manage(self, request: web.Request) -> web.StreamResponse:
         if cross_site(request, self._render.config.base_url):
             return self._refused(request)
         key = request.match_info["key"]
-        view = await self._followers.manage(key)
-        if view is None:
+        found = await self._state(key)
+        if found is None:
             return self._expired(request)
+        view, side = found
         form = await self._form(request)
         if form.get("action") == "remove":
             if form.get("confirm") != "yes":
-                return self._manage(request, view, error=_("Tick the box to confirm that your address should be "
-                                                           "removed."))
+                return self._manage(request, view, side, error=_("Tick the box to confirm that your address should "
+                                                                 "be removed."))
             if not await self._followers.remove(key):
                 return self._expired(request)
             return self._message(request, "removed_title", EMAIL_LABELS["removed"])
@@ -350,11 +345,9 @@ class EmailPages:
                 key, language=None if language == view.language else language,
                 zone=None if zone == view.zone else zone, modes=modes, resume=form.get("resume") == "yes")
         except UserError as error:
-            return self._manage(request, view, error=error.message, values=form)
-        if not updated:
-            return self._expired(request)
-        fresh = await self._followers.manage(key)
-        return self._expired(request) if fresh is None else self._manage(request, fresh, saved=True)
+            return self._manage(request, view, side, error=error.message, values=form)
+        fresh = await self._state(key) if updated else None
+        return self._expired(request) if fresh is None else self._manage(request, *fresh, saved=True)
 
 
 def _changes(view: ManageView, form: Mapping[str, str]) -> dict[str, DeliveryMode | None]:

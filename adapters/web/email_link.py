@@ -14,8 +14,10 @@ from collections.abc import Awaitable, Callable
 from adapters.web.render import Renderer
 from bot import dates
 from bot.commands.context import Caller
+from bot.email.service import ChatSide
 from bot.errors import UserError
-from bot.i18n import Text, _
+from bot.i18n import Text, _, _n
+from bot.linking.service import CLAIM_WARNING
 from bot.messages import Message, render_stamps, strip_markers
 
 LinkClaim = Callable[[Caller, str], Awaitable[Message]]
@@ -29,8 +31,15 @@ LINK_LABELS: dict[str, Text] = {
                    "chat to get a code, enter it here, then confirm in chat."),
     "link_code": _("Code from chat"),
     "link": _("Link"),
+    "remove_linked_note": _("Your address, its pending requests and these links are deleted. Your subscriptions "
+                            "stay with your chat account, which you manage there."),
 }
 EMPTY = _("Enter the code that “link” gave you in chat.")
+MYDATA_IN_CHAT = _("This address is linked to your chat account: type “mydata” in chat to get everything we hold "
+                   "about you. This page, reached by a link in every mail, does not hand it out.")
+OWN_CODES_ONLY = _("Only enter codes your own chat account gave you: whoever gave this code can now join this "
+                   "address to their account, with everything in it. If someone else gave it to you, remove this "
+                   "address below: that withdraws the request, or undoes the link if it was confirmed.")
 
 
 async def claim(link: LinkClaim, caller: Caller, code: str) -> tuple[Message, bool]:
@@ -39,9 +48,21 @@ async def claim(link: LinkClaim, caller: Caller, code: str) -> tuple[Message, bo
     if not code.strip():
         return Message(body=(EMPTY,)), True
     try:
-        return await link(caller, code.strip()), False
+        answer = await link(caller, code.strip())
     except UserError as error:
         return Message(body=(error.message,)), True
+    # The core's claim answer tells chat to type “link cancel”; the page has no such command, so it says what is
+    # true here (a proposal's answer has a title; "already one person" has none and needs no warning).
+    body = tuple(part for part in answer.body if part != CLAIM_WARNING)
+    return Message(title=answer.title, body=(*body, OWN_CODES_ONLY) if answer.title else body), False
+
+
+def chat_topics(renderer: Renderer, side: ChatSide, language: str) -> str | None:
+    """"You also follow n topics in chat" (never which: the page shows public topics only), or ``None``."""
+    if not side.chat_topics:
+        return None
+    return renderer.text(_n("You also follow {n} topic in chat; manage it there.",
+                            "You also follow {n} topics in chat; manage them there.", side.chat_topics), language)
 
 
 def answer_lines(renderer: Renderer, answer: Message, language: str, zone: str) -> tuple[str, ...]:

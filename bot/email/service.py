@@ -14,6 +14,7 @@ import logging
 import re
 import secrets
 from collections.abc import Collection, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from bot.clock import Clock
@@ -41,7 +42,7 @@ from bot.ports import Store
 from bot.public.service import ANONYMOUS_ID
 from bot.subscriptions.model import DeliveryMode
 from bot.subscriptions.service import SubscriptionService
-from bot.topics.model import Topic
+from bot.topics.model import Topic, Visibility
 from bot.topics.service import TopicService
 from bot.topics.visibility import known_topics
 
@@ -70,6 +71,20 @@ def email_mode(mode: DeliveryMode | str) -> DeliveryMode:
         raise UserError(_("Choose how to receive it: immediately, a daily digest or a weekly digest."))
     assert chosen is not None
     return chosen
+
+
+@dataclass(frozen=True, slots=True)
+class ChatSide:
+    """What the manage page says of the person beyond the address, never by name: how many topics they follow
+    that mail does not carry, and whether they have chat accounts (``linked``)."""
+
+    chat_topics: int
+    linked: bool
+
+
+def _mailed(topic: Topic) -> bool:
+    """Mail carries public topics only; the manage page (its key is in every mail) names and changes no other."""
+    return topic.visibility is Visibility.PUBLIC
 
 
 def no_topic(slug: str) -> UserError:
@@ -240,26 +255,37 @@ class EmailFollowers:
     # --- the manage and unsubscribe links -------------------------------------------------------------
 
     async def manage(self, key: str) -> ManageView | None:
-        """What the manage page shows for ``key``; ``None`` for an unknown (or rotated) key."""
+        """What the manage page shows for ``key``; ``None`` for an unknown (or rotated) key. The page acts with the
+        rights of the address alone, as an outsider: public topics only, whatever roles a linked chat person holds
+        (:meth:`chat_side` counts the rest, unnamed)."""
         found = await self._by_key(key)
         if found is None:
             return None
         owner, caller = found
         subscribed = await self._subscriptions.followed(caller)
-        followed = [FollowedTopic(topic.slug, topic.title, mode) for topic, mode in subscribed]
+        followed = [FollowedTopic(topic.slug, topic.title, mode) for topic, mode in subscribed if _mailed(topic)]
         ids = {topic.id for topic, _mode in subscribed}
-        available = [FollowedTopic(topic.slug, topic.title, None) for topic in await self._topics.visible(caller)
-                     if topic.id not in ids and not topic.archived]
+        available = [FollowedTopic(topic.slug, topic.title, None) for topic in await self._topics.visible(
+            self._outsider()) if topic.id not in ids and not topic.archived and _mailed(topic)]
         return ManageView(address=owner.address, language=caller.language, zone=caller.timezone,
                           followed=tuple(followed), available=tuple(available),
                           paused=await self._store.email_health.is_paused(owner.address))
+
+    async def chat_side(self, key: str) -> ChatSide | None:
+        """What the manage page may say of the person beyond the address; ``None`` for an unknown key."""
+        if (found := await self._by_key(key)) is None:
+            return None
+        hidden = [topic for topic, _mode in await self._subscriptions.followed(found[1]) if not _mailed(topic)]
+        identities = await self._store.people.identities_of(found[0].person_id)
+        return ChatSide(len(hidden), any(i.identity.platform != PLATFORM for i in identities))
 
     async def update(self, key: str, *, language: str | None, zone: str | None,
                      modes: Mapping[str, DeliveryMode | str | None], resume: bool) -> bool:
         """Change what the manage page changes: ``modes[slug]`` a mode follows the topic (or changes how, as the
         subscription service does: an approval topic gets a request), ``None`` leaves it; ``resume`` sends to a
         paused address again. Returns ``False`` for an unknown key. Raises :class:`UserError` (nothing changed) for
-        a language not shipped, an unknown zone, a mode a mail cannot take, or a topic they may not follow."""
+        a language not shipped, an unknown zone, a mode a mail cannot take, or a topic an outsider may not follow:
+        a leaked key reaches no chat-only topic (leaving one is a no-op, as for an unknown one)."""
         found = await self._by_key(key)
         if found is None:
             return False
@@ -271,13 +297,13 @@ class EmailFollowers:
         for slug, wanted in modes.items():
             if wanted is None:
                 topic = await self._subscriptions.own_topic(caller, slug)
-                if topic is not None:
+                if topic is not None and _mailed(topic):
                     plan.append((topic, None))
                 continue
             mode = email_mode(wanted)
             if current.get(slug.strip().lower()) is mode:
                 continue
-            plan.append((await self._topics.find_visible(caller, slug), mode))
+            plan.append((await self._topics.find_visible(self._outsider(), slug), mode))
         store = self._store
         async with store.transaction():
             if chosen_language is not None:
@@ -295,18 +321,24 @@ class EmailFollowers:
         return True
 
     async def unsubscribe_all(self, key: str) -> bool:
-        """Leave every topic and withdraw every waiting request (RFC 8058 one-click); ``False`` for an unknown
-        key. Repeating it is harmless."""
-        found = await self._by_key(key)
-        if found is None:
+        """Leave every public topic and withdraw every waiting request for one (RFC 8058 one-click): all that mail
+        carries, and all the key may change; ``False`` for an unknown key. Repeating it is harmless."""
+        if (found := await self._by_key(key)) is None:
             return False
-        await self._subscriptions.unsubscribe_all(found[1])
+        caller, subscriptions = found[1], self._subscriptions
+        async with self._store.transaction():
+            for topic, _mode in await subscriptions.followed(caller):
+                if _mailed(topic):
+                    await subscriptions.unsubscribe(caller, topic)
+            for _request, topic in await subscriptions.own_requests(caller):
+                if _mailed(topic):
+                    await subscriptions.withdraw(caller, topic)
         return True
 
     async def remove(self, key: str) -> bool:
         """Forget the address: its pending signups, its health, the identity and its key (the links stop
-        working), and — when the address was the person's only identity — their subscriptions and the person.
-        ``False`` for an unknown key."""
+        working), and — when the address was the person's only identity — their subscriptions and the person (with
+        chat accounts, the person keeps all of that). ``False`` for an unknown key."""
         found = await self._by_key(key)
         if found is None:
             return False
