@@ -32,7 +32,7 @@ from adapters.web.server import SiteAddress
 from app.commands import all_commands, autocomplete, bound_commands
 from app.demo.coalition import is_empty, load_demo
 from app.instance import AlreadyRunning, single_instance
-from app.services import PreferredPlatforms, Services, link_service
+from app.services import PreferredPlatforms, RunningRoles, Services, link_service
 from app.settings import DeliverySettings, Settings
 from app.web import build_web, listen, printer, public_service
 from bot.announcements.retry import AnnouncementRetry
@@ -215,16 +215,16 @@ async def build_app(settings: Settings, *, clock: Clock | None = None, console_o
         # A subscription wakes the DM channel opener, built once the platforms are connected.
         direct_channels = LateOpener()
         notifier = Notifier(store, clock, wakeup)
-        people = PeopleService(store, config, translator, clock)
+        # The platforms connected so far, by name. A platform still connecting answers commands already (Slack
+        # listens before Discord has started): its channel checks refuse, and its roles go unasked, until it is here.
+        outlets: dict[str, Outlet] = {}
+        people = PeopleService(store, config, translator, clock, RunningRoles(outlets))
         topics = TopicService(store, clock, notifier)
         meeting_config = MeetingConfig()
         reminders = ReminderQueue(store, clock, wakeup, meeting_config)
         scheduler = MeetingScheduler(store, clock, reminders.run_due)
         meetings = MeetingService(store, clock, wakeup, meeting_config, reminders, scheduler.rearm,
                                   coalition_slug(config.coalition_name))
-        # The platforms connected so far, by name. A platform still connecting answers commands already (Slack
-        # listens before Discord has started): its channel checks refuse until its outlet is here.
-        outlets: dict[str, Outlet] = {}
         connecting = {name for name, on in (("slack", settings.slack.configured),
                                             ("discord", settings.discord.configured)) if on}
         metrics = PrometheusMetrics()  # the web site's /metrics; the core reports through bot.metrics

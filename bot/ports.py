@@ -118,7 +118,9 @@ class ChannelPreparer(Protocol):
 @runtime_checkable
 class PlatformRoles(Protocol):
     """Adapters that can say what role the platform gives someone *now* implement this, so a delivery to a
-    members-only topic is re-checked against the platform, not only against what it said at last contact."""
+    members-only topic is re-checked against the platform, not only against what it said at last contact, and so is
+    a role a linked person would get through this platform's identity while calling through another platform's
+    (:mod:`bot.people.roles`)."""
 
     async def current_role(self, external_id: str) -> Role | None:
         """Returns the platform role now (adapters cache briefly), or ``None`` when the platform cannot tell (an

@@ -17,7 +17,8 @@ from storage.database import Database, from_db_time, opt_time, to_db_time
 _PROFILE = (
     "SELECT p.*, {last_seen} AS looked_up_last_seen,"
     " (SELECT json_group_array(json_array(i.platform, i.external_id, i.display_name, i.platform_role,"
-    "  i.dm_closed_reason, i.dm_channel_id, i.platform_locale)) FROM identities i WHERE i.person_id = p.id)"
+    "  i.dm_closed_reason, i.dm_channel_id, i.platform_locale, i.role_checked_at))"
+    "  FROM identities i WHERE i.person_id = p.id)"
     " AS identity_list,"
     " (SELECT json_group_array(json_array(g.id, g.role, g.topic_id, g.granted_by, g.created_at))"
     "  FROM grants g WHERE g.person_id = p.id) AS grant_list"
@@ -50,15 +51,19 @@ def _profile(row: aiosqlite.Row) -> Profile:
     identities = sorted(
         (IdentityRecord(identity=Identity(platform, external_id), person_id=person.id, display_name=name,
                         platform_role=Role.parse(role), dm_closed_reason=closed, dm_channel_id=channel)
-         for platform, external_id, name, role, closed, channel, _locale in listed),
+         for platform, external_id, name, role, closed, channel, _locale, _checked in listed),
         key=lambda record: (record.identity.platform, record.identity.external_id))
+    ordered = sorted(listed, key=lambda item: item[:2])
     locales = [(Identity(platform, external_id), locale)
-               for platform, external_id, *_rest, locale in sorted(listed, key=lambda item: item[:2]) if locale]
+               for platform, external_id, *_rest, locale, _checked in ordered if locale]
+    checked = [(Identity(platform, external_id), from_db_time(at))
+               for platform, external_id, *_rest, at in ordered if at]
     grants = [Grant(person_id=person.id, role=Role.parse(role), topic_id=topic_id, granted_by=granted_by,
                     created_at=from_db_time(created_at))
               for _id, role, topic_id, granted_by, created_at in sorted(json.loads(row["grant_list"]))]
     return Profile(person=person, identities=tuple(identities), grants=tuple(grants),
-                   last_seen_at=opt_time(row["looked_up_last_seen"]), locales=tuple(locales))
+                   last_seen_at=opt_time(row["looked_up_last_seen"]), locales=tuple(locales),
+                   roles_checked=tuple(checked))
 
 
 class SqlitePeople:
@@ -79,9 +84,9 @@ class SqlitePeople:
                 (display_name, identity.platform, to_db_time(now)),
             )
             await self._db.execute(
-                "INSERT INTO identities (platform, external_id, person_id, display_name, last_seen_at)"
-                " VALUES (?, ?, ?, ?, ?)",
-                (identity.platform, identity.external_id, person_id, display_name, to_db_time(now)),
+                "INSERT INTO identities (platform, external_id, person_id, display_name, last_seen_at, role_checked_at)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (identity.platform, identity.external_id, person_id, display_name, to_db_time(now), to_db_time(now)),
             )
             record = await self.identity(identity)
             assert record is not None
@@ -91,10 +96,10 @@ class SqlitePeople:
                              platform_timezone: str | None, now: datetime, platform_locale: str | None = None) -> None:
         async with self._db.transaction():
             await self._db.execute(
-                "UPDATE identities SET display_name = ?, platform_role = ?, last_seen_at = ?,"
+                "UPDATE identities SET display_name = ?, platform_role = ?, last_seen_at = ?, role_checked_at = ?,"
                 " dm_closed_reason = NULL, platform_locale = COALESCE(?, platform_locale)"
                 " WHERE platform = ? AND external_id = ?",
-                (display_name, platform_role.name.lower(), to_db_time(now), platform_locale or None,
+                (display_name, platform_role.name.lower(), to_db_time(now), to_db_time(now), platform_locale or None,
                  identity.platform, identity.external_id),
             )
             if platform_timezone:
@@ -155,10 +160,12 @@ class SqlitePeople:
             (reason, identity.platform, identity.external_id),
         )
 
-    async def set_platform_role(self, identity: Identity, role: Role) -> None:
+    async def set_platform_role(self, identity: Identity, role: Role, checked_at: datetime | None = None) -> None:
         await self._db.execute(
-            "UPDATE identities SET platform_role = ? WHERE platform = ? AND external_id = ?",
-            (role.name.lower(), identity.platform, identity.external_id),
+            "UPDATE identities SET platform_role = ?, role_checked_at = COALESCE(?, role_checked_at)"
+            " WHERE platform = ? AND external_id = ?",
+            (role.name.lower(), to_db_time(checked_at) if checked_at else None, identity.platform,
+             identity.external_id),
         )
 
     async def set_dm_channel(self, identity: Identity, channel_id: str) -> None:

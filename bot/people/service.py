@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import re
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -17,9 +19,18 @@ from bot.errors import UserError
 from bot.i18n import Translator, _
 from bot.model import Identity, IdentityRecord, Person, Role
 from bot.people.languages import LanguageChoice, LanguageSource, platform_language
-from bot.people.roles import resolve_roles
+from bot.people.roles import (
+    ROLE_CHECK_SECONDS,
+    ROLE_RETRY,
+    RoleChecker,
+    counted_platform_role,
+    due_for_check,
+    resolve_roles,
+)
 from bot.people.store import Profile
 from bot.ports import Store
+
+log = logging.getLogger(__name__)
 
 _MENTION = re.compile(r"^<@!?([A-Za-z0-9]+)(?:\|[^>]*)?>$")
 SEEN_EVERY = timedelta(hours=1)
@@ -57,11 +68,18 @@ _recent: ContextVar[_Recent | None] = ContextVar("recent_caller", default=None)
 
 
 class PeopleService:
-    def __init__(self, store: Store, config: CoreConfig, translator: Translator, clock: Clock) -> None:
+    """``roles`` asks an identity's own platform what role it gives now: a caller's role that would come from
+    another of their identities is checked there first (:mod:`bot.people.roles`)."""
+
+    def __init__(self, store: Store, config: CoreConfig, translator: Translator, clock: Clock,
+                 roles: RoleChecker) -> None:
         self._store = store
         self._config = config
         self._translator = translator
         self._clock = clock
+        self._roles = roles
+        self._unanswered: dict[Identity, datetime] = {}
+        """When each platform last could not say an identity's role (asked again after :data:`ROLE_RETRY`)."""
 
     async def caller_for(self, incoming: IncomingCommand) -> Caller:
         """Register a first contact, refresh what the platform says, and compute roles, language and zone.
@@ -70,17 +88,25 @@ class PeopleService:
         the platform says something new (name, role, zone, locale), DMs were marked closed, or the last contact
         is older than :data:`SEEN_EVERY`. The locale is remembered for the identity, so what is sent to them
         later (announcements, reminders, digests) is in their client's language too.
+
+        When what lifts them is another identity's platform role, that platform is asked first (at most every
+        :data:`~bot.people.roles.ROLE_CHECK_EVERY`, before any write transaction) and its answer stored.
         """
         people = self._store.people
         now = self._clock.now()
         writes = people.writes()  # before the read: a write during it makes the reused caller suspect
         profile = await people.profile_of(incoming.identity)
-        if profile is None or self._outdated(profile, incoming, now):
+        contact = profile is None or self._outdated(profile, incoming, now)
+        answers = [] if profile is None else await self._check_roles(profile, incoming, now)
+        if profile is None or contact or answers:
             async with self._store.transaction():
                 if profile is None:
                     await people.ensure_identity(incoming.identity, incoming.display_name, now)
-                await people.touch_identity(incoming.identity, incoming.display_name, incoming.platform_role,
-                                            incoming.platform_timezone, now, platform_locale=incoming.locale)
+                if contact:
+                    await people.touch_identity(incoming.identity, incoming.display_name, incoming.platform_role,
+                                                incoming.platform_timezone, now, platform_locale=incoming.locale)
+                for identity, role in answers:
+                    await people.set_platform_role(identity, role, checked_at=now)
             writes = people.writes()
             profile = await people.profile_of(incoming.identity)
             if profile is None:
@@ -88,6 +114,40 @@ class PeopleService:
         caller = self._caller(profile, incoming.identity, incoming.locale)
         _recent.set(_Recent(writes, caller, incoming.locale))
         return caller
+
+    async def _check_roles(self, profile: Profile, incoming: IncomingCommand,
+                           now: datetime) -> list[tuple[Identity, Role]]:
+        """Ask their own platforms about the other identities' stored roles that would lift this caller above what
+        they have anyway; returns the answers (an identity whose platform cannot say is left out, and not asked
+        again for :data:`~bot.people.roles.ROLE_RETRY`)."""
+        if len(profile.identities) < 2:
+            return []
+        sources, _coordinated = resolve_roles((i.identity for i in profile.identities), self._config.admins,
+                                              Role.OUTSIDER, profile.grants)
+        floor = max(incoming.platform_role, sources.from_settings, sources.from_grants)
+        answers: list[tuple[Identity, Role]] = []
+        for identity in due_for_check(profile.identities, incoming.identity, floor, profile.role_checked_at, now):
+            failed = self._unanswered.get(identity)
+            if failed is not None and now - failed < ROLE_RETRY:
+                continue
+            role = await self._ask(identity)
+            if role is None:
+                self._unanswered = {i: at for i, at in self._unanswered.items() if now - at < ROLE_RETRY}
+                self._unanswered[identity] = now
+            else:
+                self._unanswered.pop(identity, None)
+                answers.append((identity, role))
+        return answers
+
+    async def _ask(self, identity: Identity) -> Role | None:
+        """The role ``identity``'s platform gives it now; ``None`` when it cannot say within
+        :data:`~bot.people.roles.ROLE_CHECK_SECONDS` (the command goes on without it)."""
+        try:
+            async with asyncio.timeout(ROLE_CHECK_SECONDS):
+                return await self._roles.current_role(identity)
+        except TimeoutError:
+            log.warning("asking %s for the role of %s took over %g s", identity.platform, identity, ROLE_CHECK_SECONDS)
+            return None
 
     @staticmethod
     def _outdated(profile: Profile, incoming: IncomingCommand, now: datetime) -> bool:
@@ -130,7 +190,8 @@ class PeopleService:
         if not identities:
             raise LookupError(f"person {person.id} has no identity")
         identity = next((i for i in identities if i.identity == via), identities[0])
-        platform_role = max(i.platform_role for i in identities)
+        # Calling through ``via``: another identity's platform role counts only while its platform vouches for it.
+        platform_role = counted_platform_role(identities, via, profile.role_checked_at, self._clock.now())
         roles, coordinated = resolve_roles((i.identity for i in identities), self._config.admins, platform_role,
                                            profile.grants)
         timezone, source = self.zone_of(person)

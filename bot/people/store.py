@@ -30,10 +30,18 @@ class Profile:
     """The locale each identity's platform last gave (Slack's profile, Discord's client), raw as the platform
     spells it; identities whose platform never gave one are not listed. Remembered so that a DM sent later,
     with no platform event to read it from, is in the language the person's client is in."""
+    roles_checked: tuple[tuple[Identity, datetime], ...] = ()
+    """When each identity's stored platform role was last confirmed by its own platform (contact through it, or a
+    check that got an answer); identities never confirmed are not listed. A role one identity holds counts for
+    the person calling through another only while it is fresh (:mod:`bot.people.roles`)."""
 
     def locale_of(self, identity: Identity) -> str | None:
         """The locale ``identity``'s platform last gave, ``None`` when it never gave one."""
         return next((locale for known, locale in self.locales if known == identity), None)
+
+    def role_checked_at(self, identity: Identity) -> datetime | None:
+        """When ``identity``'s platform last confirmed its stored role, ``None`` when never."""
+        return next((at for known, at in self.roles_checked if known == identity), None)
 
 
 class PeopleStore(Protocol):
@@ -45,9 +53,9 @@ class PeopleStore(Protocol):
 
     async def touch_identity(self, identity: Identity, display_name: str, platform_role: Role,
                              platform_timezone: str | None, now: datetime, platform_locale: str | None = None) -> None:
-        """Record contact: refreshes name, platform role, zone and the identity's locale (each kept when
-        ``None``), and reopens DMs marked closed. An unknown identity changes nothing; returns nothing and raises
-        nothing of its own."""
+        """Record contact: refreshes name, platform role (confirmed ``now``: the platform gave it with the event),
+        zone and the identity's locale (each kept when ``None``), and reopens DMs marked closed. An unknown
+        identity changes nothing; returns nothing and raises nothing of its own."""
         ...
 
     async def get(self, person_id: int) -> Person | None:
@@ -104,9 +112,10 @@ class PeopleStore(Protocol):
         nothing; returns nothing and raises nothing of its own."""
         ...
 
-    async def set_platform_role(self, identity: Identity, role: Role) -> None:
-        """Record the role the platform gives the identity now. An unknown identity changes nothing; returns nothing and
-        raises nothing of its own."""
+    async def set_platform_role(self, identity: Identity, role: Role, checked_at: datetime | None = None) -> None:
+        """Record the role the platform gives the identity now; with ``checked_at``, also that the platform confirmed
+        it then (without, when it was last confirmed is kept). An unknown identity changes nothing; returns nothing
+        and raises nothing of its own."""
         ...
 
     async def set_dm_channel(self, identity: Identity, channel_id: str) -> None:
