@@ -1,6 +1,8 @@
 """Retention: once a day, delete what the coalition chose not to keep (``[privacy]`` in the settings):
 finished delivery rows (and the platform's records of sending them), audit entries and past meetings older than
-their windows.
+their windows. Link codes that can no longer be confirmed and wrong-code records older than the longest rate
+limit go too: they are worth nothing then, whatever the settings say, and were otherwise pruned only when someone
+issued or typed a code.
 
 The core never reads the settings: the composition root hands it a :class:`RetentionPolicy`. When the job last
 ran is kept in the database (:class:`RetentionStore`), so a restart neither runs it twice in a day nor waits
@@ -15,6 +17,7 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from bot.clock import Clock
+from bot.linking.service import LIFETIME, LinkLimits
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +51,8 @@ class Pruned:
     audit_entries: int = 0
     meetings: int = 0
     send_attempts: int = 0
+    link_codes: int = 0
+    link_attempts: int = 0
 
 
 class RetentionStore(Protocol):
@@ -73,6 +78,16 @@ class RetentionStore(Protocol):
         still needs to know); returns how many. Raises nothing of its own."""
         ...
 
+    async def prune_link_codes(self, expired_before: datetime) -> int:
+        """Delete link codes used (a used code can never be claimed again) or expired before ``expired_before``;
+        returns how many. Raises nothing of its own."""
+        ...
+
+    async def prune_link_attempts(self, before: datetime) -> int:
+        """Delete the records of wrong link codes typed before ``before``; returns how many. Raises nothing of its
+        own."""
+        ...
+
     async def prune_audit(self, before: datetime) -> int:
         """Delete audit entries written before ``before``; returns how many. Raises nothing of its own."""
         ...
@@ -87,10 +102,13 @@ class Retention:
     """The daily prune. :meth:`run_due` is cheap when it is not due (one indexed read), so the app's scheduled
     work calls it every round."""
 
-    def __init__(self, store: RetentionStore, clock: Clock, policy: RetentionPolicy) -> None:
+    def __init__(self, store: RetentionStore, clock: Clock, policy: RetentionPolicy,
+                 link_limits: LinkLimits | None = None) -> None:
         self._store = store
         self._clock = clock
         self._policy = policy
+        limits = link_limits or LinkLimits()
+        self._attempts_window = max(limits.identity_window, limits.everyone_window)
 
     async def run_due(self) -> Pruned | None:
         """Prune if the last run is a day old or more (or there was none); ``None`` when it was not due."""
@@ -100,8 +118,9 @@ class Retention:
             return None
         pruned = await self.prune(now)
         await self._store.mark_run(JOB, now)
-        log.info("retention: pruned %d delivery rows, %d send attempt records, %d audit entries, %d past meetings",
-                 pruned.deliveries, pruned.send_attempts, pruned.audit_entries, pruned.meetings)
+        log.info("retention: pruned %d delivery rows, %d send attempt records, %d audit entries, %d past meetings,"
+                 " %d link codes, %d wrong link code records", pruned.deliveries, pruned.send_attempts,
+                 pruned.audit_entries, pruned.meetings, pruned.link_codes, pruned.link_attempts)
         return pruned
 
     async def prune(self, now: datetime) -> Pruned:
@@ -113,4 +132,8 @@ class Retention:
             send_attempts=await self._store.prune_send_attempts(now - policy.deliveries) if policy.deliveries else 0,
             audit_entries=await self._store.prune_audit(now - policy.audit) if policy.audit else 0,
             meetings=await self._store.prune_meetings(now - policy.past_meetings) if policy.past_meetings else 0,
+            # A code typed just before it expired may be confirmed for one more lifetime: only then is it worthless.
+            link_codes=await self._store.prune_link_codes(now - LIFETIME),
+            # Older than every rate-limit window, a wrong code counts towards no limit.
+            link_attempts=await self._store.prune_link_attempts(now - self._attempts_window),
         )

@@ -29,6 +29,8 @@ from bot.privacy.model import (
     GrantData,
     IdentityData,
     InvitationData,
+    LinkAttemptData,
+    LinkCodeData,
     PersonData,
     RequestData,
     ResourceData,
@@ -107,6 +109,14 @@ class SqlitePrivacy:
             " JOIN announcements a ON a.id = d.announcement_id JOIN topics t ON t.id = a.topic_id"
             " WHERE d.person_id = ? AND d.digest_key IS NULL ORDER BY d.created_at, d.announcement_id",
             (person_id,))
+        # Codes one of their accounts issued (never the hash, nor who typed it) and wrong codes they typed.
+        link_codes = await db.fetch_all(
+            "SELECT c.issuer_platform, c.state, c.issued_at, c.expires_at FROM link_codes c JOIN identities i"
+            " ON i.platform = c.issuer_platform AND i.external_id = c.issuer_external_id WHERE i.person_id = ?"
+            " ORDER BY c.issued_at, c.id", (person_id,))
+        link_attempts = await db.fetch_all(
+            "SELECT a.platform, a.at FROM link_attempts a JOIN identities i ON i.platform = a.platform"
+            " AND i.external_id = a.external_id WHERE i.person_id = ? ORDER BY a.at, a.id", (person_id,))
         return PersonData(
             person_id=person_id, display_name=person["display_name"], timezone=person["timezone"],
             language=person["language"], platform_timezone=person["platform_timezone"],
@@ -139,6 +149,11 @@ class SqlitePrivacy:
                                          from_db_time(r["created_at"])) for r in resources),
             digest_items=tuple(DigestItemData(r["announcement_id"], r["slug"], r["mode"], from_db_time(r["created_at"]))
                                for r in digest_items),
+            link_codes=tuple(LinkCodeData(r["issuer_platform"], _code_state(r["state"], from_db_time(r["expires_at"]),
+                                                                           now),
+                                          from_db_time(r["issued_at"]), from_db_time(r["expires_at"]))
+                             for r in link_codes),
+            link_attempts=tuple(LinkAttemptData(r["platform"], from_db_time(r["at"])) for r in link_attempts),
         )
 
     async def erase(self, person_id: int, now: datetime) -> Erasure | None:
@@ -165,13 +180,17 @@ class SqlitePrivacy:
                                   ("invitations", "invited_by"), ("audit_log", "actor_id")):
                 await db.execute(f"UPDATE {table} SET {column} = NULL WHERE {column} = ?", (person_id,))
             await _scrub_audit(db, person_id)
-            # Discord's first-attempt records of messages to them (keyed by the delivery, "…:person:<id>"),
-            # before their delivery rows go; a key whose row retention already pruned is found by its shape.
+            # Discord's first-attempt records of messages to them (keyed by the delivery), before their delivery
+            # rows go; a key whose row retention already pruned is found by its shape: every key the outbox
+            # writes for a person ("…:person:<id>", bot/delivery/notify.py), an announcement's copy pinned to a
+            # platform ("ann:<n>:copy:<platform>:<id>", bot.delivery.model.copy_key) and a digest's
+            # ("digest:<id>:…", bot/subscriptions/digests.py).
             await db.execute(
                 "DELETE FROM discord_send_attempts WHERE delivery_key IN"
-                " (SELECT dedupe_key FROM deliveries WHERE person_id = ?)"
-                " OR delivery_key GLOB '*:person:' || ? OR delivery_key GLOB '*:person:' || ? || ':*'",
-                (person_id, str(person_id), str(person_id)))
+                " (SELECT dedupe_key FROM deliveries WHERE person_id = ?) OR delivery_key GLOB ?"
+                " OR delivery_key GLOB ? OR delivery_key GLOB ? OR delivery_key GLOB ?",
+                (person_id, f"*:person:{person_id}", f"*:person:{person_id}:*", f"ann:*:copy:*:{person_id}",
+                 f"digest:{person_id}:*"))
             await _keep_finished_counts(db, person_id)
             addresses = [row["external_id"] for row in identities if row["platform"] == EMAIL]
             for address in addresses:
@@ -179,7 +198,8 @@ class SqlitePrivacy:
             names = {person["display_name"], *(row["display_name"] for row in identities),
                      *(row["external_id"] for row in identities)} - {""}
             await _scrub_payloads(db, person_id, names)
-            # The cascade removes the rest: identities (and their email keys), subscriptions, requests,
+            # The cascade removes the rest: identities (and their email keys, the link codes they issued or
+            # typed and their wrong codes: migration 0019), subscriptions, requests,
             # invitations, grants, RSVPs, digest items, signups and every delivery row addressed to them.
             await db.execute("DELETE FROM people WHERE id = ?", (person_id,))
             return Erasure(identities=len(identities), subscriptions=subscriptions, deliveries=deliveries,
@@ -190,6 +210,13 @@ def _signup_state(confirmed_at: str | None, expires_at: datetime, now: datetime)
     if confirmed_at is not None:
         return "confirmed"
     return "waiting" if expires_at > now else "expired"
+
+
+def _code_state(stored: str, expires_at: datetime, now: datetime) -> str:
+    """A used code stays ``used``; one not used by its expiry is ``expired`` whatever it reached."""
+    if stored == "used":
+        return stored
+    return stored if expires_at > now else "expired"
 
 
 async def _scrub_audit(db: Database, person_id: int) -> None:

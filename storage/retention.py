@@ -1,5 +1,6 @@
 """Retention: deleting what is older than ``[privacy]`` allows (finished delivery rows, Discord's send-attempt
-records, audit entries, past meetings), and when the daily prune last ran (``scheduled_runs``). Implements
+records, audit entries, past meetings) and what is worthless (used or expired link codes, old wrong-code records),
+and when the daily prune last ran (``scheduled_runs``). Implements
 :class:`bot.retention.RetentionStore`.
 
 Deletes go in short chunks, each its own transaction, so a large first prune never holds the write lock long
@@ -41,6 +42,13 @@ PRUNE_SEND_ATTEMPTS = (
 """One chunk of the first-attempt records made before the cutoff, but a still open delivery's."""
 PRUNE_AUDIT = "DELETE FROM audit_log WHERE id IN (SELECT id FROM audit_log WHERE at < ? LIMIT ?)"
 """One chunk of the audit entries written before the cutoff."""
+PRUNE_LINK_CODES = (
+    "DELETE FROM link_codes WHERE id IN (SELECT id FROM link_codes WHERE state = 'used' OR expires_at < ? LIMIT ?)")
+"""One chunk of the link codes used or expired before the cutoff. A scan of ``link_codes``: the table has no index
+on ``expires_at`` (migration 0019), but it holds at most one code per identity, and issuing a code prunes it too."""
+PRUNE_LINK_ATTEMPTS = (
+    "DELETE FROM link_attempts WHERE id IN (SELECT id FROM link_attempts WHERE at < ? LIMIT ?)")
+"""One chunk of the wrong link codes typed before the cutoff (a range of ``link_attempts_at``)."""
 
 
 class SqliteRetention:
@@ -72,6 +80,12 @@ class SqliteRetention:
 
     async def prune_audit(self, before: datetime) -> int:
         return await self._chunks(PRUNE_AUDIT, (to_db_time(before),))
+
+    async def prune_link_codes(self, expired_before: datetime) -> int:
+        return await self._chunks(PRUNE_LINK_CODES, (to_db_time(expired_before),))
+
+    async def prune_link_attempts(self, before: datetime) -> int:
+        return await self._chunks(PRUNE_LINK_ATTEMPTS, (to_db_time(before),))
 
     async def prune_meetings(self, ended_before: datetime) -> int:
         """Meetings whose last occurrence ended (or that were cancelled or created, whichever is later) before

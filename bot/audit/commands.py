@@ -8,7 +8,7 @@ from datetime import datetime
 
 from bot.audit import AuditEntry, AuditFilter, AuditStore
 from bot.audit.declarations import AUDIT, PAGE, SINCE, WHO_OR_WHAT
-from bot.audit.words import action_words, numbered_subject
+from bot.audit.words import action_words, change_words, numbered_subject
 from bot.commands.context import Context
 from bot.commands.invoke import InvocationError, invoke
 from bot.commands.routes import Route
@@ -79,8 +79,13 @@ async def _line(ctx: Context[AuditCommandDeps], entry: AuditEntry) -> Text:
     if kind == "person":  # by name while they exist; an erased person is never named again
         subject = await ctx.deps.people.display_name(int(number)) if number.isascii() and number.isdigit() \
             else _("a former member")
-    return _("{when} — {actor} {action}: {subject}", when=moment(entry.at, ctx.caller.zone, "f"), actor=actor,
-             action=action_words(entry.action), subject=subject)
+    when = moment(entry.at, ctx.caller.zone, "f")
+    change = change_words(entry.action, entry.before, entry.after)
+    if change is not None:
+        return _("{when} — {actor} {action}: {subject} ({change})", when=when, actor=actor,
+                 action=action_words(entry.action), subject=subject, change=change)
+    return _("{when} — {actor} {action}: {subject}", when=when, actor=actor, action=action_words(entry.action),
+             subject=subject)
 
 
 async def audit(ctx: Context[AuditCommandDeps]) -> Message:

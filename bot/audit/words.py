@@ -4,7 +4,8 @@
 from __future__ import annotations
 
 from bot.audit import AuditAction
-from bot.i18n import Text, _
+from bot.delivery.status import platform_name
+from bot.i18n import Text, _, listing
 
 ACTION_WORDS: dict[AuditAction, Text] = {
     AuditAction.ANNOUNCE_CANCEL: _("cancelled an announcement"),
@@ -38,6 +39,24 @@ ACTION_WORDS: dict[AuditAction, Text] = {
     AuditAction.TOPIC_UNARCHIVE: _("brought back a topic"),
 }
 """Every action has its words (a test checks): a new :class:`AuditAction` member must add its own here."""
+
+_PLATFORM_CHANGES = frozenset({AuditAction.PERSON_LINK, AuditAction.PERSON_UNLINK})
+"""The actions whose before and after are a person's platforms joined by ``+`` (``console+slack``), as
+:mod:`bot.linking.service` records them: platform names only, so an erasure leaves nothing naming anybody."""
+
+
+def _platforms(stored: str) -> Text:
+    return listing([platform_name(platform) for platform in stored.split("+") if platform])
+
+
+def change_words(action: AuditAction | str, before: str | None, after: str | None) -> Text | None:
+    """What changed, in words, for an entry whose before and after a reader needs and can read (which platforms
+    a person's accounts were on, then are on, for a link or an unlink); ``None`` for every other entry, whose
+    values are stored for the record and the export, not shown as they are stored."""
+    if action not in _PLATFORM_CHANGES or not before or not after:
+        return None
+    return _("from {before} to {after}", before=_platforms(before), after=_platforms(after))
+
 
 def action_words(action: AuditAction | str) -> Text | str:
     """The action in words; an action this version does not know (a newer version's) as stored."""

@@ -153,6 +153,26 @@ class DigestItemData:
 
 
 @dataclass(frozen=True, slots=True)
+class LinkCodeData:
+    """A link code one of the person's accounts (on ``platform``) issued — never the code or its hash, which
+    would let a reader of the file claim it; nor who typed it, who may be someone else. ``state``: ``issued``
+    (not typed yet), ``proposed`` (typed, waiting for confirmation), ``used`` or ``expired``."""
+
+    platform: str
+    state: str
+    issued_at: datetime
+    expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class LinkAttemptData:
+    """A wrong link code one of the person's accounts (on ``platform``) typed: kept for the rate limits."""
+
+    platform: str
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class AuditData:
     """An audit entry the person made (``role`` ``actor``) or that is about them (``subject``)."""
 
@@ -189,6 +209,8 @@ class PersonData:
     email_keys: tuple[EmailKeyData, ...] = ()
     resources: tuple[ResourceData, ...] = ()
     digest_items: tuple[DigestItemData, ...] = ()
+    link_codes: tuple[LinkCodeData, ...] = ()
+    link_attempts: tuple[LinkAttemptData, ...] = ()
 
     def delivery_counts(self) -> dict[str, int]:
         """How many messages addressed to the person are in each status, by status."""
@@ -239,6 +261,8 @@ def export_json(data: PersonData, generated_at: datetime) -> bytes:
         "email_manage_keys": [_plain(item) for item in data.email_keys],
         "resources_added": [_plain(item) for item in data.resources],
         "digest_queue": [_plain(item) for item in data.digest_items],
+        "link_codes": [_plain(item) for item in data.link_codes],
+        "link_code_attempts": [_plain(item) for item in data.link_attempts],
     }
     return (json.dumps(document, ensure_ascii=False, sort_keys=True, indent=2) + "\n").encode("utf-8")
 

@@ -137,6 +137,10 @@ def _zone_applied(caller: Caller) -> Text:
 _SIGNUP_STATES: dict[str, Text] = {
     "confirmed": _("confirmed"), "waiting": _("waiting for the link in the mail"), "expired": _("expired"),
 }
+_CODE_STATES: dict[str, Text] = {
+    "issued": _("not typed yet"), "proposed": _("typed, waiting for your confirmation"), "used": _("used"),
+    "expired": _("expired"),
+}
 
 
 def _summary(data: PersonData, caller: Caller) -> tuple[Field, ...]:
@@ -181,6 +185,13 @@ def _summary(data: PersonData, caller: Caller) -> tuple[Field, ...]:
             for k in data.email_keys)),
         Field(_("Resources you added"), joined(_("{title} ({date})", title=r.title, date=stamp(r.created_at, "d"))
                                                for r in data.resources)),
+        Field(_("Link codes"), joined(
+            _("a code from your {platform} account, {date} ({state})", platform=platform_name(c.platform),
+              date=stamp(c.issued_at, "f"), state=_CODE_STATES.get(c.state, c.state))
+            for c in data.link_codes)),
+        Field(_("Wrong link codes typed"), joined(
+            _("on {platform}, {date}", platform=platform_name(a.platform), date=stamp(a.at, "f"))
+            for a in data.link_attempts)),
         Field(_("Audit entries"), _n("{n} entry by or about you", "{n} entries by or about you", len(data.audit))),
     )
 
@@ -221,12 +232,16 @@ def _answer(stored: str) -> Msg:
         return stored
 
 
-_KINDS: dict[str, Text] = {
-    DeliveryKind.ANNOUNCEMENT: _("an announcement"), DeliveryKind.REPORT: _("a delivery report"),
+KIND_LABELS: dict[str, Text] = {
+    DeliveryKind.ANNOUNCEMENT: _("an announcement"),
+    DeliveryKind.ANNOUNCEMENT_COPY: _("a copy of an announcement on another of your accounts"),
+    DeliveryKind.REPORT: _("a delivery report"),
     DeliveryKind.EDIT: _("a correction"), DeliveryKind.DELETE: _("a withdrawal"), DeliveryKind.DIGEST: _("a digest"),
     DeliveryKind.REMINDER: _("a reminder"), DeliveryKind.NOTICE: _("a notice"),
     DeliveryKind.MEETING_NOTICE: _("a meeting notice"),
 }
+"""Every :class:`DeliveryKind` in words (a test checks): a new kind must add its own here, or ``mydata`` shows
+the stored value."""
 _STATUSES: dict[str, Text] = {
     "pending": _("queued"), "sending": _("queued"), "sent": _("sent"), "failed": _("failed"),
     "skipped": _("skipped"), "missed": _("missed"), "cancelled": _("cancelled"),
@@ -235,7 +250,7 @@ _STATUSES: dict[str, Text] = {
 
 def _kind(stored: str) -> Msg:
     """What a message to you was, in words; a kind this version does not know, as stored."""
-    return _KINDS.get(stored, stored)
+    return KIND_LABELS.get(stored, stored)
 
 
 def _delivery_status(stored: str) -> Msg:

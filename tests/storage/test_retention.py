@@ -3,6 +3,7 @@ announcement's report says the same afterwards, and the daily job runs once a da
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -13,6 +14,7 @@ from pydantic import ValidationError
 
 from app.settings import Settings
 from bot.audit import AuditAction, AuditFilter
+from bot.linking.service import LIFETIME, LinkLimits
 from bot.retention import Retention, RetentionPolicy
 from storage.audit import SqliteAudit, listing_query
 from storage.database import Database, to_db_time
@@ -21,6 +23,8 @@ from storage.retention import (
     FINISHED_ANNOUNCEMENTS,
     PRUNE_ANNOUNCED,
     PRUNE_AUDIT,
+    PRUNE_LINK_ATTEMPTS,
+    PRUNE_LINK_CODES,
     PRUNE_SEND_ATTEMPTS,
     PRUNE_UNANNOUNCED,
     SqliteRetention,
@@ -204,13 +208,18 @@ async def test_every_statement_the_prune_runs_reads_an_index(db: Database) -> No
     assert (pruned.deliveries, pruned.send_attempts, pruned.audit_entries) == (2, 1, 1)
     ran = set(recording.statements) - {"INSERT INTO retention_pruning (active) VALUES (1)",
                                        "DELETE FROM retention_pruning"}
-    assert ran == {PRUNE_UNANNOUNCED, FINISHED_ANNOUNCEMENTS, PRUNE_ANNOUNCED, PRUNE_SEND_ATTEMPTS, PRUNE_AUDIT}
+    assert ran == {PRUNE_UNANNOUNCED, FINISHED_ANNOUNCEMENTS, PRUNE_ANNOUNCED, PRUNE_SEND_ATTEMPTS, PRUNE_AUDIT,
+                   PRUNE_LINK_CODES, PRUNE_LINK_ATTEMPTS}
     expected = {PRUNE_UNANNOUNCED: "deliveries_announcement", FINISHED_ANNOUNCEMENTS: "announcements_due",
                 PRUNE_ANNOUNCED: "deliveries_announcement", PRUNE_SEND_ATTEMPTS: "discord_send_attempts_first",
-                PRUNE_AUDIT: "audit_log_at"}
-    for statement in ran:
+                PRUNE_AUDIT: "audit_log_at", PRUNE_LINK_ATTEMPTS: "link_attempts_at"}
+    for statement in ran - {PRUNE_LINK_CODES}:
         plan = await _plan(db, statement, ("x",) * statement.count("?"))
         assert "SCAN" not in plan and expected[statement] in plan, (statement, plan)
+    # link_codes has no index on expires_at (migration 0019): its one scan is of a table holding at most one code
+    # per identity, and nothing else is scanned.
+    plan = await _plan(db, PRUNE_LINK_CODES, ("x",) * PRUNE_LINK_CODES.count("?"))
+    assert plan.count("SCAN") == 1 and "SCAN link_codes" in plan, plan
 
 
 async def test_send_attempt_records_go_with_the_delivery_window_but_an_open_delivery_s(db: Database) -> None:
@@ -227,6 +236,56 @@ async def test_send_attempt_records_go_with_the_delivery_window_but_an_open_deli
     left = {row["delivery_key"] for row in await db.fetch_all("SELECT delivery_key FROM discord_send_attempts")}
     assert left == {"retrying:person:1", "recent:person:1"}
     assert await attempts.first_attempt("retrying:person:1", NOW) == OLD, "a retry still reads back its first try"
+
+
+async def _identity(db: Database, name: str) -> None:
+    await db.execute("INSERT INTO identities (platform, external_id, person_id, display_name) VALUES ('test', ?, 1, ?)",
+                     (name, name))
+
+
+async def _code(db: Database, issuer: str, state: str, issued: datetime) -> None:
+    claimed = state != "issued"
+    await db.execute(
+        "INSERT INTO link_codes (issuer_platform, issuer_external_id, code_hash, state, issued_at, expires_at,"
+        " claimer_platform, claimer_external_id, proposed_at) VALUES ('test', ?, ?, ?, ?, ?, ?, ?, ?)",
+        (issuer, f"hash-{issuer}", state, to_db_time(issued), to_db_time(issued + LIFETIME),
+         "test" if claimed else None, "claimer" if claimed else None,
+         to_db_time(issued + LIFETIME - timedelta(seconds=1)) if claimed else None))
+
+
+async def test_link_codes_go_once_used_or_past_confirming_and_wrong_codes_past_every_limit(db: Database) -> None:
+    """Without anyone issuing or typing a code, the daily prune deletes used codes at once, others once they can
+    no longer be confirmed (a code typed just before it expired may be confirmed for one more lifetime), and
+    wrong codes once they count towards no rate limit; it never touches a code that may still be confirmed."""
+    for name in ("claimer", "used", "stale", "proposed-late", "fresh", *(f"typer-{n}" for n in range(3))):
+        await _identity(db, name)
+    await _code(db, "used", "used", NOW - timedelta(minutes=1))  # confirmed a minute ago: worthless now
+    await _code(db, "stale", "issued", NOW - 2 * LIFETIME - timedelta(seconds=1))
+    await _code(db, "proposed-late", "proposed", NOW - 2 * LIFETIME + timedelta(seconds=5))  # may still confirm
+    await _code(db, "fresh", "issued", NOW - timedelta(minutes=1))
+    window = max(LinkLimits().identity_window, LinkLimits().everyone_window)
+    for n, at in enumerate((NOW - window - timedelta(seconds=1), NOW - window + timedelta(seconds=1),
+                            NOW - timedelta(seconds=5))):
+        await db.execute("INSERT INTO link_attempts (platform, external_id, at) VALUES ('test', ?, ?)",
+                         (f"typer-{n}", to_db_time(at)))
+
+    pruned = await Retention(SqliteRetention(db), FixedClock(NOW), RetentionPolicy(None, None, None)).prune(NOW)
+
+    assert (pruned.link_codes, pruned.link_attempts) == (2, 1)
+    codes = {row["issuer_external_id"] for row in await db.fetch_all("SELECT issuer_external_id FROM link_codes")}
+    assert codes == {"proposed-late", "fresh"}
+    typers = {row["external_id"] for row in await db.fetch_all("SELECT external_id FROM link_attempts")}
+    assert typers == {"typer-1", "typer-2"}
+
+
+async def test_the_daily_log_line_counts_link_rows(db: Database, caplog: pytest.LogCaptureFixture) -> None:
+    for name in ("used", "claimer"):
+        await _identity(db, name)
+    await _code(db, "used", "used", NOW - timedelta(minutes=1))
+    with caplog.at_level(logging.INFO, logger="bot.retention"):
+        assert await Retention(SqliteRetention(db), FixedClock(NOW), POLICY).run_due() is not None
+    (line,) = [r.getMessage() for r in caplog.records if r.name == "bot.retention"]
+    assert line.endswith("1 link codes, 0 wrong link code records"), line
 
 
 def test_privacy_settings_refuse_negative_windows(tmp_path: Path) -> None:

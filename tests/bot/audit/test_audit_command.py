@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from bot.audit import AuditAction
 from bot.audit.words import ACTION_WORDS
+from bot.model import Identity
 from tests.support import Harness
 
 
@@ -100,3 +101,27 @@ async def test_a_person_s_audit_lists_entries_about_them_whatever_the_subject(h:
     member = await h.text("demo-admin", "audit console:demo-member")
     assert "approved a request to join: request #1" in member, member
     assert member.count("invited someone to a topic") == 1, member
+
+
+async def test_a_link_and_an_unlink_name_the_platforms_in_words(h: Harness) -> None:
+    """bot/linking records a person's platforms as stored names joined by ``+``: the listing says them as platform
+    names in a list in the reader's language, never as stored."""
+    await h.say("demo-member", "whoami")
+    record = await h.app.store.people.identity(Identity("console", "demo-member"))
+    assert record is not None
+    person = record.person_id
+    now = h.clock.now()
+    await h.app.store.audit.record(person, AuditAction.PERSON_LINK, f"person:{person}", "console",
+                                   "console+discord+slack", now)
+    h.clock.advance(minutes=1)
+    await h.app.store.audit.record(person, AuditAction.PERSON_UNLINK, f"person:{person}", "console+discord+slack",
+                                   "console+slack", h.clock.now())
+
+    text = await h.text("demo-admin", "audit demo-member")
+    assert ("demo-member linked accounts into one person: demo-member (from Console to Console, Discord, and "
+            "Slack)") in text, text
+    assert "demo-member unlinked an account: demo-member (from Console, Discord, and Slack to Console and Slack)" \
+        in text, text
+    assert "+" not in text and "console" not in text
+    await h.say("demo-admin", "settings language es")
+    assert "Console, Discord y Slack" in await h.text("demo-admin", "audit demo-member")

@@ -8,11 +8,12 @@ import asyncio
 from typing import Any
 
 from bot.audit import AuditAction
-from bot.delivery.model import DeliveryKind
+from bot.delivery.model import DeliveryKind, copy_key, counted_key
 from bot.messages import ActionStyle
 from bot.model import Identity, Role
 from bot.privacy.model import ERASED_SUBJECT
 from storage.database import Database
+from storage.linking_merge import rewritten_key
 from storage.send_attempts import SqliteSendAttempts
 from tests.bot.privacy.helpers import MEMBER, OTHER, member_with_history, say
 from tests.support import Harness
@@ -51,7 +52,11 @@ async def rows_naming(h: Harness | Database, person_id: int, words: set[str]) ->
 async def test_the_button_erases_and_no_table_names_them_afterwards(h: Harness) -> None:
     announcement = await member_with_history(h)
     person_id = await _person_id(h, MEMBER)
-    assert await rows_naming(h, person_id, {MEMBER}), "the search finds them before"
+    await say(h, MEMBER, "link")  # a code their account gave
+    wrong = await h.say(MEMBER, "link 2222-3333", platform="test", platform_role=Role.MEMBER)  # a wrong code typed
+    assert wrong.message.is_error
+    before = {table for table, _column, _value in await rows_naming(h, person_id, {MEMBER})}
+    assert {"link_codes", "link_attempts", "identities", "deliveries", "audit_log"} <= before, before
 
     asked = await h.say(MEMBER, "forget me", platform="test", platform_role=Role.MEMBER)
     (button,) = asked.message.actions
@@ -218,22 +223,39 @@ async def test_reports_keep_what_went_to_them_and_drop_what_never_will(h: Harnes
 
 
 async def test_discord_send_attempt_records_of_their_messages_go_with_them(h: Harness) -> None:
-    await member_with_history(h)
+    """Every key shape the outbox writes for a person, as production code builds it: their announcement copy, its
+    copies pinned to other platforms (``copy_key``), a digest (the digest job's own key, read back from the
+    outbox). The delivery rows are gone first, as retention leaves them: only the key's shape can find them."""
+    await say(h, OTHER, "subscribe elections mode:daily")
+    await say(h, MEMBER, "subscribe elections mode:daily")
+    await _announce(h, "elections", "For the digest")
+    await h.app.run_due()
+    h.clock.advance(days=1, minutes=5)
+    await h.app.run_due()
+    announcement = await member_with_history(h)
     person_id = await _person_id(h, MEMBER)
     other_id = await _person_id(h, OTHER)
+    digests = {d.person_id: d.dedupe_key for d in await h.app.store.outbox.by_kind(DeliveryKind.DIGEST)}
+    assert {person_id, other_id} <= set(digests), digests
+    sent = [d.dedupe_key for d in await h.app.store.outbox.by_kind(DeliveryKind.ANNOUNCEMENT)
+            if d.person_id == person_id]
+    assert sent
+    stranger = person_id * 10 + 1  # their id is a prefix of this one's: its keys must stay
+    theirs = {*sent, digests[person_id], counted_key(announcement, person_id),
+              *(copy_key(announcement, platform, person_id) for platform in ("slack", "discord", "email"))}
+    others = {digests[other_id], rewritten_key(digests[person_id], person_id, stranger),
+              counted_key(announcement, other_id), counted_key(announcement, stranger),
+              copy_key(announcement, "slack", other_id), copy_key(announcement, "slack", stranger)}
     attempts = SqliteSendAttempts(h.app.db)
-    theirs = [d.dedupe_key for d in await h.app.store.outbox.by_kind(DeliveryKind.ANNOUNCEMENT)
-              if d.person_id == person_id]
-    assert theirs
-    keys = [*theirs, f"digest:2026-11-23:daily:person:{person_id}", f"pruned-long-ago:person:{person_id}",
-            f"ann:9:person:{person_id}0", f"ann:9:person:{other_id}"]
-    for key in keys:
+    for key in theirs | others:
         await attempts.first_attempt(key, h.clock.now())
+    await h.app.db.execute("DELETE FROM deliveries WHERE kind IN (?, ?)",
+                           (DeliveryKind.DIGEST.value, DeliveryKind.REMINDER.value))
 
     assert await say(h, MEMBER, "forget me confirm") == ERASED
 
     left = {row["delivery_key"] for row in await h.app.db.fetch_all("SELECT delivery_key FROM discord_send_attempts")}
-    assert left == {f"ann:9:person:{person_id}0", f"ann:9:person:{other_id}"}, "another person's stay"
+    assert left == others, "theirs go, another person's stay"
 
 
 async def test_an_invitation_and_a_decided_request_stop_naming_them(h: Harness) -> None:

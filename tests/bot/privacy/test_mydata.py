@@ -9,10 +9,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from adapters.console import ConsoleAdapter
+from bot.delivery.model import DeliveryKind, copy_key
 from bot.email.address import mask
 from bot.i18n import _
+from bot.linking.codes import canonical, code_hash
 from bot.model import Identity, Role
 from bot.privacy.model import SCHEMA, SCHEMA_VERSION
+from bot.privacy.service import KIND_LABELS
 from storage.database import to_db_time
 from tests.bot.privacy.helpers import MEMBER, OTHER, export, member_with_history, say
 from tests.support import Harness
@@ -169,3 +172,61 @@ async def test_the_language_and_zone_in_use_are_named_with_their_source_as_whoam
     settings = chosen.message.fields[2].value
     mine = h.app.services.translator.render(_("your setting"), "fr")
     assert f"français ({mine})" in settings and f"Africa/Nairobi ({mine})" in settings, settings
+
+
+def test_every_delivery_kind_has_words() -> None:
+    """A kind without words would show as stored (``announcement-copy``): a new kind must add its own."""
+    assert set(KIND_LABELS) == set(DeliveryKind)
+
+
+async def test_an_announcement_copy_is_named_in_words(h: Harness) -> None:
+    await say(h, MEMBER, "whoami")
+    profile = await h.app.store.people.profile_of(Identity("test", MEMBER))
+    assert profile is not None
+    now = h.clock.now()
+    await h.app.db.execute(
+        "INSERT INTO deliveries (dedupe_key, kind, person_id, payload, status, not_before, created_at)"
+        " VALUES (?, ?, ?, '{}', 'cancelled', ?, ?)",
+        (copy_key(7, "test", profile.person.id), DeliveryKind.ANNOUNCEMENT_COPY.value, profile.person.id,
+         to_db_time(now), to_db_time(now)))
+    reply = await h.say(MEMBER, "mydata", platform="test", platform_role=Role.MEMBER)
+    latest = {f.name: f.value for f in reply.message.fields}["Latest messages"]
+    assert "a copy of an announcement on another of your accounts cancelled" in latest, latest
+    assert "announcement-copy" not in latest
+
+
+async def test_link_codes_issued_and_wrong_codes_typed_are_in_it_never_the_code(h: Harness) -> None:
+    """A code their account gave (when, its state — never the code, its hash, or who typed it) and the wrong codes
+    they typed (when); the summary says the same in words."""
+    issued = await h.say(MEMBER, "link", platform="test", platform_role=Role.MEMBER)
+    assert issued.message.title is not None
+    code = issued.message.title.rsplit(" ", 1)[1]
+    wrong = await h.say(MEMBER, "link 2222-3333", platform="test", platform_role=Role.MEMBER)
+    assert wrong.message.is_error
+    claimed = await h.say(OTHER, f"link {code}", platform="test", platform_role=Role.MEMBER)  # someone types it
+    assert not claimed.message.is_error, claimed.message.plain_text()
+
+    reply = await h.say(MEMBER, "mydata", platform="test", platform_role=Role.MEMBER)
+    assert reply.message.attachment is not None
+    raw = reply.message.attachment.data.decode("utf-8")
+    data = export(reply.message.attachment.data)
+    assert [(c["platform"], c["state"]) for c in data["link_codes"]] == [("test", "proposed")]
+    assert set(data["link_codes"][0]) == {"platform", "state", "issued_at", "expires_at"}
+    assert all(ISO_UTC.match(c["issued_at"]) and ISO_UTC.match(c["expires_at"]) for c in data["link_codes"])
+    assert [a["platform"] for a in data["link_code_attempts"]] == ["test"]
+    assert ISO_UTC.match(data["link_code_attempts"][0]["at"])
+    for secret in (code, canonical(code), code_hash(canonical(code)), OTHER):
+        assert secret not in raw, secret
+    fields = {f.name: f.value for f in reply.message.fields}
+    assert "a code from your test account" in fields["Link codes"]
+    assert "typed, waiting for your confirmation" in fields["Link codes"], fields["Link codes"]
+    assert fields["Wrong link codes typed"].startswith("on test, "), fields["Wrong link codes typed"]
+
+    h.clock.advance(minutes=11)
+    later = await h.say(MEMBER, "mydata", platform="test", platform_role=Role.MEMBER)
+    assert later.message.attachment is not None
+    assert [c["state"] for c in export(later.message.attachment.data)["link_codes"]] == ["expired"]
+    other = await h.say(OTHER, "mydata", platform="test", platform_role=Role.MEMBER)
+    assert other.message.attachment is not None
+    theirs = export(other.message.attachment.data)
+    assert theirs["link_codes"] == [] and theirs["link_code_attempts"] == []
