@@ -14,17 +14,25 @@ from bot.subscriptions.model import DeliveryMode
 from storage.database import Database, from_db_time, opt_time, to_db_time
 from storage.public_ids import new_public_id
 
+# Whether identity ``{i}`` may carry an announcement of topic ``t``: email carries public topics only.
+_MAY_CARRY = "({i}.platform <> 'email' OR t.visibility = 'public')"
+
+# The platform of an ``all`` subscriber's counted row: their first account that may carry the topic — the one rule
+# of bot.delivery.accounts.counted_platform. Their other such accounts get the copies.
+_COUNTED_PLATFORM = ("(SELECT MIN(f.platform) FROM identities f WHERE f.person_id = s.person_id AND "
+                     + _MAY_CARRY.format(i="f") + ")")
+
 # The platform a subscriber's DM will go through when nothing has been sent yet: the one they prefer, else their
 # only identity's (None: several identities and no preference; the worker picks one when it sends). ``all``: the
-# counted row's, their first account's (bot.delivery.accounts.primary_platform); the copies are not counted.
-_DM_PLATFORM = ("COALESCE(NULLIF(p.preferred_platform, 'all'), (SELECT CASE WHEN COUNT(*) = 1"
-                " OR p.preferred_platform = 'all' THEN MIN(i.platform) END"
-                " FROM identities i WHERE i.person_id = s.person_id))")
+# counted row's (the copies are not counted). Needs ``s`` (subscriptions), ``p`` (people) and ``t`` (topics).
+_DM_PLATFORM = ("COALESCE(NULLIF(p.preferred_platform, 'all'), CASE WHEN p.preferred_platform = 'all' THEN "
+                + _COUNTED_PLATFORM + " ELSE (SELECT CASE WHEN COUNT(*) = 1 THEN MIN(i.platform) END"
+                " FROM identities i WHERE i.person_id = s.person_id) END)")
 
 # A chunk's DM rows, one statement: each immediate subscriber's counted row, and for a subscriber whose preferred
-# platform is ``all`` an ``announcement-copy`` row pinned to each platform of theirs but the first (which carries
-# the counted row), none on email for a topic that is not public (email carries public topics only). Keys as
-# bot.delivery.model.counted_key and copy_key spell them.
+# platform is ``all`` an ``announcement-copy`` row pinned to each platform of theirs that may carry the topic (none
+# on email for a topic that is not public) but the counted row's. Keys as bot.delivery.model.counted_key and
+# copy_key spell them.
 _DM_ROWS = (
     "INSERT OR IGNORE INTO deliveries (dedupe_key, kind, person_id, topic_id, platform, payload, status,"
     " not_before, created_at, announcement_id)"
@@ -36,8 +44,7 @@ _DM_ROWS = (
     " FROM subscriptions s JOIN people p ON p.id = s.person_id JOIN identities i ON i.person_id = s.person_id"
     " JOIN topics t ON t.id = s.topic_id"
     " WHERE s.topic_id = ? AND s.mode = ? AND s.person_id > ?{upto} AND p.preferred_platform = 'all'"
-    " AND i.platform > (SELECT MIN(f.platform) FROM identities f WHERE f.person_id = s.person_id)"
-    " AND (i.platform <> 'email' OR t.visibility = 'public')"
+    " AND " + _MAY_CARRY.format(i="i") + " AND i.platform > " + _COUNTED_PLATFORM +
     " ORDER BY 3"
 )
 
@@ -188,6 +195,7 @@ class SqliteAnnouncements:
     async def audience_platforms(self, topic_id: int) -> list[tuple[str | None, int]]:
         rows = await self._db.fetch_all(
             f"SELECT {_DM_PLATFORM} AS platform, COUNT(*) AS n FROM subscriptions s JOIN people p ON p.id = s.person_id"
-            " WHERE s.topic_id = ? AND s.mode = ? GROUP BY platform ORDER BY platform",
+            " JOIN topics t ON t.id = s.topic_id WHERE s.topic_id = ? AND s.mode = ? GROUP BY platform"
+            " ORDER BY platform",
             (topic_id, DeliveryMode.IMMEDIATE.value))
         return [(row["platform"], int(row["n"])) for row in rows]

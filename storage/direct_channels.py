@@ -20,11 +20,15 @@ _DM_TARGET = ("(p.preferred_platform IS NULL OR p.preferred_platform = 'all' OR 
               " AND o.platform = p.preferred_platform AND o.dm_closed_reason IS NULL))")
 
 # The platform a queued row goes out on: where its last attempt went, its channel's (or the platform a pinned row
-# names), else its recipient's DM platform as in storage.announcements (``all``: their first account's); ``?``
-# (the platform asked about) when the worker will choose.
-_ROW_PLATFORM = ("COALESCE(d.attempt_platform, d.platform, NULLIF(p.preferred_platform, 'all'), (SELECT CASE"
-                 " WHEN COUNT(*) = 1 OR p.preferred_platform = 'all' THEN MIN(x.platform) END FROM identities x"
-                 " WHERE x.person_id = d.person_id), ?)")
+# names), else its recipient's DM platform as in storage.announcements (``all``: their counted row's, the first
+# account that may carry the row's topic — email only for a public topic or none, as
+# bot.delivery.accounts.counted_platform); ``?`` (the platform asked about) when the worker will choose. Needs ``d``
+# (deliveries), ``p`` (people) and ``t`` (the row's topic, left joined).
+_ROW_PLATFORM = ("COALESCE(d.attempt_platform, d.platform, NULLIF(p.preferred_platform, 'all'), CASE WHEN"
+                 " p.preferred_platform = 'all' THEN (SELECT MIN(x.platform) FROM identities x"
+                 " WHERE x.person_id = d.person_id AND (x.platform <> 'email' OR t.id IS NULL"
+                 " OR t.visibility = 'public')) ELSE (SELECT CASE WHEN COUNT(*) = 1 THEN MIN(x.platform) END"
+                 " FROM identities x WHERE x.person_id = d.person_id) END, ?)")
 
 
 class SqliteDirectChannels:
@@ -46,6 +50,7 @@ class SqliteDirectChannels:
     async def busy(self, platform: str, due_by: datetime) -> bool:
         row = await self._db.fetch_one(
             "SELECT 1 FROM deliveries d LEFT JOIN people p ON p.id = d.person_id"
+            " LEFT JOIN topics t ON t.id = d.topic_id"
             " WHERE (d.status = 'sending' OR (d.status = 'pending' AND d.not_before <= ?))"
             f" AND {_ROW_PLATFORM} = ? LIMIT 1",
             (to_db_time(due_by), platform, platform))

@@ -9,7 +9,12 @@ from datetime import datetime
 import aiosqlite
 
 from bot.delivery.model import Delivery, DeliveryKind, DeliveryStatus, NewDelivery, SentMessage, parse_kind
+from bot.delivery.outcomes import Stopped
 from storage.database import Database, from_db_time, to_db_time
+
+# An announcement's rows to people and channels: the counted ones and the extra copies of people who take
+# announcements on every account (not the author's report, nor edits and deletes of delivered copies).
+_ANNOUNCEMENT_ROWS = (DeliveryKind.ANNOUNCEMENT, DeliveryKind.ANNOUNCEMENT_COPY)
 
 
 def row_to_delivery(row: aiosqlite.Row) -> Delivery:
@@ -147,18 +152,29 @@ class SqliteOutbox:
             (announcement_id, kind.value))
         return [row_to_delivery(row) for row in rows]
 
-    async def cancel_announcement(self, announcement_id: int, reason: str, now: datetime) -> int:
-        return await self._db.execute(
-            "UPDATE deliveries SET status = 'cancelled', reason = ?, sent_at = ?"
-            " WHERE announcement_id = ? AND kind = ? AND status = 'pending'",
-            (reason, to_db_time(now), announcement_id, DeliveryKind.ANNOUNCEMENT.value))
+    async def cancel_announcement(self, announcement_id: int, reason: str, now: datetime) -> Stopped:
+        stopped: dict[DeliveryKind, int] = {}
+        async with self._db.transaction():
+            for kind in _ANNOUNCEMENT_ROWS:
+                stopped[kind] = await self._db.execute(
+                    "UPDATE deliveries SET status = 'cancelled', reason = ?, sent_at = ?"
+                    " WHERE announcement_id = ? AND kind = ? AND status = 'pending'",
+                    (reason, to_db_time(now), announcement_id, kind.value))
+        return Stopped(counted=stopped[DeliveryKind.ANNOUNCEMENT], copies=stopped[DeliveryKind.ANNOUNCEMENT_COPY])
 
     async def open_for_announcement(self, announcement_id: int) -> int:
         # From the counters the triggers of migration 0013 keep: the same cost at 100 and 100,000 rows.
         row = await self._db.fetch_one(
-            "SELECT COALESCE(SUM(n), 0) FROM announcement_counts WHERE announcement_id = ? AND kind = ?"
-            " AND status IN ('pending', 'sending')", (announcement_id, DeliveryKind.ANNOUNCEMENT.value))
+            "SELECT COALESCE(SUM(n), 0) FROM announcement_counts WHERE announcement_id = ? AND kind IN (?, ?)"
+            " AND status IN ('pending', 'sending')", (announcement_id, *(k.value for k in _ANNOUNCEMENT_ROWS)))
         return int(row[0]) if row else 0
+
+    async def take_over(self, copy_id: int) -> bool:
+        changed = await self._db.execute(
+            "UPDATE deliveries SET retryable = 0 WHERE id = ? AND kind = ?"
+            " AND status IN ('failed', 'skipped', 'missed', 'cancelled')",
+            (copy_id, DeliveryKind.ANNOUNCEMENT_COPY.value))
+        return changed > 0
 
     async def by_key(self, dedupe_key: str) -> Delivery | None:
         row = await self._db.fetch_one("SELECT * FROM deliveries WHERE dedupe_key = ?", (dedupe_key,))

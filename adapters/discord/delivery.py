@@ -87,7 +87,7 @@ async def call_discord(request: Awaitable[_T], *, route: str | None = None) -> _
                                        code=error.code)) from error
     except discord.NotFound as error:
         raise PermanentDeliveryError(_("Discord no longer knows this user, channel or message (error {code}).",
-                                       code=error.code)) from error
+                                       code=error.code), account_level=error.code == UNKNOWN_USER) from error
     except discord.DiscordServerError as error:
         raise TransientDeliveryError(_("Discord: server error {status}.", status=error.status),
                                      may_have_landed=True) from error
@@ -176,7 +176,7 @@ class DiscordDelivery:
         memory."""
         if not identity.external_id.isdigit():
             raise PermanentDeliveryError(_("Discord no longer knows this user, channel or message (error {code}).",
-                                           code=UNKNOWN_USER))
+                                           code=UNKNOWN_USER), account_level=True)
         data = await self._call(OPEN_DM, functools.partial(self._client.http.start_private_message,
                                                            int(identity.external_id)))
         return str(data["id"])

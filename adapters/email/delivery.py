@@ -109,7 +109,7 @@ class EmailAdapter:
     async def _send(self, address: str, message: RenderedMessage, mail_id: str, *, in_reply_to: str | None = None,
                     correction: bool = False) -> None:
         if await self._health.is_paused(address):
-            raise PermanentDeliveryError(PAUSED)
+            raise PermanentDeliveryError(PAUSED, account_level=True)
         language = message.language
 
         def tr(text: Msg) -> str:

@@ -36,7 +36,7 @@ from typing import Literal, Protocol
 import aiosmtplib
 
 from bot.delivery.errors import PermanentDeliveryError, TransientDeliveryError
-from bot.i18n import _
+from bot.i18n import Msg, _
 
 Security = Literal["none", "starttls", "tls"]
 STEPS = 8
@@ -67,7 +67,11 @@ class MailTransport(Protocol):
 
 
 class RecipientRefused(PermanentDeliveryError):
-    """The server refused the recipient's address (5xx at RCPT): counts toward its bounce score."""
+    """The server refused the recipient's address (5xx at RCPT): counts toward its bounce score. About the address,
+    not the message (``account_level``): a DM falls back to the person's other accounts."""
+
+    def __init__(self, reason: Msg) -> None:
+        super().__init__(reason, account_level=True)
 
 
 class SmtpTransport:

@@ -23,7 +23,7 @@ from bot.announcements.payloads import AnnouncementPayload, AnnouncementTarget, 
 from bot.announcements.store import Audience
 from bot.channels.model import ChannelPurpose
 from bot.clock import Clock
-from bot.delivery.model import Delivery, DeliveryKind, NewDelivery
+from bot.delivery.model import Delivery, DeliveryKind, DeliveryStatus, NewDelivery, SentMessage
 from bot.ports import Store
 from bot.privacy.model import FORMER_PERSON_ID
 from bot.subscriptions.model import DeliveryMode
@@ -133,12 +133,24 @@ class FanOut:
         await self._written(announcement.id)
         return written
 
-    async def delivered(self, announcement_id: int) -> list[Delivery]:
-        """Every copy of the announcement an edit or delete must reach: its counted rows and the extra copies of
-        people who take announcements on every account (``announcement-copy``), by kind then id."""
+    async def to_change(self, announcement_id: int) -> list[Delivery]:
+        """Every row of the announcement an edit or delete must reach, by kind then id: its counted rows and the
+        extra copies of people who take announcements on every account (``announcement-copy``), delivered or being
+        delivered (the worker holds a change until its copy has landed).
+
+        A message two rows share — a counted row that adopted an ``all`` person's copy (:mod:`bot.delivery.copies`)
+        — comes once: a second edit would mail a second correction, and a second delete fail."""
         outbox = self._store.outbox
-        return [*await outbox.of_announcement(announcement_id),
-                *await outbox.of_announcement(announcement_id, DeliveryKind.ANNOUNCEMENT_COPY)]
+        changed: set[SentMessage] = set()
+        rows: list[Delivery] = []
+        for row in [*await outbox.of_announcement(announcement_id),
+                    *await outbox.of_announcement(announcement_id, DeliveryKind.ANNOUNCEMENT_COPY)]:
+            if row.status is DeliveryStatus.SENT and row.sent is not None and row.sent not in changed:
+                changed.add(row.sent)
+                rows.append(row)
+            elif row.status is DeliveryStatus.SENDING:
+                rows.append(row)
+        return rows
 
     async def resume(self) -> int:
         """Finish fan-outs a crash left between chunks (the move to ``sending`` committed, not every

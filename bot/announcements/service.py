@@ -306,28 +306,25 @@ class AnnouncementService:
             await self._store.audit.record(caller.person.id, AuditAction.ANNOUNCE_CANCEL,
                                            f"announcement:{announcement.id}", before.value, "cancelled", now)
         # The rows ended together, not one by one through the worker: counted here, once committed.
-        self._metrics.delivery_finished(NO_PLATFORM, DeliveryStatus.CANCELLED.value, stopped)
+        self._metrics.delivery_finished(NO_PLATFORM, DeliveryStatus.CANCELLED.value, stopped.rows)
         body: list[Text | str] = [_("Announcement #{id} is cancelled.", id=announcement.id)]
-        if stopped:
+        if stopped.counted:  # targets, as the confirm counted them: a person's extra copies are not more people
             body.append(_n("{n} delivery not yet sent was stopped.", "{n} deliveries not yet sent were stopped.",
-                           stopped))
+                           stopped.counted))
         if removed:
             body.append(_n("{n} delivered copy is being removed.", "{n} delivered copies are being removed.",
                            removed))
         return Message(body=tuple(body))
 
     async def _propagate(self, announcement: Announcement, kind: DeliveryKind, now: datetime) -> int:
-        """Queue an edit or delete for every copy delivered or being delivered; returns how many.
-
-        A copy still in flight gets its change too: the worker holds the change until the copy has landed.
-        """
+        """Queue an edit or delete for every copy delivered or being delivered (:meth:`FanOut.to_change`);
+        returns how many."""
         fresh = await self._store.announcements.get(announcement.id)
         revision = fresh.revision if fresh else announcement.revision
         rows = [NewDelivery(dedupe_key=f"ann:{announcement.id}:{kind}:{revision}:{d.id}", kind=kind,
                             payload=ChangePayload(d.id), not_before=now, person_id=d.person_id,
                             platform=d.sent.platform if d.sent else d.platform, announcement_id=announcement.id)
-                for d in await self._fan_out.delivered(announcement.id)
-                if d.status is DeliveryStatus.SENDING or (d.status is DeliveryStatus.SENT and d.sent is not None)]
+                for d in await self._fan_out.to_change(announcement.id)]
         if rows:
             await self._store.outbox.enqueue(rows, now)
             self._wake()

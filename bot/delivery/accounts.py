@@ -8,12 +8,13 @@ meanwhile, still count. The rules, in order:
   goes through that account only and never falls back — a confirmation must reach the account that asked;
 * **email carries public topics only**: a mail leaves the platforms' access control and crosses third-party
   servers, so a DM about a members or private topic never goes through an email identity;
-* the **preferred platform** first (``all``: the first account, which carries the counted copy), then the
-  person's other reachable accounts with DMs open, in platform order: the fallbacks.
+* the **preferred platform** first (``all``: :func:`counted_platform`, the account that carries the counted
+  copy), then the person's other reachable accounts with DMs open, in platform order: the fallbacks.
 
-An account that refuses for good (DMs closed, user gone) while another is left is marked closed as closed DMs
-are (it is not tried again until it talks to the bot), and the row is handed back at once, without counting an
-attempt, so that the next round routes it through the next account at that platform's own pace.
+An account that refuses for good (DMs closed, user gone: an ``account_level`` error) while another is left is marked
+closed as closed DMs are (it is not tried again until it talks to the bot), and the row is handed back at once,
+without counting an attempt, so that the next round routes it through the next account at that platform's own pace.
+A refusal of the message itself (too long, malformed) fails the row as before: another account would refuse it too.
 """
 
 from __future__ import annotations
@@ -64,10 +65,13 @@ class Accounts:
         return _("every account of this person refused it: {accounts}", accounts=listing(parts))
 
 
-def primary_platform(identities: Sequence[IdentityRecord]) -> str | None:
-    """The platform of a person's first account (by platform name): where an ``all`` person's counted copy
-    goes, the others getting ``announcement-copy`` rows (the fan-out's SQL uses the same rule)."""
-    return min((i.identity.platform for i in identities), default=None)
+def counted_platform(identities: Sequence[IdentityRecord], *, public: bool) -> str | None:
+    """Where an ``all`` person's counted row goes: the first (by platform name) of their accounts that may carry
+    the topic — an email account only for a public one. Every other such account gets an ``announcement-copy``
+    row. The one rule: the fan-out's SQL (``storage/announcements.py``) spells it too, so the counted row and the
+    copies never start on the same platform. Whether that platform is running is decided when the row is sent
+    (:mod:`bot.delivery.copies`)."""
+    return min((i.identity.platform for i in identities if public or i.identity.platform != EMAIL), default=None)
 
 
 def pick_accounts(delivery: Delivery, identities: Sequence[IdentityRecord], running: Collection[str],
@@ -99,7 +103,7 @@ def pick_accounts(delivery: Delivery, identities: Sequence[IdentityRecord], runn
         raise NoAccount(_("every account of this person has direct messages closed: {accounts}",
                           accounts=listing(parts)))
     if preferred == ALL_PLATFORMS:
-        preferred = primary_platform(identities)
+        preferred = counted_platform(identities, public=public)
     ordered = sorted(open_dms, key=lambda i: i.identity.platform != preferred)  # stable: platform order after
     return Accounts(ordered[0], () if pinned is not None else tuple(ordered[1:]), closed)
 

@@ -28,7 +28,7 @@ from bot.delivery.errors import PermanentDeliveryError, TransientDeliveryError
 from bot.delivery.model import Delivery, DeliveryKind, DeliveryStatus, UnknownKind
 from bot.delivery.pacing import Pace
 from bot.delivery.retry import EXPIRED, GiveUp, Later, Missed, RetryPolicy, Verdict, missed_reason, next_step
-from bot.delivery.routes import Cancelled, Route, Routes, Skip, Unreadable, Waiting
+from bot.delivery.routes import Cancelled, HandBack, Route, Routes, Skip, Unreadable, Waiting
 from bot.i18n import Msg, _, decode_text, encode_text
 from bot.metrics import NO_METRICS, NO_PLATFORM, Metrics
 from bot.ports import InFlightAware, Store
@@ -88,6 +88,8 @@ class Attempts:
             await self._end(delivery, DeliveryStatus.FAILED, unreadable.reason)
         except Waiting as waiting:
             await self._retry(delivery, None, waiting.reason)
+        except HandBack as back:
+            await self._hand_back(delivery, back.platform, (back.until - self._clock.now()).total_seconds())
         except Exception as error:  # a builder or a role look-up failed: the row must not be lost
             log.exception("delivery %d could not be prepared", delivery.id)
             await self._retry(delivery, None, _("unexpected error: {error}", error=type(error).__name__))

@@ -36,9 +36,18 @@ class TransientDeliveryError(DeliveryError):
 
 
 class PermanentDeliveryError(DeliveryError):
-    """Will never succeed as is (user gone, DMs closed, channel deleted). ``dm_closed`` marks the identity."""
+    """Will never succeed as is (user gone, DMs closed, channel deleted, a message the platform refuses).
 
-    def __init__(self, reason: Msg, *, dm_closed: bool = False) -> None:
+    ``dm_closed`` marks the identity closed (the person accepts no DMs from the bot). ``account_level``: the account
+    itself cannot be reached (DMs closed, user gone, address refused), so a DM falls back to the person's other
+    accounts and this one is avoided until it talks to the bot; ``dm_closed`` implies it. Without it the *message*
+    was refused (too long, malformed blocks, a mail server refusing the data): another account would refuse the same
+    message, and this one is fine for the next, so the row fails as it is and the account stays open. The
+    adapters' error mapping sets it; only they know which answers are about the account.
+    """
+
+    def __init__(self, reason: Msg, *, dm_closed: bool = False, account_level: bool = False) -> None:
         super().__init__(reason if isinstance(reason, str) else reason.msgid)
         self.reason = reason
         self.dm_closed = dm_closed
+        self.account_level = account_level or dm_closed

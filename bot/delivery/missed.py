@@ -44,6 +44,8 @@ class _Grouped:
 
     reminders: dict[tuple[int, datetime, int], MissedDelivery] = field(default_factory=dict)
     announcements: dict[int, list[MissedDelivery]] = field(default_factory=dict)
+    copies: dict[int, list[MissedDelivery]] = field(default_factory=dict)
+    """An announcement's ``announcement-copy`` rows: told with it, never counted as more people."""
     digests: list[MissedDelivery] = field(default_factory=list)
     others: list[MissedDelivery] = field(default_factory=list)
 
@@ -53,6 +55,8 @@ class _Grouped:
             self.reminders.setdefault(reminder, row)
         elif row.kind is DeliveryKind.ANNOUNCEMENT and row.announcement_id is not None:
             self.announcements.setdefault(row.announcement_id, []).append(row)
+        elif row.kind is DeliveryKind.ANNOUNCEMENT_COPY and row.announcement_id is not None:
+            self.copies.setdefault(row.announcement_id, []).append(row)
         elif row.kind is DeliveryKind.DIGEST:
             self.digests.append(row)
         else:
@@ -125,10 +129,16 @@ class MissedReporter:
         body: list[Msg] = [_n("{n} message could not be sent in time and will not be sent:",
                               "{n} messages could not be sent in time and will not be sent:", len(rows))]
         body += await self._reminder_lines(grouped)
-        for announcement_id, copies in sorted(grouped.announcements.items()):
-            body.append(_n("• {n} copy of announcement #{id} — {reason}",
-                           "• {n} copies of announcement #{id} — {reason}", len(copies), id=announcement_id,
-                           reason=reason_text(copies[0].reason)))
+        announcements = sorted(grouped.announcements.keys() | grouped.copies.keys())
+        for announcement_id in announcements:
+            if counted := grouped.announcements.get(announcement_id):
+                body.append(_n("• {n} copy of announcement #{id} — {reason}",
+                               "• {n} copies of announcement #{id} — {reason}", len(counted), id=announcement_id,
+                               reason=reason_text(counted[0].reason)))
+            if extra := grouped.copies.get(announcement_id):
+                body.append(_n("• {n} more copy of announcement #{id} on people's other accounts — {reason}",
+                               "• {n} more copies of announcement #{id} on people's other accounts — {reason}",
+                               len(extra), id=announcement_id, reason=reason_text(extra[0].reason)))
         if grouped.digests:
             body.append(_n("• {n} digest — {reason}", "• {n} digests — {reason}", len(grouped.digests),
                            reason=reason_text(grouped.digests[0].reason)))
@@ -141,7 +151,7 @@ class MissedReporter:
         meetings = sorted({meeting_id for meeting_id, _start, _offset in grouped.reminders})
         actions = [Action(_("Meeting #{id}", id=m), invoke(MEETING_SHOW, id=m)) for m in meetings[:BUTTONS]]
         actions += [Action(_("Report #{id}", id=a), invoke(ANNOUNCE_STATUS, id=a))
-                    for a in sorted(grouped.announcements)[:BUTTONS]]
+                    for a in announcements[:BUTTONS]]
         if to_admins:
             actions.append(Action(_("Delivery status"), invoke(DELIVERY_STATUS)))
         title: Text = _("Missed deliveries in “{topic}”", topic=topic.slug) if topic is not None \

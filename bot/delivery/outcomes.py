@@ -44,6 +44,19 @@ class StatusCount:
 
 
 @dataclass(frozen=True, slots=True)
+class Stopped:
+    """The rows a cancel ended before they were sent: ``counted`` targets (channels and people, as reports count
+    them) and ``copies``, the extra ``announcement-copy`` rows of people who take announcements on every account."""
+
+    counted: int
+    copies: int
+
+    @property
+    def rows(self) -> int:
+        return self.counted + self.copies
+
+
+@dataclass(frozen=True, slots=True)
 class ProblemDelivery:
     """A copy that failed, was skipped or was missed, as a report lists it: to whom (the person's name, or the
     channel) and why (``reason`` as stored: see :func:`bot.i18n.decode_text`)."""

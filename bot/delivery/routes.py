@@ -15,11 +15,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from bot.bidi import stripped
 from bot.channels.model import ChannelBinding, ChannelPurpose
 from bot.delivery.accounts import NoAccount, Rerouted, pick_accounts
-from bot.delivery.copies import Copies
+from bot.delivery.copies import Copies, CopyOnItsWay
 from bot.delivery.errors import PermanentDeliveryError, TransientDeliveryError
 from bot.delivery.model import Delivery, DeliveryKind, DeliveryStatus, PayloadError, SentMessage, UnknownKind
 from bot.delivery.payloads import ChangePayload, NoticePayload
@@ -59,6 +60,16 @@ class Unreadable(Exception):
     def __init__(self, reason: Msg) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+class HandBack(Exception):
+    """Not now, and not a failure: the row goes back to the queue through ``platform`` until ``until`` at the
+    earliest, nothing counted (a counted announcement row waiting for the copy it will adopt)."""
+
+    def __init__(self, platform: str, until: datetime) -> None:
+        super().__init__(platform, until)
+        self.platform = platform
+        self.until = until
 
 
 class Waiting(TransientDeliveryError):
@@ -199,9 +210,11 @@ class Routes:
         platform = identity.identity.platform
         adapter = self._adapters[platform]
         try:
-            adopted = await self._copies.adopt(delivery, person_id, platform, recipient.identities)
+            adopted = await self._copies.before_posting(delivery, person_id, platform)
         except NoAccount as taken:
             raise Skip(taken.reason) from None
+        except CopyOnItsWay as waiting:
+            raise HandBack(platform, waiting.until) from None
         if adopted is not None:
             async def same() -> SentMessage:
                 return adopted
@@ -213,14 +226,16 @@ class Routes:
             try:
                 sent = await adapter.send_direct(identity, rendered, delivery_key=delivery.dedupe_key)
             except PermanentDeliveryError as error:
+                if not error.account_level:
+                    raise  # the message was refused, not the account: another account would refuse it too
                 if error.dm_closed or accounts.fallbacks:
                     # Not tried again until it talks to the bot; with a fallback left, the next round goes there.
                     await self._store.people.set_dm_closed(identity.identity, encode_text(error.reason))
                 if accounts.fallbacks:
                     raise Rerouted(error.reason) from error
                 if accounts.refused and delivery.platform is None:
-                    raise PermanentDeliveryError(accounts.all_refused(error.reason), dm_closed=error.dm_closed) \
-                        from error
+                    raise PermanentDeliveryError(accounts.all_refused(error.reason), dm_closed=error.dm_closed,
+                                                 account_level=True) from error
                 raise
             if sent.channel_id != identity.dm_channel_id:
                 # Remember the DM channel, so the next fan-out costs one request per recipient, not two.

@@ -19,6 +19,7 @@ from bot.delivery.outcomes import (
     PlatformCircuit,
     ProblemDelivery,
     StatusCount,
+    Stopped,
 )
 
 
@@ -98,14 +99,23 @@ class OutboxStore(Protocol):
         its own."""
         ...
 
-    async def cancel_announcement(self, announcement_id: int, reason: str, now: datetime) -> int:
-        """End the announcement's copies still ``pending`` as ``cancelled`` with ``reason`` (those being sent
-        are left); returns how many. Raises nothing of its own."""
+    async def cancel_announcement(self, announcement_id: int, reason: str, now: datetime) -> Stopped:
+        """End the announcement's rows still ``pending`` as ``cancelled`` with ``reason`` — its counted rows and
+        the ``announcement-copy`` rows alike (those being sent are left); returns how many of each. Raises nothing
+        of its own."""
         ...
 
     async def open_for_announcement(self, announcement_id: int) -> int:
-        """Returns how many of the announcement's copies are still ``pending`` or ``sending`` (from counters kept as
-        rows change: the same cost however many copies it has). Raises nothing of its own."""
+        """Returns how many of the announcement's rows — counted rows and ``announcement-copy`` rows — are still
+        ``pending`` or ``sending`` (from counters kept as rows change: the same cost however many it has). Raises
+        nothing of its own."""
+        ...
+
+    async def take_over(self, copy_id: int) -> bool:
+        """A counted row is about to post on the platform of the ``announcement-copy`` row ``copy_id``, which ended
+        without posting: make the copy no longer retryable, so ``announce retry`` cannot queue it again behind the
+        counted row. Returns False (nothing changed) when the copy is no longer ended — re-queued meanwhile, or
+        sent. Raises nothing of its own."""
         ...
 
     async def by_key(self, dedupe_key: str) -> Delivery | None:

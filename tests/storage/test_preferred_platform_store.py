@@ -6,6 +6,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
+from bot.announcements.model import AnnouncementState
+from bot.announcements.payloads import AnnouncementPayload, AnnouncementTarget
+from bot.announcements.store import Audience
+from bot.delivery.model import DeliveryKind, NewDelivery
+from bot.delivery.payloads import NoticePayload
+from bot.messages import Message
 from bot.model import Identity
 from bot.subscriptions.model import DeliveryMode
 from bot.topics.model import Policy, Visibility
@@ -56,3 +62,39 @@ async def test_all_is_counted_once_under_the_first_accounts_platform(tmp_path: P
         # Both accounts get their DM channel opened ahead: each receives a copy.
         assert await store.direct_channels.lacking("slack", 10) == [Identity("slack", "U1")]
         assert await store.direct_channels.lacking("discord", 10) == [Identity("discord", "D1")]
+
+
+async def test_all_with_email_counts_and_paces_the_counted_row_where_the_topic_may_go(tmp_path: Path) -> None:
+    """Email carries public topics only: for a members topic an ``all`` person's counted row goes through Slack
+    (their first account that may carry it) — in the live estimate, in the "is this platform busy" check the DM
+    channel opener asks, and in the copies the fan-out writes (none: Slack carries the counted row)."""
+    async with Database.open(tmp_path / "bot.db") as db:
+        store = SqliteStore(db)
+        ana = (await store.people.ensure_identity(Identity("email", "ana@example.org"), "Ana", NOW)).person_id
+        await db.execute("INSERT INTO identities (platform, external_id, person_id, display_name, last_seen_at)"
+                         " VALUES ('slack', 'U1', ?, 'Ana', ?)", (ana, to_db_time(NOW)))
+        await store.people.set_preferred_platform(ana, "all")
+        inner = await store.topics.create("inner", "Inner", "", Visibility.MEMBERS, Policy.OPEN, NOW)
+        news = await store.topics.create("news", "News", "", Visibility.PUBLIC, Policy.OPEN, NOW)
+        for topic in (inner, news):
+            await store.subscriptions.put(ana, topic.id, DeliveryMode.IMMEDIATE, NOW)
+        assert await store.announcements.audience_platforms(inner.id) == [("slack", 1)]
+        assert await store.announcements.audience_platforms(news.id) == [("email", 1)]
+        payload = NoticePayload(Message(body=("hi",)))
+        await store.outbox.enqueue([NewDelivery(dedupe_key="members", kind=DeliveryKind.NOTICE, payload=payload,
+                                                not_before=NOW, person_id=ana, topic_id=inner.id)], NOW)
+        assert await store.direct_channels.busy("slack", NOW) and not await store.direct_channels.busy("email", NOW)
+        await db.execute("DELETE FROM deliveries")
+        await store.outbox.enqueue([NewDelivery(dedupe_key="public", kind=DeliveryKind.NOTICE, payload=payload,
+                                                not_before=NOW, person_id=ana, topic_id=news.id)], NOW)
+        assert await store.direct_channels.busy("email", NOW) and not await store.direct_channels.busy("slack", NOW)
+        for topic in (inner, news):
+            announcement = await store.announcements.create(topic.id, ana, "Hello", None, NOW)
+            await store.announcements.transition(announcement.id, AnnouncementState.SENDING,
+                                                 [AnnouncementState.DRAFT], NOW)
+            await store.announcements.begin_fan_out(announcement.id)
+            payload_json = AnnouncementPayload(announcement.id, AnnouncementTarget.DM).to_json()
+            await store.announcements.fan_out_chunk(
+                Audience(announcement.id, topic.id, f"ann:{announcement.id}:person:", payload_json), NOW, 100)
+            copies = await store.outbox.of_announcement(announcement.id, DeliveryKind.ANNOUNCEMENT_COPY)
+            assert [c.platform for c in copies] == ([] if topic is inner else ["slack"])

@@ -75,10 +75,12 @@ def settings_for(tmp_path: Path, **delivery: object) -> Settings:
 
 @asynccontextmanager
 async def app_with(tmp_path: Path, clock: FixedClock, *adapters: RecordingAdapter,
-                   **delivery: object) -> AsyncIterator[App]:
-    """The real app (console plus ``adapters``) on a SQLite file in ``tmp_path``."""
+                   console_output: io.StringIO | None = None, **delivery: object) -> AsyncIterator[App]:
+    """The real app (console plus ``adapters``) on a SQLite file in ``tmp_path``; the console writes to
+    ``console_output`` when given."""
     makers = tuple((lambda _d, a=adapter: a) for adapter in adapters)
-    async with build_app(settings_for(tmp_path, **delivery), clock=clock, console_output=io.StringIO(),
+    async with build_app(settings_for(tmp_path, **delivery), clock=clock,
+                         console_output=console_output if console_output is not None else io.StringIO(),
                          extra_adapters=makers) as app:
         yield app
 

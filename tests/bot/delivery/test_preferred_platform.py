@@ -5,94 +5,25 @@ count people. The real app on a SQLite file, with recording adapters named after
 from __future__ import annotations
 
 import asyncio
-import io
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 
 from bot.delivery.errors import PermanentDeliveryError
-from bot.delivery.model import DeliveryKind, DeliveryStatus, NewDelivery
-from bot.delivery.payloads import NoticePayload
-from bot.i18n import _
-from bot.messages import Message
-from bot.model import Identity, Role
+from bot.delivery.model import DeliveryKind, DeliveryStatus
+from bot.model import Identity
 from bot.subscriptions.model import DeliveryMode
-from bot.topics.model import Policy, Visibility
-from storage.database import to_db_time
-from tests.bot.delivery.fakes import app_with
-from tests.support import FixedClock, Harness, RecordingAdapter, english
-
-CANNOT_DM = "Discord: this person does not accept direct messages from the bot (50007)."
-UNKNOWN_USER = "Discord no longer knows this user (10013)."
-
-
-@dataclass
-class Platforms:
-    h: Harness
-    slack: RecordingAdapter
-    discord: RecordingAdapter
-    email: RecordingAdapter
-
-
-@pytest.fixture
-async def p(tmp_path: Path, clock: FixedClock) -> AsyncIterator[Platforms]:
-    slack, discord, email = RecordingAdapter("slack"), RecordingAdapter("discord"), RecordingAdapter("email")
-    async with app_with(tmp_path, clock, slack, discord, email) as app:
-        for slug, visibility in (("news", Visibility.PUBLIC), ("inner", Visibility.MEMBERS)):
-            await app.store.topics.create(slug, slug.title(), "", visibility, Policy.OPEN, clock.now())
-        yield Platforms(Harness(app, clock, io.StringIO(), slack), slack, discord, email)
-
-
-async def person(p: Platforms, *identities: tuple[str, str], role: Role = Role.MEMBER) -> int:
-    """One person holding ``identities`` (platform, id), as linking leaves them; no preference set."""
-    store, now = p.h.app.store, p.h.clock.now()
-    first = await store.people.ensure_identity(Identity(*identities[0]), "Ana", now)
-    for platform, external_id in identities[1:]:
-        await p.h.app.db.execute(
-            "INSERT INTO identities (platform, external_id, person_id, display_name, last_seen_at)"
-            " VALUES (?, ?, ?, 'Ana', ?)", (platform, external_id, first.person_id, to_db_time(now)))
-    for platform, external_id in identities:
-        await store.people.set_platform_role(Identity(platform, external_id), role)
-    await store.people.set_preferred_platform(first.person_id, None)
-    return first.person_id
-
-
-async def follow(p: Platforms, person_id: int, slug: str = "news",
-                 mode: DeliveryMode = DeliveryMode.IMMEDIATE) -> None:
-    topic = await p.h.app.store.topics.by_slug(slug)
-    assert topic is not None
-    await p.h.app.store.subscriptions.put(person_id, topic.id, mode, p.h.clock.now())
-
-
-async def announce(p: Platforms, slug: str = "news", text: str = "Hello all") -> int:
-    await p.h.say("demo-admin", f"announce new {slug} {text}")
-    [announcement] = await p.h.app.store.announcements.recent(None, 1)
-    assert "on its way" in await p.h.text("demo-admin", f"announce confirm {announcement.id}")
-    await p.h.app.run_due()
-    return announcement.id
-
-
-async def notice(p: Platforms, person_id: int, key: str, *, slug: str | None = None,
-                 platform: str | None = None, channel_id: str | None = None) -> None:
-    topic = await p.h.app.store.topics.by_slug(slug) if slug else None
-    await p.h.app.store.outbox.enqueue([NewDelivery(
-        dedupe_key=key, kind=DeliveryKind.NOTICE, payload=NoticePayload(Message(body=(_("Welcome"),))),
-        not_before=p.h.clock.now(), person_id=person_id, topic_id=topic.id if topic else None, platform=platform,
-        channel_id=channel_id)], p.h.clock.now())
-    await p.h.app.run_due()
-
-
-async def row(p: Platforms, key: str) -> tuple[DeliveryStatus, str | None, str]:
-    found = await p.h.app.store.outbox.by_key(key)
-    assert found is not None
-    return found.status, found.sent.platform if found.sent else None, english(found.reason)
-
-
-def dms(adapter: RecordingAdapter) -> list[str]:
-    return [s.target for s in adapter.sent if s.kind == "dm"]
-
+from tests.bot.delivery.platforms import (
+    CANNOT_DM,
+    UNKNOWN_USER,
+    Platforms,
+    announce,
+    dms,
+    follow,
+    notice,
+    person,
+    row,
+)
+from tests.support import english
 
 # --- settings platform -------------------------------------------------------------------------------------
 
@@ -151,7 +82,7 @@ async def test_closed_dms_fall_back_to_the_next_account_and_the_report_shows_whe
 async def test_a_user_gone_from_one_platform_falls_back_too(p: Platforms) -> None:
     ana = await person(p, ("slack", "U1"), ("discord", "D1"))
     await p.h.say("D1", "settings platform discord", platform="discord")
-    p.discord.failures.append(PermanentDeliveryError(UNKNOWN_USER))
+    p.discord.failures.append(PermanentDeliveryError(UNKNOWN_USER, account_level=True))  # as the adapter maps 10013
     await notice(p, ana, "n1")
     assert await row(p, "n1") == (DeliveryStatus.SENT, "slack", "")
     await notice(p, ana, "n2")  # the gone account is not tried again until it talks to the bot
