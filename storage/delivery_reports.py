@@ -44,10 +44,22 @@ class SqliteDeliveryReports:
                 for row in rows if row["n"]]
 
     async def copies_sent(self, announcement_id: int) -> int:
+        """Copies that went out as messages of their own: a copy the counted row adopted (it fell back onto the
+        copy's platform and took that message over) is the person's one message there, not one more."""
         row = await self._db.fetch_one(
             "SELECT COALESCE(SUM(n), 0) FROM announcement_counts WHERE announcement_id = ? AND kind = ? AND status = ?",
             (announcement_id, DeliveryKind.ANNOUNCEMENT_COPY.value, DeliveryStatus.SENT.value))
-        return int(row[0]) if row else 0
+        total = int(row[0]) if row else 0
+        if not total:
+            return 0
+        adopted = await self._db.fetch_one(
+            "SELECT COUNT(*) FROM deliveries c WHERE c.announcement_id = ? AND c.kind = ? AND c.status = ?"
+            " AND EXISTS (SELECT 1 FROM deliveries d WHERE d.announcement_id = c.announcement_id AND d.kind = ?"
+            " AND d.person_id = c.person_id AND d.status = ? AND d.sent_platform = c.sent_platform"
+            " AND d.sent_message_ids = c.sent_message_ids)",
+            (announcement_id, DeliveryKind.ANNOUNCEMENT_COPY.value, DeliveryStatus.SENT.value,
+             DeliveryKind.ANNOUNCEMENT.value, DeliveryStatus.SENT.value))
+        return total - (int(adopted[0]) if adopted else 0)
 
     async def problems(self, announcement_id: int, limit: int) -> list[ProblemDelivery]:
         # One LIMITed range of the (announcement_id, status) index per status, merged: the cost follows

@@ -9,7 +9,7 @@ from pathlib import Path
 from bot.announcements.model import AnnouncementState
 from bot.announcements.payloads import AnnouncementPayload, AnnouncementTarget
 from bot.announcements.store import Audience
-from bot.delivery.model import DeliveryKind, NewDelivery
+from bot.delivery.model import DeliveryKind, NewDelivery, SentMessage
 from bot.delivery.payloads import NoticePayload
 from bot.messages import Message
 from bot.model import Identity
@@ -98,3 +98,44 @@ async def test_all_with_email_counts_and_paces_the_counted_row_where_the_topic_m
                 Audience(announcement.id, topic.id, f"ann:{announcement.id}:person:", payload_json), NOW, 100)
             copies = await store.outbox.of_announcement(announcement.id, DeliveryKind.ANNOUNCEMENT_COPY)
             assert [c.platform for c in copies] == ([] if topic is inner else ["slack"])
+
+
+async def test_the_preview_counts_an_all_person_where_the_topic_may_go(tmp_path: Path) -> None:
+    """The preview's audience (``audience_counts``) follows the same rule as the fan-out: an ``all`` person with
+    an email and a Slack account is counted on Slack for a members topic, on email for a public one."""
+    async with Database.open(tmp_path / "bot.db") as db:
+        store = SqliteStore(db)
+        ana = (await store.people.ensure_identity(Identity("email", "ana@example.org"), "Ana", NOW)).person_id
+        await db.execute("INSERT INTO identities (platform, external_id, person_id, display_name, last_seen_at)"
+                         " VALUES ('slack', 'U1', ?, 'Ana', ?)", (ana, to_db_time(NOW)))
+        await store.people.set_preferred_platform(ana, "all")
+        inner = await store.topics.create("inner", "Inner", "", Visibility.MEMBERS, Policy.OPEN, NOW)
+        news = await store.topics.create("news", "News", "", Visibility.PUBLIC, Policy.OPEN, NOW)
+        for topic in (inner, news):
+            await store.subscriptions.put(ana, topic.id, DeliveryMode.IMMEDIATE, NOW)
+        assert await store.subscriptions.audience_counts(inner.id) == [(DeliveryMode.IMMEDIATE, "slack", 1)]
+        assert await store.subscriptions.audience_counts(news.id) == [(DeliveryMode.IMMEDIATE, "email", 1)]
+
+
+async def test_a_copy_the_counted_row_adopted_is_not_one_more_copy(tmp_path: Path) -> None:
+    """The report's "and N more copies": a copy whose message the counted row took over (it fell back onto the
+    copy's platform) is the person's one message there, not an extra one; a copy sent on its own is."""
+    async with Database.open(tmp_path / "bot.db") as db:
+        store = SqliteStore(db)
+        ana = await _two_accounts(db, store)
+        topic = await store.topics.create("press", "Press", "", Visibility.PUBLIC, Policy.OPEN, NOW)
+        announcement = await store.announcements.create(topic.id, ana, "Hello", None, NOW)
+        payload = NoticePayload(Message(body=("hi",)))
+        rows = [NewDelivery(dedupe_key=key, kind=kind, payload=payload, not_before=NOW, person_id=ana,
+                            platform=platform, topic_id=topic.id, announcement_id=announcement.id)
+                for key, kind, platform in (("counted", DeliveryKind.ANNOUNCEMENT, None),
+                                            ("copy", DeliveryKind.ANNOUNCEMENT_COPY, "slack"))]
+        await store.outbox.enqueue(rows, NOW)
+        by_key = {row.dedupe_key: row for row in await store.outbox.claim_due(NOW, 10)}
+        slack_dm = SentMessage("slack", "D-U1", ("1700000000.000100",))
+        await store.outbox.mark_sent(by_key["copy"].id, slack_dm, NOW)
+        await store.outbox.mark_sent(by_key["counted"].id, slack_dm, NOW)  # adopted: the same message
+        assert await store.delivery_reports.copies_sent(announcement.id) == 0
+        await db.execute("UPDATE deliveries SET sent_platform = 'discord', sent_channel_id = 'D1',"
+                         " sent_message_ids = '[\"42\"]' WHERE dedupe_key = 'counted'")  # went elsewhere
+        assert await store.delivery_reports.copies_sent(announcement.id) == 1
