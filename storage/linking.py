@@ -21,7 +21,7 @@ KEPT_AFTER_EXPIRY = timedelta(minutes=15)
 def _proposal(row: aiosqlite.Row) -> Proposal:
     return Proposal(id=row["id"], issuer=Identity(row["issuer_platform"], row["issuer_external_id"]),
                     claimer=Identity(row["claimer_platform"], row["claimer_external_id"]),
-                    proposed_at=from_db_time(row["proposed_at"]))
+                    proposed_at=from_db_time(row["proposed_at"]), reference=row["reference"])
 
 
 class SqliteLinks:
@@ -53,11 +53,11 @@ class SqliteLinks:
         return IssuedCode(id=row["id"], issuer=Identity(row["issuer_platform"], row["issuer_external_id"]),
                           issuer_person_id=row["person_id"], expires_at=from_db_time(row["expires_at"]))
 
-    async def propose(self, code_id: int, claimer: Identity, now: datetime) -> bool:
+    async def propose(self, code_id: int, claimer: Identity, now: datetime, reference: str) -> bool:
         changed = await self._db.execute(
-            "UPDATE link_codes SET state = ?, claimer_platform = ?, claimer_external_id = ?, proposed_at = ?"
-            " WHERE id = ? AND state = ?",
-            (CodeState.PROPOSED.value, claimer.platform, claimer.external_id, to_db_time(now), code_id,
+            "UPDATE link_codes SET state = ?, claimer_platform = ?, claimer_external_id = ?, proposed_at = ?,"
+            " reference = ? WHERE id = ? AND state = ?",
+            (CodeState.PROPOSED.value, claimer.platform, claimer.external_id, to_db_time(now), reference, code_id,
              CodeState.ISSUED.value))
         return changed == 1
 
@@ -72,10 +72,22 @@ class SqliteLinks:
                                          (CodeState.USED.value, code_id, CodeState.PROPOSED.value))
         return changed == 1
 
-    async def withdraw(self, issuer: Identity) -> bool:
+    async def withdraw(self, issuer: Identity, reference: str | None = None) -> bool:
+        if reference is None:
+            changed = await self._db.execute(
+                "DELETE FROM link_codes WHERE issuer_platform = ? AND issuer_external_id = ? AND state != ?",
+                (issuer.platform, issuer.external_id, CodeState.USED.value))
+        else:
+            changed = await self._db.execute(
+                "DELETE FROM link_codes WHERE issuer_platform = ? AND issuer_external_id = ? AND state = ?"
+                " AND reference = ?", (issuer.platform, issuer.external_id, CodeState.PROPOSED.value, reference))
+        return changed > 0
+
+    async def withdraw_claim(self, claimer: Identity, reference: str | None = None) -> bool:
         changed = await self._db.execute(
-            "DELETE FROM link_codes WHERE issuer_platform = ? AND issuer_external_id = ? AND state != ?",
-            (issuer.platform, issuer.external_id, CodeState.USED.value))
+            "DELETE FROM link_codes WHERE claimer_platform = ? AND claimer_external_id = ? AND state = ?"
+            " AND (? IS NULL OR reference = ?)",
+            (claimer.platform, claimer.external_id, CodeState.PROPOSED.value, reference, reference))
         return changed > 0
 
     async def record_wrong(self, claimer: Identity, now: datetime, forget_before: datetime) -> None:

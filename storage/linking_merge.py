@@ -10,10 +10,13 @@ cascade.
 from __future__ import annotations
 
 import json
+import re
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from bot.audit.about import PERSON_KEYS
+from bot.delivery.model import DeliveryKind
 from bot.linking.model import MergePlan
 from storage.database import Database, to_db_time
 
@@ -28,7 +31,7 @@ PERSON_COLUMNS: dict[tuple[str, str], str] = {
     ("grants", "granted_by"): "repoint",
     ("meeting_rsvps", "person_id"): "the later answer per occurrence",
     ("digest_items", "person_id"): "union, one per announcement",
-    ("deliveries", "person_id"): "history moves, a queued duplicate is dropped",
+    ("deliveries", "person_id"): "history moves; of two copies of one message the one not started is dropped",
     ("announcements", "author_id"): "repoint",
     ("meetings", "author_id"): "repoint",
     ("resources", "added_by"): "repoint",
@@ -44,6 +47,12 @@ UNKEYED_PERSON_COLUMNS: dict[tuple[str, str], str] = {
 SETTINGS = ("timezone", "language", "preferred_platform", "organisation", "country")
 """The settings the confirming side keeps where set, else takes from the other side."""
 _FINISHED = "status NOT IN ('pending', 'sending')"
+_PENDING, _SENDING, _SENT = "pending", "sending", "sent"
+_OPEN = (_PENDING, _SENDING)
+_STARTED = (_SENDING, _SENT)
+_ANNOUNCEMENT_DMS = (DeliveryKind.ANNOUNCEMENT.value, DeliveryKind.ANNOUNCEMENT_COPY.value)
+_COPY_KEY = re.compile(r"ann:\d+:copy:[^:]+:\d+")
+"""An ``announcement-copy`` row's key (:func:`bot.delivery.model.copy_key`), ending in its person's id."""
 _RANK = "CASE {0} WHEN 'immediate' THEN 0 WHEN 'daily' THEN 1 WHEN 'weekly' THEN 2 ELSE 3 END"
 _REPOINTED = (("subscription_requests", "decided_by"), ("invitations", "invited_by"), ("grants", "granted_by"),
               ("announcements", "author_id"), ("meetings", "author_id"), ("resources", "added_by"),
@@ -52,10 +61,13 @@ _REPOINTED = (("subscription_requests", "decided_by"), ("invitations", "invited_
 
 def rewritten_key(key: str, absorbed: int, survivor: int) -> str:
     """An outbox key as it would have been written for the survivor: ``…:person:<id>`` at the end (every message
-    to a person) and a digest's ``digest:<id>:`` at the start."""
+    to a person), an ``announcement-copy`` key's person at the end (:func:`bot.delivery.model.copy_key`) and a
+    digest's ``digest:<id>:`` at the start."""
     suffix = f":person:{absorbed}"
     if key.endswith(suffix):
         key = key[: -len(suffix)] + f":person:{survivor}"
+    elif _COPY_KEY.fullmatch(key) and key.endswith(f":{absorbed}"):
+        key = key[: -len(str(absorbed))] + str(survivor)
     prefix = f"digest:{absorbed}:"
     if key.startswith(prefix):
         key = f"digest:{survivor}:" + key[len(prefix):]
@@ -71,29 +83,90 @@ async def _count(db: Database, sql: str, params: tuple[object, ...]) -> int:
     return int(row[0]) if row else 0
 
 
-async def _queued_split(db: Database, survivor: int, absorbed: int) -> tuple[list[int], dict[int, str], int]:
-    """The absorbed person's queued rows that duplicate one the survivor has (same kind and announcement, or the
-    same key once rewritten), every row's key to write (unchanged when the rewritten one is taken, or the row's
-    earlier attempt may have landed under its key), and how many queued rows move."""
-    theirs = await db.fetch_all("SELECT dedupe_key, kind, announcement_id FROM deliveries WHERE person_id = ?",
-                                (survivor,))
-    keys = {row["dedupe_key"] for row in theirs}
-    carried = {(row["kind"], row["announcement_id"]) for row in theirs if row["announcement_id"] is not None}
-    duplicates: list[int] = []
+@dataclass(frozen=True, slots=True)
+class _Outbox:
+    """What the merge does to the two people's outbox rows (:func:`_queued_split`)."""
+
+    dropped: list[int]
+    """Rows deleted: queued copies of something the person gets (or got) through the other side's row."""
+    new_keys: dict[int, str]
+    """The absorbed person's rows whose key is rewritten for the survivor."""
+    queued: int
+    """The absorbed person's queued rows that move."""
+
+
+def _same(kind: str, announcement_id: int | None, key: str) -> tuple[str, object]:
+    """What makes two rows the same message for one person: an announcement DM (counted or ``announcement-copy``)
+    is the announcement, whatever the platform; any other row its key."""
+    if kind in _ANNOUNCEMENT_DMS and announcement_id is not None:
+        return ("announcement", announcement_id)
+    return ("key", key)
+
+
+async def _queued_split(db: Database, survivor: int, absorbed: int) -> _Outbox:
+    """Which queued rows of the two people are duplicates, and the keys the absorbed person's rows take.
+
+    Two sides' rows are the same message when :func:`_same` says so (the absorbed side's key read as rewritten).
+    Of such rows the side that has started (a row ``sent`` or ``sending``) keeps its rows and the other side's
+    ``pending`` ones go: what was sent, or is being sent, is not sent again. When neither has started, or both
+    have, the survivor's stay and the absorbed side's pending ones go. A ``sending`` row is never deleted (a
+    worker is posting it now: its ``mark_sent`` would update nothing and the other row would send too); when
+    both sides are sending, both stay and the person gets it twice, which nothing can stop any more. Finished
+    rows that did not send (failed, skipped …) stop nothing: the person did not get that message.
+
+    Digests are never duplicates: each was written with its own items when it was queued, so two for one slot
+    both go (with the items of each). An absorbed row keeps its key when the rewritten one is taken, and while
+    it is ``sending`` or uncertain (the platform finds an earlier attempt by its key: Discord's nonce)."""
+    columns = "SELECT id, dedupe_key, kind, status, announcement_id, uncertain FROM deliveries WHERE person_id = ?"
+    sides = {side: await db.fetch_all(columns + " ORDER BY id", (side,)) for side in (survivor, absorbed)}
+    groups: dict[tuple[str, object], dict[int, list[Any]]] = {}
+    for side, rows in sides.items():
+        for row in rows:
+            if row["kind"] == DeliveryKind.DIGEST.value or row["status"] not in (*_OPEN, _SENT):
+                continue
+            same = _same(row["kind"], row["announcement_id"], rewritten_key(row["dedupe_key"], absorbed, survivor))
+            groups.setdefault(same, {survivor: [], absorbed: []})[side].append(row)
+    dropped: set[int] = set()
+    for by_side in groups.values():
+        if not (by_side[survivor] and by_side[absorbed]):
+            continue
+        started = {side: any(row["status"] in _STARTED for row in rows) for side, rows in by_side.items()}
+        loser = survivor if started[absorbed] and not started[survivor] else absorbed
+        dropped.update(row["id"] for row in by_side[loser] if row["status"] == _PENDING)
+    keys = {row["dedupe_key"] for rows in sides.values() for row in rows if row["id"] not in dropped}
     new_keys: dict[int, str] = {}
     queued = 0
-    for row in await db.fetch_all("SELECT id, dedupe_key, kind, status, announcement_id, uncertain FROM deliveries"
-                                  " WHERE person_id = ? ORDER BY id", (absorbed,)):
+    for row in sides[absorbed]:
+        if row["id"] in dropped:
+            continue
+        queued += row["status"] in _OPEN
         key = rewritten_key(row["dedupe_key"], absorbed, survivor)
-        if row["status"] in ("pending", "sending"):
-            if key in keys or (row["kind"], row["announcement_id"]) in carried:
-                duplicates.append(row["id"])
-                continue
-            queued += 1
-        if key != row["dedupe_key"] and key not in keys and not row["uncertain"]:
+        if key != row["dedupe_key"] and key not in keys and not row["uncertain"] and row["status"] != _SENDING:
             new_keys[row["id"]] = key
             keys.add(key)
-    return duplicates, new_keys, queued
+    return _Outbox(sorted(dropped), new_keys, queued)
+
+
+async def _digest_keys(db: Database, survivor: int, absorbed: int, new_keys: dict[int, str]) -> dict[str, str]:
+    """The absorbed person's digest item keys to rewrite: those whose digest row takes the survivor's key. Items
+    keep the key of a digest row that keeps its own (two digests for one slot), so a missed digest still releases
+    its own items (``storage/digests.py`` matches them by the row's key)."""
+    rows = await db.fetch_all("SELECT DISTINCT digest_key FROM digest_items WHERE person_id = ? AND digest_key LIKE ?",
+                              (absorbed, f"digest:{absorbed}:%"))
+    theirs = set(await _column(db, "SELECT dedupe_key FROM deliveries WHERE person_id = ?", (absorbed,)))
+    taken = set(await _column(db, "SELECT dedupe_key FROM deliveries WHERE person_id = ? UNION SELECT digest_key"
+                                  " || ':person:' || ? FROM digest_items WHERE person_id = ?"
+                                  " AND digest_key IS NOT NULL",
+                              (survivor, survivor, survivor)))
+    renamed = set(new_keys.values())
+    found: dict[str, str] = {}
+    for row in rows:
+        old = row["digest_key"]
+        new = rewritten_key(old, absorbed, survivor)
+        carried_by = f"{new}:person:{survivor}"
+        if (carried_by in renamed) if f"{old}:person:{absorbed}" in theirs else (carried_by not in taken):
+            found[old] = new
+    return found
 
 
 def _repointed(value: str | None, absorbed: int, survivor: int) -> str | None:
@@ -131,7 +204,10 @@ async def plan(db: Database, survivor: int, absorbed: int) -> MergePlan:
     s, a = (survivor, absorbed)
     platforms = "SELECT DISTINCT platform FROM identities WHERE person_id = ? ORDER BY platform"
     both_follow = "SELECT topic_id FROM subscriptions WHERE person_id IN (?, ?)"
-    duplicates, _keys, queued = await _queued_split(db, s, a)
+    outbox = await _queued_split(db, s, a)
+    public = await _column(db, "SELECT DISTINCT t.slug FROM topics t WHERE t.visibility = 'public' AND t.id IN"
+                               " (SELECT topic_id FROM subscriptions WHERE person_id IN (?, ?) UNION SELECT topic_id"
+                               " FROM subscription_requests WHERE person_id IN (?, ?))", (s, a, s, a))
     return MergePlan(
         survivor_id=s, absorbed_id=a,
         survivor_platforms=await _column(db, platforms, (s,)), absorbed_platforms=await _column(db, platforms, (a,)),
@@ -161,8 +237,9 @@ async def plan(db: Database, survivor: int, absorbed: int) -> MergePlan:
                                " x.meeting_id AND y.occurrence = x.occurrence AND y.updated_at >= x.updated_at)",
                            (a, s)),
         history=await _count(db, f"SELECT COUNT(*) FROM deliveries WHERE person_id = ? AND {_FINISHED}", (a,)),
-        queued=queued, duplicates=len(duplicates),
+        queued=outbox.queued, duplicates=len(outbox.dropped),
         settings=tuple(name for name in SETTINGS if by_id[s][name] is None and by_id[a][name] is not None),
+        public=frozenset(public),
     )
 
 
@@ -171,7 +248,8 @@ async def merge(db: Database, survivor: int, absorbed: int, now: datetime) -> Me
     s, a = survivor, absorbed
     async with db.transaction():
         done = await plan(db, s, a)
-        duplicates, new_keys, _queued = await _queued_split(db, s, a)
+        outbox = await _queued_split(db, s, a)
+        digest_keys = await _digest_keys(db, s, a, outbox.new_keys)
         # Settings: the confirming side's where set, else the other's; the name stays the survivor's. Before the
         # identities move: moving them clears a preferred platform they leave (migration 0020).
         await db.execute(
@@ -214,14 +292,16 @@ async def merge(db: Database, survivor: int, absorbed: int, now: datetime) -> Me
         # The digest queue: one item per announcement; a digest key names its person like an outbox key.
         await db.execute("DELETE FROM digest_items WHERE person_id = ? AND announcement_id IN"
                          " (SELECT announcement_id FROM digest_items WHERE person_id = ?)", (a, s))
-        await db.execute(
-            "UPDATE digest_items SET person_id = ?, digest_key = CASE WHEN substr(digest_key, 1, length(?)) = ?"
-            " THEN ? || substr(digest_key, length(?) + 1) ELSE digest_key END WHERE person_id = ?",
-            (s, f"digest:{a}:", f"digest:{a}:", f"digest:{s}:", f"digest:{a}:", a))
-        # The outbox: one copy per person; history moves as it is.
-        for row_id in duplicates:
+        # A digest item's key follows its digest row's (see _digest_keys).
+        for old, new in digest_keys.items():
+            await db.execute("UPDATE digest_items SET digest_key = ? WHERE person_id = ? AND digest_key = ?",
+                             (new, a, old))
+        await db.execute("UPDATE digest_items SET person_id = ? WHERE person_id = ?", (s, a))
+        # The outbox: one copy per person (deleted first: a dropped row's key is free for the absorbed side's);
+        # history moves as it is.
+        for row_id in outbox.dropped:
             await db.execute("DELETE FROM deliveries WHERE id = ?", (row_id,))
-        for row_id, key in new_keys.items():
+        for row_id, key in outbox.new_keys.items():
             await db.execute("UPDATE deliveries SET dedupe_key = ? WHERE id = ?", (key, row_id))
         await db.execute("UPDATE deliveries SET person_id = ? WHERE person_id = ?", (s, a))
         for table, column in _REPOINTED:

@@ -1,5 +1,6 @@
 """Linking commands: ``link`` (a code), ``link <code>`` (claim it), ``link confirm`` / ``link cancel`` (the
-issuer's answer, also its buttons) and ``unlink <platform>``. Everyone's, outsiders included: it is their own data."""
+issuer's answer, also its buttons; the claimer may cancel its own claim too) and ``unlink <platform>``. Everyone's,
+outsiders included: it is their own data."""
 
 from __future__ import annotations
 
@@ -21,10 +22,13 @@ async def link(ctx: Context[LinkCommandDeps]) -> Message:
     typed = (ctx.get(CODE) or "").strip()
     if not typed:
         return await ctx.deps.links.issue(ctx.caller)
-    if typed.lower() == CONFIRM:
-        return await ctx.deps.links.confirm(ctx.caller)
-    if typed.lower() == CANCEL:
-        return await ctx.deps.links.cancel(ctx.caller)
+    # "confirm" or "cancel", then the proposal's reference when a button sent it (see bot.linking.declarations).
+    word, *rest = typed.split()
+    if word.lower() in (CONFIRM, CANCEL) and len(rest) <= 1:
+        reference = rest[0].upper() if rest else None
+        if word.lower() == CONFIRM:
+            return await ctx.deps.links.confirm(ctx.caller, reference)
+        return await ctx.deps.links.cancel(ctx.caller, reference)
     return await ctx.deps.links.claim(ctx.caller, typed)
 
 

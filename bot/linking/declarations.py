@@ -4,6 +4,12 @@
 ``link`` is one command whose optional argument is a code or one of the words ``confirm`` and ``cancel``: a name
 cannot be both a command and a group (Discord), and a code (8 characters) is never one of those words, so
 ``link``, ``link ABCD-EFGH``, ``link confirm`` and ``link cancel`` all read as typed.
+
+The buttons add the proposal's reference as a second word (``link confirm 7KQ2XM``), so a button acts on the
+proposal it showed and no later one. It is read from the same argument rather than declared as a second one: the
+argument takes the rest of the line so that a code typed with a space (``ABCD EFGH``) still reads, and only the
+last argument can do that. The button's line stays short: Slack carries it in the button's value (2,000
+characters), Discord in the database behind a token in the ``custom_id`` (``adapters/discord/tokens.py``).
 """
 
 from __future__ import annotations

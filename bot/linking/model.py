@@ -32,12 +32,13 @@ class IssuedCode:
 @dataclass(frozen=True, slots=True)
 class Proposal:
     """A claimed code waiting for its issuer: who claimed it and when (the confirmation window counts from
-    then)."""
+    then), and the reference its buttons carry (``None``: proposed before references existed)."""
 
     id: int
     issuer: Identity
     claimer: Identity
     proposed_at: datetime
+    reference: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,8 +46,8 @@ class MergePlan:
     """What joining the absorbed person into the survivor does, counted from both sides' rows.
 
     The survivor is the person behind the identity that issued the code (it confirms); the absorbed person is the
-    claimer's, deleted once their rows have moved. Topic slugs are shown because the person follows them; nothing
-    here names another person."""
+    claimer's, deleted once their rows have moved. Topic slugs are shown because the person follows them (before
+    the confirmation only the public ones: see ``public``); nothing here names another person."""
 
     survivor_id: int
     absorbed_id: int
@@ -73,10 +74,14 @@ class MergePlan:
     queued: int
     """Queued messages that move."""
     duplicates: int
-    """Queued messages dropped because the survivor already has the same one."""
+    """Queued messages dropped, of either side, because the person gets or got the same one through the other
+    side's row (``storage/linking_merge.py`` says which of two stays)."""
     settings: tuple[str, ...]
     """Settings the survivor has not set and takes from the absorbed person: ``timezone``, ``language``,
     ``preferred_platform``, ``organisation``, ``country``."""
+    public: frozenset[str] = frozenset()
+    """The slugs among ``new_topics``, ``more_often`` and ``withdrawn`` of public topics: before the merge is
+    confirmed, the only ones named to the identity that gave the code (the claimer may be a stranger to it)."""
 
     @property
     def platforms(self) -> tuple[str, ...]:

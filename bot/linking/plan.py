@@ -23,16 +23,32 @@ def platforms(names: Iterable[str]) -> Text:
     return listing([platform_name(name) for name in sorted(set(names))])
 
 
-def plan_fields(plan: MergePlan) -> tuple[Field, ...]:
+def _topics(slugs: tuple[str, ...], named: frozenset[str] | None) -> Text:
+    """Topic slugs as a list, naming only those in ``named`` (every one when ``None``) and counting the rest."""
+    shown = [slug for slug in slugs if named is None or slug in named]
+    hidden = len(slugs) - len(shown)
+    if not hidden:
+        return listing(shown)
+    if not shown:
+        return _n("{n} topic", "{n} topics", hidden)
+    return listing([*shown, _n("{n} more", "{n} more", hidden)])
+
+
+def plan_fields(plan: MergePlan, *, confirmed: bool) -> tuple[Field, ...]:
     """What the merge moves, keeps and drops: counts and the topics the person follows, never another person.
-    Shown only to the identity that gave the code (before it confirms) and to the merged person (after): it names
-    the issuer's topics and counts their rows, which the claimer of a possibly leaked code must not learn."""
+
+    Shown to the identity that gave the code before it confirms (``confirmed`` false) and to the merged person
+    after. The claimer of a possibly leaked code must learn none of it before the merge (the claim reply shows
+    nothing of the plan); the issuer may be the stranger, talked someone into typing its code, so before the
+    confirmation it sees the public topics by name and only a count of the others (the claimer's private and
+    members' topics)."""
+    named = None if confirmed else plan.public
     fields = [Field(_("Accounts"), platforms(plan.platforms))]
     subscriptions: list[Text] = []
     if plan.new_topics:
-        subscriptions.append(_("adds {topics}", topics=", ".join(plan.new_topics)))
+        subscriptions.append(_("adds {topics}", topics=_topics(plan.new_topics, named)))
     if plan.more_often:
-        subscriptions.append(_("the more frequent delivery for {topics}", topics=", ".join(plan.more_often)))
+        subscriptions.append(_("the more frequent delivery for {topics}", topics=_topics(plan.more_often, named)))
     fields.append(Field(_("Subscriptions"), listing(subscriptions) if subscriptions else _("no change")))
     moved = [text for n, text in (
         (plan.identities, _n("{n} account", "{n} accounts", plan.identities)),
@@ -46,7 +62,7 @@ def plan_fields(plan: MergePlan) -> tuple[Field, ...]:
     fields.append(Field(_("Moves over"), listing(moved) if moved else _("nothing else")))
     if plan.withdrawn:
         fields.append(Field(_("Requests withdrawn"), _("{topics}: followed already, or asked twice",
-                                                        topics=", ".join(plan.withdrawn))))
+                                                        topics=_topics(plan.withdrawn, named))))
     if plan.duplicates:
         fields.append(Field(_("Dropped"), _n("{n} queued message you would otherwise get twice",
                                              "{n} queued messages you would otherwise get twice", plan.duplicates)))

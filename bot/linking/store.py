@@ -23,9 +23,9 @@ class LinkStore(Protocol):
         (unknown, expired, claimed, used or replaced look alike). Raises nothing of its own."""
         ...
 
-    async def propose(self, code_id: int, claimer: Identity, now: datetime) -> bool:
-        """Mark the code proposed by ``claimer`` if it is still ``issued``; returns whether it was. Raises nothing
-        of its own."""
+    async def propose(self, code_id: int, claimer: Identity, now: datetime, reference: str) -> bool:
+        """Mark the code proposed by ``claimer`` under ``reference`` (what its buttons carry) if it is still
+        ``issued``; returns whether it was. Raises nothing of its own."""
         ...
 
     async def proposal_of(self, issuer: Identity) -> Proposal | None:
@@ -38,8 +38,15 @@ class LinkStore(Protocol):
         two concurrent confirms exactly one merges. Raises nothing of its own."""
         ...
 
-    async def withdraw(self, issuer: Identity) -> bool:
-        """Delete ``issuer``'s code unless it was used; returns whether there was one. Raises nothing of its own."""
+    async def withdraw(self, issuer: Identity, reference: str | None = None) -> bool:
+        """Delete ``issuer``'s code unless it was used — with ``reference``, only the proposal of that reference;
+        returns whether there was one. Raises nothing of its own."""
+        ...
+
+    async def withdraw_claim(self, claimer: Identity, reference: str | None = None) -> bool:
+        """Delete the code ``claimer`` claimed while its issuer has not confirmed it (the claimer backs out: the
+        issuer then has nothing to confirm) — with ``reference``, only the proposal of that reference; returns
+        whether there was one. Raises nothing of its own."""
         ...
 
     async def record_wrong(self, claimer: Identity, now: datetime, forget_before: datetime) -> None:

@@ -103,16 +103,26 @@ async def code_from_slack(both: BothPlatforms, user: str = "U1") -> str:
     return codes.pop()
 
 
+ASKING = re.compile(r"link (confirm|cancel) ([0-9A-HJKMNP-TV-Z]{6})")
+"""A confirmation button's value: the answer and the proposal's reference."""
+
+
+def answers(message: JsonDict) -> list[str]:
+    """What the message's buttons answer to a link request ("confirm", "cancel"; "" for another button)."""
+    return [found.group(1) if (found := ASKING.fullmatch(b["value"])) else "" for b in buttons(message)]
+
+
 async def confirmation_dm(both: BothPlatforms, user: str = "U1") -> JsonDict:
     """The one message in ``user``'s Slack DM that asks to confirm a link (after the worker ran)."""
     await both.settle()
-    asking = [m for m in both.slack_dms(user) if [b["value"] for b in buttons(m)] == ["link confirm", "link cancel"]]
+    asking = [m for m in both.slack_dms(user) if answers(m) == ["confirm", "cancel"]]
     assert len(asking) == 1, both.slack_dms(user)
     return asking[0]
 
 
 def button(message: JsonDict, value: str) -> JsonDict:
-    [found] = [b for b in buttons(message) if b["value"] == value]
+    """The button whose value is ``value`` followed by the proposal's reference."""
+    [found] = [b for b in buttons(message) if re.fullmatch(re.escape(value) + r" [0-9A-HJKMNP-TV-Z]{6}", b["value"])]
     return found
 
 
@@ -156,7 +166,7 @@ async def test_a_code_from_slack_claimed_on_discord_and_confirmed_on_slack_makes
 
         # The question goes to the account that gave the code, on Slack, with the buttons; nothing to Alice.
         dm = await confirmation_dm(both)
-        assert "Someone typed your link code on Discord" in text_of(dm)
+        assert "The Discord account “Alice” typed your link code." in text_of(dm), text_of(dm)
         assert "*Accounts*\nDiscord and Slack" in text_of(dm)  # the merge plan, before anything is merged
         assert both.discord.dm_messages_to(ALICE.id) == []
 
@@ -219,7 +229,7 @@ async def test_the_confirm_button_clicked_by_somebody_else_merges_nothing(tmp_pa
         await both.on_discord(ALICE, "link", {"code": code})
         dm = await confirmation_dm(both)
 
-        # The button holds no secret: it runs "link confirm" as whoever clicks, and U2 issued no code.
+        # The button holds no secret: it runs "link confirm <reference>" as whoever clicks, and U2 issued no code.
         refused = text_of(await both.click_on_slack("U2", button(dm, "link confirm")))
         assert "Nothing to confirm." in refused
         assert not await one_person(both)

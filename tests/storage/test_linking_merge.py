@@ -152,7 +152,7 @@ async def _populate(w: World) -> None:
     await _delivery(w.store, f"ann:1:person:{s}", s, "sent", kind=DeliveryKind.ANNOUNCEMENT, announcement=1)
     await _delivery(w.store, f"ann:1:person:{a}", a, "pending", kind=DeliveryKind.ANNOUNCEMENT, announcement=1)
     await _delivery(w.store, f"rem:5:person:{s}", s, "sent")
-    await _delivery(w.store, f"rem:5:person:{a}", a, "sending")  # the same key once rewritten: dropped
+    await _delivery(w.store, f"rem:5:person:{a}", a, "sending")  # the same key once rewritten, but being sent: kept
     await _delivery(w.store, f"note:9:person:{a}", a, "sent")  # history: moves, key rewritten
     await _delivery(w.store, f"old:person:{s}", s, "sent")
     await _delivery(w.store, f"old:person:{a}", a, "failed")  # history whose rewritten key is taken: as it is
@@ -183,7 +183,7 @@ async def test_the_plan_counts_what_the_merge_then_does(world: World) -> None:
     assert plan.new_topics == ("t3",) and plan.more_often == ("t1",)
     assert plan.withdrawn == ("t1", "t3", "t5")
     assert (plan.requests, plan.invitations, plan.grants, plan.rsvps) == (3, 1, 1, 2)
-    assert (plan.history, plan.queued, plan.duplicates) == (2, 2, 2)
+    assert (plan.history, plan.queued, plan.duplicates) == (2, 3, 1)
     assert plan.settings == ("language", "organisation")
     assert await rows_naming(w.db, w.a), "nothing changed by planning"
 
@@ -238,6 +238,7 @@ async def test_each_merge_rule(world: World) -> None:
     deliveries = {key: status for key, status in await _all(
         db, "SELECT dedupe_key, status FROM deliveries WHERE person_id = ?", s)}
     assert deliveries == {f"ann:1:person:{s}": "sent", f"rem:5:person:{s}": "sent", f"note:9:person:{s}": "sent",
+                          f"rem:5:person:{a}": "sending",
                           f"old:person:{s}": "sent", f"old:person:{a}": "failed",
                           f"digest:{s}:daily:2026-11-23:person:{s}": "pending", f"ann:3:person:{s}": "pending"}
     assert sorted(await _all(db, "SELECT announcement_id, digest_key FROM digest_items WHERE person_id = ?", s)) == \
@@ -296,3 +297,81 @@ async def test_split_gives_the_platform_s_accounts_a_person_of_their_own(world: 
     assert kept is not None and kept.preferred_platform is None
     with pytest.raises(LookupError):
         await w.store.links.split(w.a, "discord", T0)
+
+
+async def _announcements(w: World, count: int) -> None:
+    for n in range(1, count + 1):
+        await w.db.execute("INSERT INTO announcements (id, topic_id, author_id, text, state, created_at) VALUES"
+                           " (?, ?, ?, 'x', 'sending', ?)", (n, w.topics["t1"], w.other, to_db_time(T0)))
+
+
+async def test_of_two_copies_of_one_message_the_one_not_started_goes_and_a_sending_row_always_stays(
+        world: World) -> None:
+    """Review of issue 21: only the absorbed side's queued rows were looked at, so a survivor's pending row sent
+    again what the absorbed side had already sent, and a row a worker was posting was deleted under it."""
+    w = world
+    s, a = w.s, w.a
+    await _announcements(w, 6)
+    cases = {1: ("pending", "sent"), 2: ("pending", "sending"), 3: ("sending", "pending"), 4: ("sending", "sending"),
+             5: ("pending", "pending"), 6: ("failed", "pending")}
+    for n, (theirs, absorbed) in cases.items():
+        await _delivery(w.store, f"ann:{n}:person:{s}", s, theirs, kind=DeliveryKind.ANNOUNCEMENT, announcement=n)
+        await _delivery(w.store, f"ann:{n}:person:{a}", a, absorbed, kind=DeliveryKind.ANNOUNCEMENT, announcement=n)
+    await _delivery(w.store, f"rem:9:person:{s}", s, "pending")
+    await _delivery(w.store, f"rem:9:person:{a}", a, "sent")
+    plan = await w.store.links.merge(s, a, T0)
+    rows = sorted(await _all(w.db, "SELECT dedupe_key, status FROM deliveries WHERE person_id = ?", s))
+    assert rows == sorted([
+        (f"ann:1:person:{s}", "sent"),  # the absorbed side's, under the key it would have had
+        (f"ann:2:person:{a}", "sending"),  # being sent: its key too stays (the platform finds the attempt by it)
+        (f"ann:3:person:{s}", "sending"),
+        (f"ann:4:person:{s}", "sending"), (f"ann:4:person:{a}", "sending"),  # both under way: both stay
+        (f"ann:5:person:{s}", "pending"),  # neither started: the survivor's
+        (f"ann:6:person:{s}", "failed"), (f"ann:6:person:{a}", "pending"),  # the failed one never reached them
+        (f"rem:9:person:{s}", "sent"),
+    ])
+    assert (plan.duplicates, plan.queued) == (5, 3)
+    assert await rows_naming(w.db, a) == []
+
+
+async def test_two_digests_for_one_slot_both_stay_and_each_releases_its_own_items(world: World) -> None:
+    """Each digest was written with its own items: dropping one as a duplicate lost those items."""
+    w = world
+    s, a = w.s, w.a
+    await _announcements(w, 2)
+    slot = "daily:2026-11-23"
+    item = ("INSERT INTO digest_items (person_id, announcement_id, mode, created_at, digest_key)"
+            " VALUES (?, ?, 'daily', ?, ?)")
+    await w.db.execute(item, (s, 1, to_db_time(T0), f"digest:{s}:{slot}"))
+    await w.db.execute(item, (a, 2, to_db_time(T0), f"digest:{a}:{slot}"))
+    await _delivery(w.store, f"digest:{s}:{slot}:person:{s}", s, "pending", kind=DeliveryKind.DIGEST)
+    await _delivery(w.store, f"digest:{a}:{slot}:person:{a}", a, "pending", kind=DeliveryKind.DIGEST)
+    plan = await w.store.links.merge(s, a, T0)
+    assert plan.duplicates == 0 and plan.queued == 1
+    assert sorted(await _all(w.db, "SELECT dedupe_key, status FROM deliveries WHERE person_id = ?", s)) == \
+        sorted([(f"digest:{a}:{slot}:person:{a}", "pending"), (f"digest:{s}:{slot}:person:{s}", "pending")])
+    # The absorbed side's digest is missed: its own item, and only it, goes back to the queue.
+    await w.db.execute("UPDATE deliveries SET status = 'missed', expires_at = ? WHERE dedupe_key = ?",
+                       (to_db_time(T0), f"digest:{a}:{slot}:person:{a}"))
+    released = await w.store.digests.release_missed(T0 + timedelta(minutes=1), "late")
+    assert released.items == 1
+    assert sorted(await _all(w.db, "SELECT announcement_id, digest_key FROM digest_items WHERE person_id = ?", s)) \
+        == [(1, f"digest:{s}:{slot}"), (2, None)]
+
+
+async def test_the_absorbed_side_s_announcement_copies_follow_its_counted_row(world: World) -> None:
+    """``settings platform all`` rows: the copies of an announcement the survivor also gets are duplicates; those
+    of one it does not get move under the survivor's copy key, which the worker looks them up by."""
+    w = world
+    s, a = w.s, w.a
+    await _announcements(w, 2)
+    await _delivery(w.store, f"ann:1:person:{s}", s, "pending", kind=DeliveryKind.ANNOUNCEMENT, announcement=1)
+    for n in (1, 2):
+        await _delivery(w.store, f"ann:{n}:person:{a}", a, "pending", kind=DeliveryKind.ANNOUNCEMENT, announcement=n)
+        await _delivery(w.store, f"ann:{n}:copy:email:{a}", a, "pending", kind=DeliveryKind.ANNOUNCEMENT_COPY,
+                        announcement=n)
+    plan = await w.store.links.merge(s, a, T0)
+    assert plan.duplicates == 2
+    assert sorted(await _all(w.db, "SELECT dedupe_key, kind FROM deliveries WHERE person_id = ?", s)) == [
+        (f"ann:1:person:{s}", "announcement"), (f"ann:2:copy:email:{s}", "announcement-copy"),
+        (f"ann:2:person:{s}", "announcement")]

@@ -12,6 +12,8 @@ CODE = re.compile(r"Your link code: ([0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}
 NOT_VALID = "That code is not valid. Codes work once, for 10 minutes."
 NOTHING = "Nothing to confirm."
 SAME = "These accounts are already one person."
+WARNING = ("Only type codes your own accounts gave you. If someone else gave you this code, type “link cancel” now: "
+           "confirming would join your account to theirs, with everything in it.")
 
 
 async def text(h: Harness, user: str, line: str, platform: str, role: Role = Role.OUTSIDER) -> str:

@@ -42,11 +42,11 @@ async def test_confirm_joins_the_claimer_into_the_issuer_and_tells_the_claimer(h
                                                                           "console+test")
 
 
-async def test_only_the_issuing_identity_can_confirm_or_cancel(h: Harness) -> None:
+async def test_only_the_issuing_identity_can_confirm(h: Harness) -> None:
     _issuer, claimer = await _proposed(h)
     assert await text(h, "ana-t", "link confirm", "test") == NOTHING, "the claimer cannot confirm for the issuer"
-    assert await text(h, "ana-t", "link cancel", "test") == NOTHING
     assert await text(h, "zed", "link confirm", "test") == NOTHING
+    assert await text(h, "zed", "link cancel", "test") == NOTHING, "a third account cancels nothing"
     assert await person_of(h, "test", "ana-t") == claimer
     assert (await text(h, "ana", "link confirm", "console")).startswith("Done:")
 
@@ -91,3 +91,20 @@ async def test_the_code_is_dead_once_used_and_the_old_claimer_identity_cannot_re
     await text(h, "ana", "link confirm", "console")
     assert await claim(h, "zed", "test", code) == NOT_VALID
     assert await h.app.store.people.identity(Identity("test", "zed")) is not None
+
+
+async def test_the_claimer_backs_out_with_link_cancel_and_the_issuer_finds_nothing_to_confirm(h: Harness) -> None:
+    """Consent phishing: someone talked into typing a stranger's code withdraws the proposal before the stranger
+    confirms; the claim reply tells them how."""
+    await h.say("ana-t", "whoami", platform="test")
+    code = await issue(h, "ana", "console")
+    claimed = await claim(h, "ana-t", "test", code)
+    assert "type “link cancel” now" in claimed, claimed
+    issuer, claimer = await person_of(h, "console", "ana"), await person_of(h, "test", "ana-t")
+    assert await text(h, "ana-t", "link cancel", "test") == ("Cancelled: your accounts stay separate, and the code "
+                                                             "no longer works.")
+    assert await text(h, "ana", "link confirm", "console") == NOTHING
+    assert await text(h, "ana-t", "link cancel", "test") == NOTHING, "nothing left to withdraw"
+    assert (await person_of(h, "console", "ana"), await person_of(h, "test", "ana-t")) == (issuer, claimer)
+    assert await h.app.db.fetch_all("SELECT * FROM link_codes") == []
+    assert await claim(h, "ana-t", "test", code) == NOT_VALID, "the code is dead too"

@@ -12,7 +12,7 @@ from bot.linking.codes import ALPHABET, canonical, code_hash, new_code, shown
 from bot.model import Identity
 from bot.subscriptions.model import DeliveryMode
 from bot.topics.model import Policy, Visibility
-from tests.bot.linking.helpers import NOT_VALID, SAME, claim, issue, person_of, text
+from tests.bot.linking.helpers import NOT_VALID, SAME, WARNING, claim, issue, person_of, text
 from tests.support import Harness
 
 
@@ -89,13 +89,15 @@ async def test_a_claim_asks_the_issuing_identity_on_its_own_platform(h: Harness)
     assert "showing what will be joined" in reply and "Accounts:" not in reply, "the plan is the issuer's to see"
     (row,) = await h.app.db.fetch_all("SELECT * FROM deliveries WHERE dedupe_key LIKE 'link:%'")
     assert row["person_id"] == await person_of(h, "console", "ana") and row["platform"] == "console"
+    assert row["channel_id"] == "ana", "the very account that gave the code"
     assert row["expires_at"] is not None
+    (proposal,) = await h.app.db.fetch_all("SELECT reference FROM link_codes")
     await h.app.run_due()
     out = h.console_output()
-    assert "Someone typed your link code on test" in out
+    assert "The test account “ana-t” typed your link code." in out
     assert "Accounts: Console and test" in out, "the issuer sees the plan before confirming"
-    assert "[Confirm] /link confirm" in out or "/link confirm" in out
-    assert "/link cancel" in out
+    assert f"[Confirm] /link confirm {proposal['reference']}" in out
+    assert f"[Cancel] /link cancel {proposal['reference']}" in out
     assert h.adapter.sent == [], "nothing goes to the claimer's platform before the confirmation"
 
 
@@ -119,8 +121,9 @@ async def test_an_erasure_takes_the_wrong_attempts_along(h: Harness) -> None:
 
 async def test_the_claim_reply_names_nothing_of_the_issuer_s_topics_or_rows(h: Harness) -> None:
     """A leaked code must not tell its holder what the issuer follows: with a plan that names the issuer's private
-    topic (both follow it, the claimer more often), the claim reply is the same two lines as for an empty plan.
-    The issuer sees the plan before confirming, and the merged person in the notice after."""
+    topic (both follow it, the claimer more often), the claim reply is the same lines as for an empty plan.
+    The issuer sees the plan before confirming (public topics by name, the others counted), and the merged person
+    all of it in the notice after."""
     now = h.clock.now()
     await h.say("ana", "whoami", platform="console")
     await h.say("ana-t", "whoami", platform="test")
@@ -137,11 +140,13 @@ async def test_the_claim_reply_names_nothing_of_the_issuer_s_topics_or_rows(h: H
     reply = await claim(h, "ana-t", "test", code)
     assert reply == ("Link your accounts?\nThe Console account that gave this code must confirm within 10 minutes: a "
                      "message with a Confirm button went to it, showing what will be joined. Until then nothing "
-                     "changes.")
+                     "changes.\n" + WARNING)
     assert not any(word in reply for word in ("zsecret", "Zorblax", "disinformation", "Subscriptions"))
 
     await h.app.run_due()
-    assert "the more frequent delivery for disinformation, zsecret" in h.console_output(), "the issuer sees it"
+    asked = h.console_output()
+    assert "the more frequent delivery for disinformation and 1 more" in asked, "the issuer sees the public one"
+    assert "zsecret" not in asked, "and only counts the private one before the merge"
     assert (await text(h, "ana", "link confirm", "console")).startswith("Done:")
     await h.app.run_due()
     (notice,) = h.adapter.dms_to("ana-t")
