@@ -14,7 +14,7 @@ from bot.delivery.payloads import NoticePayload
 from bot.messages import Message
 from bot.model import Identity
 from bot.subscriptions.model import DeliveryMode
-from bot.topics.model import Policy, Visibility
+from bot.topics.model import Policy, Topic, Visibility
 from storage.database import Database, to_db_time
 from storage.store import SqliteStore
 
@@ -32,6 +32,19 @@ async def _preferred(store: SqliteStore, person_id: int) -> str | None:
     person = await store.people.get(person_id)
     assert person is not None
     return person.preferred_platform
+
+
+async def _all_with_email_and_slack(db: Database, store: SqliteStore) -> tuple[int, Topic, Topic]:
+    """Ana, on email and Slack with ``all``, following a members topic and a public one at once."""
+    ana = (await store.people.ensure_identity(Identity("email", "ana@example.org"), "Ana", NOW)).person_id
+    await db.execute("INSERT INTO identities (platform, external_id, person_id, display_name, last_seen_at)"
+                     " VALUES ('slack', 'U1', ?, 'Ana', ?)", (ana, to_db_time(NOW)))
+    await store.people.set_preferred_platform(ana, "all")
+    inner = await store.topics.create("inner", "Inner", "", Visibility.MEMBERS, Policy.OPEN, NOW)
+    news = await store.topics.create("news", "News", "", Visibility.PUBLIC, Policy.OPEN, NOW)
+    for topic in (inner, news):
+        await store.subscriptions.put(ana, topic.id, DeliveryMode.IMMEDIATE, NOW)
+    return ana, inner, news
 
 
 async def test_a_preference_is_forgotten_when_its_last_account_leaves_the_person(tmp_path: Path) -> None:
@@ -70,14 +83,7 @@ async def test_all_with_email_counts_and_paces_the_counted_row_where_the_topic_m
     channel opener asks, and in the copies the fan-out writes (none: Slack carries the counted row)."""
     async with Database.open(tmp_path / "bot.db") as db:
         store = SqliteStore(db)
-        ana = (await store.people.ensure_identity(Identity("email", "ana@example.org"), "Ana", NOW)).person_id
-        await db.execute("INSERT INTO identities (platform, external_id, person_id, display_name, last_seen_at)"
-                         " VALUES ('slack', 'U1', ?, 'Ana', ?)", (ana, to_db_time(NOW)))
-        await store.people.set_preferred_platform(ana, "all")
-        inner = await store.topics.create("inner", "Inner", "", Visibility.MEMBERS, Policy.OPEN, NOW)
-        news = await store.topics.create("news", "News", "", Visibility.PUBLIC, Policy.OPEN, NOW)
-        for topic in (inner, news):
-            await store.subscriptions.put(ana, topic.id, DeliveryMode.IMMEDIATE, NOW)
+        ana, inner, news = await _all_with_email_and_slack(db, store)
         assert await store.announcements.audience_platforms(inner.id) == [("slack", 1)]
         assert await store.announcements.audience_platforms(news.id) == [("email", 1)]
         payload = NoticePayload(Message(body=("hi",)))
@@ -105,14 +111,7 @@ async def test_the_preview_counts_an_all_person_where_the_topic_may_go(tmp_path:
     an email and a Slack account is counted on Slack for a members topic, on email for a public one."""
     async with Database.open(tmp_path / "bot.db") as db:
         store = SqliteStore(db)
-        ana = (await store.people.ensure_identity(Identity("email", "ana@example.org"), "Ana", NOW)).person_id
-        await db.execute("INSERT INTO identities (platform, external_id, person_id, display_name, last_seen_at)"
-                         " VALUES ('slack', 'U1', ?, 'Ana', ?)", (ana, to_db_time(NOW)))
-        await store.people.set_preferred_platform(ana, "all")
-        inner = await store.topics.create("inner", "Inner", "", Visibility.MEMBERS, Policy.OPEN, NOW)
-        news = await store.topics.create("news", "News", "", Visibility.PUBLIC, Policy.OPEN, NOW)
-        for topic in (inner, news):
-            await store.subscriptions.put(ana, topic.id, DeliveryMode.IMMEDIATE, NOW)
+        _ana, inner, news = await _all_with_email_and_slack(db, store)
         assert await store.subscriptions.audience_counts(inner.id) == [(DeliveryMode.IMMEDIATE, "slack", 1)]
         assert await store.subscriptions.audience_counts(news.id) == [(DeliveryMode.IMMEDIATE, "email", 1)]
 
