@@ -134,7 +134,9 @@ class EmailAdapter:
             mail = compose(envelope, bodies, message.attachment)
             data = mail.as_bytes()
         except (ValueError, TypeError, IndexError, MessageError) as error:  # an address the email package cannot write
-            raise PermanentDeliveryError(UNWRITABLE) from error
+            # About the address, not the message (the sender was checked at start): the person's other accounts
+            # would take it, so a DM falls back to them.
+            raise PermanentDeliveryError(UNWRITABLE, account_level=True) from error
         outgoing = OutgoingMail(sender=self._from, recipient=address, message_id=mail_id, data=data,
                                 smtputf8=not (address.isascii() and self._from.isascii()))
         try:

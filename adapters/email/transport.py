@@ -106,8 +106,11 @@ class SmtpTransport:
                 options: list[str] = []
                 if mail.smtputf8:
                     if not client.supports_extension("smtputf8"):
+                        # About the account when the recipient's address is what needs it (their other accounts
+                        # would take the message); about the settings when only the sender's does.
                         raise PermanentDeliveryError(
-                            _("Email: the mail server cannot send to addresses outside ASCII."))
+                            _("Email: the mail server cannot send to addresses outside ASCII."),
+                            account_level=not mail.recipient.isascii())
                     options.append("SMTPUTF8")
                 stage = "mail"
                 await client.mail(mail.sender, options=options, encoding=encoding)

@@ -134,17 +134,19 @@ class FanOut:
         return written
 
     async def to_change(self, announcement_id: int) -> list[Delivery]:
-        """Every row of the announcement an edit or delete must reach, by kind then id: its counted rows and the
-        extra copies of people who take announcements on every account (``announcement-copy``), delivered or being
+        """Every row of the announcement an edit or delete must reach, by kind then id: the extra copies of people
+        who take announcements on every account (``announcement-copy``) and its counted rows, delivered or being
         delivered (the worker holds a change until its copy has landed).
 
         A message two rows share — a counted row that adopted an ``all`` person's copy (:mod:`bot.delivery.copies`)
-        — comes once: a second edit would mail a second correction, and a second delete fail."""
+        — comes once, through the copy: a second edit would mail a second correction, and a second delete fail.
+        The copy, because a counted row still being sent gets a change of its own and may adopt the copy only
+        then: the worker tells that change to stand aside for the copy's, which must therefore always exist."""
         outbox = self._store.outbox
         changed: set[SentMessage] = set()
         rows: list[Delivery] = []
-        for row in [*await outbox.of_announcement(announcement_id),
-                    *await outbox.of_announcement(announcement_id, DeliveryKind.ANNOUNCEMENT_COPY)]:
+        for row in [*await outbox.of_announcement(announcement_id, DeliveryKind.ANNOUNCEMENT_COPY),
+                    *await outbox.of_announcement(announcement_id)]:
             if row.status is DeliveryStatus.SENT and row.sent is not None and row.sent not in changed:
                 changed.add(row.sent)
                 rows.append(row)

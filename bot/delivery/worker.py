@@ -104,7 +104,7 @@ class DeliveryWorker:
         self._after_batch = tuple(after_batch)
         self._config = config
         self._wake = wakeup
-        self._routes = Routes(store, translator, people, self._adapters, self._builders)
+        self._routes = Routes(store, clock, translator, people, self._adapters, self._builders)
         self._circuits = Circuits(store.circuits, clock, config.circuit(), self._resume)
         self._attempts = Attempts(store, clock, self._routes, self._circuits, self._paces, config.retry_policy(),
                                   dict(expired or {}), config.concurrency, rng or random.Random(), metrics)

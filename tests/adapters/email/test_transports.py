@@ -148,11 +148,12 @@ async def test_an_address_outside_ascii_needs_smtputf8(clock: FixedClock) -> Non
     address = "zoé@exämple.org"
     plain = Handler()
     async with smtp_server(plain) as port:
-        with pytest.raises(PermanentDeliveryError):
+        with pytest.raises(PermanentDeliveryError) as refused:
             await asyncio.wait_for(adapter(SmtpTransport("127.0.0.1", port, security="none", timeout=2), clock)
                                    .send_direct(person(address), RenderedMessage(title="Hi"), delivery_key="k"),
                                    TIMEOUT)
     assert plain.received == []
+    assert refused.value.account_level, "the address is what the server cannot take: the person's other accounts can"
 
     capable = Handler()
     async with smtp_server(capable, enable_SMTPUTF8=True) as port:
@@ -162,12 +163,26 @@ async def test_an_address_outside_ascii_needs_smtputf8(clock: FixedClock) -> Non
     assert capable.messages()[0]["To"] == address
 
 
+async def test_a_server_without_smtputf8_refuses_the_sender_not_an_ascii_recipient() -> None:
+    """Only the sender's address (the settings) is outside ASCII: every recipient would be refused alike, so the
+    refusal is about the message, not the recipient's account (no fall-back, the account stays open)."""
+    mail = OutgoingMail(sender="bót@coalition.example", recipient="follower@example.org", message_id="<abc@x>",
+                        data=MAIL.data, smtputf8=True)
+    plain = Handler()
+    async with smtp_server(plain) as port:
+        with pytest.raises(PermanentDeliveryError) as refused:
+            await asyncio.wait_for(SmtpTransport("127.0.0.1", port, security="none", timeout=2).send(mail), TIMEOUT)
+    assert not refused.value.account_level
+    assert plain.received == []
+
+
 async def test_an_address_that_cannot_be_written_fails_for_good_without_sending(
         tmp_path: Path, clock: FixedClock) -> None:
     with pytest.raises(PermanentDeliveryError) as refused:
         await adapter(FolderTransport(tmp_path), clock).send_direct(person("a@b@c.org"), RenderedMessage(title="x"),
                                                                     delivery_key="k")
     assert refused.value.reason == UNWRITABLE
+    assert refused.value.account_level, "about the address: a DM falls back to the person's other accounts"
     assert names(tmp_path) == []
 
 

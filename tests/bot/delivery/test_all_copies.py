@@ -143,6 +143,77 @@ async def test_an_adopted_copy_is_edited_once_and_deleted_once(p: Platforms) -> 
     assert [sent.platform for sent in p.slack.deletes] == ["slack"]
 
 
+async def test_a_counted_row_being_sent_at_the_edit_and_adopting_the_copy_later_is_edited_once(
+        tmp_path: Path, clock: FixedClock) -> None:
+    """The worker holds the counted row (it is ``sending``) when the author edits, so it gets a change row of its
+    own beside the copy's; it then adopts the copy's message. Its change stands aside for the copy's: one
+    correction, not two on one message (second review, finding 1)."""
+    async with platforms(tmp_path, clock, running=("slack", "email")) as p:
+        ana = await _all(p, ("discord", "D1"), ("slack", "U1"))
+        announcement = await announce(p)
+        assert dms(p.slack) == ["U1"]
+        counted = await p.h.app.store.outbox.by_key(counted_key(announcement, ana))
+        assert counted is not None and counted.status is DeliveryStatus.PENDING
+        await p.h.app.db.execute("UPDATE deliveries SET status = 'sending' WHERE id = ?", (counted.id,))
+        edited = await p.h.text("demo-admin", f"announce edit {announcement} Hello again")
+        assert "2 delivered copies are being updated" in edited  # the copy's change, and the held row's
+        await p.h.app.db.execute("UPDATE deliveries SET status = 'pending' WHERE id = ?", (counted.id,))
+        for _round in range(5):
+            clock.advance(seconds=2)
+            await p.h.app.run_due()
+        assert dms(p.slack) == ["U1"]
+        (counted_status, counted_sent), (_status, copy_sent) = await _counted_and_copy(p, announcement, ana, "slack")
+        assert counted_status is DeliveryStatus.SENT and counted_sent == copy_sent
+        assert [(sent.platform, message.body) for sent, message in p.slack.edits] == [("slack", ("Hello again",))]
+        [stood_aside] = [row for row in await p.h.app.store.outbox.by_kind(DeliveryKind.EDIT)
+                         if row.status is DeliveryStatus.SKIPPED]
+        assert english(stood_aside.reason) == "changed through its copy"
+
+
+async def test_leaving_all_mid_delivery_still_adopts_the_copy_already_on_the_new_platform(p: Platforms) -> None:
+    """Ana leaves ``all`` for Slack after her Slack copy arrived and while her counted row (Discord) waits for a
+    retry: the counted row now goes through Slack and must still find the copy there and adopt it. Why the copy
+    is looked up whatever the person's preference is now: the copies were written for the preference at the
+    fan-out."""
+    ana = await _all(p, ("slack", "U1"), ("discord", "D1"))
+    p.discord.failures.append(TransientDeliveryError("Discord: temporary error (500)."))
+    announcement = await announce(p)
+    assert dms(p.slack) == ["U1"] and dms(p.discord) == []
+    await p.h.app.store.people.set_preferred_platform(ana, "slack")
+    for _round in range(8):
+        p.h.clock.advance(seconds=30)
+        await p.h.app.run_due()
+    assert dms(p.slack) == ["U1"] and dms(p.discord) == []
+    (counted_status, counted_sent), (_status, copy_sent) = await _counted_and_copy(p, announcement, ana, "slack")
+    assert counted_status is DeliveryStatus.SENT and counted_sent == copy_sent
+
+
+# --- a counted row waiting for its copy does not spin -----------------------------------------------------------
+
+
+async def test_a_counted_row_waiting_for_a_copy_in_flight_looks_again_less_and_less_often(
+        tmp_path: Path, clock: FixedClock) -> None:
+    """The copy is being sent (its platform slow to answer) while the counted row falls back onto its platform:
+    the counted row used to come back every half second for as long as the copy took. Now each wait is as long
+    as the copy has been due, up to a minute, and nothing is counted (second review, finding 3)."""
+    async with platforms(tmp_path, clock, running=("slack", "email")) as p:
+        ana = await _all(p, ("discord", "D1"), ("slack", "U1"))
+        announcement = await _confirm(p)
+        outbox = p.h.app.store.outbox
+        copy = await outbox.by_key(copy_key(announcement, "slack", ana))
+        assert copy is not None
+        await p.h.app.db.execute("UPDATE deliveries SET status = 'sending' WHERE id = ?", (copy.id,))
+        waits: list[float] = []
+        for _round in range(10):
+            await p.h.app.run_due()
+            counted = await outbox.by_key(counted_key(announcement, ana))
+            assert counted is not None and counted.status is DeliveryStatus.PENDING and counted.attempts == 0
+            waits.append((counted.not_before - clock.now()).total_seconds())
+            clock.advance(seconds=waits[-1])
+        assert waits == [0.5, 0.5, 1, 2, 4, 8, 16, 32, 60, 60]
+        assert dms(p.slack) == []
+
+
 # --- copies wherever the announcement's rows are meant ------------------------------------------------------------
 
 
