@@ -19,6 +19,7 @@ from datetime import datetime
 
 from bot.bidi import stripped
 from bot.channels.model import ChannelBinding, ChannelPurpose
+from bot.clock import Clock
 from bot.delivery.accounts import NoAccount, Rerouted, pick_accounts
 from bot.delivery.copies import Copies, CopyOnItsWay
 from bot.delivery.errors import PermanentDeliveryError, TransientDeliveryError
@@ -94,7 +95,7 @@ class Routes:
     """Turns claimed rows into :class:`Route` s; raises :class:`Skip`, :class:`Cancelled`, :class:`Waiting` or
     :class:`Unreadable`. A kind with no builder is a message queued as it is (a :class:`NoticePayload`)."""
 
-    def __init__(self, store: Store, translator: Translator, people: PeopleService,
+    def __init__(self, store: Store, clock: Clock, translator: Translator, people: PeopleService,
                  adapters: Mapping[str, PlatformAdapter], builders: Mapping[DeliveryKind, Builder]) -> None:
         self._store = store
         self._translator = translator
@@ -103,7 +104,7 @@ class Routes:
         self._builders = builders
         self._topics: dict[int, Topic] = {}
         self._public: list[ChannelBinding] | None = None
-        self._copies = Copies(store)
+        self._copies = Copies(store, clock)
 
     def forget_topics(self) -> None:
         """Topics (and the public channels) are read once per round, so access is re-checked at most a round
@@ -159,6 +160,8 @@ class Routes:
         if original is None or original.sent is None:
             raise Skip(_("the original was never delivered"))
         sent = original.sent
+        if await self._copies.changed_through_copy(original):
+            raise Skip(_("changed through its copy"))
         adapter = self._adapters.get(sent.platform)
         if adapter is None:
             raise Skip(_("platform {platform} is not running", platform=sent.platform))
@@ -244,17 +247,23 @@ class Routes:
         return Route(platform, adapter, send, posts=True)
 
     async def _refresh_platform_roles(self, identities: Sequence[IdentityRecord]) -> bool:
-        """Ask each platform what it says about this person now; True when a stored role changed."""
-        changed = False
+        """Ask each platform what it says about this person now, and store every answer as confirmed now, changed
+        or not: for a person with several identities only a recently confirmed platform role counts
+        (:func:`bot.people.roles.counted_platform_role`), so a member who never writes keeps theirs while their
+        platform still gives it. True when the person must be read again (a role changed, or a confirmation may
+        count now)."""
+        now = self._people.now()
+        reread = False
         for identity in identities:
             adapter = self._adapters.get(identity.identity.platform)
             if not isinstance(adapter, PlatformRoles):
                 continue
             role = await adapter.current_role(identity.identity.external_id)
-            if role is not None and role is not identity.platform_role:
-                await self._store.people.set_platform_role(identity.identity, role)
-                changed = True
-        return changed
+            if role is None:
+                continue
+            await self._store.people.set_platform_role(identity.identity, role, checked_at=now)
+            reread = reread or role is not identity.platform_role or len(identities) > 1
+        return reread
 
     async def _channel(self, delivery: Delivery, message: Message) -> Route:
         adapter = self._adapters.get(delivery.platform or "")

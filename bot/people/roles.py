@@ -6,6 +6,10 @@ the platform again once the answer is :data:`ROLE_CHECK_EVERY` old, and while th
 running, an error, too slow) the stored role keeps counting for :data:`ROLE_TRUSTED_FOR` after it was last
 confirmed, and no longer. Without this, a Slack guest linked to a Discord member kept "member" for ever after the
 Discord account left the server, as long as the Discord account itself never talked to the bot again.
+
+The same holds when nobody is calling (a digest, an approval, an invitation): for a person with two or more
+identities, each stored platform role counts only while fresh, and the platforms are asked first. Without it, that
+guest kept getting members-only items in their digests (second review, point 5).
 """
 
 from __future__ import annotations
@@ -59,10 +63,13 @@ def counted_platform_role(identities: Sequence[IdentityRecord], via: Identity | 
     """The platform role that counts for a person calling through ``via``: that identity's own (its platform gave
     it with the call), and each other identity's stored one confirmed less than :data:`ROLE_TRUSTED_FOR` ago.
 
-    Without ``via`` (a delivery, a digest: nobody is calling) the highest stored role, as before: the delivery
-    worker asks each platform again before a members-only delivery, and an identity that is alone would otherwise
-    lose its role a day after its last contact."""
-    if via is None:
+    Without ``via`` (a digest, an approval, an invitation, a delivery: nobody is calling) the same rule holds for
+    every identity of a person who has two or more: one stored role may be another platform's that since took it
+    away, and nothing else would ever notice (second review, point 5). Those paths ask the platforms first
+    (:meth:`PeopleService.caller_for_person`, the delivery worker), so a role that is still given is fresh. A person
+    with one identity keeps its stored role: it is refreshed on contact, and taking it away a day after they last
+    wrote would cost a member who only reads everything members-only."""
+    if via is None and len(identities) < 2:
         return max((record.platform_role for record in identities), default=Role.OUTSIDER)
 
     def counts(record: IdentityRecord) -> bool:
@@ -71,11 +78,12 @@ def counted_platform_role(identities: Sequence[IdentityRecord], via: Identity | 
     return max((record.platform_role for record in identities if counts(record)), default=Role.OUTSIDER)
 
 
-def due_for_check(identities: Sequence[IdentityRecord], via: Identity, floor: Role,
+def due_for_check(identities: Sequence[IdentityRecord], via: Identity | None, floor: Role,
                   checked_at: Callable[[Identity], datetime | None], now: datetime) -> list[Identity]:
-    """The identities other than ``via`` whose stored platform role is what would lift the person above ``floor``
-    (what they have anyway: ``via``'s platform role, the settings file, grants), and whose platform last confirmed
-    it :data:`ROLE_CHECK_EVERY` ago or more. Highest role first; none below a role confirmed since."""
+    """The identities other than ``via`` (every one without it) whose stored platform role is what would lift the
+    person above ``floor`` (what they have anyway: ``via``'s platform role, the settings file, grants), and whose
+    platform last confirmed it :data:`ROLE_CHECK_EVERY` ago or more. Highest role first; none below a role
+    confirmed since."""
 
     def fresh(record: IdentityRecord) -> bool:
         confirmed = checked_at(record.identity)

@@ -97,7 +97,8 @@ class PeopleService:
         writes = people.writes()  # before the read: a write during it makes the reused caller suspect
         profile = await people.profile_of(incoming.identity)
         contact = profile is None or self._outdated(profile, incoming, now)
-        answers = [] if profile is None else await self._check_roles(profile, incoming, now)
+        answers = [] if profile is None else await self._check_roles(profile, incoming.identity,
+                                                                     incoming.platform_role, now)
         if profile is None or contact or answers:
             async with self._store.transaction():
                 if profile is None:
@@ -115,18 +116,19 @@ class PeopleService:
         _recent.set(_Recent(writes, caller, incoming.locale))
         return caller
 
-    async def _check_roles(self, profile: Profile, incoming: IncomingCommand,
+    async def _check_roles(self, profile: Profile, via: Identity | None, via_role: Role,
                            now: datetime) -> list[tuple[Identity, Role]]:
-        """Ask their own platforms about the other identities' stored roles that would lift this caller above what
-        they have anyway; returns the answers (an identity whose platform cannot say is left out, and not asked
-        again for :data:`~bot.people.roles.ROLE_RETRY`)."""
+        """Ask their own platforms about the stored roles of the identities other than ``via`` (every one when
+        nobody is calling) that would lift this person above what they have anyway (``via_role``, the settings file,
+        grants); returns the answers (an identity whose platform cannot say is left out, and not asked again for
+        :data:`~bot.people.roles.ROLE_RETRY`). Nothing for a person with one identity: its role needs no check."""
         if len(profile.identities) < 2:
             return []
         sources, _coordinated = resolve_roles((i.identity for i in profile.identities), self._config.admins,
                                               Role.OUTSIDER, profile.grants)
-        floor = max(incoming.platform_role, sources.from_settings, sources.from_grants)
+        floor = max(via_role, sources.from_settings, sources.from_grants)
         answers: list[tuple[Identity, Role]] = []
-        for identity in due_for_check(profile.identities, incoming.identity, floor, profile.role_checked_at, now):
+        for identity in due_for_check(profile.identities, via, floor, profile.role_checked_at, now):
             failed = self._unanswered.get(identity)
             if failed is not None and now - failed < ROLE_RETRY:
                 continue
@@ -162,16 +164,36 @@ class PeopleService:
 
     async def caller_for_person(self, person_id: int, via: Identity | None = None,
                                 locale: str | None = None) -> Caller:
+        """The caller view of a person by id: the dispatcher's second look at whoever is calling through ``via``,
+        or, without ``via``, a person nobody is calling as (a digest being built, a request approved, an
+        invitation). Then, as for a command (:meth:`caller_for`), each platform whose stored role would lift them is
+        asked first, its answer stored: for a person with several identities only a recently confirmed platform
+        role counts (:func:`~bot.people.roles.counted_platform_role`), and this keeps one still given fresh.
+
+        Raises ``LookupError`` for an unknown person or one with no identity."""
         recent = _recent.get()
         if (recent is not None and recent.caller.person.id == person_id and recent.locale == locale
                 and via == recent.caller.identity.identity and recent.writes == self._store.people.writes()):
             return recent.caller
-        return (await self.recipient(person_id, via=via, locale=locale)).caller
+        if via is not None:
+            return (await self.recipient(person_id, via=via, locale=locale)).caller
+        profile = await self._store.people.profile(person_id)
+        now = self._clock.now()
+        answers = [] if profile is None else await self._check_roles(profile, None, Role.OUTSIDER, now)
+        if answers:
+            async with self._store.transaction():
+                for identity, role in answers:
+                    await self._store.people.set_platform_role(identity, role, checked_at=now)
+            profile = await self._store.people.profile(person_id)
+        if profile is None:
+            raise LookupError(f"no person {person_id}")
+        return self._caller(profile, None, None)
 
     async def recipient(self, person_id: int, via: Identity | None = None,
                         locale: str | None = None) -> Recipient:
         """The same view of a person without a platform event: deliveries re-check roles with it, and render
-        in :meth:`Recipient.language_through` the identity they pick.
+        in :meth:`Recipient.language_through` the identity they pick. Asks no platform: the delivery worker asks
+        each one itself before a members-only delivery, and reads this again after.
 
         ``locale`` is the platform's language hint for ``via`` now (it wins over the one remembered for it),
         used until they choose a language. Raises ``LookupError`` for an unknown person or one with no identity.

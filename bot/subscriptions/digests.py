@@ -96,13 +96,14 @@ class DigestService:
         self._metrics.delivery_finished(NO_PLATFORM, DeliveryStatus.MISSED.value, released.rows)
         for person_id, mode, oldest in await self._store.digests.pending():
             try:
+                slot = last_slot(now, await self._zone(person_id), mode, self._config)
+                if oldest >= slot:
+                    continue
+                # Only now, for a digest that goes: its platforms may be asked what role they still give.
                 caller = await self._people.caller_for_person(person_id)
             except LookupError:  # no identity left (erased): their queue is dropped, the others go on
                 await self._store.digests.mark_digested(
                     person_id, await self._store.digests.items(person_id, mode, now), "no-recipient")
-                continue
-            slot = last_slot(now, ZoneInfo(caller.timezone), mode, self._config)
-            if oldest >= slot:
                 continue
             ids = await self._store.digests.items(person_id, mode, slot)
             lines: list[Text | str] = []
@@ -157,21 +158,31 @@ class DigestService:
                     continue
                 handled.add((person_id, mode))
                 try:
+                    zone = await self._zone(person_id)
+                    slot = last_slot(now, zone, mode, self._config)
+                    key = f"digest:{person_id}:{mode.value}:{slot.isoformat()}"
+                    # Once this slot's digest is queued, another would be ignored: build none (and ask no platform).
+                    if slot < subscription.created_at or await self._store.outbox.by_key(f"{key}:person:{person_id}"):
+                        continue
                     caller = await self._people.caller_for_person(person_id)
                 except LookupError:  # no identity left (erased): nobody to send to
-                    continue
-                slot = last_slot(now, ZoneInfo(caller.timezone), mode, self._config)
-                if slot < subscription.created_at:
                     continue
                 lines = await self._meetings.digest_lines(person_id, caller, mode)
                 if not lines:
                     continue
                 title = _("Your daily digest") if mode is DeliveryMode.DAILY else _("Your weekly digest")
                 queued += await self._notifier.to_people(
-                    [person_id], Message(title=title, body=tuple(_meeting_part(lines))),
-                    key=f"digest:{person_id}:{mode.value}:{slot.isoformat()}", kind=DeliveryKind.DIGEST,
-                    expires_at=next_slot(slot, ZoneInfo(caller.timezone), mode, self._config))
+                    [person_id], Message(title=title, body=tuple(_meeting_part(lines))), key=key,
+                    kind=DeliveryKind.DIGEST, expires_at=next_slot(slot, zone, mode, self._config))
         return queued
+
+    async def _zone(self, person_id: int) -> ZoneInfo:
+        """The zone the person's digest slots are in, read without their roles: a digest not due yet costs no
+        question to a platform. Raises ``LookupError`` for a person who is gone."""
+        person = await self._store.people.get(person_id)
+        if person is None:
+            raise LookupError(f"no person {person_id}")
+        return ZoneInfo(self._people.zone_of(person)[0])
 
 
 def _meeting_part(lines: list[Text]) -> list[Text | str]:

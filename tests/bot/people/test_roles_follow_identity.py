@@ -213,14 +213,44 @@ async def test_only_the_highest_role_that_would_count_is_asked_about(world: Worl
     assert world.roles.asked == [coordinator, MEMBER], "both fresh now"
 
 
-async def test_a_delivery_s_view_keeps_the_stored_roles(world: World) -> None:
-    """Nobody is calling: the delivery worker re-checks members-only rows against each platform itself, and a
-    person with one account must not lose their role a day after they last wrote."""
-    await linked(world, GUEST, MEMBER, Role.MEMBER)
-    person = (await world.call(GUEST)).person.id
+async def test_with_one_account_nobody_calling_keeps_the_stored_role(world: World) -> None:
+    """Nothing to compare with: the role is refreshed on contact, and the delivery worker asks before a members-only
+    DM; a member who only reads must not lose it a day after they last wrote."""
+    person = (await world.call(MEMBER, Role.MEMBER)).person.id
     world.clock.advance(days=3)
     assert (await world.people.recipient(person)).caller.role is Role.MEMBER
+    assert (await world.people.caller_for_person(person)).role is Role.MEMBER
     assert world.roles.asked == []
+
+
+async def test_nobody_calling_a_linked_role_counts_only_while_its_platform_vouches_for_it(world: World) -> None:
+    """Second review, point 5: without a caller (a digest, an approval, an invitation) the highest stored role
+    counted, however long ago its platform last gave it."""
+    await linked(world, GUEST, MEMBER, Role.MEMBER)
+    person = (await world.call(GUEST)).person.id
+    confirmed = world.clock.now()
+    world.clock.advance(hours=1)
+    assert (await world.people.caller_for_person(person)).role is Role.MEMBER, "Discord cannot say: still trusted"
+    assert world.roles.asked == [MEMBER]
+
+    world.clock.current = confirmed + ROLE_TRUSTED_FOR
+    assert (await world.people.recipient(person)).caller.role is Role.OUTSIDER, "the worker's view asks nothing"
+    assert (await world.people.caller_for_person(person)).role is Role.OUTSIDER
+    assert world.roles.asked == [MEMBER, MEMBER]
+
+    world.roles.says[MEMBER] = Role.MEMBER  # Discord answers again: confirmed, and stored as such
+    world.clock.current += ROLE_RETRY
+    assert (await world.people.caller_for_person(person)).role is Role.MEMBER
+    assert await world.checked_at(MEMBER) is not None
+    assert (await world.people.recipient(person)).caller.role is Role.MEMBER
+    world.clock.advance(minutes=1)
+    await world.people.caller_for_person(person)
+    assert world.roles.asked == [MEMBER, MEMBER, MEMBER], "confirmed a minute ago: not asked again"
+
+    world.roles.says[MEMBER] = Role.OUTSIDER  # taken away on Discord
+    world.clock.current += ROLE_CHECK_EVERY
+    assert (await world.people.caller_for_person(person)).role is Role.OUTSIDER
+    assert await world.stored(MEMBER) is Role.OUTSIDER
 
 
 async def test_contact_and_answers_record_when_the_role_was_confirmed(world: World) -> None:
