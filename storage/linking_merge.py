@@ -9,16 +9,16 @@ cascade.
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from bot.audit.about import PERSON_KEYS
+from bot.audit.about import with_person_replaced
 from bot.delivery.model import DeliveryKind
 from bot.linking.model import MergePlan
 from storage.database import Database, to_db_time
+from storage.privacy import KEY_NAMES_PERSON, person_key_globs
 
 PERSON_COLUMNS: dict[tuple[str, str], str] = {
     ("identities", "person_id"): "move",
@@ -91,6 +91,8 @@ class _Outbox:
     """Rows deleted: queued copies of something the person gets (or got) through the other side's row."""
     new_keys: dict[int, str]
     """The absorbed person's rows whose key is rewritten for the survivor."""
+    renamed: dict[str, str]
+    """The same rewrites by key: old key → new key (Discord's first-attempt records follow them)."""
     queued: int
     """The absorbed person's queued rows that move."""
 
@@ -135,6 +137,7 @@ async def _queued_split(db: Database, survivor: int, absorbed: int) -> _Outbox:
         dropped.update(row["id"] for row in by_side[loser] if row["status"] == _PENDING)
     keys = {row["dedupe_key"] for rows in sides.values() for row in rows if row["id"] not in dropped}
     new_keys: dict[int, str] = {}
+    renamed: dict[str, str] = {}
     queued = 0
     for row in sides[absorbed]:
         if row["id"] in dropped:
@@ -143,8 +146,9 @@ async def _queued_split(db: Database, survivor: int, absorbed: int) -> _Outbox:
         key = rewritten_key(row["dedupe_key"], absorbed, survivor)
         if key != row["dedupe_key"] and key not in keys and not row["uncertain"] and row["status"] != _SENDING:
             new_keys[row["id"]] = key
+            renamed[row["dedupe_key"]] = key
             keys.add(key)
-    return _Outbox(sorted(dropped), new_keys, queued)
+    return _Outbox(sorted(dropped), new_keys, renamed, queued)
 
 
 async def _digest_keys(db: Database, survivor: int, absorbed: int, new_keys: dict[int, str]) -> dict[str, str]:
@@ -169,18 +173,19 @@ async def _digest_keys(db: Database, survivor: int, absorbed: int, new_keys: dic
     return found
 
 
-def _repointed(value: str | None, absorbed: int, survivor: int) -> str | None:
-    """An audit value with the absorbed person's id in its person keys (:data:`bot.audit.about.PERSON_KEYS`)
-    replaced by the survivor's; anything else as it is."""
-    try:
-        document: Any = json.loads(value) if value else None
-    except ValueError:
-        return value
-    if not isinstance(document, dict):
-        return value
-    changed = {key: survivor if key in PERSON_KEYS and item == absorbed and not isinstance(item, bool) else item
-               for key, item in document.items()}
-    return value if changed == document else json.dumps(changed, ensure_ascii=False, sort_keys=True)
+async def _follow_send_attempts(db: Database, absorbed: int, renamed: dict[str, str]) -> None:
+    """Discord's first-attempt records (``discord_send_attempts``, by delivery key) follow the keys the merge
+    rewrote — an existing record under the new key keeps the earlier time, which only makes a retry read the
+    conversation back before posting — so a later erasure of the merged person finds them by its id. The absorbed
+    person's records whose delivery is gone (a dropped duplicate, a pruned row) go: they would name nobody left."""
+    for old, new in renamed.items():
+        await db.execute(
+            "INSERT INTO discord_send_attempts (delivery_key, first_at) SELECT ?, first_at FROM discord_send_attempts"
+            " WHERE delivery_key = ? ON CONFLICT (delivery_key) DO UPDATE"
+            " SET first_at = MIN(discord_send_attempts.first_at, excluded.first_at)", (new, old))
+        await db.execute("DELETE FROM discord_send_attempts WHERE delivery_key = ?", (old,))
+    await db.execute(f"DELETE FROM discord_send_attempts WHERE {KEY_NAMES_PERSON}"
+                     " AND delivery_key NOT IN (SELECT dedupe_key FROM deliveries)", person_key_globs(absorbed))
 
 
 async def _repoint_audit(db: Database, survivor: int, absorbed: int) -> None:
@@ -191,8 +196,8 @@ async def _repoint_audit(db: Database, survivor: int, absorbed: int) -> None:
     for row in rows:
         subject = f"person:{survivor}" if row["subject"] == f"person:{absorbed}" else row["subject"]
         await db.execute("UPDATE audit_log SET subject = ?, before = ?, after = ?, about_id = ? WHERE id = ?",
-                         (subject, _repointed(row["before"], absorbed, survivor),
-                          _repointed(row["after"], absorbed, survivor), survivor, row["id"]))
+                         (subject, with_person_replaced(row["before"], absorbed, survivor),
+                          with_person_replaced(row["after"], absorbed, survivor), survivor, row["id"]))
 
 
 async def plan(db: Database, survivor: int, absorbed: int) -> MergePlan:
@@ -304,6 +309,7 @@ async def merge(db: Database, survivor: int, absorbed: int, now: datetime) -> Me
         for row_id, key in outbox.new_keys.items():
             await db.execute("UPDATE deliveries SET dedupe_key = ? WHERE id = ?", (key, row_id))
         await db.execute("UPDATE deliveries SET person_id = ? WHERE person_id = ?", (s, a))
+        await _follow_send_attempts(db, a, outbox.renamed)
         for table, column in _REPOINTED:
             await db.execute(f"UPDATE {table} SET {column} = ? WHERE {column} = ?", (s, a))
         await _repoint_audit(db, s, a)

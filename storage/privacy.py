@@ -14,7 +14,7 @@ from typing import Any
 
 import aiosqlite
 
-from bot.audit.about import PERSON_KEYS
+from bot.audit.about import with_person_replaced
 from bot.i18n import text_to_json
 from bot.privacy.model import (
     ERASED_SUBJECT,
@@ -46,6 +46,19 @@ FINISHED = "('sent', 'failed', 'skipped', 'missed', 'cancelled')"
 NAME_PARAMS = frozenset({"person", "inviter", "name", "author", "requester"})
 """The message parameters that carry a person's name: only these are scrubbed (a display name may also be a
 topic's slug or any word, which other parameters carry for their own meaning)."""
+
+
+def person_key_globs(person_id: int) -> tuple[str, ...]:
+    """GLOB patterns of every outbox key that names ``person_id`` by its shape, so that a key whose delivery row is
+    gone (pruned, or dropped by a merge) is still found: every key the outbox writes for a person
+    ("…:person:<id>", bot/delivery/notify.py), an announcement's copy pinned to a platform
+    ("ann:<n>:copy:<platform>:<id>", :func:`bot.delivery.model.copy_key`) and a digest's ("digest:<id>:…",
+    bot/subscriptions/digests.py)."""
+    return (f"*:person:{person_id}", f"*:person:{person_id}:*", f"ann:*:copy:*:{person_id}", f"digest:{person_id}:*")
+
+
+KEY_NAMES_PERSON = "(delivery_key GLOB ? OR delivery_key GLOB ? OR delivery_key GLOB ? OR delivery_key GLOB ?)"
+"""A ``discord_send_attempts`` condition: the key has one of :func:`person_key_globs`' shapes (its four values)."""
 
 
 class SqlitePrivacy:
@@ -181,16 +194,12 @@ class SqlitePrivacy:
                 await db.execute(f"UPDATE {table} SET {column} = NULL WHERE {column} = ?", (person_id,))
             await _scrub_audit(db, person_id)
             # Discord's first-attempt records of messages to them (keyed by the delivery), before their delivery
-            # rows go; a key whose row retention already pruned is found by its shape: every key the outbox
-            # writes for a person ("…:person:<id>", bot/delivery/notify.py), an announcement's copy pinned to a
-            # platform ("ann:<n>:copy:<platform>:<id>", bot.delivery.model.copy_key) and a digest's
-            # ("digest:<id>:…", bot/subscriptions/digests.py).
+            # rows go; a key whose row is gone is found by its shape. A merge gave the records of the absorbed
+            # person's rows their new keys, and deleted those of rows it dropped (storage/linking_merge.py).
             await db.execute(
                 "DELETE FROM discord_send_attempts WHERE delivery_key IN"
-                " (SELECT dedupe_key FROM deliveries WHERE person_id = ?) OR delivery_key GLOB ?"
-                " OR delivery_key GLOB ? OR delivery_key GLOB ? OR delivery_key GLOB ?",
-                (person_id, f"*:person:{person_id}", f"*:person:{person_id}:*", f"ann:*:copy:*:{person_id}",
-                 f"digest:{person_id}:*"))
+                f" (SELECT dedupe_key FROM deliveries WHERE person_id = ?) OR {KEY_NAMES_PERSON}",
+                (person_id, *person_key_globs(person_id)))
             await _keep_finished_counts(db, person_id)
             addresses = [row["external_id"] for row in identities if row["platform"] == EMAIL]
             for address in addresses:
@@ -226,22 +235,8 @@ async def _scrub_audit(db: Database, person_id: int) -> None:
     for row in rows:
         subject = ERASED_SUBJECT if row["subject"] == f"person:{person_id}" else row["subject"]
         await db.execute("UPDATE audit_log SET subject = ?, before = ?, after = ?, about_id = NULL WHERE id = ?",
-                         (subject, _without(row["before"], person_id), _without(row["after"], person_id), row["id"]))
-
-
-def _without(value: str | None, person_id: int) -> str | None:
-    """An audit value with ``person_id`` gone from its person keys (:data:`bot.audit.about.PERSON_KEYS`)."""
-    if not value:
-        return value
-    try:
-        document = json.loads(value)
-    except ValueError:
-        return value
-    if not isinstance(document, dict):
-        return value
-    changed = {key: None if key in PERSON_KEYS and item == person_id and not isinstance(item, bool) else item
-               for key, item in document.items()}
-    return value if changed == document else json.dumps(changed, ensure_ascii=False, sort_keys=True)
+                         (subject, with_person_replaced(row["before"], person_id, None),
+                          with_person_replaced(row["after"], person_id, None), row["id"]))
 
 
 async def _keep_finished_counts(db: Database, person_id: int) -> None:

@@ -65,3 +65,21 @@ def about(subject: str, before: str | None, after: str | None) -> About:
         if found is not None:
             return About(person_id=found)
     return About()
+
+
+def with_person_replaced(value: str | None, person_id: int, replacement: int | None) -> str | None:
+    """An audit value (``before`` / ``after``) with ``person_id`` in its person keys (:data:`PERSON_KEYS`)
+    replaced by ``replacement``: the survivor's id when two people are linked, ``None`` when one is erased. Any
+    other value, or one that names nobody, comes back as it is (not re-serialised), so untouched entries stay
+    byte for byte what was written."""
+    if not value:
+        return value
+    try:
+        document: Any = json.loads(value)
+    except ValueError:
+        return value
+    if not isinstance(document, dict):
+        return value
+    changed = {key: replacement if key in PERSON_KEYS and item == person_id and not isinstance(item, bool) else item
+               for key, item in document.items()}
+    return value if changed == document else json.dumps(changed, ensure_ascii=False, sort_keys=True)

@@ -19,6 +19,8 @@ from bot.messages import Message
 from bot.model import Identity
 from storage.database import Database, to_db_time
 from storage.linking_merge import PERSON_COLUMNS, UNKEYED_PERSON_COLUMNS
+from storage.privacy import SqlitePrivacy
+from storage.send_attempts import SqliteSendAttempts
 from storage.store import SqliteStore
 
 T0 = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
@@ -375,3 +377,43 @@ async def test_the_absorbed_side_s_announcement_copies_follow_its_counted_row(wo
     assert sorted(await _all(w.db, "SELECT dedupe_key, kind FROM deliveries WHERE person_id = ?", s)) == [
         (f"ann:1:person:{s}", "announcement"), (f"ann:2:copy:email:{s}", "announcement-copy"),
         (f"ann:2:person:{s}", "announcement")]
+
+
+async def _attempts(db: Database) -> dict[str, str]:
+    return {row["delivery_key"]: row["first_at"]
+            for row in await db.fetch_all("SELECT delivery_key, first_at FROM discord_send_attempts")}
+
+
+async def test_discord_s_first_attempt_records_follow_the_merge_so_erasure_finds_them(world: World) -> None:
+    """Second review, point 4: the merge renamed the absorbed person's outbox keys but not Discord's first-attempt
+    records kept by those keys, so the merged person's ``forget me`` (by the survivor's id and keys) left records
+    naming both ids."""
+    w = world
+    s, a, other = w.s, w.a, w.other
+    await _announcements(w, 3)
+    await _delivery(w.store, f"note:9:person:{a}", a, "sent")  # renamed: its record follows
+    await _delivery(w.store, f"rem:5:person:{a}", a, "sending")  # keeps its key, and its record
+    await _delivery(w.store, f"ann:1:person:{s}", s, "sent", kind=DeliveryKind.ANNOUNCEMENT, announcement=1)
+    await _delivery(w.store, f"ann:1:person:{a}", a, "pending", kind=DeliveryKind.ANNOUNCEMENT, announcement=1)
+    await _delivery(w.store, f"ann:2:person:{s}", s, "pending", kind=DeliveryKind.ANNOUNCEMENT, announcement=2)
+    await _delivery(w.store, f"ann:2:person:{a}", a, "sent", kind=DeliveryKind.ANNOUNCEMENT, announcement=2)
+    await _delivery(w.store, f"rem:6:person:{other}", other, "sent")
+    early, late = T0 - timedelta(hours=1), T0
+    attempts = {f"note:9:person:{a}": late, f"rem:5:person:{a}": late,
+                f"ann:1:person:{a}": late,  # the dropped duplicate's: goes
+                f"ann:2:person:{s}": late,  # the dropped survivor row's key, now the absorbed row's: the earlier stays
+                f"ann:2:person:{a}": early,
+                f"old:person:{a}": late, f"ann:3:copy:discord:{a}": late,  # rows retention pruned: go
+                f"rem:6:person:{other}": late}
+    for key, at in attempts.items():
+        await SqliteSendAttempts(w.db).first_attempt(key, at)
+
+    plan = await w.store.links.merge(s, a, T0)
+    assert plan.duplicates == 2
+    assert await _attempts(w.db) == {
+        f"note:9:person:{s}": to_db_time(late), f"rem:5:person:{a}": to_db_time(late),
+        f"ann:2:person:{s}": to_db_time(early), f"rem:6:person:{other}": to_db_time(late)}
+
+    erased = await SqlitePrivacy(w.db).erase(s, T0)
+    assert erased is not None
+    assert await _attempts(w.db) == {f"rem:6:person:{other}": to_db_time(late)}, "nothing names either of them"
