@@ -88,5 +88,5 @@ class RunningRoles:
         try:
             return await adapter.current_role(identity.external_id)
         except Exception as error:  # an adapter that let a network error through: the platform cannot say
-            log.warning("%s could not say the role of %s (%s)", identity.platform, identity, type(error).__name__)
+            log.warning("%s could not say the role of a linked account (%s)", identity.platform, type(error).__name__)
             return None

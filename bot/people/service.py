@@ -148,7 +148,8 @@ class PeopleService:
             async with asyncio.timeout(ROLE_CHECK_SECONDS):
                 return await self._roles.current_role(identity)
         except TimeoutError:
-            log.warning("asking %s for the role of %s took over %g s", identity.platform, identity, ROLE_CHECK_SECONDS)
+            log.warning("asking %s for the role of a linked account took over %g s", identity.platform,
+                        ROLE_CHECK_SECONDS)
             return None
 
     @staticmethod
