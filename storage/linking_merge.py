@@ -202,6 +202,11 @@ async def _repoint_audit(db: Database, survivor: int, absorbed: int) -> None:
 
 async def plan(db: Database, survivor: int, absorbed: int) -> MergePlan:
     """What :func:`merge` would do now, read in one go; raises ``LookupError`` for an unknown person."""
+    return await _plan(db, survivor, absorbed, await _queued_split(db, survivor, absorbed))
+
+
+async def _plan(db: Database, survivor: int, absorbed: int, outbox: _Outbox) -> MergePlan:
+    """:func:`plan` with the outbox split already read (the merge reads it once and acts on it)."""
     people = await db.fetch_all("SELECT * FROM people WHERE id IN (?, ?)", (survivor, absorbed))
     by_id = {row["id"]: row for row in people}
     if survivor not in by_id or absorbed not in by_id or survivor == absorbed:
@@ -209,7 +214,6 @@ async def plan(db: Database, survivor: int, absorbed: int) -> MergePlan:
     s, a = (survivor, absorbed)
     platforms = "SELECT DISTINCT platform FROM identities WHERE person_id = ? ORDER BY platform"
     both_follow = "SELECT topic_id FROM subscriptions WHERE person_id IN (?, ?)"
-    outbox = await _queued_split(db, s, a)
     public = await _column(db, "SELECT DISTINCT t.slug FROM topics t WHERE t.visibility = 'public' AND t.id IN"
                                " (SELECT topic_id FROM subscriptions WHERE person_id IN (?, ?) UNION SELECT topic_id"
                                " FROM subscription_requests WHERE person_id IN (?, ?))", (s, a, s, a))
@@ -252,8 +256,8 @@ async def merge(db: Database, survivor: int, absorbed: int, now: datetime) -> Me
     """Carry out :func:`plan` in one transaction (joining the caller's) and delete the absorbed person."""
     s, a = survivor, absorbed
     async with db.transaction():
-        done = await plan(db, s, a)
         outbox = await _queued_split(db, s, a)
+        done = await _plan(db, s, a, outbox)
         digest_keys = await _digest_keys(db, s, a, outbox.new_keys)
         # Settings: the confirming side's where set, else the other's; the name stays the survivor's. Before the
         # identities move: moving them clears a preferred platform they leave (migration 0020).

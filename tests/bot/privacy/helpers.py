@@ -28,12 +28,18 @@ async def member_with_history(h: Harness) -> int:
     await say(h, MEMBER, "subscribe whrd-safety")  # approval: a request, and a notice naming them
     await say(h, OTHER, "subscribe disinformation")
     await say(h, MEMBER, "rsvp 1 yes")
+    announcement = await announce_as_member(h, "Field notes from the member")
+    await h.app.run_due()
+    return announcement
+
+
+async def announce_as_member(h: Harness, text: str) -> int:
+    """:data:`MEMBER`, made coordinator of disinformation, announces ``text`` there (with ``when:`` if the text
+    says so) and confirms; returns the announcement's id."""
     await h.say("demo-admin", f"role grant test:{MEMBER} coordinator disinformation")
-    preview = await h.say(MEMBER, "announce new disinformation Field notes from the member", platform="test",
-                          platform_role=Role.MEMBER)
+    preview = await h.say(MEMBER, f"announce new disinformation {text}", platform="test", platform_role=Role.MEMBER)
     confirm = next(a.command for a in preview.message.actions if a.command.startswith("announce confirm"))
     await say(h, MEMBER, confirm)
-    await h.app.run_due()
     return int(confirm.rsplit(" ", 1)[1])
 
 

@@ -15,7 +15,7 @@ from bot.privacy.model import ERASED_SUBJECT
 from storage.database import Database
 from storage.linking_merge import rewritten_key
 from storage.send_attempts import SqliteSendAttempts
-from tests.bot.privacy.helpers import MEMBER, OTHER, member_with_history, say
+from tests.bot.privacy.helpers import MEMBER, OTHER, announce_as_member, member_with_history, say
 from tests.support import Harness
 
 PERSON_COLUMNS = {"person_id", "author_id", "actor_id", "granted_by", "decided_by", "invited_by", "added_by",
@@ -81,11 +81,7 @@ async def test_the_button_erases_and_no_table_names_them_afterwards(h: Harness) 
 async def test_what_they_wrote_still_goes_out_signed_by_a_former_member(h: Harness) -> None:
     await say(h, OTHER, "subscribe disinformation")
     await say(h, MEMBER, "whoami")
-    await h.say("demo-admin", f"role grant test:{MEMBER} coordinator disinformation")
-    preview = await h.say(MEMBER, "announce new disinformation Still worth reading", platform="test",
-                          platform_role=Role.MEMBER)
-    confirm = next(a.command for a in preview.message.actions if a.command.startswith("announce confirm"))
-    await say(h, MEMBER, confirm)
+    await announce_as_member(h, "Still worth reading")
     assert await say(h, MEMBER, "forget me confirm") == ERASED  # typed: no button needed
 
     await h.app.run_due()
@@ -124,11 +120,7 @@ async def test_two_confirms_at_once_answer_like_two_in_a_row(h: Harness) -> None
 async def test_a_scheduled_announcement_of_an_erased_author_goes_out_later(h: Harness) -> None:
     await say(h, OTHER, "subscribe disinformation")
     await say(h, MEMBER, "whoami")
-    await h.say("demo-admin", f"role grant test:{MEMBER} coordinator disinformation")
-    preview = await h.say(MEMBER, "announce new disinformation Read this tomorrow when:in 2h", platform="test",
-                          platform_role=Role.MEMBER)
-    confirm = next(a.command for a in preview.message.actions if a.command.startswith("announce confirm"))
-    await say(h, MEMBER, confirm)
+    announcement_id = await announce_as_member(h, "Read this tomorrow when:in 2h")
     person_id = await _person_id(h, MEMBER)
     assert await say(h, MEMBER, "forget me confirm") == ERASED
 
@@ -136,7 +128,7 @@ async def test_a_scheduled_announcement_of_an_erased_author_goes_out_later(h: Ha
     await h.app.run_due()
     (copy,) = h.adapter.dms_to(OTHER)
     assert copy.footer is not None and "From a former member" in copy.footer
-    announcement = await h.app.store.announcements.get(int(confirm.rsplit(" ", 1)[1]))
+    announcement = await h.app.store.announcements.get(announcement_id)
     assert announcement is not None and announcement.state.value == "sent"
     assert await rows_naming(h, person_id, {MEMBER}) == []
     reports = [d for d in await h.app.store.outbox.by_kind(DeliveryKind.REPORT) if d.announcement_id == announcement.id]
