@@ -31,7 +31,7 @@ from adapters.web.prometheus import PrometheusMetrics
 from adapters.web.server import SiteAddress
 from app.commands import all_commands, autocomplete, bound_commands
 from app.demo.coalition import is_empty, load_demo
-from app.instance import AlreadyRunning, single_instance
+from app.instance import AlreadyRunning, open_storage, single_instance
 from app.services import PreferredPlatforms, RunningRoles, Services, link_service
 from app.settings import DeliverySettings, Settings
 from app.web import build_web, listen, printer, public_service
@@ -204,8 +204,7 @@ async def build_app(settings: Settings, *, clock: Clock | None = None, console_o
                     ) -> AsyncIterator[App]:
     clock = clock or SystemClock()
     async with AsyncExitStack() as stack:
-        stack.enter_context(single_instance(settings.storage.path))
-        db = await stack.enter_async_context(Database.open(settings.storage.path))
+        db = await stack.enter_async_context(open_storage(settings.storage))
         store = SqliteStore(db)
         translator = Translator.load()
         config = settings.core_config()

@@ -111,7 +111,7 @@ async def _import_resources(settings: Settings, path: Path) -> int:
     except UserError as error:
         print(f"{path}: {translator.render(error.message, language)}", file=sys.stderr)  # noqa: T201
         return 2
-    async with Database.open(settings.storage.path) as db:
+    async with Database.open(settings.storage.target) as db:
         report = await import_resources(SqliteStore(db), rows, SystemClock().now(), default_language=language,
                                         source=path.name)
     print(report.render(translator, language))  # noqa: T201
@@ -119,7 +119,7 @@ async def _import_resources(settings: Settings, path: Path) -> int:
 
 
 async def _migrate(settings: Settings) -> list[str]:
-    async with Database.open(settings.storage.path, migrate=False) as db:
+    async with Database.open(settings.storage.target, migrate=False) as db:
         return await db.migrate()
 
 

@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+
+from app.settings import StorageSettings
+from storage.database import Database
+
+SOLE_PROCESS_LOCK = 0x636F6131  # PostgreSQL: the advisory lock the one bot process on a database holds
 
 
 class AlreadyRunning(RuntimeError):
@@ -32,3 +37,18 @@ def single_instance(database: Path) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+@contextlib.asynccontextmanager
+async def open_storage(storage: StorageSettings) -> AsyncIterator[Database]:
+    """The database, held by this process alone: SQLite by a lock file beside it, PostgreSQL by a session
+    advisory lock (released by the server when this process's connection ends, a crash included)."""
+    with contextlib.ExitStack() as stack:
+        if not storage.is_postgres:
+            stack.enter_context(single_instance(storage.path if storage.url is None else Path(storage.target)))
+        async with Database.open(storage.target) as db:
+            from storage.postgres_database import PostgresDatabase
+
+            if isinstance(db, PostgresDatabase) and not await db.try_session_lock(SOLE_PROCESS_LOCK):
+                raise AlreadyRunning("another coalition-bot process is using this PostgreSQL database")
+            yield db

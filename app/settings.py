@@ -33,7 +33,37 @@ _settings_file: ContextVar[Path] = ContextVar("settings_file", default=DEFAULT_S
 
 
 class StorageSettings(BaseModel):
+    """Where the coalition's data lives: a SQLite file (the default) or a PostgreSQL database.
+
+    ``url`` wins when set: ``postgresql://user:password@host/dbname`` (several processes may share it), or
+    ``sqlite:///relative/file.db`` / ``sqlite:////absolute/file.db``. Unset, ``path`` names the SQLite file
+    (``BOT_STORAGE__PATH`` keeps working).
+    """
+
     path: Path = Path("data/coalition.db")
+    url: SecretStr | None = None
+    """A secret: a PostgreSQL URL may carry a password. Never logged."""
+
+    @field_validator("url")
+    @classmethod
+    def _known_scheme(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().startswith(
+                ("postgresql://", "postgres://", "sqlite:///")):
+            raise ValueError("storage url must start with postgresql:// or sqlite:///")
+        return value
+
+    @property
+    def target(self) -> Path | str:
+        """What :meth:`storage.database.Database.open` takes: a SQLite path or a PostgreSQL URL."""
+        if self.url is None:
+            return self.path
+        url = self.url.get_secret_value()
+        # sqlite:///data/x.db is relative, sqlite:////srv/x.db absolute (as SQLAlchemy reads them).
+        return Path(url.removeprefix("sqlite:///")) if url.startswith("sqlite:///") else url
+
+    @property
+    def is_postgres(self) -> bool:
+        return isinstance(self.target, str)
 
 
 class ConsoleSettings(BaseModel):

@@ -14,7 +14,8 @@ class SqliteActionTokens:
         self._db = db
 
     async def remember(self, token: str, command: str, now: datetime) -> None:
-        await self._db.execute("INSERT OR IGNORE INTO action_tokens (token, command, created_at) VALUES (?, ?, ?)",
+        await self._db.execute("INSERT INTO action_tokens (token, command, created_at) VALUES (?, ?, ?)"
+                               " ON CONFLICT DO NOTHING",
                                (token, command, to_db_time(now)))
 
     async def command_for(self, token: str) -> str | None:

@@ -5,13 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-import aiosqlite
-
 from bot.announcements.model import Announcement, AnnouncementState
 from bot.announcements.store import Audience, FanOutChunk
 from bot.delivery.model import DeliveryKind
 from bot.subscriptions.model import DeliveryMode
-from storage.database import Database, from_db_time, opt_time, to_db_time
+from storage.database import Database, Row, from_db_time, opt_time, to_db_time
 from storage.public_ids import new_public_id
 
 # Whether identity ``{i}`` may carry an announcement of topic ``t``: email carries public topics only.
@@ -49,7 +47,7 @@ _DM_ROWS = (
 )
 
 
-def _announcement(row: aiosqlite.Row) -> Announcement:
+def _announcement(row: Row) -> Announcement:
     return Announcement(
         id=row["id"], topic_id=row["topic_id"], author_id=row["author_id"], text=row["text"],
         state=AnnouncementState(row["state"]), send_at=opt_time(row["send_at"]),

@@ -5,11 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from aiosqlite import Row
-
 from bot.audit import AuditAction, AuditEntry, AuditFilter, parse_action
 from bot.audit.about import about
-from storage.database import Database, from_db_time, to_db_time
+from storage.database import Database, Row, from_db_time, to_db_time
 
 # The subjects that belong to a topic besides the topic's own slug: its announcements, meetings, join
 # requests and resources, each an indexed lookup of ``audit_log_subject`` (migration 0017).

@@ -18,7 +18,7 @@ class SqliteChannels:
                    now: datetime) -> None:
         async with self._db.transaction():
             await self._db.execute(
-                "DELETE FROM channel_bindings WHERE purpose = ? AND IFNULL(topic_id, 0) = ? AND platform = ?",
+                "DELETE FROM channel_bindings WHERE purpose = ? AND COALESCE(topic_id, 0) = ? AND platform = ?",
                 (purpose, topic_id or 0, platform))
             await self._db.insert(
                 "INSERT INTO channel_bindings (purpose, topic_id, platform, channel_id, created_at)"
@@ -26,6 +26,6 @@ class SqliteChannels:
 
     async def bound(self, purpose: ChannelPurpose, topic_id: int | None) -> list[ChannelBinding]:
         rows = await self._db.fetch_all(
-            "SELECT platform, channel_id FROM channel_bindings WHERE purpose = ? AND IFNULL(topic_id, 0) = ?"
+            "SELECT platform, channel_id FROM channel_bindings WHERE purpose = ? AND COALESCE(topic_id, 0) = ?"
             " ORDER BY platform", (purpose, topic_id or 0))
         return [ChannelBinding(row["platform"], row["channel_id"]) for row in rows]

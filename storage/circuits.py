@@ -9,13 +9,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-import aiosqlite
-
 from bot.delivery.outcomes import PlatformCircuit
-from storage.database import Database, opt_time, to_db_time
+from storage.database import Database, Row, opt_time, to_db_time
 
 
-def _circuit(row: aiosqlite.Row) -> PlatformCircuit:
+def _circuit(row: Row) -> PlatformCircuit:
     return PlatformCircuit(platform=row["platform"], failures=int(row["failures"]),
                            opened_at=opt_time(row["opened_at"]), retry_at=opt_time(row["retry_at"]),
                            reason=row["reason"])

@@ -1,9 +1,15 @@
-"""One aiosqlite connection with WAL, foreign keys, versioned migrations and serialised write transactions.
+"""What every storage engine shares: serialised write transactions, after-commit callbacks, versioned migrations.
 
-Why one connection and a lock: the bot is a single process; SQLite allows one writer anyway, and a
-transaction that reads and then writes must take the write lock up front (``BEGIN IMMEDIATE``) or it fails
-with SQLITE_BUSY_SNAPSHOT. Coroutines share the connection, so the lock also keeps one coroutine's
-statements out of another's transaction.
+Two engines implement it: :class:`storage.sqlite_database.SqliteDatabase` (one aiosqlite connection with WAL,
+the default) and :class:`storage.postgres_database.PostgresDatabase` (PostgreSQL through psycopg 3, for several
+processes on one database). :meth:`Database.open` picks one from the storage URL. The repositories keep one body
+of SQL (``?`` placeholders, the subset both engines agree on) and ask :attr:`Database.dialect` only where the two
+differ (full-text search, a few functions).
+
+Why one connection and a lock: a transaction that reads and then writes must not interleave with another
+coroutine's statements on the same connection, and it must take the write lock up front (SQLite:
+``BEGIN IMMEDIATE``; PostgreSQL: a transaction-level advisory lock, which also serialises the writers of every
+other process on the database).
 """
 
 from __future__ import annotations
@@ -13,20 +19,31 @@ import contextlib
 import contextvars
 import logging
 import re
-import sqlite3
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from abc import ABC, abstractmethod
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
-from typing import Any
-
-import aiosqlite
-
-from bot.resources.model import fold
+from typing import Any, ClassVar, Literal, Protocol
 
 MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
+POSTGRES_SCHEMES = ("postgresql://", "postgres://")
+
+Dialect = Literal["sqlite", "postgresql"]
+
+
+class Row(Protocol):
+    """A result row: by position or by column name (``sqlite3.Row`` and the PostgreSQL engine's rows)."""
+
+    def __getitem__(self, key: Any, /) -> Any: ...
+
+    def keys(self) -> list[str]: ...
+
+    def __len__(self) -> int: ...
+
+    def __iter__(self) -> Iterator[Any]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,75 +74,100 @@ def opt_time(value: str | None) -> datetime | None:
     return from_db_time(value) if value is not None else None
 
 
-def _fold_or_null(text: str | None) -> str | None:
-    return None if text is None else fold(text)
+def is_postgres_url(target: Path | str) -> bool:
+    return str(target).startswith(POSTGRES_SCHEMES)
 
 
-def available_migrations() -> list[tuple[int, str, str]]:
-    """(version, file name, SQL) for every migration shipped with the package, in order."""
+def available_migrations(dialect: Dialect = "sqlite") -> list[tuple[int, str, str]]:
+    """(version, file name, SQL) for every migration shipped for ``dialect``, in order.
+
+    SQLite's start at 1. PostgreSQL's start with a baseline that builds the schema of its version from nothing
+    (the engine arrived at that version); from there both engines get one file per version, with the same number.
+    """
+    package = "storage.migrations" if dialect == "sqlite" else "storage.migrations.postgresql"
     found = []
-    for entry in resources.files("storage.migrations").iterdir():
+    for entry in resources.files(package).iterdir():
         match = MIGRATION_NAME.match(entry.name)
         if match:
             found.append((int(match.group(1)), entry.name, entry.read_text(encoding="utf-8")))
     found.sort()
     versions = [version for version, _, _ in found]
-    if versions != list(range(1, len(versions) + 1)):
-        raise RuntimeError(f"migrations must be numbered 1..n without gaps, found {versions}")
+    first = 1 if dialect == "sqlite" else (versions[0] if versions else 1)
+    if versions != list(range(first, first + len(versions))):
+        raise RuntimeError(f"{dialect} migrations must be numbered without gaps, found {versions}")
     return found
 
 
-class Database:
-    """Owns the connection. Use ``async with Database.open(path) as db``; it is always closed."""
+class Database(ABC):
+    """Owns the connection. Use ``async with Database.open(path_or_url) as db``; it is always closed."""
 
-    def __init__(self, connection: aiosqlite.Connection) -> None:
-        self._conn = connection
+    dialect: ClassVar[Dialect]
+    _driver_errors: ClassVar[tuple[type[BaseException], ...]]
+
+    def __init__(self) -> None:
         self._write_lock = asyncio.Lock()
         self._commits_in_doubt = 0
         self._writes = 0
 
-    @classmethod
+    @staticmethod
     @asynccontextmanager
-    async def open(cls, path: Path | str, *, migrate: bool = True,
+    async def open(target: Path | str, *, migrate: bool = True,
                    target_version: int | None = None) -> AsyncIterator[Database]:
-        if str(path) != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-        conn = await aiosqlite.connect(str(path), isolation_level=None)
-        try:
-            conn.row_factory = aiosqlite.Row
-            await conn.execute("PRAGMA journal_mode=WAL")
-            await conn.execute("PRAGMA foreign_keys=ON")
-            # WAL + NORMAL survives an application crash (what the outbox guards against); only a power
-            # loss can lose the last commits, and it costs an fsync per commit less.
-            await conn.execute("PRAGMA synchronous=NORMAL")
-            await conn.execute("PRAGMA busy_timeout=5000")
-            # The resource index stores text folded by the application; a migration that changes the folding
-            # refolds the stored copies with the very same function.
-            await conn.create_function("fold_for_search", 1, _fold_or_null, deterministic=True)
-            db = cls(conn)
-            if migrate:
-                await db.migrate(target_version)
-            yield db
-        finally:
-            await conn.close()
+        """SQLite for a path (the default), PostgreSQL for a ``postgresql://`` URL."""
+        if is_postgres_url(target):
+            from storage.postgres_database import PostgresDatabase
+            async with PostgresDatabase.connect(str(target), migrate=migrate,
+                                                target_version=target_version) as pg:
+                yield pg
+        else:
+            from storage.sqlite_database import SqliteDatabase
+            async with SqliteDatabase.connect(target, migrate=migrate, target_version=target_version) as lite:
+                yield lite
 
-    async def schema_version(self) -> int:
-        row = await self.fetch_one("PRAGMA user_version")
-        return int(row[0]) if row else 0
+    @abstractmethod
+    async def schema_version(self) -> int: ...
+
+    @abstractmethod
+    async def _apply_migration(self, version: int, sql: str) -> None:
+        """Run one migration's statements and record ``version``, inside the open transaction."""
 
     async def migrate(self, target_version: int | None = None) -> list[str]:
         """Apply pending migrations, each in its own transaction; returns the names applied."""
         applied = []
-        current = await self.schema_version()
-        for version, name, sql in available_migrations():
-            if version <= current or (target_version is not None and version > target_version):
+        for version, name, sql in available_migrations(self.dialect):
+            if target_version is not None and version > target_version:
                 continue
             async with self.transaction():
-                for statement in _split_sql(sql):
-                    await self._conn.execute(statement)
-                await self._conn.execute(f"PRAGMA user_version = {version}")
+                # Read inside the write transaction: another process may have migrated meanwhile.
+                if version <= await self.schema_version():
+                    continue
+                await self._apply_migration(version, sql)
             applied.append(name)
         return applied
+
+    # The engine's primitives. Each is one round trip; the base class decides when they run.
+    @abstractmethod
+    async def _begin(self) -> None: ...
+
+    @abstractmethod
+    async def _commit(self) -> None: ...
+
+    @abstractmethod
+    async def _rollback(self) -> None: ...
+
+    @abstractmethod
+    async def _run(self, sql: str, params: Sequence[Any]) -> int:
+        """Run one write statement; the number of rows it changed."""
+
+    @abstractmethod
+    async def _run_insert(self, sql: str, params: Sequence[Any]) -> int:
+        """Run one INSERT into a table keyed by ``id``; the new row's id."""
+
+    @abstractmethod
+    async def _run_many(self, sql: str, rows: Iterable[Sequence[Any]]) -> None: ...
+
+    @abstractmethod
+    async def fetch_all(self, sql: str, params: Sequence[Any] = ()) -> list[Row]: ...
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[None]:
@@ -137,31 +179,31 @@ class Database:
             opened = _OpenTransaction(asyncio.current_task(), [])
             token = _open_transaction.set(opened)
             try:
-                await self._conn.execute("BEGIN IMMEDIATE")
+                await self._begin()
             except BaseException:
-                # Cancelled while BEGIN ran in aiosqlite's thread (a shutdown): it may have begun, and a
-                # transaction left open makes every later BEGIN fail. The ROLLBACK queues behind it.
+                # Cancelled while BEGIN ran (a shutdown): it may have begun, and a transaction left open makes
+                # every later BEGIN fail. The ROLLBACK queues behind it.
                 _open_transaction.reset(token)
-                with contextlib.suppress(sqlite3.Error):
-                    await self._conn.execute("ROLLBACK")  # "no transaction is active" when it did not begin
+                with contextlib.suppress(*self._driver_errors):
+                    await self._rollback()  # "no transaction is active" when it did not begin
                 raise
             try:
                 yield
             except BaseException:
                 self._writes += 1  # what was read meanwhile may show rows that are now gone
-                await self._conn.execute("ROLLBACK")
+                await self._rollback()
                 raise
             else:
                 self._writes += 1
                 try:
-                    await self._conn.execute("COMMIT")
+                    await self._commit()
                 except BaseException:
                     # Cancelled or failed while committing: the rows may be in or not, so what mirrors them
                     # can no longer trust its deltas (see commits_in_doubt). A failed COMMIT (a deferred
                     # foreign key, a full disk) leaves the transaction open: end it, or every later BEGIN fails.
                     self._commits_in_doubt += 1
-                    with contextlib.suppress(sqlite3.Error):
-                        await self._conn.execute("ROLLBACK")  # "no transaction is active" when it did commit
+                    with contextlib.suppress(*self._driver_errors):
+                        await self._rollback()  # "no transaction is active" when it did commit
                     raise
             finally:
                 _open_transaction.reset(token)
@@ -193,7 +235,7 @@ class Database:
     def writes(self) -> int:
         """Moves with every write statement and every end of a write transaction on this connection (counted
         before the statement runs): while it stays the same, what was read through this connection since is still
-        what it reads now, committed or not. Another connection's commits show in ``PRAGMA data_version``."""
+        what it reads now, committed or not. Another connection's commits show in :meth:`data_version`."""
         return self._writes
 
     @property
@@ -213,62 +255,37 @@ class Database:
         async with self._write_lock:
             yield
 
-    # Each call below is one hop to aiosqlite's thread (a queued call and a wake-up, ~0.1-0.2 ms on a busy
-    # machine): the statement runs and its rows or row count come back together, and no cursor is left open to
-    # close (a write's cursor is finished once executed; a read's rows are all fetched in the thread).
-
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
         """Run one write statement inside a transaction; returns the number of rows changed. A statement with
         ``RETURNING`` goes through :meth:`write_returning` (its rows must be read before the commit)."""
         async with self.transaction():
             self._writes += 1
-            cursor = await self._conn.execute(sql, params)
-            return int(cursor.rowcount)
+            return await self._run(sql, params)
 
     async def insert(self, sql: str, params: Sequence[Any] = ()) -> int:
-        """Run one INSERT inside a transaction; returns the new row id."""
+        """Run one INSERT (into a table keyed by ``id``) inside a transaction; returns the new row id."""
         async with self.transaction():
             self._writes += 1
-            cursor = await self._conn.execute(sql, params)
-            row_id = cursor.lastrowid
-            if row_id is None:
-                raise RuntimeError("INSERT produced no row id")
-            return row_id
+            return await self._run_insert(sql, params)
 
     async def execute_many(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
         async with self.transaction():
             self._writes += 1
-            await self._conn.executemany(sql, rows)
+            await self._run_many(sql, rows)
 
-    async def fetch_all(self, sql: str, params: Sequence[Any] = ()) -> list[aiosqlite.Row]:
-        return list(await self._conn.execute_fetchall(sql, params))
-
-    async def fetch_one(self, sql: str, params: Sequence[Any] = ()) -> aiosqlite.Row | None:
+    async def fetch_one(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
         """The first row, or ``None``. Every row the statement yields is read, so it is for look-ups by key (or
         with a ``LIMIT 1``), which is every use in the project."""
         rows = await self.fetch_all(sql, params)
         return rows[0] if rows else None
 
-    async def write_returning(self, sql: str, params: Sequence[Any] = ()) -> list[aiosqlite.Row]:
+    async def write_returning(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
         """Run an ``UPDATE … RETURNING`` (or INSERT) in a write transaction and return its rows."""
         async with self.transaction():
             self._writes += 1
             return await self.fetch_all(sql, params)
 
-
-def _split_sql(script: str) -> list[str]:
-    """Split a migration into complete statements (triggers included), as SQLite itself would.
-
-    ``executescript`` cannot be used: it commits the open transaction first.
-    """
-    statements, buffer = [], ""
-    for line in script.splitlines(keepends=True):
-        if not buffer and line.lstrip().startswith("--"):
-            continue
-        buffer += line
-        if sqlite3.complete_statement(buffer):
-            statements.append(buffer.strip())
-            buffer = ""
-    if buffer.strip():
-        raise ValueError(f"incomplete SQL statement in migration: {buffer.strip()[:80]}")
-    return statements
+    @abstractmethod
+    async def data_version(self) -> int:
+        """Moves when another connection (or process) commits a change: with :attr:`writes`, what a cache needs
+        to know that what it read is still current."""

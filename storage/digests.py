@@ -21,7 +21,8 @@ class SqliteDigests:
     async def queue(self, rows: Sequence[tuple[int, int, DeliveryMode]], now: datetime) -> None:
         stamp = to_db_time(now)
         await self._db.execute_many(
-            "INSERT OR IGNORE INTO digest_items (person_id, announcement_id, mode, created_at) VALUES (?, ?, ?, ?)",
+            "INSERT INTO digest_items (person_id, announcement_id, mode, created_at) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT DO NOTHING",
             [(person_id, announcement_id, mode.value, stamp) for person_id, announcement_id, mode in rows])
 
     async def pending(self) -> list[tuple[int, DeliveryMode, datetime]]:

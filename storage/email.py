@@ -5,11 +5,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-import aiosqlite
-
 from bot.email.model import PLATFORM, EmailKey, Signup
 from bot.subscriptions.model import DeliveryMode
-from storage.database import Database, from_db_time, opt_time, to_db_time
+from storage.database import Database, Row, from_db_time, opt_time, to_db_time
 
 _UNUSED_PERSON = (
     "NOT EXISTS (SELECT 1 FROM identities WHERE person_id = people.id)"
@@ -24,7 +22,7 @@ _UNUSED_PERSON = (
 not cascade, and must not vanish with them)."""
 
 
-def _signup(row: aiosqlite.Row) -> Signup:
+def _signup(row: Row) -> Signup:
     return Signup(id=row["id"], person_id=row["person_id"], address=row["address"], topic_id=row["topic_id"],
                   mode=DeliveryMode(row["mode"]), language=row["language"], zone=row["zone"], token=row["token"],
                   created_at=from_db_time(row["created_at"]), expires_at=from_db_time(row["expires_at"]),
@@ -77,7 +75,8 @@ class SqliteEmail:
     async def ensure_key(self, address: str, key: str, now: datetime) -> str:
         async with self._db.transaction():
             await self._db.execute(
-                "INSERT OR IGNORE INTO email_keys (platform, address, key, created_at) VALUES (?, ?, ?, ?)",
+                "INSERT INTO email_keys (platform, address, key, created_at) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT DO NOTHING",
                 (PLATFORM, address, key, to_db_time(now)))
             stored = await self.key_of(address)
         assert stored is not None

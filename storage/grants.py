@@ -5,13 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-import aiosqlite
-
 from bot.model import Grant, Identity, Role
-from storage.database import Database, from_db_time, to_db_time
+from storage.database import Database, Row, from_db_time, to_db_time
 
 
-def _grant(row: aiosqlite.Row) -> Grant:
+def _grant(row: Row) -> Grant:
     return Grant(person_id=row["person_id"], role=Role.parse(row["role"]), topic_id=row["topic_id"],
                  granted_by=row["granted_by"], created_at=from_db_time(row["created_at"]))
 
@@ -29,21 +27,22 @@ class SqliteGrants:
     async def add(self, person_id: int, role: Role, topic_id: int | None, granted_by: int | None,
                   now: datetime) -> bool:
         changed = await self._db.execute(
-            "INSERT OR IGNORE INTO grants (person_id, role, topic_id, granted_by, created_at) VALUES (?, ?, ?, ?, ?)",
+            "INSERT INTO grants (person_id, role, topic_id, granted_by, created_at) VALUES (?, ?, ?, ?, ?)"
+            " ON CONFLICT DO NOTHING",
             (person_id, role.name.lower(), topic_id, granted_by, to_db_time(now)),
         )
         return changed > 0
 
     async def remove(self, person_id: int, role: Role, topic_id: int | None) -> bool:
         changed = await self._db.execute(
-            "DELETE FROM grants WHERE person_id = ? AND role = ? AND IFNULL(topic_id, 0) = ?",
+            "DELETE FROM grants WHERE person_id = ? AND role = ? AND COALESCE(topic_id, 0) = ?",
             (person_id, role.name.lower(), topic_id or 0),
         )
         return changed > 0
 
     async def coordinators_of(self, topic_id: int) -> list[int]:
         rows = await self._db.fetch_all(
-            "SELECT DISTINCT person_id FROM grants WHERE role = 'coordinator' AND IFNULL(topic_id, ?) = ?"
+            "SELECT DISTINCT person_id FROM grants WHERE role = 'coordinator' AND COALESCE(topic_id, ?) = ?"
             " ORDER BY person_id",
             (topic_id, topic_id),
         )

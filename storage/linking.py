@@ -7,18 +7,17 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-import aiosqlite
-
 from bot.linking.model import CodeState, IssuedCode, MergePlan, Proposal
 from bot.model import Identity
 from storage import linking_merge
-from storage.database import Database, from_db_time, to_db_time
+from storage.database import Database, Row, from_db_time, to_db_time
+from storage.people import NEXT_PERSON_ID
 
 KEPT_AFTER_EXPIRY = timedelta(minutes=15)
 """How long a code's row outlives its expiry: longer than a proposal can wait for its confirmation."""
 
 
-def _proposal(row: aiosqlite.Row) -> Proposal:
+def _proposal(row: Row) -> Proposal:
     return Proposal(id=row["id"], issuer=Identity(row["issuer_platform"], row["issuer_external_id"]),
                     claimer=Identity(row["claimer_platform"], row["claimer_external_id"]),
                     proposed_at=from_db_time(row["proposed_at"]), reference=row["reference"])
@@ -123,8 +122,7 @@ class SqliteLinks:
             # Numbered above every id ever used, as storage/people.py numbers newcomers (migration 0018).
             new_id = await db.insert(
                 "INSERT INTO people (id, display_name, language, timezone, preferred_platform, created_at) VALUES"
-                " (max(COALESCE((SELECT MAX(id) FROM people), 0),"
-                "      COALESCE((SELECT last FROM id_floors WHERE name = 'people'), 0)) + 1, ?, ?, ?, ?, ?)",
+                f" ({NEXT_PERSON_ID}, ?, ?, ?, ?, ?)",
                 (first["display_name"], first["language"], first["timezone"], platform, to_db_time(now)))
             await db.execute("UPDATE identities SET person_id = ? WHERE person_id = ? AND platform = ?",
                              (new_id, person_id, platform))

@@ -240,7 +240,7 @@ async def _plan(db: Database, survivor: int, absorbed: int, outbox: _Outbox) -> 
                                      " (SELECT topic_id FROM invitations WHERE person_id = ?)", (a, s)),
         grants=await _count(db, "SELECT COUNT(*) FROM grants x WHERE x.person_id = ? AND NOT EXISTS (SELECT 1"
                                 " FROM grants y WHERE y.person_id = ? AND y.role = x.role"
-                                " AND IFNULL(y.topic_id, 0) = IFNULL(x.topic_id, 0))", (a, s)),
+                                " AND COALESCE(y.topic_id, 0) = COALESCE(x.topic_id, 0))", (a, s)),
         rsvps=await _count(db, "SELECT COUNT(*) FROM meeting_rsvps x WHERE x.person_id = ? AND NOT EXISTS"
                                " (SELECT 1 FROM meeting_rsvps y WHERE y.person_id = ? AND y.meeting_id ="
                                " x.meeting_id AND y.occurrence = x.occurrence AND y.updated_at >= x.updated_at)",
@@ -290,7 +290,7 @@ async def merge(db: Database, survivor: int, absorbed: int, now: datetime) -> Me
         await db.execute(
             "DELETE FROM grants WHERE id IN (SELECT CASE WHEN (x.created_at, x.id) < (y.created_at, y.id)"
             " THEN y.id ELSE x.id END FROM grants x JOIN grants y ON y.role = x.role"
-            " AND IFNULL(y.topic_id, 0) = IFNULL(x.topic_id, 0) WHERE x.person_id = ? AND y.person_id = ?)", (a, s))
+            " AND COALESCE(y.topic_id, 0) = COALESCE(x.topic_id, 0) WHERE x.person_id = ? AND y.person_id = ?)", (a, s))
         await db.execute("UPDATE grants SET person_id = ? WHERE person_id = ?", (s, a))
         # RSVPs: per meeting occurrence, the later answer.
         await db.execute(

@@ -5,8 +5,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-import aiosqlite
-
 from bot.delivery.model import DeliveryKind, DeliveryPayload
 from bot.meetings.model import (
     Answer,
@@ -18,7 +16,7 @@ from bot.meetings.model import (
     ReminderOutcome,
     Rsvp,
 )
-from storage.database import Database, from_db_time, opt_time, to_db_time
+from storage.database import Database, Row, from_db_time, opt_time, to_db_time
 from storage.public_ids import new_public_id
 
 LOCAL_FORMAT = "%Y-%m-%dT%H:%M"
@@ -31,7 +29,7 @@ NEXT_WAKES_SQL = (
 """Every occurrence up to a horizon plus each meeting's next one (the bench reads it bare as its reference)."""
 
 
-def _meeting(row: aiosqlite.Row) -> Meeting:
+def _meeting(row: Row) -> Meeting:
     return Meeting(
         id=row["id"], topic_id=row["topic_id"], author_id=row["author_id"], title=row["title"],
         start_local=datetime.strptime(row["start_local"], LOCAL_FORMAT), zone=row["zone"],  # noqa: DTZ007
@@ -43,7 +41,7 @@ def _meeting(row: aiosqlite.Row) -> Meeting:
     )
 
 
-def _occurrence(row: aiosqlite.Row) -> Occurrence:
+def _occurrence(row: Row) -> Occurrence:
     return Occurrence(meeting_id=row["meeting_id"], original_start=from_db_time(row["original_start"]),
                       start=from_db_time(row["start"]), state=OccurrenceState(row["state"]))
 
@@ -117,8 +115,8 @@ class SqliteMeetings:
         """Add series occurrences (existing ones, with their cancelled/moved state, are kept)."""
         async with self._db.transaction():
             await self._db.execute_many(
-                "INSERT OR IGNORE INTO meeting_occurrences (meeting_id, original_start, start, state)"
-                " VALUES (?, ?, ?, 'scheduled')",
+                "INSERT INTO meeting_occurrences (meeting_id, original_start, start, state)"
+                " VALUES (?, ?, ?, 'scheduled') ON CONFLICT DO NOTHING",
                 [(meeting_id, to_db_time(s), to_db_time(s)) for s in starts])
             await self._db.execute("UPDATE meetings SET materialised_until = ? WHERE id = ?",
                                    (to_db_time(until), meeting_id))
@@ -204,8 +202,8 @@ class SqliteMeetings:
                               now: datetime) -> bool:
         """Claim one reminder; False when it was processed before (so it is never sent twice)."""
         return await self._db.execute(
-            "INSERT OR IGNORE INTO meeting_reminders (meeting_id, original_start, start, offset_minutes, outcome,"
-            " processed_at) VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO meeting_reminders (meeting_id, original_start, start, offset_minutes, outcome,"
+            " processed_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
             (occurrence.meeting_id, to_db_time(occurrence.original_start), to_db_time(occurrence.start),
              offset_minutes, outcome.value, to_db_time(now))) > 0
 
@@ -228,7 +226,7 @@ class SqliteMeetings:
         reported to the topic's coordinators and counted in status reports)."""
         stamp = to_db_time(now)
         await self._db.execute(
-            "INSERT OR IGNORE INTO deliveries (dedupe_key, kind, person_id, topic_id, payload, status, reason,"
-            " not_before, created_at, sent_at) VALUES (?, ?, ?, ?, ?, 'missed', ?, ?, ?, ?)",
+            "INSERT INTO deliveries (dedupe_key, kind, person_id, topic_id, payload, status, reason,"
+            " not_before, created_at, sent_at) VALUES (?, ?, ?, ?, ?, 'missed', ?, ?, ?, ?) ON CONFLICT DO NOTHING",
             (dedupe_key, DeliveryKind.REMINDER.value, person_id, topic_id, payload.to_json(), reason, stamp, stamp,
              stamp))

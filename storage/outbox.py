@@ -6,18 +6,16 @@ import json
 from collections.abc import Sequence
 from datetime import datetime
 
-import aiosqlite
-
 from bot.delivery.model import Delivery, DeliveryKind, DeliveryStatus, NewDelivery, SentMessage, parse_kind
 from bot.delivery.outcomes import Stopped
-from storage.database import Database, from_db_time, to_db_time
+from storage.database import Database, Row, from_db_time, to_db_time
 
 # An announcement's rows to people and channels: the counted ones and the extra copies of people who take
 # announcements on every account (not the author's report, nor edits and deletes of delivered copies).
 _ANNOUNCEMENT_ROWS = (DeliveryKind.ANNOUNCEMENT, DeliveryKind.ANNOUNCEMENT_COPY)
 
 
-def row_to_delivery(row: aiosqlite.Row) -> Delivery:
+def row_to_delivery(row: Row) -> Delivery:
     sent = None
     if row["sent_message_ids"] is not None:
         sent = SentMessage(platform=row["sent_platform"], channel_id=row["sent_channel_id"],
@@ -51,9 +49,9 @@ class SqliteOutbox:
                 if payload is None:
                     payload = serialised[id(d.payload)] = d.payload.to_json()
                 added += await self._db.execute(
-                    "INSERT OR IGNORE INTO deliveries (dedupe_key, kind, person_id, platform, channel_id, topic_id,"
+                    "INSERT INTO deliveries (dedupe_key, kind, person_id, platform, channel_id, topic_id,"
                     " payload, status, not_before, created_at, announcement_id, expires_at)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?)",
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?) ON CONFLICT DO NOTHING",
                     (d.dedupe_key, d.kind.value, d.person_id, d.platform, d.channel_id, d.topic_id, payload,
                      to_db_time(d.not_before), created, d.announcement_id,
                      to_db_time(d.expires_at) if d.expires_at else None),

@@ -5,11 +5,9 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
-import aiosqlite
-
 from bot.model import Grant, Identity, IdentityRecord, Person, Role
 from bot.people.store import Profile
-from storage.database import Database, from_db_time, opt_time, to_db_time
+from storage.database import Database, Row, from_db_time, opt_time, to_db_time
 
 # A person's identities and grants as JSON arrays beside their row, so a profile is one statement (one round trip
 # to the database's thread) whatever the number of identities and grants. Sorted again in Python: an aggregate's
@@ -28,7 +26,12 @@ _PROFILE_BY_IDENTITY = _PROFILE.format(last_seen="me.last_seen_at") + \
     " FROM identities me JOIN people p ON p.id = me.person_id WHERE me.platform = ? AND me.external_id = ?"
 
 
-def _person(row: aiosqlite.Row) -> Person:
+NEXT_PERSON_ID = ("(SELECT COALESCE(MAX(n), 0) + 1 FROM (SELECT MAX(id) AS n FROM people"
+                  " UNION ALL SELECT last FROM id_floors WHERE name = 'people') AS used)")
+"""A newcomer's id: above every id ever used, deleted ones included (migration 0018)."""
+
+
+def _person(row: Row) -> Person:
     return Person(
         id=row["id"], display_name=row["display_name"], timezone=row["timezone"], language=row["language"],
         platform_timezone=row["platform_timezone"], organisation=row["organisation"], country=row["country"],
@@ -36,7 +39,7 @@ def _person(row: aiosqlite.Row) -> Person:
     )
 
 
-def _identity(row: aiosqlite.Row) -> IdentityRecord:
+def _identity(row: Row) -> IdentityRecord:
     return IdentityRecord(
         identity=Identity(row["platform"], row["external_id"]), person_id=row["person_id"],
         display_name=row["display_name"], platform_role=Role.parse(row["platform_role"]),
@@ -45,7 +48,7 @@ def _identity(row: aiosqlite.Row) -> IdentityRecord:
     )
 
 
-def _profile(row: aiosqlite.Row) -> Profile:
+def _profile(row: Row) -> Profile:
     person = _person(row)
     listed = json.loads(row["identity_list"])
     identities = sorted(
@@ -78,9 +81,8 @@ class SqlitePeople:
             # Above every id ever used, deleted ones included (migration 0018): an erased person's id must never
             # name a newcomer.
             person_id = await self._db.insert(
-                "INSERT INTO people (id, display_name, preferred_platform, created_at) VALUES"
-                " (max(COALESCE((SELECT MAX(id) FROM people), 0),"
-                "      COALESCE((SELECT last FROM id_floors WHERE name = 'people'), 0)) + 1, ?, ?, ?)",
+                "INSERT INTO people (id, display_name, preferred_platform, created_at)"
+                f" VALUES ({NEXT_PERSON_ID}, ?, ?, ?)",
                 (display_name, identity.platform, to_db_time(now)),
             )
             await self._db.execute(

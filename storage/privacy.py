@@ -12,8 +12,6 @@ import json
 from datetime import datetime
 from typing import Any
 
-import aiosqlite
-
 from bot.audit.about import with_person_replaced
 from bot.i18n import text_to_json
 from bot.privacy.model import (
@@ -38,7 +36,7 @@ from bot.privacy.model import (
     SignupData,
     SubscriptionData,
 )
-from storage.database import Database, from_db_time, opt_time, to_db_time
+from storage.database import Database, Row, from_db_time, opt_time, to_db_time
 
 EMAIL = "email"
 FINISHED = "('sent', 'failed', 'skipped', 'missed', 'cancelled')"
@@ -184,7 +182,8 @@ class SqlitePrivacy:
             kept = await _count(db, "SELECT COUNT(*) FROM announcements WHERE author_id = ?", person_id)
             meetings = await _count(db, "SELECT COUNT(*) FROM meetings WHERE author_id = ?", person_id)
             if kept or meetings:
-                await db.execute("INSERT OR IGNORE INTO people (id, display_name, created_at) VALUES (?, '', ?)",
+                await db.execute("INSERT INTO people (id, display_name, created_at) VALUES (?, '', ?)"
+                                 " ON CONFLICT DO NOTHING",
                                  (FORMER_PERSON_ID, to_db_time(now)))
                 await db.execute("UPDATE announcements SET author_id = ? WHERE author_id = ?",
                                  (FORMER_PERSON_ID, person_id))
@@ -269,7 +268,7 @@ async def _scrub_payloads(db: Database, person_id: int, names: set[str]) -> None
     if not needles:
         return
     holds = " OR ".join("instr(payload, ?) > 0" for _ in needles)
-    rows: list[aiosqlite.Row] = await db.fetch_all(
+    rows: list[Row] = await db.fetch_all(
         f"SELECT id, payload FROM deliveries WHERE (person_id IS NOT ? OR person_id IS NULL) AND ({holds})",
         (person_id, *needles))
     for row in rows:

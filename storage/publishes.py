@@ -4,13 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-import aiosqlite
-
 from bot.adapter_stores import Publish, PublishStatus
-from storage.database import Database, from_db_time, to_db_time
+from storage.database import Database, Row, from_db_time, to_db_time
 
 
-def _publish(row: aiosqlite.Row) -> Publish:
+def _publish(row: Row) -> Publish:
     return Publish(id=row["id"], channel_id=row["channel_id"], message_id=row["message_id"],
                    status=PublishStatus(row["status"]), not_before=from_db_time(row["not_before"]),
                    attempts=row["attempts"], reason=row["reason"])
@@ -24,14 +22,14 @@ class SqlitePublishes:
 
     async def add(self, channel_id: str, message_id: str, now: datetime) -> None:
         await self._db.execute(
-            "INSERT OR IGNORE INTO discord_publishes (channel_id, message_id, status, not_before, created_at)"
-            " VALUES (?, ?, ?, ?, ?)",
+            "INSERT INTO discord_publishes (channel_id, message_id, status, not_before, created_at)"
+            " VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
             (channel_id, message_id, PublishStatus.PENDING.value, to_db_time(now), to_db_time(now)))
 
     async def withhold(self, channel_id: str, message_id: str, reason: str, now: datetime) -> None:
         await self._db.execute(
-            "INSERT OR IGNORE INTO discord_publishes (channel_id, message_id, status, not_before, reason, created_at)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO discord_publishes (channel_id, message_id, status, not_before, reason, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
             (channel_id, message_id, PublishStatus.FAILED.value, to_db_time(now), reason, to_db_time(now)))
 
     async def all(self) -> list[Publish]:

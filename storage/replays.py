@@ -17,7 +17,7 @@ class SqliteReplays:
         async with self._db.transaction():
             await self._db.execute("DELETE FROM slack_replays WHERE request_ts < ?", (forget_before,))
             added = await self._db.execute(
-                "INSERT OR IGNORE INTO slack_replays (signature, request_ts) VALUES (?, ?)",
+                "INSERT INTO slack_replays (signature, request_ts) VALUES (?, ?) ON CONFLICT DO NOTHING",
                 (signature, request_ts))
         return added == 1
 

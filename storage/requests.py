@@ -5,13 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-import aiosqlite
-
 from bot.subscriptions.model import DeliveryMode, RequestStatus, SubscriptionRequest
-from storage.database import Database, from_db_time, opt_time, to_db_time
+from storage.database import Database, Row, from_db_time, opt_time, to_db_time
 
 
-def _request(row: aiosqlite.Row) -> SubscriptionRequest:
+def _request(row: Row) -> SubscriptionRequest:
     return SubscriptionRequest(
         id=row["id"], person_id=row["person_id"], topic_id=row["topic_id"], mode=DeliveryMode(row["mode"]),
         status=RequestStatus(row["status"]), created_at=from_db_time(row["created_at"]),

@@ -13,8 +13,6 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-import aiosqlite
-
 from bot.resources.model import (
     Resource,
     ResourceFields,
@@ -27,7 +25,7 @@ from bot.resources.model import (
     words,
 )
 from bot.resources.terms import TermIndex
-from storage.database import Database, from_db_time, to_db_time
+from storage.database import Database, Row, from_db_time, to_db_time
 
 _COLUMNS = ("r.id, r.url, r.url_key, r.title, r.summary, r.kind, r.tags, r.language, r.visibility, r.added_by,"
             " r.created_at, r.updated_at,"
@@ -42,7 +40,7 @@ see (about a second at 100,000 resources), so it happens at most this often, not
 corrections read these counts; results always come from the full-text index."""
 
 
-def _resource(row: aiosqlite.Row) -> Resource:
+def _resource(row: Row) -> Resource:
     topics = tuple(sorted(int(t) for t in (row["topic_list"] or "").split(",") if t))
     return Resource(
         id=row["id"], url=row["url"], url_key=row["url_key"], title=row["title"], summary=row["summary"],
@@ -146,7 +144,7 @@ class SqliteResources:
     async def _set_topics(self, resource_id: int, topic_ids: Sequence[int]) -> None:
         if topic_ids:
             await self._db.execute_many(
-                "INSERT OR IGNORE INTO resource_topics (resource_id, topic_id) VALUES (?, ?)",
+                "INSERT INTO resource_topics (resource_id, topic_id) VALUES (?, ?) ON CONFLICT DO NOTHING",
                 [(resource_id, topic_id) for topic_id in topic_ids])
 
     async def remove(self, resource_id: int) -> bool:
@@ -199,10 +197,9 @@ class SqliteResources:
         self._db.after_commit(apply)
 
     async def _version(self) -> tuple[int, int]:
-        """Changes with another connection's commit (``PRAGMA data_version``) or a commit in doubt: what is kept
+        """Changes with another connection's commit (:meth:`Database.data_version`) or a commit in doubt: what is kept
         in memory from this connection's deltas must then be loaded again."""
-        row = await self._db.fetch_one("PRAGMA data_version")
-        return int(row[0]) if row else 0, self._db.commits_in_doubt
+        return await self._db.data_version(), self._db.commits_in_doubt
 
     async def get(self, resource_id: int, scope: ResourceScope | None) -> Resource | None:
         where, params = scope_sql(scope)

@@ -16,7 +16,7 @@ class SqliteSendAttempts:
     async def first_attempt(self, delivery_key: str, now: datetime) -> datetime:
         async with self._db.transaction():  # the insert and the read see the same row
             await self._db.execute(
-                "INSERT OR IGNORE INTO discord_send_attempts (delivery_key, first_at) VALUES (?, ?)",
+                "INSERT INTO discord_send_attempts (delivery_key, first_at) VALUES (?, ?) ON CONFLICT DO NOTHING",
                 (delivery_key, to_db_time(now)))
             row = await self._db.fetch_one("SELECT first_at FROM discord_send_attempts WHERE delivery_key = ?",
                                            (delivery_key,))

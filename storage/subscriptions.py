@@ -5,18 +5,16 @@ from __future__ import annotations
 
 from datetime import datetime
 
-import aiosqlite
-
 from bot.subscriptions.model import DeliveryMode, Invitation, Subscription
-from storage.database import Database, from_db_time, to_db_time
+from storage.database import Database, Row, from_db_time, to_db_time
 
 
-def _subscription(row: aiosqlite.Row) -> Subscription:
+def _subscription(row: Row) -> Subscription:
     return Subscription(person_id=row["person_id"], topic_id=row["topic_id"], mode=DeliveryMode(row["mode"]),
                         created_at=from_db_time(row["created_at"]))
 
 
-def _invitation(row: aiosqlite.Row) -> Invitation:
+def _invitation(row: Row) -> Invitation:
     return Invitation(person_id=row["person_id"], topic_id=row["topic_id"], invited_by=row["invited_by"],
                       created_at=from_db_time(row["created_at"]))
 
@@ -57,7 +55,8 @@ class SqliteSubscriptions:
 
     async def add_invitation(self, person_id: int, topic_id: int, invited_by: int, now: datetime) -> bool:
         changed = await self._db.execute(
-            "INSERT OR IGNORE INTO invitations (person_id, topic_id, invited_by, created_at) VALUES (?, ?, ?, ?)",
+            "INSERT INTO invitations (person_id, topic_id, invited_by, created_at) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT DO NOTHING",
             (person_id, topic_id, invited_by, to_db_time(now)),
         )
         return changed > 0

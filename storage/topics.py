@@ -4,13 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-import aiosqlite
-
 from bot.topics.model import Policy, SeenTopic, Topic, Visibility
-from storage.database import Database, from_db_time, to_db_time
+from storage.database import Database, Row, from_db_time, to_db_time
 
 
-def _topic(row: aiosqlite.Row) -> Topic:
+def _topic(row: Row) -> Topic:
     return Topic(
         id=row["id"], slug=row["slug"], title=row["title"], description=row["description"],
         visibility=Visibility(row["visibility"]), policy=Policy(row["policy"]), archived=bool(row["archived"]),

@@ -19,6 +19,7 @@ from bot.delivery.model import SentMessage
 from bot.i18n import Translator, decode_text
 from bot.messages import RenderedMessage
 from bot.model import Identity, IdentityRecord, Role
+from tests.postgres_server import storage_settings
 
 
 def english(stored: str | None) -> str:
@@ -92,7 +93,7 @@ class RecordingAdapter:
 
 
 def console_settings(tmp_path: Path, **coalition: object) -> Settings:
-    return Settings(storage={"path": tmp_path / "bot.db"},
+    return Settings(storage=storage_settings(tmp_path),
                     coalition={"admins": ["console:demo-admin", "test:root"], **coalition},
                     console={"enabled": True})
 

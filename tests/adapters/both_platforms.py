@@ -22,6 +22,7 @@ from tests.adapters.slack.test_slack_adapter import buttons, install, last_reply
 from tests.fakes.discord_gateway import InteractionHandle, SentMessage
 from tests.fakes.discord_server import COORDINATOR_ROLE, FakeDiscord, FakeUser
 from tests.fakes.slack_server import FakeSlack
+from tests.postgres_server import storage_settings
 from tests.support import FixedClock
 
 SLACK_USERS = ("U1", "U2", "U3")
@@ -34,7 +35,7 @@ JsonDict = dict[str, Any]
 def both_settings(tmp_path: Path, slack: FakeSlack, discord: FakeDiscord, *,
                   admins: Iterable[str] = ("slack:U1",)) -> Settings:
     return Settings(
-        storage={"path": tmp_path / "bot.db"},
+        storage=storage_settings(tmp_path, "bot.db"),
         slack={"bot_token": "xoxb-test", "app_token": "xapp-test", "signing_secret": "s3cret",
                "api_base_url": slack.api_url},
         discord={"token": discord.token, "guild_id": discord.guild_id, "api_base_url": discord.api_base,

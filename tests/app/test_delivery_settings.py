@@ -11,6 +11,7 @@ import pytest
 
 from app.assembly import build_app, delivery_config
 from app.settings import Settings
+from tests.postgres_server import storage_settings
 
 
 def test_a_settings_file_that_still_sets_max_attempts_loads(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
@@ -25,7 +26,7 @@ def test_a_settings_file_that_still_sets_max_attempts_loads(tmp_path: Path, capl
 
 
 async def test_the_app_starts_with_it(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
-    settings = Settings(storage={"path": tmp_path / "bot.db"}, console={"enabled": True},
+    settings = Settings(storage=storage_settings(tmp_path, "bot.db"), console={"enabled": True},
                         delivery={"max_attempts": 3, "retry_for_hours": 2})
     with caplog.at_level(logging.WARNING, logger="app.assembly"):
         async with build_app(settings) as app:

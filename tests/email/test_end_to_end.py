@@ -22,6 +22,7 @@ from adapters.web.server import serving
 from app.settings import Settings
 from bot.model import Identity
 from tests.adapters.email.smtp_server import Handler, smtp_server
+from tests.postgres_server import storage_settings
 from tests.support import FixedClock, Harness, harness
 
 WAIT = 30.0
@@ -65,7 +66,7 @@ async def running(tmp_path: Path, clock: FixedClock) -> AsyncIterator[Running]:
     base = f"http://127.0.0.1:{port}"
     async with smtp_server(handler) as smtp_port:
         settings = Settings(
-            storage={"path": tmp_path / "bot.db"}, console={"enabled": True},
+            storage=storage_settings(tmp_path, "bot.db"), console={"enabled": True},
             coalition={"admins": ["console:demo-admin"]},
             web={"base_url": base, "port": port},
             email={"enabled": True, "host": "127.0.0.1", "port": smtp_port, "security": "none",
@@ -153,14 +154,14 @@ async def test_subscribe_confirm_receive_correct_withdraw_and_unsubscribe(runnin
 def test_email_without_reachable_pages_is_refused_at_start(tmp_path: Path, web: dict[str, object],
                                                            needs: str) -> None:
     with pytest.raises(ValueError, match=re.escape(needs)):
-        Settings(storage={"path": tmp_path / "bot.db"}, web=web,
+        Settings(storage=storage_settings(tmp_path, "bot.db"), web=web,
                  email={"enabled": True, "to_folder": tmp_path, "from_address": "coalition@example.org"})
 
 
 def test_email_to_folder_turns_email_on_with_a_sender_that_cannot_be_mailed(tmp_path: Path) -> None:
     from app.cli import mail_to_folder
 
-    settings = Settings(storage={"path": tmp_path / "bot.db"})
+    settings = Settings(storage=storage_settings(tmp_path, "bot.db"))
     assert not settings.email.configured  # make run without [email]: off
     on = mail_to_folder(settings.email, tmp_path / "mail", settings.coalition.name)
     assert on.configured and on.to_folder == tmp_path / "mail" and on.from_address is not None

@@ -9,16 +9,17 @@ from pathlib import Path
 from bot.adapter_stores import ActionTokenStore
 from storage.action_tokens import SqliteActionTokens
 from storage.database import Database
+from tests.postgres_server import storage_target
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 
 
 async def test_a_token_keeps_its_command_across_a_restart(tmp_path: Path) -> None:
-    async with Database.open(tmp_path / "bot.db") as db:
+    async with Database.open(storage_target(tmp_path, "bot.db")) as db:
         tokens: ActionTokenStore = SqliteActionTokens(db)
         await tokens.remember("abc123", "announce confirm 7", NOW)
         await tokens.remember("abc123", "announce confirm 7", NOW)  # the same button rendered again
-    async with Database.open(tmp_path / "bot.db") as db:
+    async with Database.open(storage_target(tmp_path, "bot.db")) as db:
         tokens = SqliteActionTokens(db)
         assert await tokens.command_for("abc123") == "announce confirm 7"
         assert await tokens.command_for("forged") is None
@@ -27,7 +28,7 @@ async def test_a_token_keeps_its_command_across_a_restart(tmp_path: Path) -> Non
 
 
 async def test_a_token_already_kept_is_left_as_it_is(tmp_path: Path) -> None:
-    async with Database.open(tmp_path / "bot.db") as db:
+    async with Database.open(storage_target(tmp_path, "bot.db")) as db:
         tokens = SqliteActionTokens(db)
         await tokens.remember("abc123", "announce confirm 7", NOW)
         await tokens.remember("abc123", "announce cancel 7", NOW)

@@ -10,12 +10,13 @@ from pathlib import Path
 from bot.audit import AuditAction, AuditEntry
 from storage.audit import SqliteAudit
 from storage.database import Database
+from tests.postgres_server import storage_target
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 
 
 async def test_recent_entries_come_back_newest_first(tmp_path: Path) -> None:
-    async with Database.open(tmp_path / "bot.db") as db:
+    async with Database.open(storage_target(tmp_path, "bot.db")) as db:
         audit = SqliteAudit(db)
         await audit.record(None, AuditAction.ROLE_GRANT, "person:1", None, "member", NOW)
         later = NOW + timedelta(seconds=1)
@@ -28,14 +29,14 @@ async def test_recent_entries_come_back_newest_first(tmp_path: Path) -> None:
 
 
 async def test_actions_are_stored_as_the_strings_earlier_versions_wrote(tmp_path: Path) -> None:
-    async with Database.open(tmp_path / "bot.db") as db:
+    async with Database.open(storage_target(tmp_path, "bot.db")) as db:
         await SqliteAudit(db).record(None, AuditAction.MEETING_CANCEL_OCCURRENCE, "meeting:1", None, None, NOW)
         row = await db.fetch_one("SELECT action FROM audit_log")
         assert row is not None and row["action"] == "meeting.cancel-occurrence"
 
 
 async def test_an_unknown_stored_action_reads_back_as_its_string(tmp_path: Path) -> None:
-    async with Database.open(tmp_path / "bot.db") as db:
+    async with Database.open(storage_target(tmp_path, "bot.db")) as db:
         audit = SqliteAudit(db)
         await audit.record(None, AuditAction.TOPIC_CREATE, "climate", None, None, NOW)
         await db.insert("INSERT INTO audit_log (actor_id, action, subject, before, after, at)"
@@ -93,7 +94,7 @@ async def test_whom_an_entry_is_about_is_the_same_when_written_and_when_migrated
                              (action.value, filled(subject, ids), filled(before, ids), filled(after, ids)))
     async with Database.open(path) as migrated:
         backfilled = [row["about_id"] for row in await migrated.fetch_all("SELECT about_id FROM audit_log ORDER BY id")]
-    async with Database.open(tmp_path / "new.db") as new:
+    async with Database.open(storage_target(tmp_path, "new.db")) as new:
         ids = await people(new)
         for action, subject, before, after, _about in SHAPES:
             await SqliteAudit(new).record(None, action, filled(subject, ids) or "", filled(before, ids),

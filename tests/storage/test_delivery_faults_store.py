@@ -16,6 +16,7 @@ from bot.subscriptions.model import DeliveryMode, MissedDigests
 from bot.topics.model import Policy, Visibility
 from storage.database import Database
 from storage.store import SqliteStore
+from tests.postgres_server import storage_target
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 POST = NoticePayload(Message(body=("news",)))
@@ -24,7 +25,7 @@ LATER = NOW + timedelta(minutes=5)
 
 @pytest.fixture
 async def store(tmp_path: Path) -> AsyncIterator[SqliteStore]:
-    async with Database.open(tmp_path / "bot.db") as db:
+    async with Database.open(storage_target(tmp_path, "bot.db")) as db:
         yield SqliteStore(db)
 
 

@@ -15,13 +15,14 @@ from bot.model import Identity
 from bot.topics.model import Policy, Visibility
 from storage.database import Database, to_db_time
 from storage.store import SqliteStore
+from tests.postgres_server import storage_target
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 
 
 @pytest.fixture
 async def store(tmp_path: Path) -> AsyncIterator[SqliteStore]:
-    async with Database.open(tmp_path / "bot.db") as db:
+    async with Database.open(storage_target(tmp_path, "bot.db")) as db:
         yield SqliteStore(db)
 
 

@@ -13,6 +13,7 @@ from bot.subscriptions.model import DeliveryMode
 from bot.topics.model import Policy, Visibility
 from storage.database import Database
 from storage.store import SqliteStore
+from tests.postgres_server import storage_target
 from tests.support import FixedClock
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
@@ -29,7 +30,7 @@ async def _ann(store: SqliteStore) -> tuple[int, int]:
 
 
 async def test_a_signup_is_used_once_even_at_once(tmp_path: Path) -> None:
-    async with Database.open(tmp_path / "bot.db") as db:
+    async with Database.open(storage_target(tmp_path, "bot.db")) as db:
         store = SqliteStore(db)
         person, topic = await _ann(store)
         signup = await store.email.add_signup(person, ANN, topic, DeliveryMode.DAILY, "fr", "UTC", "t" * 32, NOW,
@@ -47,7 +48,7 @@ async def test_a_signup_is_used_once_even_at_once(tmp_path: Path) -> None:
 
 
 async def test_a_key_is_made_once_and_dies_with_its_identity(tmp_path: Path) -> None:
-    async with Database.open(tmp_path / "bot.db") as db:
+    async with Database.open(storage_target(tmp_path, "bot.db")) as db:
         store = SqliteStore(db)
         person, _topic = await _ann(store)
         assert await store.email.ensure_key(ANN, "z" * 32, NOW) == "k" * 32  # the first key stays
@@ -62,7 +63,7 @@ async def test_a_key_is_made_once_and_dies_with_its_identity(tmp_path: Path) -> 
 
 
 async def test_a_person_who_left_a_trace_is_kept(tmp_path: Path) -> None:
-    async with Database.open(tmp_path / "bot.db") as db:
+    async with Database.open(storage_target(tmp_path, "bot.db")) as db:
         store = SqliteStore(db)
         person, _topic = await _ann(store)
         await store.audit.record(person, AuditAction.ROLE_GRANT, "person:1", None, "member", NOW)
@@ -72,7 +73,7 @@ async def test_a_person_who_left_a_trace_is_kept(tmp_path: Path) -> None:
 
 
 async def test_stamps_are_counted_in_their_window_and_pruned(tmp_path: Path) -> None:
-    async with Database.open(tmp_path / "bot.db") as db:
+    async with Database.open(storage_target(tmp_path, "bot.db")) as db:
         store = SqliteStore(db)
         salt = await store.email.client_salt()
         assert len(salt) == 32 and await store.email.client_salt() == salt
@@ -86,7 +87,7 @@ async def test_stamps_are_counted_in_their_window_and_pruned(tmp_path: Path) -> 
 
 
 async def test_prune_keeps_confirmed_and_linked_people(tmp_path: Path) -> None:
-    async with Database.open(tmp_path / "bot.db") as db:
+    async with Database.open(storage_target(tmp_path, "bot.db")) as db:
         store = SqliteStore(db)
         ann, topic = await _ann(store)
         await store.email.add_signup(ann, ANN, topic, DeliveryMode.DAILY, "en", "UTC", "t" * 32, NOW, EXPIRES)
@@ -108,7 +109,7 @@ async def test_pruning_an_address_forgets_its_refusals(tmp_path: Path) -> None:
     from bot.email.health import EmailHealth
 
     clock = FixedClock()
-    async with Database.open(tmp_path / "bot.db") as db:
+    async with Database.open(storage_target(tmp_path, "bot.db")) as db:
         store = SqliteStore(db)
         health = EmailHealth(store.email_health)
         await store.people.ensure_identity(Identity("email", "gone@example.org"), "g•••@example.org", clock.now())

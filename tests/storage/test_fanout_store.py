@@ -24,6 +24,7 @@ from bot.subscriptions.model import DeliveryMode
 from bot.topics.model import Policy, Visibility
 from storage.database import Database, to_db_time
 from storage.store import SqliteStore
+from tests.postgres_server import storage_target
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 MODES = (DeliveryMode.IMMEDIATE, DeliveryMode.IMMEDIATE, DeliveryMode.DAILY, DeliveryMode.WEEKLY,
@@ -34,7 +35,7 @@ ROW_COLUMNS = ("dedupe_key, kind, person_id, platform, channel_id, topic_id, pay
 
 @pytest.fixture
 async def store(tmp_path: Path) -> AsyncIterator[SqliteStore]:
-    async with Database.open(tmp_path / "bot.db") as db:
+    async with Database.open(storage_target(tmp_path, "bot.db")) as db:
         yield SqliteStore(db)
 
 
@@ -91,7 +92,8 @@ async def _digest_items(store: SqliteStore) -> list[tuple[Any, ...]]:
 
 
 async def test_chunks_write_the_rows_the_row_at_a_time_fan_out_wrote(tmp_path: Path) -> None:
-    async with Database.open(tmp_path / "old.db") as old_db, Database.open(tmp_path / "new.db") as new_db:
+    async with (Database.open(storage_target(tmp_path, "old.db")) as old_db,
+          Database.open(storage_target(tmp_path, "new.db")) as new_db):
         old, new = SqliteStore(old_db), SqliteStore(new_db)
         topic_id, announcement_id = await _audience(old, 1000)
         assert (topic_id, announcement_id) == await _audience(new, 1000)

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from storage.database import Database, to_db_time
+from tests.postgres_server import storage_target
 
 NOW = to_db_time(datetime(2026, 11, 23, 12, 0, tzinfo=UTC))
 TRIGGERS = {"deliveries_count_insert", "deliveries_count_update", "deliveries_count_delete",
@@ -21,7 +22,7 @@ TRIGGERS = {"deliveries_count_insert", "deliveries_count_update", "deliveries_co
 
 @pytest.fixture
 async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    async with Database.open(tmp_path / "bot.db") as opened:  # every migration, as the bot starts
+    async with Database.open(storage_target(tmp_path, "bot.db")) as opened:  # every migration, as the bot starts
         yield opened
 
 

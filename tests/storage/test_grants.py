@@ -12,12 +12,13 @@ from storage.database import Database
 from storage.grants import SqliteGrants
 from storage.people import SqlitePeople
 from storage.topics import SqliteTopics
+from tests.postgres_server import storage_target
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 
 
 async def test_grants_by_person_topic_and_identity(tmp_path: Path) -> None:
-    async with Database.open(tmp_path / "bot.db") as db:
+    async with Database.open(storage_target(tmp_path, "bot.db")) as db:
         people, grants = SqlitePeople(db), SqliteGrants(db)
         ana = (await people.ensure_identity(Identity("slack", "U1"), "Ana", NOW)).person_id
         ben = (await people.ensure_identity(Identity("slack", "U2"), "Ben", NOW)).person_id

@@ -8,6 +8,7 @@ from pathlib import Path
 from bot.model import Identity, Role
 from storage.database import Database, to_db_time
 from storage.store import SqliteStore
+from tests.postgres_server import storage_target
 from tests.support import FixedClock
 
 BEFORE_LOCALES = 13
@@ -40,7 +41,7 @@ async def test_identities_of_a_previous_database_get_no_locale_and_keep_the_rest
 
 async def test_contact_stores_the_locale_per_identity_and_keeps_it_when_none_is_given(tmp_path: Path) -> None:
     clock = FixedClock()
-    async with Database.open(tmp_path / "bot.db") as db:
+    async with Database.open(storage_target(tmp_path, "bot.db")) as db:
         people = SqliteStore(db).people
         record = await people.ensure_identity(ALICE, "alice", clock.now())
         await db.execute("INSERT INTO identities (platform, external_id, person_id, display_name) VALUES"

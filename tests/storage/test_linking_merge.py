@@ -22,6 +22,7 @@ from storage.linking_merge import PERSON_COLUMNS, UNKEYED_PERSON_COLUMNS
 from storage.privacy import SqlitePrivacy
 from storage.send_attempts import SqliteSendAttempts
 from storage.store import SqliteStore
+from tests.postgres_server import storage_target
 
 T0 = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 
@@ -59,7 +60,7 @@ async def rows_naming(db: Database, person_id: int) -> list[tuple[str, str, Any]
 
 
 async def test_every_foreign_key_to_people_is_handled_by_the_merge(tmp_path: Path) -> None:
-    async with Database.open(tmp_path / "bot.db") as db:
+    async with Database.open(storage_target(tmp_path, "bot.db")) as db:
         assert await person_columns(db) == set(PERSON_COLUMNS), "a column the merge does not know names people"
         # The guard sees a new one: a table added by a later migration would fail it.
         await db.execute("CREATE TABLE later (id INTEGER PRIMARY KEY, owner INTEGER REFERENCES people(id))")
@@ -92,7 +93,7 @@ async def _delivery(store: SqliteStore, key: str, person: int, status: str, *, k
 @pytest.fixture
 async def world(tmp_path: Path) -> AsyncIterator[World]:
     """S (slack) will absorb A (discord); ``other`` is a third person who only appears beside them."""
-    async with Database.open(tmp_path / "bot.db") as db:
+    async with Database.open(storage_target(tmp_path, "bot.db")) as db:
         store = SqliteStore(db)
         s = (await store.people.ensure_identity(Identity("slack", "S1"), "Sam", T0)).person_id
         a = (await store.people.ensure_identity(Identity("discord", "A1"), "Alex", T0)).person_id

@@ -11,6 +11,7 @@ from app.assembly import should_load_demo
 from bot.model import Identity
 from storage.database import Database, available_migrations, to_db_time
 from storage.store import SqliteStore
+from tests.postgres_server import storage_settings, storage_target
 from tests.support import FixedClock, console_settings, harness
 
 
@@ -46,7 +47,7 @@ async def test_audit_log_records_coordinator_and_admin_actions(tmp_path: Path) -
 
 
 async def test_migrations_on_an_empty_database(tmp_path: Path) -> None:
-    async with Database.open(tmp_path / "new.db", migrate=False) as db:
+    async with Database.open(storage_target(tmp_path, "new.db"), migrate=False) as db:
         assert await db.schema_version() == 0
         applied = await db.migrate()
         assert applied == [name for _, name, _ in available_migrations()]
@@ -76,7 +77,7 @@ def test_wal_and_foreign_keys_are_on(tmp_path: Path) -> None:
     import asyncio
 
     async def open_once() -> None:
-        async with Database.open(tmp_path / "x.db") as db:
+        async with Database.open(storage_target(tmp_path, "x.db")) as db:
             assert (await db.fetch_one("PRAGMA foreign_keys"))[0] == 1  # type: ignore[index]
 
     asyncio.run(open_once())
@@ -87,21 +88,21 @@ def test_wal_and_foreign_keys_are_on(tmp_path: Path) -> None:
 async def test_demo_data_never_loads_when_a_platform_is_configured(tmp_path: Path) -> None:
     for platform in ({"slack": {"bot_token": "xoxb-1", "app_token": "xapp-1"}}, {"discord": {"token": "abc"}}):
         settings = console_settings(tmp_path).model_copy(update={})
-        settings = type(settings)(storage={"path": tmp_path / "p.db"}, **platform)  # type: ignore[arg-type]
+        settings = type(settings)(storage=storage_settings(tmp_path, "p.db"), **platform)  # type: ignore[arg-type]
         assert not settings.console_enabled
         async with Database.open(settings.storage.path) as db:
             assert not await should_load_demo(settings, SqliteStore(db))
-        forced = type(settings)(storage={"path": tmp_path / "p.db"}, console={"enabled": True},
+        forced = type(settings)(storage=storage_settings(tmp_path, "p.db"), console={"enabled": True},
                                 **platform)  # type: ignore[arg-type]
         async with Database.open(forced.storage.path) as db:
             assert not await should_load_demo(forced, SqliteStore(db))
     console_only = console_settings(tmp_path)
-    async with Database.open(tmp_path / "empty.db") as db:
+    async with Database.open(storage_target(tmp_path, "empty.db")) as db:
         assert await should_load_demo(console_only, SqliteStore(db))
 
 
 async def test_a_failing_transaction_changes_nothing(tmp_path: Path) -> None:
-    async with Database.open(tmp_path / "t.db") as db:
+    async with Database.open(storage_target(tmp_path, "t.db")) as db:
         store = SqliteStore(db)
         now = FixedClock().now()
         try:
@@ -133,7 +134,7 @@ async def test_a_transaction_cancelled_while_it_begins_leaves_none_open(tmp_path
     """A shutdown can cancel a command while BEGIN runs in aiosqlite's thread: the transaction must not stay
     open, or the next write (the worker releasing its lease on the way out) fails with "cannot start a
     transaction within a transaction"."""
-    async with Database.open(tmp_path / "x.db") as db:
+    async with Database.open(storage_target(tmp_path, "x.db")) as db:
         await db.execute("CREATE TABLE marks (n INTEGER)")
 
         async def write(n: int) -> None:

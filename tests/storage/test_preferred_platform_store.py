@@ -17,6 +17,7 @@ from bot.subscriptions.model import DeliveryMode
 from bot.topics.model import Policy, Topic, Visibility
 from storage.database import Database, to_db_time
 from storage.store import SqliteStore
+from tests.postgres_server import storage_target
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 
@@ -48,7 +49,7 @@ async def _all_with_email_and_slack(db: Database, store: SqliteStore) -> tuple[i
 
 
 async def test_a_preference_is_forgotten_when_its_last_account_leaves_the_person(tmp_path: Path) -> None:
-    async with Database.open(tmp_path / "bot.db") as db:
+    async with Database.open(storage_target(tmp_path, "bot.db")) as db:
         store = SqliteStore(db)
         ana = await _two_accounts(db, store)
         await store.people.set_preferred_platform(ana, "discord")
@@ -64,7 +65,7 @@ async def test_a_preference_is_forgotten_when_its_last_account_leaves_the_person
 
 
 async def test_all_is_counted_once_under_the_first_accounts_platform(tmp_path: Path) -> None:
-    async with Database.open(tmp_path / "bot.db") as db:
+    async with Database.open(storage_target(tmp_path, "bot.db")) as db:
         store = SqliteStore(db)
         ana = await _two_accounts(db, store)
         await store.people.set_preferred_platform(ana, "all")
@@ -81,7 +82,7 @@ async def test_all_with_email_counts_and_paces_the_counted_row_where_the_topic_m
     """Email carries public topics only: for a members topic an ``all`` person's counted row goes through Slack
     (their first account that may carry it) — in the live estimate, in the "is this platform busy" check the DM
     channel opener asks, and in the copies the fan-out writes (none: Slack carries the counted row)."""
-    async with Database.open(tmp_path / "bot.db") as db:
+    async with Database.open(storage_target(tmp_path, "bot.db")) as db:
         store = SqliteStore(db)
         ana, inner, news = await _all_with_email_and_slack(db, store)
         assert await store.announcements.audience_platforms(inner.id) == [("slack", 1)]
@@ -109,7 +110,7 @@ async def test_all_with_email_counts_and_paces_the_counted_row_where_the_topic_m
 async def test_the_preview_counts_an_all_person_where_the_topic_may_go(tmp_path: Path) -> None:
     """The preview's audience (``audience_counts``) follows the same rule as the fan-out: an ``all`` person with
     an email and a Slack account is counted on Slack for a members topic, on email for a public one."""
-    async with Database.open(tmp_path / "bot.db") as db:
+    async with Database.open(storage_target(tmp_path, "bot.db")) as db:
         store = SqliteStore(db)
         _ana, inner, news = await _all_with_email_and_slack(db, store)
         assert await store.subscriptions.audience_counts(inner.id) == [(DeliveryMode.IMMEDIATE, "slack", 1)]
@@ -119,7 +120,7 @@ async def test_the_preview_counts_an_all_person_where_the_topic_may_go(tmp_path:
 async def test_a_copy_the_counted_row_adopted_is_not_one_more_copy(tmp_path: Path) -> None:
     """The report's "and N more copies": a copy whose message the counted row took over (it fell back onto the
     copy's platform) is the person's one message there, not an extra one; a copy sent on its own is."""
-    async with Database.open(tmp_path / "bot.db") as db:
+    async with Database.open(storage_target(tmp_path, "bot.db")) as db:
         store = SqliteStore(db)
         ana = await _two_accounts(db, store)
         topic = await store.topics.create("press", "Press", "", Visibility.PUBLIC, Policy.OPEN, NOW)

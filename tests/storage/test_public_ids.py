@@ -15,6 +15,7 @@ from bot.topics.model import Policy, Visibility
 from storage.announcements import published_query
 from storage.database import Database, to_db_time
 from storage.store import SqliteStore
+from tests.postgres_server import storage_target
 from tests.support import FixedClock
 
 BEFORE_PUBLIC_IDS = 14
@@ -50,7 +51,7 @@ async def test_rows_of_a_previous_database_get_distinct_public_ids(tmp_path: Pat
 
 async def test_new_rows_get_a_public_id_and_the_store_finds_them_by_it(tmp_path: Path) -> None:
     clock = FixedClock()
-    async with Database.open(tmp_path / "bot.db") as db:
+    async with Database.open(storage_target(tmp_path, "bot.db")) as db:
         store = SqliteStore(db)
         topic = await store.topics.create("news", "News", "", Visibility.PUBLIC, Policy.OPEN, clock.now())
         author = (await store.people.ensure_identity(Identity("console", "ana"), "ana", clock.now())).person_id
@@ -69,7 +70,7 @@ async def test_new_rows_get_a_public_id_and_the_store_finds_them_by_it(tmp_path:
 
 async def test_the_archive_query_walks_an_index_instead_of_sorting(tmp_path: Path) -> None:
     clock = FixedClock()
-    async with Database.open(tmp_path / "bot.db") as db:
+    async with Database.open(storage_target(tmp_path, "bot.db")) as db:
         store = SqliteStore(db)
         topics = [await store.topics.create(slug, slug, "", Visibility.PUBLIC, Policy.OPEN, clock.now())
                   for slug in ("news", "events", "hidden")]

@@ -12,13 +12,14 @@ import pytest
 from bot.adapter_stores import Publish, PublishStatus, PublishStore
 from storage.database import Database
 from storage.publishes import SqlitePublishes
+from tests.postgres_server import storage_target
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 
 
 @pytest.fixture
 async def publishes(tmp_path: Path) -> AsyncIterator[PublishStore]:
-    async with Database.open(tmp_path / "bot.db") as db:
+    async with Database.open(storage_target(tmp_path, "bot.db")) as db:
         yield SqlitePublishes(db)
 
 

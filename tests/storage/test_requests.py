@@ -13,13 +13,14 @@ from storage.database import Database
 from storage.people import SqlitePeople
 from storage.requests import SqliteRequests
 from storage.topics import SqliteTopics
+from tests.postgres_server import storage_target
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 WEEK = timedelta(days=7)
 
 
 async def test_requests_wait_are_decided_once_and_expire(tmp_path: Path) -> None:
-    async with Database.open(tmp_path / "bot.db") as db:
+    async with Database.open(storage_target(tmp_path, "bot.db")) as db:
         people, topics, requests = SqlitePeople(db), SqliteTopics(db), SqliteRequests(db)
         ana = (await people.ensure_identity(Identity("slack", "U1"), "Ana", NOW)).person_id
         ben = (await people.ensure_identity(Identity("slack", "U2"), "Ben", NOW)).person_id

@@ -15,6 +15,7 @@ from bot.topics.model import Policy, Visibility
 from storage.database import Database
 from storage.resources import SqliteResources, scope_sql
 from storage.topics import SqliteTopics
+from tests.postgres_server import storage_target
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 
@@ -40,7 +41,7 @@ async def _check(db: Database, resources: SqliteResources, scopes: list[Resource
 
 
 async def test_counts_per_topic_follow_every_write(tmp_path: Path) -> None:
-    async with Database.open(tmp_path / "bot.db") as db:
+    async with Database.open(storage_target(tmp_path, "bot.db")) as db:
         topics = SqliteTopics(db)
         a, b, c = [(await topics.create(slug, slug, "", Visibility.PUBLIC, Policy.OPEN, NOW)).id
                    for slug in ("a", "b", "c")]
@@ -70,7 +71,7 @@ async def test_counts_per_topic_follow_every_write(tmp_path: Path) -> None:
         await _check(db, resources, scopes)
 
         # Another connection (an import from the command line) writes: the counts are loaded again.
-        async with Database.open(tmp_path / "bot.db") as other:
+        async with Database.open(storage_target(tmp_path, "bot.db")) as other:
             await SqliteResources(other).add(_fields(6, (a, c), ResourceVisibility.PUBLIC), None, NOW)
         await _check(db, resources, scopes)
         assert (await resources.count_by_topic(None))[a] == 2
@@ -82,7 +83,7 @@ async def test_scoped_word_counts_hold_only_what_the_scope_sees_and_refresh_at_m
 
     clock = [1000.0]
     monkeypatch.setattr(module.time, "monotonic", lambda: clock[0])
-    async with Database.open(tmp_path / "bot.db") as db:
+    async with Database.open(storage_target(tmp_path, "bot.db")) as db:
         topic = (await SqliteTopics(db).create("a", "a", "", Visibility.PUBLIC, Policy.OPEN, NOW)).id
         resources = SqliteResources(db)
         public = ResourceScope(False, frozenset({topic}))

@@ -30,6 +30,7 @@ from storage.retention import (
     SqliteRetention,
 )
 from storage.send_attempts import SqliteSendAttempts
+from tests.postgres_server import storage_target
 from tests.support import FixedClock
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
@@ -41,7 +42,7 @@ POLICY = RetentionPolicy(deliveries=timedelta(days=90), audit=timedelta(days=365
 
 @pytest.fixture
 async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    async with Database.open(tmp_path / "bot.db") as opened:
+    async with Database.open(storage_target(tmp_path, "bot.db")) as opened:
         await opened.execute("INSERT INTO people (id, display_name, created_at) VALUES (1, 'Ana', ?)",
                              (to_db_time(OLD),))
         await opened.execute("INSERT INTO topics (id, slug, title, visibility, policy, created_at)"

@@ -12,12 +12,13 @@ from bot.topics.model import Policy, Visibility
 from storage.database import Database
 from storage.store import SqliteStore
 from storage.subscriptions import SqliteSubscriptions
+from tests.postgres_server import storage_target
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 
 
 async def test_subscriptions_and_invitations(tmp_path: Path) -> None:
-    async with Database.open(tmp_path / "bot.db") as db:
+    async with Database.open(storage_target(tmp_path, "bot.db")) as db:
         store = SqliteStore(db)  # the repository the store gathers is this module's
         subscriptions = store.subscriptions
         assert isinstance(subscriptions, SqliteSubscriptions)
@@ -47,7 +48,7 @@ async def test_subscriptions_and_invitations(tmp_path: Path) -> None:
 
 async def test_audience_counts_name_no_platform_as_none(tmp_path: Path) -> None:
     """A subscriber with no preferred platform is counted under ``None`` (first), not under a made-up name."""
-    async with Database.open(tmp_path / "bot.db") as db:
+    async with Database.open(storage_target(tmp_path, "bot.db")) as db:
         store = SqliteStore(db)
         people = [(await store.people.ensure_identity(Identity("slack", user), user, NOW)).person_id
                   for user in ("U1", "U2", "U3")]

@@ -35,6 +35,7 @@ from bot.metrics import HealthStore
 from bot.model import Identity, Role
 from storage.health import SqliteHealth
 from tests.fakes.discord_server import ALICE, FakeDiscord
+from tests.postgres_server import storage_settings
 from tests.support import FixedClock
 
 WAIT = 30.0
@@ -70,7 +71,7 @@ def settings(fake: FakeDiscord, tmp_path: Path) -> Settings:
         discord={"token": fake.token, "guild_id": fake.guild_id, "api_base_url": fake.api_base,
                  "gateway_url": fake.gateway_url},
         console={"enabled": True}, coalition={"admins": ["console:ops-admin"]},
-        storage={"path": tmp_path / "bot.db"})
+        storage=storage_settings(tmp_path, "bot.db"))
 
 
 TOKEN = "scrape-secret"

@@ -42,6 +42,7 @@ from tests.fakes.discord_server import (
     OWNER,
     FakeDiscord,
 )
+from tests.postgres_server import storage_settings
 from tests.support import FixedClock, english
 
 SEND_MESSAGES = 1 << 11
@@ -61,7 +62,7 @@ def discord_settings(fake: FakeDiscord, tmp_path: Path, **roles: str) -> Setting
                  "gateway_url": fake.gateway_url,
                  "member_role": roles.get("member_role", "member"),
                  "coordinator_role": roles.get("coordinator_role", str(COORDINATOR_ROLE.id))},
-        storage={"path": tmp_path / "bot.db"},
+        storage=storage_settings(tmp_path, "bot.db"),
     )
 
 

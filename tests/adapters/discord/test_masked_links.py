@@ -17,6 +17,7 @@ from app.settings import Settings
 from bot.messages import Field, Message
 from bot.model import Identity
 from tests.fakes.discord_server import BOB, FakeDiscord
+from tests.postgres_server import storage_settings
 from tests.support import FixedClock
 
 # Discord's masked link: a bracketed label straight followed by a parenthesised target.
@@ -27,7 +28,7 @@ MASKED = re.compile(r"\[[^\]]*\]\(")
 async def app(fake: FakeDiscord, tmp_path: Path, clock: FixedClock) -> AsyncIterator[App]:
     settings = Settings(discord={"token": fake.token, "guild_id": fake.guild_id, "api_base_url": fake.api_base,
                                  "gateway_url": fake.gateway_url, "member_role": "member"},
-                        storage={"path": tmp_path / "bot.db"})
+                        storage=storage_settings(tmp_path, "bot.db"))
     async with build_app(settings, clock=clock) as running:
         [runner] = running.platform_runners
         assert isinstance(runner, DiscordRunner)

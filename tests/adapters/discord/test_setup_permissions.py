@@ -41,6 +41,7 @@ from tests.fakes.discord_server import (
     FakeRole,
     default_guild,
 )
+from tests.postgres_server import storage_settings
 from tests.support import FixedClock
 
 SEND_MESSAGES = 1 << 11
@@ -61,7 +62,7 @@ async def started(guild: FakeGuild, tmp_path: Path, clock: FixedClock) -> AsyncI
     async with FakeDiscord(guild=guild) as fake:
         settings = Settings(discord={"token": fake.token, "guild_id": fake.guild_id, "api_base_url": fake.api_base,
                                      "gateway_url": fake.gateway_url, "member_role": "member"},
-                            storage={"path": tmp_path / "bot.db"})
+                            storage=storage_settings(tmp_path, "bot.db"))
         async with build_app(settings, clock=clock) as app:
             [runner] = app.platform_runners
             assert isinstance(runner, DiscordRunner)
@@ -231,7 +232,7 @@ async def test_a_permission_taken_from_the_bots_role_while_it_runs_is_logged(
 async def test_a_bot_not_in_the_configured_server_stops_with_the_invite_url(tmp_path: Path, clock: FixedClock) -> None:
     async with FakeDiscord() as fake:
         settings = Settings(discord={"token": fake.token, "guild_id": GUILD_ID + 1, "api_base_url": fake.api_base,
-                                     "gateway_url": fake.gateway_url}, storage={"path": tmp_path / "bot.db"})
+                                     "gateway_url": fake.gateway_url}, storage=storage_settings(tmp_path, "bot.db"))
         with pytest.raises(NotInGuild) as stopped:
             async with build_app(settings, clock=clock):
                 pass

@@ -23,6 +23,7 @@ from bot.commands.registry import CommandRegistry
 from bot.messages import RenderedAction, RenderedField, RenderedMessage, stamp
 from tests.adapters.slack.test_slack_adapter import ADMIN, everyone, slack_app, text_of
 from tests.fakes.slack_server import FakeSlack, sign, slash_command_form
+from tests.postgres_server import storage_settings
 
 SECRET = "s3cret"
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
@@ -63,7 +64,7 @@ async def test_http_mode_runs_signed_requests_and_rejects_bad_or_stale_ones(tmp_
 
 def test_manifest_matches_the_registry_and_avoids_reserved_names(tmp_path: Path) -> None:
     registry = CommandRegistry(all_commands())
-    settings = Settings(storage={"path": tmp_path / "x.db"}, slack={"umbrella_command": "/coalition"})
+    settings = Settings(storage=storage_settings(tmp_path, "x.db"), slack={"umbrella_command": "/coalition"})
     manifest = build_manifest(settings, registry)
     commands = {c["command"]: c for c in manifest["features"]["slash_commands"]}
     expected = {f"/{name}" for name in registry.top_level_names() if name not in RESERVED_COMMANDS}

@@ -14,6 +14,7 @@ from storage.replays import SqliteReplays
 from tests.adapters.slack.test_http_and_manifest import events_url
 from tests.adapters.slack.test_slack_adapter import ADMIN, everyone, slack_app, text_of
 from tests.fakes.slack_server import FakeSlack, sign, slash_command_form
+from tests.postgres_server import storage_target
 
 SECRET = "s3cret"
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
@@ -84,7 +85,7 @@ async def test_malformed_signature_headers_answer_400_or_401_never_500_and_run_n
 
 
 async def test_replay_memory_forgets_signatures_older_than_the_window(tmp_path: Path) -> None:
-    async with Database.open(tmp_path / "bot.db") as db:
+    async with Database.open(storage_target(tmp_path, "bot.db")) as db:
         replays = SqliteReplays(db)
         assert await replays.claim("v0=old", 1_000, forget_before=0)
         assert not await replays.claim("v0=old", 1_000, forget_before=0)

@@ -16,6 +16,7 @@ from bot.commands.registry import CommandRegistry
 from bot.model import Identity
 from bot.subscriptions.model import DeliveryMode
 from tests.fakes.slack_server import FakeSlack
+from tests.postgres_server import storage_settings
 from tests.support import FixedClock
 
 ADMIN = "UADMIN"
@@ -23,7 +24,7 @@ ADMIN = "UADMIN"
 
 def slack_settings(tmp_path: Path, fake: FakeSlack, **slack: Any) -> Settings:
     return Settings(
-        storage={"path": tmp_path / "bot.db"},
+        storage=storage_settings(tmp_path, "bot.db"),
         slack={"bot_token": "xoxb-test", "app_token": "xapp-test", "signing_secret": "s3cret",
                "api_base_url": fake.api_url, **slack},
         coalition={"admins": [f"slack:{ADMIN}"]},

@@ -22,6 +22,7 @@ from bot.announcements.preview import time_to_send
 from bot.announcements.store import Audience, FanOutChunk
 from bot.i18n import Translator, duration
 from storage.database import to_db_time
+from tests.postgres_server import storage_settings
 from tests.support import FixedClock, Harness, harness
 
 AUTHOR = "demo-coordinator"
@@ -30,7 +31,7 @@ AUTHOR = "demo-coordinator"
 @pytest.fixture
 async def slow(tmp_path: Path, clock: FixedClock) -> AsyncIterator[Harness]:
     """The demo coalition with the console paced at 2 messages a second (the test platform is unpaced)."""
-    settings = Settings(storage={"path": tmp_path / "bot.db"}, console={"enabled": True},
+    settings = Settings(storage=storage_settings(tmp_path, "bot.db"), console={"enabled": True},
                         coalition={"admins": ["console:demo-admin"]}, delivery={"console_per_second": 2.0})
     async with harness(settings, clock) as running:
         yield running

@@ -18,6 +18,7 @@ from bot.delivery.model import SentMessage
 from bot.i18n import _
 from bot.messages import Message, RenderedMessage
 from bot.model import Identity, IdentityRecord
+from tests.postgres_server import storage_settings
 from tests.support import FixedClock, RecordingAdapter
 
 
@@ -69,7 +70,7 @@ class FaultyAdapter(RecordingAdapter):
 
 
 def settings_for(tmp_path: Path, **delivery: object) -> Settings:
-    return Settings(storage={"path": tmp_path / "bot.db"}, coalition={"admins": ["console:demo-admin"]},
+    return Settings(storage=storage_settings(tmp_path, "bot.db"), coalition={"admins": ["console:demo-admin"]},
                     console={"enabled": True}, delivery=delivery)
 
 

@@ -17,6 +17,7 @@ from bot.model import IdentityRecord
 from storage.database import Database
 from storage.store import SqliteStore
 from tests.bot.delivery.fakes import FaultyAdapter, app_with, drain, notify, people_on
+from tests.postgres_server import storage_target
 from tests.support import FixedClock
 
 
@@ -41,7 +42,7 @@ async def test_recovery_leaves_a_live_workers_rows_and_takes_back_a_dead_ones(tm
         assert all(row.status is DeliveryStatus.PENDING and row.uncertain for row in rows)
         await other.close()
         assert [lease.holder for lease in await app.store.leases.all()] == [lease.holder]
-    async with Database.open(tmp_path / "bot.db") as db:
+    async with Database.open(storage_target(tmp_path, "bot.db")) as db:
         assert await SqliteStore(db).leases.all() == []  # a clean stop released it
 
 
@@ -52,7 +53,7 @@ async def test_a_restart_takes_back_the_rows_of_the_process_before_it(tmp_path: 
         await notify(app, await people_on(app, "test", 2), "k")
         [lease] = await app.store.leases.all()
         await app.store.outbox.claim_due(clock.now(), 10, lease.holder)
-    async with Database.open(tmp_path / "bot.db") as db:
+    async with Database.open(storage_target(tmp_path, "bot.db")) as db:
         await SqliteStore(db).leases.acquire(lease)  # as if the process had been killed: its lease stays behind
     adapter = FaultyAdapter(clock=clock)
     async with app_with(tmp_path, clock, adapter) as app:

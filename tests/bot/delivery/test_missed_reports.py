@@ -18,6 +18,7 @@ from bot.model import Identity, Role
 from bot.topics.model import Policy, Visibility
 from storage.database import Database
 from storage.store import SqliteStore
+from tests.postgres_server import storage_target
 from tests.support import FixedClock, Harness, console_settings, harness
 
 BEFORE = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
@@ -145,7 +146,7 @@ async def test_a_backlog_nobody_can_be_told_about_never_hides_later_missed_rows(
     monkeypatch.setattr(missed_module, "BATCH", 3)
     clock = FixedClock()
     now = clock.now()
-    async with Database.open(tmp_path / "bot.db") as db:
+    async with Database.open(storage_target(tmp_path, "bot.db")) as db:
         store = SqliteStore(db)
         nobody = await store.topics.create("quiet", "Quiet", "", Visibility.PUBLIC, Policy.OPEN, now)
         told = await store.topics.create("told", "Told", "", Visibility.PUBLIC, Policy.OPEN, now)

@@ -22,6 +22,7 @@ from bot.people.roles import ROLE_CHECK_EVERY, ROLE_RETRY, ROLE_TRUSTED_FOR
 from bot.people.service import PeopleService
 from storage.database import Database
 from storage.store import SqliteStore
+from tests.postgres_server import storage_target
 from tests.support import FixedClock
 
 GUEST = Identity("slack", "UGUEST")
@@ -73,7 +74,7 @@ class World:
 async def world(tmp_path: Path) -> AsyncIterator[World]:
     clock = FixedClock()
     roles = FakeRoles()
-    async with Database.open(tmp_path / "bot.db") as db:
+    async with Database.open(storage_target(tmp_path, "bot.db")) as db:
         store = SqliteStore(db)
         people = PeopleService(store, CoreConfig(admins=frozenset({ADMIN})), Translator.load(), clock, roles)
         yield World(store, db, clock, roles, people)

@@ -15,6 +15,7 @@ from bot.errors import UserError
 from bot.i18n import Translator
 from bot.resources.csv_import import Malformed, import_resources, read_rows
 from bot.resources.fields import parse_url
+from tests.postgres_server import storage_target
 from tests.support import FixedClock, Harness, console_settings, harness
 
 FIXTURE = Path(__file__).parent / "data" / "resources.csv"
@@ -268,7 +269,7 @@ async def test_a_large_file_is_written_in_batches_of_500_rows(tmp_path: Path) ->
             return super().transaction()
 
     lines = "".join(f"https://example.org/bulk/{n},Bulk report {n}\n" for n in range(2 * BATCH + 7))
-    async with Database.open(tmp_path / "bulk.db") as db:
+    async with Database.open(storage_target(tmp_path, "bulk.db")) as db:
         store = CountingStore(db)
         report = await import_resources(store, read_rows("url,title\n" + lines), FixedClock().now(),
                                         default_language="en", source="bulk.csv")

@@ -27,6 +27,7 @@ from bot.resources.query import match_expression, parse_query
 from bot.resources.terms import TermIndex
 from storage.database import Database
 from storage.resources import SqliteResources
+from tests.postgres_server import storage_target
 from tests.support import Harness
 
 NOW = datetime(2026, 11, 24, tzinfo=UTC)
@@ -67,7 +68,7 @@ async def test_deltas_after_writes_equal_a_fresh_load(tmp_path: Path) -> None:
                "\u2067الانتخابات\u2069 والتضليل", "København og Straße", "ǣsir co\u00adoperation",
                "deepfakes🗳️monitoring", "e-mail_safety x² ½", "Выборы и дезинформация", "选举 观察", "ሰብአዊ መብቶች"]
     rng = random.Random(24)
-    async with Database.open(tmp_path / "terms.db") as db:
+    async with Database.open(storage_target(tmp_path, "terms.db")) as db:
         resources = SqliteResources(db)
         await resources.terms()  # loaded first, so every write below is applied as a delta
         ids: list[int] = []
@@ -88,7 +89,7 @@ async def test_deltas_after_writes_equal_a_fresh_load(tmp_path: Path) -> None:
 
 
 async def test_a_rolled_back_write_leaves_the_counts_alone(tmp_path: Path) -> None:
-    async with Database.open(tmp_path / "terms.db") as db:
+    async with Database.open(storage_target(tmp_path, "terms.db")) as db:
         resources = SqliteResources(db)
         await resources.add(_fields("a", "Zebrafinch notes"), None, NOW)
         before = await resources.terms()
@@ -104,10 +105,10 @@ async def test_a_rolled_back_write_leaves_the_counts_alone(tmp_path: Path) -> No
 
 async def test_another_connections_write_is_seen(tmp_path: Path) -> None:
     """The command-line import runs in its own process: its rows must reach the running bot's counts."""
-    async with Database.open(tmp_path / "terms.db") as bot_db:
+    async with Database.open(storage_target(tmp_path, "terms.db")) as bot_db:
         running = SqliteResources(bot_db)
         assert not (await running.terms()).has("zebrafinch", prefix=False)
-        async with Database.open(tmp_path / "terms.db") as import_db:
+        async with Database.open(storage_target(tmp_path, "terms.db")) as import_db:
             await SqliteResources(import_db).add(_fields("a", "Zebrafinch notes"), None, NOW)
             async with import_db.transaction():  # the importer holds the write lock: reading must not wait
                 counts = await asyncio.wait_for(running.terms(), timeout=2)
@@ -116,7 +117,7 @@ async def test_another_connections_write_is_seen(tmp_path: Path) -> None:
 
 async def test_after_commit_runs_only_after_a_commit(tmp_path: Path) -> None:
     ran: list[str] = []
-    async with Database.open(tmp_path / "hooks.db") as db:
+    async with Database.open(storage_target(tmp_path, "hooks.db")) as db:
         db.after_commit(lambda: ran.append("outside"))
         assert ran == ["outside"]
         async with db.transaction():
@@ -133,7 +134,7 @@ async def test_after_commit_runs_only_after_a_commit(tmp_path: Path) -> None:
 
 
 async def test_a_failing_after_commit_callback_does_not_undo_the_write(tmp_path: Path) -> None:
-    async with Database.open(tmp_path / "hooks.db") as db:
+    async with Database.open(storage_target(tmp_path, "hooks.db")) as db:
         resources = SqliteResources(db)
         await resources.terms()
 
@@ -149,7 +150,7 @@ async def test_a_failing_after_commit_callback_does_not_undo_the_write(tmp_path:
 
 async def test_a_task_started_inside_a_transaction_does_not_join_it(tmp_path: Path) -> None:
     """It inherits the context; writing after the outer block committed must still count its words."""
-    async with Database.open(tmp_path / "tasks.db") as db:
+    async with Database.open(storage_target(tmp_path, "tasks.db")) as db:
         resources = SqliteResources(db)
         await resources.terms()
         release = asyncio.Event()
@@ -176,7 +177,7 @@ async def test_python_and_sqlite_split_every_character_alike(tmp_path: Path) -> 
     whatever Unicode version SQLite's tables come from (or the counts and the queries would drift)."""
     code_points = [c for c in range(0x20, 0x30000) if not 0xD800 <= c < 0xE000]
     documents = ["".join(f"xq{chr(c)}zq " for c in code_points[i:i + 64]) for i in range(0, len(code_points), 64)]
-    async with Database.open(tmp_path / "tokens.db") as db:
+    async with Database.open(storage_target(tmp_path, "tokens.db")) as db:
         await db.execute_many(
             "INSERT INTO resources (id, url, url_key, title, kind, language, visibility, created_at, updated_at,"
             " search_title) VALUES (?, ?, ?, '', 'report', 'en', 'public', '', '', ?)",
@@ -263,7 +264,7 @@ async def test_the_window_holds_the_newest_matches_the_reader_may_see(h: Harness
 async def test_a_failed_commit_is_rolled_back_and_reloads_the_counts(tmp_path: Path) -> None:
     """A deferred foreign key fails at COMMIT: the write is undone, the connection stays usable, and the
     counts, which cannot know what happened, are loaded again."""
-    async with Database.open(tmp_path / "commit.db") as db:
+    async with Database.open(storage_target(tmp_path, "commit.db")) as db:
         resources = SqliteResources(db)
         await resources.terms()
         with pytest.raises(sqlite3.IntegrityError):

@@ -1,0 +1,184 @@
+"""PostgreSQL through psycopg 3: for several bot processes on one database.
+
+The repositories' SQL is written once, with ``?`` placeholders; :func:`to_psycopg` turns them into psycopg's
+``%s`` (and doubles a literal ``%``), which is the driver's parameter style, not another dialect.
+
+Writes are serialised across processes as SQLite serialises them across connections: every write transaction
+first takes one transaction-level advisory lock (``WRITE_LOCK``), released by its COMMIT or ROLLBACK. The
+repositories' read-then-write transactions were written for one writer at a time and stay correct; reads never
+wait for it. Python ``bool`` goes in as an integer, as SQLite stores it (the schema keeps 0/1 columns).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
+from contextlib import asynccontextmanager
+from typing import Any, ClassVar
+
+import psycopg
+from psycopg.adapt import Dumper
+from psycopg.rows import RowMaker
+
+from storage.database import Database, Dialect, Row
+
+WRITE_LOCK = 0x636F616C  # "coal": the advisory lock every write transaction holds until it ends
+INT8_OID = 20
+
+
+class PgRow:
+    """A row readable by position or by column name, like ``sqlite3.Row``."""
+
+    __slots__ = ("_index", "_values")
+
+    def __init__(self, index: dict[str, int], values: Sequence[Any]) -> None:
+        self._index = index
+        self._values = values
+
+    def __getitem__(self, key: Any, /) -> Any:
+        if isinstance(key, str):
+            return self._values[self._index[key]]
+        return self._values[key]
+
+    def keys(self) -> list[str]:
+        return list(self._index)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._values)
+
+    def __repr__(self) -> str:
+        return f"PgRow({dict(zip(self._index, self._values, strict=True))!r})"
+
+
+def _row_factory(cursor: psycopg.AsyncCursor[Any]) -> RowMaker[PgRow]:
+    names = [column.name for column in cursor.description or ()]
+    index = {name: position for position, name in enumerate(names)}
+
+    def make(values: Sequence[Any]) -> PgRow:
+        return PgRow(index, values)
+
+    return make
+
+
+class _BoolAsInt(Dumper):
+    """``True``/``False`` as 1/0: the schema keeps SQLite's integer flags, and one body of SQL passes bools."""
+
+    oid = INT8_OID
+
+    def dump(self, obj: Any) -> bytes:
+        return b"1" if obj else b"0"
+
+
+@functools.lru_cache(maxsize=4096)
+def to_psycopg(sql: str) -> str:
+    """``?`` → ``%s`` outside quotes and comments; ``%`` → ``%%`` everywhere (psycopg reads ``%`` as a
+    placeholder)."""
+    out: list[str] = []
+    quote: str | None = None
+    i, n = 0, len(sql)
+    while i < n:
+        char = sql[i]
+        if quote is not None:
+            if char == quote:
+                quote = None
+            out.append("%%" if char == "%" else char)
+        elif char in ("'", '"'):
+            quote = char
+            out.append(char)
+        elif char == "-" and sql.startswith("--", i):
+            end = sql.find("\n", i)
+            end = n if end < 0 else end
+            out.append(sql[i:end].replace("%", "%%"))
+            i = end
+            continue
+        elif char == "?":
+            out.append("%s")
+        elif char == "%":
+            out.append("%%")
+        else:
+            out.append(char)
+        i += 1
+    return "".join(out)
+
+
+class PostgresDatabase(Database):
+    """One psycopg connection in autocommit mode; transactions are explicit ``BEGIN`` … ``COMMIT``."""
+
+    dialect: ClassVar[Dialect] = "postgresql"
+    _driver_errors: ClassVar[tuple[type[BaseException], ...]] = (psycopg.Error,)
+
+    def __init__(self, connection: psycopg.AsyncConnection[PgRow]) -> None:
+        super().__init__()
+        self._conn = connection
+
+    @classmethod
+    @asynccontextmanager
+    async def connect(cls, url: str, *, migrate: bool = True,
+                      target_version: int | None = None) -> AsyncIterator[PostgresDatabase]:
+        conn = await psycopg.AsyncConnection.connect(url, autocommit=True, row_factory=_row_factory)
+        try:
+            conn.adapters.register_dumper(bool, _BoolAsInt)
+            db = cls(conn)
+            if migrate:
+                await db.migrate(target_version)
+            yield db
+        finally:
+            await conn.close()
+
+    async def try_session_lock(self, key: int) -> bool:
+        """Take advisory lock ``key`` for as long as this connection lives (a dead process's connection ends, and
+        with it the lock), or say that another connection holds it."""
+        row = await self.fetch_one("SELECT pg_try_advisory_lock(?)", (key,))
+        return bool(row and row[0])
+
+    async def schema_version(self) -> int:
+        await self._conn.execute(
+            "CREATE TABLE IF NOT EXISTS schema_version (id INTEGER PRIMARY KEY CHECK (id = 1),"
+            " version INTEGER NOT NULL)")
+        row = await self.fetch_one("SELECT version FROM schema_version WHERE id = 1")
+        return int(row[0]) if row else 0
+
+    async def data_version(self) -> int:
+        row = await self.fetch_one("SELECT n FROM data_changes WHERE id = 1")
+        return int(row[0]) if row else 0
+
+    async def _apply_migration(self, version: int, sql: str) -> None:
+        # No parameters: psycopg sends the script as one simple query, so it may hold several statements and
+        # function bodies, and ``%`` is literal.
+        await self._conn.execute(sql.encode())
+        await self._conn.execute(
+            "INSERT INTO schema_version (id, version) VALUES (1, %s)"
+            " ON CONFLICT (id) DO UPDATE SET version = excluded.version", (version,))
+
+    async def _begin(self) -> None:
+        await self._conn.execute(f"BEGIN; SELECT pg_advisory_xact_lock({WRITE_LOCK})".encode())
+
+    async def _commit(self) -> None:
+        await self._conn.execute("COMMIT")
+
+    async def _rollback(self) -> None:
+        await self._conn.execute("ROLLBACK")
+
+    async def _run(self, sql: str, params: Sequence[Any]) -> int:
+        cursor = await self._conn.execute(to_psycopg(sql), tuple(params))
+        return max(cursor.rowcount, 0)
+
+    async def _run_insert(self, sql: str, params: Sequence[Any]) -> int:
+        cursor = await self._conn.execute(to_psycopg(sql) + " RETURNING id", tuple(params))
+        row = await cursor.fetchone()
+        if row is None:
+            raise RuntimeError("INSERT produced no row id")
+        return int(row[0])
+
+    async def _run_many(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        async with self._conn.cursor() as cursor:
+            await cursor.executemany(to_psycopg(sql), [tuple(row) for row in rows])
+
+    async def fetch_all(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        cursor = await self._conn.execute(to_psycopg(sql), tuple(params))
+        if cursor.description is None:
+            return []
+        return list(await cursor.fetchall())
