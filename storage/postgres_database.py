@@ -128,11 +128,17 @@ class PostgresDatabase(Database):
         finally:
             await conn.close()
 
-    async def try_session_lock(self, key: int) -> bool:
-        """Take advisory lock ``key`` for as long as this connection lives (a dead process's connection ends, and
-        with it the lock), or say that another connection holds it."""
-        row = await self.fetch_one("SELECT pg_try_advisory_lock(?)", (key,))
+    async def try_session_lock(self, key: int, *, shared: bool = False) -> bool:
+        """Take advisory lock ``key`` (``shared``: beside other shared holders) for as long as this connection
+        lives (a dead process's connection ends, and with it the lock), or say that another connection holds it."""
+        function = "pg_try_advisory_lock_shared" if shared else "pg_try_advisory_lock"
+        row = await self.fetch_one(f"SELECT {function}(?)", (key,))
         return bool(row and row[0])
+
+    async def session_unlock(self, key: int, *, shared: bool = False) -> None:
+        """Let go of a lock :meth:`try_session_lock` took, before the connection ends."""
+        function = "pg_advisory_unlock_shared" if shared else "pg_advisory_unlock"
+        await self.fetch_all(f"SELECT {function}(?)", (key,))
 
     async def schema_version(self) -> int:
         await self._conn.execute(

@@ -67,9 +67,23 @@ class BotProcess:
 
     def wait_for(self, done: Callable[[str], bool], what: str, timeout: float = 60) -> str:
         """Poll stdout until ``done(output)``; fail with ``what`` at the deadline or if the bot exits first."""
+        return self._wait(self.output, done, what, timeout)
+
+    def wait_for_error(self, done: Callable[[str], bool], what: str, timeout: float = 60) -> str:
+        """Poll stderr (the log) until ``done(log)``, as :meth:`wait_for` polls stdout."""
+        return self._wait(self.errors, done, what, timeout)
+
+    def close_input(self) -> None:
+        """End stdin: a console-only bot then stops as after its last command."""
+        self.stdin.close()
+
+    def wait(self, timeout: float) -> int:
+        return self.process.wait(timeout=timeout)
+
+    def _wait(self, read: Callable[[], str], done: Callable[[str], bool], what: str, timeout: float) -> str:
         deadline = time.monotonic() + timeout
         while True:
-            output = self.output()
+            output = read()
             if done(output):
                 return output
             if self.process.poll() is not None:

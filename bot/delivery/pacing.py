@@ -31,20 +31,41 @@ class TokenBucket:
             raise ValueError("rate must be positive and burst at least 1")
         self.rate = rate
         self.burst = burst
+        self.share = 1.0
+        """This process's part of the platform's budget (see :meth:`set_share`)."""
         self._tokens = burst
         self._monotonic = monotonic
         self._sleep = sleep
         self._updated = monotonic()
 
+    @property
+    def pace(self) -> float:
+        """Tokens a second this process may take: the rate, times its share of the budget."""
+        return self.rate * self.share
+
+    @property
+    def cap(self) -> float:
+        """Tokens this process may save up: the burst, times its share (at least one, or nothing is ever sent)."""
+        return max(1.0, self.burst * self.share)
+
+    def set_share(self, share: float) -> None:
+        """Several processes send to one platform account: each takes ``share`` of its budget (1 / the processes
+        sending), so together they stay under the platform's limit instead of each spending all of it."""
+        if not 0 < share <= 1:
+            raise ValueError("share must be in (0, 1]")
+        self._refill()
+        self.share = share
+        self._tokens = min(self._tokens, self.cap)
+
     def _refill(self) -> None:
         now = self._monotonic()
-        self._tokens = min(self.burst, self._tokens + (now - self._updated) * self.rate)
+        self._tokens = min(self.cap, self._tokens + (now - self._updated) * self.pace)
         self._updated = now
 
     def delay(self) -> float:
         """Seconds until a token would be free, without taking one."""
         self._refill()
-        return max(0.0, (1 - self._tokens) / self.rate)
+        return max(0.0, (1 - self._tokens) / self.pace)
 
     async def acquire(self) -> None:
         await self.acquire_within(math.inf)
@@ -62,17 +83,17 @@ class TokenBucket:
     def penalise(self, seconds: float) -> None:
         """After a platform said "slow down" for ``seconds``, take the tokens that time would have given."""
         self._refill()
-        self._tokens = min(self._tokens, 0.0) - seconds * self.rate
+        self._tokens = min(self._tokens, 0.0) - seconds * self.pace
 
     def give_back(self) -> None:
         """Return a token whose request was never made (never beyond ``burst``)."""
         self._refill()
-        self._tokens = min(self.burst, self._tokens + 1)
+        self._tokens = min(self.cap, self._tokens + 1)
 
     def spare(self) -> bool:
         """Whether a full burst is saved up: nobody is using the budget, so background work may."""
         self._refill()
-        return self._tokens >= self.burst - 1e-9
+        return self._tokens >= self.cap - 1e-9
 
 
 class AdaptiveBucket(TokenBucket):
@@ -128,7 +149,7 @@ class AdaptiveBucket(TokenBucket):
             self._set_rate(max(self.floor, self.rate * self.decrease), "a rate limit")
         self._calm_since = now
         if seconds is not None and seconds > 0:
-            self._tokens = min(self._tokens, 0.0) - seconds * self.rate
+            self._tokens = min(self._tokens, 0.0) - seconds * self.pace
 
     def penalise(self, seconds: float) -> None:
         """The worker's path for a platform-wide 429 (see :meth:`slow_down`)."""
@@ -166,7 +187,7 @@ class Pace:
         now = self._monotonic()
         wait = max(at_least, self.bucket.delay() if self.bucket else 0.0)
         start = min(max(now + wait, self._horizon), now + wait + HAND_BACK_AHEAD)
-        self._horizon = start + (1 / self.bucket.rate if self.bucket else 0.0)
+        self._horizon = start + (1 / self.bucket.pace if self.bucket else 0.0)
         return start - now
 
     def penalise(self, seconds: float) -> None:

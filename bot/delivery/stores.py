@@ -194,6 +194,11 @@ class LeaseStore(Protocol):
         """Returns every lease, expired ones too, oldest first. Raises nothing of its own."""
         ...
 
+    async def live(self, now: datetime) -> int:
+        """Returns how many leases have not expired at ``now`` (the delivery workers sending). Raises nothing of its
+        own."""
+        ...
+
 
 class DeliveryReportStore(Protocol):
     """Delivery reports read counts (never message text); missed rows are summarised once; an announcement's

@@ -8,14 +8,24 @@ sends to are connected.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 
 class Wakeup:
-    def __init__(self) -> None:
+    """``also`` carries the wake-up beyond this process (other processes on the same database), if there are any."""
+
+    def __init__(self, also: Callable[[], None] | None = None) -> None:
         self._event = asyncio.Event()
+        self._also = also
 
     def __call__(self) -> None:
-        """Ask the worker to look for due rows now (a row was just queued)."""
+        """Ask the worker to look for due rows now (a row was just queued), and any other process's too."""
+        self._event.set()
+        if self._also is not None:
+            self._also()
+
+    def local(self) -> None:
+        """Wake this process's worker only: another process queued a row and has woken everyone already."""
         self._event.set()
 
     def clear(self) -> None:

@@ -67,7 +67,7 @@ class OutletPaces:
         if outlet is None:
             return None
         bucket = outlet.bucket
-        return 0.0 if bucket is None else max(0.0, messages - bucket.burst) / bucket.rate
+        return 0.0 if bucket is None else max(0.0, messages - bucket.cap) / bucket.pace
 
 
 class _Batch:

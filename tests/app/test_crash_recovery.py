@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-import sqlite3
 from collections import Counter
-from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -23,6 +21,7 @@ from bot.subscriptions.model import DeliveryMode
 from storage.database import Database
 from storage.store import SqliteStore
 from tests.bot_process import BotProcess, bot_env, run_bot
+from tests.postgres_server import storage_target
 from tests.support import FixedClock
 
 RECIPIENTS = 1000
@@ -33,8 +32,11 @@ KILL_AFTER = 150
 DM_HEADER = re.compile(r"^\[DM → (person-\d+)\] == Countering disinformation — announcement ==", re.MULTILINE)
 
 
-def _env(db: Path) -> dict[str, str]:
-    return bot_env(db, BOT_DELIVERY__CONSOLE_PER_SECOND=str(PER_SECOND))
+def _env(tmp_path: Path, db: Path | str) -> dict[str, str]:
+    """The bot's environment on the test's database: a SQLite path, or a PostgreSQL URL on a PostgreSQL run."""
+    if isinstance(db, Path):
+        return bot_env(db, BOT_DELIVERY__CONSOLE_PER_SECOND=str(PER_SECOND))
+    return bot_env(tmp_path / "unused.db", BOT_STORAGE__URL=db, BOT_DELIVERY__CONSOLE_PER_SECOND=str(PER_SECOND))
 
 
 def received(output: str) -> Counter[str]:
@@ -42,18 +44,20 @@ def received(output: str) -> Counter[str]:
     return Counter(match.group(1) for match in DM_HEADER.finditer(output))
 
 
-def statuses(db: Path) -> dict[str, str]:
+def statuses(target: Path | str) -> dict[str, str]:
     """The state of each test recipient's announcement delivery, straight from the database."""
-    with closing(sqlite3.connect(db)) as connection:
-        rows = connection.execute(
-            "SELECT i.external_id, d.status FROM deliveries d JOIN identities i ON i.person_id = d.person_id "
-            "WHERE d.kind = 'announcement' AND i.platform = 'console' AND i.external_id LIKE 'person-%'")
-        return {name: status for name, status in rows}
+    async def read() -> dict[str, str]:
+        async with Database.open(target, migrate=False) as db:
+            rows = await db.fetch_all(
+                "SELECT i.external_id, d.status FROM deliveries d JOIN identities i ON i.person_id = d.person_id "
+                "WHERE d.kind = 'announcement' AND i.platform = 'console' AND i.external_id LIKE 'person-%'")
+            return {row[0]: row[1] for row in rows}
+    return asyncio.run(read())
 
 
-async def _add_recipients(db_path: Path) -> None:
+async def _add_recipients(target: Path | str) -> None:
     now = FixedClock().now()
-    async with Database.open(db_path) as db:
+    async with Database.open(target) as db:
         store = SqliteStore(db)
         topic = await store.topics.by_slug("disinformation")
         assert topic is not None
@@ -64,12 +68,12 @@ async def _add_recipients(db_path: Path) -> None:
 
 
 def test_sigkill_during_fan_out_loses_nothing(tmp_path: Path, record_property: pytest.RecordProperty) -> None:
-    db = tmp_path / "bot.db"
-    setup = run_bot(_env(db), "run", timeout=60)  # migrate and load the demo coalition
+    db = storage_target(tmp_path)
+    setup = run_bot(_env(tmp_path, db), "run", timeout=60)  # migrate and load the demo coalition
     assert setup.returncode == 0, setup.stderr
     asyncio.run(_add_recipients(db))
 
-    with BotProcess(tmp_path, _env(db), "run", "--user", "demo-coordinator", name="first") as first:
+    with BotProcess(tmp_path, _env(tmp_path, db), "run", "--user", "demo-coordinator", name="first") as first:
         # stdin stays open: the bot keeps serving until it is killed.
         first.write("/announce new disinformation Crash test\n/announce confirm 1\n")
         first.wait_for(lambda out: len(received(out)) >= KILL_AFTER, f"{KILL_AFTER} deliveries")
@@ -85,7 +89,7 @@ def test_sigkill_during_fan_out_loses_nothing(tmp_path: Path, record_property: p
     # Printed but not recorded: only a send in flight at the kill.
     assert sorted(set(before) - sent_at_kill - in_flight) == []
 
-    second = run_bot(_env(db), "run", timeout=120)
+    second = run_bot(_env(tmp_path, db), "run", timeout=120)
     assert second.returncode == 0, second.stderr
     total = before + received(second.stdout)
 

@@ -18,9 +18,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from bot.model import Role
 from storage.database import available_migrations
 from tests.support import FixedClock, Harness, RecordingAdapter, console_settings, harness
+
+# An old SQLite file, upgraded by SQLite's migrations (PostgreSQL databases start at the baseline).
+pytestmark = pytest.mark.sqlite_only
 
 FIXTURE = Path(__file__).parent / "data" / "previous_main.db"
 FIXTURE_SCHEMA_VERSION = 9  # the last migration shipped with 797c3b4

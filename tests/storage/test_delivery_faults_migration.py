@@ -8,11 +8,16 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
+
 from bot.delivery.model import DeliveryStatus
 from bot.i18n import _, encode_text
 from storage.database import Database, to_db_time
 from storage.store import SqliteStore
 from tests.support import FixedClock
+
+# SQLite's own migration from an older schema; PostgreSQL starts at its baseline, after it.
+pytestmark = pytest.mark.sqlite_only
 
 BEFORE_FAULTS = 11
 # exactly what the previous worker stored: a translatable text, as JSON

@@ -1,4 +1,5 @@
-"""State lives in SQLite: it survives a restart, migrations upgrade old databases, errors change nothing."""
+"""State lives in the database (SQLite or PostgreSQL): it survives a restart, migrations upgrade old databases,
+errors change nothing."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ import asyncio
 import contextlib
 import sqlite3
 from pathlib import Path
+
+import pytest
 
 from app.assembly import should_load_demo
 from bot.model import Identity
@@ -47,14 +50,16 @@ async def test_audit_log_records_coordinator_and_admin_actions(tmp_path: Path) -
 
 
 async def test_migrations_on_an_empty_database(tmp_path: Path) -> None:
-    async with Database.open(storage_target(tmp_path, "new.db"), migrate=False) as db:
+    async with Database.open(storage_target(tmp_path, "new.db", migrated=False), migrate=False) as db:
         assert await db.schema_version() == 0
         applied = await db.migrate()
-        assert applied == [name for _, name, _ in available_migrations()]
-        assert await db.schema_version() == len(applied)
+        shipped = available_migrations(db.dialect)
+        assert applied == [name for _, name, _ in shipped]
+        assert await db.schema_version() == shipped[-1][0]
         assert await db.migrate() == []
 
 
+@pytest.mark.sqlite_only
 async def test_migrations_upgrade_a_previous_version_and_keep_its_data(tmp_path: Path) -> None:
     path = tmp_path / "old.db"
     async with Database.open(path, target_version=1) as db:
@@ -73,11 +78,10 @@ async def test_migrations_upgrade_a_previous_version_and_keep_its_data(tmp_path:
         assert await store.requests.pending(None) == []
 
 
+@pytest.mark.sqlite_only
 def test_wal_and_foreign_keys_are_on(tmp_path: Path) -> None:
-    import asyncio
-
     async def open_once() -> None:
-        async with Database.open(storage_target(tmp_path, "x.db")) as db:
+        async with Database.open(tmp_path / "x.db") as db:
             assert (await db.fetch_one("PRAGMA foreign_keys"))[0] == 1  # type: ignore[index]
 
     asyncio.run(open_once())
@@ -90,11 +94,11 @@ async def test_demo_data_never_loads_when_a_platform_is_configured(tmp_path: Pat
         settings = console_settings(tmp_path).model_copy(update={})
         settings = type(settings)(storage=storage_settings(tmp_path, "p.db"), **platform)  # type: ignore[arg-type]
         assert not settings.console_enabled
-        async with Database.open(settings.storage.path) as db:
+        async with Database.open(settings.storage.target) as db:
             assert not await should_load_demo(settings, SqliteStore(db))
         forced = type(settings)(storage=storage_settings(tmp_path, "p.db"), console={"enabled": True},
                                 **platform)  # type: ignore[arg-type]
-        async with Database.open(forced.storage.path) as db:
+        async with Database.open(forced.storage.target) as db:
             assert not await should_load_demo(forced, SqliteStore(db))
     console_only = console_settings(tmp_path)
     async with Database.open(storage_target(tmp_path, "empty.db")) as db:
@@ -114,10 +118,10 @@ async def test_a_failing_transaction_changes_nothing(tmp_path: Path) -> None:
         assert await store.people.count() == 0
 
 
+@pytest.mark.sqlite_only
 async def test_a_second_bot_on_the_same_database_is_refused(tmp_path: Path) -> None:
-    """Two processes would both put the other's in-flight deliveries back in the queue and send them twice."""
-    import pytest
-
+    """Two processes would both put the other's in-flight deliveries back in the queue and send them twice.
+    (PostgreSQL lets several share a database: tests/app/test_single_instance.py.)"""
     from app.assembly import AlreadyRunning
 
     settings = console_settings(tmp_path)
@@ -129,11 +133,10 @@ async def test_a_second_bot_on_the_same_database_is_refused(tmp_path: Path) -> N
         pass
 
 
-
 async def test_a_transaction_cancelled_while_it_begins_leaves_none_open(tmp_path: Path) -> None:
-    """A shutdown can cancel a command while BEGIN runs in aiosqlite's thread: the transaction must not stay
-    open, or the next write (the worker releasing its lease on the way out) fails with "cannot start a
-    transaction within a transaction"."""
+    """A shutdown can cancel a command while BEGIN runs (in aiosqlite's thread, or on PostgreSQL's connection):
+    the transaction must not stay open, or the next write (the worker releasing its lease on the way out) fails
+    with "cannot start a transaction within a transaction"."""
     async with Database.open(storage_target(tmp_path, "x.db")) as db:
         await db.execute("CREATE TABLE marks (n INTEGER)")
 

@@ -1,0 +1,109 @@
+"""How this process works beside the others on its database: alone on SQLite, as one of several on PostgreSQL.
+
+The composition root asks :func:`cluster_for` once. Alone, the process leads (runs the scheduled work), and a
+wake-up stays inside it. On PostgreSQL, :class:`storage.postgres_cluster.PostgresCluster` carries wake-ups to
+the other processes and elects the one that runs the scheduled work; the platforms' budgets are shared
+(:class:`bot.delivery.sharing.BudgetShare`). Also here: the delivery worker's settings and lease.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import secrets
+import socket
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+
+from app.settings import DeliverySettings, StorageSettings
+from bot.delivery.worker import DeliveryConfig, LeaseConfig
+from storage.database import Database
+
+log = logging.getLogger(__name__)
+
+
+class Alone:
+    """One process on its database (SQLite): it leads, and its wake-ups stay inside it."""
+
+    shared = False
+    leader = True
+
+    def ring(self) -> None:
+        """Nobody else to wake."""
+
+    def listen(self, on_wakeup: Callable[[], None]) -> None:
+        """Nobody else rings."""
+
+    async def run(self) -> None:
+        await asyncio.Event().wait()
+
+
+class Cluster:
+    """The process's place among the others on one PostgreSQL database (see the module docstring)."""
+
+    shared = True
+
+    def __init__(self, storage: StorageSettings, db: Database) -> None:
+        from storage.postgres_cluster import PostgresCluster
+        from storage.postgres_database import PostgresDatabase
+
+        assert isinstance(db, PostgresDatabase)
+        self._peers = PostgresCluster(str(storage.target), db)
+
+    @property
+    def leader(self) -> bool:
+        return self._peers.leader
+
+    def ring(self) -> None:
+        self._peers.ring()
+
+    def listen(self, on_wakeup: Callable[[], None]) -> None:
+        self._peers.on_wakeup = on_wakeup
+
+    async def run(self) -> None:
+        await self._peers.run()
+
+
+def cluster_for(storage: StorageSettings, db: Database) -> Alone | Cluster:
+    return Cluster(storage, db) if storage.is_postgres else Alone()
+
+
+def led(cluster: Alone | Cluster, job: Callable[[], Awaitable[object]]) -> Callable[[], Awaitable[None]]:
+    """``job``, run only where this process leads (scheduled work runs once, not once per process)."""
+
+    async def run() -> None:
+        if cluster.leader:
+            await job()
+    return run
+
+
+def delivery_config(delivery: DeliverySettings) -> DeliveryConfig:
+    """The worker's tuning from ``[delivery]``; the previous version's ``max_attempts`` loads and is ignored."""
+    if delivery.max_attempts is not None:
+        log.warning("[delivery] max_attempts is no longer used: deliveries retry for retry_for_hours (%g h); "
+                    "remove it from the settings", delivery.retry_for_hours)
+    if delivery.discord_per_second is not None:
+        log.warning("[delivery] discord_per_second is no longer used: Discord is paced at 0.97 of "
+                    "discord_global_limit (%g/s) and slows down on a global 429; remove it from the settings",
+                    delivery.discord_global_limit)
+    if delivery.slack_per_second is not None:
+        log.warning("[delivery] slack_per_second is no longer used: Slack is paced per channel under a workspace "
+                    "budget that starts at slack_workspace_per_second (%g/s) and learns from 429s; remove it "
+                    "from the settings", delivery.slack_workspace_per_second)
+    return DeliveryConfig(poll_seconds=delivery.poll_seconds, concurrency=delivery.concurrency,
+                          backoff_base_seconds=delivery.backoff_base_seconds,
+                          backoff_max_seconds=delivery.backoff_max_seconds,
+                          retry_for=timedelta(hours=delivery.retry_for_hours),
+                          circuit_threshold=delivery.circuit_failures,
+                          circuit_cooldown_seconds=delivery.circuit_cooldown_seconds,
+                          circuit_cooldown_max_seconds=delivery.circuit_cooldown_max_seconds)
+
+
+def worker_lease(seconds: float, *, sole_instance: bool) -> LeaseConfig:
+    """This run's lease: an id unique to the run (a restarted container often gets the same pid again). On SQLite
+    the process holds :func:`app.instance.single_instance`'s lock, so every other lease is a dead process's
+    (``sole_instance``); on PostgreSQL other processes' leases are theirs until they lapse."""
+    host, pid = socket.gethostname(), os.getpid()
+    return LeaseConfig(holder=f"{host}:{pid}:{secrets.token_hex(4)}", pid=pid, host=host, seconds=seconds,
+                       sole_instance=sole_instance)

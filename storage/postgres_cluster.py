@@ -1,0 +1,100 @@
+"""What several bot processes on one PostgreSQL database tell each other: wake-ups, and who leads.
+
+One extra connection per process, apart from the one the repositories use:
+
+- **Wake-ups** (``LISTEN``/``NOTIFY``). A process that queued a row rings :meth:`ring`; the ``NOTIFY`` goes out
+  through the repositories' connection as a write of its own, so it waits for the write lock and is sent only once
+  the transaction that queued the row has committed: a process woken by it finds the row. Every process
+  listening hears it and wakes its delivery worker, so a command answered by one process is delivered promptly by
+  whichever claims the row.
+- **Leadership** (a session advisory lock). Scheduled work (digests, reminders, missed checks, request expiry,
+  retention) must run once, not once per process: it runs where :attr:`leader` is true. The lock lives as long as
+  this connection; when the leading process dies its connection ends and the server releases the lock, and
+  another process takes it within :data:`LEAD_RETRY_SECONDS`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+from collections.abc import Callable
+
+import psycopg
+
+from storage.postgres_database import PostgresDatabase
+
+CHANNEL = "coalition_bot_wakeup"
+LEADER_LOCK = 0x636F6132  # the session advisory lock of the process that runs scheduled work
+LEAD_RETRY_SECONDS = 2.0
+"""How often a process that does not lead tries to: the most a leader's death leaves scheduled work undone."""
+RECONNECT_SECONDS = 2.0
+
+log = logging.getLogger(__name__)
+
+
+class PostgresCluster:
+    def __init__(self, url: str, db: PostgresDatabase, *, lead_retry_seconds: float = LEAD_RETRY_SECONDS) -> None:
+        self._url = url
+        self._db = db
+        self._lead_retry = lead_retry_seconds
+        self._me = secrets.token_hex(8)  # this member's own wake-ups come back to it: they are skipped
+        self._ringing: asyncio.Task[None] | None = None
+        self._again = False
+        self.leader = False
+        self.listening = False
+        self.on_wakeup: Callable[[], None] = lambda: None
+        self.on_leadership: Callable[[bool], None] = lambda _leads: None
+
+    def ring(self) -> None:
+        """Tell every other process to look for due rows, once what this process is writing has committed.
+
+        Rings while one is on its way are folded into one more after it (not one per row queued)."""
+        if self._ringing is not None and not self._ringing.done():
+            self._again = True
+            return
+        self._ringing = asyncio.get_running_loop().create_task(self._notify())
+
+    async def _notify(self) -> None:
+        while True:
+            self._again = False
+            try:
+                await self._db.execute("SELECT pg_notify(?, ?)", (CHANNEL, self._me))
+            except Exception:
+                log.exception("cluster: a wake-up could not be sent; the others poll")
+            if not self._again:
+                return
+
+    async def run(self) -> None:
+        """Listen and try to lead until cancelled, reconnecting when the connection drops."""
+        while True:
+            try:
+                async with await psycopg.AsyncConnection.connect(self._url, autocommit=True) as conn:
+                    await conn.execute(f"LISTEN {CHANNEL}")
+                    self.listening = True
+                    while True:
+                        if not self.leader:
+                            await self._try_to_lead(conn)
+                        async for note in conn.notifies(timeout=self._lead_retry):
+                            if note.payload != self._me:
+                                self.on_wakeup()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("cluster: the listening connection failed; reconnecting")
+            self.listening = False
+            self._set_leader(False)
+            await asyncio.sleep(RECONNECT_SECONDS)
+
+    async def _try_to_lead(self, conn: psycopg.AsyncConnection[tuple[object, ...]]) -> None:
+        cursor = await conn.execute("SELECT pg_try_advisory_lock(%s)", (LEADER_LOCK,))
+        row = await cursor.fetchone()
+        self._set_leader(bool(row and row[0]))
+
+    def _set_leader(self, leads: bool) -> None:
+        if leads != self.leader:
+            self.leader = leads
+            log.info("cluster: this process %s the scheduled work", "now runs" if leads else "no longer runs")
+            with contextlib.suppress(Exception):
+                self.on_leadership(leads)

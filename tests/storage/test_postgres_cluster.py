@@ -1,0 +1,94 @@
+"""Several processes on one PostgreSQL database: wake-ups cross between them, exactly one leads, and another
+takes over within seconds when the leader's connection ends. Each "process" here is a PostgresCluster on
+connections of its own, as each bot process has."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from datetime import timedelta
+
+import pytest
+
+from bot.clock import SystemClock
+from bot.delivery.model import WorkerLease
+from bot.delivery.pacing import TokenBucket
+from bot.delivery.sharing import BudgetShare
+from storage.database import Database
+from storage.leases import SqliteLeases
+from storage.postgres_cluster import PostgresCluster
+from storage.postgres_database import PostgresDatabase
+from tests.postgres_server import fresh_database_url
+
+pytestmark = pytest.mark.postgresql_only
+
+LEAD_RETRY = 0.2
+
+
+@asynccontextmanager
+async def member(url: str) -> AsyncIterator[tuple[PostgresCluster, asyncio.Event, Database]]:
+    """One process: its database connection, its cluster connection running, and an event its wake-ups set."""
+    async with Database.open(url) as db:
+        assert isinstance(db, PostgresDatabase)
+        cluster = PostgresCluster(url, db, lead_retry_seconds=LEAD_RETRY)
+        woken = asyncio.Event()
+        cluster.on_wakeup = woken.set
+        task = asyncio.create_task(cluster.run())
+        try:
+            yield cluster, woken, db
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+
+async def until(condition: Callable[[], bool], seconds: float = 5.0) -> None:
+    """Poll: the cluster's state changes on its own connection, with no event to wait on."""
+    async with asyncio.timeout(seconds):
+        while not condition():  # noqa: ASYNC110
+            await asyncio.sleep(0.02)
+
+
+async def test_a_wake_up_reaches_the_other_process_once_the_row_is_committed() -> None:
+    url = fresh_database_url()
+    async with member(url) as (one, one_woken, db), member(url) as (two, two_woken, _):
+        await until(lambda: one.listening and two.listening)
+        async with db.transaction():
+            await db.execute("INSERT INTO topics (slug, title, visibility, policy, created_at)"
+                             " VALUES ('t', 'T', 'public', 'open', 'now')")
+            one.ring()
+            await asyncio.sleep(0.3)
+            assert not two_woken.is_set()  # the row is not committed yet: nobody is told
+        await asyncio.wait_for(two_woken.wait(), 5)
+        assert not one_woken.is_set()  # a process does not wake itself through the database
+
+
+async def test_one_leader_and_another_takes_over_within_seconds_when_it_dies() -> None:
+    url = fresh_database_url()
+    async with contextlib.AsyncExitStack() as first_process:
+        first, _, _ = await first_process.enter_async_context(member(url))
+        await until(lambda: first.leader)
+        async with member(url) as (second, _, _):
+            await asyncio.sleep(3 * LEAD_RETRY)
+            assert first.leader and not second.leader
+            await first_process.aclose()  # its connections end, as when the process is killed
+            await until(lambda: second.leader, seconds=5)
+
+
+async def test_workers_share_the_budget_by_the_live_leases() -> None:
+    url = fresh_database_url()
+    clock = SystemClock()
+    async with Database.open(url) as db:
+        leases = SqliteLeases(db)
+        bucket = TokenBucket(50.0, 50.0)
+        share = BudgetShare(leases, clock, lambda: [bucket])
+        now = clock.now()
+
+        await leases.acquire(WorkerLease("a", 1, "h", now, now + timedelta(seconds=60)))
+        assert await share.refresh() == 1 and bucket.pace == 50.0
+        await leases.acquire(WorkerLease("b", 2, "h", now, now + timedelta(seconds=60)))
+        assert await share.refresh() == 2 and bucket.pace == 25.0 and bucket.cap == 25.0
+        await leases.acquire(WorkerLease("c", 3, "h", now - timedelta(seconds=120), now - timedelta(seconds=60)))
+        assert await share.refresh() == 2  # a lapsed lease is a dead process: it no longer takes a share
