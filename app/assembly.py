@@ -288,11 +288,12 @@ async def build_app(settings: Settings, *, clock: Clock | None = None, console_o
         if settings.slack.configured:
             from adapters import slack  # only when configured: the SDK stays unloaded otherwise
             from storage.replays import SqliteReplays
+            from storage.slack_events import SqliteSlackEvents
 
             slack_runner = await stack.enter_async_context(slack.running(
                 settings.slack, dispatcher, workspace_per_second=delivery.slack_workspace_per_second,
                 workspace_max_per_second=delivery.slack_workspace_max_per_second,
-                language=settings.coalition.language, replays=SqliteReplays(db),
+                language=settings.coalition.language, replays=SqliteReplays(db), seen=SqliteSlackEvents(db),
                 remember_dm=store.people.set_dm_channel,
                 forget_dm=store.direct_channels.forget))
             outlets["slack"] = slack_runner.outlet

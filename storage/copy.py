@@ -19,7 +19,8 @@ TABLES: tuple[str, ...] = (
     "digest_items", "discord_publishes", "discord_send_attempts", "email_health", "identities", "email_keys",
     "email_requests", "email_salt", "email_signups", "grants", "id_floors", "invitations", "link_attempts",
     "link_codes", "meetings", "meeting_occurrences", "meeting_reminders", "meeting_rsvps", "platform_circuits",
-    "resources", "resource_topics", "scheduled_runs", "slack_replays", "subscription_requests", "subscriptions",
+    "resources", "resource_topics", "scheduled_runs", "slack_replays", "slack_events", "subscription_requests",
+    "subscriptions",
     "announcement_counts", "announcement_digest_counts",
 )
 SEEDED = frozenset({"email_salt", "id_floors"})
@@ -39,6 +40,7 @@ ORDER_BY: dict[str, str] = {
     "meeting_reminders": "meeting_id, original_start, start, offset_minutes",
     "meeting_rsvps": "meeting_id, person_id, occurrence", "platform_circuits": "platform",
     "resource_topics": "resource_id, topic_id", "scheduled_runs": "job", "slack_replays": "signature",
+    "slack_events": "delivery_key",
     "subscriptions": "person_id, topic_id",
 }
 """Each table's primary key, so that the copy reads in pages; ``id`` where unnamed."""

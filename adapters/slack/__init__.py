@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from adapters.slack.app import SlackRunner
+    from adapters.slack.seen import SeenDeliveries
     from adapters.slack.settings import SlackSettings
     from bot.adapter_stores import ReplayStore
     from bot.commands.dispatcher import Dispatcher
@@ -22,6 +23,7 @@ __all__ = ["running"]
 
 def running(slack: SlackSettings, dispatcher: Dispatcher, *, workspace_per_second: float,
             workspace_max_per_second: float, language: str, replays: ReplayStore,
+            seen: SeenDeliveries | None = None,
             remember_dm: Callable[[Identity, str], Awaitable[None]] | None = None,
             forget_dm: Callable[[Identity, str], Awaitable[bool]] | None = None
             ) -> AbstractAsyncContextManager[SlackRunner]:
@@ -31,4 +33,4 @@ def running(slack: SlackSettings, dispatcher: Dispatcher, *, workspace_per_secon
 
     return _running(slack, dispatcher, workspace_per_second=workspace_per_second,
                     workspace_max_per_second=workspace_max_per_second, language=language, replays=replays,
-                    remember_dm=remember_dm, forget_dm=forget_dm)
+                    seen=seen, remember_dm=remember_dm, forget_dm=forget_dm)

@@ -27,6 +27,7 @@ from adapters.slack.identity import SlackDirectory
 from adapters.slack.manifest import EVENTS_PATH, shortcut_commands
 from adapters.slack.replies import Replies
 from adapters.slack.retries import delivery_client, interactive_client
+from adapters.slack.seen import OnceSocketModeHandler, SeenDeliveries
 from adapters.slack.settings import SlackSettings
 from bot.adapter_stores import ReplayStore
 from bot.commands.dispatcher import Dispatcher
@@ -81,13 +82,16 @@ class SlackRunner:
 @asynccontextmanager
 async def running(slack: SlackSettings, dispatcher: Dispatcher, *, workspace_per_second: float,
                   workspace_max_per_second: float, language: str, replays: ReplayStore,
+                  seen: SeenDeliveries | None = None,
                   remember_dm: Callable[[Identity, str], Awaitable[None]] | None = None,
                   forget_dm: Callable[[Identity, str], Awaitable[bool]] | None = None) -> AsyncIterator[SlackRunner]:
     """``workspace_per_second`` is where the workspace's send budget starts, ``workspace_max_per_second`` the most
     it may learn to (see :func:`workspace_budget`); ``language`` the coalition's, for what Slack shows before a
     person is known (in HTTP mode the web site listens and mounts :attr:`SlackRunner.web_mounts`); ``replays``
     remembers the signatures
-    HTTP mode accepted, so a replayed request is refused; ``remember_dm``/``forget_dm`` keep DM channel ids (see
+    HTTP mode accepted, so a replayed request is refused; ``seen`` the Socket Mode deliveries handled already, so
+    one Slack delivers again (a retry, maybe to another process) is handled once (see :mod:`adapters.slack.seen`;
+    ``None`` remembers nothing, for a lone process only); ``remember_dm``/``forget_dm`` keep DM channel ids (see
     :class:`SlackDelivery`)."""
     if slack.mode == "socket" and not (slack.app_token and slack.app_token.get_secret_value()):
         raise ValueError("[slack] mode = \"socket\" needs app_token (xapp-…); or use mode = \"http\"")
@@ -116,7 +120,9 @@ async def running(slack: SlackSettings, dispatcher: Dispatcher, *, workspace_per
     async with AsyncExitStack() as stack:
         if slack.mode == "socket":
             assert slack.app_token is not None
-            socket = AsyncSocketModeHandler(bolt, app_token=slack.app_token.get_secret_value())
+            token = slack.app_token.get_secret_value()
+            socket = (AsyncSocketModeHandler(bolt, app_token=token) if seen is None
+                      else OnceSocketModeHandler(bolt, app_token=token, seen=seen))
             await socket.connect_async()  # type: ignore[no-untyped-call]
             stack.push_async_callback(socket.close_async)
             runner.socket = socket

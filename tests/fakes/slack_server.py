@@ -18,6 +18,11 @@ integer Retry-After as Slack does for a fan-out of DMs (chat.postMessage one a s
 bursts, under an optional workspace cap; conversations.open and the other tiered methods per minute), and
 :meth:`FakeSlack.ratelimited` counts the 429s per method and per limit.
 
+Several apps may hold Socket Mode connections at once (several bot processes): :meth:`FakeSlack.deliver` pushes an
+envelope down the connection a test names, and :meth:`FakeSlack.retry_of` builds Slack's redelivery of one
+(``retry_attempt`` one more, the envelope id kept or new), so a test can deliver one event to two processes, in a
+row or at once.
+
 Contract: everything runs on the test's event loop (no threads); every wait is bounded by the
 constructor's ``timeout`` (wrap a call in ``asyncio.timeout`` for a tighter bound). Close Socket
 Mode handlers before leaving ``async with FakeSlack()``, or the SDK starts reconnecting.
@@ -155,7 +160,8 @@ class FakeSlack:
         """Rate limits armed per method (none by default): see :meth:`enforce_slack_limits`."""
         self._ids = itertools.count(1)
         self._ts = itertools.count(100, 100)
-        self._ack_waiters: dict[str, asyncio.Future[Ack]] = {}
+        self._ack_waiters: dict[tuple[str, int], asyncio.Future[Ack]] = {}
+        """By envelope id and the id() of the connection it went out on."""
         self._sockets: list[web.WebSocketResponse] = []
         self._changed = asyncio.Condition()
         self._consumed: defaultdict[str | None, int] = defaultdict(int)
@@ -612,7 +618,8 @@ class FakeSlack:
                 if "envelope_id" in data:
                     ack = Ack(data["envelope_id"], data.get("payload"))
                     self.acks.append(ack)
-                    waiter = self._ack_waiters.pop(ack.envelope_id, None)
+                    # The ack answers the envelope sent on this connection: one envelope id may be out on several.
+                    waiter = self._ack_waiters.pop((ack.envelope_id, id(ws)), None)
                     if waiter is not None and not waiter.done():
                         waiter.set_result(ack)
         finally:
@@ -640,21 +647,46 @@ class FakeSlack:
         Raises TimeoutError if no app is connected or no ack comes: Bolt sends no ack at all for
         a request no listener matched (it logs a 404).
         """
-        envelope_id = str(uuid.uuid4())
-        envelope = {"envelope_id": envelope_id, "payload": payload, "type": envelope_type,
-                    "accepts_response_payload": accepts_response_payload, "retry_attempt": 0,
-                    "retry_reason": ""}
-        waiter: asyncio.Future[Ack] = asyncio.get_running_loop().create_future()
-        self._ack_waiters[envelope_id] = waiter
-        try:
-            async with asyncio.timeout(self.timeout):
-                async with self._changed:
-                    await self._changed.wait_for(lambda: bool(self._sockets))
+        return await self.deliver(self.envelope(envelope_type, payload,
+                                                accepts_response_payload=accepts_response_payload))
+
+    @staticmethod
+    def envelope(envelope_type: str, payload: JsonDict, *, accepts_response_payload: bool = False) -> JsonDict:
+        """A Socket Mode envelope around ``payload``, as Slack first delivers it (``retry_attempt`` 0)."""
+        return {"envelope_id": str(uuid.uuid4()), "payload": payload, "type": envelope_type,
+                "accepts_response_payload": accepts_response_payload, "retry_attempt": 0, "retry_reason": ""}
+
+    @staticmethod
+    def retry_of(envelope: JsonDict, *, same_envelope_id: bool) -> JsonDict:
+        """Slack's redelivery of an envelope that was not acknowledged in time: the same payload, ``retry_attempt``
+        one more, reason ``timeout``; its envelope id kept or new (Slack has been seen doing both)."""
+        return {**envelope, "envelope_id": envelope["envelope_id"] if same_envelope_id else str(uuid.uuid4()),
+                "retry_attempt": int(envelope["retry_attempt"]) + 1, "retry_reason": "timeout"}
+
+    async def wait_for_connections(self, count: int) -> None:
+        """Wait until ``count`` Socket Mode connections are open (several apps: several processes)."""
+        async with asyncio.timeout(self.timeout), self._changed:
+            await self._changed.wait_for(lambda: len(self._sockets) >= count)
+
+    async def deliver(self, envelope: JsonDict, *, connection: int = -1) -> JsonDict:
+        """Push ``envelope`` down one open connection (by the order they opened; the newest by default), as Slack
+        does with each envelope when an app holds several; return the ack's payload ({} if it had none).
+
+        Raises TimeoutError if no app is connected or no ack comes on that connection.
+        """
+        async with asyncio.timeout(self.timeout):
+            async with self._changed:
+                await self._changed.wait_for(lambda: bool(self._sockets))
+            ws = self._sockets[connection]
+            key = (str(envelope["envelope_id"]), id(ws))
+            waiter: asyncio.Future[Ack] = asyncio.get_running_loop().create_future()
+            self._ack_waiters[key] = waiter
+            try:
                 self.envelopes.append(envelope)
-                await self._sockets[-1].send_json(envelope)
+                await ws.send_json(envelope)
                 ack = await waiter
-        finally:
-            self._ack_waiters.pop(envelope_id, None)
+            finally:
+                self._ack_waiters.pop(key, None)
         payload = dict(ack.payload or {})
         if payload.get("response_action") in ("update", "push"):
             problems = slack_limits.view_problems(payload.get("view"))

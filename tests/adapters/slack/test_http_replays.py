@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 import aiohttp
+import pytest
 
 from storage.database import Database
 from storage.replays import SqliteReplays
@@ -92,3 +93,32 @@ async def test_replay_memory_forgets_signatures_older_than_the_window(tmp_path: 
         assert await replays.claim("v0=new", 2_000, forget_before=1_500)
         assert await replays.count() == 1  # the old one is gone: its timestamp fails the freshness check
         assert not await replays.claim("v0=new", 2_000, forget_before=1_500)
+
+
+@pytest.mark.postgresql_only
+async def test_two_processes_on_one_database_each_answer_and_refuse_each_others_replays(tmp_path: Path) -> None:
+    """HTTP mode behind a load balancer: any process answers a request, and a replay sent to the other process is
+    refused there too (the signatures are claimed in the database they share). SQLite is one process's alone."""
+    async with FakeSlack() as fake:
+        everyone(fake)
+        async with slack_app(tmp_path, fake, mode="http", app_token=None) as one, events_url(one) as first, \
+                slack_app(tmp_path, fake, mode="http", app_token=None) as other, events_url(other) as second, \
+                aiohttp.ClientSession() as http:
+            assert first != second
+            climate, water = create_topic(fake, "climate"), create_topic(fake, "water")
+            climate_headers = sign(climate, SECRET, int(time.time()))
+            assert await post(http, first, climate, climate_headers) == 200
+            assert "created" in text_of(await fake.next_response())
+            water_headers = sign(water, SECRET, int(time.time()))
+            assert await post(http, second, water, water_headers) == 200
+            assert "created" in text_of(await fake.next_response())
+
+            assert await post(http, second, climate, climate_headers) == 401  # replayed to the other process
+            assert await post(http, first, water, water_headers) == 401
+            # A fresh request still runs; by its answer, the replays have had every chance to answer too.
+            energy = create_topic(fake, "energy")
+            assert await post(http, second, energy, sign(energy, SECRET, int(time.time()))) == 200
+            await fake.next_response()
+            assert len(fake.responses) == 3
+            for slug in ("climate", "water", "energy"):
+                assert await other.store.topics.by_slug(slug) is not None

@@ -22,8 +22,10 @@ from tests.fakes.slack_server import FakeSlack
 from tests.support import FixedClock
 
 SOURCE = Path(__file__).parents[3] / "adapters" / "slack"
-# slack_sdk helpers that call several methods.
-COMPOSITE = {"files_upload_v2": ("files.getUploadURLExternal", "files.completeUploadExternal")}
+# slack_sdk helpers that call several methods, or none (a Socket Mode ack goes down the socket, not to the Web API).
+COMPOSITE: dict[str, tuple[str, ...]] = {
+    "files_upload_v2": ("files.getUploadURLExternal", "files.completeUploadExternal"),
+    "send_socket_mode_response": ()}
 _CALL = re.compile(r"client\.([a-z]+_[A-Za-z0-9_]+)\(")
 
 
