@@ -5,6 +5,7 @@ PostgreSQL-only: the SQLite side is a file of the test's own, the other side the
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -70,10 +71,10 @@ async def test_the_bot_runs_on_the_copy(tmp_path: Path) -> None:
     async with harness(settings, FixedClock()) as h:
         # A newcomer gets a new id (PostgreSQL's identity columns were moved past the copied ids), and what
         # was there answers as before.
-        assert "subscribed" in (await h.text("someone-new", "subscribe disinformation")).lower()
+        assert "You now follow" in await h.text("someone-new", "subscribe disinformation")
         status = await h.text("demo-coordinator", "announce status 1")
         assert "Delivered" in status
-        assert "Countering disinformation" in await h.text("demo-member", "resources disinformation")
+        assert "Resources in “disinformation”" in await h.text("demo-member", "resources disinformation")
 
 
 async def test_a_target_with_a_coalition_is_refused_and_left_alone(tmp_path: Path) -> None:
@@ -82,17 +83,17 @@ async def test_a_target_with_a_coalition_is_refused_and_left_alone(tmp_path: Pat
     async with Database.open(tmp_path / "lite.db") as lite, Database.open(url) as pg:
         await copy_storage(lite, pg)
         before = await _everything(pg)
-    assert main(["copy-storage", str(tmp_path / "lite.db"), url]) == 1
+    assert await asyncio.to_thread(main, ["copy-storage", str(tmp_path / "lite.db"), url]) == 1
     async with Database.open(url) as pg:
         assert await _everything(pg) == before
 
 
-def test_the_command_copies_and_prints_each_table(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    import asyncio
-
-    asyncio.run(_busy_coalition(tmp_path / "lite.db"))
+async def test_the_command_copies_and_prints_each_table(tmp_path: Path,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    await _busy_coalition(tmp_path / "lite.db")
     url = fresh_database_url(migrated=False)  # the command migrates an empty target itself
-    assert main(["copy-storage", f"sqlite:///{tmp_path / 'lite.db'}", url]) == 0
+    # The command runs its own event loop, as from a shell: in a thread of its own.
+    assert await asyncio.to_thread(main, ["copy-storage", f"sqlite:///{tmp_path / 'lite.db'}", url]) == 0
     out = capsys.readouterr().out
     assert "deliveries" in out and "each table's count checked on both sides" in out
 
