@@ -23,10 +23,10 @@ from aiohttp import web
 
 from adapters.console import PLATFORM as CONSOLE
 from adapters.console import ConsoleAdapter
-from adapters.web.ops import Probe, always_ready, discord_gateway, slack_socket
+from adapters.web.ops import Probe, always_ready, slack_socket
 from adapters.web.prometheus import PrometheusMetrics
 from adapters.web.server import SiteAddress
-from app.cluster import Alone, Cluster, cluster_for, delivery_config, led, worker_lease
+from app.cluster import Alone, Cluster, cluster_for, delivery_config, gateway_turns, led, worker_lease
 from app.commands import all_commands, autocomplete, bound_commands
 from app.demo.coalition import is_empty, load_demo
 from app.instance import AlreadyRunning, open_storage, single_instance
@@ -313,12 +313,14 @@ async def build_app(settings: Settings, *, clock: Clock | None = None, console_o
                 publishes=SqlitePublishes(db),
                 may_forward=lambda platform, channel_id: may_forward(store, platform, channel_id),
                 forget_dm=store.direct_channels.forget)
+            # Several processes: every one sends over REST, one per shard holds the gateway (released after it).
+            turns = await stack.enter_async_context(gateway_turns(cluster, settings.storage))
             discord_runner = await stack.enter_async_context(
-                discord.running(settings.discord, dispatcher, discord_stores, translator, clock,
+                discord.running(settings.discord, dispatcher, discord_stores, translator, clock, turns=turns,
                                 global_limit=delivery.discord_global_limit, language=settings.coalition.language))
             outlets["discord"] = discord_runner.outlet
             runners.append(discord_runner)
-            probes["discord"] = discord_gateway(discord_runner.client)
+            probes["discord"] = discord_runner.ready
 
         email = None
         if settings.email.configured:  # the SMTP client stays unloaded otherwise

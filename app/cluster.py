@@ -9,16 +9,21 @@ the other processes and elects the one that runs the scheduled work; the platfor
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import secrets
 import socket
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from app.settings import DeliverySettings, StorageSettings
 from bot.delivery.worker import DeliveryConfig, LeaseConfig
 from storage.database import Database
+
+if TYPE_CHECKING:
+    from adapters.discord.turns import GatewayTurns
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +72,19 @@ class Cluster:
 
 def cluster_for(storage: StorageSettings, db: Database) -> Alone | Cluster:
     return Cluster(storage, db) if storage.is_postgres else Alone()
+
+
+@contextlib.asynccontextmanager
+async def gateway_turns(cluster: Alone | Cluster, storage: StorageSettings) -> AsyncIterator[GatewayTurns | None]:
+    """Whose turn it is to hold each Discord shard's gateway: on PostgreSQL a session advisory lock per shard on a
+    connection of its own; alone, ``None`` (the adapter's own: always this process's turn)."""
+    if not cluster.shared:
+        yield None
+        return
+    from storage.gateway_locks import PostgresGatewayTurns
+
+    async with PostgresGatewayTurns(str(storage.target)) as turns:
+        yield turns
 
 
 def led(cluster: Alone | Cluster, job: Callable[[], Awaitable[object]]) -> Callable[[], Awaitable[None]]:

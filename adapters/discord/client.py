@@ -1,5 +1,8 @@
 """The discord.py client and the adapter's entry point, :func:`running`, used by the composition root.
 
+Every process logs in and sends over REST at once; the gateway (interactions) is connected per shard only while
+this process holds that shard's turn (:mod:`adapters.discord.turns`, :mod:`adapters.discord.gateway`).
+
 Minimal intents: ``guilds`` only (channels and roles in the cache). No members intent — members are
 fetched over REST when needed — and no privileged message-content intent: everything arrives as
 interactions.
@@ -16,7 +19,7 @@ import time
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
@@ -28,6 +31,7 @@ from discord import app_commands
 
 from adapters.discord.commands import DescriptionTranslator, build_commands
 from adapters.discord.delivery import DiscordDelivery
+from adapters.discord.gateway import GatewayClient, ShardGateway, home_shard, settled, socket_open, stop
 from adapters.discord.identity import PLATFORM, RoleMap
 from adapters.discord.interactions import ActionButton, InteractionHandler
 from adapters.discord.permissions import REQUIRED, Permission, english_names, invite_url, missing
@@ -35,6 +39,7 @@ from adapters.discord.publish import PublishQueue
 from adapters.discord.settings import DiscordSettings
 from adapters.discord.stores import DiscordStores
 from adapters.discord.tokens import ActionTokens
+from adapters.discord.turns import GatewayTurns, SoleTurns
 from bot.clock import Clock
 from bot.commands.dispatcher import Dispatcher
 from bot.delivery.pacing import AdaptiveBucket
@@ -188,7 +193,7 @@ def global_limit_trace(bucket: AdaptiveBucket, window: GlobalWindow) -> aiohttp.
     return trace
 
 
-class CoalitionClient(discord.Client):
+class CoalitionClient(GatewayClient):
     def __init__(self, handler: InteractionHandler, guild_id: int | None = None, **options: Any) -> None:
         super().__init__(intents=intents(), max_ratelimit_timeout=MAX_RATELIMIT_WAIT,
                          guild_ready_timeout=GUILD_READY_TIMEOUT, allowed_mentions=discord.AllowedMentions.none(),
@@ -256,92 +261,125 @@ class DiscordRunner:
     guild_id: int
     outlet: Outlet
     """What the delivery worker sends through: the adapter, paced per request by its own token bucket."""
+    gateways: tuple[ShardGateway, ...] = ()
+    """One per shard this process may hold; each connected only while its turn is this process's."""
+    turns: GatewayTurns = field(default_factory=SoleTurns)
+
+    def gateway_held(self) -> frozenset[int]:
+        """The shards whose gateway this process holds now (connected, READY, socket open)."""
+        return frozenset(gateway.shard_id for gateway in self.gateways if gateway.held)
+
+    async def ready(self) -> bool:
+        """For ``/readyz``: REST works (logged in, not closed), and every shard whose turn this process holds has
+        its gateway up. A process that holds no turn is ready: it sends, another one listens."""
+        if self.client.is_closed() or self.client.user is None:
+            return False
+        turns = self.turns.held()
+        return all(gateway.held for gateway in self.gateways if gateway.shard_id in turns)
+
+
+_endpoint_users: list[tuple[str, str | None]] = []
 
 
 @contextlib.contextmanager
 def _endpoints(api_base_url: str, gateway_url: str | None) -> Iterator[None]:
-    """discord.py reads its REST base and gateway from class attributes; set them for this run only."""
+    """discord.py reads its REST base and gateway from class attributes; set them for this run only.
+
+    Runs in one event loop may overlap (tests start two "processes" side by side, on the same endpoints): the
+    first sets them, the last one out puts the originals back; runs that disagree are refused."""
+    wanted = (api_base_url.rstrip("/"), gateway_url)
+    if _endpoint_users and _endpoint_users[0] != wanted:
+        raise RuntimeError("two Discord adapters with different api_base_url or gateway_url in one process")
+    if _endpoint_users:
+        _endpoint_users.append(wanted)
+        try:
+            yield
+        finally:
+            _endpoint_users.pop()
+        return
     old_base = discord.http.Route.BASE
     old_gateway = discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY
-    discord.http.Route.BASE = api_base_url.rstrip("/")
+    discord.http.Route.BASE = wanted[0]
     if gateway_url:
         discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(gateway_url)
+    _endpoint_users.append(wanted)
     try:
         yield
     finally:
-        discord.http.Route.BASE = old_base
-        discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = old_gateway
+        _endpoint_users.pop()
+        if not _endpoint_users:
+            discord.http.Route.BASE = old_base
+            discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = old_gateway
 
 
 @asynccontextmanager
 async def running(config: DiscordSettings, dispatcher: Dispatcher, stores: DiscordStores, translator: Translator,
-                  clock: Clock, *, global_limit: float = GLOBAL_LIMIT_PER_SECOND,
-                  language: str) -> AsyncIterator[DiscordRunner]:
-    """Log in, sync the commands to the guild, connect; the runner's ``outlet`` is what the delivery worker
-    sends through, paced at :func:`pace_for` ``global_limit`` requests a second (lower after Discord
-    says the bot went over it). ``language`` is the coalition's, for command
-    descriptions; ``stores`` is everything it keeps (tokens, send attempts, publishes, DM channels). Closes on
-    exit."""
+                  clock: Clock, *, global_limit: float = GLOBAL_LIMIT_PER_SECOND, language: str,
+                  turns: GatewayTurns | None = None) -> AsyncIterator[DiscordRunner]:
+    """Log in and sync the commands to the guild; the runner's ``outlet`` sends over REST from then on, paced at
+    :func:`pace_for` ``global_limit`` requests a second (lower after Discord says the bot went over it), whether
+    or not this process holds a gateway. Each shard of ``config.shards`` gets a client; its gateway connects
+    while ``turns`` (default: :class:`SoleTurns`, one process) gives this process the shard's turn, and closes
+    when the turn is lost. Waits for each gateway's first attempt (connected, or another process's turn), so a
+    single process starts connected as before. ``language`` is the coalition's, for command descriptions;
+    ``stores`` is everything it keeps (tokens, send attempts, publishes, DM channels). Closes on exit.
+
+    Commands are synced by every process as it starts: a bulk overwrite with the same definitions changes nothing
+    at Discord, costs one request, and a server the bot is not in fails the start of every process loudly
+    (:class:`NotInGuild`) rather than only a later gateway holder's."""
     if config.token is None or config.guild_id is None:
         raise ValueError("[discord] needs token and guild_id")
+    turns = turns or SoleTurns()
     roles = RoleMap(config.guild_id, config.member_role, config.coordinator_role)
     handler = InteractionHandler(dispatcher, translator, language, clock, roles, ActionTokens(stores.action_tokens))
+    shard_count, shard_ids = config.shards
 
     def describe(text: Msg) -> str:
         return translator.render(text, language)
 
+    def commands() -> list[app_commands.Command[Any, ..., Any] | app_commands.Group]:
+        return build_commands(dispatcher.registry, describe, handler.run_command, handler.complete)
+
     with _endpoints(config.api_base_url, config.gateway_url):
         bucket = global_budget(global_limit)
-        client = CoalitionClient(handler, config.guild_id,
-                                 http_trace=global_limit_trace(bucket, GlobalWindow(global_limit)))
-        async with client:
-            await client.login(config.token.get_secret_value())
-            await client.tree.set_translator(DescriptionTranslator(translator, language))
-            guild = discord.Object(config.guild_id)
-            for command in build_commands(dispatcher.registry, describe, handler.run_command, handler.complete):
-                client.tree.add_command(command, guild=guild)
+        trace = global_limit_trace(bucket, GlobalWindow(global_limit))
+        clients = {shard: CoalitionClient(handler, config.guild_id, http_trace=trace, shard_id=shard,
+                                          shard_count=shard_count) for shard in shard_ids}
+        home = home_shard(config.guild_id, shard_count)
+        client = clients.get(home) or clients[shard_ids[0]]  # REST, delivery, and the server's cache if held here
+        guild = discord.Object(config.guild_id)
+        async with contextlib.AsyncExitStack() as stack:
+            for each in clients.values():
+                await stack.enter_async_context(each)
+                await each.login(config.token.get_secret_value())
+                await each.tree.set_translator(DescriptionTranslator(translator, language))
+                for command in commands():  # every shard's client dispatches its interactions
+                    each.tree.add_command(command, guild=guild)
+                for command in commands() if config.global_sync else ():
+                    each.tree.add_command(command)
             try:
                 await client.tree.sync(guild=guild)  # instant in the coalition's server
             except discord.Forbidden as error:  # 50001: the application is not in that server
                 raise NotInGuild(config.guild_id, error.code, _invite(client)) from error
-            if config.global_sync:
-                # Also everywhere the bot is, DMs included; Discord may take up to an hour to show them.
-                for command in build_commands(dispatcher.registry, describe, handler.run_command, handler.complete):
-                    client.tree.add_command(command)
+            if config.global_sync:  # everywhere the bot is, DMs included; Discord may take up to an hour
                 await client.tree.sync()
-            connection = asyncio.create_task(client.connect(reconnect=True), name="discord-gateway")
+            gateways = tuple(ShardGateway(each, shard, turns) for shard, each in clients.items())
+            holding = [asyncio.create_task(gateway.run(), name=f"discord-shard-{gateway.shard_id}")
+                       for gateway in gateways]
+            stack.push_async_callback(stop, holding)
             publishes = PublishQueue(stores.publishes, client, clock)
-            publisher: asyncio.Task[None] | None = None
-            try:
-                await _wait_ready(client, connection)
-                if client.get_guild(config.guild_id) is None:
-                    log.warning("Discord: the bot is not in the configured server %s; add it with %s",
-                                config.guild_id, _invite(client))
-                delivery = DiscordDelivery(client, config.guild_id, stores.people, handler, stores.send_attempts,
-                                           publishes, clock, roles=roles, pace=bucket.acquire,
-                                           may_publish=functools.partial(stores.may_forward, PLATFORM),
-                                           forget_dm=stores.forget_dm)
-                publisher = asyncio.create_task(publishes.run(), name="discord-publish")
-                # It takes a token per request itself: the worker only slows it down after a 429.
-                yield DiscordRunner(client=client, delivery=delivery, publishes=publishes, handler=handler,
-                                    guild_id=config.guild_id, outlet=Outlet(delivery, bucket, self_paced=True))
-            finally:
-                if publisher is not None:
-                    publisher.cancel()
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await publisher
-                await client.close()
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await connection
+            await settled(gateways, READY_TIMEOUT_SECONDS)
+            if socket_open(client) and client.get_guild(config.guild_id) is None and home in clients:
+                log.warning("Discord: the bot is not in the configured server %s; add it with %s",
+                            config.guild_id, _invite(client))
+            delivery = DiscordDelivery(client, config.guild_id, stores.people, handler, stores.send_attempts,
+                                       publishes, clock, roles=roles, pace=bucket.acquire,
+                                       may_publish=functools.partial(stores.may_forward, PLATFORM),
+                                       forget_dm=stores.forget_dm)
+            publisher = asyncio.create_task(publishes.run(), name="discord-publish")
+            stack.push_async_callback(stop, [publisher])
+            # It takes a token per request itself: the worker only slows it down after a 429.
+            yield DiscordRunner(client=client, delivery=delivery, publishes=publishes, handler=handler,
+                                guild_id=config.guild_id, outlet=Outlet(delivery, bucket, self_paced=True),
+                                gateways=gateways, turns=turns)
 
-
-async def _wait_ready(client: discord.Client, connection: asyncio.Task[None]) -> None:
-    ready = asyncio.create_task(client.wait_until_ready())
-    try:
-        async with asyncio.timeout(READY_TIMEOUT_SECONDS):
-            done, _ = await asyncio.wait({ready, connection}, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        ready.cancel()
-    if connection in done:
-        connection.result()  # raises why the gateway connection ended
-        raise RuntimeError("the Discord gateway connection closed before it was ready")

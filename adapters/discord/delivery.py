@@ -27,6 +27,7 @@ from typing import Any, TypeVar
 import aiohttp
 import discord
 
+from adapters.discord.guilds import GuildView, everyone_sees
 from adapters.discord.identity import PLATFORM, RoleMap
 from adapters.discord.interactions import ACTION_PREFIX, InteractionHandler
 from adapters.discord.publish import PublishQueue
@@ -145,6 +146,7 @@ class DiscordDelivery:
         self._clock = clock
         self._nonce_window = nonce_window
         self._limits = RouteLimits(PLATFORM, RATE_LIMITED, monotonic=monotonic)
+        self._guild = GuildView(client, guild_id, pace=self._request_token, fetch=self._call, monotonic=monotonic)
 
     @property
     def platform(self) -> str:
@@ -194,13 +196,14 @@ class DiscordDelivery:
         """Post in a channel. In an announcement channel every part is also queued for publishing — which
         forwards it to every server that follows the channel — only when ``may_publish`` says the channel
         carries public posts alone (the coalition's public channel); otherwise the publish is recorded as
-        withheld. Decided before sending, so a failing check posts nothing."""
-        channel = self._client.get_channel(int(channel_id))
-        target = channel if isinstance(channel, discord.TextChannel) else \
-            self._client.get_partial_messageable(int(channel_id))
-        news = isinstance(channel, discord.TextChannel) and channel.is_news()
+        withheld. Decided before sending, so a failing check posts nothing. Whether it is an announcement channel
+        is asked of Discord when this process has no live gateway cache."""
+        route = channel_route(channel_id)
+        channel = await self._guild.cached_text_channel(channel_id)
+        target = channel or self._client.get_partial_messageable(int(channel_id))
+        news = await self._guild.is_news(route, channel_id)
         publish = news and self._may_publish is not None and await self._may_publish(channel_id)
-        sent = await self._send(target, channel_route(channel_id), message, delivery_key)
+        sent = await self._send(target, route, message, delivery_key)
         for message_id in sent.message_ids if news else ():
             if publish:
                 await self._publishes.enqueue(channel_id, message_id)
@@ -219,7 +222,7 @@ class DiscordDelivery:
         cached = self._role_cache.get(external_id)
         if cached is not None and time.monotonic() - cached[0] < ROLE_TTL_SECONDS:
             return cached[1]
-        guild = self._client.get_guild(self._guild_id)
+        guild = await self._guild.guild()
         if guild is None:
             return None
         try:
@@ -254,7 +257,8 @@ class DiscordDelivery:
             return None
         if channel.guild.id != self._guild_id or channel.type is discord.ChannelType.news:
             return True
-        return channel.permissions_for(channel.guild.default_role).view_channel
+        guild = await self._guild.guild()
+        return None if guild is None else everyone_sees(channel, guild.default_role)
 
     async def prepare_public_channel(self, channel_id: str) -> Text:
         """Check it is an announcement channel and let only the bot post; raises :class:`SetupError`."""

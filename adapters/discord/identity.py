@@ -52,8 +52,11 @@ class RoleMap:
         if self.guild_id is None:
             return Role.OUTSIDER
         guild = client.get_guild(self.guild_id)
-        if guild is None:
-            return Role.OUTSIDER
+        if guild is None:  # the server is on a shard another process holds: ask Discord
+            try:
+                guild = await client.fetch_guild(self.guild_id, with_counts=False)
+            except (discord.NotFound, discord.Forbidden):  # the bot is not in it
+                return Role.OUTSIDER
         member = guild.get_member(user.id)
         if member is None:
             try:

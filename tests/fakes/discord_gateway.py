@@ -8,6 +8,10 @@ Gateway facts this follows (checked against discord.py 2.7.1): the client connec
 `?v=10&encoding=json&compress=zlib-stream`; the fake answers with one shared zlib stream whose binary frames
 each end in a Z_SYNC_FLUSH marker or, with `zlib_stream=False`, with plain JSON text frames: discord.py
 accepts both. Without the GUILD_PRESENCES intent GUILD_CREATE lists only the bot as a member, as on Discord.
+
+Sharding as on Discord: a session that identifies with ``shard: [id, count]`` gets the guild's events only when
+``(guild_id >> 22) % count == id``, and events outside a guild (DM interactions) only on shard 0; every session on
+a shard gets each of its events (two processes connected on one shard would both handle every interaction).
 """
 
 from __future__ import annotations
@@ -534,8 +538,16 @@ class GatewaySession:
     seq: int = 0
     backlog: list[JSON] = field(default_factory=list)
     connection: _Connection | None = None
+    shard: tuple[int, int] | None = None
 
     BACKLOG: ClassVar[int] = 1000
+
+    def carries(self, guild_id: int | None) -> bool:
+        """Whether Discord sends this session the events of ``guild_id`` (``None``: outside any guild)."""
+        if self.shard is None:
+            return True
+        shard_id, count = self.shard
+        return shard_id == (0 if guild_id is None else (guild_id >> 22) % count)
 
 
 class FakeGateway:
@@ -618,16 +630,25 @@ class FakeGateway:
             await conn.ws.close(code=4004, message=b"Authentication failed")
         elif "intents" not in data:
             await conn.ws.close(code=4013, message=b"Invalid intent(s)")
+        elif not _valid_shard(data.get("shard")):
+            await conn.ws.close(code=4010, message=b"Invalid shard")
         else:
+            shard = data.get("shard")
             self.identifies.append(data)
             for stale in [sid for sid, s in self.sessions.items() if s.connection is None]:
                 del self.sessions[stale]
-            session = GatewaySession(id=secrets.token_hex(16), intents=int(data["intents"]), identify=data)
+            session = GatewaySession(id=secrets.token_hex(16), intents=int(data["intents"]), identify=data,
+                                     shard=(shard[0], shard[1]) if shard else None)
             self.sessions[session.id] = session
             conn.session, session.connection = session, conn
             ready = self._world.ready_payload(session.id, self._gateway_url())
+            has_guild = session.carries(self._world.guild.id)
+            if not has_guild:
+                ready["guilds"] = []
             await self._send_dispatch(session, "READY", ready)
-            await self._send_dispatch(session, "GUILD_CREATE", self._world.guild_create_payload(session.intents))
+            if has_guild:
+                await self._send_dispatch(session, "GUILD_CREATE",
+                                          self._world.guild_create_payload(session.intents))
 
     async def _resume(self, conn: _Connection, data: JSON) -> None:
         session = self.sessions.get(str(data.get("session_id")))
@@ -674,13 +695,15 @@ class FakeGateway:
             await session.connection.send(frame)
 
     async def dispatch(self, event: str, data: JSON, *, intent: int = 0) -> int:
-        """Send a dispatch to every session (kept for RESUME if its socket is down) that asked for `intent`.
+        """Send a dispatch to every session (kept for RESUME if its socket is down) that asked for `intent`, on
+        the shard that carries the event's guild (shard 0 outside a guild).
 
-        Returns how many sessions have a live socket right now.
+        Returns how many of those sessions have a live socket right now.
         """
-        live = len(self.ready_sessions)
+        guild_id = _guild_of(event, data)
+        live = len([s for s in self.ready_sessions if s.carries(guild_id)])
         for session in list(self.sessions.values()):
-            if session.intents & intent == intent:
+            if session.intents & intent == intent and session.carries(guild_id):
                 await self._send_dispatch(session, event, data)
         self._notify()
         return live
@@ -693,3 +716,15 @@ class FakeGateway:
     async def close(self) -> None:
         for conn in list(self._connections):
             await conn.ws.close(code=WSCloseCode.GOING_AWAY, message=b"fake shutting down")
+
+
+def _valid_shard(value: object) -> bool:
+    """IDENTIFY's ``shard``, absent or ``[id, count]`` with ``0 <= id < count`` (else Discord closes 4010)."""
+    return value is None or (isinstance(value, list) and len(value) == 2
+                             and all(isinstance(n, int) for n in value) and 0 <= value[0] < value[1])
+
+
+def _guild_of(event: str, data: JSON) -> int | None:
+    """The guild a dispatch belongs to (its shard carries it); ``None`` for one outside any guild."""
+    raw = data.get("guild_id") or (data.get("id") if event.startswith("GUILD_") else None)
+    return int(raw) if raw is not None else None
