@@ -9,7 +9,7 @@ core's own interface (:class:`bot.ports.Store`), because no core service needs t
 an adapter the ``storage/`` implementation of each, never the SQLite store itself. They name no platform type,
 so another adapter needing the same state can use them.
 
-Every method raises only what the database raises when it fails (``sqlite3.Error`` from the SQLite
+Every method raises only what the database raises when it fails (``sqlite3.Error`` or ``psycopg.Error`` from the
 implementations, which ends the adapter's handling of that event or post); none raises for a row that does
 not exist, and each says what it does instead.
 """

@@ -9,9 +9,9 @@ the platform ports and :class:`Store`, which gathers every store.
 What a store method raises. Each store method's docstring says what it returns and what it raises of its own;
 unless it says so (``ResourceStore.update``), none raises for a row that does not exist: a read gives ``None`` or
 an empty result, a write changes nothing.
-Beyond that, any store method may raise what the database itself raises when it fails (a full disk, a
-connection closed, a lock held too long: ``sqlite3.Error`` from ``storage/``), or when a write names an id that
-does not exist (a foreign key: the same error, as an integrity error), and ``ValueError`` for a naive
+Beyond that, any store method may raise what the database itself raises when it fails (a full disk, a connection
+closed, a lock held too long: ``sqlite3.Error`` or ``psycopg.Error`` from ``storage/``), or when a write names an
+id that does not exist (a foreign key: the same error, as an integrity error), and ``ValueError`` for a naive
 ``datetime``. No feature catches those: the enclosing :meth:`Store.transaction` rolls back, and the error reaches
 the dispatcher (the person is told something went wrong and nothing changed) or the delivery loop (which logs it
 and tries again). Callers pass ids they have just read.
