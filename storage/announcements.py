@@ -30,20 +30,23 @@ _DM_PLATFORM = ("COALESCE(NULLIF(p.preferred_platform, 'all'), CASE WHEN p.prefe
 # A chunk's DM rows, one statement: each immediate subscriber's counted row, and for a subscriber whose preferred
 # platform is ``all`` an ``announcement-copy`` row pinned to each platform of theirs that may carry the topic (none
 # on email for a topic that is not public) but the counted row's. Keys as bot.delivery.model.counted_key and
-# copy_key spell them.
+# copy_key spell them. The casts give PostgreSQL the parameters' types (the first SELECT of the UNION decides its
+# columns'); ON CONFLICT follows an ORDER BY, never a bare FROM, which SQLite would read as a join's ON.
 _DM_ROWS = (
-    "INSERT OR IGNORE INTO deliveries (dedupe_key, kind, person_id, topic_id, platform, payload, status,"
+    "INSERT INTO deliveries (dedupe_key, kind, person_id, topic_id, platform, payload, status,"
     " not_before, created_at, announcement_id)"
-    " SELECT ? || s.person_id, ?, s.person_id, s.topic_id, NULL, ?, 'pending', ?, ?, ? FROM subscriptions s"
+    " SELECT CAST(? AS TEXT) || CAST(s.person_id AS TEXT), CAST(? AS TEXT), s.person_id, s.topic_id,"
+    " CAST(NULL AS TEXT), CAST(? AS TEXT), 'pending', CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS BIGINT)"
+    " FROM subscriptions s"
     " WHERE s.topic_id = ? AND s.mode = ? AND s.person_id > ?{upto}"
     " UNION ALL"
-    " SELECT 'ann:' || ? || ':copy:' || i.platform || ':' || s.person_id, ?, s.person_id, s.topic_id,"
-    " i.platform, ?, 'pending', ?, ?, ?"
+    " SELECT 'ann:' || CAST(? AS TEXT) || ':copy:' || i.platform || ':' || CAST(s.person_id AS TEXT), ?,"
+    " s.person_id, s.topic_id, i.platform, ?, 'pending', ?, ?, ?"
     " FROM subscriptions s JOIN people p ON p.id = s.person_id JOIN identities i ON i.person_id = s.person_id"
     " JOIN topics t ON t.id = s.topic_id"
     " WHERE s.topic_id = ? AND s.mode = ? AND s.person_id > ?{upto} AND p.preferred_platform = 'all'"
     " AND " + _MAY_CARRY.format(i="i") + " AND i.platform > " + _COUNTED_PLATFORM +
-    " ORDER BY 3"
+    " ORDER BY 3 ON CONFLICT DO NOTHING"
 )
 
 
@@ -181,9 +184,10 @@ class SqliteAnnouncements:
                  audience.announcement_id, DeliveryKind.ANNOUNCEMENT_COPY.value, audience.payload, stamp, stamp,
                  audience.announcement_id, audience.topic_id, DeliveryMode.IMMEDIATE.value, after, *upto_params))
             digests = await self._db.execute(
-                "INSERT OR IGNORE INTO digest_items (person_id, announcement_id, mode, created_at)"
-                " SELECT s.person_id, ?, s.mode, ? FROM subscriptions s"
-                f" WHERE s.topic_id = ? AND s.mode IN (?, ?) AND s.person_id > ?{upto} ORDER BY s.person_id",
+                "INSERT INTO digest_items (person_id, announcement_id, mode, created_at)"
+                " SELECT s.person_id, CAST(? AS BIGINT), s.mode, CAST(? AS TEXT) FROM subscriptions s"
+                f" WHERE s.topic_id = ? AND s.mode IN (?, ?) AND s.person_id > ?{upto} ORDER BY s.person_id"
+                " ON CONFLICT DO NOTHING",
                 (audience.announcement_id, stamp, audience.topic_id, DeliveryMode.DAILY.value,
                  DeliveryMode.WEEKLY.value, after, *upto_params))
             await self._db.execute("UPDATE announcements SET fanout_cursor = ? WHERE id = ?",
@@ -194,6 +198,6 @@ class SqliteAnnouncements:
         rows = await self._db.fetch_all(
             f"SELECT {_DM_PLATFORM} AS platform, COUNT(*) AS n FROM subscriptions s JOIN people p ON p.id = s.person_id"
             " JOIN topics t ON t.id = s.topic_id WHERE s.topic_id = ? AND s.mode = ? GROUP BY platform"
-            " ORDER BY platform",
+            " ORDER BY platform NULLS FIRST",
             (topic_id, DeliveryMode.IMMEDIATE.value))
         return [(row["platform"], int(row["n"])) for row in rows]

@@ -23,10 +23,12 @@ LOCAL_FORMAT = "%Y-%m-%dT%H:%M"
 NEXT_WAKES_SQL = (
     "SELECT o.meeting_id, m.remind, o.start FROM meeting_occurrences o JOIN meetings m ON m.id = o.meeting_id"
     " WHERE m.state = 'active' AND o.state != 'cancelled' AND o.start > ? AND o.start <= ?{where}"
-    " UNION SELECT o.meeting_id, m.remind, MIN(o.start) FROM meeting_occurrences o"
+    " UNION SELECT o.meeting_id, MIN(m.remind), MIN(o.start) FROM meeting_occurrences o"
     " JOIN meetings m ON m.id = o.meeting_id WHERE m.state = 'active' AND o.state != 'cancelled' AND o.start > ?"
     "{where} GROUP BY o.meeting_id")
-"""Every occurrence up to a horizon plus each meeting's next one (the bench reads it bare as its reference)."""
+"""Every occurrence up to a horizon plus each meeting's next one (the bench reads it bare as its reference).
+``MIN(m.remind)`` is the meeting's one value: PostgreSQL wants every ungrouped column aggregated, and grouping by it
+would cost SQLite a sort."""
 
 
 def _meeting(row: Row) -> Meeting:

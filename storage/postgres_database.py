@@ -49,6 +49,15 @@ class PgRow:
     def __iter__(self) -> Iterator[Any]:
         return iter(self._values)
 
+    def __eq__(self, other: object) -> bool:
+        """As ``sqlite3.Row``: the same columns with the same values."""
+        if not isinstance(other, PgRow):
+            return NotImplemented
+        return self.keys() == other.keys() and tuple(self._values) == tuple(other._values)
+
+    def __hash__(self) -> int:
+        return hash((tuple(self._index), tuple(self._values)))
+
     def __repr__(self) -> str:
         return f"PgRow({dict(zip(self._index, self._values, strict=True))!r})"
 

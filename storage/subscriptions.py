@@ -85,13 +85,13 @@ class SqliteSubscriptions:
     async def audience_counts(self, topic_id: int) -> list[tuple[DeliveryMode, str | None, int]]:
         """Subscribers by delivery mode and preferred platform, for the preview (``all``: the platform of their
         counted copy, the first of their accounts that may carry the topic — email for public topics only, as
-        :func:`bot.delivery.accounts.counted_platform` decides; each person counts once). SQLite groups the
-        ``NULL`` platforms together and sorts them first."""
+        :func:`bot.delivery.accounts.counted_platform` decides; each person counts once). The ``NULL`` platforms
+        are grouped together and sorted first (on both engines)."""
         rows = await self._db.fetch_all(
             "SELECT s.mode, CASE WHEN p.preferred_platform = 'all' THEN (SELECT MIN(i.platform) FROM identities i"
             " WHERE i.person_id = s.person_id AND (i.platform <> 'email' OR t.visibility = 'public'))"
             " ELSE p.preferred_platform END AS platform, COUNT(*) AS n"
             " FROM subscriptions s JOIN topics t ON t.id = s.topic_id"
             " JOIN people p ON p.id = s.person_id WHERE s.topic_id = ? GROUP BY s.mode, platform"
-            " ORDER BY s.mode, platform", (topic_id,))
+            " ORDER BY s.mode, platform NULLS FIRST", (topic_id,))
         return [(DeliveryMode(row["mode"]), row["platform"], int(row["n"])) for row in rows]

@@ -300,8 +300,9 @@ def _cut(text: str, start: int, removed: list[Token]) -> str:
 
 
 # A lone UTF-16 surrogate (half of an emoji, which Slack and Discord JSON can deliver as "\ud83d") is a valid
-# Python string that no UTF-8 database or platform API accepts.
-_UNSTORABLE = re.compile("[\ud800-\udfff]")
+# Python string that no UTF-8 database or platform API accepts; a NUL character (JSON's "\u0000") is one that
+# PostgreSQL's text cannot hold. Neither means anything in a message.
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 
 def refuse_unstorable(text: str | None, values: Mapping[str, str]) -> None:

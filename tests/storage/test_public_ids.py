@@ -86,9 +86,10 @@ async def test_the_archive_query_walks_an_index_instead_of_sorting(tmp_path: Pat
             clock.advance(minutes=1)
         await db.execute("ANALYZE")  # with statistics as a long-running database has them
         for chosen in ([topics[0].id], [topics[0].id, topics[1].id]):
-            plan = " | ".join(str(row["detail"]) for row in await db.fetch_all(
-                f"EXPLAIN QUERY PLAN {published_query(len(chosen))}", (*chosen, 10, 0)))
-            assert "USING INDEX announcements_" in plan and "TEMP B-TREE" not in plan, plan
+            if db.dialect == "sqlite":  # the plan is SQLite's; PostgreSQL answers the same rows, checked below
+                plan = " | ".join(str(row["detail"]) for row in await db.fetch_all(
+                    f"EXPLAIN QUERY PLAN {published_query(len(chosen))}", (*chosen, 10, 0)))
+                assert "USING INDEX announcements_" in plan and "TEMP B-TREE" not in plan, plan
             newest = [a for t, a in reversed(made) if t in chosen]
             assert [a.id for a in await store.announcements.published(chosen, limit=10)] == newest[:10]
             assert [a.id for a in await store.announcements.published(chosen, limit=10, offset=10)] == newest[10:20]

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from app.assembly import all_commands
+from tests.bot.privacy.helpers import table_names
 from tests.support import Harness, console_settings, harness
 
 # One valid invocation per command, and the lowest role that may run it.
@@ -73,12 +74,11 @@ def test_every_declared_command_is_in_the_matrix() -> None:
 
 async def _dump(h: Harness) -> list[str]:
     rows = []
-    tables = [row[0] for row in await h.app.db.fetch_all(
-        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
-        " AND name NOT LIKE '%fts%' AND name NOT IN ('identities')")]
+    tables = [name for name in await table_names(h.app.db)
+              if not name.startswith("sqlite_") and "fts" not in name and name != "identities"]
     for table in tables:
         rows += [f"{table}:{tuple(row)}" for row in await h.app.db.fetch_all(f"SELECT * FROM {table}")]
-    return rows
+    return sorted(rows)  # PostgreSQL returns rows in no set order
 
 
 @pytest.mark.parametrize("role", ORDER)

@@ -49,3 +49,15 @@ async def test_lone_surrogate_in_a_platform_display_name_is_replaced_not_fatal(h
         identity=Identity("console", "U-half"), display_name="half\ud83dname", text="subscribe disinformation"))
     assert "You now follow “disinformation”" in reply.message.plain_text()
     assert await h.app.store.people.find_by_name("half\ufffdname")
+
+
+async def test_a_nul_character_is_refused_on_every_engine_and_replaced_in_a_name(h: Harness) -> None:
+    """PostgreSQL's text cannot hold NUL (JSON's "\\u0000"); SQLite could. Both engines answer alike."""
+    before = await _counts(h)
+    reply = await h.say("demo-coordinator", "announce new disinformation before\x00after")
+    assert reply.message.is_error and "broken character" in reply.message.plain_text()
+    assert await _counts(h) == before
+    named = await h.app.dispatcher.handle(IncomingCommand(
+        identity=Identity("console", "U-nul"), display_name="nul\x00name", text="subscribe disinformation"))
+    assert "You now follow “disinformation”" in named.message.plain_text()
+    assert await h.app.store.people.find_by_name("nul\ufffdname")
