@@ -37,7 +37,8 @@ class SqliteCircuits:
         rows = await self._db.write_returning(
             "INSERT INTO platform_circuits (platform, failures, reason, updated_at) VALUES (?, 1, ?, ?)"
             " ON CONFLICT (platform) DO UPDATE SET"
-            " failures = CASE WHEN opened_at IS NULL THEN failures + 1 ELSE failures END,"
+            " failures = CASE WHEN platform_circuits.opened_at IS NULL THEN platform_circuits.failures + 1"
+            " ELSE platform_circuits.failures END,"
             " reason = excluded.reason, updated_at = excluded.updated_at RETURNING *",
             (platform, reason, to_db_time(now)))
         return _circuit(rows[0])
@@ -66,7 +67,8 @@ class SqliteCircuits:
     async def pause(self, platform: str, until: datetime, reason: str, now: datetime) -> PlatformCircuit:
         rows = await self._db.write_returning(
             "INSERT INTO platform_circuits (platform, failures, retry_at, reason, updated_at) VALUES (?, 0, ?, ?, ?)"
-            " ON CONFLICT (platform) DO UPDATE SET retry_at = MAX(COALESCE(retry_at, ''), excluded.retry_at),"
+            " ON CONFLICT (platform) DO UPDATE SET retry_at = CASE WHEN platform_circuits.retry_at > excluded.retry_at"
+            " THEN platform_circuits.retry_at ELSE excluded.retry_at END,"
             " reason = excluded.reason, updated_at = excluded.updated_at RETURNING *",
             (platform, to_db_time(until), reason, to_db_time(now)))
         return _circuit(rows[0])

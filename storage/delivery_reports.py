@@ -10,21 +10,29 @@ from datetime import UTC, datetime
 from bot.delivery.model import DeliveryKind, DeliveryStatus, parse_kind
 from bot.delivery.outcomes import DeliveryCount, MissedDelivery, MissedReminder, ProblemDelivery, StatusCount
 from bot.meetings.payloads import MEETING, OFFSET, START
-from storage.database import Database, to_db_time
+from storage.database import Database, Dialect, to_db_time
 
 _PROBLEMS = (DeliveryStatus.FAILED, DeliveryStatus.SKIPPED, DeliveryStatus.MISSED)
 # The platform a row went or goes through, as status reports count it (see DeliveryCount).
 _VIA = ("COALESCE(d.sent_platform, d.attempt_platform, d.platform,"
         " (SELECT CASE WHEN COUNT(*) = 1 THEN MIN(i.platform) END FROM identities i WHERE i.person_id = d.person_id))")
 _COUNT = ("SELECT " + _VIA + " AS via, d.kind, d.status, COUNT(*) AS n, SUM(d.retryable) AS retryable"
-          " FROM deliveries d WHERE {where} GROUP BY via, d.kind, d.status ORDER BY via, d.kind, d.status")
+          " FROM deliveries d WHERE {where} GROUP BY via, d.kind, d.status ORDER BY via NULLS FIRST, d.kind, d.status")
 # A meeting's missed reminders, grouped in SQL (one line per reminder, however many recipients it had), so the
-# reminder payload's keys are read here by name: the names are ReminderPayload's own.
-_MISSED_REMINDERS = (
-    f"SELECT json_extract(payload, '$.{START}') AS start, json_extract(payload, '$.{OFFSET}') AS offset,"
-    " MIN(reason) AS reason, COUNT(*) AS copies FROM deliveries"
-    f" WHERE status = 'missed' AND kind = ? AND json_extract(payload, '$.{MEETING}') = ?"
-    " GROUP BY start, offset ORDER BY start DESC, offset DESC LIMIT ?")
+# reminder payload's keys are read here by name: the names are ReminderPayload's own. PostgreSQL's ``->`` gives
+# jsonb, which groups and sorts numbers as numbers, as SQLite's json_extract gives them.
+_MISSED_REMINDERS: dict[Dialect, str] = {
+    "sqlite": f"SELECT json_extract(payload, '$.{START}') AS reminder_start,"
+              f" json_extract(payload, '$.{OFFSET}') AS reminder_offset, MIN(reason) AS reason, COUNT(*) AS copies"
+              f" FROM deliveries WHERE status = 'missed' AND kind = ? AND json_extract(payload, '$.{MEETING}') = ?"
+              " GROUP BY reminder_start, reminder_offset ORDER BY reminder_start DESC, reminder_offset DESC LIMIT ?",
+    "postgresql": f"SELECT CAST(payload AS jsonb) -> '{START}' AS reminder_start,"
+                  f" CAST(payload AS jsonb) -> '{OFFSET}' AS reminder_offset, MIN(reason) AS reason,"
+                  " COUNT(*) AS copies FROM deliveries WHERE status = 'missed' AND kind = ?"
+                  f" AND CAST(payload AS jsonb) -> '{MEETING}' = to_jsonb(CAST(? AS BIGINT))"
+                  " GROUP BY reminder_start, reminder_offset"
+                  " ORDER BY reminder_start DESC NULLS LAST, reminder_offset DESC NULLS LAST LIMIT ?",
+}
 
 
 class SqliteDeliveryReports:
@@ -37,7 +45,7 @@ class SqliteDeliveryReports:
 
     async def live_counts(self, announcement_id: int) -> list[StatusCount]:
         rows = await self._db.fetch_all(
-            "SELECT status, SUM(n) AS n, SUM(CASE WHEN retryable THEN n ELSE 0 END) AS retryable"
+            "SELECT status, SUM(n) AS n, SUM(CASE WHEN retryable = 1 THEN n ELSE 0 END) AS retryable"
             " FROM announcement_counts WHERE announcement_id = ? AND kind = ? GROUP BY status ORDER BY status",
             (announcement_id, DeliveryKind.ANNOUNCEMENT.value))
         return [StatusCount(DeliveryStatus(row["status"]), int(row["n"]), int(row["retryable"] or 0))
@@ -105,10 +113,12 @@ class SqliteDeliveryReports:
         return changed
 
     async def missed_reminders(self, meeting_id: int, limit: int) -> list[MissedReminder]:
-        rows = await self._db.fetch_all(_MISSED_REMINDERS, (DeliveryKind.REMINDER.value, meeting_id, limit))
-        return [MissedReminder(meeting_id=meeting_id, start=datetime.fromtimestamp(int(row["start"]), UTC),
-                               offset_minutes=int(row["offset"]), reason=row["reason"], copies=int(row["copies"]))
-                for row in rows if row["start"] is not None and row["offset"] is not None]
+        rows = await self._db.fetch_all(_MISSED_REMINDERS[self._db.dialect],
+                                        (DeliveryKind.REMINDER.value, meeting_id, limit))
+        return [MissedReminder(meeting_id=meeting_id, start=datetime.fromtimestamp(int(row["reminder_start"]), UTC),
+                               offset_minutes=int(row["reminder_offset"]), reason=row["reason"],
+                               copies=int(row["copies"]))
+                for row in rows if row["reminder_start"] is not None and row["reminder_offset"] is not None]
 
     async def requeue_retryable(self, announcement_id: int, now: datetime) -> int:
         # `uncertain` stays: an earlier attempt may have landed, so the retry still reads back first.

@@ -8,7 +8,21 @@ from datetime import datetime
 
 from bot.delivery.model import DeliveryKind
 from bot.subscriptions.model import DeliveryMode, MissedDigests
-from storage.database import Database, from_db_time, to_db_time
+from storage.database import Database, Dialect, from_db_time, to_db_time
+
+# The items of every missed or failed digest back to the queue. A digest row's key is the items' digest_key plus
+# ":person:<id>" (Notifier.to_people): the part before it, '' when a key has none (PostgreSQL's substr refuses the
+# negative length SQLite reads as "nothing").
+_RELEASE: dict[Dialect, str] = {
+    "sqlite": "UPDATE digest_items SET digest_key = NULL WHERE (person_id, digest_key) IN"
+              " (SELECT person_id, substr(dedupe_key, 1, instr(dedupe_key, ':person:') - 1) FROM deliveries"
+              "  WHERE kind = ? AND person_id IS NOT NULL"
+              "  AND ((status = 'missed' AND expires_at <= ?) OR status = 'failed'))",
+    "postgresql": "UPDATE digest_items SET digest_key = NULL WHERE (person_id, digest_key) IN"
+                  " (SELECT person_id, substr(dedupe_key, 1, GREATEST(strpos(dedupe_key, ':person:') - 1, 0))"
+                  "  FROM deliveries WHERE kind = ? AND person_id IS NOT NULL"
+                  "  AND ((status = 'missed' AND expires_at <= ?) OR status = 'failed'))",
+}
 
 
 class SqliteDigests:
@@ -55,13 +69,7 @@ class SqliteDigests:
             missed = await self._db.execute(
                 "UPDATE deliveries SET status = 'missed', reason = ?, sent_at = ? WHERE kind = ?"
                 " AND status = 'pending' AND expires_at <= ?", (reason, stamp, DeliveryKind.DIGEST.value, stamp))
-            # A digest row's key is the items' digest_key plus ":person:<id>" (Notifier.to_people).
-            released = await self._db.execute(
-                "UPDATE digest_items SET digest_key = NULL WHERE (person_id, digest_key) IN"
-                " (SELECT person_id, substr(dedupe_key, 1, instr(dedupe_key, ':person:') - 1) FROM deliveries"
-                "  WHERE kind = ? AND person_id IS NOT NULL"
-                "  AND ((status = 'missed' AND expires_at <= ?) OR status = 'failed'))",
-                (DeliveryKind.DIGEST.value, stamp))
+            released = await self._db.execute(_RELEASE[self._db.dialect], (DeliveryKind.DIGEST.value, stamp))
             return MissedDigests(missed, released)
 
     async def counts(self, announcement_id: int) -> tuple[int, int]:

@@ -8,11 +8,27 @@ from datetime import datetime
 
 from bot.delivery.model import Delivery, DeliveryKind, DeliveryStatus, NewDelivery, SentMessage, parse_kind
 from bot.delivery.outcomes import Stopped
-from storage.database import Database, Row, from_db_time, to_db_time
+from storage.database import Database, Dialect, Row, from_db_time, to_db_time
 
 # An announcement's rows to people and channels: the counted ones and the extra copies of people who take
 # announcements on every account (not the author's report, nor edits and deletes of delivered copies).
 _ANNOUNCEMENT_ROWS = (DeliveryKind.ANNOUNCEMENT, DeliveryKind.ANNOUNCEMENT_COPY)
+
+# The due rows, oldest first, taken in one statement. On PostgreSQL several processes claim from the same table:
+# ``FOR UPDATE SKIP LOCKED`` locks each row the inner SELECT picks (re-checking that it is still pending) and passes
+# over those another transaction holds, so no row is claimed twice and no claimer waits for another. SQLite has
+# one writer at a time and no row locks.
+_CLAIM: dict[Dialect, str] = {
+    "sqlite": "UPDATE deliveries SET status = 'sending', attempts = attempts + 1, claimed_at = ?, claimed_by = ?"
+              " WHERE id IN (SELECT id FROM deliveries WHERE status = 'pending' AND not_before <= ?"
+              " ORDER BY not_before, id LIMIT ?) RETURNING *",
+    "postgresql": "UPDATE deliveries SET status = 'sending', attempts = attempts + 1, claimed_at = ?, claimed_by = ?"
+                  " WHERE id IN (SELECT id FROM deliveries WHERE status = 'pending' AND not_before <= ?"
+                  " ORDER BY not_before, id LIMIT ? FOR UPDATE SKIP LOCKED) RETURNING *",
+}
+# ``uncertain`` only ever goes up (0 → 1) until a send settles it: what scalar MAX(uncertain, ?) says, in SQL
+# both engines accept.
+_RAISE_UNCERTAIN = "uncertain = CASE WHEN ? = 1 THEN 1 ELSE uncertain END"
 
 
 def row_to_delivery(row: Row) -> Delivery:
@@ -59,12 +75,8 @@ class SqliteOutbox:
         return added
 
     async def claim_due(self, now: datetime, limit: int, holder: str | None = None) -> list[Delivery]:
-        rows = await self._db.write_returning(
-            "UPDATE deliveries SET status = 'sending', attempts = attempts + 1, claimed_at = ?, claimed_by = ?"
-            " WHERE id IN (SELECT id FROM deliveries WHERE status = 'pending' AND not_before <= ?"
-            " ORDER BY not_before, id LIMIT ?) RETURNING *",
-            (to_db_time(now), holder, to_db_time(now), limit),
-        )
+        rows = await self._db.write_returning(_CLAIM[self._db.dialect],
+                                              (to_db_time(now), holder, to_db_time(now), limit))
         return sorted((row_to_delivery(row) for row in rows), key=lambda d: (d.not_before, d.id))
 
     async def mark_sent(self, delivery_id: int, sent: SentMessage, now: datetime) -> None:
@@ -89,7 +101,7 @@ class SqliteOutbox:
         await self._db.execute(
             "UPDATE deliveries SET status = 'pending', not_before = ?, reason = ?,"
             " retrying_since = COALESCE(retrying_since, ?), attempt_platform = COALESCE(?, attempt_platform),"
-            " uncertain = MAX(uncertain, ?), claimed_by = NULL WHERE id = ?",
+            f" {_RAISE_UNCERTAIN}, claimed_by = NULL WHERE id = ?",
             (to_db_time(not_before), reason, to_db_time(since), platform, int(uncertain), delivery_id),
         )
 
@@ -98,7 +110,7 @@ class SqliteOutbox:
         await self._db.execute(
             "UPDATE deliveries SET status = 'pending', attempts = attempts - 1, not_before = ?,"
             " reason = COALESCE(?, reason), retrying_since = COALESCE(retrying_since, ?), attempt_platform = ?,"
-            " uncertain = MAX(uncertain, ?), claimed_by = NULL WHERE id = ? AND status = 'sending'",
+            f" {_RAISE_UNCERTAIN}, claimed_by = NULL WHERE id = ? AND status = 'sending'",
             (to_db_time(not_before), reason, to_db_time(since) if since else None, platform,
              int(uncertain), delivery_id),
         )
@@ -108,7 +120,7 @@ class SqliteOutbox:
             for delivery_id in delivery_ids:
                 await self._db.execute(
                     "UPDATE deliveries SET status = 'pending', attempts = attempts - 1, claimed_by = NULL,"
-                    " uncertain = MAX(uncertain, ?) WHERE id = ? AND status = 'sending'",
+                    f" {_RAISE_UNCERTAIN} WHERE id = ? AND status = 'sending'",
                     (int(uncertain), delivery_id))
 
     async def in_flight(self) -> list[Delivery]:

@@ -157,7 +157,7 @@ class PostgresDatabase(Database):
         return int(row[0]) if row else 0
 
     async def data_version(self) -> int:
-        row = await self.fetch_one("SELECT n FROM data_changes WHERE id = 1")
+        row = await self.fetch_one("SELECT COALESCE(SUM(n), 0) FROM data_changes WHERE pid <> pg_backend_pid()")
         return int(row[0]) if row else 0
 
     async def _apply_migration(self, version: int, sql: str) -> None:

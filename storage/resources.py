@@ -1,4 +1,10 @@
-"""The resource library in SQLite: rows, topic links, and the FTS5 index kept in step by triggers.
+"""The resource library: rows, topic links, and the full-text index kept in step with them.
+
+SQLite indexes the folded search columns with FTS5 (triggers keep the external-content table in step, bm25
+ranks, the ``resources_vocab`` fts5vocab table counts the words). PostgreSQL keeps a weighted tsvector of the
+same words in ``resources.search_document`` (a generated column, GIN-indexed), matches a tsquery built from the
+same quoted tokens, ranks with ts_rank and counts the words with ts_stat. Both split exactly where
+:func:`bot.resources.model.words` splits, so results, counts and corrections agree.
 
 Every read that serves a person takes a :class:`ResourceScope` and applies it in the SQL ``WHERE`` clause, so
 a hidden row is never fetched, counted or ranked for someone who may not see it.
@@ -22,14 +28,20 @@ from bot.resources.model import (
     ResourceScope,
     ResourceVisibility,
     fold,
-    words,
 )
 from bot.resources.terms import TermIndex
-from storage.database import Database, Row, from_db_time, to_db_time
+from storage.database import Database, Dialect, Row, from_db_time, to_db_time
+from storage.resources_postgres import RANK_WEIGHTS, indexed_words, to_tsquery
 
-_COLUMNS = ("r.id, r.url, r.url_key, r.title, r.summary, r.kind, r.tags, r.language, r.visibility, r.added_by,"
-            " r.created_at, r.updated_at,"
-            " (SELECT group_concat(topic_id) FROM resource_topics WHERE resource_id = r.id) AS topic_list")
+_TOPIC_LIST: dict[Dialect, str] = {
+    "sqlite": "(SELECT group_concat(topic_id) FROM resource_topics WHERE resource_id = r.id)",
+    "postgresql": "(SELECT string_agg(CAST(topic_id AS TEXT), ',') FROM resource_topics WHERE resource_id = r.id)",
+}
+_COLUMNS: dict[Dialect, str] = {
+    dialect: ("r.id, r.url, r.url_key, r.title, r.summary, r.kind, r.tags, r.language, r.visibility, r.added_by,"
+              f" r.created_at, r.updated_at, {topic_list} AS topic_list")
+    for dialect, topic_list in _TOPIC_LIST.items()
+}
 
 SCOPED_INDEXES = 8
 """Scoped word counts kept at once (the public web asks for one scope; a topic's visibility changing makes
@@ -38,6 +50,13 @@ SCOPED_REFRESH_SECONDS = 60.0
 """How stale scoped word counts may get while resources change: a rebuild reads and splits every row the scope may
 see (about a second at 100,000 resources), so it happens at most this often, not after every edit. Only typo
 corrections read these counts; results always come from the full-text index."""
+
+
+_VOCABULARY: dict[Dialect, str] = {
+    "sqlite": "SELECT term, doc FROM resources_vocab",
+    "postgresql": "SELECT word, ndoc FROM ts_stat('SELECT search_document FROM resources')",
+}
+"""Each indexed word and how many resources hold it."""
 
 
 def _resource(row: Row) -> Resource:
@@ -53,9 +72,9 @@ def _resource(row: Row) -> Resource:
 def scope_sql(scope: ResourceScope | None) -> tuple[str, list[Any]]:
     """The ``WHERE`` fragment (on alias ``r``) that hides what ``scope`` may not see."""
     if scope is None:
-        return "1", []
+        return "TRUE", []
     topics = ",".join(str(int(t)) for t in sorted(scope.topic_ids))
-    visibility = "1" if scope.include_members else "r.visibility = 'public'"
+    visibility = "TRUE" if scope.include_members else "r.visibility = 'public'"
     # Topic ids are integers from the database, inlined so the check is an index probe per row.
     return (f"{visibility} AND (EXISTS (SELECT 1 FROM resource_topics rt WHERE rt.resource_id = r.id"
             f" AND rt.topic_id IN ({topics or 'NULL'}))"
@@ -63,7 +82,7 @@ def scope_sql(scope: ResourceScope | None) -> tuple[str, list[Any]]:
 
 
 def filter_sql(filters: ResourceFilter) -> tuple[str, list[Any]]:
-    clauses: list[str] = ["1"]
+    clauses: list[str] = ["TRUE"]
     params: list[Any] = []
     if filters.kind is not None:
         clauses.append("r.kind = ?")
@@ -82,11 +101,15 @@ def _search_columns(fields: ResourceFields) -> tuple[str, str, str]:
 
 
 class SqliteResources:
+    """The library on either engine (the name is the one the rest of storage imports)."""
+
     def __init__(self, db: Database) -> None:
         self._db = db
+        self._columns = _COLUMNS[db.dialect]
         # The term counts, and the data_version and commits in doubt they were loaded at: another
         # connection's commit (an import from the command line) changes the first, an interrupted commit the
-        # second, and the counts are loaded again. This connection's own writes arrive as deltas on commit.
+        # second, and the counts are loaded again. This connection's own writes arrive as deltas on commit (on
+        # PostgreSQL they move data_version too, so there the next read loads the counts again anyway).
         self._terms: tuple[tuple[int, int], TermIndex] | None = None
         # Links per (topic, public?), kept the same way as the term counts: counting them in SQL reads every link
         # and its resource's row (~300 ms at 100,000 resources), on every "resources" page.
@@ -176,7 +199,7 @@ class SqliteResources:
             # loaded before this transaction ends: loading waits for it, and then sees its rows.
             return
         counts = self._terms[1]
-        tokens = [token for column in columns for token in words(column)]
+        tokens = indexed_words(self._db.dialect, columns)
         self._db.after_commit(lambda: counts.count(tokens, change))
 
     async def _linked(self, resource_id: int) -> Resource | None:
@@ -203,25 +226,30 @@ class SqliteResources:
 
     async def get(self, resource_id: int, scope: ResourceScope | None) -> Resource | None:
         where, params = scope_sql(scope)
-        row = await self._db.fetch_one(f"SELECT {_COLUMNS} FROM resources r WHERE r.id = ? AND {where}",
+        row = await self._db.fetch_one(f"SELECT {self._columns} FROM resources r WHERE r.id = ? AND {where}",
                                        (resource_id, *params))
         return _resource(row) if row else None
 
     async def by_url_key(self, url_key: str) -> Resource | None:
-        row = await self._db.fetch_one(f"SELECT {_COLUMNS} FROM resources r WHERE r.url_key = ?", (url_key,))
+        row = await self._db.fetch_one(f"SELECT {self._columns} FROM resources r WHERE r.url_key = ?",
+                                       (url_key,))
         return _resource(row) if row else None
 
     async def search(self, match: str, scope: ResourceScope | None, filters: ResourceFilter, *, limit: int,
                      offset: int = 0, window: int | None = None) -> ResourcePage:
-        """Rows matching the FTS5 expression ``match``, best first (bm25: title > tags > summary).
+        """Rows matching the FTS5 expression ``match``, best first (title > tags > summary), newest first among
+        equals.
 
-        ``match`` must be built from quoted tokens by the caller; it is bound as a parameter. Fetches one
-        row more than ``limit`` to know whether another page exists. With ``window``, only the newest
-        ``window`` matches are ranked: bm25 costs time in proportion to the matches, and a word found in most
-        of the library says little about relevance anyway.
+        ``match`` must be built from quoted tokens by the caller; it is bound as a parameter (on PostgreSQL as
+        the tsquery :func:`to_tsquery` makes of it). Fetches one row more than ``limit`` to know whether another
+        page exists. With ``window``, only the newest ``window`` matches are ranked: ranking costs time in
+        proportion to the matches, and a word found in most of the library says little about relevance anyway.
         """
         where, params = scope_sql(scope)
         where_filters, filter_params = filter_sql(filters)
+        if self._db.dialect == "postgresql":
+            return await self._search_postgres(match, (where, params), (where_filters, filter_params),
+                                               limit=limit, offset=offset, window=window)
         # Scope and filters apply inside the window: the newest ``window`` matches this reader may see. They
         # are checked on every match (filters first: a language is cheaper to compare than topics to look
         # up), through the small covering index, never the full rows, which the planner would pick without
@@ -236,9 +264,32 @@ class SqliteResources:
         # The page is cut inside the subquery, so only its rows are read in full (SQLite would otherwise
         # flatten the join and fetch every match's row and topics before sorting).
         rows = await self._db.fetch_all(
-            f"SELECT {_COLUMNS} FROM ({candidates} ORDER BY score, id DESC LIMIT ? OFFSET ?) m"
+            f"SELECT {self._columns} FROM ({candidates} ORDER BY score, id DESC LIMIT ? OFFSET ?) m"
             " JOIN resources r ON r.id = m.id ORDER BY m.score, m.id DESC",
             (match, *filter_params, *params, *window_params, limit + 1, offset))
+        return ResourcePage(tuple(_resource(row) for row in rows[:limit]), len(rows) > limit)
+
+    async def _search_postgres(self, match: str, scope: tuple[str, list[Any]], filters: tuple[str, list[Any]], *,
+                               limit: int, offset: int, window: int | None) -> ResourcePage:
+        """:meth:`search` on PostgreSQL: the GIN index finds the matches, the window keeps the newest (by id, as
+        FTS5's rowid), ts_rank orders them (higher is better, so the order is descending)."""
+        query = to_tsquery(match)
+        if query is None:
+            return ResourcePage((), False)
+        (where, params), (where_filters, filter_params) = scope, filters
+        candidates = ("SELECT r.id, r.search_document FROM resources r"
+                      f" WHERE r.search_document @@ CAST(? AS tsquery) AND {where_filters} AND {where}")
+        window_params: list[Any] = []
+        if window is not None:
+            candidates += " ORDER BY r.id DESC LIMIT ?"
+            window_params = [window]
+        # Ranked outside the window, so only the newest ``window`` matches are ranked; the page is cut before
+        # the full rows and their topics are read.
+        rows = await self._db.fetch_all(
+            f"SELECT {self._columns} FROM (SELECT c.id, ts_rank({RANK_WEIGHTS}, c.search_document, CAST(? AS tsquery))"
+            f" AS score FROM ({candidates}) c ORDER BY score DESC, c.id DESC LIMIT ? OFFSET ?) m"
+            " JOIN resources r ON r.id = m.id ORDER BY m.score DESC, m.id DESC",
+            (query, query, *filter_params, *params, *window_params, limit + 1, offset))
         return ResourcePage(tuple(_resource(row) for row in rows[:limit]), len(rows) > limit)
 
     async def browse(self, scope: ResourceScope | None, filters: ResourceFilter, *, limit: int,
@@ -247,7 +298,7 @@ class SqliteResources:
         where, params = scope_sql(scope)
         where_filters, filter_params = filter_sql(filters)
         rows = await self._db.fetch_all(
-            f"SELECT {_COLUMNS} FROM resources r WHERE {where} AND {where_filters}"
+            f"SELECT {self._columns} FROM resources r WHERE {where} AND {where_filters}"
             " ORDER BY r.created_at DESC, r.id DESC LIMIT ? OFFSET ?",
             (*params, *filter_params, limit + 1, offset))
         return ResourcePage(tuple(_resource(row) for row in rows[:limit]), len(rows) > limit)
@@ -281,7 +332,7 @@ class SqliteResources:
             # Between transactions: the connection is shared, and a load that saw another coroutine's
             # uncommitted row would count it twice once that row's delta arrives (or once after a rollback).
             async with self._db.settled():
-                rows = await self._db.fetch_all("SELECT term, doc FROM resources_vocab")
+                rows = await self._db.fetch_all(_VOCABULARY[self._db.dialect])
             self._terms = (version, TermIndex((term_row[0], term_row[1]) for term_row in rows))
         return self._terms[1]
 
@@ -296,7 +347,7 @@ class SqliteResources:
             rows = await self._db.fetch_all(
                 f"SELECT r.search_title, r.search_tags, r.search_summary FROM resources r WHERE {where}", params)
         # Splitting every row into words takes a while on a large library: off the event loop.
-        index = await asyncio.to_thread(_counted, [(row[0], row[1], row[2]) for row in rows])
+        index = await asyncio.to_thread(_counted, self._db.dialect, [(row[0], row[1], row[2]) for row in rows])
         self._scoped[scope] = (state, now, index)
         self._scoped.move_to_end(scope)
         while len(self._scoped) > SCOPED_INDEXES:
@@ -304,9 +355,9 @@ class SqliteResources:
         return index
 
 
-def _counted(rows: list[tuple[str, str, str]]) -> TermIndex:
+def _counted(dialect: Dialect, rows: list[tuple[str, str, str]]) -> TermIndex:
     """Word counts of these rows' indexed columns, each word once per row."""
     counts: Counter[str] = Counter()
     for columns in rows:
-        counts.update({token for column in columns for token in words(column)})
+        counts.update(set(indexed_words(dialect, columns)))
     return TermIndex(counts.items())

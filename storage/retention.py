@@ -36,7 +36,7 @@ PRUNE_ANNOUNCED = (
     f" AND person_id IS NOT NULL AND {_PRUNABLE} LIMIT ?)")
 """One chunk of one finished announcement's DM copies."""
 PRUNE_SEND_ATTEMPTS = (
-    "DELETE FROM discord_send_attempts WHERE rowid IN (SELECT s.rowid FROM discord_send_attempts s"
+    "DELETE FROM discord_send_attempts WHERE delivery_key IN (SELECT s.delivery_key FROM discord_send_attempts s"
     " WHERE s.first_at < ? AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.dedupe_key = s.delivery_key"
     " AND d.status IN ('pending', 'sending')) LIMIT ?)")
 """One chunk of the first-attempt records made before the cutoff, but a still open delivery's."""

@@ -38,29 +38,53 @@ class Trips:
         return f"{self.hops} hops:\n" + "\n".join(f"  {n} × {sql}" for sql, n in counted.items())
 
 
-def _connection(h: Harness) -> aiosqlite.Connection:
-    found = [value for value in vars(h.app.db).values() if isinstance(value, aiosqlite.Connection)]
+def _connection(h: Harness) -> Any:
+    """The database's one connection: aiosqlite's, or psycopg's on a PostgreSQL run."""
+    kinds: tuple[type, ...] = (aiosqlite.Connection,)
+    if h.app.db.dialect == "postgresql":
+        import psycopg
+
+        kinds = (psycopg.AsyncConnection,)
+    found = [value for value in vars(h.app.db).values() if isinstance(value, kinds)]
     assert len(found) == 1
     return found[0]
 
 
 @contextmanager
 def counting(h: Harness) -> Iterator[Trips]:
+    """aiosqlite: every call hops to its thread through ``_execute``. psycopg: every ``execute`` is one round trip
+    to the server (its rows come with it, so reading them is none), and the engine's ``_run_many`` one more (an
+    ``executemany``, pipelined)."""
     connection = _connection(h)
     trips = Trips()
-    original: Callable[..., Awaitable[Any]] = connection._execute
+    door = "_execute" if isinstance(connection, aiosqlite.Connection) else "execute"
+    original: Callable[..., Awaitable[Any]] = getattr(connection, door)
 
-    async def hop(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    async def hop(*args: Any, **kwargs: Any) -> Any:
         trips.hops += 1
-        if args and isinstance(args[0], str):  # execute, execute_fetchall, executemany: the SQL comes first
-            trips.statements.append(args[0])
-        return await original(fn, *args, **kwargs)
+        # aiosqlite: execute, execute_fetchall, executemany pass the SQL after the function; psycopg: first.
+        sql = next((arg for arg in args[:2] if isinstance(arg, (str, bytes))), None)
+        if sql is not None:
+            trips.statements.append(sql.decode() if isinstance(sql, bytes) else sql)
+        return await original(*args, **kwargs)
 
-    vars(connection)["_execute"] = hop
+    patched = [(connection, door, hop)]
+    if door == "execute":
+        many = h.app.db._run_many
+
+        async def run_many(sql: str, rows: Any) -> None:
+            trips.hops += 1
+            trips.statements.append(sql)
+            await many(sql, rows)
+
+        patched.append((h.app.db, "_run_many", run_many))
+    for target, name, replacement in patched:
+        vars(target)[name] = replacement
     try:
         yield trips
     finally:
-        vars(connection).pop("_execute")
+        for target, name, _ in patched:
+            vars(target).pop(name)
 
 
 async def _measure(h: Harness, user: str, text: str, **kwargs: Any) -> Trips:

@@ -146,7 +146,10 @@ async def one_person(both: BothPlatforms) -> bool:
 
 async def snapshot(db: Database, *, skip: frozenset[str] = frozenset()) -> dict[str, list[tuple[Any, ...]]]:
     """Every row of every table (but ``skip``), to show that something changed nothing."""
-    tables = [row["name"] for row in await db.fetch_all("SELECT name FROM sqlite_master WHERE type = 'table'")]
+    catalog = {"sqlite": "SELECT name FROM sqlite_master WHERE type = 'table'",
+               "postgresql": "SELECT table_name AS name FROM information_schema.tables"
+                             " WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'"}
+    tables = [row["name"] for row in await db.fetch_all(catalog[db.dialect])]
     return {table: sorted((tuple(row) for row in await db.fetch_all(f'SELECT * FROM "{table}"')), key=repr)
             for table in tables if table not in skip}
 

@@ -1,7 +1,9 @@
-"""The outbox, circuit and lease writes the delivery worker relies on, against a real SQLite file."""
+"""The outbox, circuit and lease writes the delivery worker relies on, against a real database (SQLite, or
+PostgreSQL on a run with ``BOT_TEST_STORAGE=postgresql``)."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -52,6 +54,24 @@ async def test_a_deferral_counts_no_attempt_a_retry_does_and_uncertain_sticks_un
     row = await store.outbox.get(row.id)  # type: ignore[assignment]
     assert row is not None and row.status is DeliveryStatus.SENT
     assert not row.uncertain and row.retrying_since is None and row.reason is None
+
+
+@pytest.mark.postgresql_only
+async def test_a_claim_passes_over_rows_another_process_is_claiming(store: SqliteStore, tmp_path: Path) -> None:
+    """Several processes claim from one outbox on PostgreSQL: a row another transaction has locked is skipped,
+    not waited for (nor claimed twice), and the others are claimed."""
+    import psycopg
+
+    await _rows(store, "a", "b", "c")
+    async with await psycopg.AsyncConnection.connect(str(storage_target(tmp_path, "bot.db"))) as other:
+        await other.execute("SELECT id FROM deliveries WHERE dedupe_key = 'a' FOR UPDATE")  # opens a transaction
+        async with asyncio.timeout(10):
+            claimed = await store.outbox.claim_due(NOW, 10, "w1")
+        assert [row.dedupe_key for row in claimed] == ["b", "c"]
+        await other.rollback()
+    async with asyncio.timeout(10):
+        [row] = await store.outbox.claim_due(NOW, 10, "w1")
+    assert row.dedupe_key == "a"
 
 
 async def test_a_deferral_leaves_a_row_no_longer_in_flight_alone(store: SqliteStore) -> None:

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 from collections.abc import Callable
-from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -15,7 +13,8 @@ from bot.errors import UserError
 from bot.i18n import Translator
 from bot.resources.csv_import import Malformed, import_resources, read_rows
 from bot.resources.fields import parse_url
-from tests.postgres_server import storage_target
+from storage.database import Database
+from tests.postgres_server import storage_settings, storage_target
 from tests.support import FixedClock, Harness, console_settings, harness
 
 FIXTURE = Path(__file__).parent / "data" / "resources.csv"
@@ -81,7 +80,7 @@ def test_cli_imports_and_reports(tmp_path: Path, capsys: pytest.CaptureFixture[s
             pass
 
     asyncio.run(create_demo())
-    monkeypatch.setenv("BOT_STORAGE__PATH", str(tmp_path / "bot.db"))
+    use_test_storage(tmp_path, monkeypatch)
     config = tmp_path / "none.toml"
     assert main(["--config", str(config), "import-resources", str(FIXTURE)]) == 1
     out = capsys.readouterr().out
@@ -89,6 +88,12 @@ def test_cli_imports_and_reports(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert main(["--config", str(config), "import-resources", str(FIXTURE)]) == 1
     assert "Imported: 0 new, 0 updated, 3 unchanged, 5 rejected." in capsys.readouterr().out
     assert main(["--config", str(config), "import-resources", str(tmp_path / "missing.csv")]) == 2
+
+
+def use_test_storage(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Points the command line at this test's database (the demo's), on either engine."""
+    for key, value in storage_settings(tmp_path).items():
+        monkeypatch.setenv(f"BOT_STORAGE__{key.upper()}", str(value))
 
 
 # --- Files that used to lose or move data silently ---------------------------------------------------------
@@ -201,7 +206,7 @@ def import_cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[[byt
             pass
 
     asyncio.run(create_demo())
-    monkeypatch.setenv("BOT_STORAGE__PATH", str(tmp_path / "bot.db"))
+    use_test_storage(tmp_path, monkeypatch)
 
     def run(content: bytes) -> int:
         (tmp_path / "in.csv").write_bytes(content)
@@ -211,9 +216,13 @@ def import_cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[[byt
 
 
 def resource_count(tmp_path: Path) -> int:
-    with closing(sqlite3.connect(tmp_path / "bot.db")) as db:
-        count: int = db.execute("SELECT count(*) FROM resources").fetchone()[0]
-        return count
+    async def count() -> int:
+        async with Database.open(storage_target(tmp_path), migrate=False) as db:
+            row = await db.fetch_one("SELECT count(*) FROM resources")
+            assert row is not None
+            return int(row[0])
+
+    return asyncio.run(count())
 
 
 @pytest.mark.parametrize(("content", "expected"), [
@@ -258,7 +267,6 @@ def test_a_space_before_a_quoted_cell_is_allowed() -> None:
 async def test_a_large_file_is_written_in_batches_of_500_rows(tmp_path: Path) -> None:
     """One transaction per 500 rows: a bot on the same database never waits for the whole file."""
     from bot.resources.csv_import import BATCH
-    from storage.database import Database
     from storage.store import SqliteStore
 
     class CountingStore(SqliteStore):

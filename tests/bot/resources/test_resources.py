@@ -1,4 +1,4 @@
-"""The resource library through the real dispatcher on a real SQLite file: ranking, accents, typos, filters,
+"""The resource library through the real dispatcher on the test storage engine: ranking, accents, typos, filters,
 visibility, pagination, hostile query syntax and who may change what."""
 
 from __future__ import annotations
@@ -155,13 +155,13 @@ def test_url_normalisation() -> None:
 
 
 async def test_add_validates_and_changes_nothing_on_bad_input(h: Harness) -> None:
-    before = await h.app.db.fetch_all("SELECT id FROM resources")
+    before = [row[0] for row in await h.app.db.fetch_all("SELECT id FROM resources ORDER BY id")]
     assert "not a web link" in await h.text("demo-admin", "resource add ftp://example.org/x A title")
     assert "not a language code" in await h.text("demo-admin", "resource add https://example.org/x T lang:xx")
     assert "There is no topic “nope”" in await h.text("demo-admin", "resource add https://example.org/x T topics:nope")
     duplicate = await h.text("demo-admin", "resource add HTTP://WWW.DISINFO.EU/doppelganger?utm_medium=mail T")
     assert "in the library already as #1" in duplicate
-    assert await h.app.db.fetch_all("SELECT id FROM resources") == before
+    assert [row[0] for row in await h.app.db.fetch_all("SELECT id FROM resources ORDER BY id")] == before
 
 
 async def test_topic_coordinator_manages_only_their_topics(h: Harness) -> None:

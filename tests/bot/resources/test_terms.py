@@ -1,5 +1,5 @@
 """Word counts kept in memory for search, the tokenizer the index and the queries share, and the ranking
-window: all against the real schema on a real SQLite file."""
+window: all against the real schema, on either storage engine."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import unicodedata
 from datetime import UTC, datetime
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from bot.bidi import stripped
@@ -27,6 +28,7 @@ from bot.resources.query import match_expression, parse_query
 from bot.resources.terms import TermIndex
 from storage.database import Database
 from storage.resources import SqliteResources
+from storage.resources_postgres import MAX_LEXEME, to_tsquery
 from tests.postgres_server import storage_target
 from tests.support import Harness
 
@@ -85,6 +87,7 @@ async def test_deltas_after_writes_equal_a_fresh_load(tmp_path: Path) -> None:
                 ids.append((await resources.add(_fields(f"n{step}", text, rng.choice(samples)), None, NOW)).id)
         kept = await resources.terms()
         assert kept == await _reloaded(db)
+        assert kept == await resources.terms(EVERYTHING)  # the index holds exactly the words ``words`` makes
         assert len(kept) > 20 and kept.has("चुनाव", prefix=False) in {True, False}
 
 
@@ -172,9 +175,10 @@ async def test_a_task_started_inside_a_transaction_does_not_join_it(tmp_path: Pa
 
 # --- one tokenizer for the index and the query ---------------------------------------------------------
 
-async def test_python_and_sqlite_split_every_character_alike(tmp_path: Path) -> None:
+async def test_python_and_the_index_split_every_character_alike(tmp_path: Path) -> None:
     """Every code point up to U+2FFFF between two letters: ``words`` must cut exactly where the index does,
-    whatever Unicode version SQLite's tables come from (or the counts and the queries would drift)."""
+    whatever Unicode version SQLite's tables come from, whatever PostgreSQL's locale (or the counts and the
+    queries would drift)."""
     code_points = [c for c in range(0x20, 0x30000) if not 0xD800 <= c < 0xE000]
     documents = ["".join(f"xq{chr(c)}zq " for c in code_points[i:i + 64]) for i in range(0, len(code_points), 64)]
     async with Database.open(storage_target(tmp_path, "tokens.db")) as db:
@@ -182,9 +186,14 @@ async def test_python_and_sqlite_split_every_character_alike(tmp_path: Path) -> 
             "INSERT INTO resources (id, url, url_key, title, kind, language, visibility, created_at, updated_at,"
             " search_title) VALUES (?, ?, ?, '', 'report', 'en', 'public', '', '', ?)",
             [(i + 1, f"u{i}", f"u{i}", fold(text)) for i, text in enumerate(documents)])
-        await db.execute("CREATE VIRTUAL TABLE temp.instances USING fts5vocab(main, resources_fts, instance)")
+        if db.dialect == "sqlite":
+            await db.execute("CREATE VIRTUAL TABLE temp.instances USING fts5vocab(main, resources_fts, instance)")
+            instances = "SELECT doc, term FROM temp.instances ORDER BY doc, offset"
+        else:  # each lexeme once per position of it in the document
+            instances = ("SELECT r.id, w.lexeme FROM resources r CROSS JOIN LATERAL unnest(r.search_document) w"
+                         " CROSS JOIN LATERAL unnest(w.positions) p ORDER BY r.id, p")
         indexed: dict[int, list[str]] = {}
-        for row in await db.fetch_all("SELECT doc, term FROM temp.instances ORDER BY doc, offset"):
+        for row in await db.fetch_all(instances):
             indexed.setdefault(row[0], []).append(row[1])
         differences = [(hex(code_points[i * 64]), indexed.get(i + 1, [])[:3], words(text)[:3])
                        for i, text in enumerate(documents) if indexed.get(i + 1, []) != words(text)]
@@ -211,6 +220,40 @@ async def test_words_in_many_scripts_are_found_whole(h: Harness, title: str, que
     assert stripped(title) in await h.text("demo-outsider", f"resource search {query}")
 
 
+def test_an_fts5_expression_becomes_the_same_tsquery() -> None:
+    """PostgreSQL gets the caller's quoted tokens as tsquery literals: phrases, prefixes, every term required."""
+    terms = parse_query('"field guide" monitor e-mail x kenya')
+    assert to_tsquery(match_expression(terms)) == "('field' <-> 'guide') & 'monitor':* & ('e' <-> 'mail':*) & 'x'" \
+        " & 'kenya':*"
+    assert to_tsquery('"it\'s"') == "'it''s'"  # never produced (words hold no quotes), still never syntax
+    assert to_tsquery('"' + "字" * (MAX_LEXEME // 3 + 1) + '"') is None  # longer than any indexed word
+    for broken in ("", "kenya", '"kenya" OR "x"', '""', '"kenya"**'):
+        with pytest.raises(ValueError):
+            to_tsquery(broken)
+
+
+async def test_phrases_stay_inside_one_column_and_overlong_words_are_harmless(tmp_path: Path) -> None:
+    """As in FTS5, a phrase never runs from the title into the tags; a word too long for a PostgreSQL lexeme
+    (a long run of Chinese without punctuation) neither breaks a write nor the counts, on either engine."""
+    long_word = "选" * 800  # 2,400 bytes in UTF-8
+    async with Database.open(storage_target(tmp_path, "columns.db")) as db:
+        resources = SqliteResources(db)
+        await resources.terms()
+        added = await resources.add(_fields("a", "Field guide Kenya", f"观察 {long_word}", ("elections",)),
+                                    None, NOW)
+
+        async def found(query: str) -> list[int]:
+            page = await resources.search(match_expression(parse_query(query)), EVERYTHING, ResourceFilter(),
+                                          limit=5)
+            return [r.id for r in page.items]
+
+        assert await found("kenya elections") == [added.id] and await found('"kenya elections"') == []
+        assert await found('"guide kenya"') == [added.id] and await found("观察") == [added.id]
+        assert await resources.terms() == await _reloaded(db)
+        assert (await resources.terms(EVERYTHING)).has("观察", prefix=False)
+
+
+@pytest.mark.sqlite_only  # SQLite's migrations and its FTS5 vocabulary table
 async def test_a_version_6_library_is_reindexed_by_the_upgrade(tmp_path: Path) -> None:
     """Rows folded and indexed the old way are refolded and found whole afterwards; counts stay exact."""
     title = "Tool\u00adkit 🗳️monitoring ǣsir चुनाव सत्य"
@@ -267,9 +310,12 @@ async def test_a_failed_commit_is_rolled_back_and_reloads_the_counts(tmp_path: P
     async with Database.open(storage_target(tmp_path, "commit.db")) as db:
         resources = SqliteResources(db)
         await resources.terms()
-        with pytest.raises(sqlite3.IntegrityError):
+        if db.dialect == "postgresql":  # a foreign key is checked at COMMIT only if declared deferrable
+            await db.execute("ALTER TABLE resources ALTER CONSTRAINT resources_added_by_fkey DEFERRABLE")
+        with pytest.raises((sqlite3.IntegrityError, psycopg.IntegrityError)):
             async with db.transaction():
-                await db.execute("PRAGMA defer_foreign_keys = ON")
+                await db.execute("PRAGMA defer_foreign_keys = ON" if db.dialect == "sqlite"
+                                 else "SET CONSTRAINTS ALL DEFERRED")
                 await resources.add(_fields("a", "Zebrafinch notes"), 999, NOW)  # no person 999
         assert db.commits_in_doubt == 1
         assert await db.fetch_one("SELECT 1 FROM resources") is None
