@@ -7,17 +7,31 @@ from typing import Any
 
 from bot.audit import AuditAction, AuditEntry, AuditFilter, parse_action
 from bot.audit.about import about
-from storage.database import Database, Row, from_db_time, to_db_time
+from storage.database import Database, Dialect, Row, from_db_time, to_db_time
 
 # The subjects that belong to a topic besides the topic's own slug: its announcements, meetings, join
-# requests and resources, each an indexed lookup of ``audit_log_subject`` (migration 0017).
-_TOPIC_SUBJECTS = (
-    "a.subject = ?"
-    " OR a.subject IN (SELECT 'announcement:' || id FROM announcements WHERE topic_id = ?)"
-    " OR a.subject IN (SELECT 'meeting:' || id FROM meetings WHERE topic_id = ?)"
-    " OR a.subject IN (SELECT 'request:' || id FROM subscription_requests WHERE topic_id = ?)"
-    " OR a.subject IN (SELECT 'resource:' || resource_id FROM resource_topics WHERE topic_id = ?)"
-)
+# requests and resources, each an indexed lookup of ``audit_log_subject`` (migration 0017). The engines' planners
+# differ: SQLite reads the index once per alternative of the OR; PostgreSQL cannot turn an OR of IN-subqueries into
+# index reads (it walks the log by id, filtering), but reads the index for each subject of one list.
+_TOPIC_SUBJECTS: dict[Dialect, str] = {
+    "sqlite": "a.subject = ?"
+              " OR a.subject IN (SELECT 'announcement:' || id FROM announcements WHERE topic_id = ?)"
+              " OR a.subject IN (SELECT 'meeting:' || id FROM meetings WHERE topic_id = ?)"
+              " OR a.subject IN (SELECT 'request:' || id FROM subscription_requests WHERE topic_id = ?)"
+              " OR a.subject IN (SELECT 'resource:' || resource_id FROM resource_topics WHERE topic_id = ?)",
+    "postgresql": "a.subject IN (SELECT CAST(? AS TEXT)"
+                  " UNION ALL SELECT 'announcement:' || id FROM announcements WHERE topic_id = ?"
+                  " UNION ALL SELECT 'meeting:' || id FROM meetings WHERE topic_id = ?"
+                  " UNION ALL SELECT 'request:' || id FROM subscription_requests WHERE topic_id = ?"
+                  " UNION ALL SELECT 'resource:' || resource_id FROM resource_topics WHERE topic_id = ?)",
+}
+# The first entry since an instant, found by a range of ``audit_log_at``. SQLite is told to use that index (it
+# would walk the primary key); PostgreSQL would turn MIN(id) into a walk of the primary key from the start, which
+# a subquery it cannot flatten (OFFSET 0) prevents.
+_FIRST_SINCE: dict[Dialect, str] = {
+    "sqlite": "SELECT MIN(id) FROM audit_log INDEXED BY audit_log_at WHERE at >= ?",
+    "postgresql": "SELECT MIN(id) FROM (SELECT id FROM audit_log WHERE at >= ? OFFSET 0) AS since",
+}
 
 
 class SqliteAudit:
@@ -43,12 +57,12 @@ class SqliteAudit:
         return [_entry(row) for row in rows]
 
     async def listing(self, only: AuditFilter, offset: int, limit: int) -> list[AuditEntry]:
-        sql, params = listing_query(only, offset, limit)
+        sql, params = listing_query(only, offset, limit, self._db.dialect)
         return [_entry(row, row["actor_name"]) for row in await self._db.fetch_all(sql, params)]
 
 
-def listing_query(only: AuditFilter, offset: int, limit: int) -> tuple[str, tuple[Any, ...]]:
-    """The SQL and parameters of :meth:`SqliteAudit.listing` (apart, so a test can EXPLAIN it)."""
+def listing_query(only: AuditFilter, offset: int, limit: int, dialect: Dialect) -> tuple[str, tuple[Any, ...]]:
+    """The SQL and parameters of :meth:`SqliteAudit.listing` on ``dialect`` (apart, so a test can EXPLAIN it)."""
     where: list[str] = []
     params: list[Any] = []
     if only.person_id is not None:
@@ -56,12 +70,12 @@ def listing_query(only: AuditFilter, offset: int, limit: int) -> tuple[str, tupl
         where.append("(a.actor_id = ? OR a.about_id = ?)")
         params += [only.person_id, only.person_id]
     if only.topic_id is not None:
-        where.append(f"({_TOPIC_SUBJECTS})")
+        where.append(f"({_TOPIC_SUBJECTS[dialect]})")
         params += [only.topic_slug, *[only.topic_id] * 4]
     if only.since is not None:
         # The first entry since then (a range of audit_log_at) bounds the ids: a range of the primary key, read
         # newest first, instead of a walk through the whole log.
-        where.append("a.at >= ? AND a.id >= (SELECT MIN(id) FROM audit_log INDEXED BY audit_log_at WHERE at >= ?)")
+        where.append(f"a.at >= ? AND a.id >= ({_FIRST_SINCE[dialect]})")
         params += [to_db_time(only.since)] * 2
     sql = ("SELECT a.*, p.display_name AS actor_name FROM audit_log a LEFT JOIN people p ON p.id = a.actor_id"
            f" {'WHERE ' + ' AND '.join(where) if where else ''} ORDER BY a.id DESC LIMIT ? OFFSET ?")

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import datetime
 
 from bot.email.model import PLATFORM, EmailKey, Signup
@@ -38,7 +39,10 @@ class SqliteEmail:
     async def client_salt(self) -> str:
         row = await self._db.fetch_one("SELECT salt FROM email_salt WHERE id = 1")
         if row is None:  # the migration makes it; a database restored without the row gets a new one
-            await self._db.execute("INSERT OR IGNORE INTO email_salt (id, salt) VALUES (1, lower(hex(randomblob(16))))")
+            # Made here rather than by SQL, which each engine spells its own way; 16 random bytes as lower-case hex,
+            # as the migration makes it. Another process may have written one meanwhile: the first stays.
+            await self._db.execute("INSERT INTO email_salt (id, salt) VALUES (1, ?) ON CONFLICT DO NOTHING",
+                                   (secrets.token_hex(16),))
             row = await self._db.fetch_one("SELECT salt FROM email_salt WHERE id = 1")
             assert row is not None
         return str(row["salt"])
@@ -157,8 +161,9 @@ class SqliteEmailHealth:
     async def refused(self, address: str, now: datetime, pause_after: int) -> int:
         rows = await self._db.write_returning(
             "INSERT INTO email_health (address, refusals, paused_at) VALUES (?, 1, CASE WHEN ? <= 1 THEN ? END)"
-            " ON CONFLICT (address) DO UPDATE SET refusals = refusals + 1,"
-            " paused_at = COALESCE(paused_at, CASE WHEN refusals + 1 >= ? THEN ? END) RETURNING refusals",
+            " ON CONFLICT (address) DO UPDATE SET refusals = email_health.refusals + 1,"
+            " paused_at = COALESCE(email_health.paused_at, CASE WHEN email_health.refusals + 1 >= ? THEN ? END)"
+            " RETURNING refusals",
             (address, pause_after, to_db_time(now), pause_after, to_db_time(now)))
         return int(rows[0]["refusals"])
 

@@ -85,7 +85,7 @@ class SqliteLinks:
     async def withdraw_claim(self, claimer: Identity, reference: str | None = None) -> bool:
         changed = await self._db.execute(
             "DELETE FROM link_codes WHERE claimer_platform = ? AND claimer_external_id = ? AND state = ?"
-            " AND (? IS NULL OR reference = ?)",
+            " AND (CAST(? AS TEXT) IS NULL OR reference = ?)",
             (claimer.platform, claimer.external_id, CodeState.PROPOSED.value, reference, reference))
         return changed > 0
 

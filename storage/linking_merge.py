@@ -18,7 +18,7 @@ from bot.audit.about import with_person_replaced
 from bot.delivery.model import DeliveryKind
 from bot.linking.model import MergePlan
 from storage.database import Database, to_db_time
-from storage.privacy import KEY_NAMES_PERSON, person_key_globs
+from storage.privacy import KEY_NAMES_PERSON, person_key_patterns
 
 PERSON_COLUMNS: dict[tuple[str, str], str] = {
     ("identities", "person_id"): "move",
@@ -161,7 +161,7 @@ async def _digest_keys(db: Database, survivor: int, absorbed: int, new_keys: dic
     taken = set(await _column(db, "SELECT dedupe_key FROM deliveries WHERE person_id = ? UNION SELECT digest_key"
                                   " || ':person:' || ? FROM digest_items WHERE person_id = ?"
                                   " AND digest_key IS NOT NULL",
-                              (survivor, survivor, survivor)))
+                              (survivor, str(survivor), survivor)))
     renamed = set(new_keys.values())
     found: dict[str, str] = {}
     for row in rows:
@@ -181,11 +181,13 @@ async def _follow_send_attempts(db: Database, absorbed: int, renamed: dict[str, 
     for old, new in renamed.items():
         await db.execute(
             "INSERT INTO discord_send_attempts (delivery_key, first_at) SELECT ?, first_at FROM discord_send_attempts"
-            " WHERE delivery_key = ? ON CONFLICT (delivery_key) DO UPDATE"
-            " SET first_at = MIN(discord_send_attempts.first_at, excluded.first_at)", (new, old))
+            " WHERE delivery_key = ? ON CONFLICT (delivery_key) DO UPDATE SET first_at = CASE"
+            " WHEN excluded.first_at < discord_send_attempts.first_at THEN excluded.first_at"
+            " ELSE discord_send_attempts.first_at END", (new, old))
         await db.execute("DELETE FROM discord_send_attempts WHERE delivery_key = ?", (old,))
-    await db.execute(f"DELETE FROM discord_send_attempts WHERE {KEY_NAMES_PERSON}"
-                     " AND delivery_key NOT IN (SELECT dedupe_key FROM deliveries)", person_key_globs(absorbed))
+    await db.execute(f"DELETE FROM discord_send_attempts WHERE {KEY_NAMES_PERSON[db.dialect]}"
+                     " AND delivery_key NOT IN (SELECT dedupe_key FROM deliveries)",
+                     person_key_patterns(absorbed, db.dialect))
 
 
 async def _repoint_audit(db: Database, survivor: int, absorbed: int) -> None:
@@ -292,10 +294,11 @@ async def merge(db: Database, survivor: int, absorbed: int, now: datetime) -> Me
             " THEN y.id ELSE x.id END FROM grants x JOIN grants y ON y.role = x.role"
             " AND COALESCE(y.topic_id, 0) = COALESCE(x.topic_id, 0) WHERE x.person_id = ? AND y.person_id = ?)", (a, s))
         await db.execute("UPDATE grants SET person_id = ? WHERE person_id = ?", (s, a))
-        # RSVPs: per meeting occurrence, the later answer.
+        # RSVPs: per meeting occurrence, the later answer (the other goes, by its primary key).
         await db.execute(
-            "DELETE FROM meeting_rsvps WHERE rowid IN (SELECT CASE WHEN x.updated_at > y.updated_at THEN y.rowid"
-            " ELSE x.rowid END FROM meeting_rsvps x JOIN meeting_rsvps y ON y.meeting_id = x.meeting_id"
+            "DELETE FROM meeting_rsvps WHERE (meeting_id, person_id, occurrence) IN (SELECT x.meeting_id,"
+            " CASE WHEN x.updated_at > y.updated_at THEN y.person_id ELSE x.person_id END, x.occurrence"
+            " FROM meeting_rsvps x JOIN meeting_rsvps y ON y.meeting_id = x.meeting_id"
             " AND y.occurrence = x.occurrence WHERE x.person_id = ? AND y.person_id = ?)", (a, s))
         await db.execute("UPDATE meeting_rsvps SET person_id = ? WHERE person_id = ?", (s, a))
         # The digest queue: one item per announcement; a digest key names its person like an outbox key.

@@ -7,23 +7,37 @@ from datetime import datetime
 
 from bot.model import Grant, Identity, IdentityRecord, Person, Role
 from bot.people.store import Profile
-from storage.database import Database, Row, from_db_time, opt_time, to_db_time
+from storage.database import Database, Dialect, Row, from_db_time, opt_time, to_db_time
 
 # A person's identities and grants as JSON arrays beside their row, so a profile is one statement (one round trip
-# to the database's thread) whatever the number of identities and grants. Sorted again in Python: an aggregate's
-# order is not something SQL promises.
+# to the database) whatever the number of identities and grants. Sorted again in Python: an aggregate's order is
+# not something SQL promises. Each engine spells the aggregate its own way; both give the array as text, and
+# ``[]`` for none (PostgreSQL's json_agg gives NULL over no rows).
+_JSON_LIST: dict[Dialect, str] = {
+    "sqlite": "json_group_array(json_array({}))",
+    "postgresql": "CAST(COALESCE(json_agg(json_build_array({})), '[]') AS TEXT)",
+}
 _PROFILE = (
     "SELECT p.*, {last_seen} AS looked_up_last_seen,"
-    " (SELECT json_group_array(json_array(i.platform, i.external_id, i.display_name, i.platform_role,"
-    "  i.dm_closed_reason, i.dm_channel_id, i.platform_locale, i.role_checked_at))"
-    "  FROM identities i WHERE i.person_id = p.id)"
-    " AS identity_list,"
-    " (SELECT json_group_array(json_array(g.id, g.role, g.topic_id, g.granted_by, g.created_at))"
-    "  FROM grants g WHERE g.person_id = p.id) AS grant_list"
+    " (SELECT {identities} FROM identities i WHERE i.person_id = p.id) AS identity_list,"
+    " (SELECT {grants} FROM grants g WHERE g.person_id = p.id) AS grant_list"
 )
-_PROFILE_BY_PERSON = _PROFILE.format(last_seen="NULL") + " FROM people p WHERE p.id = ?"
-_PROFILE_BY_IDENTITY = _PROFILE.format(last_seen="me.last_seen_at") + \
-    " FROM identities me JOIN people p ON p.id = me.person_id WHERE me.platform = ? AND me.external_id = ?"
+_IDENTITY_FIELDS = ("i.platform, i.external_id, i.display_name, i.platform_role, i.dm_closed_reason, i.dm_channel_id,"
+                    " i.platform_locale, i.role_checked_at")
+_GRANT_FIELDS = "g.id, g.role, g.topic_id, g.granted_by, g.created_at"
+
+
+def _profile_sql(dialect: Dialect, last_seen: str) -> str:
+    return _PROFILE.format(last_seen=last_seen, identities=_JSON_LIST[dialect].format(_IDENTITY_FIELDS),
+                           grants=_JSON_LIST[dialect].format(_GRANT_FIELDS))
+
+
+_PROFILE_BY_PERSON: dict[Dialect, str] = {
+    dialect: _profile_sql(dialect, "NULL") + " FROM people p WHERE p.id = ?" for dialect in _JSON_LIST}
+_PROFILE_BY_IDENTITY: dict[Dialect, str] = {
+    dialect: _profile_sql(dialect, "me.last_seen_at")
+    + " FROM identities me JOIN people p ON p.id = me.person_id WHERE me.platform = ? AND me.external_id = ?"
+    for dialect in _JSON_LIST}
 
 
 NEXT_PERSON_ID = ("(SELECT COALESCE(MAX(n), 0) + 1 FROM (SELECT MAX(id) AS n FROM people"
@@ -116,11 +130,12 @@ class SqlitePeople:
         return _person(row) if row else None
 
     async def profile(self, person_id: int) -> Profile | None:
-        row = await self._db.fetch_one(_PROFILE_BY_PERSON, (person_id,))
+        row = await self._db.fetch_one(_PROFILE_BY_PERSON[self._db.dialect], (person_id,))
         return _profile(row) if row else None
 
     async def profile_of(self, identity: Identity) -> Profile | None:
-        row = await self._db.fetch_one(_PROFILE_BY_IDENTITY, (identity.platform, identity.external_id))
+        row = await self._db.fetch_one(_PROFILE_BY_IDENTITY[self._db.dialect],
+                                       (identity.platform, identity.external_id))
         return _profile(row) if row else None
 
     def writes(self) -> int:
@@ -139,9 +154,11 @@ class SqlitePeople:
         return [_identity(row) for row in rows]
 
     async def find_by_name(self, name: str) -> list[Person]:
+        # lower() on both sides rather than SQLite's NOCASE collation, which PostgreSQL lacks: the same match in
+        # SQLite (both fold ASCII only); PostgreSQL's lower() folds every letter. No index serves either form.
         rows = await self._db.fetch_all(
             "SELECT DISTINCT p.* FROM people p LEFT JOIN identities i ON i.person_id = p.id"
-            " WHERE p.display_name = ? COLLATE NOCASE OR i.display_name = ? COLLATE NOCASE"
+            " WHERE lower(p.display_name) = lower(?) OR lower(i.display_name) = lower(?)"
             " OR i.external_id = ? ORDER BY p.id",
             (name, name, name),
         )

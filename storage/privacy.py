@@ -36,7 +36,7 @@ from bot.privacy.model import (
     SignupData,
     SubscriptionData,
 )
-from storage.database import Database, Row, from_db_time, opt_time, to_db_time
+from storage.database import Database, Dialect, Row, from_db_time, opt_time, to_db_time
 
 EMAIL = "email"
 FINISHED = "('sent', 'failed', 'skipped', 'missed', 'cancelled')"
@@ -46,17 +46,49 @@ NAME_PARAMS = frozenset({"person", "inviter", "name", "author", "requester"})
 topic's slug or any word, which other parameters carry for their own meaning)."""
 
 
-def person_key_globs(person_id: int) -> tuple[str, ...]:
-    """GLOB patterns of every outbox key that names ``person_id`` by its shape, so that a key whose delivery row is
-    gone (pruned, or dropped by a merge) is still found: every key the outbox writes for a person
-    ("…:person:<id>", bot/delivery/notify.py), an announcement's copy pinned to a platform
-    ("ann:<n>:copy:<platform>:<id>", :func:`bot.delivery.model.copy_key`) and a digest's ("digest:<id>:…",
-    bot/subscriptions/digests.py)."""
-    return (f"*:person:{person_id}", f"*:person:{person_id}:*", f"ann:*:copy:*:{person_id}", f"digest:{person_id}:*")
+def person_key_shapes(person_id: int) -> tuple[tuple[str, ...], ...]:
+    """Every outbox key shape that names ``person_id``, as its literal parts with anything between them (and
+    before or after an empty first or last part), so that a key whose delivery row is gone (pruned, or dropped by a
+    merge) is still found: every key the outbox writes for a person ("…:person:<id>", bot/delivery/notify.py), an
+    announcement's copy pinned to a platform ("ann:<n>:copy:<platform>:<id>", :func:`bot.delivery.model.copy_key`)
+    and a digest's ("digest:<id>:…", bot/subscriptions/digests.py). The one source of the shapes:
+    :func:`person_key_patterns` spells them for each engine."""
+    return (("", f":person:{person_id}"), ("", f":person:{person_id}:", ""), ("ann:", ":copy:", f":{person_id}"),
+            (f"digest:{person_id}:", ""))
 
 
-KEY_NAMES_PERSON = "(delivery_key GLOB ? OR delivery_key GLOB ? OR delivery_key GLOB ? OR delivery_key GLOB ?)"
-"""A ``discord_send_attempts`` condition: the key has one of :func:`person_key_globs`' shapes (its four values)."""
+def _glob_literal(part: str) -> str:
+    return "".join(f"[{char}]" if char in "*?[" else char for char in part)
+
+
+def _like_literal(part: str) -> str:
+    return "".join(f"!{char}" if char in "%_!" else char for char in part)
+
+
+def person_key_patterns(person_id: int, dialect: Dialect) -> tuple[str, ...]:
+    """:func:`person_key_shapes` as the values of :data:`KEY_NAMES_PERSON` ``[dialect]``: GLOB patterns for SQLite,
+    LIKE patterns (escaped with ``!``) for PostgreSQL, which has no GLOB."""
+    if dialect == "sqlite":
+        return tuple("*".join(_glob_literal(part) for part in shape) for shape in person_key_shapes(person_id))
+    return tuple("%".join(_like_literal(part) for part in shape) for shape in person_key_shapes(person_id))
+
+
+KEY_NAMES_PERSON: dict[Dialect, str] = {
+    "sqlite": "(delivery_key GLOB ? OR delivery_key GLOB ? OR delivery_key GLOB ? OR delivery_key GLOB ?)",
+    "postgresql": "(delivery_key LIKE ? ESCAPE '!' OR delivery_key LIKE ? ESCAPE '!' OR delivery_key LIKE ? ESCAPE '!'"
+                  " OR delivery_key LIKE ? ESCAPE '!')",
+}
+"""A ``discord_send_attempts`` condition: the key has one of :func:`person_key_shapes` (the four values of
+:func:`person_key_patterns`). LIKE in PostgreSQL, which is case-sensitive there, as GLOB is."""
+_CONTAINS: dict[Dialect, str] = {"sqlite": "instr(payload, ?) > 0", "postgresql": "strpos(payload, ?) > 0"}
+"""``payload`` holds the parameter as a substring (no pattern characters to escape)."""
+_JSON_SLUGS: dict[Dialect, str] = {
+    "sqlite": "SELECT json_group_array(slug) FROM (SELECT t.slug FROM resource_topics rt JOIN topics t"
+              " ON t.id = rt.topic_id WHERE rt.resource_id = r.id ORDER BY t.slug)",
+    "postgresql": "SELECT CAST(COALESCE(json_agg(t.slug ORDER BY t.slug), '[]') AS TEXT) FROM resource_topics rt"
+                  " JOIN topics t ON t.id = rt.topic_id WHERE rt.resource_id = r.id",
+}
+"""A resource's topic slugs, sorted, as a JSON array in text."""
 
 
 class SqlitePrivacy:
@@ -112,9 +144,8 @@ class SqlitePrivacy:
             " ON i.platform = k.platform AND i.external_id = k.address WHERE i.person_id = ? ORDER BY k.address",
             (person_id,))
         resources = await db.fetch_all(
-            "SELECT r.id, r.title, r.url, r.created_at, (SELECT json_group_array(slug) FROM (SELECT t.slug FROM"
-            " resource_topics rt JOIN topics t ON t.id = rt.topic_id WHERE rt.resource_id = r.id ORDER BY t.slug))"
-            " AS topics FROM resources r WHERE r.added_by = ? ORDER BY r.created_at, r.id", (person_id,))
+            f"SELECT r.id, r.title, r.url, r.created_at, ({_JSON_SLUGS[db.dialect]}) AS topics FROM resources r"
+            " WHERE r.added_by = ? ORDER BY r.created_at, r.id", (person_id,))
         digest_items = await db.fetch_all(
             "SELECT d.announcement_id, t.slug, d.mode, d.created_at FROM digest_items d"
             " JOIN announcements a ON a.id = d.announcement_id JOIN topics t ON t.id = a.topic_id"
@@ -197,8 +228,8 @@ class SqlitePrivacy:
             # person's rows their new keys, and deleted those of rows it dropped (storage/linking_merge.py).
             await db.execute(
                 "DELETE FROM discord_send_attempts WHERE delivery_key IN"
-                f" (SELECT dedupe_key FROM deliveries WHERE person_id = ?) OR {KEY_NAMES_PERSON}",
-                (person_id, *person_key_globs(person_id)))
+                f" (SELECT dedupe_key FROM deliveries WHERE person_id = ?) OR {KEY_NAMES_PERSON[db.dialect]}",
+                (person_id, *person_key_patterns(person_id, db.dialect)))
             await _keep_finished_counts(db, person_id)
             addresses = [row["external_id"] for row in identities if row["platform"] == EMAIL]
             for address in addresses:
@@ -267,9 +298,9 @@ async def _scrub_payloads(db: Database, person_id: int, names: set[str]) -> None
     needles = sorted(json.dumps(name, ensure_ascii=False)[1:-1] for name in names)  # as payloads are stored
     if not needles:
         return
-    holds = " OR ".join("instr(payload, ?) > 0" for _ in needles)
+    holds = " OR ".join(_CONTAINS[db.dialect] for _ in needles)
     rows: list[Row] = await db.fetch_all(
-        f"SELECT id, payload FROM deliveries WHERE (person_id IS NOT ? OR person_id IS NULL) AND ({holds})",
+        f"SELECT id, payload FROM deliveries WHERE (person_id <> ? OR person_id IS NULL) AND ({holds})",
         (person_id, *needles))
     for row in rows:
         try:

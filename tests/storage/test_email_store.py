@@ -4,6 +4,7 @@ identity, people removed only when nothing holds them, pruning, and bounce healt
 from __future__ import annotations
 
 import asyncio
+import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -70,6 +71,18 @@ async def test_a_person_who_left_a_trace_is_kept(tmp_path: Path) -> None:
         await store.email.remove_address(ANN)
         assert not await store.email.remove_person_if_unused(person)
         assert await store.people.get(person) is not None
+
+
+async def test_a_database_restored_without_its_salt_gets_a_new_one_that_stays(tmp_path: Path) -> None:
+    async with Database.open(storage_target(tmp_path, "bot.db")) as db:
+        store = SqliteStore(db)
+        migrated = await store.email.client_salt()
+        await db.execute("DELETE FROM email_salt")
+        salt = await store.email.client_salt()
+        assert re.fullmatch("[0-9a-f]{32}", salt) and salt != migrated
+        assert await store.email.client_salt() == salt
+        row = await db.fetch_one("SELECT salt FROM email_salt WHERE id = 1")
+        assert row is not None and row["salt"] == salt
 
 
 async def test_stamps_are_counted_in_their_window_and_pruned(tmp_path: Path) -> None:

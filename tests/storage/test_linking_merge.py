@@ -1,5 +1,6 @@
-"""The merge of two people, rule by rule, on a real SQLite file; and the guards: every column with a foreign key to
-``people`` is one the merge handles, and after a merge no row of any table names the absorbed person."""
+"""The merge of two people, rule by rule, on a real database (a SQLite file, or PostgreSQL); and the guards: every
+column with a foreign key to ``people`` is one the merge handles, and after a merge no row of any table names the
+absorbed person."""
 
 from __future__ import annotations
 
@@ -19,18 +20,26 @@ from bot.messages import Message
 from bot.model import Identity
 from storage.database import Database, to_db_time
 from storage.linking_merge import PERSON_COLUMNS, UNKEYED_PERSON_COLUMNS
-from storage.privacy import SqlitePrivacy
+from storage.privacy import KEY_NAMES_PERSON, SqlitePrivacy, person_key_patterns
 from storage.send_attempts import SqliteSendAttempts
 from storage.store import SqliteStore
+from tests.bot.privacy.helpers import table_names
 from tests.postgres_server import storage_target
 
 T0 = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 
 
 async def person_columns(db: Database) -> set[tuple[str, str]]:
-    """(table, column) of every foreign key to ``people`` in the database, read from SQLite itself."""
+    """(table, column) of every foreign key to ``people`` in the database, read from the engine's own catalogue
+    (SQLite's foreign key lists, PostgreSQL's ``pg_constraint``)."""
+    if db.dialect == "postgresql":
+        rows = await db.fetch_all(
+            "SELECT CAST(c.conrelid AS regclass) AS tab, a.attname AS col FROM pg_constraint c"
+            " JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = ANY (c.conkey)"
+            " WHERE c.contype = 'f' AND c.confrelid = CAST('people' AS regclass)")
+        return {(str(row["tab"]), str(row["col"])) for row in rows}
     found = set()
-    for table in [r["name"] for r in await db.fetch_all("SELECT name FROM sqlite_master WHERE type = 'table'")]:
+    for table in await table_names(db):
         for key in await db.fetch_all(f"PRAGMA foreign_key_list('{table}')"):
             if key["table"] == "people":
                 found.add((table, key["from"]))
@@ -42,7 +51,7 @@ async def rows_naming(db: Database, person_id: int) -> list[tuple[str, str, Any]
     ``person:<id>`` subject, or an invitation's audit entry about them. Every table, whatever it is."""
     columns = await person_columns(db) | set(UNKEYED_PERSON_COLUMNS)
     found = []
-    for table in [r["name"] for r in await db.fetch_all("SELECT name FROM sqlite_master WHERE type = 'table'")]:
+    for table in await table_names(db):
         for row in await db.fetch_all(f'SELECT * FROM "{table}"'):
             for column in row.keys():
                 value = row[column]
@@ -65,6 +74,22 @@ async def test_every_foreign_key_to_people_is_handled_by_the_merge(tmp_path: Pat
         # The guard sees a new one: a table added by a later migration would fail it.
         await db.execute("CREATE TABLE later (id INTEGER PRIMARY KEY, owner INTEGER REFERENCES people(id))")
         assert await person_columns(db) - set(PERSON_COLUMNS) == {("later", "owner")}
+
+
+async def test_the_key_shapes_find_exactly_the_keys_that_name_the_person(tmp_path: Path) -> None:
+    """The one list of shapes, spelt for this run's engine (GLOB or LIKE), matches the keys naming person 7 and
+    none naming 17 or 70, nor one that only holds a pattern character of either spelling."""
+    naming = {"announcement:3:person:7", "reminder:2:person:7:x", "ann:3:copy:slack:7", "digest:7:daily:2026-11-23"}
+    others = {"announcement:3:person:17", "announcement:3:person:70", "reminder:2:person:70:x", "ann:3:copy:slack:17",
+              "ann:3:copy:slack:70", "digest:70:daily:2026-11-23", "digest:17:daily", "ann:7:copy:slack:1",
+              "announcement:7:person:1", "a_person:7x", "x%person:7", "ann:3:copy*7"}
+    async with Database.open(storage_target(tmp_path, "bot.db")) as db:
+        await db.execute_many("INSERT INTO discord_send_attempts (delivery_key, first_at) VALUES (?, ?)",
+                              [(key, to_db_time(T0)) for key in sorted(naming | others)])
+        rows = await db.fetch_all(
+            f"SELECT delivery_key FROM discord_send_attempts WHERE {KEY_NAMES_PERSON[db.dialect]}",
+            person_key_patterns(7, db.dialect))
+        assert {row["delivery_key"] for row in rows} == naming
 
 
 @dataclass

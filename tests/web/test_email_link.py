@@ -20,6 +20,7 @@ from bot.linking.service import NOT_VALID
 from bot.messages import STAMP_CLOSE, STAMP_OPEN
 from bot.model import Identity
 from storage.database import Database
+from tests.bot.privacy.helpers import table_names
 from tests.support import FixedClock
 from tests.web.test_browser import TEST_LIMIT, Watch, _context
 from tests.web.test_email_pages import STORED, EmailSite, confirmed, email_site, normalised
@@ -52,7 +53,7 @@ async def person(site: EmailSite, identity: Identity) -> int:
 
 
 async def snapshot(db: Database, skip: str) -> dict[str, list[tuple[Any, ...]]]:
-    tables = [row["name"] for row in await db.fetch_all("SELECT name FROM sqlite_master WHERE type = 'table'")]
+    tables = await table_names(db)
     return {table: sorted((tuple(row) for row in await db.fetch_all(f'SELECT * FROM "{table}"')), key=repr)
             for table in tables if table != skip}
 

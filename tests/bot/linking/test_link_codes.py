@@ -13,6 +13,7 @@ from bot.model import Identity
 from bot.subscriptions.model import DeliveryMode
 from bot.topics.model import Policy, Visibility
 from tests.bot.linking.helpers import NOT_VALID, SAME, WARNING, claim, issue, person_of, text
+from tests.bot.privacy.helpers import table_names
 from tests.support import Harness
 
 
@@ -32,7 +33,7 @@ def test_a_code_is_read_whatever_its_case_hyphen_spaces_or_look_alikes() -> None
 async def test_the_code_is_stored_only_as_a_hash(h: Harness) -> None:
     code = await issue(h, "ana", "console")
     plain = code.replace("-", "")
-    tables = [r["name"] for r in await h.app.db.fetch_all("SELECT name FROM sqlite_master WHERE type = 'table'")]
+    tables = await table_names(h.app.db)
     for table in tables:
         for row in await h.app.db.fetch_all(f'SELECT * FROM "{table}"'):
             for value in row:

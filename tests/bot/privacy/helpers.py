@@ -8,12 +8,24 @@ import json
 from typing import Any
 
 from bot.model import Role
+from storage.database import Database, Dialect
 from tests.support import Harness
 
 MEMBER = "zq-josé-ñandú-7"
 """Their id and display name on the recording platform ``test``: unlike anything in the demo data, so a search
 of every table finds only what names them."""
 OTHER = "yk-reader-3"
+
+_TABLES: dict[Dialect, str] = {
+    "sqlite": "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name",
+    "postgresql": "SELECT table_name AS name FROM information_schema.tables WHERE table_schema = current_schema()"
+                  " AND table_type = 'BASE TABLE' ORDER BY table_name",
+}
+
+
+async def table_names(db: Database) -> list[str]:
+    """Every table of the database, whatever the engine: for the searches through all of them."""
+    return [str(row["name"]) for row in await db.fetch_all(_TABLES[db.dialect])]
 
 
 async def say(h: Harness, user: str, text: str) -> str:

@@ -15,7 +15,7 @@ from bot.privacy.model import ERASED_SUBJECT
 from storage.database import Database
 from storage.linking_merge import rewritten_key
 from storage.send_attempts import SqliteSendAttempts
-from tests.bot.privacy.helpers import MEMBER, OTHER, announce_as_member, member_with_history, say
+from tests.bot.privacy.helpers import MEMBER, OTHER, announce_as_member, member_with_history, say, table_names
 from tests.support import Harness
 
 PERSON_COLUMNS = {"person_id", "author_id", "actor_id", "granted_by", "decided_by", "invited_by", "added_by",
@@ -35,7 +35,7 @@ async def rows_naming(h: Harness | Database, person_id: int, words: set[str]) ->
     ``person:<id>`` subject, or any of ``words`` inside a text value. Every table, whatever it is."""
     db = h if isinstance(h, Database) else h.app.db
     found = []
-    tables = [row["name"] for row in await db.fetch_all("SELECT name FROM sqlite_master WHERE type = 'table'")]
+    tables = await table_names(db)
     assert {"people", "identities", "deliveries", "audit_log", "email_keys", "meeting_rsvps"} <= set(tables)
     for table in tables:
         for row in await db.fetch_all(f'SELECT * FROM "{table}"'):
