@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import re
+import time
 from collections import Counter
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -18,7 +20,7 @@ import pytest
 from bot.delivery.worker import DeliveryConfig
 from bot.model import Identity
 from bot.subscriptions.model import DeliveryMode
-from storage.database import Database
+from storage.database import Database, to_db_time
 from storage.store import SqliteStore
 from tests.bot_process import BotProcess, bot_env, run_bot
 from tests.postgres_server import storage_target
@@ -29,6 +31,7 @@ PER_SECOND = 100
 """Console pacing: the first second's burst, then 100 a second, so about eight seconds remain after the
 kill point for the test to see it and kill, even with both cores busy."""
 KILL_AFTER = 150
+LEASE_SECONDS = 5
 DM_HEADER = re.compile(r"^\[DM → (person-\d+)\] == Countering disinformation — announcement ==", re.MULTILINE)
 
 
@@ -36,7 +39,26 @@ def _env(tmp_path: Path, db: Path | str) -> dict[str, str]:
     """The bot's environment on the test's database: a SQLite path, or a PostgreSQL URL on a PostgreSQL run."""
     if isinstance(db, Path):
         return bot_env(db, BOT_DELIVERY__CONSOLE_PER_SECOND=str(PER_SECOND))
-    return bot_env(tmp_path / "unused.db", BOT_STORAGE__URL=db, BOT_DELIVERY__CONSOLE_PER_SECOND=str(PER_SECOND))
+    # Other processes may share a PostgreSQL database, so a killed one's rows wait for its lease to lapse.
+    return bot_env(tmp_path / "unused.db", BOT_STORAGE__URL=db, BOT_DELIVERY__CONSOLE_PER_SECOND=str(PER_SECOND),
+                   BOT_DELIVERY__LEASE_SECONDS=str(LEASE_SECONDS))
+
+
+def wait_for_leases_to_lapse(target: Path | str, timeout: float = 30) -> None:
+    """PostgreSQL: until no worker's lease is live (the killed process's lapses after LEASE_SECONDS). On SQLite the
+    restarted process holds the file alone and drops the dead one's lease at once."""
+    if isinstance(target, Path):
+        return
+
+    async def live() -> int:
+        async with Database.open(target, migrate=False) as db:
+            row = await db.fetch_one("SELECT COUNT(*) FROM worker_leases WHERE expires_at > ?",
+                                     (to_db_time(datetime.now(UTC)),))
+            return int(row[0]) if row else 0
+    deadline = time.monotonic() + timeout
+    while asyncio.run(live()):
+        assert time.monotonic() < deadline, "the killed process's lease never lapsed"
+        time.sleep(0.2)
 
 
 def received(output: str) -> Counter[str]:
@@ -89,6 +111,7 @@ def test_sigkill_during_fan_out_loses_nothing(tmp_path: Path, record_property: p
     # Printed but not recorded: only a send in flight at the kill.
     assert sorted(set(before) - sent_at_kill - in_flight) == []
 
+    wait_for_leases_to_lapse(db)
     second = run_bot(_env(tmp_path, db), "run", timeout=120)
     assert second.returncode == 0, second.stderr
     total = before + received(second.stdout)
