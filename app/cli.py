@@ -89,7 +89,28 @@ def main(argv: list[str] | None = None) -> int:
     except AlreadyRunning as error:
         print(f"{error}; stop it first, or set another [storage] path.", file=sys.stderr)  # noqa: T201
         return 1
+    except Exception as error:
+        lost = _database_lost(error)
+        if lost is None:
+            raise
+        print(f"{lost}.", file=sys.stderr)  # noqa: T201
+        return 3
     return 0
+
+
+def _database_lost(error: BaseException) -> BaseException | None:
+    """The PostgreSQL connection was lost (inside the task group that serves): the process ends non-zero, for its
+    supervisor to start it again."""
+    from storage.postgres_cluster import DatabaseLost
+
+    if isinstance(error, DatabaseLost):
+        return error
+    if isinstance(error, BaseExceptionGroup):
+        for inner in error.exceptions:
+            found = _database_lost(inner)
+            if found is not None:
+                return found
+    return None
 
 
 def mail_to_folder(email: EmailSettings, folder: Path, coalition: str) -> EmailSettings:

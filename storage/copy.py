@@ -78,8 +78,7 @@ async def copy_storage(source: Database, target: Database) -> list[TableCopy]:
         for table in DERIVED:  # what the triggers counted while the rows went in, replaced by the source's
             await target.execute(f"DELETE FROM {table}")
             await _copy_table(source, target, table)
-        if target.dialect == "postgresql":
-            await _advance_identities(target)
+        await _carry_high_water(await _high_water(source), target)
         for table_copy in copied:
             found = await _count(target, table_copy.table)
             if found != table_copy.rows or found != await _count(source, table_copy.table):
@@ -111,13 +110,41 @@ def _values(row: Row, columns: Sequence[str]) -> tuple[object, ...]:
     return tuple(row[name] for name in columns)
 
 
-async def _advance_identities(db: Database) -> None:
-    """PostgreSQL's identity columns do not move when a row comes with its id: the next default id would collide
-    with a copied one. SQLite needs nothing (a rowid or AUTOINCREMENT sequence follows the largest id)."""
+async def _high_water(db: Database) -> dict[str, int]:
+    """The highest id each table ever handed out, deleted rows' included, where the engine keeps it: SQLite for its
+    AUTOINCREMENT tables (``sqlite_sequence``; the others reuse ids by design), PostgreSQL for every identity."""
+    if db.dialect == "sqlite":
+        rows = await db.fetch_all("SELECT name, seq FROM sqlite_sequence")
+    else:
+        rows = await db.fetch_all(
+            "SELECT table_name, pg_sequence_last_value(CAST(pg_get_serial_sequence(table_name, 'id') AS regclass))"
+            " FROM information_schema.columns WHERE table_schema = current_schema()"
+            " AND column_name = 'id' AND is_identity = 'YES'")
+    return {str(row[0]): int(row[1]) for row in rows if row[1] is not None}
+
+
+async def _carry_high_water(marks: dict[str, int], db: Database) -> None:
+    """Make the target hand out ids above every id the source ever used: a pruned email sign-up's or link code's
+    id must not name a new one (their outbox keys would then match an old message, which is never sent again)."""
+    if db.dialect == "sqlite":
+        for table, last in marks.items():
+            if table not in TABLES:
+                continue
+            # A row exists for each AUTOINCREMENT table that received rows; one that received none gets one here.
+            if not await db.execute("UPDATE sqlite_sequence SET seq = MAX(seq, ?) WHERE name = ?", (last, table)):
+                if await _autoincrement(db, table):
+                    await db.execute("INSERT INTO sqlite_sequence (name, seq) VALUES (?, ?)", (table, last))
+        return
     rows = await db.fetch_all(
         "SELECT table_name FROM information_schema.columns WHERE table_schema = current_schema()"
         " AND column_name = 'id' AND is_identity = 'YES'")
     for row in rows:
         table = str(row[0])
         await db.fetch_all(
-            f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), COALESCE(MAX(id), 0) + 1, false) FROM {table}")
+            f"SELECT setval(pg_get_serial_sequence('{table}', 'id'),"
+            f" GREATEST(COALESCE(MAX(id), 0), ?) + 1, false) FROM {table}", (marks.get(table, 0),))
+
+
+async def _autoincrement(db: Database, table: str) -> bool:
+    row = await db.fetch_one("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?", (table,))
+    return row is not None and "AUTOINCREMENT" in str(row[0]).upper()

@@ -26,6 +26,8 @@ from types import TracebackType
 
 import psycopg
 
+from storage.postgres_database import open_connection
+
 log = logging.getLogger(__name__)
 
 GATEWAY_LOCKS = 0x636F6133
@@ -36,7 +38,8 @@ Connect = Callable[[str], Awaitable[psycopg.AsyncConnection[tuple[object, ...]]]
 
 
 async def _connect(url: str) -> psycopg.AsyncConnection[tuple[object, ...]]:
-    return await psycopg.AsyncConnection.connect(url, autocommit=True)
+    connection: psycopg.AsyncConnection[tuple[object, ...]] = await open_connection(url)
+    return connection
 
 
 class PostgresGatewayTurns:

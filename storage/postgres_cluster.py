@@ -23,13 +23,18 @@ from collections.abc import Callable
 
 import psycopg
 
-from storage.postgres_database import PostgresDatabase
+from storage.postgres_database import PostgresDatabase, open_connection
 
 CHANNEL = "coalition_bot_wakeup"
 LEADER_LOCK = 0x636F6132  # the session advisory lock of the process that runs scheduled work
 LEAD_RETRY_SECONDS = 2.0
 """How often a process that does not lead tries to: the most a leader's death leaves scheduled work undone."""
 RECONNECT_SECONDS = 2.0
+PING_SECONDS = 5.0
+
+
+class DatabaseLost(RuntimeError):
+    """The repositories' connection closed: the process cannot work, and ends (its supervisor restarts it)."""
 
 log = logging.getLogger(__name__)
 
@@ -67,25 +72,42 @@ class PostgresCluster:
                 return
 
     async def run(self) -> None:
-        """Listen and try to lead until cancelled, reconnecting when the connection drops."""
+        """Listen and try to lead until cancelled, reconnecting when the connection drops.
+
+        Raises :class:`DatabaseLost` when the repositories' own connection has closed (a server restart): the
+        process can do nothing any more, and must end so that its supervisor starts it afresh, rather than keep
+        the lead (or a gateway) that it cannot serve."""
         while True:
+            self._check_database()
             try:
-                async with await psycopg.AsyncConnection.connect(self._url, autocommit=True) as conn:
+                async with await open_connection(self._url) as conn:
                     await conn.execute(f"LISTEN {CHANNEL}")
                     self.listening = True
                     while True:
-                        if not self.leader:
+                        self._check_database()
+                        if self.leader:
+                            # Still connected? A half-open connection would let the lock go on the server while
+                            # this process went on leading.
+                            async with asyncio.timeout(self._lead_retry + PING_SECONDS):
+                                await conn.execute("SELECT 1")
+                        else:
                             await self._try_to_lead(conn)
                         async for note in conn.notifies(timeout=self._lead_retry):
                             if note.payload != self._me:
                                 self.on_wakeup()
-            except asyncio.CancelledError:
+            except (asyncio.CancelledError, DatabaseLost):
                 raise
             except Exception:
                 log.exception("cluster: the listening connection failed; reconnecting")
             self.listening = False
             self._set_leader(False)
             await asyncio.sleep(RECONNECT_SECONDS)
+
+    def _check_database(self) -> None:
+        if self._db.lost:
+            self._set_leader(False)
+            raise DatabaseLost("the connection to PostgreSQL was lost; this process stops so that it can be "
+                               "started again")
 
     async def _try_to_lead(self, conn: psycopg.AsyncConnection[tuple[object, ...]]) -> None:
         cursor = await conn.execute("SELECT pg_try_advisory_lock(%s)", (LEADER_LOCK,))

@@ -5,8 +5,10 @@ The repositories' SQL is written once, with ``?`` placeholders; :func:`to_psycop
 
 Writes are serialised across processes as SQLite serialises them across connections: every write transaction
 first takes one transaction-level advisory lock (``WRITE_LOCK``), released by its COMMIT or ROLLBACK. The
-repositories' read-then-write transactions were written for one writer at a time and stay correct; reads never
-wait for it. Python ``bool`` goes in as an integer, as SQLite stores it (the schema keeps 0/1 columns).
+repositories' read-then-write transactions were written for one writer at a time and stay correct. Reads do not
+take the lock, but they share the process's one connection, so while this process waits for the lock behind
+another process's long write, its reads wait too. Python ``bool`` goes in as an integer, as SQLite stores it (the
+schema keeps 0/1 columns).
 """
 
 from __future__ import annotations
@@ -113,6 +115,36 @@ def to_psycopg(sql: str) -> str:
     return "".join(out)
 
 
+class TransactionAborted(psycopg.Error):
+    """COMMIT found the transaction aborted on the server: nothing of it was written."""
+
+
+async def open_connection(url: str, *, row_factory: Any = None) -> psycopg.AsyncConnection[Any]:
+    """An autocommit connection to ``url``, with TCP keepalives (a half-open connection, after a network reset, is
+    found within ~25 s, not hours). A failure names the server and database, never the URL: libpq's own messages
+    can quote the password (a malformed ``%`` escape in it, for one)."""
+    try:
+        conninfo = psycopg.conninfo.make_conninfo(url, keepalives=1, keepalives_idle=10, keepalives_interval=5,
+                                                  keepalives_count=3)
+        if row_factory is None:
+            return await psycopg.AsyncConnection.connect(conninfo, autocommit=True)
+        return await psycopg.AsyncConnection.connect(conninfo, autocommit=True, row_factory=row_factory)
+    except psycopg.Error as error:
+        raise psycopg.OperationalError(f"cannot connect to PostgreSQL at {redacted(url)}"
+                                       f" ({type(error).__name__})") from None
+
+
+def redacted(url: str) -> str:
+    """``url`` without user or password: ``postgresql://host:port/db``."""
+    try:
+        info = psycopg.conninfo.conninfo_to_dict(url)
+    except psycopg.Error:
+        return "(an unreadable URL)"
+    host = info.get("host") or "localhost"
+    port = f":{info['port']}" if info.get("port") else ""
+    return f"postgresql://{host}{port}/{info.get('dbname') or ''}"
+
+
 class PostgresDatabase(Database):
     """One psycopg connection in autocommit mode; transactions are explicit ``BEGIN`` … ``COMMIT``."""
 
@@ -123,11 +155,16 @@ class PostgresDatabase(Database):
         super().__init__()
         self._conn = connection
 
+    @property
+    def lost(self) -> bool:
+        """The connection is closed (the server restarted, or ended it): nothing on it will work again."""
+        return bool(self._conn.closed or self._conn.broken)
+
     @classmethod
     @asynccontextmanager
     async def connect(cls, url: str, *, migrate: bool = True,
                       target_version: int | None = None) -> AsyncIterator[PostgresDatabase]:
-        conn = await psycopg.AsyncConnection.connect(url, autocommit=True, row_factory=_row_factory)
+        conn = await open_connection(url, row_factory=_row_factory)
         try:
             conn.adapters.register_dumper(bool, _BoolAsInt)
             db = cls(conn)
@@ -172,7 +209,12 @@ class PostgresDatabase(Database):
         await self._conn.execute(f"BEGIN; SELECT pg_advisory_xact_lock({WRITE_LOCK})".encode())
 
     async def _commit(self) -> None:
-        await self._conn.execute("COMMIT")
+        # Coroutines share the connection: another one's read that failed, or was cancelled mid-statement, inside
+        # this transaction aborted it on the server, and PostgreSQL then answers COMMIT with ROLLBACK, no error.
+        cursor = await self._conn.execute("COMMIT")
+        if cursor.statusmessage != "COMMIT":
+            raise TransactionAborted("the transaction was rolled back by the server, not committed"
+                                     f" ({cursor.statusmessage})")
 
     async def _rollback(self) -> None:
         await self._conn.execute("ROLLBACK")

@@ -143,7 +143,8 @@ def _records(text: str, separator: str) -> Iterator[tuple[int, list[str]]]:
         except csv.Error as error:
             raise UserError(_csv_problem(str(error), start, separator)) from None
         line = reader.line_num
-        yield start, cells
+        # A NUL means nothing in a cell and PostgreSQL's text cannot hold one: it shows as "�", as in a name.
+        yield start, [cell.replace("\x00", "\ufffd") for cell in cells]
 
 
 def _csv_problem(detail: str, line: int, separator: str) -> Text:

@@ -105,3 +105,29 @@ async def test_every_table_is_copied_or_named_as_not_copied(tmp_path: Path) -> N
                                     " AND name != 'resources_vocab'")
     assert {str(row[0]) for row in rows} == set(TABLES) | NOT_COPIED
     assert DERIVED <= set(TABLES)
+
+
+_SIGNUP = ("INSERT INTO email_signups (person_id, address, topic_id, mode, language, zone, token, created_at,"
+           " expires_at) VALUES (1, 'a@example.org', 1, 'daily', 'en', 'UTC', ?, 'now', 'later')")
+
+
+async def _new_signup(db: Database, token: str) -> int:
+    return await db.insert(_SIGNUP, (token,))
+
+
+async def test_ids_a_pruned_row_used_are_never_handed_out_again_after_a_copy(tmp_path: Path) -> None:
+    """An email sign-up's id names its confirmation mail's outbox key: a reused id would match an old mail."""
+    async with Database.open(tmp_path / "lite.db") as lite:
+        await lite.execute("INSERT INTO people (id, display_name, created_at) VALUES (1, 'p', 'now')")
+        await lite.execute("INSERT INTO topics (id, slug, title, visibility, policy, created_at)"
+                           " VALUES (1, 't', 'T', 'public', 'open', 'now')")
+        assert [await _new_signup(lite, f"t{i}") for i in range(3)] == [1, 2, 3]
+        await lite.execute("DELETE FROM email_signups WHERE id = 3")  # pruned
+        url = fresh_database_url()
+        async with Database.open(url) as pg:
+            await copy_storage(lite, pg)
+            assert await _new_signup(pg, "on-pg") == 4
+            await pg.execute("DELETE FROM email_signups WHERE id = 4")
+            async with Database.open(tmp_path / "back.db") as back:
+                await copy_storage(pg, back)
+                assert await _new_signup(back, "back-on-sqlite") == 5

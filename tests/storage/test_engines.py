@@ -12,10 +12,11 @@ import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from storage.database import Database, available_migrations
-from storage.postgres_database import WRITE_LOCK, PgRow, to_psycopg
+from storage.postgres_database import WRITE_LOCK, PgRow, TransactionAborted, to_psycopg
 from tests.postgres_server import fresh_database_url, storage_target
 
 TIMEOUT = 10
@@ -316,3 +317,38 @@ async def test_data_version_ignores_the_connections_own_commits(db: Database) ->
         " VALUES ('https://x.example/', 'x.example/', 'X', 'report', 'en', 'public', 'now', 'now')")
     assert await db.data_version() == before
     assert db.writes > writes
+
+
+@pytest.mark.postgresql_only
+async def test_a_transaction_another_coroutines_failed_read_aborted_is_not_reported_committed(
+        db: Database) -> None:
+    """Coroutines share the connection, so a read that fails while a transaction is open runs inside it and
+    aborts it on the server; PostgreSQL then answers COMMIT with ROLLBACK. The owner must hear so."""
+    in_transaction, read_done = asyncio.Event(), asyncio.Event()
+
+    async def failing_read() -> None:
+        await in_transaction.wait()
+        with pytest.raises(psycopg.Error):
+            await db.fetch_all("SELECT 1 / 0")
+        read_done.set()
+
+    reader = asyncio.create_task(failing_read())
+    with pytest.raises(TransactionAborted):
+        async with db.transaction():
+            await db.execute("INSERT INTO marks (n) VALUES (1)")
+            in_transaction.set()
+            await asyncio.wait_for(read_done.wait(), 5)
+    await asyncio.wait_for(reader, 5)
+    assert await count(db) == 0
+    await db.execute("INSERT INTO marks (n) VALUES (2)")  # the connection works on
+    assert await count(db) == 1
+
+
+@pytest.mark.postgresql_only
+async def test_a_connection_failure_never_shows_the_password() -> None:
+    url = fresh_database_url().replace("postgresql://postgres:", "postgresql://postgres:se%zzcret", 1)
+    with pytest.raises(psycopg.OperationalError) as raised:
+        async with Database.open(url):
+            pass
+    assert "se%zzcret" not in str(raised.value) and "zzcret" not in repr(raised.value)
+    assert raised.value.__cause__ is None and raised.value.__suppress_context__

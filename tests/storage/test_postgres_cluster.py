@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import timedelta
 
+import psycopg
 import pytest
 
 from bot.clock import SystemClock
@@ -18,7 +19,7 @@ from bot.delivery.pacing import TokenBucket
 from bot.delivery.sharing import BudgetShare
 from storage.database import Database
 from storage.leases import SqliteLeases
-from storage.postgres_cluster import PostgresCluster
+from storage.postgres_cluster import DatabaseLost, PostgresCluster
 from storage.postgres_database import PostgresDatabase
 from tests.postgres_server import fresh_database_url
 
@@ -92,3 +93,27 @@ async def test_workers_share_the_budget_by_the_live_leases() -> None:
         assert await share.refresh() == 2 and bucket.pace == 25.0 and bucket.cap == 25.0
         await leases.acquire(WorkerLease("c", 3, "h", now - timedelta(seconds=120), now - timedelta(seconds=60)))
         assert await share.refresh() == 2  # a lapsed lease is a dead process: it no longer takes a share
+
+
+async def test_a_process_whose_database_connection_is_gone_stops_instead_of_leading_on() -> None:
+    """After a server restart the repositories' connection is dead for good: the process must end (for its
+    supervisor to restart it), not keep the lead it can no longer serve."""
+    url = fresh_database_url()
+    async with Database.open(url) as db, Database.open(url) as other:
+        assert isinstance(db, PostgresDatabase)
+        cluster = PostgresCluster(url, db, lead_retry_seconds=LEAD_RETRY)
+        running = asyncio.create_task(cluster.run())
+        try:
+            await until(lambda: cluster.leader)
+            pid = await db.fetch_one("SELECT pg_backend_pid()")
+            assert pid is not None
+            await other.fetch_all("SELECT pg_terminate_backend(?)", (int(pid[0]),))
+            with pytest.raises(psycopg.OperationalError):
+                await db.fetch_all("SELECT 1")  # the next statement finds the connection gone
+            with pytest.raises(DatabaseLost):
+                await asyncio.wait_for(running, 5)
+            assert not cluster.leader
+        finally:
+            running.cancel()
+            with contextlib.suppress(asyncio.CancelledError, DatabaseLost):
+                await running

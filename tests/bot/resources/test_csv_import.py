@@ -285,3 +285,12 @@ async def test_a_large_file_is_written_in_batches_of_500_rows(tmp_path: Path) ->
         again = await import_resources(store, read_rows("url,title\n" + lines), FixedClock().now(),
                                        default_language="en", source="bulk.csv")
         assert (again.added, again.unchanged) == (0, 2 * BATCH + 7)
+
+
+async def test_a_nul_character_in_a_cell_imports_alike_on_both_engines(h: Harness) -> None:
+    """PostgreSQL's text cannot hold NUL (SQLite's can): a cell's NUL is shown as "�" on both, never a crash."""
+    rows = read_rows("url,title,summary\nhttps://nul.example.org/a,Before\x00after,Sum\x00mary\n")
+    report = await import_resources(h.app.store, rows, h.clock.now(), default_language="en", source="nul.csv")
+    assert (report.added, len(report.rejected)) == (1, 0)
+    found = await h.app.db.fetch_one("SELECT title, summary FROM resources WHERE url_key LIKE '%nul.example.org%'")
+    assert found is not None and (found["title"], found["summary"]) == ("Before\ufffdafter", "Sum\ufffdmary")
