@@ -54,6 +54,7 @@ class PostgresGatewayTurns:
         self._io = asyncio.Lock()  # one statement at a time on the connection
         self._wanted: set[int] = set()
         self._held: set[int] = set()
+        self._busy: set[int] = set()  # shards found held by another process
         self._gained: dict[int, asyncio.Event] = {}
         self._lost: dict[int, asyncio.Event] = {}
         self._poke = asyncio.Event()
@@ -139,10 +140,18 @@ class PostgresGatewayTurns:
             cursor = await self._conn.execute("SELECT pg_try_advisory_lock(%s::int4, %s::int4)",
                                               (GATEWAY_LOCKS, shard_id))
             row = await cursor.fetchone()
-        if row is not None and row[0] is True:
-            self._held.add(shard_id)
-            log.info("gateway turns: this process holds shard %s's turn", shard_id)
-            self._gained.pop(shard_id, asyncio.Event()).set()
+        if row is None or row[0] is not True:
+            self._busy.add(shard_id)
+            return
+        if shard_id in self._busy:
+            # Taken over from another process. Its lock may have gone with a connection that ended on the server
+            # side only, while its gateway is still up: it finds out at its next check, within two rounds. Until
+            # then both would receive every event of the shard, and answer every interaction twice.
+            await asyncio.sleep(2 * self._retry)
+            self._busy.discard(shard_id)
+        self._held.add(shard_id)
+        log.info("gateway turns: this process holds shard %s's turn", shard_id)
+        self._gained.pop(shard_id, asyncio.Event()).set()
 
     async def _disconnect(self) -> None:
         conn, self._conn = self._conn, None
