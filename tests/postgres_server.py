@@ -13,6 +13,7 @@ from __future__ import annotations
 import concurrent.futures
 import os
 import secrets
+import shutil
 import tempfile
 import threading
 from pathlib import Path
@@ -40,6 +41,7 @@ def _start() -> str:
         if "url" in _server:
             return str(_server["url"])
         folder = Path(tempfile.mkdtemp(prefix="bot-pg-"))
+        _server["folder"] = folder
         runtime = folder / "run"
         runtime.mkdir(mode=0o700)
         # platformdirs warns at import when XDG_RUNTIME_DIR is missing or not 0700; warnings are errors here.
@@ -137,6 +139,8 @@ def storage_settings(tmp_path: Path, name: str = "bot.db") -> dict[str, object]:
 
 
 def stop() -> None:
+    """Stop the server and remove its folder (its data, socket and runtime folder)."""
     server = _server.pop("server", None)
     if server is not None:
         server.cleanup()
+        shutil.rmtree(_server.pop("folder"), ignore_errors=True)
