@@ -134,8 +134,9 @@ class Database(ABC):
     async def migrate(self, target_version: int | None = None) -> list[str]:
         """Apply pending migrations, each in its own transaction; returns the names applied."""
         applied = []
+        current = await self.schema_version()  # an up-to-date database opens no write transaction at start
         for version, name, sql in available_migrations(self.dialect):
-            if target_version is not None and version > target_version:
+            if version <= current or (target_version is not None and version > target_version):
                 continue
             async with self.transaction():
                 # Read inside the write transaction: another process may have migrated meanwhile.

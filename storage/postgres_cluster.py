@@ -3,10 +3,10 @@
 One extra connection per process, apart from the one the repositories use:
 
 - **Wake-ups** (``LISTEN``/``NOTIFY``). A process that queued a row rings :meth:`ring`; the ``NOTIFY`` goes out
-  through the repositories' connection as a write of its own, so it waits for the write lock and is sent only once
-  the transaction that queued the row has committed: a process woken by it finds the row. Every process
-  listening hears it and wakes its delivery worker, so a command answered by one process is delivered promptly by
-  whichever claims the row.
+  through the repositories' connection once this process's open transaction (the one that queued the row) has
+  ended, on its own in autocommit: a process woken by it finds the row, and the NOTIFY takes no write lock. Every
+  process listening hears it and wakes its delivery worker, so a command answered by one process is delivered
+  promptly by whichever claims the row.
 - **Leadership** (a session advisory lock). Scheduled work (digests, reminders, missed checks, request expiry,
   retention) must run once, not once per process: it runs where :attr:`leader` is true. The lock lives as long as
   this connection; when the leading process dies its connection ends and the server releases the lock, and
@@ -65,7 +65,10 @@ class PostgresCluster:
         while True:
             self._again = False
             try:
-                await self._db.execute("SELECT pg_notify(?, ?)", (CHANNEL, self._me))
+                # Once this process's open transaction (the one that queued the row) has ended; in autocommit,
+                # so the NOTIFY neither waits for nor takes the write lock other processes share.
+                async with self._db.settled():
+                    await self._db.fetch_all("SELECT pg_notify(?, ?)", (CHANNEL, self._me))
             except Exception:
                 log.exception("cluster: a wake-up could not be sent; the others poll")
             if not self._again:

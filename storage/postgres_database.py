@@ -61,12 +61,14 @@ class PgRow:
         return hash((tuple(self._index), tuple(self._values)))
 
     def __repr__(self) -> str:
-        return f"PgRow({dict(zip(self._index, self._values, strict=True))!r})"
+        return f"PgRow({ {name: self._values[i] for name, i in self._index.items()}!r})"
 
 
 def _row_factory(cursor: psycopg.AsyncCursor[Any]) -> RowMaker[PgRow]:
     names = [column.name for column in cursor.description or ()]
-    index = {name: position for position, name in enumerate(names)}
+    index: dict[str, int] = {}
+    for position, name in enumerate(names):
+        index.setdefault(name, position)  # two columns of one name: the first, as sqlite3.Row reads it
 
     def make(values: Sequence[Any]) -> PgRow:
         return PgRow(index, values)
@@ -187,9 +189,9 @@ class PostgresDatabase(Database):
         await self.fetch_all(f"SELECT {function}(?)", (key,))
 
     async def schema_version(self) -> int:
-        await self._conn.execute(
-            "CREATE TABLE IF NOT EXISTS schema_version (id INTEGER PRIMARY KEY CHECK (id = 1),"
-            " version INTEGER NOT NULL)")
+        exists = await self.fetch_one("SELECT to_regclass('schema_version') IS NOT NULL")
+        if not (exists and exists[0]):
+            return 0  # an empty database: the first migration creates the table
         row = await self.fetch_one("SELECT version FROM schema_version WHERE id = 1")
         return int(row[0]) if row else 0
 
@@ -201,6 +203,9 @@ class PostgresDatabase(Database):
         # No parameters: psycopg sends the script as one simple query, so it may hold several statements and
         # function bodies, and ``%`` is literal.
         await self._conn.execute(sql.encode())
+        await self._conn.execute(
+            "CREATE TABLE IF NOT EXISTS schema_version (id INTEGER PRIMARY KEY CHECK (id = 1),"
+            " version INTEGER NOT NULL)")
         await self._conn.execute(
             "INSERT INTO schema_version (id, version) VALUES (1, %s)"
             " ON CONFLICT (id) DO UPDATE SET version = excluded.version", (version,))

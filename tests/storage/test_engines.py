@@ -352,3 +352,18 @@ async def test_a_connection_failure_never_shows_the_password() -> None:
             pass
     assert "se%zzcret" not in str(raised.value) and "zzcret" not in repr(raised.value)
     assert raised.value.__cause__ is None and raised.value.__suppress_context__
+
+
+async def test_opening_an_up_to_date_database_opens_no_write_transaction(tmp_path: Path) -> None:
+    """Every app start opens its database: one that is already migrated is read, never written."""
+    target = storage_target(tmp_path, "current.db")
+    async with Database.open(target):
+        pass
+    async with Database.open(target) as again:
+        assert again.writes == 0
+
+
+async def test_a_row_with_two_columns_of_one_name_reads_the_first(db: Database) -> None:
+    row = await db.fetch_one("SELECT 1 AS id, 2 AS id")
+    assert row is not None and row["id"] == 1 and len(row) == 2
+    repr(row)
