@@ -30,6 +30,7 @@ from app.cluster import Alone, Cluster, cluster_for, delivery_config, gateway_tu
 from app.commands import all_commands, autocomplete, bound_commands
 from app.demo.coalition import is_empty, load_demo
 from app.instance import AlreadyRunning, open_storage, single_instance
+from app.meeting_timers import MeetingTimers
 from app.services import PreferredPlatforms, RunningRoles, Services, link_service
 from app.settings import Settings
 from app.web import build_web, listen, printer, public_service
@@ -232,7 +233,8 @@ async def build_app(settings: Settings, *, clock: Clock | None = None, console_o
         meeting_config = MeetingConfig()
         reminders = ReminderQueue(store, clock, wakeup, meeting_config)
         scheduler = MeetingScheduler(store, clock, led(cluster, reminders.run_due))
-        meetings = MeetingService(store, clock, wakeup, meeting_config, reminders, scheduler.rearm,
+        timers = await stack.enter_async_context(MeetingTimers(cluster, scheduler))  # and the other processes'
+        meetings = MeetingService(store, clock, wakeup, meeting_config, reminders, timers.changed,
                                   coalition_slug(config.coalition_name))
         connecting = {name for name, on in (("slack", settings.slack.configured),
                                             ("discord", settings.discord.configured)) if on}

@@ -1,9 +1,10 @@
 """How this process works beside the others on its database: alone on SQLite, as one of several on PostgreSQL.
 
 The composition root asks :func:`cluster_for` once. Alone, the process leads (runs the scheduled work), and a
-wake-up stays inside it. On PostgreSQL, :class:`storage.postgres_cluster.PostgresCluster` carries wake-ups to
-the other processes and elects the one that runs the scheduled work; the platforms' budgets are shared
-(:class:`bot.delivery.sharing.BudgetShare`). Also here: the delivery worker's settings and lease.
+wake-up stays inside it. On PostgreSQL, :class:`storage.postgres_cluster.PostgresCluster` carries wake-ups and
+meeting changes (see :mod:`app.meeting_timers`) to the other processes and elects the one that runs the scheduled
+work; the platforms' budgets are shared (:class:`bot.delivery.sharing.BudgetShare`). Also here: the delivery
+worker's settings and lease.
 """
 
 from __future__ import annotations
@@ -40,6 +41,15 @@ class Alone:
     def listen(self, on_wakeup: Callable[[], None]) -> None:
         """Nobody else rings."""
 
+    def ring_meeting(self, meeting_id: int) -> None:
+        """Nobody else keeps meeting timers."""
+
+    def listen_meetings(self, on_meeting: Callable[[int], None]) -> None:
+        """Nobody else changes meetings."""
+
+    def listen_leadership(self, on_leadership: Callable[[bool], None]) -> None:
+        """Alone, this process leads from start to end: the lead never changes hands."""
+
     async def run(self) -> None:
         await asyncio.Event().wait()
 
@@ -65,6 +75,19 @@ class Cluster:
 
     def listen(self, on_wakeup: Callable[[], None]) -> None:
         self._peers.on_wakeup = on_wakeup
+
+    def ring_meeting(self, meeting_id: int) -> None:
+        """Tell the others that meeting ``meeting_id`` changed, once this process's write has committed."""
+        self._peers.ring_meeting(meeting_id)
+
+    def listen_meetings(self, on_meeting: Callable[[int], None]) -> None:
+        """``on_meeting(id)`` when another process changed a meeting (called on the listening connection's task:
+        it must not block)."""
+        self._peers.on_meeting = on_meeting
+
+    def listen_leadership(self, on_leadership: Callable[[bool], None]) -> None:
+        """``on_leadership(leads)`` when this process takes or loses the lead of the scheduled work."""
+        self._peers.on_leadership = on_leadership
 
     async def run(self) -> None:
         await self._peers.run()

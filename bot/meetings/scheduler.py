@@ -83,7 +83,10 @@ class MeetingScheduler:
             self._armed = None
 
     async def rebuild(self) -> int:
-        """Arm a wake-up for every meeting with something ahead; returns how many were armed."""
+        """Arm a wake-up for every meeting with something ahead; returns how many were armed (none while the
+        timer is not running: a process that takes the lead before it has started arms them when it starts)."""
+        if self._scheduler is None:
+            return 0
         now = self._clock.now()
         rows = await self._store.meetings.next_wakes(now, now + MAX_OFFSET + timedelta(days=1))
         wakes = next_wakes(rows, now)
@@ -99,14 +102,14 @@ class MeetingScheduler:
         rows = await self._store.meetings.next_wakes(now, now + MAX_OFFSET + timedelta(days=1), meeting_id)
         at = next_wakes(rows, now).get(meeting_id)
         if at is None:
-            job = self._scheduler.get_job(_job_id(meeting_id))
-            if job is not None:
+            if self._scheduler is not None and (job := self._scheduler.get_job(_job_id(meeting_id))) is not None:
                 job.remove()
             return
         self._arm(meeting_id, at)
 
     def _arm(self, meeting_id: int, at: datetime) -> None:
-        assert self._scheduler is not None
+        if self._scheduler is None:  # stopped while the meeting was being read: nothing to arm any more
+            return
         self._scheduler.add_job(self._fire, DateTrigger(run_date=at, timezone=UTC), args=(meeting_id,),
                                 id=_job_id(meeting_id), replace_existing=True, misfire_grace_time=None)
 

@@ -117,3 +117,61 @@ async def test_a_process_whose_database_connection_is_gone_stops_instead_of_lead
             running.cancel()
             with contextlib.suppress(asyncio.CancelledError, DatabaseLost):
                 await running
+
+
+async def test_a_meeting_notice_reaches_the_others_once_committed_and_not_its_sender() -> None:
+    url = fresh_database_url()
+    async with member(url) as (one, one_woken, db), member(url) as (two, two_woken, _):
+        one_heard: list[int] = []
+        two_heard: list[int] = []
+        one.on_meeting, two.on_meeting = one_heard.append, two_heard.append
+        await until(lambda: one.listening and two.listening)
+        async with db.transaction():
+            await db.execute("INSERT INTO topics (slug, title, visibility, policy, created_at)"
+                             " VALUES ('t', 'T', 'public', 'open', 'now')")
+            one.ring_meeting(7)
+            await asyncio.sleep(0.3)
+            assert two_heard == []  # the change is not committed yet: nobody is told
+        await until(lambda: two_heard == [7])
+        await asyncio.sleep(0.2)
+        assert one_heard == [] and two_heard == [7]  # not its sender, and once
+        assert not one_woken.is_set() and not two_woken.is_set()  # a meeting notice is no delivery wake-up
+
+
+async def test_many_meeting_notices_at_once_all_arrive() -> None:
+    url = fresh_database_url()
+    async with member(url) as (one, _, db), member(url) as (two, _, _):
+        heard: list[int] = []
+        two.on_meeting = heard.append
+        await until(lambda: one.listening and two.listening)
+        for meeting_id in range(1, 301):
+            one.ring_meeting(meeting_id)
+        async with db.transaction():  # more while the first are on their way, some inside a write
+            await db.execute("INSERT INTO topics (slug, title, visibility, policy, created_at)"
+                             " VALUES ('t', 'T', 'public', 'open', 'now')")
+            for meeting_id in range(250, 501):
+                one.ring_meeting(meeting_id)
+        one.ring()
+        await until(lambda: set(heard) == set(range(1, 501)))
+
+
+async def test_an_unreadable_notice_is_logged_and_ignored_and_a_failing_listener_keeps_the_connection(
+        caplog: pytest.LogCaptureFixture) -> None:
+    url = fresh_database_url()
+    async with member(url) as (one, woken, _), Database.open(url) as other:
+        heard: list[int] = []
+
+        def listener(meeting_id: int) -> None:
+            heard.append(meeting_id)
+            if meeting_id == 1:
+                raise RuntimeError("a listener that fails")
+
+        one.on_meeting = listener
+        await until(lambda: one.listening and one.leader)
+        for payload in ("x meeting abc", "x meeting", "x meeting -3", "x other 5", "x meeting 1", "x meeting 2"):
+            await other.fetch_all("SELECT pg_notify(?, ?)", ("coalition_bot_wakeup", payload))
+        await until(lambda: heard == [1, 2])
+        assert not woken.is_set() and one.leader and one.listening
+        ignored = [r.getMessage() for r in caplog.records if "ignored a notice" in r.getMessage()]
+        assert len(ignored) == 4 and "'x other 5'" in ignored[-1]
+        assert any("a listener failed" in r.getMessage() for r in caplog.records)
