@@ -70,6 +70,7 @@ from bot.topics.service import TopicService
 from storage.database import Database
 from storage.health import SqliteHealth
 from storage.privacy import SqlitePrivacy
+from storage.platform_budgets import PlatformBudgets
 from storage.retention import SqliteRetention
 from storage.store import SqliteStore
 
@@ -353,7 +354,8 @@ async def build_app(settings: Settings, *, clock: Clock | None = None, console_o
                   platform_runners=runners, direct_channels=direct_channels.opener, public=public, site=site,
                   email=email, retention=Retention(SqliteRetention(db), clock, settings.privacy.policy()),
                   cluster=cluster, budget=BudgetShare(store.leases, clock, lambda: [
-                      o.bucket for o in outlets.values() if o.bucket is not None]) if cluster.shared else None,
+                      o.bucket for o in outlets.values() if o.bucket is not None],
+                      rates=PlatformBudgets(db)) if cluster.shared else None,
                   say=printer(console_output) if console is not None else None)
 
 

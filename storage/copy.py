@@ -27,8 +27,9 @@ SEEDED = frozenset({"email_salt", "id_floors"})
 """Rows every new database starts with: the source's replace them (the salt keys the stored address hashes)."""
 DERIVED = frozenset({"announcement_counts", "announcement_digest_counts"})
 """Kept by triggers as the rows they count are written: replaced by the source's once everything is in."""
-NOT_COPIED = frozenset({"worker_leases", "retention_pruning"})
-"""A running process's lease and a flag set only while retention prunes: no coalition data."""
+NOT_COPIED = frozenset({"worker_leases", "retention_pruning", "platform_budgets"})
+"""A running process's lease, a flag set only while retention prunes, and the rates the processes learnt from the
+platforms' 429s (learnt again where the coalition goes): no coalition data."""
 GENERATED_COLUMNS = frozenset({"search_document"})
 """PostgreSQL computes these from other columns; they are never written."""
 ORDER_BY: dict[str, str] = {

@@ -120,17 +120,30 @@ class AdaptiveBucket(TokenBucket):
         self.clean_seconds = clean_seconds
         self.name = name
         self.decreases = 0
+        self.shared = False
+        """Several processes send for the account: the rate is the one they learn together (see
+        :class:`bot.delivery.sharing.BudgetShare`), so this bucket never raises it on its own."""
+        self.slows = 0
+        """Platform-wide 429s seen so far; those beyond :attr:`settled_slows` are not yet in the shared rate."""
+        self.settled_slows = 0
         self._calm_since = monotonic()
 
     def _refill(self) -> None:
         super()._refill()
-        if self.ceiling is not None and self.rate >= self.ceiling:
+        if self.shared or (self.ceiling is not None and self.rate >= self.ceiling):
             return
         if self._updated - self._calm_since >= self.clean_seconds:
-            step = max(1.0, self.rate * 0.05)
-            self._set_rate(self.rate + step if self.ceiling is None else min(self.ceiling, self.rate + step),
-                           "a clean period")
+            self._set_rate(self.raised(self.rate), "a clean period")
             self._calm_since = self._updated
+
+    def raised(self, rate: float) -> float:
+        """``rate`` a step up after a clean period: ``max(1, 5 %)``, never above the ceiling."""
+        step = max(1.0, rate * 0.05)
+        return rate + step if self.ceiling is None else min(self.ceiling, rate + step)
+
+    def lowered(self, rate: float) -> float:
+        """``rate`` after a platform-wide 429: ``decrease`` × it, never below the floor."""
+        return max(self.floor, rate * self.decrease)
 
     def _set_rate(self, rate: float, why: str) -> None:
         if rate != self.rate:
@@ -144,9 +157,10 @@ class AdaptiveBucket(TokenBucket):
         second of the last would halve the rate for the same overshoot."""
         super()._refill()
         now = self._updated
+        self.slows += 1
         if self.decreases == 0 or now - self._calm_since >= 1.0:
             self.decreases += 1
-            self._set_rate(max(self.floor, self.rate * self.decrease), "a rate limit")
+            self._set_rate(self.lowered(self.rate), "a rate limit")
         self._calm_since = now
         if seconds is not None and seconds > 0:
             self._tokens = min(self._tokens, 0.0) - seconds * self.pace
@@ -154,6 +168,16 @@ class AdaptiveBucket(TokenBucket):
     def penalise(self, seconds: float) -> None:
         """The worker's path for a platform-wide 429 (see :meth:`slow_down`)."""
         self.slow_down(seconds)
+
+    def adopt(self, rate: float, *, slows: int) -> None:
+        """Pace at ``rate``, the one every process sending for the account settled on (kept between the floor and
+        the ceiling), which counted this bucket's first ``slows`` 429s (one that came while it was being settled
+        counts next time)."""
+        super()._refill()
+        rate = max(self.floor, rate if self.ceiling is None else min(self.ceiling, rate))
+        self._set_rate(rate, "the processes' shared budget")
+        self._tokens = min(self._tokens, self.cap)
+        self.settled_slows = max(self.settled_slows, slows)
 
 
 class Pace:

@@ -371,6 +371,7 @@ async def run_failover(fakes: FakeThread, slack: FakeSlack, discord: FakeDiscord
     read_backs = (await fakes.call(lambda: len(slack.calls_to("conversations.history"))),
                   sum(n - 1 for n in nonces.values() if n > 1))
     statuses = await scalar(url, "SELECT string_agg(DISTINCT status, ',') FROM deliveries WHERE kind = 'announcement'")
+    learnt = await scalar(url, "SELECT string_agg(name, ',' ORDER BY name) FROM platform_budgets")
     for name, value in (("discord_gap_seconds", round(gap, 2)), ("lead_taken_seconds", round(took_lead, 2)),
                         ("gateway_taken_seconds", round(took_gateway, 2)),
                         ("fan_out_done_after_kill_seconds", round(done_at, 2)),
@@ -396,3 +397,4 @@ async def run_failover(fakes: FakeThread, slack: FakeSlack, discord: FakeDiscord
     assert all(p.status == 200 and p.seconds < SLACK_ACK_SECONDS for p in slack_checks), slack_checks
     assert late == [], f"interactions unanswered after the second process took the gateway: {late}"
     assert sessions == (2, 1), sessions
+    assert learnt == "Discord,Slack workspace", learnt  # the processes pace at budgets learnt together
