@@ -68,9 +68,10 @@ from bot.subscriptions.digests import DIGEST_EXPIRED, DigestConfig, DigestServic
 from bot.subscriptions.service import SubscriptionService
 from bot.topics.service import TopicService
 from storage.database import Database
+from storage.handled_events import HandledEvents
 from storage.health import SqliteHealth
-from storage.privacy import SqlitePrivacy
 from storage.platform_budgets import PlatformBudgets
+from storage.privacy import SqlitePrivacy
 from storage.retention import SqliteRetention
 from storage.store import SqliteStore
 
@@ -291,12 +292,11 @@ async def build_app(settings: Settings, *, clock: Clock | None = None, console_o
         if settings.slack.configured:
             from adapters import slack  # only when configured: the SDK stays unloaded otherwise
             from storage.replays import SqliteReplays
-            from storage.slack_events import SqliteSlackEvents
 
             slack_runner = await stack.enter_async_context(slack.running(
                 settings.slack, dispatcher, workspace_per_second=delivery.slack_workspace_per_second,
                 workspace_max_per_second=delivery.slack_workspace_max_per_second,
-                language=settings.coalition.language, replays=SqliteReplays(db), seen=SqliteSlackEvents(db),
+                language=settings.coalition.language, replays=SqliteReplays(db), seen=HandledEvents(db),
                 remember_dm=store.people.set_dm_channel,
                 forget_dm=store.direct_channels.forget))
             outlets["slack"] = slack_runner.outlet
@@ -315,7 +315,7 @@ async def build_app(settings: Settings, *, clock: Clock | None = None, console_o
                 people=store.people, action_tokens=SqliteActionTokens(db), send_attempts=SqliteSendAttempts(db),
                 publishes=SqlitePublishes(db),
                 may_forward=lambda platform, channel_id: may_forward(store, platform, channel_id),
-                forget_dm=store.direct_channels.forget)
+                forget_dm=store.direct_channels.forget, seen=HandledEvents(db))
             # Several processes: every one sends over REST, one per shard holds the gateway (released after it).
             turns = await stack.enter_async_context(gateway_turns(cluster, settings.storage))
             discord_runner = await stack.enter_async_context(

@@ -17,9 +17,9 @@ from storage.database import Database, Row
 TABLES: tuple[str, ...] = (
     "action_tokens", "people", "topics", "announcements", "audit_log", "channel_bindings", "deliveries",
     "digest_items", "discord_publishes", "discord_send_attempts", "email_health", "identities", "email_keys",
-    "email_requests", "email_salt", "email_signups", "grants", "id_floors", "invitations", "link_attempts",
-    "link_codes", "meetings", "meeting_occurrences", "meeting_reminders", "meeting_rsvps", "platform_circuits",
-    "resources", "resource_topics", "scheduled_runs", "slack_replays", "slack_events", "subscription_requests",
+    "email_requests", "email_salt", "email_signups", "grants", "handled_events", "id_floors", "invitations",
+    "link_attempts", "link_codes", "meetings", "meeting_occurrences", "meeting_reminders", "meeting_rsvps",
+    "platform_circuits", "resources", "resource_topics", "scheduled_runs", "slack_replays", "subscription_requests",
     "subscriptions",
     "announcement_counts", "announcement_digest_counts",
 )
@@ -36,12 +36,12 @@ ORDER_BY: dict[str, str] = {
     "action_tokens": "token", "announcement_counts": "announcement_id, kind, status, retryable",
     "announcement_digest_counts": "announcement_id", "digest_items": "person_id, announcement_id",
     "discord_send_attempts": "delivery_key", "email_health": "address", "identities": "platform, external_id",
-    "email_keys": "platform, address", "id_floors": "name", "invitations": "person_id, topic_id",
+    "email_keys": "platform, address", "handled_events": "delivery_key", "id_floors": "name",
+    "invitations": "person_id, topic_id",
     "meeting_occurrences": "meeting_id, original_start",
     "meeting_reminders": "meeting_id, original_start, start, offset_minutes",
     "meeting_rsvps": "meeting_id, person_id, occurrence", "platform_circuits": "platform",
     "resource_topics": "resource_id, topic_id", "scheduled_runs": "job", "slack_replays": "signature",
-    "slack_events": "delivery_key",
     "subscriptions": "person_id, topic_id",
 }
 """Each table's primary key, so that the copy reads in pages; ``id`` where unnamed."""

@@ -34,6 +34,7 @@ from adapters.discord.delivery import DiscordDelivery
 from adapters.discord.gateway import GatewayClient, ShardGateway, home_shard, settled, socket_open, stop
 from adapters.discord.identity import PLATFORM, RoleMap
 from adapters.discord.interactions import ActionButton, InteractionHandler
+from adapters.discord.once import OnceInteractions
 from adapters.discord.permissions import REQUIRED, Permission, english_names, invite_url, missing
 from adapters.discord.publish import PublishQueue
 from adapters.discord.settings import DiscordSettings
@@ -72,6 +73,10 @@ def intents() -> discord.Intents:
 
 
 class CoalitionTree(app_commands.CommandTree["CoalitionClient"]):
+    async def interaction_check(self, interaction: discord.Interaction[CoalitionClient], /) -> bool:
+        """Slash commands and autocomplete: each interaction once, whichever gateway session got it."""
+        return await interaction.client.coalition.first_time(interaction)
+
     async def on_error(self, interaction: discord.Interaction[CoalitionClient],
                        error: app_commands.AppCommandError, /) -> None:
         await interaction.client.coalition.report_failure(interaction, error)
@@ -322,7 +327,8 @@ async def running(config: DiscordSettings, dispatcher: Dispatcher, stores: Disco
     while ``turns`` (default: :class:`SoleTurns`, one process) gives this process the shard's turn, and closes
     when the turn is lost. Waits for each gateway's first attempt (connected, or another process's turn), so a
     single process starts connected as before. ``language`` is the coalition's, for command descriptions;
-    ``stores`` is everything it keeps (tokens, send attempts, publishes, DM channels). Closes on exit.
+    ``stores`` is everything it keeps (tokens, send attempts, publishes, DM channels, interactions handled).
+    Closes on exit.
 
     Commands are synced by every process as it starts: a bulk overwrite with the same definitions changes nothing
     at Discord, costs one request, and a server the bot is not in fails the start of every process loudly
@@ -331,7 +337,8 @@ async def running(config: DiscordSettings, dispatcher: Dispatcher, stores: Disco
         raise ValueError("[discord] needs token and guild_id")
     turns = turns or SoleTurns()
     roles = RoleMap(config.guild_id, config.member_role, config.coordinator_role)
-    handler = InteractionHandler(dispatcher, translator, language, clock, roles, ActionTokens(stores.action_tokens))
+    handler = InteractionHandler(dispatcher, translator, language, clock, roles, ActionTokens(stores.action_tokens),
+                                 OnceInteractions(stores.seen, clock))
     shard_count, shard_ids = config.shards
 
     def describe(text: Msg) -> str:

@@ -20,6 +20,7 @@ import discord
 from discord import app_commands
 
 from adapters.discord.identity import RoleMap, identity_of
+from adapters.discord.once import OnceInteractions
 from adapters.discord.render import NO_MENTIONS, Part, button_label, render_parts
 from adapters.discord.tokens import TOKEN_LENGTH, ActionTokens
 from bot.bidi import cut
@@ -47,13 +48,20 @@ STYLES = {ActionStyle.DEFAULT: discord.ButtonStyle.secondary, ActionStyle.PRIMAR
 
 class InteractionHandler:
     def __init__(self, dispatcher: Dispatcher, translator: Translator, default_language: str, clock: Clock,
-                 roles: RoleMap, tokens: ActionTokens) -> None:
+                 roles: RoleMap, tokens: ActionTokens, once: OnceInteractions | None = None) -> None:
         self._dispatcher = dispatcher
         self._translator = translator
         self._default_language = default_language
         self._clock = clock
         self._roles = roles
         self._tokens = tokens
+        self._once = once or OnceInteractions(None, clock)
+
+    async def first_time(self, interaction: discord.Interaction) -> bool:
+        """Whether to handle ``interaction`` here: discord.py's ``interaction_check`` of the command tree, the
+        buttons and the modals asks this before any of them runs; False leaves it unanswered (another copy of
+        it, received by another gateway session, is handled instead)."""
+        return await self._once.first(interaction)
 
     # --- incoming --------------------------------------------------------------------------------
 
@@ -205,6 +213,9 @@ class ActionButton(discord.ui.DynamicItem[discord.ui.Button[Any]],
                              match: re.Match[str], /) -> ActionButton:
         return cls(match["token"])
 
+    async def interaction_check(self, interaction: discord.Interaction, /) -> bool:
+        return await handler_of(interaction).first_time(interaction)
+
     async def callback(self, interaction: discord.Interaction) -> None:
         handler = handler_of(interaction)
         try:
@@ -228,6 +239,9 @@ class CommandModal(discord.ui.Modal):
             label=label, custom_id=arg.name, style=discord.TextStyle.paragraph,
             max_length=min(arg.max_length, 4000))
         self.add_item(self.field)
+
+    async def interaction_check(self, interaction: discord.Interaction, /) -> bool:
+        return await self._handler.first_time(interaction)
 
     async def on_submit(self, interaction: discord.Interaction, /) -> None:
         await self._handler.run_values(interaction, self._command, {**self._values, self._arg.name: self.field.value})

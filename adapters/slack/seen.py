@@ -42,7 +42,7 @@ PRUNE_EVERY = timedelta(minutes=10)
 
 class SeenDeliveries(Protocol):
     """The Socket Mode deliveries handled already, shared by every process on the database
-    (``storage/slack_events.py``)."""
+    (``storage/handled_events.py``)."""
 
     async def first_seen(self, key: str, now: datetime) -> bool:
         """Returns True the first time ``key`` is claimed, by any process; False ever after (until pruned). Raises

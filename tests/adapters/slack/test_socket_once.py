@@ -24,8 +24,8 @@ from adapters.slack.seen import KEEP, OnceSocketModeHandler, SeenDeliveries, del
 from adapters.slack.settings import SlackSettings
 from app.assembly import App, build_app
 from storage.database import Database
+from storage.handled_events import HandledEvents
 from storage.replays import SqliteReplays
-from storage.slack_events import SqliteSlackEvents
 from tests.adapters.slack.test_slack_adapter import ADMIN, everyone, install, slack_settings, text_of
 from tests.fakes.slack_server import FakeSlack, JsonDict
 from tests.postgres_server import storage_target
@@ -49,7 +49,7 @@ async def process(app: App, tmp_path: Path, fake: FakeSlack,
     slack = slack_settings(tmp_path, fake).slack
     async with Database.open(storage_target(tmp_path)) as db, \
             running(slack, app.dispatcher, workspace_per_second=50.0, workspace_max_per_second=50.0,
-                    language="en", replays=SqliteReplays(db), seen=seen or SqliteSlackEvents(db)) as runner:
+                    language="en", replays=SqliteReplays(db), seen=seen or HandledEvents(db)) as runner:
         yield runner
 
 
