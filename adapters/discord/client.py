@@ -374,7 +374,10 @@ async def running(config: DiscordSettings, dispatcher: Dispatcher, stores: Disco
             holding = [asyncio.create_task(gateway.run(), name=f"discord-shard-{gateway.shard_id}")
                        for gateway in gateways]
             stack.push_async_callback(stop, holding)
-            publishes = PublishQueue(stores.publishes, client, clock)
+            # Several processes: the holder of the server's shard publishes (one without it: while it holds its first).
+            publishing_shard = home if home in clients else shard_ids[0]
+            publishes = PublishQueue(stores.publishes, client, clock,
+                                     active=lambda: publishing_shard in turns.held())
             await settled(gateways, READY_TIMEOUT_SECONDS)
             if socket_open(client) and client.get_guild(config.guild_id) is None and home in clients:
                 log.warning("Discord: the bot is not in the configured server %s; add it with %s",

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 import discord
@@ -32,7 +33,13 @@ class PublishQueue:
 
     def __init__(self, store: PublishStore, client: discord.Client, clock: Clock, *,
                  per_window: int = PUBLISHES_PER_WINDOW, window: timedelta = WINDOW,
-                 poll_seconds: float = 30.0) -> None:
+                 poll_seconds: float = 30.0, active: Callable[[], bool] = lambda: True) -> None:
+        """``active``: whether this process's loop publishes what is due. With several processes, one does (the
+        one holding the server's gateway): two would publish one message twice (Discord refuses the second, 40033)
+        and could each count the same hour's publishes and together go over the channel's limit. A process that
+        queues a publish still sends it at once itself; only the retries wait for the active one."""
+        self._active = active
+        self._queued_here = False
         self._store = store
         self._client = client
         self._clock = clock
@@ -44,6 +51,7 @@ class PublishQueue:
 
     async def enqueue(self, channel_id: str, message_id: str) -> None:
         await self._store.add(channel_id, message_id, self._clock.now())
+        self._queued_here = True
         self._wake.set()
 
     async def withhold(self, channel_id: str, message_id: str, reason: str) -> None:
@@ -80,7 +88,9 @@ class PublishQueue:
         """Publish as the limit allows until cancelled."""
         while True:
             try:
-                await self.run_due()
+                if self._active() or self._queued_here:
+                    self._queued_here = False
+                    await self.run_due()
             except Exception:
                 log.exception("publishing failed; will try again")
             timeout = self._poll

@@ -17,6 +17,7 @@ from pydantic import ValidationError
 from adapters import discord as discord_adapter
 from adapters.discord.client import DiscordRunner
 from adapters.discord.gateway import home_shard
+from adapters.discord.publish import PublishQueue
 from adapters.discord.settings import DiscordSettings
 from adapters.discord.turns import GatewayTurns, SoleTurns
 from app.assembly import App, build_app
@@ -266,3 +267,41 @@ async def test_each_shard_is_answered_by_the_process_that_holds_it(app: App, fak
         # The DM's caller is still known as the coordinator: shard 0's process asked Discord for the server.
         assert fake.requests_to("GET", f"/guilds/{fake.guild_id}")
         assert await runners[0].delivery.current_role(str(ALICE.id)) is Role.COORDINATOR
+
+
+async def test_only_the_process_holding_the_gateway_publishes_what_is_due(app: App, fake: FakeDiscord,
+                                                                          clock: FixedClock) -> None:
+    """A publish waiting for its retry is sent by one process's loop, not by every process's: two would publish
+    the message twice and could together go over the channel's hourly limit."""
+    make = turns_factory(app)
+    async with AsyncExitStack() as stack:
+        first = await started(stack, app, fake, make, "first")
+        second = await started(stack, app, fake, make, "second")
+        assert first.gateway_held() == {0} and second.gateway_held() == frozenset()
+        text = Message(body=("News",)).render(app.services.translator, "en")
+        news = await second.delivery.send_channel(str(ANNOUNCEMENTS.id), text, delivery_key="post:news")
+        [posted] = [fake.messages[int(m)] for m in news.message_ids]
+        await fake.wait_for(lambda: posted.crossposted, what="published at once by the process that queued it")
+
+        store = SqlitePublishes(app.db)
+        retry = await second.delivery.send_channel(str(GENERAL.id), text, delivery_key="post:retry")
+        await store.add(str(GENERAL.id), retry.message_ids[0], clock.now())  # as if queued, then postponed
+        crossposts = "/channels/{id}/messages/{id}/crosspost"
+        before = len(fake.requests_to("POST", crossposts))
+        loops = {name: PublishQueue(store, runner.client, clock, poll_seconds=0.05,
+                                    active=lambda runner=runner: 0 in runner.gateway_held())
+                 for name, runner in (("first", first), ("second", second))}
+        idle = asyncio.create_task(loops["second"].run())
+        try:
+            await asyncio.sleep(0.5)  # ten rounds of the loop that does not hold the gateway
+            assert len(fake.requests_to("POST", crossposts)) == before
+        finally:
+            idle.cancel()
+            await asyncio.wait([idle], timeout=5)
+        active = asyncio.create_task(loops["first"].run())
+        try:
+            await fake.wait_for(lambda: len(fake.requests_to("POST", crossposts)) == before + 1,
+                                what="the holder's loop sending the due publish")
+        finally:
+            active.cancel()
+            await asyncio.wait([active], timeout=5)
