@@ -43,13 +43,17 @@ class MeetingTimers:
         self._rebuild = False
         self._task: asyncio.Task[None] | None = None
         self._closed = False
+        self._arming = asyncio.Lock()
+        """One re-arm or rebuild at a time: each reads the meetings and then arms, so a rebuild that read before a
+        change and armed after it would put back the older time."""
         cluster.listen_meetings(self._on_meeting)
         cluster.listen_leadership(self._on_leadership)
 
     async def changed(self, meeting_id: int) -> None:
         """After this process changed meeting ``meeting_id`` (committed): tell the others, and re-arm it here."""
         self._cluster.ring_meeting(meeting_id)  # first: a failure to re-arm here must not keep it from the leader
-        await self._scheduler.rearm(meeting_id)
+        async with self._arming:
+            await self._scheduler.rearm(meeting_id)
 
     @property
     def idle(self) -> bool:
@@ -76,14 +80,16 @@ class MeetingTimers:
             if self._rebuild:
                 self._rebuild = False
                 try:
-                    armed = await self._scheduler.rebuild()
+                    async with self._arming:
+                        armed = await self._scheduler.rebuild()
                     log.info("meeting timers rebuilt on taking the lead: %d armed", armed)
                 except Exception:  # the housekeeping poll is the backstop
                     log.exception("meeting timers could not be rebuilt on taking the lead")
                 continue
             meeting_id = self._heard.pop()  # taken before reading: a change heard meanwhile comes round again
             try:
-                await self._scheduler.rearm(meeting_id)
+                async with self._arming:
+                    await self._scheduler.rearm(meeting_id)
             except Exception:
                 log.exception("meeting %d, changed by another process, could not be re-armed", meeting_id)
 

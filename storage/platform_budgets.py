@@ -20,28 +20,29 @@ class PlatformBudgets:
         self._db = db
 
     async def all(self) -> Mapping[str, SharedRate]:
-        rows = await self._db.fetch_all("SELECT name, rate, slowed_at, changed_at FROM platform_budgets")
+        rows = await self._db.fetch_all("SELECT name, rate, start, slowed_at, changed_at FROM platform_budgets")
         return {rate.name: rate for rate in map(_rate, rows)}
 
     async def settle(self, name: str,
                      decide: Callable[[SharedRate | None], SharedRate | None]) -> SharedRate | None:
         async with self._db.transaction():
             row = await self._db.fetch_one(
-                "SELECT name, rate, slowed_at, changed_at FROM platform_budgets WHERE name = ?", (name,))
+                "SELECT name, rate, start, slowed_at, changed_at FROM platform_budgets WHERE name = ?", (name,))
             stored = None if row is None else _rate(row)
             decided = decide(stored)
             if decided is None:
                 return stored
             await self._db.execute(
-                "INSERT INTO platform_budgets (name, rate, slowed_at, changed_at) VALUES (?, ?, ?, ?)"
-                " ON CONFLICT (name) DO UPDATE SET rate = excluded.rate, slowed_at = excluded.slowed_at,"
-                " changed_at = excluded.changed_at",
-                (name, decided.rate, None if decided.slowed_at is None else to_db_time(decided.slowed_at),
+                "INSERT INTO platform_budgets (name, rate, start, slowed_at, changed_at) VALUES (?, ?, ?, ?, ?)"
+                " ON CONFLICT (name) DO UPDATE SET rate = excluded.rate, start = excluded.start,"
+                " slowed_at = excluded.slowed_at, changed_at = excluded.changed_at",
+                (name, decided.rate, decided.start,
+                 None if decided.slowed_at is None else to_db_time(decided.slowed_at),
                  to_db_time(decided.changed_at)))
             return decided
 
 
 def _rate(row: Row) -> SharedRate:
     slowed = row["slowed_at"]
-    return SharedRate(str(row["name"]), float(row["rate"]), None if slowed is None else from_db_time(str(slowed)),
-                      from_db_time(str(row["changed_at"])))
+    return SharedRate(str(row["name"]), float(row["rate"]), float(row["start"]),
+                      None if slowed is None else from_db_time(str(slowed)), from_db_time(str(row["changed_at"])))

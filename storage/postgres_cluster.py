@@ -80,20 +80,25 @@ class PostgresCluster:
 
     async def _send_pending(self) -> None:
         while self._wake_pending or self._meetings_pending:
+            wake, meetings = False, list[int]()
             try:
                 # Once this process's open transaction (the one that wrote the row) has ended; in autocommit, so
                 # the NOTIFY neither waits for nor takes the write lock other processes share. What is pending is
                 # taken only then: everything rung so far has committed, and goes out together.
                 async with self._db.settled():
                     wake, self._wake_pending = self._wake_pending, False
-                    meetings, self._meetings_pending = self._meetings_pending, set()
+                    meetings, self._meetings_pending = sorted(self._meetings_pending), set()
                     if wake:
                         await self._db.fetch_all("SELECT pg_notify(?, ?)", (CHANNEL, self._me))
-                    for meeting_id in sorted(meetings):
+                        wake = False
+                    while meetings:
                         await self._db.fetch_all("SELECT pg_notify(?, ?)",
-                                                 (CHANNEL, f"{self._me} {MEETING} {meeting_id}"))
-            except Exception:  # what is still pending goes with the next ring; never a loop that spins
-                log.exception("cluster: a notice could not be sent; the others poll")
+                                                 (CHANNEL, f"{self._me} {MEETING} {meetings[0]}"))
+                        meetings.pop(0)
+            except Exception:  # what was not sent goes with the next ring; never a loop that spins
+                self._wake_pending |= wake
+                self._meetings_pending.update(meetings)
+                log.exception("cluster: a notice could not be sent; it goes with the next one, the others poll")
                 return
 
     def _heard(self, payload: str) -> None:

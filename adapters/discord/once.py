@@ -17,6 +17,7 @@ shows "interaction failed"; the person tries again) — at most once, as for Sla
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import datetime, timedelta
 
@@ -30,6 +31,9 @@ log = logging.getLogger(__name__)
 KEEP = timedelta(hours=1)
 """How long a key is remembered: Discord's duplicates come within seconds, and an interaction's token expires
 after 15 minutes. The same hour as Slack's, since one prune by age forgets every platform's keys."""
+CLAIM_SECONDS = 0.5
+"""The longest the claim may take (it waits for the database's write lock): past it the interaction is handled
+without one, as when the database is unreachable, since Discord wants an answer within 3 seconds."""
 PRUNE_EVERY = timedelta(minutes=10)
 """How often a process forgets the keys older than :data:`KEEP` (each process does; the delete is idempotent)."""
 
@@ -46,6 +50,7 @@ class OnceInteractions:
         self._seen = seen
         self._clock = clock
         self._next_prune: datetime | None = None
+        self._pruning: asyncio.Task[None] | None = None
 
     async def first(self, interaction: discord.Interaction) -> bool:
         """True when this copy of ``interaction`` is the one to handle: the first claim of its id by any process
@@ -54,7 +59,8 @@ class OnceInteractions:
             return True  # suggestions change nothing, and a claim per keystroke would take the write lock as often
         key = interaction_key(interaction.id)
         try:
-            first = await self._seen.first_seen(key, self._clock.now())
+            async with asyncio.timeout(CLAIM_SECONDS):
+                first = await self._seen.first_seen(key, self._clock.now())
         except Exception:
             # Handled rather than dropped: the person gets an answer; a second copy could run only if another
             # session received it during the same failure.
@@ -65,19 +71,24 @@ class OnceInteractions:
             log.info("Discord: interaction %s reached this process after another copy of it was claimed; "
                      "not handled again", interaction.id)
             return False
-        await self._prune()
+        self._prune_now_and_then()
         return True
 
-    async def _prune(self) -> None:
-        """Forget old keys now and then; a failure only delays it (the next claimed interaction tries again)."""
-        if self._seen is None:
-            return
+    def _prune_now_and_then(self) -> None:
+        """Forget old keys every :data:`PRUNE_EVERY`, beside the handling (a delete waits for the write lock, and
+        the interaction's 3 seconds are running); a failure only delays it (a later interaction tries again)."""
         now = self._clock.now()
-        if self._next_prune is not None and now < self._next_prune:
-            return
-        try:
-            await self._seen.prune(now - KEEP)
-        except Exception:
-            log.exception("Discord: could not forget old interactions")
+        if (self._next_prune is not None and now < self._next_prune) or (
+                self._pruning is not None and not self._pruning.done()):
             return
         self._next_prune = now + PRUNE_EVERY
+        self._pruning = asyncio.get_running_loop().create_task(self._prune(now - KEEP))
+
+    async def _prune(self, before: datetime) -> None:
+        if self._seen is None:
+            return
+        try:
+            await self._seen.prune(before)
+        except Exception:
+            log.exception("Discord: could not forget old interactions")
+            self._next_prune = None

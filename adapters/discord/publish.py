@@ -39,7 +39,7 @@ class PublishQueue:
         and could each count the same hour's publishes and together go over the channel's limit. A process that
         queues a publish still sends it at once itself; only the retries wait for the active one."""
         self._active = active
-        self._queued_here = False
+        self._queued_here: set[tuple[str, str]] = set()
         self._store = store
         self._client = client
         self._clock = clock
@@ -51,7 +51,7 @@ class PublishQueue:
 
     async def enqueue(self, channel_id: str, message_id: str) -> None:
         await self._store.add(channel_id, message_id, self._clock.now())
-        self._queued_here = True
+        self._queued_here.add((channel_id, message_id))
         self._wake.set()
 
     async def withhold(self, channel_id: str, message_id: str, reason: str) -> None:
@@ -62,16 +62,17 @@ class PublishQueue:
     async def all(self) -> list[Publish]:
         return await self._store.all()
 
-    async def run_due(self) -> int:
-        """Publish what is due and allowed now; returns how many were published."""
+    async def run_due(self, only: set[tuple[str, str]] | None = None) -> int:
+        """Publish what is due and allowed now (``only`` these channel and message ids, if given); returns how many
+        were published."""
         async with self._lock:
-            return await self._run_due()
+            return await self._run_due(only)
 
-    async def _run_due(self) -> int:
+    async def _run_due(self, only: set[tuple[str, str]] | None) -> int:
         now = self._clock.now()
         published, blocked = 0, set[str]()
         for row in await self._store.due(now):
-            if row.channel_id in blocked:
+            if row.channel_id in blocked or (only is not None and (row.channel_id, row.message_id) not in only):
                 continue
             opens_at = await self._next_slot(row.channel_id, now)
             if opens_at is not None:
@@ -88,9 +89,12 @@ class PublishQueue:
         """Publish as the limit allows until cancelled."""
         while True:
             try:
-                if self._active() or self._queued_here:
-                    self._queued_here = False
+                if self._active():
+                    self._queued_here.clear()
                     await self.run_due()
+                elif self._queued_here:  # what this process queued, once; its retries are the active one's
+                    queued, self._queued_here = self._queued_here, set()
+                    await self.run_due(queued)
             except Exception:
                 log.exception("publishing failed; will try again")
             timeout = self._poll

@@ -119,6 +119,8 @@ class AdaptiveBucket(TokenBucket):
         self.decrease = decrease
         self.clean_seconds = clean_seconds
         self.name = name
+        self.start = start
+        """Where the rate started: the setting a shared rate was learnt from (see :attr:`shared`)."""
         self.decreases = 0
         self.shared = False
         """Several processes send for the account: the rate is the one they learn together (see

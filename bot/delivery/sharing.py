@@ -43,6 +43,8 @@ class SharedRate:
 
     name: str
     rate: float
+    start: float
+    """The setting the rate was learnt from: a process with another setting starts learning afresh."""
     slowed_at: datetime | None
     """The last decrease (a platform-wide 429 some process saw)."""
     changed_at: datetime
@@ -68,18 +70,19 @@ def settle(stored: SharedRate | None, bucket: AdaptiveBucket, slowed: bool, now:
     """What the shared rate becomes when this process, whose bucket saw a 429 since it last settled (``slowed``) or
     not, looks at it at ``now``; ``None`` when it stays as it is.
 
-    First seen: the bucket's own rate (the setting, or where a 429 just took it). A 429: one decrease from the
-    stored rate, unless a process decreased it within :data:`SAME_OVERSHOOT` (the same overshoot; the clean period
-    starts again). No 429: a step up once a clean period has passed since the last change by anyone."""
-    if stored is None:
-        return SharedRate(bucket.name, bucket.rate, now if slowed else None, now)
+    First seen, or learnt from another setting than this bucket's (the operator changed it): the bucket's own rate
+    (the setting, or where a 429 just took it). A 429: one decrease from the stored rate, unless a process decreased
+    it within :data:`SAME_OVERSHOOT` (the same overshoot; the clean period starts again). No 429: a step up once a
+    clean period has passed since the last change by anyone."""
+    if stored is None or stored.start != bucket.start:
+        return SharedRate(bucket.name, bucket.rate, bucket.start, now if slowed else None, now)
     if slowed:
         if stored.slowed_at is not None and now - stored.slowed_at < SAME_OVERSHOOT:
-            return SharedRate(stored.name, stored.rate, stored.slowed_at, now)
-        return SharedRate(stored.name, bucket.lowered(stored.rate), now, now)
+            return SharedRate(stored.name, stored.rate, stored.start, stored.slowed_at, now)
+        return SharedRate(stored.name, bucket.lowered(stored.rate), stored.start, now, now)
     raised = bucket.raised(stored.rate)
     if raised > stored.rate and now - stored.changed_at >= timedelta(seconds=bucket.clean_seconds):
-        return SharedRate(stored.name, raised, stored.slowed_at, now)
+        return SharedRate(stored.name, raised, stored.start, stored.slowed_at, now)
     return None
 
 
@@ -110,13 +113,16 @@ class BudgetShare:
 
     async def _learn_together(self, buckets: list[AdaptiveBucket], rates: SharedRates) -> None:
         """One read for every budget; a write transaction only for a budget whose rate changes."""
+        now = self._clock.now()  # before the read: a read queued behind a write must not age this process's 429s
         stored = await rates.all()
-        now = self._clock.now()
         for bucket in buckets:
             bucket.shared = True
             slows = bucket.slows
             slowed = slows > bucket.settled_slows
             current = stored.get(bucket.name)
+            if current is not None and current.start != bucket.start:
+                log.warning("delivery: the %s budget was learnt from a start of %g/s, this process's setting is %g/s: "
+                            "learning afresh from the setting", bucket.name, current.start, bucket.start)
             if settle(current, bucket, slowed, now) is not None:
                 current = await rates.settle(bucket.name, _decider(bucket, slowed, now))
             if current is not None:

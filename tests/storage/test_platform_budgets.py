@@ -140,6 +140,21 @@ async def test_a_process_that_joins_paces_at_what_the_others_learnt(tmp_path: Pa
             assert late.share.workers == 2 and late.bucket.pace == pytest.approx(14.0)
 
 
+async def test_a_process_started_with_another_setting_learns_afresh_from_it(tmp_path: Path) -> None:
+    """The operator changed ``slack_workspace_per_second``: what was learnt from the old setting gives way."""
+    clock = FixedClock()
+    async with processes(tmp_path, clock, count=1) as (one,):
+        await one.share.refresh()
+        one.bucket.slow_down()
+        await one.share.refresh()
+        assert one.bucket.rate == pytest.approx(28.0)
+        async with processes(tmp_path, clock, count=1, start=30.0, name="restarted") as (restarted,):
+            await restarted.share.refresh()
+            assert restarted.bucket.rate == 30.0
+            stored = (await restarted.rates.all())["Slack workspace"]
+            assert (stored.rate, stored.start) == (30.0, 30.0)
+
+
 async def test_a_429_that_comes_while_the_rate_is_being_settled_counts_next_time(tmp_path: Path) -> None:
     clock = FixedClock()
     async with processes(tmp_path, clock, count=1) as (one,):
@@ -151,7 +166,7 @@ async def test_a_429_that_comes_while_the_rate_is_being_settled_counts_next_time
         one.bucket.adopt(40.0 * 0.7, slows=slows)
         assert one.bucket.slows > one.bucket.settled_slows
         await one.share.refresh()
-        assert one.bucket.rate == pytest.approx(40.0 * 0.7)  # first seen: the bucket's own rate is stored
+        assert one.bucket.rate == pytest.approx(40.0 * 0.7)  # the 429 left over is counted now: the stored 40 lowered
         assert one.bucket.slows == one.bucket.settled_slows
 
 
@@ -160,9 +175,9 @@ def test_settling_keeps_between_the_floor_and_the_ceiling() -> None:
     bucket = AdaptiveBucket(5.0, 1.0, floor=4.0, ceiling=6.0, decrease=0.5, clean_seconds=CLEAN, name="b",
                             monotonic=Ticks(clock))
     now = clock.now()
-    low = SharedRate("b", 5.0, None, now - timedelta(hours=1))
-    assert settle(low, bucket, True, now) == SharedRate("b", 4.0, now, now)
-    high = SharedRate("b", 6.0, None, now - timedelta(hours=1))
+    low = SharedRate("b", 5.0, 5.0, None, now - timedelta(hours=1))
+    assert settle(low, bucket, True, now) == SharedRate("b", 4.0, 5.0, now, now)
+    high = SharedRate("b", 6.0, 5.0, None, now - timedelta(hours=1))
     assert settle(high, bucket, False, now) is None  # at the ceiling: nothing to write
     bucket.adopt(9.0, slows=0)
     assert bucket.rate == 6.0

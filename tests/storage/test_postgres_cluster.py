@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import timedelta
 
@@ -17,7 +17,7 @@ from bot.clock import SystemClock
 from bot.delivery.model import WorkerLease
 from bot.delivery.pacing import TokenBucket
 from bot.delivery.sharing import BudgetShare
-from storage.database import Database
+from storage.database import Database, Row
 from storage.leases import SqliteLeases
 from storage.postgres_cluster import DatabaseLost, PostgresCluster
 from storage.postgres_database import PostgresDatabase
@@ -153,6 +153,32 @@ async def test_many_meeting_notices_at_once_all_arrive() -> None:
                 one.ring_meeting(meeting_id)
         one.ring()
         await until(lambda: set(heard) == set(range(1, 501)))
+
+
+async def test_notices_a_failed_send_did_not_send_go_with_the_next_ring(monkeypatch: pytest.MonkeyPatch) -> None:
+    url = fresh_database_url()
+    async with member(url) as (one, _, db), member(url) as (two, _, _):
+        heard: list[int] = []
+        two.on_meeting = heard.append
+        await until(lambda: one.listening and two.listening)
+        sent = db.fetch_all
+        calls = 0
+
+        async def fails_the_second(sql: str, params: Sequence[object] = ()) -> list[Row]:
+            nonlocal calls
+            calls += 1
+            if calls == 2:
+                raise psycopg.OperationalError("the server went away for a moment")
+            return await sent(sql, params)
+
+        monkeypatch.setattr(db, "fetch_all", fails_the_second)
+        for meeting_id in (1, 2, 3):
+            one.ring_meeting(meeting_id)
+        await until(lambda: calls == 2)
+        await asyncio.sleep(0.3)
+        assert heard == [1]  # the first went out; the send stopped at the second
+        one.ring_meeting(4)
+        await until(lambda: sorted(heard) == [1, 2, 3, 4])
 
 
 async def test_an_unreadable_notice_is_logged_and_ignored_and_a_failing_listener_keeps_the_connection(

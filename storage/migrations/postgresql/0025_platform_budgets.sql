@@ -3,6 +3,7 @@
 CREATE TABLE platform_budgets (
     name        TEXT PRIMARY KEY,
     rate        DOUBLE PRECISION NOT NULL CHECK (rate > 0),
+    start       DOUBLE PRECISION NOT NULL CHECK (start > 0),
     slowed_at   TEXT,
     changed_at  TEXT NOT NULL
 );

@@ -295,6 +295,14 @@ async def test_only_the_process_holding_the_gateway_publishes_what_is_due(app: A
         try:
             await asyncio.sleep(0.5)  # ten rounds of the loop that does not hold the gateway
             assert len(fake.requests_to("POST", crossposts)) == before
+            own = await second.delivery.send_channel(str(GENERAL.id), text, delivery_key="post:own")
+            await loops["second"].enqueue(str(GENERAL.id), own.message_ids[0])  # one it queues itself goes at once
+            await fake.wait_for(lambda: len(fake.requests_to("POST", crossposts)) == before + 1,
+                                what="the publish it queued")
+            await asyncio.sleep(0.3)
+            [sent] = fake.requests_to("POST", crossposts)[before:]
+            assert own.message_ids[0] in sent.path  # and only that one, not the retry
+            before += 1
         finally:
             idle.cancel()
             await asyncio.wait([idle], timeout=5)
