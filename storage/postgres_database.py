@@ -13,6 +13,8 @@ schema keeps 0/1 columns).
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import functools
 from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
 from contextlib import asynccontextmanager
@@ -227,6 +229,40 @@ class PostgresDatabase(Database):
     async def _run(self, sql: str, params: Sequence[Any]) -> int:
         cursor = await self._conn.execute(to_psycopg(sql), tuple(params))
         return max(cursor.rowcount, 0)
+
+    async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """One write statement: outside a transaction, its whole transaction — ``BEGIN``, the write lock, the
+        statement, ``COMMIT`` — goes to the server in one round trip.
+
+        Why: the write lock is shared by every process, and a transaction sent a statement at a time holds it
+        across three round trips and whatever this process's event loop does between them; most writes (a
+        delivery marked sent) are one statement. The parameters are bound on the client (psycopg quotes them), as a
+        query of several statements allows no server-side parameters."""
+        if self._owns_transaction():
+            return await super().execute(sql, params)
+        async with self._write_lock:
+            self._writes += 1
+            try:
+                async with psycopg.AsyncClientCursor(self._conn) as cursor:
+                    await cursor.execute(
+                        f"BEGIN; SELECT pg_advisory_xact_lock({WRITE_LOCK}); {to_psycopg(sql)}; COMMIT",
+                        tuple(params))
+                    cursor.nextset()
+                    cursor.nextset()
+                    changed = max(cursor.rowcount, 0)
+                    cursor.nextset()
+                    if cursor.statusmessage != "COMMIT":
+                        raise TransactionAborted("the transaction was rolled back by the server, not committed"
+                                                 f" ({cursor.statusmessage})")
+                    return changed
+            except BaseException as error:
+                if isinstance(error, asyncio.CancelledError):
+                    self._commits_in_doubt += 1  # sent, maybe committed: what mirrors rows can no longer trust it
+                with contextlib.suppress(*self._driver_errors):
+                    await self._rollback()  # a statement that failed left the transaction open, aborted
+                raise
+            finally:
+                self._writes += 1
 
     async def _run_insert(self, sql: str, params: Sequence[Any]) -> int:
         cursor = await self._conn.execute(to_psycopg(sql) + " RETURNING id", tuple(params))
