@@ -354,7 +354,7 @@ async def build_app(settings: Settings, *, clock: Clock | None = None, console_o
                   platform_runners=runners, direct_channels=direct_channels.opener, public=public, site=site,
                   email=email, retention=Retention(SqliteRetention(db), clock, settings.privacy.policy()),
                   cluster=cluster, budget=BudgetShare(store.leases, clock, lambda: [
-                      o.bucket for o in outlets.values() if o.bucket is not None],
+                      b for o in outlets.values() for b in (*((o.bucket,) if o.bucket else ()), *o.shared)],
                       rates=PlatformBudgets(db)) if cluster.shared else None,
                   say=printer(console_output) if console is not None else None)
 

@@ -113,7 +113,7 @@ async def running(slack: SlackSettings, dispatcher: Dispatcher, *, workspace_per
     bolt = AsyncApp(client=client, name="coalition-bot", signing_secret=(
         slack.signing_secret.get_secret_value() if slack.signing_secret else None))
     handlers.register(bolt)
-    outlet = Outlet(delivery, workspace_budget(workspace_per_second, workspace_max_per_second))
+    outlet = Outlet(delivery, workspace_budget(workspace_per_second, workspace_max_per_second), shared=(delivery,))
 
     runner = SlackRunner(bolt=bolt, client=client, delivery_client=posting, delivery=delivery, directory=directory,
                          handlers=handlers, mode=slack.mode, outlet=outlet)

@@ -145,6 +145,7 @@ class SlackDelivery:
         self._monotonic = monotonic
         self._sleep = sleep
         self._channel_buckets: dict[str, TokenBucket] = {}
+        self._share = 1.0
         self._limits = RouteLimits(PLATFORM, RATE_LIMITED, monotonic=monotonic)
         self._dm_channels: dict[str, str] = {}
         self._suspect: set[str] = set()
@@ -327,6 +328,13 @@ class SlackDelivery:
                 found.setdefault(int(payload.get("part") or 0), str(item["ts"]))
         return found
 
+    def set_share(self, share: float) -> None:
+        """Several processes post for the workspace: each keeps to ``share`` of a channel's pace and of
+        conversations.open's (the workspace budget is shared as the outlet's bucket). A channel's bucket takes the
+        share when it is next used: a fan-out makes one per recipient, mostly used once."""
+        self._open_pace.set_share(share)
+        self._share = share
+
     async def _pace(self, channel: str) -> None:
         bucket = self._channel_buckets.get(channel)
         if bucket is None:
@@ -334,6 +342,8 @@ class SlackDelivery:
             if self._sleep is not None:
                 kwargs["sleep"] = self._sleep
             bucket = self._channel_buckets[channel] = TokenBucket(self._channel_rate, self._channel_burst, **kwargs)
+        if bucket.share != self._share:
+            bucket.set_share(self._share)
         await bucket.acquire()
 
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from bot.delivery.circuit import CircuitConfig
-from bot.delivery.pacing import TokenBucket
+from bot.delivery.pacing import Shares, TokenBucket
 from bot.delivery.retry import RetryPolicy
 from bot.ports import PlatformAdapter
 
@@ -51,3 +51,6 @@ class Outlet:
     adapter: PlatformAdapter
     bucket: TokenBucket | None = None
     self_paced: bool = False
+    shared: tuple[Shares, ...] = ()
+    """What else of the adapter paces against the account's limits (Slack's per-channel and conversations.open
+    pacing): with several processes each takes its share of these too."""

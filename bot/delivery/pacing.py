@@ -10,11 +10,21 @@ import logging
 import math
 import time
 from collections.abc import Awaitable, Callable
+from typing import Protocol
 
 log = logging.getLogger(__name__)
 
 HAND_BACK_AHEAD = 60.0
 """How far ahead of a platform's pace rows handed back are spread, at most (seconds)."""
+
+
+class Shares(Protocol):
+    """Something that paces requests against a platform account's limit, and so takes this process's share of it
+    when several processes send for the account (:class:`bot.delivery.sharing.BudgetShare`)."""
+
+    def set_share(self, share: float) -> None:
+        """Pace at ``share`` (0 < share <= 1) of the rate. Returns nothing; raises ValueError for another share."""
+        ...
 
 
 class TokenBucket:

@@ -24,7 +24,7 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from bot.clock import Clock
-from bot.delivery.pacing import AdaptiveBucket, TokenBucket
+from bot.delivery.pacing import AdaptiveBucket, Shares
 from bot.delivery.stores import LeaseStore
 
 log = logging.getLogger(__name__)
@@ -87,9 +87,10 @@ def settle(stored: SharedRate | None, bucket: AdaptiveBucket, slowed: bool, now:
 
 
 class BudgetShare:
-    def __init__(self, leases: LeaseStore, clock: Clock, buckets: Callable[[], Iterable[TokenBucket]],
+    def __init__(self, leases: LeaseStore, clock: Clock, buckets: Callable[[], Iterable[Shares]],
                  *, rates: SharedRates | None = None, refresh_seconds: float = REFRESH_SECONDS) -> None:
-        """``rates``: where the learning budgets learn together (``None``: each learns on its own)."""
+        """``buckets``: every bucket (and adapter pacing of its own) that paces against a platform account's
+        limits; ``rates``: where the learning budgets learn together (``None``: each learns on its own)."""
         self._leases = leases
         self._clock = clock
         self._buckets = buckets

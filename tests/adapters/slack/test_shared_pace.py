@@ -1,0 +1,58 @@
+"""With several processes posting for one workspace (issue 22), each keeps to its share of Slack's other limits
+too: a channel's one post a second (with its short burst) and conversations.open's per-minute tier, not only the
+workspace budget. The real slack_sdk client against the fake Slack; the delivery's clock and sleep are the test's,
+so the waits are read exactly and nothing sleeps."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from adapters.slack.delivery import OPENS_PER_SECOND, SlackDelivery
+from adapters.slack.retries import delivery_client
+from bot.messages import RenderedMessage
+from bot.model import Identity
+from tests.adapters.slack.test_slack_adapter import slack_settings
+from tests.fakes.slack_server import FakeSlack
+
+
+class Ticks:
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.slept: list[float] = []
+
+    def monotonic(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+
+async def posts(tmp_path: Path, share: float) -> tuple[list[float], list[float]]:
+    """The waits before 3 posts to one channel, and before 3 DM opens, at ``share`` of the limits."""
+    async with FakeSlack() as fake:
+        ticks = Ticks()
+        delivery = SlackDelivery(delivery_client(slack_settings(tmp_path, fake).slack), monotonic=ticks.monotonic,
+                                 sleep=ticks.sleep)
+        delivery.set_share(share)
+        for number in range(3):
+            await delivery.send_channel("CTOPIC", RenderedMessage(body=("News",)), delivery_key=f"post:{number}")
+        channel, ticks.slept = ticks.slept, []
+        for user in ("U1", "U2", "U3"):
+            await delivery.open_direct(Identity("slack", user))
+        assert len(fake.messages("CTOPIC")) == 3
+        return channel, ticks.slept
+
+
+async def test_alone_a_channel_takes_its_burst_at_once(tmp_path: Path) -> None:
+    channel, opens = await posts(tmp_path, 1.0)
+    assert channel == []  # a burst of three
+    assert opens == pytest.approx([1 / OPENS_PER_SECOND] * 2)
+
+
+async def test_one_of_two_processes_keeps_to_half_of_each_limit(tmp_path: Path) -> None:
+    channel, opens = await posts(tmp_path, 0.5)
+    assert channel == pytest.approx([1.0, 2.0])  # half the burst, then one post every two seconds
+    assert opens == pytest.approx([2 / OPENS_PER_SECOND] * 2)
