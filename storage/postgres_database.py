@@ -243,18 +243,7 @@ class PostgresDatabase(Database):
         async with self._write_lock:
             self._writes += 1
             try:
-                async with psycopg.AsyncClientCursor(self._conn) as cursor:
-                    await cursor.execute(
-                        f"BEGIN; SELECT pg_advisory_xact_lock({WRITE_LOCK}); {to_psycopg(sql)}; COMMIT",
-                        tuple(params))
-                    cursor.nextset()
-                    cursor.nextset()
-                    changed = max(cursor.rowcount, 0)
-                    cursor.nextset()
-                    if cursor.statusmessage != "COMMIT":
-                        raise TransactionAborted("the transaction was rolled back by the server, not committed"
-                                                 f" ({cursor.statusmessage})")
-                    return changed
+                return await self._run_alone(to_psycopg(sql), params)
             except BaseException as error:
                 if isinstance(error, asyncio.CancelledError):
                     self._commits_in_doubt += 1  # sent, maybe committed: what mirrors rows can no longer trust it
@@ -263,6 +252,20 @@ class PostgresDatabase(Database):
                 raise
             finally:
                 self._writes += 1
+
+    async def _run_alone(self, sql: str, params: Sequence[Any]) -> int:
+        """``sql`` (psycopg's placeholders) with its ``BEGIN``, write lock and ``COMMIT``, in one round trip;
+        returns the rows it changed."""
+        async with psycopg.AsyncClientCursor(self._conn) as cursor:
+            await cursor.execute(f"BEGIN; SELECT pg_advisory_xact_lock({WRITE_LOCK}); {sql}; COMMIT", tuple(params))
+            cursor.nextset()
+            cursor.nextset()
+            changed = max(cursor.rowcount, 0)
+            cursor.nextset()
+            if cursor.statusmessage != "COMMIT":
+                raise TransactionAborted("the transaction was rolled back by the server, not committed"
+                                         f" ({cursor.statusmessage})")
+            return changed
 
     async def _run_insert(self, sql: str, params: Sequence[Any]) -> int:
         cursor = await self._conn.execute(to_psycopg(sql) + " RETURNING id", tuple(params))

@@ -53,8 +53,8 @@ def _connection(h: Harness) -> Any:
 @contextmanager
 def counting(h: Harness) -> Iterator[Trips]:
     """aiosqlite: every call hops to its thread through ``_execute``. psycopg: every ``execute`` is one round trip
-    to the server (its rows come with it, so reading them is none), and the engine's ``_run_many`` one more (an
-    ``executemany``, pipelined)."""
+    to the server (its rows come with it, so reading them is none), the engine's ``_run_many`` one more (an
+    ``executemany``, pipelined), and its ``_run_alone`` one (a write statement sent with its transaction)."""
     connection = _connection(h)
     trips = Trips()
     door = "_execute" if isinstance(connection, aiosqlite.Connection) else "execute"
@@ -70,14 +70,23 @@ def counting(h: Harness) -> Iterator[Trips]:
 
     patched = [(connection, door, hop)]
     if door == "execute":
+        from storage.postgres_database import PostgresDatabase
+
+        assert isinstance(h.app.db, PostgresDatabase)
         many = h.app.db._run_many
+        alone = h.app.db._run_alone
 
         async def run_many(sql: str, rows: Any) -> None:
             trips.hops += 1
             trips.statements.append(sql)
             await many(sql, rows)
 
-        patched.append((h.app.db, "_run_many", run_many))
+        async def run_alone(sql: str, params: Any) -> int:
+            trips.hops += 1  # the statement goes with its BEGIN and COMMIT, in one round trip
+            trips.statements.append(f"BEGIN; {sql}; COMMIT")
+            return await alone(sql, params)
+
+        patched += [(h.app.db, "_run_many", run_many), (h.app.db, "_run_alone", run_alone)]
     for target, name, replacement in patched:
         vars(target)[name] = replacement
     try:
