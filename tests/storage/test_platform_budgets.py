@@ -126,13 +126,18 @@ async def test_the_rate_rises_one_step_a_clean_period_for_all_processes_together
         assert two.db.writes == second  # the first to look took the step; the other only read it
 
 
+async def learn_one_429(process: Process) -> None:
+    """The process's first look stores its setting (40/s); a 429 then takes the shared rate to 28/s."""
+    await process.share.refresh()
+    process.bucket.slow_down()
+    await process.share.refresh()
+    assert process.bucket.rate == pytest.approx(28.0)
+
+
 async def test_a_process_that_joins_paces_at_what_the_others_learnt(tmp_path: Path) -> None:
     clock = FixedClock()
     async with processes(tmp_path, clock, count=1) as (one,):
-        await one.share.refresh()
-        one.bucket.slow_down()
-        await one.share.refresh()
-        assert one.bucket.rate == pytest.approx(28.0)
+        await learn_one_429(one)
         async with processes(tmp_path, clock, count=1, start=40.0, name="late") as (late,):
             assert late.bucket.rate == 40.0  # its setting, until it has read the shared rate
             await late.share.refresh()
@@ -144,10 +149,7 @@ async def test_a_process_started_with_another_setting_learns_afresh_from_it(tmp_
     """The operator changed ``slack_workspace_per_second``: what was learnt from the old setting gives way."""
     clock = FixedClock()
     async with processes(tmp_path, clock, count=1) as (one,):
-        await one.share.refresh()
-        one.bucket.slow_down()
-        await one.share.refresh()
-        assert one.bucket.rate == pytest.approx(28.0)
+        await learn_one_429(one)
         async with processes(tmp_path, clock, count=1, start=30.0, name="restarted") as (restarted,):
             await restarted.share.refresh()
             assert restarted.bucket.rate == 30.0

@@ -14,26 +14,14 @@ from adapters.slack.retries import delivery_client
 from bot.messages import RenderedMessage
 from bot.model import Identity
 from tests.adapters.slack.test_slack_adapter import slack_settings
+from tests.bot.delivery.test_pacing_adaptive import Clock as Ticks
 from tests.fakes.slack_server import FakeSlack
-
-
-class Ticks:
-    def __init__(self) -> None:
-        self.now = 0.0
-        self.slept: list[float] = []
-
-    def monotonic(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.now += seconds
 
 
 async def posts(tmp_path: Path, share: float) -> tuple[list[float], list[float]]:
     """The waits before 3 posts to one channel, and before 3 DM opens, at ``share`` of the limits."""
     async with FakeSlack() as fake:
-        ticks = Ticks()
+        ticks = Ticks()  # the monotonic clock a sleep moves
         delivery = SlackDelivery(delivery_client(slack_settings(tmp_path, fake).slack), monotonic=ticks.monotonic,
                                  sleep=ticks.sleep)
         delivery.set_share(share)
