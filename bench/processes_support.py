@@ -27,6 +27,7 @@ from app.settings import CoalitionSettings, ConsoleSettings, Settings, StorageSe
 from bot.topics.model import Policy, Visibility
 from storage.database import Database, to_db_time
 from tests import postgres_server
+from tests.support import add_people
 
 ROOT = Path(__file__).resolve().parent.parent
 TOPIC = "bench"
@@ -266,19 +267,8 @@ async def prepare(target: Path | str, platform: str, recipients: list[str], admi
     async with build_app(settings) as app:
         topic = await app.store.topics.create(TOPIC, "Benchmark", "", Visibility.PUBLIC, Policy.OPEN, now)
         db = app.db
-        row = await db.fetch_one("SELECT COALESCE(MAX(id), 0) FROM people")
-        first = int(row[0]) + 1 if row else 1
-        ids = list(range(first, first + len(recipients)))
-        await db.execute_many("INSERT INTO people (id, display_name, preferred_platform, created_at)"
-                              " VALUES (?, ?, ?, ?)",
-                              [(pid, ext, platform, stamp) for pid, ext in zip(ids, recipients, strict=True)])
-        if db.dialect == "postgresql":  # explicit ids leave the identity column's sequence behind
-            await db.fetch_one("SELECT setval(pg_get_serial_sequence('people', 'id'), ?)", (ids[-1],))
-        await db.execute_many(
-            "INSERT INTO identities (platform, external_id, person_id, display_name, dm_channel_id, last_seen_at)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
-            [(platform, ext, pid, ext, dm_channel(ext) if dm_channel else None, stamp)
-             for pid, ext in zip(ids, recipients, strict=True)])
+        ids = await add_people(db, [(platform, ext, dm_channel(ext) if dm_channel else None) for ext in recipients],
+                               stamp)
         await db.execute_many("INSERT INTO subscriptions (person_id, topic_id, mode, created_at) VALUES (?, ?, ?, ?)",
                               [(pid, topic.id, "immediate", stamp) for pid in ids])
 

@@ -328,6 +328,11 @@ class SlackDelivery:
                 found.setdefault(int(payload.get("part") or 0), str(item["ts"]))
         return found
 
+    @property
+    def share(self) -> float:
+        """This process's share of the workspace's per-channel and conversations.open limits (1 alone)."""
+        return self._share
+
     def set_share(self, share: float) -> None:
         """Several processes post for the workspace: each keeps to ``share`` of a channel's pace and of
         conversations.open's (the workspace budget is shared as the outlet's bucket). A channel's bucket takes the

@@ -45,6 +45,7 @@ from tests.fakes.discord_server import BOB, GENERAL, FakeDiscord
 from tests.fakes.faults import ERROR_AFTER_STORE, Fault
 from tests.fakes.slack_server import FakeSlack, sign, slash_command_form
 from tests.postgres_server import fresh_database_url
+from tests.support import add_people
 
 pytestmark = [pytest.mark.postgresql_only, pytest.mark.slow]
 
@@ -126,18 +127,7 @@ async def prepare(url: str, slack_dms: dict[str, str], discord_dms: dict[int, in
     async with build_app(settings) as app:
         topic = await app.store.topics.create("failover", "Failover", "", Visibility.PUBLIC, Policy.OPEN, now)
         db = app.db
-        row = await db.fetch_one("SELECT COALESCE(MAX(id), 0) FROM people")
-        first = int(row[0]) + 1 if row else 1
-        ids = list(range(first, first + len(people)))
-        await db.execute_many("INSERT INTO people (id, display_name, preferred_platform, created_at)"
-                              " VALUES (?, ?, ?, ?)",
-                              [(pid, ext, platform, stamp)
-                               for pid, (platform, ext, _) in zip(ids, people, strict=True)])
-        await db.fetch_one("SELECT setval(pg_get_serial_sequence('people', 'id'), ?)", (ids[-1],))
-        await db.execute_many(
-            "INSERT INTO identities (platform, external_id, person_id, display_name, dm_channel_id, last_seen_at)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
-            [(platform, ext, pid, ext, dm, stamp) for pid, (platform, ext, dm) in zip(ids, people, strict=True)])
+        ids = await add_people(db, people, stamp)
         await db.execute_many("INSERT INTO subscriptions (person_id, topic_id, mode, created_at) VALUES (?, ?, ?, ?)",
                               [(pid, topic.id, "immediate", stamp) for pid in ids])
 

@@ -5,17 +5,21 @@ so the waits are read exactly and nothing sleeps."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
 from adapters.slack.delivery import OPENS_PER_SECOND, SlackDelivery
 from adapters.slack.retries import delivery_client
+from bot.delivery.model import WorkerLease
 from bot.messages import RenderedMessage
 from bot.model import Identity
-from tests.adapters.slack.test_slack_adapter import slack_settings
+from tests.adapters.slack.test_delivery import runner
+from tests.adapters.slack.test_slack_adapter import slack_app, slack_settings
 from tests.bot.delivery.test_pacing_adaptive import Clock as Ticks
 from tests.fakes.slack_server import FakeSlack
+from tests.support import FixedClock
 
 
 async def posts(tmp_path: Path, share: float) -> tuple[list[float], list[float]]:
@@ -44,3 +48,17 @@ async def test_one_of_two_processes_keeps_to_half_of_each_limit(tmp_path: Path) 
     channel, opens = await posts(tmp_path, 0.5)
     assert channel == pytest.approx([1.0, 2.0])  # half the burst, then one post every two seconds
     assert opens == pytest.approx([2 / OPENS_PER_SECOND] * 2)
+
+
+@pytest.mark.postgresql_only
+async def test_the_app_gives_the_slack_delivery_its_share_beside_the_workspace_budget(tmp_path: Path) -> None:
+    """The composition root hands the outlet's other pacing to the budget share with its bucket."""
+    clock = FixedClock()
+    async with FakeSlack() as fake, slack_app(tmp_path, fake, clock) as app:
+        slack = runner(app)
+        assert app.budget is not None and slack.outlet.shared == (slack.delivery,)
+        now = clock.now()
+        await app.store.leases.acquire(WorkerLease("other", 2, "elsewhere", now, now + timedelta(minutes=1)))
+        assert await app.budget.refresh() == 2
+        assert slack.outlet.bucket is not None and slack.outlet.bucket.share == 0.5
+        assert slack.delivery.share == 0.5
